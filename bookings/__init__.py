@@ -1,0 +1,1 @@
+"""Bookings: connection search, quotes, bookings with guaranteed capacity, containers (issue 3)."""

@@ -1,0 +1,1 @@
+"""Customs: the single declaration, joint inspection and inland release (issue 5)."""

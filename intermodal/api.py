@@ -1,0 +1,94 @@
+"""Shared API pieces: one JSON error shape for every 4xx, pagination, and the base viewset."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, pagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from intermodal.errors import ApplicationError
+
+NON_FIELD = "non_field_errors"
+
+
+def _flatten(detail) -> dict[str, list[str]]:
+    """DRF's nested error details as {field: [messages]}, nested fields joined with dots."""
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for field, value in detail.items():
+            for sub, messages in _flatten(value).items():
+                key = field if sub == NON_FIELD else f"{field}.{sub}"
+                out.setdefault(key, []).extend(messages)
+        return out
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return {NON_FIELD: [str(item) for item in detail]}
+        out = {}
+        for index, item in enumerate(detail):
+            for sub, messages in _flatten(item).items():
+                key = str(index) if sub == NON_FIELD else f"{index}.{sub}"
+                out.setdefault(key, []).extend(messages)
+        return out
+    return {NON_FIELD: [str(detail)]}
+
+
+def error_body(status_code: int, detail: str, *, code: str = "", errors: dict | None = None) -> dict:
+    return {"status": status_code, "code": code or _default_code(status_code), "detail": str(detail),
+            "errors": errors or {}}
+
+
+def _default_code(status_code: int) -> str:
+    return {
+        400: "invalid", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
+        405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "too_large",
+        415: "unsupported_media_type", 422: "unprocessable", 429: "throttled",
+    }.get(status_code, "error")
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        errors = {field: [str(m) for m in msgs] for field, msgs in exc.errors.items()}
+        return Response(error_body(exc.status, exc.message, code=exc.code, errors=errors), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD: exc.messages}
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        detail = _("The input is not valid.")
+        if list(errors) == [NON_FIELD] and len(errors[NON_FIELD]) == 1:
+            detail = errors[NON_FIELD][0]
+        response.data = error_body(response.status_code, detail, code="invalid", errors=errors)
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = getattr(detail, "code", "") if not isinstance(detail, dict | list) else ""
+        if isinstance(detail, dict | list):
+            response.data = error_body(response.status_code, _("The request was refused."),
+                                       errors=_flatten(detail))
+        else:
+            response.data = error_body(response.status_code, detail, code=code)
+    return response
+
+
+def json_error_view(status_code: int, detail: str):
+    def view(request, exception=None):
+        return JsonResponse(error_body(status_code, detail), status=status_code)
+
+    return view
+
+
+class PagePagination(pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+

@@ -1,0 +1,46 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from intermodal import api_views, views
+from intermodal.api import json_error_view
+from stations import api as stations_api
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("stations", stations_api.StationViewSet, basename="station")
+router.register("services", stations_api.ServiceViewSet, basename="service")
+router.register("departures", stations_api.DepartureViewSet, basename="departure")
+router.register("vessel-calls", stations_api.VesselCallViewSet, basename="vessel-call")
+router.register("api-keys", api_views.ApiKeyViewSet, basename="api-key")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", views.set_language, name="set_language"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/me/", api_views.MeView.as_view(), name="api-me"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+
+def handler404(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error_view(404, "Not found.")(request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if request.path.startswith("/api/"):
+        return json_error_view(500, "Server error.")(request)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,391 @@
+"""The network: inland stations, port terminals, scheduled services, their departures, and vessel calls."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pycountry
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Mod, StrIndex, Substr
+from django.db.models.lookups import Exact
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from stdnum import imo as stdnum_imo
+
+from intermodal.models import Organisation, PartyKind
+
+UNLOCODE_RE = r"^[A-Z]{2}[A-Z2-9]{3}$"
+_unlocode_format = RegexValidator(
+    UNLOCODE_RE, _("Enter a UN/LOCODE: two letters of the country and three letters or digits 2-9.")
+)
+
+
+def validate_unlocode(value: str) -> None:
+    _unlocode_format(value)
+    if pycountry.countries.get(alpha_2=value[:2]) is None:
+        raise ValidationError(
+            _("%(code)s is not a UN/LOCODE: %(country)s is not an ISO 3166 country code."),
+            params={"code": value, "country": value[:2]},
+            code="invalid_country",
+        )
+
+
+def validate_imo(value: str) -> None:
+    if not stdnum_imo.is_valid(value):
+        raise ValidationError(
+            _("%(value)s is not a valid IMO number: seven digits whose last is the check digit."),
+            params={"value": value},
+            code="invalid_imo",
+        )
+
+
+def _imo_digit(position: int):
+    # STRPOS/INSTR of the character in "0123456789", minus one: the digit's value, with no cast that could
+    # raise on a non-digit (the format check refuses those).
+    return StrIndex(models.Value("0123456789"), Substr("imo_number", position, 1)) - 1
+
+
+def imo_check_digit_condition():
+    """The IMO check digit as a database check: digits 1-6 weighted 7..2, summed, mod 10 equals digit 7."""
+    weighted = sum((_imo_digit(i) * (8 - i) for i in range(2, 7)), start=_imo_digit(1) * 7)
+    return Exact(Mod(weighted, 10), _imo_digit(7))
+
+
+class Localised(models.Model):
+    """Names in English and Chinese; `display_name` follows the active language."""
+
+    name = models.CharField(_("name"), max_length=120)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    @property
+    def display_name(self) -> str:
+        return self.name_zh if (get_language() or "").startswith("zh") else self.name
+
+
+class Location(models.Model):
+    """A place known by its UN/LOCODE: a destination port of a vessel call."""
+
+    unlocode = models.CharField(
+        _("UN/LOCODE"), max_length=5, primary_key=True, validators=[validate_unlocode]
+    )
+    name = models.CharField(_("name"), max_length=120)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["unlocode"]
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
+        constraints = [models.CheckConstraint(condition=Q(unlocode__regex=UNLOCODE_RE), name="location_unlocode")]
+
+    def __str__(self):
+        return f"{self.unlocode} {self.name}"
+
+    @property
+    def display_name(self) -> str:
+        return self.name_zh if (get_language() or "").startswith("zh") and self.name_zh else self.name
+
+
+class Station(Localised):
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    city = models.CharField(_("city"), max_length=60)
+    city_zh = models.CharField(_("city (Chinese)"), max_length=60)
+    province = models.CharField(_("province"), max_length=60)
+    province_zh = models.CharField(_("province (Chinese)"), max_length=60)
+    unlocode = models.CharField(_("UN/LOCODE"), max_length=5, validators=[validate_unlocode])
+    timezone = models.CharField(_("time zone"), max_length=40, default="Asia/Shanghai")
+    has_empty_depot = models.BooleanField(_("empty depot"), default=True)
+    has_customs_supervision = models.BooleanField(_("customs supervision"), default=True)
+    issues_bills_of_lading = models.BooleanField(_("issues bills of lading"), default=False)
+    operator = models.ForeignKey(
+        Organisation,
+        verbose_name=_("operator"),
+        on_delete=models.PROTECT,
+        related_name="operated_stations",
+        null=True,
+        blank=True,
+        limit_choices_to={"kind": PartyKind.STATION_OPERATOR},
+    )
+    # Customs and border-inspection offices that supervise this station.
+    inspection_offices = models.ManyToManyField(
+        Organisation,
+        verbose_name=_("inspection offices"),
+        related_name="covered_stations",
+        blank=True,
+        limit_choices_to={"kind__in": [PartyKind.CUSTOMS, PartyKind.BORDER_INSPECTION]},
+    )
+
+    class Meta:
+        ordering = ["province", "city", "code"]
+        verbose_name = _("station")
+        verbose_name_plural = _("stations")
+        constraints = [models.CheckConstraint(condition=Q(unlocode__regex=UNLOCODE_RE), name="station_unlocode")]
+
+    @property
+    def display_city(self) -> str:
+        return self.city_zh if (get_language() or "").startswith("zh") else self.city
+
+
+class Terminal(Localised):
+    code = models.SlugField(_("code"), max_length=20, unique=True)
+    unlocode = models.CharField(_("UN/LOCODE"), max_length=5, validators=[validate_unlocode])
+    port_unlocode = models.CharField(_("port UN/LOCODE"), max_length=5, validators=[validate_unlocode])
+    operator = models.ForeignKey(
+        Organisation,
+        verbose_name=_("operator"),
+        on_delete=models.PROTECT,
+        related_name="terminals",
+        null=True,
+        blank=True,
+        limit_choices_to={"kind": PartyKind.PORT},
+    )
+    # Time from a train's or barge's arrival until its containers count as at the terminal's stack.
+    handling_buffer_hours = models.PositiveSmallIntegerField(_("handling buffer (hours)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("terminal")
+        verbose_name_plural = _("terminals")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(unlocode__regex=UNLOCODE_RE) & Q(port_unlocode__regex=UNLOCODE_RE),
+                name="terminal_unlocodes",
+            )
+        ]
+
+    @property
+    def handling_buffer(self) -> timedelta:
+        if self.handling_buffer_hours is None:
+            return settings.TERMINAL_HANDLING_BUFFER
+        return timedelta(hours=self.handling_buffer_hours)
+
+
+class Mode(models.TextChoices):
+    RAIL = "RAIL", _("Rail")
+    BARGE = "BARGE", _("Barge")
+
+
+def validate_weekdays(value) -> None:
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= 7 for d in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ValidationError(_("Weekdays are a list of distinct ISO weekday numbers, 1 (Monday) to 7 (Sunday)."))
+
+
+class Service(models.Model):
+    """A scheduled link from a station to a terminal, run on given weekdays at a local time."""
+
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    station = models.ForeignKey(Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="services")
+    terminal = models.ForeignKey(
+        Terminal, verbose_name=_("terminal"), on_delete=models.PROTECT, related_name="services"
+    )
+    mode = models.CharField(_("mode"), max_length=5, choices=Mode.choices, default=Mode.RAIL)
+    operator = models.ForeignKey(
+        Organisation,
+        verbose_name=_("operator"),
+        on_delete=models.PROTECT,
+        related_name="services",
+        limit_choices_to={"kind": PartyKind.RAILWAY},
+    )
+    weekdays = models.JSONField(_("weekdays"), validators=[validate_weekdays], help_text=_("ISO weekdays, 1 = Monday."))
+    departure_time = models.TimeField(_("departure time (station local)"))
+    transit_hours = models.PositiveSmallIntegerField(_("transit (hours)"), validators=[MinValueValidator(1)])
+    closing_hours = models.PositiveSmallIntegerField(
+        _("station closing (hours before departure)"), default=4
+    )
+    teu_capacity = models.PositiveSmallIntegerField(_("TEU per departure"), validators=[MinValueValidator(1)])
+    distance_km = models.PositiveIntegerField(_("distance (km)"), default=0)
+    # IMDG classes (as strings: "3", "8", "2.1" ...) this service accepts; empty means none.
+    dangerous_goods_classes = models.JSONField(_("dangerous goods classes accepted"), default=list, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["station__code", "code"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        constraints = [
+            models.CheckConstraint(condition=Q(teu_capacity__gt=0), name="service_capacity_positive"),
+            models.CheckConstraint(condition=Q(transit_hours__gt=0), name="service_transit_positive"),
+            models.CheckConstraint(condition=Q(mode__in=Mode.values), name="service_mode_valid"),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class ContainerSize(models.TextChoices):
+    FT20 = "20", _("20 ft")
+    FT40 = "40", _("40 ft")
+    FT45 = "45", _("45 ft")
+
+
+# TEU counted per container size (a 45 ft box takes a 40 ft slot on a rail wagon).
+TEU_BY_SIZE = {ContainerSize.FT20: 1, ContainerSize.FT40: 2, ContainerSize.FT45: 2}
+
+_money = {"max_digits": 10, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
+
+
+class Tariff(models.Model):
+    """Price of one container of a size on a service, beside what road haulage would cost (CNY)."""
+
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.CASCADE, related_name="tariffs")
+    container_size = models.CharField(_("container size"), max_length=2, choices=ContainerSize.choices)
+    transport_price = models.DecimalField(_("rail / barge price"), **_money)
+    port_handling = models.DecimalField(_("port handling"), **_money)
+    documentation = models.DecimalField(_("documentation"), **_money)
+    road_haulage_price = models.DecimalField(_("road haulage alternative"), **_money)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+
+    class Meta:
+        ordering = ["service", "container_size"]
+        verbose_name = _("tariff")
+        verbose_name_plural = _("tariffs")
+        constraints = [
+            models.UniqueConstraint(fields=["service", "container_size"], name="tariff_one_per_size"),
+            models.CheckConstraint(
+                condition=Q(transport_price__gte=0) & Q(port_handling__gte=0) & Q(documentation__gte=0)
+                & Q(road_haulage_price__gte=0),
+                name="tariff_prices_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.service.code} {self.container_size}'"
+
+    @property
+    def total(self) -> Decimal:
+        return self.transport_price + self.port_handling + self.documentation
+
+    @property
+    def saving(self) -> Decimal:
+        return self.road_haulage_price - self.total
+
+
+class DepartureStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    CLOSED = "closed", _("Closed")
+    DEPARTED = "departed", _("Departed")
+    ARRIVED = "arrived", _("Arrived")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Departure(models.Model):
+    """One run of a service on a date. `booked_teu` never exceeds `capacity_teu` (a database check)."""
+
+    reference = models.SlugField(_("reference"), max_length=45, unique=True)
+    service = models.ForeignKey(Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="departures")
+    service_date = models.DateField(_("date (station local)"))
+    capacity_teu = models.PositiveSmallIntegerField(_("capacity (TEU)"))
+    booked_teu = models.PositiveSmallIntegerField(_("booked (TEU)"), default=0)
+    closing_time = models.DateTimeField(_("station closing time"))
+    planned_departure = models.DateTimeField(_("planned departure"), db_index=True)
+    planned_arrival = models.DateTimeField(_("planned arrival"))
+    estimated_departure = models.DateTimeField(_("estimated departure"), null=True, blank=True)
+    estimated_arrival = models.DateTimeField(_("estimated arrival"), null=True, blank=True)
+    actual_departure = models.DateTimeField(_("actual departure"), null=True, blank=True)
+    actual_arrival = models.DateTimeField(_("actual arrival"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=DepartureStatus.choices, default=DepartureStatus.SCHEDULED
+    )
+
+    class Meta:
+        ordering = ["planned_departure", "reference"]
+        verbose_name = _("departure")
+        verbose_name_plural = _("departures")
+        constraints = [
+            models.UniqueConstraint(fields=["service", "service_date"], name="departure_one_per_service_day"),
+            models.CheckConstraint(condition=Q(booked_teu__lte=F("capacity_teu")), name="departure_not_overbooked"),
+            models.CheckConstraint(condition=Q(booked_teu__gte=0), name="departure_booked_not_negative"),
+            models.CheckConstraint(condition=Q(capacity_teu__gt=0), name="departure_capacity_positive"),
+            models.CheckConstraint(
+                condition=Q(closing_time__lte=F("planned_departure")), name="departure_closes_before_leaving"
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_arrival__gt=F("planned_departure")), name="departure_arrives_after_leaving"
+            ),
+            models.CheckConstraint(
+                condition=Q(actual_departure__isnull=True)
+                | Q(actual_arrival__isnull=True)
+                | Q(actual_arrival__gt=F("actual_departure")),
+                name="departure_actual_times_ordered",
+            ),
+            models.CheckConstraint(condition=Q(status__in=DepartureStatus.values), name="departure_status_valid"),
+        ]
+        indexes = [models.Index(fields=["service", "planned_departure"], name="departure_service_time")]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def teu_free(self) -> int:
+        return self.capacity_teu - self.booked_teu
+
+    @property
+    def expected_arrival(self):
+        """Best knowledge of the arrival at the terminal: actual, else estimated, else planned."""
+        return self.actual_arrival or self.estimated_arrival or self.planned_arrival
+
+    @property
+    def expected_departure(self):
+        return self.actual_departure or self.estimated_departure or self.planned_departure
+
+
+class VesselCall(models.Model):
+    """An ocean vessel's visit to a terminal, with the cut-offs containers must make."""
+
+    reference = models.SlugField(_("reference"), max_length=40, unique=True)
+    vessel_name = models.CharField(_("vessel name"), max_length=100)
+    imo_number = models.CharField(_("IMO number"), max_length=7, validators=[validate_imo])
+    voyage = models.CharField(_("voyage"), max_length=20)
+    carrier = models.CharField(_("carrier"), max_length=60)
+    carrier_scac = models.CharField(_("carrier SCAC"), max_length=4, blank=True)
+    terminal = models.ForeignKey(
+        Terminal, verbose_name=_("terminal"), on_delete=models.PROTECT, related_name="vessel_calls"
+    )
+    eta = models.DateTimeField(_("ETA"))
+    etd = models.DateTimeField(_("ETD"), db_index=True)
+    cy_cutoff = models.DateTimeField(_("CY cut-off"))
+    vgm_cutoff = models.DateTimeField(_("VGM cut-off"))
+    si_cutoff = models.DateTimeField(_("shipping instruction cut-off"))
+    customs_cutoff = models.DateTimeField(_("customs cut-off"))
+    dg_cutoff = models.DateTimeField(_("dangerous goods cut-off"))
+    destinations = models.ManyToManyField(Location, verbose_name=_("destination ports"), related_name="vessel_calls")
+    actual_departure = models.DateTimeField(_("actual departure"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["etd", "reference"]
+        verbose_name = _("vessel call")
+        verbose_name_plural = _("vessel calls")
+        constraints = [
+            models.UniqueConstraint(fields=["imo_number", "voyage", "terminal"], name="vessel_call_unique_voyage"),
+            models.CheckConstraint(condition=Q(imo_number__regex=r"^[0-9]{7}$"), name="vessel_call_imo_format"),
+            models.CheckConstraint(condition=imo_check_digit_condition(), name="vessel_call_imo_check_digit"),
+            models.CheckConstraint(condition=Q(etd__gt=F("eta")), name="vessel_call_leaves_after_arriving"),
+            models.CheckConstraint(
+                condition=Q(cy_cutoff__lte=F("etd"))
+                & Q(vgm_cutoff__lte=F("etd"))
+                & Q(si_cutoff__lte=F("etd"))
+                & Q(customs_cutoff__lte=F("etd"))
+                & Q(dg_cutoff__lte=F("etd")),
+                name="vessel_call_cutoffs_before_departure",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.vessel_name} {self.voyage}"
+
+    def latest_arrival_for(self, terminal: Terminal | None = None):
+        """The last time a train or barge may reach the terminal and still make the CY cut-off."""
+        return self.cy_cutoff - (terminal or self.terminal).handling_buffer

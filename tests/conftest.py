@@ -1,0 +1,60 @@
+"""Suite-wide set-up: the suite runs against real PostgreSQL and Redis, and says so at once if they are down."""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests import factories
+
+START_HINT = (
+    "Start it with `{local}` or `docker compose up -d db redis`, or point {var} at a running server."
+)
+
+
+def _answers(url: str, default_port: int) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or default_port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session):
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        pytest.exit("The suite runs against PostgreSQL: run `make test`, or set DATABASE_URL=postgres://...", 2)
+    if not _answers(database_url, 5432):
+        pytest.exit(
+            f"PostgreSQL does not answer at {database_url}. "
+            + START_HINT.format(
+                local="pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start", var="DATABASE_URL"
+            ),
+            2,
+        )
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url:
+        pytest.exit("The suite needs Redis: run `make test`, or set REDIS_URL=redis://...", 2)
+    if not _answers(redis_url, 6379):
+        pytest.exit(
+            f"Redis does not answer at {redis_url}. "
+            + START_HINT.format(
+                local='redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no',
+                var="REDIS_URL",
+            ),
+            2,
+        )
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def network(db):
+    """A small network: two stations, a terminal, a daily rail service, departures and a vessel call."""
+    return factories.small_network()
