@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -36,6 +37,16 @@ class PartyKind(models.TextChoices):
     PLATFORM_ADMIN = "platform_admin", _("Platform admin")
 
 
+def validate_uscc(value: str) -> None:
+    from stdnum.cn import uscc
+
+    if not uscc.is_valid(value):
+        raise ValidationError(
+            _("%(value)s is not a valid unified social credit code (18 characters with a check character)."),
+            params={"value": value}, code="invalid_uscc",
+        )
+
+
 class Organisation(models.Model):
     code = models.SlugField(_("code"), max_length=50, unique=True)
     name = models.CharField(_("name"), max_length=200)
@@ -44,7 +55,7 @@ class Organisation(models.Model):
     # A local government office sees the aggregates of its city, or of its whole province if city is blank.
     city = models.CharField(_("city"), max_length=100, blank=True)
     province = models.CharField(_("province"), max_length=100, blank=True)
-    uscc = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    uscc = models.CharField(_("unified social credit code"), max_length=18, blank=True, validators=[validate_uscc])
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

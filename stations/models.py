@@ -1,5 +1,6 @@
 """The network: inland stations, port terminals, scheduled services, their departures, and vessel calls."""
 
+import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
@@ -94,6 +95,23 @@ class Location(models.Model):
         return self.name_zh if (get_language() or "").startswith("zh") and self.name_zh else self.name
 
 
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("%(value)s is not an IANA time zone."), params={"value": value})
+
+
+IMDG_CLASSES = ("1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "2.1", "2.2", "2.3", "3", "4.1", "4.2", "4.3", "5.1",
+                "5.2", "6.1", "6.2", "7", "8", "9")
+
+
+def validate_imdg_classes(value) -> None:
+    if not isinstance(value, list) or any(c not in IMDG_CLASSES for c in value):
+        raise ValidationError(
+            _("Dangerous goods classes are a list of IMDG classes: %(classes)s."),
+            params={"classes": ", ".join(IMDG_CLASSES)},
+        )
+
+
 class Station(Localised):
     code = models.SlugField(_("code"), max_length=20, unique=True)
     city = models.CharField(_("city"), max_length=60)
@@ -101,7 +119,7 @@ class Station(Localised):
     province = models.CharField(_("province"), max_length=60)
     province_zh = models.CharField(_("province (Chinese)"), max_length=60)
     unlocode = models.CharField(_("UN/LOCODE"), max_length=5, validators=[validate_unlocode])
-    timezone = models.CharField(_("time zone"), max_length=40, default="Asia/Shanghai")
+    timezone = models.CharField(_("time zone"), max_length=40, default="Asia/Shanghai", validators=[validate_timezone])
     has_empty_depot = models.BooleanField(_("empty depot"), default=True)
     has_customs_supervision = models.BooleanField(_("customs supervision"), default=True)
     issues_bills_of_lading = models.BooleanField(_("issues bills of lading"), default=False)
@@ -208,7 +226,9 @@ class Service(models.Model):
     teu_capacity = models.PositiveSmallIntegerField(_("TEU per departure"), validators=[MinValueValidator(1)])
     distance_km = models.PositiveIntegerField(_("distance (km)"), default=0)
     # IMDG classes (as strings: "3", "8", "2.1" ...) this service accepts; empty means none.
-    dangerous_goods_classes = models.JSONField(_("dangerous goods classes accepted"), default=list, blank=True)
+    dangerous_goods_classes = models.JSONField(
+        _("dangerous goods classes accepted"), default=list, blank=True, validators=[validate_imdg_classes]
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from tests import factories
 
 START_HINT = (
-    "Start it with `{local}` or `docker compose up -d db redis`, or point {var} at a running server."
+    "Start it with `{local}`, or `docker compose up -d db redis` and point {var} at it (see README.md)."
 )
 
 

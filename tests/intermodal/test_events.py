@@ -104,3 +104,4 @@ def test_events_are_append_only_in_order():
 
     assert list(Event.objects.values_list("pk", flat=True)) == [first.pk, second.pk]
     assert list(OutboxMessage.objects.values_list("event_id", flat=True)) == [first.pk, second.pk]
+

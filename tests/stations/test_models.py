@@ -144,3 +144,15 @@ def test_tariff_saving_against_road(network):
     assert tariff.total == tariff.transport_price + tariff.port_handling + tariff.documentation
     assert tariff.saving == tariff.road_haulage_price - tariff.total
     assert tariff.saving > 0
+
+
+def test_station_time_zone_and_service_dangerous_goods_classes_are_validated(network):
+    network.yiwu.timezone = "Asia/Ningbo"
+    with pytest.raises(ValidationError) as error:
+        network.yiwu.full_clean()
+    assert "timezone" in error.value.message_dict
+
+    network.yiwu_rail.dangerous_goods_classes = ["3", "10"]
+    with pytest.raises(ValidationError) as error:
+        network.yiwu_rail.full_clean()
+    assert "dangerous_goods_classes" in error.value.message_dict

@@ -98,3 +98,20 @@ def test_inactive_services_get_no_departures(parties):
 
     assert departures_generate(days=7, start=MONDAY) == 0
     assert not Departure.objects.exists()
+
+
+def test_generate_departures_command_reports_what_it_created(parties):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    railway, beilun = parties
+    factories.service(factories.station("YIWU-W"), beilun, railway, weekdays=[1, 2, 3, 4, 5, 6, 7])
+    first, second = StringIO(), StringIO()
+
+    call_command("generate_departures", "--days", "3", stdout=first)
+    call_command("generate_departures", "--days", "3", stdout=second)
+
+    assert first.getvalue().startswith("3 departures created")
+    assert second.getvalue().startswith("0 departures created")
+    assert Departure.objects.count() == 3
