@@ -151,6 +151,10 @@ class Station(Localised):
     def display_city(self) -> str:
         return self.city_zh if (get_language() or "").startswith("zh") else self.city
 
+    @property
+    def display_province(self) -> str:
+        return self.province_zh if (get_language() or "").startswith("zh") else self.province
+
 
 class Terminal(Localised):
     code = models.SlugField(_("code"), max_length=20, unique=True)
