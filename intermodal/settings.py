@@ -153,6 +153,10 @@ CELERY_BEAT_SCHEDULE = {
         # Every night at 01:10 Shanghai time, and once at start-up by the worker's first beat tick.
         "schedule": crontab(hour=1, minute=10),
     },
+    "idempotency-purge": {
+        "task": "intermodal.tasks.idempotency_purge_task",
+        "schedule": crontab(minute=25),
+    },
 }
 
 # --- Internationalisation -------------------------------------------------------------------------------

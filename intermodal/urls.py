@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from bookings import api as bookings_api
 from intermodal import api_views, views
 from intermodal.api import json_error_view
 from stations import api as stations_api
@@ -15,6 +16,7 @@ router.register("services", stations_api.ServiceViewSet, basename="service")
 router.register("departures", stations_api.DepartureViewSet, basename="departure")
 router.register("vessel-calls", stations_api.VesselCallViewSet, basename="vessel-call")
 router.register("api-keys", api_views.ApiKeyViewSet, basename="api-key")
+router.register("bookings", bookings_api.BookingViewSet, basename="booking")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -24,6 +26,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/me/", api_views.MeView.as_view(), name="api-me"),
+    path("api/v1/connections/", bookings_api.ConnectionView.as_view(), name="api-connections"),
+    path("api/v1/quotes/", bookings_api.QuoteView.as_view(), name="api-quotes"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

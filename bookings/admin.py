@@ -1,0 +1,76 @@
+from django.contrib import admin
+
+from bookings.models import Booking, BookingChange, BookingLine, Container
+
+
+class BookingLineInline(admin.TabularInline):
+    model = BookingLine
+    extra = 0
+    readonly_fields = ["size_type", "quantity", "teu", "unit_price", "unit_road_price"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ContainerInline(admin.TabularInline):
+    model = Container
+    extra = 0
+    readonly_fields = ["number", "size_type", "status", "is_active", "seal_number", "vgm_kg", "vgm_method",
+                       "vgm_signatory"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Booking)
+class BookingAdmin(admin.ModelAdmin):
+    """Read here; bookings change only through their lifecycle (the pages and the API)."""
+
+    list_display = ["reference", "shipper", "status", "departure", "vessel_call", "teu", "quote_total", "created_at"]
+    list_filter = ["status", "departure__service__station"]
+    search_fields = ["reference", "shipper__code", "shipper__name", "commodity"]
+    list_select_related = ["shipper", "departure", "vessel_call"]
+    date_hierarchy = "created_at"
+    inlines = [BookingLineInline, ContainerInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Container)
+class ContainerAdmin(admin.ModelAdmin):
+    list_display = ["number", "booking", "size_type", "status", "is_active", "seal_number", "vgm_kg"]
+    list_filter = ["status", "is_active", "size_type"]
+    search_fields = ["number", "booking__reference", "seal_number"]
+    list_select_related = ["booking"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BookingChange)
+class BookingChangeAdmin(admin.ModelAdmin):
+    list_display = ["booking", "kind", "at", "organisation", "user", "reason"]
+    list_filter = ["kind"]
+    search_fields = ["booking__reference"]
+    list_select_related = ["booking", "organisation", "user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

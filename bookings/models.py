@@ -1,0 +1,313 @@
+"""Bookings: a shipper's order for container slots on a departure that connects to a vessel call.
+
+Workflows live in services.py; this module holds the data and the invariants the database enforces.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from stdnum import iso6346
+
+from intermodal.models import Organisation
+from stations.models import IMDG_CLASSES, TEU_BY_SIZE, ContainerSize, Departure, Location, VesselCall
+
+
+@dataclass(frozen=True)
+class SizeTypeInfo:
+    size: str  # the tariff's container size: "20", "40" or "45"
+    label: str
+    reefer: bool = False
+
+    @property
+    def teu(self) -> int:
+        return TEU_BY_SIZE[self.size]
+
+
+# ISO 6346 size-type codes we book. First character: length (2 = 20 ft, 4 = 40 ft, L = 45 ft); second: height
+# (2 = 8'6", 5 = 9'6" high cube); then the type group (G general, R reefer, U open top, T tank, P flat).
+SIZE_TYPES: dict[str, SizeTypeInfo] = {
+    "22G1": SizeTypeInfo(ContainerSize.FT20, _("20' general purpose")),
+    "42G1": SizeTypeInfo(ContainerSize.FT40, _("40' general purpose")),
+    "45G1": SizeTypeInfo(ContainerSize.FT40, _("40' high cube")),
+    "L5G1": SizeTypeInfo(ContainerSize.FT45, _("45' high cube")),
+    "22R1": SizeTypeInfo(ContainerSize.FT20, _("20' reefer"), reefer=True),
+    "45R1": SizeTypeInfo(ContainerSize.FT40, _("40' high cube reefer"), reefer=True),
+    "22U1": SizeTypeInfo(ContainerSize.FT20, _("20' open top")),
+    "42U1": SizeTypeInfo(ContainerSize.FT40, _("40' open top")),
+    "22T1": SizeTypeInfo(ContainerSize.FT20, _("20' tank")),
+    "42P1": SizeTypeInfo(ContainerSize.FT40, _("40' flat rack")),
+}
+SIZE_TYPE_CHOICES = [(code, f"{code} - {info.label}") for code, info in SIZE_TYPES.items()]
+
+
+def validate_container_number(value: str) -> None:
+    if not iso6346.is_valid(value):
+        compact = iso6346.compact(value) if value else value
+        if len(compact or "") == 11 and compact[:10].isalnum():
+            try:
+                expected = iso6346.calc_check_digit(compact[:10])
+            except Exception:  # noqa: BLE001 - any malformed prefix is a format error below
+                expected = None
+            if expected is not None:
+                raise ValidationError(
+                    _("%(value)s is not a valid container number: its check digit should be %(digit)s."),
+                    params={"value": value, "digit": expected},
+                    code="check_digit",
+                )
+        raise ValidationError(
+            _(
+                "%(value)s is not a container number: four letters (owner code and category U, J or Z), six "
+                "digits and a check digit, as ISO 6346 sets out."
+            ),
+            params={"value": value},
+            code="format",
+        )
+
+
+un_number_validator = RegexValidator(r"^[0-9]{4}$", _("A UN number is four digits, e.g. 1263."))
+
+
+class BookingStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    CONFIRMED = "confirmed", _("Confirmed")
+    IN_TRANSIT = "in_transit", _("In transit")
+    AT_PORT = "at_port", _("At port")
+    LOADED = "loaded", _("Loaded")
+    SAILED = "sailed", _("Sailed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# Slots are held on the departure while a booking is in one of these states.
+HOLDS_CAPACITY = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT, BookingStatus.LOADED)
+# Containers are committed to the booking in these states (a container is in at most one of them).
+ACTIVE = (BookingStatus.DRAFT, *HOLDS_CAPACITY)
+_money = {"max_digits": 12, "decimal_places": 2}
+
+
+class Booking(models.Model):
+    reference = models.CharField(_("reference"), max_length=20, unique=True)
+    shipper = models.ForeignKey(
+        Organisation, verbose_name=_("shipper"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    departure = models.ForeignKey(
+        Departure, verbose_name=_("departure"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    vessel_call = models.ForeignKey(
+        VesselCall, verbose_name=_("vessel call"), on_delete=models.PROTECT, related_name="bookings"
+    )
+    # The vessel first booked: a roll changes vessel_call, this stays (on-schedule rate is judged by it).
+    original_vessel_call = models.ForeignKey(
+        VesselCall, on_delete=models.PROTECT, related_name="+", verbose_name=_("originally booked vessel")
+    )
+    destination = models.ForeignKey(
+        Location, verbose_name=_("destination port"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=BookingStatus.choices, default=BookingStatus.DRAFT, db_index=True
+    )
+    teu = models.PositiveIntegerField(_("TEU"))
+    commodity = models.CharField(_("commodity"), max_length=200)
+    cargo_weight_kg = models.DecimalField(
+        _("cargo weight (kg)"),
+        max_digits=10,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("9999999"))],
+    )
+    un_number = models.CharField(_("UN number"), max_length=4, blank=True, validators=[un_number_validator])
+    imdg_class = models.CharField(_("IMDG class"), max_length=3, blank=True, choices=[(c, c) for c in IMDG_CLASSES])
+    reefer_setpoint_c = models.DecimalField(
+        _("reefer set-point (°C)"),
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("-35")), MaxValueValidator(Decimal("30"))],
+    )
+    reefer_ventilation_cbm_h = models.PositiveSmallIntegerField(
+        _("reefer ventilation (m³/h)"), null=True, blank=True, validators=[MaxValueValidator(300)]
+    )
+    free_days = models.PositiveSmallIntegerField(
+        _("free days at the station"), default=7, validators=[MinValueValidator(0), MaxValueValidator(60)]
+    )
+    # Free time starts when the first empty is handed out; until then, on the day the booking is confirmed.
+    free_time_start = models.DateField(_("free time starts"), null=True, blank=True)
+
+    # The quote as given: a later tariff change does not change it.
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    quote_transport = models.DecimalField(_("rail / barge"), **_money)
+    quote_port_handling = models.DecimalField(_("port handling"), **_money)
+    quote_documentation = models.DecimalField(_("documentation"), **_money)
+    quote_total = models.DecimalField(_("total"), **_money)
+    quote_road_haulage = models.DecimalField(_("road haulage alternative"), **_money)
+    quote_saving = models.DecimalField(_("saving against road"), **_money)
+    quoted_at = models.DateTimeField(_("quoted"))
+
+    roll_count = models.PositiveSmallIntegerField(_("times rolled"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        constraints = [
+            models.CheckConstraint(condition=Q(teu__gt=0), name="booking_teu_positive"),
+            models.CheckConstraint(condition=Q(cargo_weight_kg__gt=0), name="booking_weight_positive"),
+            models.CheckConstraint(condition=Q(status__in=BookingStatus.values), name="booking_status_valid"),
+            models.CheckConstraint(
+                condition=(Q(un_number="") & Q(imdg_class="")) | (~Q(un_number="") & ~Q(imdg_class="")),
+                name="booking_dangerous_goods_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(quote_total__gte=0)
+                & Q(quote_saving=models.F("quote_road_haulage") - models.F("quote_total")),
+                name="booking_quote_consistent",
+            ),
+        ]
+        indexes = [models.Index(fields=["shipper", "status"], name="booking_shipper_status")]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_dangerous(self) -> bool:
+        return bool(self.un_number)
+
+    @property
+    def last_free_day(self) -> date | None:
+        """The last day containers may stay at the station free of charge."""
+        if self.free_time_start is None:
+            return None
+        return self.free_time_start + timedelta(days=max(self.free_days - 1, 0))
+
+
+class BookingLine(models.Model):
+    """N containers of one size-type in a booking."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="lines")
+    size_type = models.CharField(_("size-type"), max_length=4, choices=SIZE_TYPE_CHOICES)
+    quantity = models.PositiveSmallIntegerField(
+        _("containers"), validators=[MinValueValidator(1), MaxValueValidator(200)]
+    )
+    teu = models.PositiveIntegerField(_("TEU"))
+    unit_price = models.DecimalField(_("price per container"), **_money)
+    unit_road_price = models.DecimalField(_("road haulage per container"), **_money)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["booking", "size_type"], name="booking_line_one_per_size_type"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="booking_line_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.size_type}"
+
+
+class VgmMethod(models.IntegerChoices):
+    WEIGHED = 1, _("Method 1: the packed container weighed")
+    CALCULATED = 2, _("Method 2: cargo and packing weighed, plus the tare")
+
+
+class ContainerStatus(models.TextChoices):
+    ASSIGNED = "assigned", _("Assigned")
+    EMPTY_READY = "empty_ready", _("Empty ready at the station")
+    EMPTY_OUT = "empty_out", _("Empty handed out")
+    GATED_IN = "gated_in", _("Gated in at the station")
+    ON_TRAIN = "on_train", _("Loaded on the train")
+    DEPARTED = "departed", _("On the way to the port")
+    ARRIVED = "arrived", _("Arrived at the port rail yard")
+    DISCHARGED = "discharged", _("Discharged from the train")
+    AT_TERMINAL = "at_terminal", _("At the terminal")
+    ON_VESSEL = "on_vessel", _("Loaded on the vessel")
+    SAILED = "sailed", _("Sailed")
+
+
+class Container(models.Model):
+    """A container (by its ISO 6346 number) assigned to a booking, with its seal and VGM."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="containers")
+    number = models.CharField(_("container number"), max_length=11, validators=[validate_container_number])
+    size_type = models.CharField(_("size-type"), max_length=4, choices=SIZE_TYPE_CHOICES)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ContainerStatus.choices, default=ContainerStatus.ASSIGNED
+    )
+    # False once the booking is cancelled or the container has sailed: the number may then be booked again.
+    is_active = models.BooleanField(default=True)
+    seal_number = models.CharField(_("seal number"), max_length=30, blank=True)
+    vgm_kg = models.DecimalField(
+        _("VGM (kg)"),
+        max_digits=8,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("1000")), MaxValueValidator(Decimal("60000"))],
+    )
+    vgm_method = models.PositiveSmallIntegerField(_("VGM method"), choices=VgmMethod.choices, null=True, blank=True)
+    vgm_signatory = models.CharField(_("VGM signatory"), max_length=100, blank=True)
+    assigned_at = models.DateTimeField(_("assigned"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["booking", "number"]
+        verbose_name = _("container")
+        verbose_name_plural = _("containers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["number"], condition=Q(is_active=True), name="container_in_one_active_booking"
+            ),
+            models.UniqueConstraint(fields=["booking", "number"], name="container_once_per_booking"),
+            models.CheckConstraint(
+                condition=Q(number__regex=r"^[A-Z]{3}[UJZ][0-9]{7}$"), name="container_number_format"
+            ),
+            models.CheckConstraint(
+                condition=Q(vgm_kg__isnull=True) | (Q(vgm_method__in=[1, 2]) & ~Q(vgm_signatory="")),
+                name="container_vgm_complete",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def has_vgm(self) -> bool:
+        return self.vgm_kg is not None and self.vgm_method is not None and bool(self.vgm_signatory)
+
+
+class ChangeKind(models.TextChoices):
+    CREATED = "created", _("Created")
+    CONFIRMED = "confirmed", _("Confirmed")
+    AMENDED = "amended", _("Amended")
+    ROLLED = "rolled", _("Rolled")
+    CANCELLED = "cancelled", _("Cancelled")
+    CONTAINER = "container", _("Container details")
+
+
+class BookingChange(models.Model):
+    """The booking's history: who changed what, when, from what to what. Append-only."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=10, choices=ChangeKind.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=250, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.booking_id} {self.kind} @ {self.at:%Y-%m-%d %H:%M}"

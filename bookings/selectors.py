@@ -1,0 +1,138 @@
+"""Reads on bookings, always through the caller: another organisation's booking does not exist for them."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from bookings.models import Booking, BookingChange, Container
+from bookings.services import Quote, connection_problems, quote_build, validate_lines
+from intermodal.access import Actor
+from intermodal.errors import NotFound
+from intermodal.models import PartyKind
+from stations.models import Departure, DepartureStatus, Location, Station, VesselCall
+from stations.selectors import departure_list, departures_connecting_to
+
+# Parties that see a booking's prices: its shipper and the platform's admins.
+PRICE_VIEWERS = (PartyKind.ENTERPRISE, PartyKind.PLATFORM_ADMIN)
+
+
+def booking_scope(actor: Actor) -> Q | None:
+    """The bookings an actor may see, as a filter; None for all, Q(pk__in=[]) for none."""
+    organisation = actor.organisation
+    if organisation is None:
+        return Q(pk__in=[])
+    kind = organisation.kind
+    if kind == PartyKind.PLATFORM_ADMIN:
+        return None
+    if kind == PartyKind.ENTERPRISE:
+        return Q(shipper=organisation)
+    if kind == PartyKind.STATION_OPERATOR:
+        return Q(departure__service__station__operator=organisation)
+    if kind == PartyKind.RAILWAY:
+        return Q(departure__service__operator=organisation)
+    if kind == PartyKind.PORT:
+        return Q(vessel_call__terminal__operator=organisation) | Q(departure__service__terminal__operator=organisation)
+    return Q(pk__in=[])
+
+
+def booking_list(*, actor: Actor) -> QuerySet[Booking]:
+    scope = booking_scope(actor)
+    queryset = Booking.objects.all() if scope is None else Booking.objects.filter(scope)
+    return (
+        queryset.select_related(
+            "shipper",
+            "departure__service__station",
+            "departure__service__terminal",
+            "vessel_call__terminal",
+            "destination",
+        )
+        .prefetch_related("lines")
+        .distinct()
+    )
+
+
+def booking_get(*, actor: Actor, reference: str) -> Booking:
+    booking = (
+        booking_list(actor=actor)
+        .prefetch_related(
+            Prefetch("containers", queryset=Container.objects.order_by("number")),
+            Prefetch("changes", queryset=BookingChange.objects.select_related("user", "organisation")),
+        )
+        .filter(reference=reference)
+        .first()
+    )
+    if booking is None:
+        raise NotFound()
+    return booking
+
+
+def sees_prices(actor: Actor) -> bool:
+    return actor.kind in PRICE_VIEWERS
+
+
+@dataclass(frozen=True)
+class Connection:
+    departure: Departure
+    vessel_call: VesselCall
+    quote: Quote
+
+    @property
+    def transit_hours(self) -> int:
+        return self.departure.service.transit_hours
+
+    @property
+    def teu_free(self) -> int:
+        return self.departure.teu_free
+
+
+def connections_search(
+    *,
+    station: Station,
+    lines: dict[str, int],
+    vessel_call: VesselCall | None = None,
+    destination: Location | None = None,
+    latest_sailing: datetime | None = None,
+    limit: int = 50,
+) -> list[Connection]:
+    """Departures from the station that make the vessel's CY cut-off (less the handling buffer), are still
+    open at the station and have room for the containers, each with its quote and the saving against road."""
+    validate_lines(lines)
+    now = timezone.now()
+    if vessel_call is not None:
+        calls = [vessel_call]
+    else:
+        calls_qs = (
+            VesselCall.objects.select_related("terminal")
+            .filter(
+                etd__gt=now,
+                actual_departure__isnull=True,
+                destinations=destination,
+                terminal__services__station=station,
+            )
+            .distinct()
+        )
+        if latest_sailing is not None:
+            calls_qs = calls_qs.filter(etd__lte=latest_sailing)
+        calls = list(calls_qs.order_by("etd")[:limit])
+    quotes: dict[int, Quote] = {}
+    found: list[Connection] = []
+    open_departures = departure_list().filter(
+        service__station=station,
+        status=DepartureStatus.SCHEDULED,
+        closing_time__gt=now,
+        service__is_active=True,
+    )
+    for call in calls:
+        for departure in departures_connecting_to(open_departures, call).order_by("planned_departure"):
+            if connection_problems(departure=departure, vessel_call=call, now=now):
+                continue
+            if departure.service_id not in quotes:
+                quotes[departure.service_id] = quote_build(service=departure.service, lines=lines)
+            quote = quotes[departure.service_id]
+            if departure.teu_free < quote.teu:
+                continue
+            found.append(Connection(departure=departure, vessel_call=call, quote=quote))
+    found.sort(key=lambda c: (c.vessel_call.etd, c.departure.planned_departure))
+    return found[:limit]

@@ -1,0 +1,767 @@
+"""Writes on bookings: one function per change, each in one transaction with its event and outbox row.
+
+Capacity is held on the departure row: a change locks the departures it touches (in id order, so two
+changes never wait on each other crosswise), checks the free TEU under the lock and moves the slots; the
+database check `departure_not_overbooked` backs this up whatever else writes.
+"""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bookings.models import (
+    ACTIVE,
+    HOLDS_CAPACITY,
+    SIZE_TYPES,
+    Booking,
+    BookingChange,
+    BookingLine,
+    BookingStatus,
+    ChangeKind,
+    Container,
+    ContainerStatus,
+)
+from intermodal.access import Actor
+from intermodal.codes import Classifier, DocumentType, EventType, FacilityKind
+from intermodal.errors import InvalidInput, StateConflict
+from intermodal.events import event_record
+from intermodal.models import PartyKind
+from stations.models import Departure, DepartureStatus, Location, Service, Tariff, VesselCall
+
+CENT = Decimal("0.01")
+
+
+# --- Quotes ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    size_type: str
+    quantity: int
+    teu: int
+    unit_price: Decimal
+    unit_road_price: Decimal
+    transport: Decimal
+    port_handling: Decimal
+    documentation: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.transport + self.port_handling + self.documentation
+
+
+@dataclass(frozen=True)
+class Quote:
+    lines: list[QuoteLine] = field(default_factory=list)
+    currency: str = "CNY"
+
+    @property
+    def teu(self) -> int:
+        return sum(line.teu for line in self.lines)
+
+    @property
+    def transport(self) -> Decimal:
+        return sum((line.transport for line in self.lines), Decimal("0"))
+
+    @property
+    def port_handling(self) -> Decimal:
+        return sum((line.port_handling for line in self.lines), Decimal("0"))
+
+    @property
+    def documentation(self) -> Decimal:
+        return sum((line.documentation for line in self.lines), Decimal("0"))
+
+    @property
+    def total(self) -> Decimal:
+        return self.transport + self.port_handling + self.documentation
+
+    @property
+    def road_haulage(self) -> Decimal:
+        return sum((line.unit_road_price * line.quantity for line in self.lines), Decimal("0"))
+
+    @property
+    def saving(self) -> Decimal:
+        return self.road_haulage - self.total
+
+
+def parse_container_request(value: str) -> dict[str, int]:
+    """'42G1:2,22G1:1' -> {'42G1': 2, '22G1': 1}; the query-string form of a container request."""
+    lines: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        code, _sep, count = part.partition(":")
+        try:
+            quantity = int(count or "1")
+        except ValueError:
+            raise InvalidInput(
+                errors={"containers": [_("%(part)s: write SIZE-TYPE:COUNT, e.g. 42G1:2.") % {"part": part}]}
+            ) from None
+        lines[code.strip().upper()] = lines.get(code.strip().upper(), 0) + quantity
+    return lines
+
+
+def validate_lines(lines: Mapping[str, int]) -> None:
+    errors = []
+    if not lines:
+        errors.append(_("Request at least one container."))
+    for code, quantity in lines.items():
+        if code not in SIZE_TYPES:
+            errors.append(
+                _("%(code)s is not a size-type we book (known: %(known)s).")
+                % {"code": code, "known": ", ".join(SIZE_TYPES)}
+            )
+        elif not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 200:
+            errors.append(_("%(code)s: the number of containers must be between 1 and 200.") % {"code": code})
+    if errors:
+        raise InvalidInput(errors={"containers": errors})
+
+
+def quote_build(*, service: Service, lines: Mapping[str, int]) -> Quote:
+    """Price the containers on a service: tariff + port handling + documentation, against road haulage."""
+    validate_lines(lines)
+    tariffs = {t.container_size: t for t in Tariff.objects.filter(service=service)}
+    quote_lines = []
+    for code, quantity in lines.items():
+        info = SIZE_TYPES[code]
+        tariff = tariffs.get(info.size)
+        if tariff is None:
+            raise InvalidInput(
+                errors={
+                    "containers": [
+                        _("Service %(service)s has no tariff for %(size)s' containers.")
+                        % {"service": service.code, "size": info.size}
+                    ]
+                }
+            )
+        quote_lines.append(
+            QuoteLine(
+                size_type=code,
+                quantity=quantity,
+                teu=info.teu * quantity,
+                unit_price=tariff.total.quantize(CENT),
+                unit_road_price=tariff.road_haulage_price.quantize(CENT),
+                transport=(tariff.transport_price * quantity).quantize(CENT),
+                port_handling=(tariff.port_handling * quantity).quantize(CENT),
+                documentation=(tariff.documentation * quantity).quantize(CENT),
+            )
+        )
+    return Quote(lines=quote_lines, currency=next(iter(tariffs.values())).currency if tariffs else "CNY")
+
+
+# --- Connection rules ------------------------------------------------------------------------------------
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def connection_problems(*, departure: Departure, vessel_call: VesselCall, now=None) -> list[str]:
+    """Why this departure cannot take containers to this vessel now; empty when it can."""
+    now = now or timezone.now()
+    problems = []
+    if departure.status != DepartureStatus.SCHEDULED:
+        problems.append(
+            _("Departure %(ref)s is %(status)s and takes no more bookings.")
+            % {"ref": departure.reference, "status": departure.get_status_display().lower()}
+        )
+    elif departure.closing_time <= now:
+        problems.append(
+            _("Departure %(ref)s closed at the station at %(time)s.")
+            % {"ref": departure.reference, "time": _local(departure.closing_time)}
+        )
+    if departure.service.terminal_id != vessel_call.terminal_id:
+        problems.append(
+            _("Departure %(ref)s goes to %(terminal)s, not to the vessel's terminal.")
+            % {"ref": departure.reference, "terminal": departure.service.terminal.code}
+        )
+    elif departure.expected_arrival > vessel_call.latest_arrival_for(departure.service.terminal):
+        problems.append(
+            _("Departure %(ref)s arrives too late for the vessel's CY cut-off at %(cutoff)s.")
+            % {"ref": departure.reference, "cutoff": _local(vessel_call.cy_cutoff)}
+        )
+    if vessel_call.actual_departure is not None or vessel_call.etd <= now:
+        problems.append(_("Vessel %(vessel)s has sailed.") % {"vessel": vessel_call.vessel_name})
+    return problems
+
+
+def _check_dangerous_goods(*, service: Service, imdg_class: str) -> None:
+    if imdg_class and imdg_class not in service.dangerous_goods_classes:
+        accepted = ", ".join(service.dangerous_goods_classes) or _("none")
+        raise StateConflict(
+            _("Service %(service)s does not take IMDG class %(cls)s (it takes: %(accepted)s).")
+            % {"service": service.code, "cls": imdg_class, "accepted": accepted},
+            code="dangerous_goods_refused",
+        )
+
+
+def _check_cargo(
+    *, lines: Mapping[str, int], un_number: str, imdg_class: str, reefer_setpoint_c, reefer_ventilation_cbm_h
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if bool(un_number) != bool(imdg_class):
+        field_name = "imdg_class" if un_number else "un_number"
+        errors[field_name] = [_("Dangerous goods need both the UN number and the IMDG class.")]
+    has_reefer = any(SIZE_TYPES[code].reefer for code in lines)
+    if has_reefer and reefer_setpoint_c is None:
+        errors["reefer_setpoint_c"] = [_("Reefer containers need a set-point temperature.")]
+    if not has_reefer and (reefer_setpoint_c is not None or reefer_ventilation_cbm_h is not None):
+        errors["reefer_setpoint_c"] = [_("Reefer settings apply only to reefer containers (22R1, 45R1).")]
+    if errors:
+        raise InvalidInput(errors=errors)
+
+
+def _check_destination(*, vessel_call: VesselCall, destination: Location) -> None:
+    if not vessel_call.destinations.filter(pk=destination.pk).exists():
+        raise InvalidInput(
+            errors={
+                "destination": [
+                    _("Vessel %(vessel)s does not call at %(port)s.")
+                    % {"vessel": vessel_call.vessel_name, "port": destination.unlocode}
+                ]
+            }
+        )
+
+
+# --- Capacity --------------------------------------------------------------------------------------------
+
+
+def _move_capacity(changes: Mapping[int, int]) -> None:
+    """Apply TEU deltas to departures under row locks taken in id order; refuse when one would overflow."""
+    ids = sorted(pk for pk, delta in changes.items() if delta)
+    if not ids:
+        return
+    locked = {d.pk: d for d in Departure.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    for pk in ids:
+        departure, delta = locked[pk], changes[pk]
+        if delta > 0 and departure.teu_free < delta:
+            raise StateConflict(
+                _("Departure %(ref)s has %(free)s TEU free; this needs %(need)s.")
+                % {"ref": departure.reference, "free": departure.teu_free, "need": delta},
+                code="capacity_short",
+            )
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                Departure.objects.filter(pk=pk).update(booked_teu=F("booked_teu") + changes[pk])
+        except IntegrityError:  # the database check: never reached while every writer takes the lock
+            raise StateConflict(_("The departure is full."), code="capacity_short") from None
+
+
+# --- Helpers ---------------------------------------------------------------------------------------------
+
+
+def _require_enterprise(actor: Actor) -> None:
+    if actor.kind != PartyKind.ENTERPRISE:
+        raise StateConflict(_("Only a shipper or forwarder organisation can book."), code="not_a_shipper", status=403)
+
+
+def _require_owner(actor: Actor, booking: Booking) -> None:
+    if actor.kind == PartyKind.PLATFORM_ADMIN:
+        return
+    if actor.organisation is None or booking.shipper_id != actor.organisation.pk:
+        raise StateConflict(_("Only the shipper of this booking can change it."), code="not_the_shipper", status=403)
+
+
+def _lock(booking: Booking) -> Booking:
+    return (
+        Booking.objects.select_for_update()
+        .select_related(
+            "departure__service__station",
+            "departure__service__terminal",
+            "vessel_call__terminal",
+        )
+        .get(pk=booking.pk)
+    )
+
+
+def _snapshot(booking: Booking) -> dict:
+    return {
+        "status": booking.status,
+        "departure": booking.departure.reference,
+        "vessel_call": booking.vessel_call.reference,
+        "destination": booking.destination_id,
+        "containers": {line.size_type: line.quantity for line in booking.lines.all()},
+        "teu": booking.teu,
+        "quote_total": str(booking.quote_total),
+    }
+
+
+def _record(
+    *, booking: Booking, actor: Actor, kind: str, code: str, before: dict | None = None, reason: str = ""
+) -> None:
+    after = _snapshot(booking)
+    BookingChange.objects.create(
+        booking=booking,
+        kind=kind,
+        organisation=actor.organisation,
+        user=actor.user,
+        before=before or {},
+        after=after,
+        reason=reason,
+    )
+    station = booking.departure.service.station
+    event_record(
+        event_type=EventType.SHIPMENT,
+        event_code=code,
+        classifier=Classifier.ACTUAL,
+        organisation=actor.organisation,
+        user=actor.user,
+        document_type=DocumentType.BKG,
+        document_reference=booking.reference,
+        booking_reference=booking.reference,
+        transport_reference=booking.departure.reference,
+        facility_kind=FacilityKind.STATION,
+        facility_code=station.code,
+        location_unlocode=station.unlocode,
+        reason=reason,
+        details={"change": kind, "before": before or {}, "after": after},
+    )
+
+
+def _set_quote(booking: Booking, quote: Quote) -> None:
+    booking.currency = quote.currency
+    booking.quote_transport = quote.transport
+    booking.quote_port_handling = quote.port_handling
+    booking.quote_documentation = quote.documentation
+    booking.quote_total = quote.total
+    booking.quote_road_haulage = quote.road_haulage
+    booking.quote_saving = quote.saving
+    booking.quoted_at = timezone.now()
+    booking.teu = quote.teu
+
+
+def _write_lines(booking: Booking, quote: Quote) -> None:
+    booking.lines.all().delete()
+    BookingLine.objects.bulk_create(
+        [
+            BookingLine(
+                booking=booking,
+                size_type=line.size_type,
+                quantity=line.quantity,
+                teu=line.teu,
+                unit_price=line.unit_price,
+                unit_road_price=line.unit_road_price,
+            )
+            for line in quote.lines
+        ]
+    )
+
+
+QUOTE_FIELDS = [
+    "currency",
+    "quote_transport",
+    "quote_port_handling",
+    "quote_documentation",
+    "quote_total",
+    "quote_road_haulage",
+    "quote_saving",
+    "quoted_at",
+    "teu",
+]
+
+
+# --- State changes ---------------------------------------------------------------------------------------
+
+
+def booking_create(
+    *,
+    actor: Actor,
+    departure: Departure,
+    vessel_call: VesselCall,
+    destination: Location,
+    lines: Mapping[str, int],
+    commodity: str,
+    cargo_weight_kg: Decimal,
+    un_number: str = "",
+    imdg_class: str = "",
+    reefer_setpoint_c: Decimal | None = None,
+    reefer_ventilation_cbm_h: int | None = None,
+    free_days: int = 7,
+    confirm: bool = False,
+) -> Booking:
+    """A draft booking for the caller's organisation, priced now; with `confirm`, also reserved at once.
+
+    Refusals leave nothing behind: a booking that cannot be confirmed is not kept as a draft either.
+    """
+    _require_enterprise(actor)
+    quote = quote_build(service=departure.service, lines=lines)
+    _check_cargo(
+        lines=lines,
+        un_number=un_number,
+        imdg_class=imdg_class,
+        reefer_setpoint_c=reefer_setpoint_c,
+        reefer_ventilation_cbm_h=reefer_ventilation_cbm_h,
+    )
+    _check_destination(vessel_call=vessel_call, destination=destination)
+    problems = connection_problems(departure=departure, vessel_call=vessel_call)
+    if problems:
+        raise StateConflict(" ".join(problems), code="no_connection")
+    _check_dangerous_goods(service=departure.service, imdg_class=imdg_class)
+
+    with transaction.atomic():
+        booking = Booking(
+            reference=f"TMP-{uuid.uuid4().hex[:16]}",
+            shipper=actor.organisation,
+            created_by=actor.user,
+            departure=departure,
+            vessel_call=vessel_call,
+            original_vessel_call=vessel_call,
+            destination=destination,
+            commodity=commodity,
+            cargo_weight_kg=cargo_weight_kg,
+            un_number=un_number,
+            imdg_class=imdg_class,
+            reefer_setpoint_c=reefer_setpoint_c,
+            reefer_ventilation_cbm_h=reefer_ventilation_cbm_h,
+            free_days=free_days,
+        )
+        _set_quote(booking, quote)
+        booking.save()
+        # The reference follows the row id: unique without a counter every booking would queue on.
+        booking.reference = f"BK-{timezone.localdate():%Y}-{booking.pk:06d}"
+        booking.save(update_fields=["reference"])
+        _write_lines(booking, quote)
+        _record(booking=booking, actor=actor, kind=ChangeKind.CREATED, code="DRFT")
+        if confirm:
+            booking = booking_confirm(actor=actor, booking=booking)
+    return booking
+
+
+def booking_confirm(*, actor: Actor, booking: Booking) -> Booking:
+    """Reserve the booking's TEU on its departure; refused when short of capacity, closed or too late."""
+    with transaction.atomic():
+        booking = _lock(booking)
+        _require_owner(actor, booking)
+        if booking.status != BookingStatus.DRAFT:
+            raise StateConflict(
+                _("Booking %(ref)s is %(status)s, not a draft.")
+                % {"ref": booking.reference, "status": booking.get_status_display().lower()},
+                code="not_draft",
+            )
+        problems = connection_problems(departure=booking.departure, vessel_call=booking.vessel_call)
+        if problems:
+            raise StateConflict(" ".join(problems), code="no_connection")
+        _check_dangerous_goods(service=booking.departure.service, imdg_class=booking.imdg_class)
+        _move_capacity({booking.departure_id: booking.teu})
+        booking.status = BookingStatus.CONFIRMED
+        booking.confirmed_at = timezone.now()
+        booking.free_time_start = booking.free_time_start or timezone.localdate()
+        booking.save(update_fields=["status", "confirmed_at", "free_time_start", "updated_at"])
+        booking.departure.refresh_from_db(fields=["booked_teu"])
+        _record(booking=booking, actor=actor, kind=ChangeKind.CONFIRMED, code="CONF")
+    return booking
+
+
+_CHANGEABLE = (BookingStatus.DRAFT, BookingStatus.CONFIRMED)
+
+
+def booking_amend(
+    *,
+    actor: Actor,
+    booking: Booking,
+    lines: Mapping[str, int] | None = None,
+    departure: Departure | None = None,
+    vessel_call: VesselCall | None = None,
+    destination: Location | None = None,
+    reason: str = "",
+) -> Booking:
+    """Change the containers, departure or vessel; a confirmed booking moves its slots in the same step."""
+    with transaction.atomic():
+        booking = _lock(booking)
+        _require_owner(actor, booking)
+        if booking.status not in _CHANGEABLE:
+            raise StateConflict(
+                _("Booking %(ref)s is %(status)s: it can no longer be amended.")
+                % {"ref": booking.reference, "status": booking.get_status_display().lower()},
+                code="not_amendable",
+            )
+        before = _snapshot(booking)
+        new_departure = departure or booking.departure
+        new_call = vessel_call or booking.vessel_call
+        new_destination = destination or booking.destination
+        new_lines = (
+            dict(lines) if lines is not None else {line.size_type: line.quantity for line in booking.lines.all()}
+        )
+        quote = quote_build(service=new_departure.service, lines=new_lines)
+        _check_cargo(
+            lines=new_lines,
+            un_number=booking.un_number,
+            imdg_class=booking.imdg_class,
+            reefer_setpoint_c=booking.reefer_setpoint_c,
+            reefer_ventilation_cbm_h=booking.reefer_ventilation_cbm_h,
+        )
+        _check_destination(vessel_call=new_call, destination=new_destination)
+        if new_departure.pk != booking.departure_id or new_call.pk != booking.vessel_call_id:
+            problems = connection_problems(departure=new_departure, vessel_call=new_call)
+            if problems:
+                raise StateConflict(" ".join(problems), code="no_connection")
+        _check_dangerous_goods(service=new_departure.service, imdg_class=booking.imdg_class)
+        assigned = booking.containers.filter(is_active=True).count()
+        if assigned > sum(new_lines.values()):
+            raise StateConflict(
+                _("%(n)s containers are already assigned: release some before booking fewer.") % {"n": assigned},
+                code="containers_assigned",
+            )
+
+        if booking.status in HOLDS_CAPACITY:
+            deltas: dict[int, int] = {booking.departure_id: -booking.teu}
+            deltas[new_departure.pk] = deltas.get(new_departure.pk, 0) + quote.teu
+            _move_capacity(deltas)
+        booking.departure, booking.vessel_call, booking.destination = new_departure, new_call, new_destination
+        if booking.status == BookingStatus.DRAFT:
+            booking.original_vessel_call = new_call
+        _set_quote(booking, quote)
+        booking.save(
+            update_fields=[
+                "departure",
+                "vessel_call",
+                "destination",
+                "original_vessel_call",
+                "updated_at",
+                *QUOTE_FIELDS,
+            ]
+        )
+        _write_lines(booking, quote)
+        _record(
+            booking=booking,
+            actor=actor,
+            kind=ChangeKind.AMENDED,
+            code="CONF" if booking.status == BookingStatus.CONFIRMED else "DRFT",
+            before=before,
+            reason=reason,
+        )
+    return booking
+
+
+def booking_cancel(*, actor: Actor, booking: Booking, reason: str = "") -> Booking:
+    """Cancel before loading: frees the slots and the containers."""
+    with transaction.atomic():
+        booking = _lock(booking)
+        _require_owner(actor, booking)
+        if booking.status not in _CHANGEABLE:
+            raise StateConflict(
+                _("Booking %(ref)s is %(status)s: containers are loaded, so it cannot be cancelled.")
+                % {"ref": booking.reference, "status": booking.get_status_display().lower()},
+                code="not_cancellable",
+            )
+        before = _snapshot(booking)
+        if booking.status in HOLDS_CAPACITY:
+            _move_capacity({booking.departure_id: -booking.teu})
+        booking.status = BookingStatus.CANCELLED
+        booking.cancelled_at = timezone.now()
+        booking.save(update_fields=["status", "cancelled_at", "updated_at"])
+        booking.containers.update(is_active=False)
+        _record(booking=booking, actor=actor, kind=ChangeKind.CANCELLED, code="CANC", before=before, reason=reason)
+    return booking
+
+
+_ROLLABLE = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT)
+
+
+def booking_roll(
+    *,
+    actor: Actor,
+    booking: Booking,
+    vessel_call: VesselCall,
+    departure: Departure | None = None,
+    destination: Location | None = None,
+    reason: str = "",
+) -> Booking:
+    """Re-plan a booking that missed (or will miss) its vessel onto another vessel and, if needed, departure.
+
+    The reference, the containers and the history stay; the first-booked vessel is kept for the on-schedule
+    figure. Containers already on or past the train keep their departure.
+    """
+    with transaction.atomic():
+        booking = _lock(booking)
+        _require_owner(actor, booking)
+        if booking.status not in _ROLLABLE:
+            raise StateConflict(
+                _("Booking %(ref)s is %(status)s: it cannot be rolled.")
+                % {"ref": booking.reference, "status": booking.get_status_display().lower()},
+                code="not_rollable",
+            )
+        if vessel_call.pk == booking.vessel_call_id:
+            raise InvalidInput(errors={"vessel_call": [_("Roll onto another vessel call than the booked one.")]})
+        new_departure = departure or booking.departure
+        if new_departure.pk != booking.departure_id and booking.status != BookingStatus.CONFIRMED:
+            raise StateConflict(
+                _("The containers have left on departure %(ref)s: only the vessel can change.")
+                % {"ref": booking.departure.reference},
+                code="departure_fixed",
+            )
+        new_destination = destination or booking.destination
+        _check_destination(vessel_call=vessel_call, destination=new_destination)
+        if booking.status == BookingStatus.CONFIRMED:
+            problems = connection_problems(departure=new_departure, vessel_call=vessel_call)
+        else:  # on the way or at the port: the train has left, only the vessel's terminal and sailing matter
+            problems = [
+                p
+                for p in connection_problems(departure=new_departure, vessel_call=vessel_call)
+                if "closed" not in p and "takes no more" not in p
+            ]
+        if problems:
+            raise StateConflict(" ".join(problems), code="no_connection")
+        before = _snapshot(booking)
+        if new_departure.pk != booking.departure_id:
+            _check_dangerous_goods(service=new_departure.service, imdg_class=booking.imdg_class)
+            _move_capacity({booking.departure_id: -booking.teu, new_departure.pk: booking.teu})
+        booking.departure, booking.vessel_call, booking.destination = new_departure, vessel_call, new_destination
+        booking.roll_count += 1
+        booking.save(update_fields=["departure", "vessel_call", "destination", "roll_count", "updated_at"])
+        _record(booking=booking, actor=actor, kind=ChangeKind.ROLLED, code="CONF", before=before, reason=reason)
+    return booking
+
+
+# --- Containers ------------------------------------------------------------------------------------------
+
+
+def _require_container_actor(actor: Actor, booking: Booking) -> None:
+    """The shipper, or staff of the station the booking leaves from."""
+    if actor.kind == PartyKind.PLATFORM_ADMIN:
+        return
+    if actor.organisation is not None and (
+        booking.shipper_id == actor.organisation.pk
+        or booking.departure.service.station.operator_id == actor.organisation.pk
+    ):
+        return
+    raise StateConflict(
+        _("Only the shipper or the station's staff can assign containers."), code="not_allowed", status=403
+    )
+
+
+def container_assign(
+    *,
+    actor: Actor,
+    booking: Booking,
+    number: str,
+    size_type: str,
+    seal_number: str = "",
+    status: str = ContainerStatus.ASSIGNED,
+) -> Container:
+    """Put a container number on a booking: valid ISO 6346, of a booked size-type, in no other active booking."""
+    from bookings.models import validate_container_number
+
+    number = (number or "").strip().upper().replace(" ", "")
+    try:
+        validate_container_number(number)
+    except Exception as exc:  # noqa: BLE001 - the validator's message is the field error
+        raise InvalidInput(errors={"number": list(getattr(exc, "messages", [str(exc)]))}) from None
+    with transaction.atomic():
+        booking = _lock(booking)
+        _require_container_actor(actor, booking)
+        if booking.status not in ACTIVE:
+            raise StateConflict(
+                _("Booking %(ref)s is %(status)s: no containers can be added.")
+                % {"ref": booking.reference, "status": booking.get_status_display().lower()},
+                code="not_active",
+            )
+        booked = {line.size_type: line.quantity for line in booking.lines.all()}
+        if size_type not in booked:
+            raise InvalidInput(
+                errors={
+                    "size_type": [
+                        _("%(size_type)s is not booked here; the booking has %(booked)s.")
+                        % {"size_type": size_type, "booked": ", ".join(booked)}
+                    ]
+                }
+            )
+        already = booking.containers.filter(is_active=True, size_type=size_type).count()
+        if already >= booked[size_type]:
+            raise StateConflict(
+                _("All %(n)s %(size_type)s containers of this booking already have numbers.")
+                % {"n": booked[size_type], "size_type": size_type},
+                code="all_assigned",
+            )
+        if Container.objects.filter(number=number, is_active=True).exists():
+            raise StateConflict(
+                _("Container %(number)s is already in an active booking.") % {"number": number}, code="container_in_use"
+            )
+        try:
+            with transaction.atomic():
+                container = Container.objects.create(
+                    booking=booking, number=number, size_type=size_type, seal_number=seal_number, status=status
+                )
+        except IntegrityError:  # a concurrent assignment of the same number won
+            raise StateConflict(
+                _("Container %(number)s is already in an active booking.") % {"number": number}, code="container_in_use"
+            ) from None
+        BookingChange.objects.create(
+            booking=booking,
+            kind=ChangeKind.CONTAINER,
+            organisation=actor.organisation,
+            user=actor.user,
+            after={"container": number, "size_type": size_type},
+        )
+    return container
+
+
+def container_update(
+    *,
+    actor: Actor,
+    container: Container,
+    seal_number: str | None = None,
+    vgm_kg: Decimal | None = None,
+    vgm_method: int | None = None,
+    vgm_signatory: str | None = None,
+) -> Container:
+    """Record the seal and the VGM (verified gross mass: kg, method 1 or 2, who signs for it)."""
+    with transaction.atomic():
+        container = (
+            Container.objects.select_for_update()
+            .select_related("booking__departure__service__station")
+            .get(pk=container.pk)
+        )
+        _require_container_actor(actor, container.booking)
+        if not container.is_active or container.status in (ContainerStatus.ON_VESSEL, ContainerStatus.SAILED):
+            raise StateConflict(
+                _("Container %(number)s is on the vessel: its details are final.") % {"number": container.number},
+                code="container_final",
+            )
+        before = {
+            "seal_number": container.seal_number,
+            "vgm_kg": str(container.vgm_kg or ""),
+            "vgm_method": container.vgm_method,
+            "vgm_signatory": container.vgm_signatory,
+        }
+        if seal_number is not None:
+            container.seal_number = seal_number
+        if vgm_kg is not None or vgm_method is not None or vgm_signatory is not None:
+            vgm = {"vgm_kg": vgm_kg, "vgm_method": vgm_method, "vgm_signatory": vgm_signatory}
+            missing = [name for name, value in vgm.items() if value in (None, "")]
+            if missing:
+                raise InvalidInput(
+                    errors={name: [_("A VGM needs the mass, the method and the signatory.")] for name in missing}
+                )
+            container.vgm_kg, container.vgm_method, container.vgm_signatory = vgm_kg, vgm_method, vgm_signatory
+        container.save(update_fields=["seal_number", "vgm_kg", "vgm_method", "vgm_signatory"])
+        after = {
+            "seal_number": container.seal_number,
+            "vgm_kg": str(container.vgm_kg or ""),
+            "vgm_method": container.vgm_method,
+            "vgm_signatory": container.vgm_signatory,
+        }
+        BookingChange.objects.create(
+            booking=container.booking,
+            kind=ChangeKind.CONTAINER,
+            organisation=actor.organisation,
+            user=actor.user,
+            before={"container": container.number, **before},
+            after={"container": container.number, **after},
+        )
+    return container
+
+
+def container_check_loadable_on_vessel(*, container: Container) -> None:
+    """The container-level rule for loading on the vessel: its VGM is recorded (SOLAS)."""
+    if not container.has_vgm:
+        raise StateConflict(
+            _("Container %(number)s has no verified gross mass (VGM): it may not be loaded on the vessel.")
+            % {"number": container.number},
+            code="vgm_missing",
+        )
