@@ -46,10 +46,10 @@ def booking_list(*, actor: Actor) -> QuerySet[Booking]:
             "departure__service__station",
             "departure__service__terminal",
             "vessel_call__terminal",
+            "original_vessel_call",
             "destination",
         )
         .prefetch_related("lines")
-        .distinct()
     )
 
 

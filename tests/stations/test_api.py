@@ -214,3 +214,11 @@ def test_openapi_schema_and_docs_are_served_without_a_cdn(client, db):
     html = docs.content.decode()
     assert "/static/drf_spectacular_sidecar/" in html
     assert "cdn" not in html.lower()
+
+
+def test_openapi_schema_is_valid_and_generates_without_warnings(db, tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+
+    assert "/api/v1/bookings/{reference}/roll/" in (tmp_path / "schema.yaml").read_text()
