@@ -186,6 +186,21 @@ class Booking(models.Model):
         return bool(self.un_number)
 
     @property
+    def eta_at_terminal(self):
+        """When the containers are expected on the terminal's stack: train arrival plus handling."""
+        departure = self.departure
+        return departure.expected_arrival + departure.service.terminal.handling_buffer
+
+    @property
+    def is_at_risk(self) -> bool:
+        """The booked connection no longer makes the vessel's CY cut-off (a delay, or the vessel moved)."""
+        if self.status not in (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT):
+            return False
+        if self.vessel_call.actual_departure is not None:
+            return True
+        return self.eta_at_terminal > self.vessel_call.cy_cutoff
+
+    @property
     def last_free_day(self) -> date | None:
         """The last day containers may stay at the station free of charge."""
         if self.free_time_start is None:
@@ -258,6 +273,9 @@ class Container(models.Model):
     vgm_method = models.PositiveSmallIntegerField(_("VGM method"), choices=VgmMethod.choices, null=True, blank=True)
     vgm_signatory = models.CharField(_("VGM signatory"), max_length=100, blank=True)
     assigned_at = models.DateTimeField(_("assigned"), auto_now_add=True)
+    # When the laden container reached the terminal: it made the vessel only if this is before the CY cut-off.
+    terminal_gate_in_at = models.DateTimeField(_("gated in at the terminal"), null=True, blank=True)
+    last_event_at = models.DateTimeField(_("last event"), null=True, blank=True)
 
     class Meta:
         ordering = ["booking", "number"]
@@ -311,3 +329,43 @@ class BookingChange(models.Model):
 
     def __str__(self):
         return f"{self.booking_id} {self.kind} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class EmptyRequestStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    READY = "ready", _("Ready at the station")
+    PICKED_UP = "picked_up", _("Picked up")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class EmptyRequest(models.Model):
+    """A shipper asks the station for N empty containers of one size-type for a booking."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="empty_requests")
+    size_type = models.CharField(_("size-type"), max_length=4, choices=SIZE_TYPE_CHOICES)
+    quantity = models.PositiveSmallIntegerField(_("containers"), validators=[MinValueValidator(1)])
+    handed_out = models.PositiveSmallIntegerField(_("handed out"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=EmptyRequestStatus.choices,
+                              default=EmptyRequestStatus.REQUESTED, db_index=True)
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    ready_at = models.DateTimeField(_("ready"), null=True, blank=True)
+    # The last empty of the request handed out: the wait the network is judged by ends here.
+    picked_up_at = models.DateTimeField(_("picked up"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+        verbose_name = _("empty container request")
+        verbose_name_plural = _("empty container requests")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="empty_request_quantity_positive"),
+            models.CheckConstraint(condition=Q(handed_out__lte=models.F("quantity")),
+                                   name="empty_request_not_over_handed"),
+        ]
+
+    def __str__(self):
+        return f"{self.booking_id}: {self.quantity} x {self.size_type}"
+
+    @property
+    def wait(self) -> timedelta | None:
+        return self.picked_up_at - self.requested_at if self.picked_up_at else None
