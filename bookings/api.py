@@ -89,6 +89,8 @@ class BookingSerializer(serializers.ModelSerializer):
     destination = serializers.SlugRelatedField(slug_field="unlocode", read_only=True)
     containers = BookingLineSerializer(source="lines", many=True, read_only=True)
     last_free_day = serializers.DateField(read_only=True)
+    eta_at_terminal = serializers.DateTimeField(read_only=True)
+    at_risk = serializers.BooleanField(source="is_at_risk", read_only=True)
     quote = serializers.SerializerMethodField()
 
     class Meta:
@@ -114,6 +116,8 @@ class BookingSerializer(serializers.ModelSerializer):
             "free_time_start",
             "last_free_day",
             "roll_count",
+            "eta_at_terminal",
+            "at_risk",
             "quote",
             "created_at",
             "confirmed_at",

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from bookings import api as bookings_api
+from bookings import events_api
 from intermodal import api_views, views
 from intermodal.api import json_error_view
 from stations import api as stations_api
@@ -24,10 +25,13 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
+    path("bookings/", include("bookings.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/me/", api_views.MeView.as_view(), name="api-me"),
     path("api/v1/connections/", bookings_api.ConnectionView.as_view(), name="api-connections"),
     path("api/v1/quotes/", bookings_api.QuoteView.as_view(), name="api-quotes"),
+    path("api/v1/events/", events_api.EventsView.as_view(), name="api-events"),
+    path("api/v1/track/<str:key>/", events_api.TrackView.as_view(), name="api-track"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

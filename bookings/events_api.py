@@ -1,0 +1,317 @@
+"""Partner event feeds: report journey events (one, or up to 1,000 at once), read events, track.
+
+Reported events go through the same journey functions as the pages, so the same checks apply. In a bulk,
+each item applies on its own: a refused item is reported with its reason and does not stop the others.
+"""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import pagination, serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings import journey, tracking
+from bookings.models import Container, ContainerStatus, EmptyRequest, VgmMethod
+from bookings.selectors import booking_list, events_visible
+from intermodal.access import Actor
+from intermodal.api import _flatten, error_body
+from intermodal.codes import Classifier, EventType
+from intermodal.errors import ApplicationError, InvalidInput
+from intermodal.models import Event, PartyKind, Scope
+from stations.models import Departure, VesselCall
+
+MAX_BULK = 1000
+REPORTABLE = {
+    EventType.EQUIPMENT: {"GTOT", "GTIN", "LOAD", "DISC"},
+    EventType.TRANSPORT: {"DEPA", "ARRI"},
+}
+
+
+class EventReportSerializer(serializers.Serializer):
+    event_type = serializers.ChoiceField(choices=[EventType.EQUIPMENT, EventType.TRANSPORT])
+    event_code = serializers.CharField(max_length=4)
+    classifier = serializers.ChoiceField(choices=[Classifier.ACTUAL, Classifier.ESTIMATED], default=Classifier.ACTUAL)
+    event_datetime = serializers.DateTimeField(
+        required=False, help_text=_("When it happened (ACT, default now) or will (EST).")
+    )
+    equipment_reference = serializers.CharField(max_length=15, required=False)
+    transport_reference = serializers.CharField(
+        max_length=50, required=False, help_text=_("A departure or vessel call reference.")
+    )
+    empty_request = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("For GTOT (empty handed out): the request it serves.")
+    )
+    seal_number = serializers.CharField(max_length=30, required=False)
+    vgm_kg = serializers.DecimalField(max_digits=8, decimal_places=1, min_value=1000, max_value=60000, required=False)
+    vgm_method = serializers.ChoiceField(choices=VgmMethod.choices, required=False)
+    vgm_signatory = serializers.CharField(max_length=100, required=False)
+    reason = serializers.CharField(max_length=250, required=False, default="")
+
+    def validate(self, attrs):
+        kind, code = attrs["event_type"], attrs["event_code"].upper()
+        attrs["event_code"] = code
+        if code not in REPORTABLE[kind]:
+            raise ValidationError(
+                {
+                    "event_code": [
+                        _("%(code)s %(kind)s events cannot be reported here (allowed: %(allowed)s).")
+                        % {"code": code, "kind": kind, "allowed": ", ".join(sorted(REPORTABLE[kind]))}
+                    ]
+                }
+            )
+        if kind == EventType.EQUIPMENT:
+            if "equipment_reference" not in attrs:
+                raise ValidationError({"equipment_reference": [_("Equipment events need the container number.")]})
+            if attrs["classifier"] != Classifier.ACTUAL:
+                raise ValidationError({"classifier": [_("Equipment events are reported when they happen (ACT).")]})
+        elif "transport_reference" not in attrs:
+            raise ValidationError({"transport_reference": [_("Transport events need the departure or vessel call.")]})
+        if attrs["classifier"] == Classifier.ESTIMATED and "event_datetime" not in attrs:
+            raise ValidationError({"event_datetime": [_("An estimate needs the expected time.")]})
+        return attrs
+
+
+def _transport(reference: str):
+    departure = (
+        Departure.objects.select_related("service__station", "service__terminal").filter(reference=reference).first()
+    )
+    if departure is not None:
+        return departure
+    call = VesselCall.objects.select_related("terminal").filter(reference=reference).first()
+    if call is None:
+        raise InvalidInput(
+            errors={"transport_reference": [_("No departure or vessel call %(ref)s.") % {"ref": reference}]}
+        )
+    return call
+
+
+def event_apply(*, actor: Actor, data: dict):
+    """Carry out one reported event through the journey; returns the container or transport it moved."""
+    code, at = data["event_code"], data.get("event_datetime")
+    if data["event_type"] == EventType.TRANSPORT:
+        transport = _transport(data["transport_reference"])
+        if data["classifier"] == Classifier.ESTIMATED:
+            if isinstance(transport, Departure):
+                key = "estimated_departure" if code == "DEPA" else "estimated_arrival"
+                return journey.departure_estimate(actor=actor, departure=transport, reason=data["reason"], **{key: at})
+            key = "etd" if code == "DEPA" else "eta"
+            return journey.vessel_call_estimate(actor=actor, vessel_call=transport, reason=data["reason"], **{key: at})
+        if isinstance(transport, Departure):
+            step = journey.train_depart if code == "DEPA" else journey.train_arrive
+            return step(actor=actor, departure=transport, at=at)
+        if code == "DEPA":
+            return journey.vessel_depart(actor=actor, vessel_call=transport, at=at)
+        raise InvalidInput(errors={"event_code": [_("A vessel's arrival is not tracked here; report its ETA (EST).")]})
+
+    number = data["equipment_reference"]
+    if code == "GTOT":
+        request = EmptyRequest.objects.filter(
+            pk=data.get("empty_request"), booking__in=booking_list(actor=actor)
+        ).first()
+        if request is None:
+            raise InvalidInput(errors={"empty_request": [_("Name the empty container request this serves.")]})
+        return journey.empty_hand_out(actor=actor, request=request, number=number)
+    if code == "DISC":
+        return journey.train_discharge(actor=actor, number=number, at=at)
+    at_port = actor.kind == PartyKind.PORT or (
+        actor.kind == PartyKind.PLATFORM_ADMIN
+        and Container.objects.filter(
+            number=number.upper(), is_active=True, status__in=[ContainerStatus.DISCHARGED, ContainerStatus.AT_TERMINAL]
+        ).exists()
+    )
+    if code == "GTIN":
+        if at_port:
+            return journey.terminal_gate_in(actor=actor, number=number, at=at)
+        missing = [f for f in ("seal_number", "vgm_kg", "vgm_method", "vgm_signatory") if f not in data]
+        if missing:
+            raise InvalidInput(
+                errors={f: [_("A laden gate-in at the station needs the seal and the VGM.")] for f in missing}
+            )
+        return journey.laden_gate_in(
+            actor=actor,
+            number=number,
+            seal_number=data["seal_number"],
+            vgm_kg=data["vgm_kg"],
+            vgm_method=data["vgm_method"],
+            vgm_signatory=data["vgm_signatory"],
+            at=at,
+        )
+    if at_port:
+        return journey.vessel_load(actor=actor, number=number, at=at)
+    departure = _transport(data["transport_reference"]) if "transport_reference" in data else None
+    if departure is not None and not isinstance(departure, Departure):
+        raise InvalidInput(errors={"transport_reference": [_("Load on a train names a departure.")]})
+    return journey.train_load(actor=actor, number=number, departure=departure, at=at)
+
+
+def _describe(result) -> dict:
+    if isinstance(result, Container):
+        return {"equipment_reference": result.number, "container_status": result.status}
+    if isinstance(result, Departure):
+        return {"transport_reference": result.reference, "departure_status": result.status}
+    return {"transport_reference": result.reference}
+
+
+def _apply_one(actor: Actor, item) -> tuple[int, dict]:
+    serializer = EventReportSerializer(data=item)
+    if not serializer.is_valid():
+        return 400, error_body(400, _("The input is not valid."), code="invalid", errors=_flatten(serializer.errors))
+    try:
+        result = event_apply(actor=actor, data=serializer.validated_data)
+    except ApplicationError as exc:
+        return exc.status, error_body(
+            exc.status, exc.message, code=exc.code, errors={k: [str(m) for m in v] for k, v in exc.errors.items()}
+        )
+    return 201, {"status": 201, "result": "applied", **_describe(result)}
+
+
+class EventOutSerializer(serializers.ModelSerializer):
+    reported_by = serializers.SlugRelatedField(source="reported_by_organisation", slug_field="code", read_only=True)
+
+    class Meta:
+        model = Event
+        fields = [
+            "event_id",
+            "event_type",
+            "event_code",
+            "classifier",
+            "event_datetime",
+            "created_at",
+            "location_unlocode",
+            "facility_kind",
+            "facility_code",
+            "mode_of_transport",
+            "transport_reference",
+            "equipment_reference",
+            "empty_indicator",
+            "booking_reference",
+            "document_type",
+            "document_reference",
+            "reason",
+            "reported_by",
+        ]
+
+
+class EventFilter(django_filters.FilterSet):
+    booking = django_filters.CharFilter(field_name="booking_reference")
+    container = django_filters.CharFilter(field_name="equipment_reference")
+    station = django_filters.CharFilter(method="filter_station")
+    transport = django_filters.CharFilter(field_name="transport_reference")
+    code = django_filters.CharFilter(field_name="event_code")
+    event_type = django_filters.ChoiceFilter(choices=EventType.choices)
+    classifier = django_filters.ChoiceFilter(choices=Classifier.choices)
+    since = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gt", label=_("Recorded after (ISO 8601)")
+    )
+
+    class Meta:
+        model = Event
+        fields = ["booking", "container", "station", "transport", "code", "event_type", "classifier", "since"]
+
+    def filter_station(self, queryset, name, value):
+        return queryset.filter(facility_kind="station", facility_code=value)
+
+
+class EventCursor(pagination.CursorPagination):
+    ordering = ("created_at", "id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class EventsView(ListAPIView):
+    """Read the events you may see, oldest first, with a cursor; report events (one, or a list of up to 1,000)."""
+
+    serializer_class = EventOutSerializer
+    filterset_class = EventFilter
+    pagination_class = EventCursor
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    required_scopes = {"GET": Scope.EVENTS_READ, "POST": Scope.EVENTS_WRITE}
+
+    def get_queryset(self):
+        return events_visible(actor=Actor.from_request(self.request))
+
+    @extend_schema(
+        request=EventReportSerializer(many=True),
+        responses={
+            201: OpenApiTypes.OBJECT,
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+            409: OpenApiTypes.OBJECT,
+        },
+        summary="Report events: an object, or a list of up to 1,000 (a result per item)",
+    )
+    def post(self, request):
+        actor = Actor.from_request(request)
+        if isinstance(request.data, list):
+            if not request.data:
+                raise ValidationError({"non_field_errors": [_("Send at least one event.")]})
+            if len(request.data) > MAX_BULK:
+                raise ValidationError({"non_field_errors": [_("At most %(n)s events at once.") % {"n": MAX_BULK}]})
+            results = []
+            for index, item in enumerate(request.data):
+                code, body = _apply_one(actor, item)
+                results.append({"index": index, **body})
+            applied = sum(1 for r in results if r["status"] == 201)
+            return Response(
+                {"applied": applied, "refused": len(results) - applied, "results": results}, status=status.HTTP_200_OK
+            )
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": [_("Send an event object or a list of them.")]})
+        code, body = _apply_one(actor, request.data)
+        return Response(body, status=code)
+
+
+class StepSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    place = serializers.CharField()
+    planned = serializers.DateTimeField(allow_null=True)
+    estimated = serializers.DateTimeField(allow_null=True)
+    actual = serializers.DateTimeField(allow_null=True)
+    deadline = serializers.DateTimeField(allow_null=True)
+    done = serializers.BooleanField()
+
+
+class TrackContainerSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    size_type = serializers.CharField()
+    status = serializers.CharField()
+    last_event_at = serializers.DateTimeField(allow_null=True)
+
+
+class TrackSerializer(serializers.Serializer):
+    booking = serializers.CharField(source="booking.reference")
+    status = serializers.CharField(source="booking.status")
+    station = serializers.CharField(source="booking.departure.service.station.code")
+    departure = serializers.CharField(source="booking.departure.reference")
+    vessel_call = serializers.CharField(source="booking.vessel_call.reference")
+    vessel_name = serializers.CharField(source="booking.vessel_call.vessel_name")
+    cy_cutoff = serializers.DateTimeField(source="booking.vessel_call.cy_cutoff")
+    eta_at_terminal = serializers.DateTimeField(source="booking.eta_at_terminal")
+    at_risk = serializers.BooleanField(source="booking.is_at_risk")
+    now = serializers.CharField(source="current.label", allow_null=True, default=None)
+    containers = TrackContainerSerializer(many=True)
+    steps = StepSerializer(many=True)
+
+
+class TrackView(APIView):
+    """Where a booking or container is: its steps planned, estimated and done, ETA to the vessel, at risk."""
+
+    required_scopes = {"*": Scope.EVENTS_READ}
+
+    @extend_schema(
+        responses={200: TrackSerializer, 404: OpenApiTypes.OBJECT},
+        summary="Track",
+        parameters=[
+            OpenApiParameter("key", str, OpenApiParameter.PATH, description="A container number or a booking reference")
+        ],
+    )
+    def get(self, request, key: str):
+        timeline = tracking.track_lookup(actor=Actor.from_request(request), key=key)
+        return Response(TrackSerializer(timeline).data)

@@ -1,0 +1,191 @@
+"""Tracking reads: a booking's or a container's timeline (planned, estimated, actual per step), scoped to the
+caller, and the public look-up that shows no goods, prices or party names."""
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from bookings.models import Booking, Container
+from bookings.selectors import booking_list
+from intermodal.access import Actor
+from intermodal.errors import NotFound
+from intermodal.models import Event
+
+CONTAINER_NUMBER = re.compile(r"^[A-Z]{3}[UJZ][0-9]{7}$")
+
+
+@dataclass
+class Step:
+    key: str
+    label: str
+    place: str
+    planned: datetime | None = None
+    estimated: datetime | None = None
+    actual: datetime | None = None
+    deadline: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.actual is not None
+
+    @property
+    def expected(self) -> datetime | None:
+        return self.actual or self.estimated or self.planned
+
+
+@dataclass
+class Timeline:
+    booking: Booking
+    steps: list[Step]
+    containers: list[Container]
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def current(self) -> Step | None:
+        """Where it is now: the last step done."""
+        done = [step for step in self.steps if step.done]
+        return done[-1] if done else None
+
+
+def _events_for(booking: Booking, container: Container | None) -> list[Event]:
+    transports = Q(
+        transport_reference__in=[booking.departure.reference, booking.vessel_call.reference], event_type="TRANSPORT"
+    )
+    own = Q(equipment_reference=container.number) if container else Q(booking_reference=booking.reference)
+    return list(Event.objects.filter(own | transports).order_by("event_datetime", "id"))
+
+
+def _first(
+    events: list[Event],
+    code: str,
+    *,
+    facility_kind: str | None = None,
+    transport: str | None = None,
+    classifier: str = "ACT",
+    latest: bool = False,
+) -> datetime | None:
+    times = [
+        e.event_datetime
+        for e in events
+        if e.event_code == code
+        and e.classifier == classifier
+        and (facility_kind is None or e.facility_kind == facility_kind)
+        and (transport is None or e.transport_reference == transport)
+    ]
+    if not times:
+        return None
+    return max(times) if latest else min(times)
+
+
+def timeline_build(*, booking: Booking, container: Container | None = None) -> Timeline:
+    """The journey's steps for a booking (the first container to take each step) or one container."""
+    events = _events_for(booking, container)
+    departure, call = booking.departure, booking.vessel_call
+    station, terminal = departure.service.station, departure.service.terminal
+    rail, vessel = departure.reference, call.reference
+    buffer = terminal.handling_buffer
+    steps = [
+        Step("empty_out", _("Empty handed out"), station.display_name, actual=_first(events, "GTOT")),
+        Step(
+            "station_gate_in",
+            _("Gated in at the station (pre-entry)"),
+            station.display_name,
+            planned=departure.closing_time,
+            deadline=departure.closing_time,
+            actual=_first(events, "GTIN", facility_kind="station"),
+        ),
+        Step(
+            "train_load", _("Loaded on the train"), station.display_name, actual=_first(events, "LOAD", transport=rail)
+        ),
+        Step(
+            "train_departs",
+            _("Train departs"),
+            station.display_name,
+            planned=departure.planned_departure,
+            estimated=departure.estimated_departure,
+            actual=_first(events, "DEPA", transport=rail) or departure.actual_departure,
+        ),
+        Step(
+            "train_arrives",
+            _("Train arrives at the port"),
+            terminal.display_name,
+            planned=departure.planned_arrival,
+            estimated=departure.estimated_arrival,
+            actual=_first(events, "ARRI", transport=rail) or departure.actual_arrival,
+        ),
+        Step(
+            "terminal_gate_in",
+            _("At the terminal"),
+            terminal.display_name,
+            planned=departure.planned_arrival + buffer,
+            estimated=departure.estimated_arrival + buffer if departure.estimated_arrival else None,
+            deadline=call.cy_cutoff,
+            actual=_first(events, "GTIN", facility_kind="terminal"),
+        ),
+        Step(
+            "vessel_load",
+            _("Loaded on the vessel"),
+            terminal.display_name,
+            actual=_first(events, "LOAD", transport=vessel),
+        ),
+        Step(
+            "vessel_departs",
+            _("Vessel sails"),
+            terminal.display_name,
+            planned=call.etd,
+            estimated=_first(events, "DEPA", transport=vessel, classifier="EST", latest=True),
+            actual=call.actual_departure,
+        ),
+    ]
+    containers = [container] if container else list(booking.containers.order_by("number"))
+    return Timeline(booking=booking, steps=steps, containers=containers, events=events)
+
+
+def _booking_with_route(queryset, **filters) -> Booking | None:
+    return (
+        queryset.select_related("departure__service__station", "departure__service__terminal", "vessel_call__terminal")
+        .filter(**filters)
+        .first()
+    )
+
+
+def track_lookup(*, actor: Actor, key: str) -> Timeline:
+    """A booking reference or a container number, among what the caller may see."""
+    key = key.strip().upper()
+    bookings = booking_list(actor=actor)
+    if CONTAINER_NUMBER.match(key):
+        container = (
+            Container.objects.filter(number=key, booking__in=bookings)
+            .select_related("booking")
+            .order_by("-is_active", "-assigned_at")
+            .first()
+        )
+        if container is None:
+            raise NotFound()
+        booking = _booking_with_route(bookings, pk=container.booking_id)
+        return timeline_build(booking=booking, container=container)
+    booking = _booking_with_route(bookings, reference=key)
+    if booking is None:
+        raise NotFound()
+    return timeline_build(booking=booking)
+
+
+def track_public(*, container_number: str, booking_reference: str) -> Timeline:
+    """Anyone holding both the container number and its booking reference; nothing else is revealed."""
+    number = container_number.strip().upper().replace(" ", "")
+    reference = booking_reference.strip().upper()
+    container = (
+        Container.objects.filter(number=number, booking__reference=reference)
+        .select_related(
+            "booking__departure__service__station",
+            "booking__departure__service__terminal",
+            "booking__vessel_call__terminal",
+        )
+        .first()
+    )
+    if container is None:
+        raise NotFound()
+    return timeline_build(booking=container.booking, container=container)

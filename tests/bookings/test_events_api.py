@@ -1,0 +1,181 @@
+"""Partner systems report journey events (one or in bulk) and read events and tracking, scoped to them."""
+
+from datetime import timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from bookings import journey
+from bookings.models import ContainerStatus
+from intermodal.access import Actor
+from intermodal.models import Event, Scope
+from stations.models import Departure
+from tests import factories
+from tests.bookings.conftest import book
+
+pytestmark = pytest.mark.django_db
+
+
+def key_client(org, scopes):
+    _key, raw = factories.api_key(org, scopes=scopes)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def handed_out(shipper, connecting):
+    """A confirmed booking of 2 x 42G1 whose empties are out with the shipper."""
+    booking = book(shipper.actor, connecting, lines={"42G1": 2})
+    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    staff = Actor(organisation=connecting.network.operator)
+    for number in ("CSQU3054383", "TCNU7200794"):
+        journey.empty_hand_out(actor=staff, request=request, number=number)
+    return booking
+
+
+def gate_in(number="CSQU3054383", **extra):
+    return {"event_type": "EQUIPMENT", "event_code": "GTIN", "equipment_reference": number,
+            "seal_number": "SL001", "vgm_kg": "24000", "vgm_method": 1, "vgm_signatory": "Zhang Wei", **extra}
+
+
+def test_station_staff_report_a_gate_in(connecting, handed_out):
+    client = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+
+    response = client.post("/api/v1/events/", gate_in(), format="json")
+
+    assert response.status_code == 201
+    assert response.json()["container_status"] == ContainerStatus.GATED_IN
+    assert Event.objects.filter(equipment_reference="CSQU3054383", event_code="GTIN").count() == 1
+
+
+def test_an_illegal_step_is_a_409_and_writes_nothing(connecting, handed_out):
+    client = key_client(connecting.network.port, [Scope.EVENTS_WRITE])
+    before = Event.objects.count()
+
+    response = client.post("/api/v1/events/", {"event_type": "EQUIPMENT", "event_code": "LOAD",
+                                               "equipment_reference": "CSQU3054383"}, format="json")
+
+    assert response.status_code == 409
+    assert "cannot be loaded on the vessel" in response.json()["detail"]
+    assert Event.objects.count() == before
+
+
+def test_missing_fields_are_field_errors(connecting, handed_out):
+    client = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+
+    no_vgm = client.post("/api/v1/events/", {"event_type": "EQUIPMENT", "event_code": "GTIN",
+                                             "equipment_reference": "CSQU3054383"}, format="json")
+    bad_code = client.post("/api/v1/events/", {"event_type": "EQUIPMENT", "event_code": "XXXX",
+                                               "equipment_reference": "CSQU3054383"}, format="json")
+
+    assert no_vgm.status_code == 400
+    assert {"seal_number", "vgm_kg", "vgm_method", "vgm_signatory"} <= set(no_vgm.json()["errors"])
+    assert bad_code.status_code == 400
+    assert "event_code" in bad_code.json()["errors"]
+
+
+def test_a_bulk_of_1000_with_one_bad_item_reports_that_item_and_applies_the_rest(connecting):
+    client = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+    departure = connecting.departure
+    start = departure.planned_departure
+    items = [{"event_type": "TRANSPORT", "event_code": "DEPA", "classifier": "EST",
+              "transport_reference": departure.reference, "event_datetime": (start + timedelta(minutes=i)).isoformat(),
+              "reason": "Congestion"} for i in range(1000)]
+    items[417] = {**items[417], "transport_reference": "NO-SUCH-TRAIN"}
+
+    response = client.post("/api/v1/events/", items, format="json")
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["applied"] == 999
+    assert body["refused"] == 1
+    bad = [r for r in body["results"] if r["status"] != 201]
+    assert [r["index"] for r in bad] == [417]
+    assert "transport_reference" in bad[0]["errors"]
+    assert Event.objects.filter(classifier="EST", transport_reference=departure.reference).count() == 999
+    departure.refresh_from_db()
+    assert departure.estimated_departure == start + timedelta(minutes=999)
+
+
+def test_more_than_1000_events_are_refused_whole(connecting):
+    client = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+    item = {"event_type": "TRANSPORT", "event_code": "DEPA", "transport_reference": connecting.departure.reference}
+
+    response = client.post("/api/v1/events/", [item] * 1001, format="json")
+
+    assert response.status_code == 400
+    assert not Event.objects.filter(event_type="TRANSPORT").exists()
+
+
+def test_reporting_needs_the_events_write_scope(connecting):
+    client = key_client(connecting.network.railway, [Scope.EVENTS_READ])
+
+    response = client.post("/api/v1/events/", {"event_type": "TRANSPORT", "event_code": "DEPA",
+                                               "transport_reference": connecting.departure.reference}, format="json")
+
+    assert response.status_code == 403
+    assert Departure.objects.get(pk=connecting.departure.pk).actual_departure is None
+
+
+def test_events_are_read_with_filters_and_a_cursor(shipper, connecting, handed_out):
+    client = key_client(shipper.org, [Scope.EVENTS_READ])
+
+    first = client.get("/api/v1/events/", {"booking": handed_out.reference, "page_size": 2}).json()
+    second = client.get(first["next"]).json()
+    by_container = client.get("/api/v1/events/", {"container": "TCNU7200794"}).json()
+    by_code = client.get("/api/v1/events/", {"code": "GTOT", "booking": handed_out.reference}).json()
+
+    assert len(first["results"]) == 2
+    assert {e["event_id"] for e in first["results"]}.isdisjoint({e["event_id"] for e in second["results"]})
+    assert [e["event_code"] for e in by_container["results"]] == ["GTOT"]
+    assert len(by_code["results"]) == 2
+
+
+def test_events_are_scoped_to_the_caller(shipper, other_shipper, connecting, handed_out):
+    mine = key_client(shipper.org, [Scope.EVENTS_READ]).get("/api/v1/events/").json()["results"]
+    theirs = key_client(other_shipper.org, [Scope.EVENTS_READ]).get("/api/v1/events/").json()["results"]
+    railway = key_client(connecting.network.railway, [Scope.EVENTS_READ]).get("/api/v1/events/").json()["results"]
+
+    assert {e["booking_reference"] for e in mine} == {handed_out.reference}
+    assert theirs == []
+    assert railway  # the railway sees the bookings on its service
+
+
+def test_track_a_booking_and_a_container(shipper, other_shipper, connecting, handed_out):
+    client = key_client(shipper.org, [Scope.EVENTS_READ])
+
+    by_booking = client.get(f"/api/v1/track/{handed_out.reference}/")
+    by_container = client.get("/api/v1/track/csqu3054383/")
+    foreign = key_client(other_shipper.org, [Scope.EVENTS_READ]).get("/api/v1/track/CSQU3054383/")
+
+    assert by_booking.status_code == 200
+    data = by_booking.json()
+    assert data["booking"] == handed_out.reference
+    assert data["now"] == "Empty handed out"
+    assert data["at_risk"] is False
+    assert [s["key"] for s in data["steps"]][:3] == ["empty_out", "station_gate_in", "train_load"]
+    assert data["steps"][3]["planned"] is not None
+    assert by_container.json()["containers"] == [
+        {"number": "CSQU3054383", "size_type": "42G1", "status": "empty_out",
+         "last_event_at": by_container.json()["containers"][0]["last_event_at"]}]
+    assert foreign.status_code == 404
+
+
+def test_a_delay_reported_by_the_railway_flags_the_booking_at_risk(shipper, connecting, handed_out):
+    railway = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+    late = connecting.vessel_call.cy_cutoff
+
+    reported = railway.post("/api/v1/events/", {
+        "event_type": "TRANSPORT", "event_code": "ARRI", "classifier": "EST",
+        "transport_reference": connecting.departure.reference, "event_datetime": late.isoformat(),
+        "reason": "Locomotive failure"}, format="json")
+    shipper_client = APIClient()
+    shipper_client.force_login(shipper.user)
+    booking = shipper_client.get(f"/api/v1/bookings/{handed_out.reference}/").json()
+    track = shipper_client.get(f"/api/v1/track/{handed_out.reference}/").json()
+
+    assert reported.status_code == 201
+    assert booking["at_risk"] is True
+    assert track["at_risk"] is True
+    assert track["steps"][4]["estimated"] is not None
