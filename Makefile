@@ -16,6 +16,7 @@ help:
 	@echo "make test   - lint, migrations check and the full test suite against PostgreSQL and Redis"
 	@echo "make lint   - ruff"
 	@echo "make messages - refresh and compile the translation catalogues"
+	@echo "make bench  - booking under contention against gunicorn + PostgreSQL (see docs/PERFORMANCE.md)"
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +43,10 @@ test: venv lint
 messages: venv
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-obsolete
 	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
+
+bench: venv
+	DATABASE_URL=$(or $(BENCH_DATABASE_URL),postgres://postgres@127.0.0.1:5432/intermodal_bench) \
+	  $(BIN)/python bench/booking_contention.py
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -64,16 +64,19 @@ def _require_railway(actor: Actor, departure: Departure) -> None:
     if actor.kind == PartyKind.PLATFORM_ADMIN:
         return
     if actor.kind != PartyKind.RAILWAY or departure.service.operator_id != getattr(actor.organisation, "pk", None):
-        raise _refuse_actor(_("Only the operator of service %(service)s can report on departure %(ref)s.")
-                            % {"service": departure.service.code, "ref": departure.reference})
+        raise _refuse_actor(
+            _("Only the operator of service %(service)s can report on departure %(ref)s.")
+            % {"service": departure.service.code, "ref": departure.reference}
+        )
 
 
 def _require_port(actor: Actor, terminal: Terminal) -> None:
     if actor.kind == PartyKind.PLATFORM_ADMIN:
         return
     if actor.kind != PartyKind.PORT or terminal.operator_id != getattr(actor.organisation, "pk", None):
-        raise _refuse_actor(_("Only the port company of terminal %(terminal)s can record this.")
-                            % {"terminal": terminal.code})
+        raise _refuse_actor(
+            _("Only the port company of terminal %(terminal)s can record this.") % {"terminal": terminal.code}
+        )
 
 
 # --- Shared pieces ---------------------------------------------------------------------------------------
@@ -92,8 +95,9 @@ def _active_container(number: str, *, lock: bool = True) -> Container:
         queryset = queryset.select_for_update(of=("self",))
     container = queryset.first()
     if container is None:
-        raise StateConflict(_("Container %(number)s is not in any active booking.") % {"number": number},
-                            code="unknown_container")
+        raise StateConflict(
+            _("Container %(number)s is not in any active booking.") % {"number": number}, code="unknown_container"
+        )
     return container
 
 
@@ -111,17 +115,36 @@ def _station_place(station: Station) -> dict:
 
 
 def _terminal_place(terminal: Terminal) -> dict:
-    return {"facility_kind": FacilityKind.TERMINAL, "facility_code": terminal.code,
-            "location_unlocode": terminal.unlocode}
+    return {
+        "facility_kind": FacilityKind.TERMINAL,
+        "facility_code": terminal.code,
+        "location_unlocode": terminal.unlocode,
+    }
 
 
-def _equipment_event(container: Container, actor: Actor, code: str, *, empty: bool = False, place: dict,
-                     at: datetime | None = None, transport: dict | None = None, details: dict | None = None):
+def _equipment_event(
+    container: Container,
+    actor: Actor,
+    code: str,
+    *,
+    empty: bool = False,
+    place: dict,
+    at: datetime | None = None,
+    transport: dict | None = None,
+    details: dict | None = None,
+):
     event = event_record(
-        event_type=EventType.EQUIPMENT, event_code=code, classifier=Classifier.ACTUAL, event_datetime=at,
-        organisation=actor.organisation, user=actor.user, equipment_reference=container.number,
+        event_type=EventType.EQUIPMENT,
+        event_code=code,
+        classifier=Classifier.ACTUAL,
+        event_datetime=at,
+        organisation=actor.organisation,
+        user=actor.user,
+        equipment_reference=container.number,
         empty_indicator=EmptyIndicator.EMPTY if empty else EmptyIndicator.LADEN,
-        booking_reference=container.booking.reference, **place, **(transport or {}),
+        booking_reference=container.booking.reference,
+        **place,
+        **(transport or {}),
         details={"size_type": container.size_type, **(details or {})},
     )
     container.last_event_at = event.event_datetime
@@ -141,10 +164,26 @@ def _move(container: Container, status: str, *extra_fields: str) -> None:
     container.save(update_fields=["status", "last_event_at", *extra_fields])
 
 
-_ORDER = [S.ASSIGNED, S.EMPTY_READY, S.EMPTY_OUT, S.GATED_IN, S.ON_TRAIN, S.DEPARTED, S.ARRIVED, S.DISCHARGED,
-          S.AT_TERMINAL, S.ON_VESSEL, S.SAILED]
-_BOOKING_ORDER = [BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT, BookingStatus.LOADED,
-                  BookingStatus.SAILED]
+_ORDER = [
+    S.ASSIGNED,
+    S.EMPTY_READY,
+    S.EMPTY_OUT,
+    S.GATED_IN,
+    S.ON_TRAIN,
+    S.DEPARTED,
+    S.ARRIVED,
+    S.DISCHARGED,
+    S.AT_TERMINAL,
+    S.ON_VESSEL,
+    S.SAILED,
+]
+_BOOKING_ORDER = [
+    BookingStatus.CONFIRMED,
+    BookingStatus.IN_TRANSIT,
+    BookingStatus.AT_PORT,
+    BookingStatus.LOADED,
+    BookingStatus.SAILED,
+]
 
 
 def booking_status_refresh(booking: Booking) -> Booking:
@@ -187,40 +226,69 @@ def _bookings_refresh(booking_ids: Iterable[int]) -> None:
 def empty_request_create(*, actor: Actor, booking: Booking, size_type: str, quantity: int) -> EmptyRequest:
     """The shipper asks the station for empties of a booked size-type."""
     with transaction.atomic():
-        booking = Booking.objects.select_for_update().select_related("departure__service__station").get(pk=booking.pk)
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("departure__service__station")
+            .get(pk=booking.pk)
+        )
         if actor.kind != PartyKind.PLATFORM_ADMIN and booking.shipper_id != getattr(actor.organisation, "pk", None):
-            raise StateConflict(_("Only the shipper of this booking can ask for empties."), code="not_the_shipper",
-                                status=403)
+            raise StateConflict(
+                _("Only the shipper of this booking can ask for empties."), code="not_the_shipper", status=403
+            )
         if booking.status not in HOLDS_CAPACITY:
             raise StateConflict(_("Confirm the booking before asking for empties."), code="not_confirmed")
         booked = {line.size_type: line.quantity for line in booking.lines.all()}
         if size_type not in booked:
-            raise InvalidInput(errors={"size_type": [_("%(size_type)s is not booked here; the booking has "
-                                                       "%(booked)s.") % {"size_type": size_type,
-                                                                         "booked": ", ".join(booked)}]})
-        asked = sum(r.quantity for r in booking.empty_requests.exclude(status=EmptyRequestStatus.CANCELLED)
-                    .filter(size_type=size_type))
-        assigned_own = booking.containers.filter(is_active=True, size_type=size_type).exclude(
-            status__in=[S.EMPTY_READY, S.EMPTY_OUT]).count()
+            raise InvalidInput(
+                errors={
+                    "size_type": [
+                        _("%(size_type)s is not booked here; the booking has %(booked)s.")
+                        % {"size_type": size_type, "booked": ", ".join(booked)}
+                    ]
+                }
+            )
+        asked = sum(
+            r.quantity
+            for r in booking.empty_requests.exclude(status=EmptyRequestStatus.CANCELLED).filter(size_type=size_type)
+        )
+        assigned_own = (
+            booking.containers.filter(is_active=True, size_type=size_type)
+            .exclude(status__in=[S.EMPTY_READY, S.EMPTY_OUT])
+            .count()
+        )
         if not isinstance(quantity, int) or quantity < 1 or asked + assigned_own + quantity > booked[size_type]:
-            raise InvalidInput(errors={"quantity": [_("The booking has %(left)s more %(size_type)s to ask for.")
-                                                    % {"left": max(booked[size_type] - asked - assigned_own, 0),
-                                                       "size_type": size_type}]})
-        request = EmptyRequest.objects.create(booking=booking, size_type=size_type, quantity=quantity,
-                                              requested_by=actor.user)
+            raise InvalidInput(
+                errors={
+                    "quantity": [
+                        _("The booking has %(left)s more %(size_type)s to ask for.")
+                        % {"left": max(booked[size_type] - asked - assigned_own, 0), "size_type": size_type}
+                    ]
+                }
+            )
+        request = EmptyRequest.objects.create(
+            booking=booking, size_type=size_type, quantity=quantity, requested_by=actor.user
+        )
         station = booking.departure.service.station
         event_record(
-            event_type=EventType.SHIPMENT, event_code="REQS", organisation=actor.organisation, user=actor.user,
-            booking_reference=booking.reference, document_type="CBR", document_reference=booking.reference,
-            **_station_place(station), details={"empty_request": request.pk, "size_type": size_type,
-                                                "quantity": quantity},
+            event_type=EventType.SHIPMENT,
+            event_code="REQS",
+            organisation=actor.organisation,
+            user=actor.user,
+            booking_reference=booking.reference,
+            document_type="CBR",
+            document_reference=booking.reference,
+            **_station_place(station),
+            details={"empty_request": request.pk, "size_type": size_type, "quantity": quantity},
         )
     return request
 
 
 def _locked_request(request: EmptyRequest) -> EmptyRequest:
-    return EmptyRequest.objects.select_for_update().select_related(
-        "booking__departure__service__station").get(pk=request.pk)
+    return (
+        EmptyRequest.objects.select_for_update(of=("self",))
+        .select_related("booking__departure__service__station")
+        .get(pk=request.pk)
+    )
 
 
 def empty_request_ready(*, actor: Actor, request: EmptyRequest) -> EmptyRequest:
@@ -230,14 +298,19 @@ def empty_request_ready(*, actor: Actor, request: EmptyRequest) -> EmptyRequest:
         station = request.booking.departure.service.station
         _require_station_staff(actor, station)
         if request.status != EmptyRequestStatus.REQUESTED:
-            raise StateConflict(_("This request is %(status)s.") % {"status": request.get_status_display().lower()},
-                                code="illegal_step")
+            raise StateConflict(
+                _("This request is %(status)s.") % {"status": request.get_status_display().lower()}, code="illegal_step"
+            )
         request.status = EmptyRequestStatus.READY
         request.ready_at = timezone.now()
         request.save(update_fields=["status", "ready_at"])
         event_record(
-            event_type=EventType.EQUIPMENT, event_code="AVPU", organisation=actor.organisation, user=actor.user,
-            empty_indicator=EmptyIndicator.EMPTY, booking_reference=request.booking.reference,
+            event_type=EventType.EQUIPMENT,
+            event_code="AVPU",
+            organisation=actor.organisation,
+            user=actor.user,
+            empty_indicator=EmptyIndicator.EMPTY,
+            booking_reference=request.booking.reference,
             **_station_place(station),
             details={"empty_request": request.pk, "size_type": request.size_type, "quantity": request.quantity},
         )
@@ -251,13 +324,16 @@ def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Conta
         station = request.booking.departure.service.station
         _require_station_staff(actor, station)
         if request.status not in (EmptyRequestStatus.REQUESTED, EmptyRequestStatus.READY):
-            raise StateConflict(_("This request is %(status)s.") % {"status": request.get_status_display().lower()},
-                                code="illegal_step")
-        container = container_assign(actor=actor, booking=request.booking, number=number,
-                                     size_type=request.size_type, status=S.EMPTY_OUT)
+            raise StateConflict(
+                _("This request is %(status)s.") % {"status": request.get_status_display().lower()}, code="illegal_step"
+            )
+        container = container_assign(
+            actor=actor, booking=request.booking, number=number, size_type=request.size_type, status=S.EMPTY_OUT
+        )
         container.booking = request.booking
-        _equipment_event(container, actor, "GTOT", empty=True, place=_station_place(station),
-                         details={"empty_request": request.pk})
+        _equipment_event(
+            container, actor, "GTOT", empty=True, place=_station_place(station), details={"empty_request": request.pk}
+        )
         container.save(update_fields=["last_event_at"])
         request.handed_out += 1
         fields = ["handed_out"]
@@ -275,8 +351,16 @@ def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Conta
 # --- At the station --------------------------------------------------------------------------------------
 
 
-def laden_gate_in(*, actor: Actor, number: str, seal_number: str, vgm_kg: Decimal, vgm_method: int,
-                  vgm_signatory: str, at: datetime | None = None) -> Container:
+def laden_gate_in(
+    *,
+    actor: Actor,
+    number: str,
+    seal_number: str,
+    vgm_kg: Decimal,
+    vgm_method: int,
+    vgm_signatory: str,
+    at: datetime | None = None,
+) -> Container:
     """The laden container enters the station with its seal and VGM: pre-entry (GTIN, LADEN)."""
     if not seal_number:
         raise InvalidInput(errors={"seal_number": [_("A laden container needs its seal number.")]})
@@ -285,36 +369,61 @@ def laden_gate_in(*, actor: Actor, number: str, seal_number: str, vgm_kg: Decima
         station = container.booking.departure.service.station
         _require_station_staff(actor, station)
         _require_status(container, [S.ASSIGNED, S.EMPTY_OUT], _("gated in"))
-        container = container_update(actor=actor, container=container, seal_number=seal_number, vgm_kg=vgm_kg,
-                                     vgm_method=vgm_method, vgm_signatory=vgm_signatory)
+        container = container_update(
+            actor=actor,
+            container=container,
+            seal_number=seal_number,
+            vgm_kg=vgm_kg,
+            vgm_method=vgm_method,
+            vgm_signatory=vgm_signatory,
+        )
         container = _active_container(container.number)
-        _equipment_event(container, actor, "GTIN", place=_station_place(station), at=at,
-                         details={"seal_number": seal_number, "vgm_kg": str(vgm_kg)})
+        _equipment_event(
+            container,
+            actor,
+            "GTIN",
+            place=_station_place(station),
+            at=at,
+            details={"seal_number": seal_number, "vgm_kg": str(vgm_kg)},
+        )
         _move(container, S.GATED_IN)
     return container
 
 
-def train_load(*, actor: Actor, number: str, departure: Departure | None = None,
-               at: datetime | None = None) -> Container:
+def train_load(
+    *, actor: Actor, number: str, departure: Departure | None = None, at: datetime | None = None
+) -> Container:
     """Station staff load a gated-in container on its booked train (LOAD, rail)."""
     with transaction.atomic():
         found = _active_container(number, lock=False)
         departure = departure or found.booking.departure
-        departure = Departure.objects.select_for_update().select_related(
-            "service__station", "service__terminal", "service__operator").get(pk=departure.pk)
+        departure = (
+            Departure.objects.select_for_update(of=("self",))
+            .select_related("service__station", "service__terminal", "service__operator")
+            .get(pk=departure.pk)
+        )
         container = _active_container(number)
         _require_station_staff(actor, container.booking.departure.service.station)
         if container.booking.departure_id != departure.pk:
-            raise StateConflict(_("Container %(number)s is booked on departure %(booked)s, not %(ref)s.")
-                                % {"number": container.number, "booked": container.booking.departure.reference,
-                                   "ref": departure.reference}, code="wrong_departure")
+            raise StateConflict(
+                _("Container %(number)s is booked on departure %(booked)s, not %(ref)s.")
+                % {
+                    "number": container.number,
+                    "booked": container.booking.departure.reference,
+                    "ref": departure.reference,
+                },
+                code="wrong_departure",
+            )
         if departure.status not in (DepartureStatus.SCHEDULED, DepartureStatus.CLOSED):
-            raise StateConflict(_("Departure %(ref)s is %(status)s.")
-                                % {"ref": departure.reference, "status": departure.get_status_display().lower()},
-                                code="departure_gone")
+            raise StateConflict(
+                _("Departure %(ref)s is %(status)s.")
+                % {"ref": departure.reference, "status": departure.get_status_display().lower()},
+                code="departure_gone",
+            )
         _require_status(container, [S.GATED_IN], _("loaded on the train"))
-        _equipment_event(container, actor, "LOAD", place=_station_place(departure.service.station), at=at,
-                         transport=_rail(departure))
+        _equipment_event(
+            container, actor, "LOAD", place=_station_place(departure.service.station), at=at, transport=_rail(departure)
+        )
         _move(container, S.ON_TRAIN)
         booking_status_refresh(container.booking)
     return container
@@ -323,17 +432,26 @@ def train_load(*, actor: Actor, number: str, departure: Departure | None = None,
 def train_load_all_ready(*, actor: Actor, departure: Departure) -> list[Container]:
     """Load every gated-in container booked on the departure, in one action."""
     with transaction.atomic():
-        departure = Departure.objects.select_for_update().select_related("service__station").get(pk=departure.pk)
+        departure = (
+            Departure.objects.select_for_update(of=("self",)).select_related("service__station").get(pk=departure.pk)
+        )
         _require_station_staff(actor, departure.service.station)
-        numbers = list(Container.objects.filter(booking__departure=departure, is_active=True, status=S.GATED_IN,
-                                                booking__status__in=HOLDS_CAPACITY)
-                       .order_by("number").values_list("number", flat=True))
+        numbers = list(
+            Container.objects.filter(
+                booking__departure=departure, is_active=True, status=S.GATED_IN, booking__status__in=HOLDS_CAPACITY
+            )
+            .order_by("number")
+            .values_list("number", flat=True)
+        )
         return [train_load(actor=actor, number=number, departure=departure) for number in numbers]
 
 
 def _departure_locked(departure: Departure) -> Departure:
-    return Departure.objects.select_for_update().select_related(
-        "service__station", "service__terminal", "service__operator").get(pk=departure.pk)
+    return (
+        Departure.objects.select_for_update(of=("self",))
+        .select_related("service__station", "service__terminal", "service__operator")
+        .get(pk=departure.pk)
+    )
 
 
 def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = None) -> Departure:
@@ -343,15 +461,23 @@ def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = No
         departure = _departure_locked(departure)
         _require_railway(actor, departure)
         if departure.status not in (DepartureStatus.SCHEDULED, DepartureStatus.CLOSED):
-            raise StateConflict(_("Departure %(ref)s is %(status)s.")
-                                % {"ref": departure.reference, "status": departure.get_status_display().lower()},
-                                code="illegal_step")
+            raise StateConflict(
+                _("Departure %(ref)s is %(status)s.")
+                % {"ref": departure.reference, "status": departure.get_status_display().lower()},
+                code="illegal_step",
+            )
         departure.status = DepartureStatus.DEPARTED
         departure.actual_departure = at
         departure.save(update_fields=["status", "actual_departure"])
-        event_record(event_type=EventType.TRANSPORT, event_code="DEPA", event_datetime=at,
-                     organisation=actor.organisation, user=actor.user, **_station_place(departure.service.station),
-                     **_rail(departure))
+        event_record(
+            event_type=EventType.TRANSPORT,
+            event_code="DEPA",
+            event_datetime=at,
+            organisation=actor.organisation,
+            user=actor.user,
+            **_station_place(departure.service.station),
+            **_rail(departure),
+        )
         _move_on_board(departure, S.ON_TRAIN, S.DEPARTED, at)
     return departure
 
@@ -363,23 +489,31 @@ def train_arrive(*, actor: Actor, departure: Departure, at: datetime | None = No
         departure = _departure_locked(departure)
         _require_railway(actor, departure)
         if departure.status != DepartureStatus.DEPARTED:
-            raise StateConflict(_("Departure %(ref)s has not departed.") % {"ref": departure.reference},
-                                code="illegal_step")
+            raise StateConflict(
+                _("Departure %(ref)s has not departed.") % {"ref": departure.reference}, code="illegal_step"
+            )
         if at <= departure.actual_departure:
             raise InvalidInput(errors={"event_datetime": [_("The arrival must come after the departure.")]})
         departure.status = DepartureStatus.ARRIVED
         departure.actual_arrival = at
         departure.save(update_fields=["status", "actual_arrival"])
-        event_record(event_type=EventType.TRANSPORT, event_code="ARRI", event_datetime=at,
-                     organisation=actor.organisation, user=actor.user, **_terminal_place(departure.service.terminal),
-                     **_rail(departure))
+        event_record(
+            event_type=EventType.TRANSPORT,
+            event_code="ARRI",
+            event_datetime=at,
+            organisation=actor.organisation,
+            user=actor.user,
+            **_terminal_place(departure.service.terminal),
+            **_rail(departure),
+        )
         _move_on_board(departure, S.DEPARTED, S.ARRIVED, at)
     return departure
 
 
 def _move_on_board(departure: Departure, from_status: str, to_status: str, at: datetime) -> None:
-    on_board = Container.objects.select_for_update().filter(booking__departure=departure, is_active=True,
-                                                           status=from_status)
+    on_board = Container.objects.select_for_update(of=("self",)).filter(
+        booking__departure=departure, is_active=True, status=from_status
+    )
     booking_ids = list(on_board.values_list("booking_id", flat=True))
     on_board.update(status=to_status, last_event_at=at)
     _bookings_refresh(booking_ids)
@@ -395,8 +529,14 @@ def train_discharge(*, actor: Actor, number: str, at: datetime | None = None) ->
         departure = container.booking.departure
         _require_port(actor, departure.service.terminal)
         _require_status(container, [S.ARRIVED], _("discharged from the train"))
-        _equipment_event(container, actor, "DISC", place=_terminal_place(departure.service.terminal), at=at,
-                         transport=_rail(departure))
+        _equipment_event(
+            container,
+            actor,
+            "DISC",
+            place=_terminal_place(departure.service.terminal),
+            at=at,
+            transport=_rail(departure),
+        )
         _move(container, S.DISCHARGED)
     return container
 
@@ -426,14 +566,18 @@ def vessel_load(*, actor: Actor, number: str, at: datetime | None = None) -> Con
         if call.actual_departure is not None:
             raise StateConflict(_("Vessel %(vessel)s has sailed.") % {"vessel": call.vessel_name}, code="sailed")
         if container.terminal_gate_in_at and container.terminal_gate_in_at > call.cy_cutoff:
-            raise StateConflict(_("Container %(number)s reached the terminal after the CY cut-off of %(vessel)s: "
-                                  "roll the booking to another vessel.")
-                                % {"number": container.number, "vessel": call.vessel_name}, code="missed_cutoff")
+            raise StateConflict(
+                _(
+                    "Container %(number)s reached the terminal after the CY cut-off of %(vessel)s: "
+                    "roll the booking to another vessel."
+                )
+                % {"number": container.number, "vessel": call.vessel_name},
+                code="missed_cutoff",
+            )
         container_check_loadable_on_vessel(container=container)
         for check in VESSEL_LOADING_CHECKS:
             check(container)
-        _equipment_event(container, actor, "LOAD", place=_terminal_place(call.terminal), at=at,
-                         transport=_vessel(call))
+        _equipment_event(container, actor, "LOAD", place=_terminal_place(call.terminal), at=at, transport=_vessel(call))
         _move(container, S.ON_VESSEL)
         booking_status_refresh(container.booking)
     return container
@@ -443,18 +587,26 @@ def vessel_depart(*, actor: Actor, vessel_call: VesselCall, at: datetime | None 
     """The vessel sails (DEPA, vessel): its containers have sailed and are free for their next booking."""
     at = at or timezone.now()
     with transaction.atomic():
-        call = VesselCall.objects.select_for_update().select_related("terminal").get(pk=vessel_call.pk)
+        call = VesselCall.objects.select_for_update(of=("self",)).select_related("terminal").get(pk=vessel_call.pk)
         _require_port(actor, call.terminal)
         if call.actual_departure is not None:
-            raise StateConflict(_("Vessel %(vessel)s has already sailed.") % {"vessel": call.vessel_name},
-                                code="illegal_step")
+            raise StateConflict(
+                _("Vessel %(vessel)s has already sailed.") % {"vessel": call.vessel_name}, code="illegal_step"
+            )
         call.actual_departure = at
         call.save(update_fields=["actual_departure"])
-        event_record(event_type=EventType.TRANSPORT, event_code="DEPA", event_datetime=at,
-                     organisation=actor.organisation, user=actor.user, **_terminal_place(call.terminal),
-                     **_vessel(call))
-        on_board = Container.objects.select_for_update().filter(booking__vessel_call=call, is_active=True,
-                                                               status=S.ON_VESSEL)
+        event_record(
+            event_type=EventType.TRANSPORT,
+            event_code="DEPA",
+            event_datetime=at,
+            organisation=actor.organisation,
+            user=actor.user,
+            **_terminal_place(call.terminal),
+            **_vessel(call),
+        )
+        on_board = Container.objects.select_for_update(of=("self",)).filter(
+            booking__vessel_call=call, is_active=True, status=S.ON_VESSEL
+        )
         booking_ids = list(on_board.values_list("booking_id", flat=True))
         on_board.update(status=S.SAILED, is_active=False, last_event_at=at)
         _bookings_refresh(booking_ids)
@@ -464,8 +616,14 @@ def vessel_depart(*, actor: Actor, vessel_call: VesselCall, at: datetime | None 
 # --- Estimates -------------------------------------------------------------------------------------------
 
 
-def departure_estimate(*, actor: Actor, departure: Departure, estimated_departure: datetime | None = None,
-                       estimated_arrival: datetime | None = None, reason: str = "") -> Departure:
+def departure_estimate(
+    *,
+    actor: Actor,
+    departure: Departure,
+    estimated_departure: datetime | None = None,
+    estimated_arrival: datetime | None = None,
+    reason: str = "",
+) -> Departure:
     """The railway expects the train at another time (EST); bookings it no longer gets to the cut-off are at risk."""
     if estimated_departure is None and estimated_arrival is None:
         raise InvalidInput(errors={"event_datetime": [_("Give the new departure or arrival time.")]})
@@ -473,9 +631,11 @@ def departure_estimate(*, actor: Actor, departure: Departure, estimated_departur
         departure = _departure_locked(departure)
         _require_railway(actor, departure)
         if departure.status in (DepartureStatus.ARRIVED, DepartureStatus.CANCELLED):
-            raise StateConflict(_("Departure %(ref)s is %(status)s.")
-                                % {"ref": departure.reference, "status": departure.get_status_display().lower()},
-                                code="illegal_step")
+            raise StateConflict(
+                _("Departure %(ref)s is %(status)s.")
+                % {"ref": departure.reference, "status": departure.get_status_display().lower()},
+                code="illegal_step",
+            )
         fields = []
         for code, value, attr, place in (
             ("DEPA", estimated_departure, "estimated_departure", _station_place(departure.service.station)),
@@ -485,9 +645,17 @@ def departure_estimate(*, actor: Actor, departure: Departure, estimated_departur
                 continue
             setattr(departure, attr, value)
             fields.append(attr)
-            event_record(event_type=EventType.TRANSPORT, event_code=code, classifier=Classifier.ESTIMATED,
-                         event_datetime=value, organisation=actor.organisation, user=actor.user, reason=reason,
-                         **place, **_rail(departure))
+            event_record(
+                event_type=EventType.TRANSPORT,
+                event_code=code,
+                classifier=Classifier.ESTIMATED,
+                event_datetime=value,
+                organisation=actor.organisation,
+                user=actor.user,
+                reason=reason,
+                **place,
+                **_rail(departure),
+            )
         if estimated_departure is not None and estimated_arrival is None and departure.actual_departure is None:
             # A later departure means a later arrival by the same delay.
             delay = estimated_departure - departure.planned_departure
@@ -497,13 +665,14 @@ def departure_estimate(*, actor: Actor, departure: Departure, estimated_departur
     return departure
 
 
-def vessel_call_estimate(*, actor: Actor, vessel_call: VesselCall, eta: datetime | None = None,
-                         etd: datetime | None = None, reason: str = "") -> VesselCall:
+def vessel_call_estimate(
+    *, actor: Actor, vessel_call: VesselCall, eta: datetime | None = None, etd: datetime | None = None, reason: str = ""
+) -> VesselCall:
     """The port reports the vessel's new ETA / ETD (EST, vessel)."""
     if eta is None and etd is None:
         raise InvalidInput(errors={"event_datetime": [_("Give the new arrival or departure time.")]})
     with transaction.atomic():
-        call = VesselCall.objects.select_for_update().select_related("terminal").get(pk=vessel_call.pk)
+        call = VesselCall.objects.select_for_update(of=("self",)).select_related("terminal").get(pk=vessel_call.pk)
         _require_port(actor, call.terminal)
         fields = []
         for code, value, attr in (("ARRI", eta, "eta"), ("DEPA", etd, "etd")):
@@ -511,9 +680,17 @@ def vessel_call_estimate(*, actor: Actor, vessel_call: VesselCall, eta: datetime
                 continue
             setattr(call, attr, value)
             fields.append(attr)
-            event_record(event_type=EventType.TRANSPORT, event_code=code, classifier=Classifier.ESTIMATED,
-                         event_datetime=value, organisation=actor.organisation, user=actor.user, reason=reason,
-                         **_terminal_place(call.terminal), **_vessel(call))
+            event_record(
+                event_type=EventType.TRANSPORT,
+                event_code=code,
+                classifier=Classifier.ESTIMATED,
+                event_datetime=value,
+                organisation=actor.organisation,
+                user=actor.user,
+                reason=reason,
+                **_terminal_place(call.terminal),
+                **_vessel(call),
+            )
         if call.etd <= call.eta:
             raise InvalidInput(errors={"event_datetime": [_("The vessel must leave after it arrives.")]})
         if call.cy_cutoff > call.etd:
@@ -526,8 +703,9 @@ def vessel_call_estimate(*, actor: Actor, vessel_call: VesselCall, eta: datetime
 
 
 def departure_by_reference(reference: str) -> Departure:
-    departure = Departure.objects.select_related("service__station", "service__terminal").filter(
-        reference=reference).first()
+    departure = (
+        Departure.objects.select_related("service__station", "service__terminal").filter(reference=reference).first()
+    )
     if departure is None:
         raise NotFound(_("No departure %(ref)s.") % {"ref": reference})
     return departure

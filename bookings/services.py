@@ -268,8 +268,10 @@ def _require_owner(actor: Actor, booking: Booking) -> None:
 
 
 def _lock(booking: Booking) -> Booking:
+    # Lock the booking row only: PostgreSQL would otherwise also lock every joined row (departure, service,
+    # vessel call), making unrelated bookings on the same vessel queue behind each other.
     return (
-        Booking.objects.select_for_update()
+        Booking.objects.select_for_update(of=("self",))
         .select_related(
             "departure__service__station",
             "departure__service__terminal",
@@ -713,7 +715,7 @@ def container_update(
     """Record the seal and the VGM (verified gross mass: kg, method 1 or 2, who signs for it)."""
     with transaction.atomic():
         container = (
-            Container.objects.select_for_update()
+            Container.objects.select_for_update(of=("self",))
             .select_related("booking__departure__service__station")
             .get(pk=container.pk)
         )

@@ -1,0 +1,659 @@
+"""P2 Booking under contention: many clients booking the last slots of one departure, over real HTTP.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/intermodal_bench .venv/bin/python bench/booking_contention.py
+
+The script sets up its own PostgreSQL database (created when missing, then migrated), makes fresh rows for
+the run (every code carries a run id, so reruns never collide), serves the app with gunicorn on a free port
+and fires `POST /api/v1/bookings/` with `confirm: true` from client threads, in two rounds:
+
+- contended: A attempts of 1 x 22G1 (1 TEU) at ONE departure of C TEU, so A - C of them must be refused;
+- uncontended: A attempts of the same booking, each at its own departure with room to spare.
+
+Then it reads the ledger back from the database (booked_teu never above capacity, and equal to the TEU of
+the confirmed bookings), and prints both throughputs, their ratio against the goal, and the latencies.
+
+Exit status 1 on overbooking, any 5xx (or dropped connection), a ledger mismatch, or an answer this benchmark
+does not expect (anything but 201/409 when contended, anything but 201 when not). The throughput goal is
+reported as PASS/FAIL but does not change the exit status: it is a measurement, and machines differ.
+"""
+
+import argparse
+import contextlib
+import http.client
+import json
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/intermodal_bench"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "psql", "postgis"}
+BOOKINGS_PATH = "/api/v1/bookings/"
+RATIO_GOAL = 0.5
+SIZE_TYPE = "22G1"  # 20' general purpose: 1 TEU
+DESTINATION = "NLRTM"
+UNCONTENDED_CAPACITY = 100
+MAX_CAPACITY = 32767  # capacity_teu is a PositiveSmallIntegerField
+
+
+# --- Database --------------------------------------------------------------------------------------------
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+")[0].lower()
+    if scheme not in POSTGRES_SCHEMES:
+        sys.exit(
+            f"bench: DATABASE_URL must be a PostgreSQL URL, not {scheme or url!r}. This benchmark measures "
+            "PostgreSQL's row locks and CHECK constraint under concurrent writers (SQLite serialises every "
+            f"writer, so it would measure nothing of the kind). Default: {DEFAULT_DATABASE_URL}"
+        )
+    if not parts.path.strip("/"):
+        sys.exit(f"bench: DATABASE_URL names no database: {url}")
+    return url
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database named in `url` when it does not exist yet; True when it was created."""
+    import psycopg2
+    from psycopg2 import sql
+
+    parts = urlsplit(url)
+    name = unquote(parts.path.strip("/"))
+    connection = psycopg2.connect(
+        dbname="postgres",
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        host=parts.hostname or None,
+        port=parts.port or None,
+    )
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is not None:
+                return False
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            return True
+    finally:
+        connection.close()
+
+
+def django_setup(url: str, redis_url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["REDIS_URL"] = redis_url
+    os.environ["DEBUG"] = "1"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intermodal.settings")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def postgres_version() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return cursor.fetchone()[0]
+
+
+# --- Rows for the run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Network:
+    run_id: str
+    api_key: str
+    vessel_call: str
+    warmup: str
+    contended: str
+    uncontended: list[str]
+
+
+def network_create(run_id: str, *, attempts: int, capacity: int, warmup: int) -> Network:
+    """An enterprise with a user and an API key; one station, terminal and railway; three services.
+
+    Service W carries the warm-up departure, service C the contended one (capacity C), service U one
+    departure per uncontended attempt on consecutive days; one vessel call sails after the last of them.
+    """
+    from django.db import transaction
+    from django.utils import timezone
+
+    from intermodal.access import api_key_create
+    from intermodal.models import PartyKind, Scope
+    from stations.models import Departure
+    from stations.services import departure_build
+    from tests import factories
+
+    first_day = timezone.localdate() + timedelta(days=1)
+    with transaction.atomic():
+        railway = factories.organisation(PartyKind.RAILWAY, code=f"bench-{run_id}-railway")
+        port = factories.organisation(PartyKind.PORT, code=f"bench-{run_id}-port")
+        operator = factories.organisation(PartyKind.STATION_OPERATOR, code=f"bench-{run_id}-station")
+        shipper = factories.organisation(PartyKind.ENTERPRISE, code=f"bench-{run_id}-shipper")
+        user = factories.user(shipper, username=f"bench-{run_id}")
+        _key, raw_key = api_key_create(
+            organisation=shipper,
+            name=f"bench {run_id}",
+            scopes=[Scope.BOOKINGS_WRITE, Scope.BOOKINGS_READ],
+            created_by=user,
+        )
+        station = factories.station(f"b{run_id}-st", operator=operator, name=f"Bench station {run_id}")
+        terminal = factories.terminal(f"b{run_id}-tm", operator=port, name=f"Bench terminal {run_id}")
+        services = {
+            kind: factories.service(station, terminal, railway, code=f"b{run_id}-{kind}") for kind in ("w", "c", "u")
+        }
+
+        def departure(kind: str, day: int, capacity_teu: int) -> Departure:
+            built = departure_build(service=services[kind], service_date=first_day + timedelta(days=day))
+            built.capacity_teu = capacity_teu
+            return built
+
+        warm = departure("w", 0, max(UNCONTENDED_CAPACITY, warmup))
+        contended = departure("c", 0, capacity)
+        uncontended = [departure("u", day, UNCONTENDED_CAPACITY) for day in range(attempts)]
+        Departure.objects.bulk_create([warm, contended, *uncontended])
+        call = factories.vessel_call(
+            terminal,
+            etd=factories.shanghai(first_day + timedelta(days=attempts + 3), 18),
+            voyage=f"B{run_id}",
+            vessel_name=f"Bench Express {run_id}",
+            destinations=(DESTINATION,),
+        )
+    return Network(
+        run_id=run_id,
+        api_key=raw_key,
+        vessel_call=call.reference,
+        warmup=warm.reference,
+        contended=contended.reference,
+        uncontended=[d.reference for d in uncontended],
+    )
+
+
+def booking_body(network: Network, departure: str) -> bytes:
+    return json.dumps(
+        {
+            "departure": departure,
+            "vessel_call": network.vessel_call,
+            "destination": DESTINATION,
+            "containers": [{"size_type": SIZE_TYPE, "quantity": 1}],
+            "commodity": "Benchmark cargo",
+            "cargo_weight_kg": "12000.0",
+            "confirm": True,
+        }
+    ).encode()
+
+
+# --- The server ------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def gunicorn_version() -> str:
+    import gunicorn
+
+    return gunicorn.__version__
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def _get(port: int, path: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+@contextlib.contextmanager
+def gunicorn_server(*, port: int, workers: int, env: dict[str, str], log_path: Path):
+    """gunicorn serving intermodal.wsgi on 127.0.0.1:port until the block ends, however it ends."""
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "intermodal.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--threads",
+        "1",
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "10",
+        "--chdir",
+        str(ROOT),
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{_tail(log_path)}")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                if _get(port, "/healthz") == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not answer /healthz within 60 s:\n{_tail(log_path)}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def server_errors(log_path: Path) -> Counter:
+    """The exceptions the server logged (last line of each traceback), for when there were 5xx."""
+    found: Counter = Counter()
+    with contextlib.suppress(OSError):
+        for line in log_path.read_text(errors="replace").splitlines():
+            match = re.match(r"^([A-Za-z_][\w.]*(?:Error|Exception|Detected|Failure)\w*): (.*)$", line)
+            if match:
+                found[f"{match.group(1)}: {match.group(2)[:100]}"] += 1
+    return found
+
+
+# --- The clients -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Round:
+    name: str
+    threads: int
+    elapsed: float = 0.0
+    statuses: Counter = field(default_factory=Counter)
+    codes: Counter = field(default_factory=Counter)  # the `code` of every answer other than 201
+    latencies: list[float] = field(default_factory=list)
+    created_at: list[float] = field(default_factory=list)  # seconds from the start to each 201
+
+    @property
+    def attempts(self) -> int:
+        return sum(self.statuses.values())
+
+    @property
+    def confirmed(self) -> int:
+        return self.statuses[201]
+
+    @property
+    def refused(self) -> int:
+        return self.statuses[409]
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500 or status == 0)
+
+    @property
+    def other(self) -> int:
+        return self.attempts - self.confirmed - self.refused - self.server_errors
+
+    @property
+    def attempts_per_second(self) -> float:
+        return self.attempts / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def confirmed_per_second(self) -> float:
+        return self.confirmed / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, q: float) -> float:
+        """Nearest-rank percentile of the latencies, in milliseconds."""
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)] * 1000
+
+
+def _answer_code(status: int, payload: bytes) -> str:
+    if status == 0:
+        return payload.decode(errors="replace")[:80]
+    try:
+        return str(json.loads(payload).get("code") or f"http_{status}")
+    except (ValueError, AttributeError):
+        return f"http_{status}"
+
+
+def fire(name: str, *, port: int, api_key: str, bodies: list[bytes], threads: int) -> Round:
+    """POST every body from `threads` client threads, each with its own connection; all start together."""
+    headers = {
+        "Authorization": f"Bearer {api_key}",
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+    results: list[tuple[int, float, float, bytes] | None] = [None] * len(bodies)
+    pending = iter(range(len(bodies)))
+    take = threading.Lock()
+    gate = threading.Barrier(threads + 1)
+    clock = {"start": 0.0}
+
+    def client() -> None:
+        # http.client keeps the connection open when the server allows it and reconnects when it does not
+        # (gunicorn's sync workers answer `Connection: close`).
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        gate.wait()
+        try:
+            while True:
+                with take:
+                    index = next(pending, None)
+                if index is None:
+                    return
+                began = time.perf_counter()
+                try:
+                    connection.request("POST", BOOKINGS_PATH, body=bodies[index], headers=headers)
+                    response = connection.getresponse()
+                    payload, status = response.read(), response.status
+                except (OSError, http.client.HTTPException) as exc:
+                    connection.close()
+                    payload, status = f"{type(exc).__name__}: {exc}".encode(), 0
+                ended = time.perf_counter()
+                results[index] = (status, ended - began, ended - clock["start"], payload)
+        finally:
+            connection.close()
+
+    pool = [threading.Thread(target=client, name=f"{name}-{n}", daemon=True) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    clock["start"] = time.perf_counter()
+    gate.wait()
+    for thread in pool:
+        thread.join()
+    outcome = Round(name=name, threads=threads, elapsed=time.perf_counter() - clock["start"])
+    for status, latency, finished, payload in filter(None, results):
+        outcome.statuses[status] += 1
+        outcome.latencies.append(latency)
+        if status == 201:
+            outcome.created_at.append(finished)
+        else:
+            outcome.codes[_answer_code(status, payload)] += 1
+    return outcome
+
+
+# --- The ledger ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Ledger:
+    departures: int
+    capacity_teu: int
+    booked_teu: int
+    overbooked_teu: int
+    confirmed_bookings: int
+    confirmed_teu: int
+    other_bookings: int  # drafts or cancellations left on these departures: a refusal must leave nothing
+
+
+def ledger(references: list[str]) -> Ledger:
+    from django.db.models import Count, Sum
+
+    from bookings.models import HOLDS_CAPACITY, Booking
+    from stations.models import Departure
+
+    departures = list(Departure.objects.filter(reference__in=references))
+    holding = Booking.objects.filter(departure__in=departures, status__in=HOLDS_CAPACITY).aggregate(
+        n=Count("id"), teu=Sum("teu")
+    )
+    return Ledger(
+        departures=len(departures),
+        capacity_teu=sum(d.capacity_teu for d in departures),
+        booked_teu=sum(d.booked_teu for d in departures),
+        overbooked_teu=sum(max(0, d.booked_teu - d.capacity_teu) for d in departures),
+        confirmed_bookings=holding["n"],
+        confirmed_teu=holding["teu"] or 0,
+        other_bookings=Booking.objects.filter(departure__in=departures).exclude(status__in=HOLDS_CAPACITY).count(),
+    )
+
+
+# --- The report ------------------------------------------------------------------------------------------
+
+
+def _codes(outcome: Round) -> str:
+    return ", ".join(f"{code} x{n}" for code, n in outcome.codes.most_common()) or "-"
+
+
+def report(
+    *,
+    network: Network,
+    contended: Round,
+    uncontended: Round,
+    hot: Ledger,
+    spread: Ledger,
+    log_path: Path,
+    setup: dict[str, str],
+) -> list[str]:
+    """Print the figures; return the problems that make the run fail (empty when it passes)."""
+    problems: list[str] = []
+    print()
+    print(f"P2 Booking under contention - run {network.run_id}")
+    for label, value in setup.items():
+        print(f"  {label:<12} {value}")
+    print()
+    rows = [
+        ("departures", f"1 x {hot.capacity_teu} TEU", f"{spread.departures} x {UNCONTENDED_CAPACITY} TEU"),
+        ("attempts", contended.attempts, uncontended.attempts),
+        ("client threads", contended.threads, uncontended.threads),
+        ("confirmed (201)", contended.confirmed, uncontended.confirmed),
+        ("refused (409)", contended.refused, uncontended.refused),
+        ("other 4xx", contended.other, uncontended.other),
+        ("5xx / dropped", contended.server_errors, uncontended.server_errors),
+        ("elapsed s", f"{contended.elapsed:.2f}", f"{uncontended.elapsed:.2f}"),
+        ("attempts/s", f"{contended.attempts_per_second:.1f}", f"{uncontended.attempts_per_second:.1f}"),
+        ("confirmed/s", f"{contended.confirmed_per_second:.1f}", f"{uncontended.confirmed_per_second:.1f}"),
+        ("latency p50 ms", f"{contended.percentile(50):.0f}", f"{uncontended.percentile(50):.0f}"),
+        ("latency p95 ms", f"{contended.percentile(95):.0f}", f"{uncontended.percentile(95):.0f}"),
+        ("latency max ms", f"{contended.percentile(100):.0f}", f"{uncontended.percentile(100):.0f}"),
+    ]
+    print(f"  {'':<18}{'contended':>16}{'uncontended':>16}")
+    for label, left, right in rows:
+        print(f"  {label:<18}{left!s:>16}{right!s:>16}")
+    print(f"  answers other than 201, contended:   {_codes(contended)}")
+    print(f"  answers other than 201, uncontended: {_codes(uncontended)}")
+
+    def check(ok: bool, text: str) -> None:
+        print(f"  [{'ok' if ok else 'FAIL'}] {text}")
+        if not ok:
+            problems.append(text)
+
+    print()
+    print(f"  Ledger of the contended departure {network.contended} (read back from PostgreSQL)")
+    print(f"    capacity {hot.capacity_teu} TEU, booked_teu {hot.booked_teu}, confirmed TEU {hot.confirmed_teu}")
+    check(hot.overbooked_teu == 0, f"overbooked TEU = max(0, booked_teu - capacity) = {hot.overbooked_teu}")
+    check(
+        hot.confirmed_teu == hot.booked_teu,
+        f"sum of the confirmed bookings' TEU ({hot.confirmed_teu}) == booked_teu ({hot.booked_teu})",
+    )
+    check(
+        hot.confirmed_bookings == contended.confirmed,
+        f"confirmed bookings in the database ({hot.confirmed_bookings}) == 201 answers ({contended.confirmed})",
+    )
+    expected = min(contended.attempts, hot.capacity_teu)
+    check(
+        contended.confirmed == expected,
+        f"201 answers ({contended.confirmed}) == min(attempts, capacity) ({expected}): no slot lost, none sold twice",
+    )
+    check(hot.other_bookings == 0, f"refusals left no bookings behind ({hot.other_bookings} drafts/others)")
+    check(contended.server_errors == 0, f"no 5xx or dropped connection ({contended.server_errors})")
+    check(contended.other == 0, f"no answer other than 201/409 ({contended.other})")
+    print(f"  Ledger of the {spread.departures} uncontended departures")
+    check(
+        spread.overbooked_teu == 0 and spread.confirmed_teu == spread.booked_teu == uncontended.confirmed,
+        f"booked_teu {spread.booked_teu} == confirmed TEU {spread.confirmed_teu} == 201 answers "
+        f"{uncontended.confirmed}, overbooked {spread.overbooked_teu}",
+    )
+    check(uncontended.server_errors == 0, f"no 5xx or dropped connection ({uncontended.server_errors})")
+    check(
+        uncontended.confirmed == uncontended.attempts,
+        f"every uncontended attempt confirmed ({uncontended.confirmed}/{uncontended.attempts})",
+    )
+
+    print()
+    ratio = contended.attempts_per_second / uncontended.attempts_per_second if uncontended.attempts_per_second else 0.0
+    verdict = "PASS" if ratio >= RATIO_GOAL else "FAIL"
+    print(
+        f"  throughput contended / uncontended = {contended.attempts_per_second:.1f} / "
+        f"{uncontended.attempts_per_second:.1f} attempts/s = {ratio:.2f}  (goal >= {RATIO_GOAL}): {verdict}"
+    )
+    if contended.created_at and uncontended.confirmed_per_second:
+        # Refusals are cheaper than confirmations, so attempts/s flatters the contended round; the rate at
+        # which the one departure filled up compares confirmations with confirmations.
+        fill = max(contended.created_at)
+        fill_rate = len(contended.created_at) / fill
+        print(
+            f"  sell-out (for information): the {len(contended.created_at)} confirmations on the one departure "
+            f"took {fill:.2f} s = {fill_rate:.1f} confirmed/s = {fill_rate / uncontended.confirmed_per_second:.2f} x "
+            "the uncontended booking rate"
+        )
+    if contended.server_errors or uncontended.server_errors:
+        print("  server exceptions (from the gunicorn log):")
+        for text, n in server_errors(log_path).most_common(8):
+            print(f"    {n:>4} x {text}")
+    print()
+    print("RESULT:", "FAIL - " + "; ".join(problems) if problems else "ok (no overbooking, no 5xx)")
+    return problems
+
+
+# --- Main ------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--attempts", type=int, default=200, help="booking attempts per round (default 200)")
+    parser.add_argument("--threads", type=int, default=50, help="client threads (default 50)")
+    parser.add_argument("--capacity", type=int, default=50, help="TEU of the contended departure (default 50)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers, 1 thread each (default 4)")
+    parser.add_argument(
+        "--warmup", type=int, default=50, help="bookings on a spare departure before measuring (default 50)"
+    )
+    args = parser.parse_args(argv)
+    for name in ("attempts", "threads", "capacity", "workers"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1")
+    if args.warmup < 0:
+        parser.error("--warmup cannot be negative")
+    if args.capacity > MAX_CAPACITY or args.warmup > MAX_CAPACITY:
+        parser.error(f"--capacity and --warmup are at most {MAX_CAPACITY} TEU")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    # A plain `kill` must still stop the server: turn SIGTERM into SystemExit so the `finally` blocks run.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    url = database_url()
+    redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    began = time.monotonic()
+    database = urlsplit(url).path.strip("/")
+    created = ensure_database(url)
+    print(f"bench: database {database} {'created' if created else 'exists'}; migrating", flush=True)
+    django_setup(url, redis_url)
+
+    run_id = uuid.uuid4().hex[:8]
+    network = network_create(run_id, attempts=args.attempts, capacity=args.capacity, warmup=args.warmup)
+    from django.db import connection
+
+    connection.close()  # the server's workers are the only clients while measuring
+    print(f"bench: run {run_id}: {args.attempts + 2} departures, vessel call {network.vessel_call}", flush=True)
+
+    port = free_port()
+    fd, log_name = tempfile.mkstemp(prefix=f"intermodal-bench-{run_id}-", suffix=".log")
+    os.close(fd)
+    log_path = Path(log_name)
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "DEBUG": "1",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SETTINGS_MODULE": "intermodal.settings",
+        "PYTHONUNBUFFERED": "1",
+    }
+    with gunicorn_server(port=port, workers=args.workers, env=env, log_path=log_path):
+        print(f"bench: gunicorn on 127.0.0.1:{port}, {args.workers} sync workers x 1 thread", flush=True)
+        if args.warmup:
+            warm = fire(
+                "warmup",
+                port=port,
+                api_key=network.api_key,
+                bodies=[booking_body(network, network.warmup)] * args.warmup,
+                threads=min(args.threads, args.warmup),
+            )
+            print(f"bench: warm-up {dict(warm.statuses)} in {warm.elapsed:.2f} s", flush=True)
+        contended = fire(
+            "contended",
+            port=port,
+            api_key=network.api_key,
+            bodies=[booking_body(network, network.contended)] * args.attempts,
+            threads=args.threads,
+        )
+        print(f"bench: contended {dict(contended.statuses)} in {contended.elapsed:.2f} s", flush=True)
+        uncontended = fire(
+            "uncontended",
+            port=port,
+            api_key=network.api_key,
+            bodies=[booking_body(network, reference) for reference in network.uncontended],
+            threads=args.threads,
+        )
+        print(f"bench: uncontended {dict(uncontended.statuses)} in {uncontended.elapsed:.2f} s", flush=True)
+
+    setup = {
+        "server": f"gunicorn {gunicorn_version()}, {args.workers} sync workers x 1 thread, DEBUG=1",
+        "clients": f"{args.threads} threads, http.client, 1 x {SIZE_TYPE} (1 TEU) per attempt, confirm=true",
+        "machine": f"{os.cpu_count()} CPUs; PostgreSQL {postgres_version()} ({database})",
+        "warm-up": f"{args.warmup} bookings before measuring",
+    }
+    problems = report(
+        network=network,
+        contended=contended,
+        uncontended=uncontended,
+        hot=ledger([network.contended]),
+        spread=ledger(network.uncontended),
+        log_path=log_path,
+        setup=setup,
+    )
+    print(f"bench: {time.monotonic() - began:.0f} s in all")
+    if problems:
+        print(f"bench: server log kept at {log_path}")
+        return 1
+    log_path.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
