@@ -1,0 +1,17 @@
+"""Booking pages, under /bookings/."""
+
+from django.urls import path
+
+from bookings import views
+
+app_name = "bookings"
+
+urlpatterns = [
+    path("", views.booking_list, name="list"),
+    path("new/", views.booking_new, name="new"),
+    path("<slug:reference>/", views.booking_detail, name="detail"),
+    path("<slug:reference>/confirm/", views.booking_confirm, name="confirm"),
+    path("<slug:reference>/cancel/", views.booking_cancel, name="cancel"),
+    path("<slug:reference>/amend/", views.booking_amend, name="amend"),
+    path("<slug:reference>/roll/", views.booking_roll, name="roll"),
+]

@@ -1,0 +1,379 @@
+"""Booking pages: the shippers' booking wizard and changes, and the bookings list and page every party sees.
+
+Thin: reads go through bookings.selectors (scoped to the signed-in organisation: another organisation's
+booking is a 404), writes through bookings.services, whose refusals are shown on the page, never as a 500.
+"""
+
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from bookings import selectors, services
+from bookings.forms import (
+    CHOICE_FIELDS,
+    SEARCH_FIELDS,
+    AmendForm,
+    BookingFilterForm,
+    CancelForm,
+    CargoForm,
+    ConnectionForm,
+    RollForm,
+    SearchForm,
+    add_application_error,
+)
+from bookings.models import Booking, BookingStatus
+from intermodal.access import Actor
+from intermodal.errors import ApplicationError, NotFound
+from intermodal.models import PartyKind
+from stations.selectors import vessel_call_list
+
+PAGE_SIZE = 25
+# Which changes the page offers in which state; the services decide, these only spare a refused click.
+CANCELLABLE = (BookingStatus.DRAFT, BookingStatus.CONFIRMED)
+AMENDABLE = (BookingStatus.DRAFT, BookingStatus.CONFIRMED)
+ROLLABLE = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT)
+WIZARD_STEPS = ["search", "connections", "cargo", "review"]
+# Five weeks of vessel calls with a daily train each: room for all of them, grouped and folded by vessel.
+CONNECTIONS_SHOWN = 200
+
+
+def enterprise_required(view):
+    """Signed in, as a shipper or forwarder: everyone else gets a page that says who books (403)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if Actor.from_request(request).kind != PartyKind.ENTERPRISE:
+            return render(request, "bookings/shippers_only.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+def _booking(actor: Actor, reference: str) -> Booking:
+    try:
+        return selectors.booking_get(actor=actor, reference=reference)
+    except NotFound:
+        raise Http404 from None
+
+
+# --- My bookings -----------------------------------------------------------------------------------------
+
+
+@login_required
+def booking_list(request):
+    actor = Actor.from_request(request)
+    form = BookingFilterForm(request.GET or None)
+    bookings = form.filter(selectors.booking_list(actor=actor))
+    page = Paginator(bookings, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "bookings/list.html",
+        {
+            "form": form,
+            "page": page,
+            "bookings": page.object_list,
+            "sees_prices": selectors.sees_prices(actor),
+            "is_shipper": actor.kind == PartyKind.ENTERPRISE,
+            "querystring": query.urlencode(),
+        },
+    )
+
+
+# --- A booking -------------------------------------------------------------------------------------------
+
+
+def _lines(booking: Booking) -> dict[str, int]:
+    return {line.size_type: line.quantity for line in booking.lines.all()}
+
+
+def _amend_departures(booking: Booking) -> list:
+    """Other departures from the booking's station that make its vessel and have room for it."""
+    if booking.status not in AMENDABLE:
+        return []
+    try:
+        connections = selectors.connections_search(
+            station=booking.departure.service.station, lines=_lines(booking), vessel_call=booking.vessel_call
+        )
+    except ApplicationError:  # e.g. a size-type the station's tariffs lack: nothing to offer
+        return []
+    return [c.departure for c in connections]
+
+
+def _roll_options(booking: Booking) -> dict:
+    """Vessel calls to the booking's destination it may roll to and, before the train leaves, departures."""
+    if booking.status not in ROLLABLE:
+        return {"vessel_calls": [], "departures": []}
+    station = booking.departure.service.station
+    calls = vessel_call_list().filter(
+        cy_cutoff__gt=timezone.now(), actual_departure__isnull=True, destinations=booking.destination
+    )
+    departures = []
+    if booking.status == BookingStatus.CONFIRMED:
+        calls = calls.filter(terminal__services__station=station)
+        try:
+            connections = selectors.connections_search(
+                station=station, lines=_lines(booking), destination=booking.destination
+            )
+        except ApplicationError:
+            connections = []
+        departures = list({c.departure.pk: c.departure for c in connections}.values())
+    else:  # the train has left: only vessels at the terminal it goes to
+        calls = calls.filter(terminal=booking.departure.service.terminal_id)
+    return {"vessel_calls": list(calls.distinct().order_by("etd", "reference")), "departures": departures}
+
+
+def _detail(request, actor: Actor, booking: Booking, *, forms: dict | None = None, error: str = "", status=200):
+    is_owner = actor.kind == PartyKind.ENTERPRISE and booking.shipper_id == actor.organisation.pk
+    context = {
+        "booking": booking,
+        "sees_prices": selectors.sees_prices(actor),
+        "is_owner": is_owner,
+        "action_error": error,
+    }
+    if is_owner:
+        context.update(
+            can_confirm=booking.status == BookingStatus.DRAFT,
+            can_cancel=booking.status in CANCELLABLE,
+            can_amend=booking.status in AMENDABLE,
+            can_roll=booking.status in ROLLABLE,
+            has_actions=booking.status in (*CANCELLABLE, *ROLLABLE),
+            cancel_form=CancelForm(),
+            amend_form=AmendForm(booking=booking, departures=_amend_departures(booking)),
+            roll_form=RollForm(booking=booking, **_roll_options(booking)),
+        )
+        context.update(forms or {})
+    return render(request, "bookings/detail.html", context, status=status)
+
+
+@login_required
+def booking_detail(request, reference):
+    actor = Actor.from_request(request)
+    return _detail(request, actor, _booking(actor, reference))
+
+
+def _refused(request, actor, booking, error: ApplicationError, form=None, form_name=""):
+    if form is not None:
+        add_application_error(form, error)
+    return _detail(
+        request,
+        actor,
+        booking,
+        forms={form_name: form} if form is not None else None,
+        error=str(error.message) if not error.errors else "",
+        status=error.status,
+    )
+
+
+def _done(request, booking: Booking, message: str):
+    messages.success(request, message)
+    return redirect("bookings:detail", reference=booking.reference)
+
+
+@enterprise_required
+@require_POST
+def booking_confirm(request, reference):
+    actor = Actor.from_request(request)
+    booking = _booking(actor, reference)
+    try:
+        booking = services.booking_confirm(actor=actor, booking=booking)
+    except ApplicationError as error:
+        return _refused(request, actor, booking, error)
+    return _done(request, booking, _("Booking %(ref)s confirmed.") % {"ref": booking.reference})
+
+
+@enterprise_required
+@require_POST
+def booking_cancel(request, reference):
+    actor = Actor.from_request(request)
+    booking = _booking(actor, reference)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, actor, booking, forms={"cancel_form": form}, status=400)
+    try:
+        booking = services.booking_cancel(actor=actor, booking=booking, reason=form.cleaned_data["reason"])
+    except ApplicationError as error:
+        return _refused(request, actor, booking, error, form, "cancel_form")
+    return _done(request, booking, _("Booking %(ref)s cancelled.") % {"ref": booking.reference})
+
+
+@enterprise_required
+@require_POST
+def booking_amend(request, reference):
+    actor = Actor.from_request(request)
+    booking = _booking(actor, reference)
+    form = AmendForm(request.POST, booking=booking, departures=_amend_departures(booking))
+    if not form.is_valid():
+        return _detail(request, actor, booking, forms={"amend_form": form}, status=400)
+    try:
+        booking = services.booking_amend(
+            actor=actor,
+            booking=booking,
+            lines=form.lines,
+            departure=form.departure,
+            reason=form.cleaned_data["reason"],
+        )
+    except ApplicationError as error:
+        return _refused(request, actor, booking, error, form, "amend_form")
+    return _done(request, booking, _("Booking %(ref)s amended.") % {"ref": booking.reference})
+
+
+@enterprise_required
+@require_POST
+def booking_roll(request, reference):
+    actor = Actor.from_request(request)
+    booking = _booking(actor, reference)
+    form = RollForm(request.POST, booking=booking, **_roll_options(booking))
+    if not form.is_valid():
+        return _detail(request, actor, booking, forms={"roll_form": form}, status=400)
+    try:
+        booking = services.booking_roll(
+            actor=actor,
+            booking=booking,
+            vessel_call=form.cleaned_data["vessel_call"],
+            departure=form.cleaned_data.get("departure"),
+            reason=form.cleaned_data["reason"],
+        )
+    except ApplicationError as error:
+        return _refused(request, actor, booking, error, form, "roll_form")
+    return _done(
+        request,
+        booking,
+        _("Booking %(ref)s rolled to %(vessel)s %(voyage)s.")
+        % {"ref": booking.reference, "vessel": booking.vessel_call.vessel_name, "voyage": booking.vessel_call.voyage},
+    )
+
+
+# --- The booking wizard ----------------------------------------------------------------------------------
+
+
+def _carried(data, names) -> list[tuple[str, str]]:
+    """The non-empty parameters of earlier steps, to carry on as hidden fields or in a link."""
+    return [(name, data[name]) for name in names if data.get(name)]
+
+
+def _wizard(request, step: str, context: dict, status: int = 200):
+    context["step"] = step
+    context["step_number"] = WIZARD_STEPS.index(step) + 1
+    return render(request, "bookings/new.html", context, status=status)
+
+
+def _step_search(request, form: SearchForm, status: int = 200):
+    return _wizard(request, "search", {"form": form}, status=status)
+
+
+@enterprise_required
+def booking_new(request):
+    """One page, four steps: search (GET), connections (GET), cargo (GET, or POST to edit), review (POST).
+
+    The review's "Confirm booking" and "Save as draft" POST everything once more to booking_create.
+    """
+    data = request.POST if request.method == "POST" else request.GET
+    step = data.get("step") or ("connections" if data.get("station") else "search")
+    if step == "search" or (request.method == "GET" and step not in ("connections", "cargo")):
+        return _step_search(request, SearchForm(initial=dict(_carried(data, SEARCH_FIELDS)) or None))
+    search = SearchForm(data)
+    if not search.is_valid():
+        return _step_search(request, search, status=400 if request.method == "POST" else 200)
+    if step == "connections":
+        return _step_connections(request, search)
+    return _step_booking(request, search, step)
+
+
+def _wizard_url(search_carry, step: str) -> str:
+    return f"{reverse('bookings:new')}?{urlencode([*search_carry, ('step', step)])}"
+
+
+def _step_connections(request, search: SearchForm):
+    """Step 2: the departures that make the vessel (or the vessels to the port), grouped by vessel call."""
+    try:
+        connections = selectors.connections_search(**search.search_kwargs(), limit=CONNECTIONS_SHOWN)
+    except ApplicationError as error:
+        add_application_error(search, error)
+        return _step_search(request, search)
+    groups: list[dict] = []
+    for connection in connections:
+        if not groups or groups[-1]["call"].pk != connection.vessel_call.pk:
+            groups.append({"call": connection.vessel_call, "connections": [], "price_from": connection.quote})
+        groups[-1]["connections"].append(connection)
+        if connection.quote.total < groups[-1]["price_from"].total:
+            groups[-1]["price_from"] = connection.quote
+    search_carry = _carried(search.data, SEARCH_FIELDS)
+    context = {
+        "search": search,
+        "groups": groups,
+        "count": len(connections),
+        "search_query": urlencode(search_carry),
+        "change_url": _wizard_url(search_carry, "search"),
+    }
+    return _wizard(request, "connections", context)
+
+
+def _step_booking(request, search: SearchForm, step: str):
+    """Steps 3 and 4 with the departure chosen: the cargo form, the review, and the booking itself."""
+    data = search.data
+    search_carry = _carried(data, SEARCH_FIELDS)
+    connections_url = _wizard_url(search_carry, "connections")
+    chosen = ConnectionForm(data, station=search.cleaned_data["station"])
+    if not chosen.is_valid():
+        messages.warning(request, _("That departure is no longer offered. Choose one of these."))
+        return redirect(connections_url)
+    departure, vessel_call = chosen.cleaned_data["departure"], chosen.cleaned_data["vessel"]
+    try:
+        quote = services.quote_build(service=departure.service, lines=search.lines)
+    except ApplicationError as error:
+        add_application_error(search, error)
+        return _step_search(request, search)
+    posted = request.method == "POST"
+    cargo = CargoForm(
+        data if posted else None,
+        vessel_call=vessel_call,
+        has_reefer=search.has_reefer,
+        default_destination=search.cleaned_data.get("destination"),
+    )
+    context = {
+        "search": search,
+        "departure": departure,
+        "vessel_call": vessel_call,
+        "quote": quote,
+        "cargo_form": cargo,
+        "carry": [*search_carry, *_carried(data, CHOICE_FIELDS)],
+        "connections_url": connections_url,
+        "problems": services.connection_problems(departure=departure, vessel_call=vessel_call),
+    }
+    if not posted or step == "cargo" or not cargo.is_valid():
+        return _wizard(request, "cargo", context, status=400 if posted and cargo.errors else 200)
+    if step not in ("confirm", "draft"):
+        return _wizard(request, "review", context)
+
+    try:
+        booking = services.booking_create(
+            actor=Actor.from_request(request),
+            departure=departure,
+            vessel_call=vessel_call,
+            lines=search.lines,
+            confirm=step == "confirm",
+            **cargo.booking_fields(),
+        )
+    except ApplicationError as error:
+        if any(name in cargo.fields for name in error.errors):
+            add_application_error(cargo, error)
+            return _wizard(request, "cargo", context, status=error.status)
+        # A refusal (no capacity left, closed, too late for the vessel): back to the review, with the reason.
+        context["error"] = " ".join(str(m) for field in error.errors.values() for m in field) or error.message
+        return _wizard(request, "review", context, status=error.status)
+    if booking.status == BookingStatus.CONFIRMED:
+        message = _("Booking %(ref)s confirmed.") % {"ref": booking.reference}
+    else:
+        message = _("Booking %(ref)s saved as a draft: confirm it to reserve the space.") % {"ref": booking.reference}
+    return _done(request, booking, message)
