@@ -189,13 +189,26 @@ def connection_problems(*, departure: Departure, vessel_call: VesselCall, now=No
     return problems
 
 
-def _check_dangerous_goods(*, service: Service, imdg_class: str) -> None:
-    if imdg_class and imdg_class not in service.dangerous_goods_classes:
+def _check_dangerous_goods(*, departure: Departure, vessel_call: VesselCall, imdg_class: str) -> None:
+    """The service must take the class, and the containers must reach the terminal by the vessel's DG cut-off."""
+    if not imdg_class:
+        return
+    service = departure.service
+    if imdg_class not in service.dangerous_goods_classes:
         accepted = ", ".join(service.dangerous_goods_classes) or _("none")
         raise StateConflict(
             _("Service %(service)s does not take IMDG class %(cls)s (it takes: %(accepted)s).")
             % {"service": service.code, "cls": imdg_class, "accepted": accepted},
             code="dangerous_goods_refused",
+        )
+    if departure.expected_arrival + service.terminal.handling_buffer > vessel_call.dg_cutoff:
+        raise StateConflict(
+            _(
+                "Dangerous goods must be at the terminal by %(cutoff)s (the vessel's DG cut-off); departure %(ref)s "
+                "gets there too late."
+            )
+            % {"cutoff": _local(vessel_call.dg_cutoff), "ref": departure.reference},
+            code="dg_cutoff_missed",
         )
 
 
@@ -403,7 +416,7 @@ def booking_create(
     problems = connection_problems(departure=departure, vessel_call=vessel_call)
     if problems:
         raise StateConflict(" ".join(problems), code="no_connection")
-    _check_dangerous_goods(service=departure.service, imdg_class=imdg_class)
+    _check_dangerous_goods(departure=departure, vessel_call=vessel_call, imdg_class=imdg_class)
 
     with transaction.atomic():
         booking = Booking(
@@ -448,7 +461,9 @@ def booking_confirm(*, actor: Actor, booking: Booking) -> Booking:
         problems = connection_problems(departure=booking.departure, vessel_call=booking.vessel_call)
         if problems:
             raise StateConflict(" ".join(problems), code="no_connection")
-        _check_dangerous_goods(service=booking.departure.service, imdg_class=booking.imdg_class)
+        _check_dangerous_goods(
+            departure=booking.departure, vessel_call=booking.vessel_call, imdg_class=booking.imdg_class
+        )
         _move_capacity({booking.departure_id: booking.teu})
         booking.status = BookingStatus.CONFIRMED
         booking.confirmed_at = timezone.now()
@@ -502,7 +517,7 @@ def booking_amend(
             problems = connection_problems(departure=new_departure, vessel_call=new_call)
             if problems:
                 raise StateConflict(" ".join(problems), code="no_connection")
-        _check_dangerous_goods(service=new_departure.service, imdg_class=booking.imdg_class)
+        _check_dangerous_goods(departure=new_departure, vessel_call=new_call, imdg_class=booking.imdg_class)
         assigned = booking.containers.filter(is_active=True).count()
         if assigned > sum(new_lines.values()):
             raise StateConflict(
@@ -611,7 +626,7 @@ def booking_roll(
             raise StateConflict(" ".join(problems), code="no_connection")
         before = _snapshot(booking)
         if new_departure.pk != booking.departure_id:
-            _check_dangerous_goods(service=new_departure.service, imdg_class=booking.imdg_class)
+            _check_dangerous_goods(departure=new_departure, vessel_call=vessel_call, imdg_class=booking.imdg_class)
             _move_capacity({booking.departure_id: -booking.teu, new_departure.pk: booking.teu})
         booking.departure, booking.vessel_call, booking.destination = new_departure, vessel_call, new_destination
         booking.roll_count += 1

@@ -4,6 +4,7 @@ Thin: reads go through bookings.selectors (scoped to the signed-in organisation:
 booking is a 404), writes through bookings.services, whose refusals are shown on the page, never as a 500.
 """
 
+import uuid
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -33,6 +34,7 @@ from bookings.forms import (
 from bookings.models import Booking, BookingStatus
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotFound
+from intermodal.idempotency import idempotency_claim
 from intermodal.models import PartyKind
 from stations.selectors import vessel_call_list
 
@@ -353,9 +355,22 @@ def _step_booking(request, search: SearchForm, step: str):
     }
     if not posted or step == "cargo" or not cargo.is_valid():
         return _wizard(request, "cargo", context, status=400 if posted and cargo.errors else 200)
+    # A token per review page: a double click or a resent form books once (an Idempotency-Key for people).
+    submission = data.get("submission") or uuid.uuid4().hex
+    context["submission"] = submission
     if step not in ("confirm", "draft"):
         return _wizard(request, "review", context)
 
+    actor = Actor.from_request(request)
+    record, earlier = idempotency_claim(organisation=actor.organisation, key=f"page:booking:{submission[:64]}",
+                                        method="POST", path=request.path, fingerprint="booking-wizard")
+    if record is None:
+        reference = (earlier.response_body or {}).get("reference") if earlier else None
+        if reference:
+            messages.info(request, _("This booking was already submitted."))
+            return redirect("bookings:detail", reference=reference)
+        context["error"] = _("This booking is being submitted already; wait a moment and look in your bookings.")
+        return _wizard(request, "review", context, status=409)
     try:
         booking = services.booking_create(
             actor=Actor.from_request(request),
@@ -366,12 +381,15 @@ def _step_booking(request, search: SearchForm, step: str):
             **cargo.booking_fields(),
         )
     except ApplicationError as error:
+        record.delete()  # refused: the same page may be submitted again once the reason is fixed
         if any(name in cargo.fields for name in error.errors):
             add_application_error(cargo, error)
             return _wizard(request, "cargo", context, status=error.status)
         # A refusal (no capacity left, closed, too late for the vessel): back to the review, with the reason.
         context["error"] = " ".join(str(m) for field in error.errors.values() for m in field) or error.message
         return _wizard(request, "review", context, status=error.status)
+    record.response_status, record.response_body = 201, {"reference": booking.reference}
+    record.save(update_fields=["response_status", "response_body"])
     if booking.status == BookingStatus.CONFIRMED:
         message = _("Booking %(ref)s confirmed.") % {"ref": booking.reference}
     else:

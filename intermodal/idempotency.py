@@ -32,6 +32,24 @@ def _refusal(status: int, detail: str, code: str) -> Response:
     return Response(error_body(status, detail, code=code), status=status)
 
 
+def idempotency_claim(*, organisation, key: str, method: str, path: str, fingerprint: str):
+    """Claim a key for a first request: (record, None); or (None, the earlier record, or None if it just went).
+
+    The claim is committed at once, outside the request's own work, so a concurrent retry sees it in progress.
+    """
+    IdempotencyRecord.objects.filter(
+        organisation=organisation, key=key, created_at__lt=timezone.now() - KEPT_FOR
+    ).delete()
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                organisation=organisation, key=key, method=method, path=path[:500], request_hash=fingerprint
+            )
+    except IntegrityError:
+        return None, IdempotencyRecord.objects.filter(organisation=organisation, key=key).first()
+    return record, None
+
+
 def idempotent(view_method):
     """Wrap a DRF view method (create or a POST action) so it honours the Idempotency-Key header."""
 
@@ -51,26 +69,13 @@ def idempotent(view_method):
                 status=400,
             )
         fingerprint = _request_hash(request)
-        IdempotencyRecord.objects.filter(
-            organisation=actor.organisation, key=key, created_at__lt=timezone.now() - KEPT_FOR
-        ).delete()
-        try:
-            # Committed at once, outside the request's work, so a concurrent retry sees it in progress.
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    organisation=actor.organisation,
-                    key=key,
-                    method=request.method,
-                    path=request.path[:500],
-                    request_hash=fingerprint,
-                )
-        except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(organisation=actor.organisation, key=key).first()
-            if existing is None:  # the first request failed and released the key just now
-                return _refusal(409, _("A request with this Idempotency-Key is being processed."), "in_progress")
-            if existing.request_hash != fingerprint:
+        record, existing = idempotency_claim(
+            organisation=actor.organisation, key=key, method=request.method, path=request.path, fingerprint=fingerprint
+        )
+        if record is None:
+            if existing is not None and existing.request_hash != fingerprint:
                 return _refusal(422, _("This Idempotency-Key was used with another request."), "key_reused")
-            if existing.response_status is None:
+            if existing is None or existing.response_status is None:
                 return _refusal(409, _("A request with this Idempotency-Key is being processed."), "in_progress")
             response = Response(existing.response_body, status=existing.response_status)
             response["Idempotent-Replayed"] = "true"

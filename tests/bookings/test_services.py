@@ -122,6 +122,10 @@ def test_dangerous_goods_of_a_class_the_service_refuses(shipper, connecting):
     service = connecting.departure.service
     service.dangerous_goods_classes = ["3"]
     service.save()
+    # Dangerous goods must be at the terminal by the DG cut-off (72 hours before sailing here): an early train.
+    connecting.departure = Departure.objects.filter(
+        service=service, closing_time__gt=timezone.now(),
+        planned_arrival__lte=connecting.vessel_call.dg_cutoff - timedelta(hours=6)).last()
 
     with pytest.raises(StateConflict) as error:
         book(shipper.actor, connecting, un_number="1830", imdg_class="8")
@@ -129,6 +133,19 @@ def test_dangerous_goods_of_a_class_the_service_refuses(shipper, connecting):
 
     assert "IMDG class 8" in error.value.message
     assert accepted.is_dangerous
+
+
+def test_dangerous_goods_must_make_the_dg_cut_off(shipper, connecting):
+    service = connecting.departure.service
+    service.dangerous_goods_classes = ["3"]
+    service.save()
+
+    with pytest.raises(StateConflict) as error:
+        book(shipper.actor, connecting, un_number="1263", imdg_class="3")
+    plain = book(shipper.actor, connecting)
+
+    assert error.value.code == "dg_cutoff_missed"
+    assert plain.status == BookingStatus.CONFIRMED
 
 
 def test_dangerous_goods_need_both_codes_and_reefers_a_set_point(shipper, connecting):

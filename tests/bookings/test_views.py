@@ -91,6 +91,21 @@ def test_the_wizard_finds_prices_and_confirms_a_booking(client, shipper, connect
     assert f"Booking {booking.reference} confirmed." in page.content.decode()
 
 
+def test_a_double_click_on_confirm_books_once(client, shipper, connecting):
+    client.force_login(shipper.user)
+    review = client.post(NEW, {**choice_params(connecting), **CARGO, "step": "review"})
+    token = review.context["submission"]
+
+    first = client.post(NEW, {**choice_params(connecting), **CARGO, "step": "confirm", "submission": token})
+    second = client.post(NEW, {**choice_params(connecting), **CARGO, "step": "confirm", "submission": token})
+
+    booking = Booking.objects.get()
+    assert first.status_code == second.status_code == 302
+    assert second["Location"] == first["Location"] == reverse("bookings:detail", args=[booking.reference])
+    assert booked_teu(connecting.departure) == 4
+    assert f'name="submission" value="{token}"' in review.content.decode()
+
+
 def test_a_reefer_request_asks_for_the_set_point(client, shipper, connecting):
     client.force_login(shipper.user)
     choice = choice_params(connecting, st1="45R1", q1="1")
