@@ -137,3 +137,28 @@ def test_the_admin_lists_every_model(client, network):
     for model in admin.site._registry:
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize(
+    ("kind", "link"),
+    [
+        ("station_operator", "/operations/station/"),
+        ("railway", "/operations/railway/"),
+        ("port", "/operations/port/"),
+        ("enterprise", "/bookings/new/"),
+    ],
+)
+def test_navigation_leads_each_party_to_its_work(client, network, kind, link):
+    client.force_login(factories.user(factories.organisation(kind)))
+
+    page = client.get("/").content.decode()
+
+    assert f'href="{link}"' in page
+    assert 'href="/operations/track/"' in page
+
+
+def test_anonymous_navigation_offers_public_tracking(client, network):
+    page = client.get("/").content.decode()
+
+    assert 'href="/track/"' in page
+    assert 'href="/operations/station/"' not in page
