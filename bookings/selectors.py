@@ -153,9 +153,12 @@ def events_visible(*, actor: Actor) -> QuerySet[Event]:
         return events
     scope = booking_scope(actor)
     bookings = Booking.objects.filter(scope)
-    visible = Q(booking_reference__in=bookings.values("reference")) | Q(
-        transport_reference__in=bookings.values("departure__reference")
-    ) | Q(transport_reference__in=bookings.values("vessel_call__reference"))
+    # A transport's own events (no booking) are shared by everyone on board; booking and container events
+    # recorded on the same departure or vessel call belong to their booking only.
+    visible = Q(booking_reference__in=bookings.values("reference")) | Q(booking_reference="") & (
+        Q(transport_reference__in=bookings.values("departure__reference"))
+        | Q(transport_reference__in=bookings.values("vessel_call__reference"))
+    )
     if kind == PartyKind.STATION_OPERATOR:
         visible |= Q(facility_kind="station", facility_code__in=organisation.operated_stations.values("code"))
     elif kind == PartyKind.RAILWAY:

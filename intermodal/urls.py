@@ -5,7 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from bookings import api as bookings_api
+from bookings import dcsa as bookings_dcsa
 from bookings import events_api
+from bookings.operations import tracking_public
 from intermodal import api_views, views
 from intermodal.api import json_error_view
 from stations import api as stations_api
@@ -26,6 +28,8 @@ urlpatterns = [
     path("language/", views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
     path("bookings/", include("bookings.urls")),
+    path("operations/", include("bookings.operations_urls")),
+    path("track/", tracking_public, name="track-public"),
     path("admin/", admin.site.urls),
     path("api/v1/me/", api_views.MeView.as_view(), name="api-me"),
     path("api/v1/connections/", bookings_api.ConnectionView.as_view(), name="api-connections"),
@@ -33,6 +37,8 @@ urlpatterns = [
     path("api/v1/events/", events_api.EventsView.as_view(), name="api-events"),
     path("api/v1/track/<str:key>/", events_api.TrackView.as_view(), name="api-track"),
     path("api/v1/", include(router.urls)),
+    path("api/dcsa/tnt/v2/events", bookings_dcsa.DcsaEventListView.as_view(), name="dcsa-events"),
+    path("api/dcsa/tnt/v2/events/<str:eventID>", bookings_dcsa.DcsaEventDetailView.as_view(), name="dcsa-event"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

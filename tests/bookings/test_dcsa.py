@@ -1,0 +1,678 @@
+"""Contract test of the DCSA Track & Trace 2.2.0 events endpoint against DCSA's own OpenAPI file.
+
+Every event returned is validated against the spec's schemas (OpenAPI 3.0 schema objects, read as the JSON
+Schema draft 4 they extend: `nullable` and the OpenAPI-only keywords are translated, `date-time` and `uuid`
+formats are checked), and once more against a closed copy that allows no property the spec does not name.
+"""
+
+import copy
+import functools
+import re
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+from django.conf import settings
+from django.db import connection
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
+from jsonschema import Draft4Validator, FormatChecker
+
+from bookings import dcsa, journey, services
+from intermodal.access import Actor
+from intermodal.codes import NOT_IN_DCSA_220
+from intermodal.events import event_record
+from intermodal.models import Event, Scope
+from tests import factories
+from tests.bookings.conftest import book
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/dcsa/tnt/v2/events"
+SPEC_FILE = Path(settings.BASE_DIR).parent / "shared" / "standards" / "dcsa" / "TNT_v2.2.0-resolved.yaml"
+NUMBERS = ["CSQU3054383", "TCNU7200794"]
+
+
+# --- The spec, as JSON Schema ----------------------------------------------------------------------------
+
+
+@functools.cache
+def spec() -> dict:
+    if not SPEC_FILE.exists():
+        pytest.fail(f"DCSA's spec is not at {SPEC_FILE}: the contract test needs ../shared/standards/ beside the repo")
+    return yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
+
+
+def _resolve(node, seen: tuple = ()):
+    """Inline every `$ref` (the file is self-contained; OpenAPI 3.0 ignores a `$ref`'s siblings)."""
+    if isinstance(node, list):
+        return [_resolve(item, seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if "$ref" in node:
+        ref = node["$ref"]
+        assert ref.startswith("#/") and ref not in seen, ref
+        target = spec()
+        for part in ref[2:].split("/"):
+            target = target[part]
+        return _resolve(target, (*seen, ref))
+    return {key: _resolve(value, seen) for key, value in node.items()}
+
+
+# Keywords of the OpenAPI 3.0 schema object that JSON Schema does not have, or that do not validate.
+OAS_ONLY = {"nullable", "discriminator", "readOnly", "writeOnly", "xml", "externalDocs", "example", "deprecated"}
+
+
+def _to_json_schema(node):
+    """OpenAPI 3.0 schema object -> JSON Schema draft 4. `nullable: true` allows null. A `discriminator` only
+    tells which `oneOf` branch to try; this spec maps none and each branch pins `eventType` to one value, so
+    `oneOf` alone picks the same branch (and the closed check below selects it by eventType explicitly)."""
+    if isinstance(node, list):
+        return [_to_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key in OAS_ONLY:
+            continue
+        if key == "properties":
+            out[key] = {name: _to_json_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = _to_json_schema(value)
+    if node.get("nullable") is True:
+        out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def schema(name: str) -> dict:
+    return _to_json_schema(_resolve({"$ref": f"#/components/schemas/{name}"}))
+
+
+def list_item_schema() -> dict:
+    response = spec()["paths"]["/v2/events"]["get"]["responses"]["200"]
+    return _to_json_schema(_resolve(response["content"]["application/json"]["schema"]["items"]))
+
+
+def _flat(node: dict) -> dict:
+    """Merge `allOf` parts into one object schema (properties and required united)."""
+    merged = {key: value for key, value in node.items() if key != "allOf"}
+    leftovers = []
+    for part in node.get("allOf", []):
+        for key, value in _flat(part).items():
+            if key == "properties":
+                properties = merged.setdefault("properties", {})
+                for name, sub in value.items():
+                    properties[name] = {"allOf": [properties[name], sub]} if name in properties else sub
+            elif key == "required":
+                merged["required"] = sorted(set(merged.get("required", [])) | set(value))
+            elif key == "description":
+                merged.setdefault(key, value)
+            elif key not in merged:
+                merged[key] = value
+            elif merged[key] != value:
+                leftovers.append({key: value})
+    if leftovers:
+        merged["allOf"] = leftovers
+    return merged
+
+
+def closed(node):
+    """The schema with no room for properties it does not name: what we send must be what DCSA defines."""
+    if isinstance(node, list):
+        return [closed(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = _flat(node)
+    out = {}
+    for key, value in node.items():
+        if key == "properties":
+            out[key] = {name: closed(sub) for name, sub in value.items()}
+        elif key in ("items", "anyOf", "oneOf", "allOf", "not"):
+            out[key] = closed(value)
+        else:
+            out[key] = value
+    if out.get("type") == "object" or "properties" in out:
+        out["additionalProperties"] = False
+    return out
+
+
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+FORMATS = FormatChecker(formats=())
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_date_time(value) -> bool:
+    if not isinstance(value, str):
+        return True
+    return bool(RFC3339.match(value)) and datetime.fromisoformat(value.replace("Z", "+00:00")) is not None
+
+
+@FORMATS.checks("uuid", raises=ValueError)
+def _is_uuid(value) -> bool:
+    return not isinstance(value, str) or str(uuid.UUID(value)) == value.lower()
+
+
+def assert_valid(instance, against: dict, what: str = "") -> None:
+    errors = sorted(Draft4Validator(against, format_checker=FORMATS).iter_errors(instance), key=str)
+    assert not errors, f"{what} does not conform:\n" + "\n".join(
+        f"- {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
+
+
+EVENT_SCHEMA = {"EQUIPMENT": "equipmentEvent", "TRANSPORT": "transportEvent", "SHIPMENT": "shipmentEvent"}
+
+
+def assert_dcsa_event(event: dict) -> None:
+    assert_valid(event, list_item_schema(), f"event {event.get('eventID')}")
+    assert_valid(event, closed(schema(EVENT_SCHEMA[event["eventType"]])), f"event {event.get('eventID')} (closed)")
+
+
+def assert_dcsa_error(response, status: int) -> dict:
+    assert response.status_code == status
+    assert response["API-Version"] == "2.2.0"
+    body = response.json()
+    assert_valid(body, closed(schema("inline_response_default")), "error")
+    assert body["statusCode"] == status
+    assert body["httpMethod"] == "GET"
+    assert body["errors"] and all(e["message"] for e in body["errors"])
+    assert datetime.fromisoformat(body["errorDateTime"].replace("Z", "+00:00")).tzinfo is not None
+    return body
+
+
+# --- A journey: booking, empties, station, train, port, vessel -------------------------------------------
+
+
+def bearer(raw: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+
+@pytest.fixture
+def tracked(shipper, other_shipper, connecting):
+    network = connecting.network
+    station = Actor(organisation=network.operator, user=factories.user(network.operator))
+    railway = Actor(organisation=network.railway, user=factories.user(network.railway))
+    port = Actor(organisation=network.port, user=factories.user(network.port))
+    departure, call = connecting.departure, connecting.vessel_call
+    leaves = departure.planned_departure
+
+    # Another shipper on the same train, and a booking cancelled (CANC: stored, never emitted).
+    other_booking = book(other_shipper.actor, connecting, lines={"22G1": 1})
+    cancelled = book(shipper.actor, connecting, lines={"22G1": 1})
+    services.booking_cancel(actor=shipper.actor, booking=cancelled, reason="Order withdrawn")
+    booking = book(shipper.actor, connecting, lines={"42G1": 2})
+    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    journey.empty_request_ready(actor=station, request=request)
+    for n, number in enumerate(NUMBERS):
+        journey.empty_hand_out(actor=station, request=request, number=number)
+        journey.laden_gate_in(actor=station, number=number, seal_number=f"SEAL{n:05d}", vgm_kg=Decimal("24500"),
+                              vgm_method=1, vgm_signatory="Chen Jie")
+    journey.departure_estimate(actor=railway, departure=departure, estimated_departure=leaves + timedelta(hours=1),
+                               reason="Locomotive change")
+    for number in NUMBERS:
+        journey.train_load(actor=station, number=number)
+    journey.train_depart(actor=railway, departure=departure, at=leaves + timedelta(hours=1))
+    journey.train_arrive(actor=railway, departure=departure, at=leaves + timedelta(hours=9))
+    for number in NUMBERS:
+        journey.train_discharge(actor=port, number=number)
+        journey.terminal_gate_in(actor=port, number=number, at=call.cy_cutoff - timedelta(hours=2))
+        journey.vessel_load(actor=port, number=number)
+    journey.vessel_call_estimate(actor=port, vessel_call=call, eta=call.eta + timedelta(hours=2),
+                                 reason="Berth congestion")
+    journey.vessel_depart(actor=port, vessel_call=call)
+
+    # Stored, never emitted: a document type outside the 2.2.0 enum.
+    odd_document = event_record(event_type="SHIPMENT", event_code="ISSU", organisation=shipper.org,
+                                booking_reference=booking.reference, document_type="SWB",
+                                document_reference="SWB-1")
+
+    _key, raw = factories.api_key(shipper.org, scopes=[Scope.EVENTS_READ])
+    _other_key, other_raw = factories.api_key(other_shipper.org, scopes=[Scope.EVENTS_READ])
+    return SimpleNamespace(booking=booking, cancelled=cancelled, other_booking=other_booking, departure=departure,
+                           call=call, raw=raw, other_raw=other_raw, odd_document=odd_document, network=network)
+
+
+def fetch(client, raw: str, path: str = URL, headers: dict | None = None, **params):
+    return client.get(path, params, headers=headers, **bearer(raw))
+
+
+def everything(client, raw: str) -> list[dict]:
+    response = fetch(client, raw, limit=1000)
+    assert response.status_code == 200
+    assert "Next-Page" not in response
+    return response.json()
+
+
+# --- The payload -----------------------------------------------------------------------------------------
+
+
+def test_every_event_conforms_to_the_dcsa_220_schema(api_client, tracked):
+    response = fetch(api_client, tracked.raw, limit=1000)
+    events = response.json()
+
+    assert response.status_code == 200
+    assert response["API-Version"] == "2.2.0"
+    assert response["Current-Page"].endswith(f"{URL}?limit=1000")
+    assert "First-Page" in response
+    assert isinstance(events, list)
+    for event in events:
+        assert_dcsa_event(event)
+    assert {e["eventType"] for e in events} == {"EQUIPMENT", "TRANSPORT", "SHIPMENT"}
+    assert {e["eventClassifierCode"] for e in events if e["eventType"] == "TRANSPORT"} == {"ACT", "EST"}
+    created = [e["eventCreatedDateTime"] for e in events]
+    assert created == sorted(created, key=lambda v: datetime.fromisoformat(v.replace("Z", "+00:00")))
+
+
+def test_the_response_is_exactly_the_callers_events_dcsa_can_carry(api_client, tracked):
+    mine = Event.objects.filter(
+        Q(booking_reference__in=[tracked.booking.reference, tracked.cancelled.reference])
+        | Q(booking_reference="", transport_reference__in=[tracked.departure.reference, tracked.call.reference])
+    ).exclude(event_code__in=NOT_IN_DCSA_220).exclude(pk=tracked.odd_document.pk)
+
+    ids = [e["eventID"] for e in everything(api_client, tracked.raw)]
+
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {str(i) for i in mine.values_list("event_id", flat=True)}
+
+
+def by_code(events: list[dict], code: str, **match) -> list[dict]:
+    code_fields = ("equipmentEventTypeCode", "transportEventTypeCode", "shipmentEventTypeCode")
+    return [e for e in events if code in (e.get(f) for f in code_fields)
+            and all(e.get(k) == v for k, v in match.items())]
+
+
+def test_equipment_events_carry_container_place_transport_booking_and_seal(api_client, tracked):
+    events = everything(api_client, tracked.raw)
+    gate_in = by_code(events, "GTIN", equipmentReference=NUMBERS[0])
+    empty_out = by_code(events, "GTOT", equipmentReference=NUMBERS[0])[0]
+    rail_load, vessel_load = by_code(events, "LOAD", equipmentReference=NUMBERS[0])
+
+    at_station = gate_in[0]
+    assert at_station["emptyIndicatorCode"] == "LADEN"
+    assert empty_out["emptyIndicatorCode"] == "EMPTY"
+    assert at_station["ISOEquipmentCode"] == "42G1"
+    assert at_station["eventLocation"] == {"locationName": "Yiwu West", "UNLocationCode": "CNYIU"}
+    assert at_station["seals"] == [{"sealNumber": "SEAL00000", "sealType": "BLT"}]
+    assert at_station["documentReferences"] == [{"documentReferenceType": "BKG",
+                                                 "documentReferenceValue": tracked.booking.reference}]
+    assert at_station["eventDateTime"].endswith("+08:00")
+    assert "transportCall" not in at_station
+    assert gate_in[1]["eventLocation"]["UNLocationCode"] == "CNBLG"
+    assert rail_load["transportCall"] == {
+        "transportCallID": tracked.departure.reference, "modeOfTransport": "RAIL", "UNLocationCode": "CNYIU",
+        "facilityTypeCode": "INTE", "otherFacility": "Yiwu West"}
+    assert vessel_load["transportCall"] == {
+        "transportCallID": tracked.call.reference, "modeOfTransport": "VESSEL", "UNLocationCode": "CNBLG",
+        "facilityTypeCode": "POTE", "otherFacility": "Beilun", "exportVoyageNumber": tracked.call.voyage,
+        "vessel": {"vesselIMONumber": "9811000", "vesselName": "Demo Express", "vesselOperatorCarrierCode": "COSU",
+                   "vesselOperatorCarrierCodeListProvider": "NMFTA"}}
+
+
+def test_transport_events_carry_the_call_the_estimate_reason_and_the_callers_bookings(api_client, tracked):
+    events = everything(api_client, tracked.raw)
+    estimated = by_code(events, "DEPA", eventClassifierCode="EST")
+    actual_departures = by_code(events, "DEPA", eventClassifierCode="ACT")
+
+    assert [e["transportCall"]["modeOfTransport"] for e in estimated] == ["RAIL"]
+    assert estimated[0]["changeRemark"] == "Locomotive change"
+    assert "delayReasonCode" not in estimated[0]
+    assert [e["transportCall"]["modeOfTransport"] for e in actual_departures] == ["RAIL", "VESSEL"]
+    assert {e["transportCall"]["transportCallID"] for e in by_code(events, "ARRI")} == {
+        tracked.departure.reference, tracked.call.reference}
+    for event in estimated + actual_departures:
+        # Only the caller's bookings on the train or vessel, never the other shipper's.
+        assert event["documentReferences"] == [{"documentReferenceType": "BKG",
+                                                "documentReferenceValue": tracked.booking.reference}]
+
+
+def test_shipment_events_carry_the_document_and_the_creation_time(api_client, tracked):
+    events = everything(api_client, tracked.raw)
+    confirmed = by_code(events, "CONF", documentID=tracked.booking.reference)[0]
+    requested = by_code(events, "REQS")[0]
+
+    assert confirmed["documentTypeCode"] == "BKG"
+    assert requested["documentTypeCode"] == "CBR"
+    assert requested["documentID"] == tracked.booking.reference
+    for event in by_code(events, "DRFT") + [confirmed, requested]:
+        assert event["eventDateTime"] == event["eventCreatedDateTime"]
+
+
+def test_one_event_by_id_conforms_to_the_single_event_schema(api_client, tracked):
+    events = everything(api_client, tracked.raw)
+    single = _to_json_schema(_resolve(
+        spec()["paths"]["/v2/events/{eventID}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]))
+
+    for kind in ("EQUIPMENT", "TRANSPORT", "SHIPMENT"):
+        listed = next(e for e in events if e["eventType"] == kind)
+        response = fetch(api_client, tracked.raw, f"{URL}/{listed['eventID']}")
+
+        assert response.status_code == 200
+        assert response["API-Version"] == "2.2.0"
+        assert response.json() == listed
+        assert_valid(response.json(), single, f"{kind} event by id")
+
+
+def test_never_emits_codes_outside_the_220_enums(api_client, tracked):
+    avpu = Event.objects.get(event_code="AVPU")
+    canc = Event.objects.get(event_code="CANC")
+
+    events = everything(api_client, tracked.raw)
+    by_id = [fetch(api_client, tracked.raw, f"{URL}/{e.event_id}") for e in (avpu, canc, tracked.odd_document)]
+
+    codes = {e.get("equipmentEventTypeCode") or e.get("shipmentEventTypeCode") or e.get("transportEventTypeCode")
+             for e in events}
+    assert not codes & NOT_IN_DCSA_220
+    assert "SWB" not in {e.get("documentTypeCode") for e in events}
+    for response in by_id:
+        assert_dcsa_error(response, 404)
+    assert_dcsa_error(fetch(api_client, tracked.raw, equipmentEventTypeCode="AVPU"), 400)
+    assert_dcsa_error(fetch(api_client, tracked.raw, shipmentEventTypeCode="CANC"), 400)
+
+
+def test_the_codes_we_emit_are_the_220_enums():
+    def enum(name):
+        return set(spec()["components"]["schemas"][name]["enum"])
+
+    assert enum("equipmentEventTypeCode") == dcsa.EQUIPMENT_CODES
+    assert enum("transportEventTypeCode") == dcsa.TRANSPORT_CODES
+    assert enum("shipmentEventTypeCode") == dcsa.SHIPMENT_CODES
+    assert enum("documentTypeCode") == dcsa.DOCUMENT_TYPES
+    assert enum("modeOfTransport") == dcsa.MODES
+    assert set(dcsa.FACILITY_TYPE.values()) <= enum("facilityTypeCodeTRN")
+
+
+# --- Filters ---------------------------------------------------------------------------------------------
+
+
+def _call(event: dict) -> dict:
+    return event.get("transportCall") or {}
+
+
+def _shows_booking(event: dict, reference: str) -> bool:
+    return event.get("documentID") == reference or any(
+        d["documentReferenceValue"] == reference for d in event.get("documentReferences", []))
+
+
+FILTERS = {
+    "eventType": (lambda t: {"eventType": "TRANSPORT"}, lambda e, t: e["eventType"] == "TRANSPORT"),
+    "eventType OR": (lambda t: {"eventType": "SHIPMENT,EQUIPMENT"},
+                     lambda e, t: e["eventType"] in ("SHIPMENT", "EQUIPMENT")),
+    "equipmentEventTypeCode": (lambda t: {"equipmentEventTypeCode": "GTIN"},
+                               lambda e, t: e.get("equipmentEventTypeCode") == "GTIN"),
+    "equipmentEventTypeCode OR": (lambda t: {"equipmentEventTypeCode": "GTOT,DISC"},
+                                  lambda e, t: e.get("equipmentEventTypeCode") in ("GTOT", "DISC")),
+    "transportEventTypeCode": (lambda t: {"transportEventTypeCode": "ARRI"},
+                               lambda e, t: e.get("transportEventTypeCode") == "ARRI"),
+    "shipmentEventTypeCode OR": (lambda t: {"shipmentEventTypeCode": "CONF,REQS"},
+                                 lambda e, t: e.get("shipmentEventTypeCode") in ("CONF", "REQS")),
+    "documentTypeCode": (lambda t: {"documentTypeCode": "CBR"}, lambda e, t: e.get("documentTypeCode") == "CBR"),
+    "carrierBookingReference": (lambda t: {"carrierBookingReference": t.booking.reference},
+                                lambda e, t: _shows_booking(e, t.booking.reference)),
+    "carrierBookingReference OR": (
+        lambda t: {"carrierBookingReference": f"{t.booking.reference},{t.cancelled.reference}"},
+        lambda e, t: _shows_booking(e, t.booking.reference) or _shows_booking(e, t.cancelled.reference)),
+    "equipmentReference": (lambda t: {"equipmentReference": NUMBERS[0]},
+                           lambda e, t: e.get("equipmentReference") == NUMBERS[0]),
+    "equipmentReference OR": (lambda t: {"equipmentReference": ",".join(NUMBERS)},
+                              lambda e, t: e.get("equipmentReference") in NUMBERS),
+    "UNLocationCode": (lambda t: {"UNLocationCode": "CNBLG"},
+                       lambda e, t: "CNBLG" in ((e.get("eventLocation") or {}).get("UNLocationCode"),
+                                                _call(e).get("UNLocationCode"))),
+    "transportCallID": (lambda t: {"transportCallID": t.departure.reference},
+                        lambda e, t: _call(e).get("transportCallID") == t.departure.reference),
+    "vesselIMONumber": (lambda t: {"vesselIMONumber": t.call.imo_number},
+                        lambda e, t: (_call(e).get("vessel") or {}).get("vesselIMONumber") == t.call.imo_number),
+    "exportVoyageNumber": (lambda t: {"exportVoyageNumber": t.call.voyage},
+                           lambda e, t: _call(e).get("exportVoyageNumber") == t.call.voyage),
+    "two filters AND-ed": (lambda t: {"eventType": "EQUIPMENT", "UNLocationCode": "CNYIU"},
+                           lambda e, t: e["eventType"] == "EQUIPMENT" and "CNYIU" in (
+                               (e.get("eventLocation") or {}).get("UNLocationCode"), _call(e).get("UNLocationCode"))),
+}
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_filter_returns_exactly_the_matching_events(api_client, tracked, name):
+    params, matches = FILTERS[name]
+    expected = [e for e in everything(api_client, tracked.raw) if matches(e, tracked)]
+
+    response = fetch(api_client, tracked.raw, limit=1000, **params(tracked))
+
+    assert response.status_code == 200
+    assert expected
+    assert response.json() == expected
+
+
+def test_contradicting_filters_and_identifiers_we_do_not_issue_match_nothing(api_client, tracked):
+    contradicting = fetch(api_client, tracked.raw, shipmentEventTypeCode="CONF", equipmentEventTypeCode="GTIN")
+    document = fetch(api_client, tracked.raw, transportDocumentReference="HHL123")
+
+    assert contradicting.status_code == document.status_code == 200
+    assert contradicting.json() == document.json() == []
+
+
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def test_event_created_date_time_operators(api_client, tracked):
+    events = everything(api_client, tracked.raw)
+    pivot = _moment(events[len(events) // 2]["eventCreatedDateTime"])
+    # Sent in Shanghai time, to show the offset is honoured (and "+" survives the query string).
+    sent = pivot.astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
+
+    def created(**params):
+        response = fetch(api_client, tracked.raw, limit=1000, **params)
+        assert response.status_code == 200
+        return response.json()
+
+    gte, lt = created(**{"eventCreatedDateTime:gte": sent}), created(**{"eventCreatedDateTime:lt": sent})
+    gt, lte = created(**{"eventCreatedDateTime:gt": sent}), created(**{"eventCreatedDateTime:lte": sent})
+    eq, plain = created(**{"eventCreatedDateTime:eq": sent}), created(eventCreatedDateTime=sent)
+    window = created(**{"eventCreatedDateTime:gte": sent, "eventCreatedDateTime:lt": sent})
+
+    assert gte == [e for e in events if _moment(e["eventCreatedDateTime"]) >= pivot]
+    assert lt == [e for e in events if _moment(e["eventCreatedDateTime"]) < pivot]
+    assert gt == [e for e in events if _moment(e["eventCreatedDateTime"]) > pivot]
+    assert lte == [e for e in events if _moment(e["eventCreatedDateTime"]) <= pivot]
+    assert lt + gte == events
+    assert eq == plain == [e for e in events if _moment(e["eventCreatedDateTime"]) == pivot] != []
+    assert window == []
+
+
+def test_an_unencoded_plus_in_the_offset_is_read_as_plus(api_client, tracked):
+    events = everything(api_client, tracked.raw)
+    pivot = _moment(events[3]["eventCreatedDateTime"]).astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
+
+    response = api_client.get(f"{URL}?eventCreatedDateTime:gte={pivot}&limit=1000", **bearer(tracked.raw))
+
+    assert response.status_code == 200
+    assert response.json() == events[3:]
+
+
+@pytest.mark.parametrize("params", [
+    {"eventType": "TRANSPORT,PARCEL"},
+    {"equipmentEventTypeCode": "gtin"},
+    {"transportEventTypeCode": "ARRV"},
+    {"documentTypeCode": "BOL"},
+    {"equipmentReference": "CSQU30543830000000"},
+    {"UNLocationCode": "CNNGBX"},
+    {"transportDocumentID": "not-a-uuid"},
+    {"eventCreatedDateTime:gte": "yesterday"},
+    {"eventCreatedDateTime:gte": "2024-05-01T10:00:00"},
+    {"eventCreatedDateTime:after": "2024-05-01T10:00:00Z"},
+    {"limit": "0"},
+    {"limit": "ten"},
+    {"sort": "carrierBookingReference:DESC"},
+    {"sort": "eventCreatedDateTime:UP"},
+    {"cursor": "bm90IGEgY3Vyc29y"},
+])
+def test_invalid_query_is_a_400_in_the_dcsa_error_shape(api_client, tracked, params):
+    body = assert_dcsa_error(fetch(api_client, tracked.raw, **params), 400)
+
+    parameter = next(iter(params))
+    assert body["errors"][0]["reason"] == "invalidQuery"
+    assert body["errors"][0]["message"].startswith(f"{parameter}: ")
+    assert body["requestUri"].startswith(f"http://testserver{URL}?")
+
+
+def test_a_malformed_event_id_is_a_400_and_an_unknown_one_a_404(api_client, tracked):
+    assert_dcsa_error(fetch(api_client, tracked.raw, f"{URL}/42"), 400)
+    assert_dcsa_error(fetch(api_client, tracked.raw, f"{URL}/{uuid.uuid4()}"), 404)
+
+
+def test_api_version_request_header_must_be_major_2(api_client, tracked):
+    assert fetch(api_client, tracked.raw, headers={"API-Version": "2"}).status_code == 200
+    assert_dcsa_error(fetch(api_client, tracked.raw, headers={"API-Version": "1"}), 400)
+
+
+# --- Paging ----------------------------------------------------------------------------------------------
+
+
+def follow(client, raw: str, response, header: str = "Next-Page") -> list:
+    """Every page from `response` on, following `header`."""
+    pages = [response]
+    while header in pages[-1]:
+        assert pages[-1]["Current-Page"]
+        assert len(pages) < 100
+        pages.append(client.get(pages[-1][header], **bearer(raw)))
+        assert pages[-1].status_code == 200
+    return pages
+
+
+def test_paging_returns_every_event_once_in_order(api_client, tracked):
+    events = everything(api_client, tracked.raw)
+    first = fetch(api_client, tracked.raw, limit=4)
+
+    pages = follow(api_client, tracked.raw, first)
+    seen = [e["eventID"] for page in pages for e in page.json()]
+
+    assert len(events) > 8
+    assert "Prev-Page" not in first
+    assert first["Current-Page"] == f"http://testserver{URL}?limit=4"
+    assert all(len(page.json()) == 4 for page in pages[:-1]) and 1 <= len(pages[-1].json()) <= 4
+    assert len(seen) == len(set(seen))
+    assert seen == [e["eventID"] for e in events]
+    assert "Next-Page" not in pages[-1] and "Last-Page" not in pages[-1]
+    assert all(urlparse(page["Current-Page"]).path == URL for page in pages)
+
+
+def test_prev_first_and_last_pages(api_client, tracked):
+    events = everything(api_client, tracked.raw)
+    first = fetch(api_client, tracked.raw, limit=3)
+    second = api_client.get(first["Next-Page"], **bearer(tracked.raw))
+
+    back = api_client.get(second["Prev-Page"], **bearer(tracked.raw))
+    restart = api_client.get(second["First-Page"], **bearer(tracked.raw))
+    last = api_client.get(first["Last-Page"], **bearer(tracked.raw))
+
+    assert second.json() == events[3:6]
+    assert back.json() == restart.json() == first.json() == events[:3]
+    assert "Prev-Page" not in back
+    assert last.json() == events[-3:]
+    assert "Next-Page" not in last and "Prev-Page" in last
+    before_last = api_client.get(last["Prev-Page"], **bearer(tracked.raw))
+    assert before_last.json() == events[-6:-3]
+
+
+def test_sort_descending_pages_newest_first(api_client, tracked):
+    events = everything(api_client, tracked.raw)
+
+    pages = follow(api_client, tracked.raw, fetch(api_client, tracked.raw, limit=5, sort="eventCreatedDateTime:DESC"))
+
+    assert [e for page in pages for e in page.json()] == events[::-1]
+
+
+def test_the_cursor_carries_the_filters_and_refuses_others(api_client, tracked):
+    equipment = [e for e in everything(api_client, tracked.raw) if e["eventType"] == "EQUIPMENT"]
+    first = fetch(api_client, tracked.raw, eventType="EQUIPMENT", limit=2)
+    cursor = parse_qs(urlparse(first["Next-Page"]).query)["cursor"][0]
+
+    alone = fetch(api_client, tracked.raw, cursor=cursor)
+    repeated = fetch(api_client, tracked.raw, cursor=cursor, eventType="EQUIPMENT")
+    changed = fetch(api_client, tracked.raw, cursor=cursor, eventType="TRANSPORT")
+    tampered = fetch(api_client, tracked.raw, cursor=cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB"))
+
+    assert alone.json() == repeated.json() == equipment[2:4]
+    assert_dcsa_error(changed, 400)
+    assert_dcsa_error(tampered, 400)
+
+
+def test_queries_do_not_grow_with_the_page(api_client, tracked):
+    fetch(api_client, tracked.raw)  # the key's last use is written once a minute
+
+    with CaptureQueriesContext(connection) as small:
+        fetch(api_client, tracked.raw, limit=5, sort="eventCreatedDateTime:DESC")
+    with CaptureQueriesContext(connection) as large:
+        page = fetch(api_client, tracked.raw, limit=1000)
+
+    assert len(page.json()) > 5
+    # key, events, stations, terminals, vessel calls, bookings on the transports
+    assert len(small) <= 6 and len(large) <= 6
+
+
+# --- Who may read what -----------------------------------------------------------------------------------
+
+
+def test_another_shipper_sees_none_of_this_booking(api_client, tracked):
+    mine = everything(api_client, tracked.raw)
+    own = [e for e in mine if e["eventType"] != "TRANSPORT"]
+
+    theirs = everything(api_client, tracked.other_raw)
+    filtered = fetch(api_client, tracked.other_raw, carrierBookingReference=tracked.booking.reference)
+    by_id = fetch(api_client, tracked.other_raw, f"{URL}/{own[0]['eventID']}")
+
+    assert theirs, "the other shipper has its own booking's events"
+    assert not {e["eventID"] for e in own} & {e["eventID"] for e in theirs}
+    assert not any(_shows_booking(e, tracked.booking.reference) for e in theirs)
+    assert not any(e.get("equipmentReference") in NUMBERS for e in theirs)
+    assert filtered.status_code == 200 and filtered.json() == []
+    assert_dcsa_error(by_id, 404)
+
+
+def test_no_key_is_401_and_a_key_without_events_read_is_403(api_client, tracked):
+    _key, raw = factories.api_key(tracked.booking.shipper, scopes=[Scope.BOOKINGS_READ])
+    event = Event.objects.filter(booking_reference=tracked.booking.reference, event_code="GTIN").first()
+
+    anonymous = api_client.get(URL)
+    anonymous_one = api_client.get(f"{URL}/{event.event_id}")
+    unscoped = fetch(api_client, raw)
+    unscoped_one = fetch(api_client, raw, f"{URL}/{event.event_id}")
+
+    assert_dcsa_error(anonymous, 401)
+    assert anonymous["WWW-Authenticate"] == "Bearer"
+    assert_dcsa_error(anonymous_one, 401)
+    assert "events:read" in assert_dcsa_error(unscoped, 403)["errors"][0]["message"]
+    assert_dcsa_error(unscoped_one, 403)
+
+
+def test_a_signed_in_person_reads_with_the_session(api_client, tracked, shipper):
+    api_client.force_login(shipper.user)
+
+    response = api_client.get(URL, {"carrierBookingReference": tracked.booking.reference})
+
+    assert response.status_code == 200
+    assert response.json() and all(_shows_booking(e, tracked.booking.reference) for e in response.json())
+
+
+def test_the_spec_validation_catches_what_it_should(api_client, tracked):
+    # Given a conforming event, each of these breaks a rule of the 2.2.0 schema (or of the closed copy).
+    event = next(e for e in everything(api_client, tracked.raw) if e.get("seals"))
+    broken = {
+        "missing emptyIndicatorCode": {k: v for k, v in event.items() if k != "emptyIndicatorCode"},
+        "code outside the enum": {**event, "equipmentEventTypeCode": "AVPU"},
+        "too long a facility code": {**event, "eventLocation": {**event["eventLocation"], "facilityCode": "YIWU-WEST"}},
+        "seal without type": {**event, "seals": [{"sealNumber": "SEAL00000"}]},
+        "not a date-time": {**event, "eventDateTime": "2024-05-01 10:00"},
+        "not a uuid": {**event, "eventID": "42"},
+        "unknown property": {**event, "facilityKind": "station"},
+    }
+
+    assert_dcsa_event(event)
+    for what, instance in broken.items():
+        with pytest.raises(AssertionError, match="does not conform"):
+            assert_dcsa_event(copy.deepcopy(instance))
+            pytest.fail(f"{what} passed the validation")
