@@ -343,6 +343,18 @@ class BookingFilterForm(forms.Form):
         return bool(getattr(self, "cleaned_data", None)) and any(self.cleaned_data.values())
 
 
+class EmptyRequestForm(forms.Form):
+    """Ask the station for empties of one of the booked size-types."""
+
+    size_type = forms.ChoiceField(label=_("Size-type"))
+    quantity = forms.IntegerField(label=_("Empty containers"), min_value=1, max_value=200, initial=1)
+
+    def __init__(self, *args, booking, **kwargs):
+        kwargs.setdefault("prefix", "empties")
+        super().__init__(*args, **kwargs)
+        self.fields["size_type"].choices = [(line.size_type, line.size_type) for line in booking.lines.all()]
+
+
 class CancelForm(forms.Form):
     mark_optional = True
     reason = forms.CharField(

@@ -14,4 +14,5 @@ urlpatterns = [
     path("<slug:reference>/cancel/", views.booking_cancel, name="cancel"),
     path("<slug:reference>/amend/", views.booking_amend, name="amend"),
     path("<slug:reference>/roll/", views.booking_roll, name="roll"),
+    path("<slug:reference>/empties/", views.booking_request_empties, name="empties"),
 ]

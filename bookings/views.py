@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from bookings import selectors, services
+from bookings import journey, selectors, services, tracking
 from bookings.forms import (
     CHOICE_FIELDS,
     SEARCH_FIELDS,
@@ -27,6 +27,7 @@ from bookings.forms import (
     CancelForm,
     CargoForm,
     ConnectionForm,
+    EmptyRequestForm,
     RollForm,
     SearchForm,
     add_application_error,
@@ -142,6 +143,8 @@ def _detail(request, actor: Actor, booking: Booking, *, forms: dict | None = Non
         "sees_prices": selectors.sees_prices(actor),
         "is_owner": is_owner,
         "action_error": error,
+        "timeline": tracking.timeline_build(booking=booking),
+        "empty_requests": list(booking.empty_requests.order_by("requested_at")),
     }
     if is_owner:
         context.update(
@@ -153,6 +156,8 @@ def _detail(request, actor: Actor, booking: Booking, *, forms: dict | None = Non
             cancel_form=CancelForm(),
             amend_form=AmendForm(booking=booking, departures=_amend_departures(booking)),
             roll_form=RollForm(booking=booking, **_roll_options(booking)),
+            can_request_empties=booking.status == BookingStatus.CONFIRMED,
+            empty_form=EmptyRequestForm(booking=booking),
         )
         context.update(forms or {})
     return render(request, "bookings/detail.html", context, status=status)
@@ -207,6 +212,23 @@ def booking_cancel(request, reference):
     except ApplicationError as error:
         return _refused(request, actor, booking, error, form, "cancel_form")
     return _done(request, booking, _("Booking %(ref)s cancelled.") % {"ref": booking.reference})
+
+
+@enterprise_required
+@require_POST
+def booking_request_empties(request, reference):
+    """The shipper asks the station for empty containers for this booking."""
+    actor = Actor.from_request(request)
+    booking = _booking(actor, reference)
+    form = EmptyRequestForm(request.POST, booking=booking)
+    if not form.is_valid():
+        return _detail(request, actor, booking, forms={"empty_form": form}, status=400)
+    try:
+        journey.empty_request_create(actor=actor, booking=booking, **form.cleaned_data)
+    except ApplicationError as error:
+        return _refused(request, actor, booking, error, form, "empty_form")
+    return _done(request, booking, _("%(n)s empty %(size_type)s requested at the station.")
+                 % {"n": form.cleaned_data["quantity"], "size_type": form.cleaned_data["size_type"]})
 
 
 @enterprise_required

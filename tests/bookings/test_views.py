@@ -395,3 +395,54 @@ def test_rolling_on_the_page_changes_the_vessel_and_shows_in_the_history(client,
     assert "Rolled" in page
     assert "Vessel omitted Ningbo" in page
     assert BookingChange.objects.filter(booking=booking, kind="rolled").exists()
+
+
+def test_the_shipper_requests_empties_and_follows_the_journey_on_the_booking_page(client, shipper, connecting):
+    booking = book(shipper.actor, connecting, lines={"42G1": 2})
+    client.force_login(shipper.user)
+
+    asked = client.post(f"/bookings/{booking.reference}/empties/", {"empties-size_type": "42G1",
+                                                                    "empties-quantity": "2"})
+    too_many = client.post(f"/bookings/{booking.reference}/empties/", {"empties-size_type": "42G1",
+                                                                       "empties-quantity": "1"})
+    page = client.get(f"/bookings/{booking.reference}/")
+
+    html = page.content.decode()
+    assert asked.status_code == 302
+    assert booking.empty_requests.get().quantity == 2
+    assert too_many.status_code == 400
+    assert "0 more" in too_many.content.decode()
+    assert 'data-step="train_departs"' in html
+    assert "data-empty-request=" in html
+
+
+def test_a_delayed_booking_shows_at_risk_on_its_page(client, shipper, connecting):
+    booking = book(shipper.actor, connecting)
+    Departure.objects.filter(pk=connecting.departure.pk).update(estimated_arrival=connecting.vessel_call.cy_cutoff)
+    client.force_login(shipper.user)
+
+    html = client.get(f"/bookings/{booking.reference}/").content.decode()
+
+    assert "data-at-risk" in html
+
+
+def test_another_shipper_cannot_request_empties(client, shipper, other_shipper, connecting):
+    booking = book(shipper.actor, connecting)
+    client.force_login(other_shipper.user)
+
+    response = client.post(f"/bookings/{booking.reference}/empties/", {"empties-size_type": "42G1",
+                                                                       "empties-quantity": "1"})
+
+    assert response.status_code == 404
+    assert not booking.empty_requests.exists()
+
+
+def test_bookings_at_risk_are_flagged_in_the_list(client, shipper, connecting):
+    late = book(shipper.actor, connecting)
+    Departure.objects.filter(pk=connecting.departure.pk).update(estimated_arrival=connecting.vessel_call.cy_cutoff)
+    client.force_login(shipper.user)
+
+    html = client.get("/bookings/").content.decode()
+
+    assert late.reference in html
+    assert html.count("data-at-risk-badge") == 1
