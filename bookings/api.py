@@ -9,8 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings import selectors, services
-from bookings.models import SIZE_TYPE_CHOICES, Booking, BookingStatus, Container, VgmMethod
+from bookings import journey, selectors, services
+from bookings.models import SIZE_TYPE_CHOICES, Booking, BookingStatus, Container, EmptyRequest, VgmMethod
 from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.idempotency import idempotent
@@ -220,6 +220,28 @@ class ContainerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EmptyRequestSerializer(serializers.ModelSerializer):
+    wait_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EmptyRequest
+        fields = [
+            "id",
+            "size_type",
+            "quantity",
+            "handed_out",
+            "status",
+            "requested_at",
+            "ready_at",
+            "picked_up_at",
+            "wait_seconds",
+        ]
+        read_only_fields = ["id", "handed_out", "status", "requested_at", "ready_at", "picked_up_at"]
+
+    def get_wait_seconds(self, request) -> int | None:
+        return int(request.wait.total_seconds()) if request.wait else None
+
+
 class ContainerAssignSerializer(serializers.Serializer):
     number = serializers.CharField(max_length=15)
     size_type = serializers.ChoiceField(choices=SIZE_TYPE_CHOICES)
@@ -386,6 +408,34 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         serializer.is_valid(raise_exception=True)
         container = services.container_assign(actor=self.actor(), booking=booking, **serializer.validated_data)
         return Response(ContainerSerializer(container).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        responses={200: EmptyRequestSerializer(many=True), 404: OpenApiTypes.OBJECT},
+        summary="The booking's empty container requests",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=EmptyRequestSerializer,
+        responses={201: EmptyRequestSerializer, **ERROR_RESPONSES},
+        summary="Ask the station for empty containers",
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+    )
+    @action(
+        detail=True, methods=["get", "post"], url_path="empty-requests", pagination_class=None, filterset_class=None
+    )
+    def empty_requests(self, request, reference=None):
+        booking = self.get_object()
+        if request.method == "GET":
+            return Response(EmptyRequestSerializer(booking.empty_requests.order_by("requested_at"), many=True).data)
+        return self._request_empties(request, booking)
+
+    @idempotent
+    def _request_empties(self, request, booking):
+        serializer = EmptyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        created = journey.empty_request_create(actor=self.actor(), booking=booking, **serializer.validated_data)
+        return Response(EmptyRequestSerializer(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=ContainerUpdateSerializer,

@@ -63,15 +63,21 @@ def test_create_and_confirm_in_one_call_reserves_capacity(shipper, connecting, c
 def test_bad_input_gets_field_messages_and_writes_nothing(shipper, connecting, client_for):
     response = client_for(shipper.user).post(
         "/api/v1/bookings/",
-        body(connecting, departure="nope", containers=[{"size_type": "99X9", "quantity": 0}], cargo_weight_kg="-5",
-             un_number="12a"),
+        body(
+            connecting,
+            departure="nope",
+            containers=[{"size_type": "99X9", "quantity": 0}],
+            cargo_weight_kg="-5",
+            un_number="12a",
+        ),
         format="json",
     )
 
     errors = response.json()["errors"]
     assert response.status_code == 400
     assert {"departure", "containers.0.size_type", "containers.0.quantity", "cargo_weight_kg", "un_number"} <= set(
-        errors)
+        errors
+    )
     assert not Booking.objects.exists()
 
 
@@ -97,15 +103,23 @@ def test_a_refusal_is_a_409_with_the_reason(shipper, connecting, client_for):
 def test_lifecycle_actions(shipper, connecting, client_for):
     client = client_for(shipper.user)
     reference = client.post("/api/v1/bookings/", body(connecting), format="json").json()["reference"]
-    later_call = factories.vessel_call(connecting.network.beilun, etd=connecting.vessel_call.etd + timedelta(days=7),
-                                       imo="9074729", destinations=("NLRTM",))
+    later_call = factories.vessel_call(
+        connecting.network.beilun,
+        etd=connecting.vessel_call.etd + timedelta(days=7),
+        imo="9074729",
+        destinations=("NLRTM",),
+    )
 
     confirmed = client.post(f"/api/v1/bookings/{reference}/confirm/")
     again = client.post(f"/api/v1/bookings/{reference}/confirm/")
-    amended = client.post(f"/api/v1/bookings/{reference}/amend/",
-                          {"containers": [{"size_type": "42G1", "quantity": 3}]}, format="json")
-    rolled = client.post(f"/api/v1/bookings/{reference}/roll/",
-                         {"vessel_call": later_call.reference, "reason": "vessel overbooked"}, format="json")
+    amended = client.post(
+        f"/api/v1/bookings/{reference}/amend/", {"containers": [{"size_type": "42G1", "quantity": 3}]}, format="json"
+    )
+    rolled = client.post(
+        f"/api/v1/bookings/{reference}/roll/",
+        {"vessel_call": later_call.reference, "reason": "vessel overbooked"},
+        format="json",
+    )
     cancelled = client.post(f"/api/v1/bookings/{reference}/cancel/", {"reason": "order withdrawn"}, format="json")
 
     assert confirmed.status_code == 200
@@ -141,21 +155,28 @@ def test_another_organisation_booking_is_404_on_every_endpoint(shipper, other_sh
     booking = book(shipper.actor, connecting, lines={"22G1": 1})
     client = client_for(other_shipper.user)
     ref = booking.reference
-    later_call = factories.vessel_call(connecting.network.beilun, etd=connecting.vessel_call.etd + timedelta(days=7),
-                                       imo="9074729", destinations=("NLRTM",))
+    later_call = factories.vessel_call(
+        connecting.network.beilun,
+        etd=connecting.vessel_call.etd + timedelta(days=7),
+        imo="9074729",
+        destinations=("NLRTM",),
+    )
 
     answers = [
         client.get(f"/api/v1/bookings/{ref}/"),
         client.get(f"/api/v1/bookings/{ref}/containers/"),
-        client.post(f"/api/v1/bookings/{ref}/containers/", {"number": "CSQU3054383", "size_type": "22G1"},
-                    format="json"),
+        client.post(
+            f"/api/v1/bookings/{ref}/containers/", {"number": "CSQU3054383", "size_type": "22G1"}, format="json"
+        ),
         client.patch(f"/api/v1/bookings/{ref}/containers/CSQU3054383/", {"seal_number": "X"}, format="json"),
         client.post(f"/api/v1/bookings/{ref}/confirm/"),
-        client.post(f"/api/v1/bookings/{ref}/amend/", {"containers": [{"size_type": "22G1", "quantity": 5}]},
-                    format="json"),
+        client.post(
+            f"/api/v1/bookings/{ref}/amend/", {"containers": [{"size_type": "22G1", "quantity": 5}]}, format="json"
+        ),
         client.post(f"/api/v1/bookings/{ref}/cancel/", {}, format="json"),
-        client.post(f"/api/v1/bookings/{ref}/roll/", {"vessel_call": later_call.reference, "reason": "x"},
-                    format="json"),
+        client.post(
+            f"/api/v1/bookings/{ref}/roll/", {"vessel_call": later_call.reference, "reason": "x"}, format="json"
+        ),
     ]
 
     assert [a.status_code for a in answers] == [404] * len(answers)
@@ -175,8 +196,12 @@ def test_parties_on_the_route_see_the_booking_without_its_price(shipper, connect
     customs = factories.user(factories.organisation(PartyKind.CUSTOMS))
 
     seen = {}
-    for name, person in [("station", station_staff), ("railway", railway_staff), ("port", port_staff),
-                         ("customs", customs)]:
+    for name, person in [
+        ("station", station_staff),
+        ("railway", railway_staff),
+        ("port", port_staff),
+        ("customs", customs),
+    ]:
         seen[name] = client_for(person).get(f"/api/v1/bookings/{booking.reference}/")
 
     for name in ("station", "railway", "port"):
@@ -227,8 +252,11 @@ def test_containers_endpoint(shipper, connecting, client_for):
     invalid = client.post(url, {"number": "CSQU3054384", "size_type": "22G1"}, format="json")
     mismatch = client.post(url, {"number": "CSQU3054383", "size_type": "42G1"}, format="json")
     assigned = client.post(url, {"number": "CSQU3054383", "size_type": "22G1"}, format="json")
-    vgm = client.patch(f"{url}CSQU3054383/", {"vgm_kg": "23500", "vgm_method": 2, "vgm_signatory": "Li Wei",
-                                              "seal_number": "CN1234567"}, format="json")
+    vgm = client.patch(
+        f"{url}CSQU3054383/",
+        {"vgm_kg": "23500", "vgm_method": 2, "vgm_signatory": "Li Wei", "seal_number": "CN1234567"},
+        format="json",
+    )
     listing = client.get(url)
 
     assert invalid.status_code == 400
@@ -259,8 +287,10 @@ def test_anonymous_gets_401(connecting):
 
 
 def test_connections_for_a_vessel_call(connecting):
-    response = APIClient().get("/api/v1/connections/", {
-        "station": "YIWU-W", "vessel_call": connecting.vessel_call.reference, "containers": "42G1:2,22G1:1"})
+    response = APIClient().get(
+        "/api/v1/connections/",
+        {"station": "YIWU-W", "vessel_call": connecting.vessel_call.reference, "containers": "42G1:2,22G1:1"},
+    )
 
     results = response.json()
     assert response.status_code == 200
@@ -284,12 +314,22 @@ def test_connections_skip_full_and_closed_departures(connecting):
 
 
 def test_connections_by_destination_and_latest_sailing(connecting):
-    params = {"station": "YIWU-W", "destination": "NLRTM", "containers": "22G1:1",
-              "latest_sailing": (connecting.vessel_call.etd + timedelta(hours=1)).isoformat()}
+    params = {
+        "station": "YIWU-W",
+        "destination": "NLRTM",
+        "containers": "22G1:1",
+        "latest_sailing": (connecting.vessel_call.etd + timedelta(hours=1)).isoformat(),
+    }
 
     results = APIClient().get("/api/v1/connections/", params).json()
-    too_early = APIClient().get("/api/v1/connections/", {
-        **params, "latest_sailing": (connecting.vessel_call.etd - timedelta(hours=1)).isoformat()}).json()
+    too_early = (
+        APIClient()
+        .get(
+            "/api/v1/connections/",
+            {**params, "latest_sailing": (connecting.vessel_call.etd - timedelta(hours=1)).isoformat()},
+        )
+        .json()
+    )
 
     assert {c["vessel_call"] for c in results} == {connecting.vessel_call.reference}
     assert too_early == []
@@ -303,8 +343,7 @@ def test_connections_need_a_vessel_or_a_destination(connecting):
 
 
 def test_quote_endpoint(connecting):
-    response = APIClient().get("/api/v1/quotes/", {"departure": connecting.departure.reference,
-                                                   "containers": "45G1:1"})
+    response = APIClient().get("/api/v1/quotes/", {"departure": connecting.departure.reference, "containers": "45G1:1"})
 
     assert response.status_code == 200
     assert response.json()["total"] == "2730.00"
@@ -314,12 +353,15 @@ def test_quote_endpoint(connecting):
 def test_idempotent_retry_returns_the_first_response(shipper, connecting, client_for):
     client = client_for(shipper.user)
 
-    first = client.post("/api/v1/bookings/", body(connecting, confirm=True), format="json",
-                        HTTP_IDEMPOTENCY_KEY="order-4711")
-    retry = client.post("/api/v1/bookings/", body(connecting, confirm=True), format="json",
-                        HTTP_IDEMPOTENCY_KEY="order-4711")
-    other_body = client.post("/api/v1/bookings/", body(connecting, commodity="other"), format="json",
-                             HTTP_IDEMPOTENCY_KEY="order-4711")
+    first = client.post(
+        "/api/v1/bookings/", body(connecting, confirm=True), format="json", HTTP_IDEMPOTENCY_KEY="order-4711"
+    )
+    retry = client.post(
+        "/api/v1/bookings/", body(connecting, confirm=True), format="json", HTTP_IDEMPOTENCY_KEY="order-4711"
+    )
+    other_body = client.post(
+        "/api/v1/bookings/", body(connecting, commodity="other"), format="json", HTTP_IDEMPOTENCY_KEY="order-4711"
+    )
 
     assert first.status_code == retry.status_code == 201
     assert retry.json() == first.json()
@@ -333,24 +375,43 @@ def test_idempotency_replays_refusals_too(shipper, connecting, client_for):
     Departure.objects.filter(pk=connecting.departure.pk).update(booked_teu=F("capacity_teu"))
     client = client_for(shipper.user)
 
-    first = client.post("/api/v1/bookings/", body(connecting, confirm=True), format="json",
-                        HTTP_IDEMPOTENCY_KEY="k1")
+    first = client.post("/api/v1/bookings/", body(connecting, confirm=True), format="json", HTTP_IDEMPOTENCY_KEY="k1")
     Departure.objects.filter(pk=connecting.departure.pk).update(booked_teu=0)
-    retry = client.post("/api/v1/bookings/", body(connecting, confirm=True), format="json",
-                        HTTP_IDEMPOTENCY_KEY="k1")
+    retry = client.post("/api/v1/bookings/", body(connecting, confirm=True), format="json", HTTP_IDEMPOTENCY_KEY="k1")
 
     assert first.status_code == retry.status_code == 409
     assert not Booking.objects.exists()
 
 
 def test_idempotency_keys_are_per_organisation_and_expire(shipper, other_shipper, connecting, client_for):
-    mine = client_for(shipper.user).post("/api/v1/bookings/", body(connecting), format="json",
-                                         HTTP_IDEMPOTENCY_KEY="same")
-    theirs = client_for(other_shipper.user).post("/api/v1/bookings/", body(connecting), format="json",
-                                                 HTTP_IDEMPOTENCY_KEY="same")
+    mine = client_for(shipper.user).post(
+        "/api/v1/bookings/", body(connecting), format="json", HTTP_IDEMPOTENCY_KEY="same"
+    )
+    theirs = client_for(other_shipper.user).post(
+        "/api/v1/bookings/", body(connecting), format="json", HTTP_IDEMPOTENCY_KEY="same"
+    )
     IdempotencyRecord.objects.update(created_at=F("created_at") - timedelta(hours=25))
-    later = client_for(shipper.user).post("/api/v1/bookings/", body(connecting), format="json",
-                                          HTTP_IDEMPOTENCY_KEY="same")
+    later = client_for(shipper.user).post(
+        "/api/v1/bookings/", body(connecting), format="json", HTTP_IDEMPOTENCY_KEY="same"
+    )
 
     assert mine.status_code == theirs.status_code == later.status_code == 201
     assert len({mine.json()["reference"], theirs.json()["reference"], later.json()["reference"]}) == 3
+
+
+def test_empty_requests_through_the_api(shipper, other_shipper, connecting, client_for):
+    booking = book(shipper.actor, connecting, lines={"42G1": 2})
+    url = f"/api/v1/bookings/{booking.reference}/empty-requests/"
+
+    created = client_for(shipper.user).post(url, {"size_type": "42G1", "quantity": 2}, format="json")
+    wrong_size = client_for(shipper.user).post(url, {"size_type": "22G1", "quantity": 1}, format="json")
+    listed = client_for(shipper.user).get(url)
+    foreign = client_for(other_shipper.user).post(url, {"size_type": "42G1", "quantity": 1}, format="json")
+
+    assert created.status_code == 201
+    assert created.json()["status"] == "requested"
+    assert wrong_size.status_code == 400
+    assert "size_type" in wrong_size.json()["errors"]
+    assert [r["quantity"] for r in listed.json()] == [2]
+    assert foreign.status_code == 404
+    assert booking.empty_requests.count() == 1
