@@ -264,7 +264,11 @@ def _filter(query: EventQuery, actor: Actor) -> Q:
         if name in f:
             # The booking's own events, and the arrivals and departures of the train and vessel it travels on
             # (those list the booking in documentReferences).
-            q &= Q(booking_reference__in=f[name]) | _transports_of(
+            # A shipment event about another document of the booking (a customs declaration) shows that
+            # document's ID, not the booking's: it does not match.
+            other_document = Q(event_type=EventType.SHIPMENT) & ~Q(document_reference="") & ~Q(
+                document_reference__in=f[name])
+            q &= (Q(booking_reference__in=f[name]) & ~other_document) | _transports_of(
                 _bookings_travelling(actor).filter(reference__in=f[name]))
     if "transportCallID" in f:
         q &= _has_transport_call() & Q(transport_reference__in=f["transportCallID"])

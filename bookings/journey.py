@@ -40,6 +40,10 @@ S = ContainerStatus
 VESSEL_LOADING_CHECKS: list[Callable[[Container], None]] = []
 
 
+# Another app may describe containers' customs state on loading lists: containers -> {container pk: label}.
+CUSTOMS_STATUS_PROVIDERS: list[Callable[[list[Container]], dict[int, str]]] = []
+
+
 def vessel_loading_check(check: Callable[[Container], None]) -> Callable[[Container], None]:
     if check not in VESSEL_LOADING_CHECKS:
         VESSEL_LOADING_CHECKS.append(check)

@@ -68,12 +68,13 @@ AUDIENCE = {
 }
 
 
-def customs_status(container: Container) -> str:
-    """The customs state of the declaration covering the container, for the loading list.
-
-    Not checked yet: the customs module (single declaration, inland release) will answer here.
-    """
-    return "—"
+def customs_statuses(containers: list[Container]) -> dict[int, str]:
+    """The customs state of the declaration covering each container, for the loading list, from the app that
+    registered with the journey (customs); "—" where none did or no declaration covers the container."""
+    labels: dict[int, str] = {}
+    for provider in journey.CUSTOMS_STATUS_PROVIDERS:
+        labels.update(provider(containers))
+    return labels
 
 
 # --- Who may open which page -----------------------------------------------------------------------------
@@ -573,10 +574,11 @@ def _vessel_page(request, actor: Actor, call: VesselCall, *, forms: dict | None 
         .select_related("booking__departure__service__terminal")
         .order_by("booking__reference", "number")
     )
+    customs = customs_statuses(containers)
     for container in containers:
         container.made_cutoff = (None if container.terminal_gate_in_at is None
                                  else container.terminal_gate_in_at <= call.cy_cutoff)
-        container.customs = customs_status(container)
+        container.customs = customs.get(container.pk, "—")
         container.can_load = container.status == ContainerStatus.AT_TERMINAL and call.actual_departure is None
         container.expected_late = (container.terminal_gate_in_at is None
                                    and container.booking.eta_at_terminal > call.cy_cutoff)

@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class CustomsConfig(AppConfig):
     name = "customs"
     verbose_name = _("Customs")
+
+    def ready(self):
+        # The port loads only released containers (pre-release); loading lists show each one's customs state.
+        from bookings import journey
+        from customs.selectors import customs_labels
+        from customs.services import vessel_loading_customs_check
+
+        journey.vessel_loading_check(vessel_loading_customs_check)
+        if customs_labels not in journey.CUSTOMS_STATUS_PROVIDERS:
+            journey.CUSTOMS_STATUS_PROVIDERS.append(customs_labels)

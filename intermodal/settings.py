@@ -222,6 +222,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "PartyKindEnum": "intermodal.models.PartyKind",
+        "DecisionKindEnum": "customs.models.DecisionKind",
+    },
 }
 
 # How long before a vessel's CY cut-off a train or barge must reach the terminal (handling at the rail yard).

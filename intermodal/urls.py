@@ -8,6 +8,7 @@ from bookings import api as bookings_api
 from bookings import dcsa as bookings_dcsa
 from bookings import events_api
 from bookings.operations import tracking_public
+from customs import api as customs_api
 from intermodal import api_views, views
 from intermodal.api import json_error_view
 from stations import api as stations_api
@@ -20,6 +21,7 @@ router.register("departures", stations_api.DepartureViewSet, basename="departure
 router.register("vessel-calls", stations_api.VesselCallViewSet, basename="vessel-call")
 router.register("api-keys", api_views.ApiKeyViewSet, basename="api-key")
 router.register("bookings", bookings_api.BookingViewSet, basename="booking")
+router.register("declarations", customs_api.DeclarationViewSet, basename="declaration")
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -2,11 +2,15 @@
 
 import os
 import socket
+from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
 from rest_framework.test import APIClient
 
+from intermodal.access import Actor
+from intermodal.models import PartyKind
+from stations.models import Departure
 from tests import factories
 
 START_HINT = (
@@ -58,3 +62,31 @@ def api_client():
 def network(db):
     """A small network: two stations, a terminal, a daily rail service, departures and a vessel call."""
     return factories.small_network()
+
+
+@pytest.fixture
+def shipper(db):
+    org = factories.organisation(PartyKind.ENTERPRISE, code="shipper-a")
+    person = factories.user(org, username="alice")
+    return SimpleNamespace(org=org, user=person, actor=Actor(organisation=org, user=person))
+
+
+@pytest.fixture
+def other_shipper(db):
+    org = factories.organisation(PartyKind.ENTERPRISE, code="shipper-b")
+    person = factories.user(org, username="bob")
+    return SimpleNamespace(org=org, user=person, actor=Actor(organisation=org, user=person))
+
+
+@pytest.fixture
+def connecting(network):
+    """The first Yiwu departure that still makes the network's vessel call, and the call."""
+    departure = (
+        Departure.objects.filter(
+            service=network.yiwu_rail, planned_arrival__lte=network.vessel_call.latest_arrival_for()
+        )
+        .select_related("service__station", "service__terminal")
+        .order_by("-planned_departure")
+        .first()
+    )
+    return SimpleNamespace(departure=departure, vessel_call=network.vessel_call, network=network)

@@ -101,3 +101,43 @@ def small_network() -> SimpleNamespace:
     call = vessel_call(beilun, etd=shanghai(today + timedelta(days=5), 18))
     return SimpleNamespace(railway=railway, port=port, operator=operator, yiwu=yiwu, jinhua=jinhua, beilun=beilun,
                            yiwu_rail=yiwu_rail, jinhua_rail=jinhua_rail, vessel_call=call, today=today)
+
+
+VALID_USCC = "91110000600037341L"
+
+
+def goods_line(**fields) -> dict:
+    line = {"hs_code": "9503008900", "description": "Plastic toys", "quantity": "1200", "unit": "pcs",
+            "gross_weight_kg": "18000", "value": "36000", "currency": "USD", "origin_country": "CN", "un_number": ""}
+    line.update(fields)
+    return line
+
+
+def inspection_offices(station: Station) -> tuple[Organisation, Organisation]:
+    """A customs office and a border-inspection office that cover the station."""
+    customs = organisation(PartyKind.CUSTOMS, code=f"customs-{station.code.lower()}")
+    ciq = organisation(PartyKind.BORDER_INSPECTION, code=f"ciq-{station.code.lower()}")
+    station.inspection_offices.add(customs, ciq)
+    return customs, ciq
+
+
+def declaration_released(booking, numbers=None):
+    """Declare the booking's goods for its containers and have both agencies clear them: pre-release."""
+    from customs import services as customs_services
+    from intermodal.access import Actor
+
+    station = booking.departure.service.station
+    offices = list(station.inspection_offices.order_by("kind")) or list(inspection_offices(station))
+    shipper = Actor(organisation=booking.shipper)
+    numbers = numbers if numbers is not None else list(booking.containers.values_list("number", flat=True))
+    declaration = customs_services.declaration_create(
+        actor=shipper, booking=booking, trade_mode="0110", transport_mode="rail_vessel",
+        lines=[goods_line(gross_weight_kg=str(booking.cargo_weight_kg))], containers=numbers,
+        declarant_uscc=booking.shipper.uscc or VALID_USCC,
+    )
+    customs_services.declaration_submit(actor=shipper, declaration=declaration)
+    for office in offices:
+        customs_services.declaration_decide(actor=Actor(organisation=office), declaration=declaration,
+                                            kind="clear", reason="Documents in order")
+    declaration.refresh_from_db()
+    return declaration

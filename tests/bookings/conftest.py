@@ -1,43 +1,8 @@
-"""Bookings test data: the small network plus a shipper with a person, and helpers to book through services."""
+"""Bookings test helpers: book through the same services users call (fixtures live in tests/conftest.py)."""
 
 from decimal import Decimal
-from types import SimpleNamespace
-
-import pytest
 
 from bookings import services
-from intermodal.access import Actor
-from intermodal.models import PartyKind
-from stations.models import Departure
-from tests import factories
-
-
-@pytest.fixture
-def shipper(db):
-    org = factories.organisation(PartyKind.ENTERPRISE, code="shipper-a")
-    person = factories.user(org, username="alice")
-    return SimpleNamespace(org=org, user=person, actor=Actor(organisation=org, user=person))
-
-
-@pytest.fixture
-def other_shipper(db):
-    org = factories.organisation(PartyKind.ENTERPRISE, code="shipper-b")
-    person = factories.user(org, username="bob")
-    return SimpleNamespace(org=org, user=person, actor=Actor(organisation=org, user=person))
-
-
-@pytest.fixture
-def connecting(network):
-    """The first Yiwu departure that still makes the network's vessel call, and the call."""
-    departure = (
-        Departure.objects.filter(
-            service=network.yiwu_rail, planned_arrival__lte=network.vessel_call.latest_arrival_for()
-        )
-        .select_related("service__station", "service__terminal")
-        .order_by("-planned_departure")
-        .first()
-    )
-    return SimpleNamespace(departure=departure, vessel_call=network.vessel_call, network=network)
 
 
 def book(actor, connecting, lines=None, confirm=True, **fields):

@@ -217,6 +217,7 @@ def tracked(shipper, other_shipper, connecting):
         journey.train_load(actor=station, number=number)
     journey.train_depart(actor=railway, departure=departure, at=leaves + timedelta(hours=1))
     journey.train_arrive(actor=railway, departure=departure, at=leaves + timedelta(hours=9))
+    factories.declaration_released(booking)
     for number in NUMBERS:
         journey.train_discharge(actor=port, number=number)
         journey.terminal_gate_in(actor=port, number=number, at=call.cy_cutoff - timedelta(hours=2))

@@ -58,6 +58,7 @@ def test_the_whole_journey_of_a_three_container_booking(shipper, connecting, par
         journey.terminal_gate_in(actor=parties["port"], number=number, at=call.cy_cutoff - timedelta(hours=2))
     booking.refresh_from_db()
     at_port = booking.status
+    factories.declaration_released(booking)  # pre-release: cleared inland, loaded without a second check
     for number in NUMBERS:
         journey.vessel_load(actor=parties["port"], number=number)
     booking.refresh_from_db()

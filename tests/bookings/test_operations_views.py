@@ -386,6 +386,7 @@ def test_the_port_discharges_gates_in_loads_and_sails_on_its_pages(client, shipp
     journey.train_load_all_ready(actor=staff.actor, departure=tomorrow.departure)
     journey.train_depart(actor=railway.actor, departure=tomorrow.departure, at=timezone.now() - timedelta(hours=9))
     journey.train_arrive(actor=railway.actor, departure=tomorrow.departure, at=timezone.now() - timedelta(hours=1))
+    factories.declaration_released(booking)
     call = tomorrow.vessel_call
     client.force_login(port.user)
 
@@ -407,7 +408,7 @@ def test_the_port_discharges_gates_in_loads_and_sails_on_its_pages(client, shipp
     assert page.count('data-vgm="yes"') == 2
     assert page.count('data-cutoff="yes"') == 2
     assert f'data-vessel-load="{NUMBERS[0]}"' in page
-    assert [c.customs for c in loading_list.context["containers"]] == ["—", "—"]
+    assert [c.customs for c in loading_list.context["containers"]] == ["Released", "Released"]
     assert any("reported sailed" in m for m in messages_of(sailed))
     assert VesselCall.objects.get(pk=call.pk).actual_departure is not None
     assert booking.status == BookingStatus.SAILED

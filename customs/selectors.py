@@ -1,0 +1,91 @@
+"""Reads on declarations, scoped: a shipper its own; customs and border-inspection officers those at the
+stations their office covers; the platform's admins all. Anything else is a 404."""
+
+from datetime import timedelta
+
+from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.utils import timezone
+
+from bookings.models import Container
+from customs.models import Declaration, DeclarationStatus
+from intermodal.access import Actor
+from intermodal.errors import NotFound
+from intermodal.models import PartyKind
+
+OFFICERS = (PartyKind.CUSTOMS, PartyKind.BORDER_INSPECTION)
+QUEUE_STATUSES = (DeclarationStatus.SUBMITTED, DeclarationStatus.INSPECTION_REQUIRED, DeclarationStatus.INSPECTED)
+
+
+def declaration_list(*, actor: Actor) -> QuerySet[Declaration]:
+    organisation = actor.organisation
+    queryset = Declaration.objects.select_related("booking", "station", "declarant", "previous").prefetch_related(
+        "lines"
+    )
+    if organisation is None:
+        return queryset.none()
+    if organisation.kind == PartyKind.PLATFORM_ADMIN:
+        return queryset
+    if organisation.kind == PartyKind.ENTERPRISE:
+        return queryset.filter(declarant=organisation)
+    if organisation.kind in OFFICERS:
+        # Officers work submitted declarations; drafts are the shipper's own until submitted.
+        return queryset.filter(station__in=organisation.covered_stations.all()).exclude(status=DeclarationStatus.DRAFT)
+    return queryset.none()
+
+
+def declaration_get(*, actor: Actor, reference: str) -> Declaration:
+    declaration = (
+        declaration_list(actor=actor)
+        .prefetch_related("containers", "decisions__officer", "decisions__organisation")
+        .select_related("inspection")
+        .filter(reference=reference)
+        .first()
+    )
+    if declaration is None:
+        raise NotFound()
+    return declaration
+
+
+def declaration_queue(
+    *, actor: Actor, station: str = "", older_than_hours: int | None = None, risk: bool | None = None
+) -> QuerySet[Declaration]:
+    """An officer's work list: waiting declarations, oldest first."""
+    queryset = declaration_list(actor=actor).filter(status__in=QUEUE_STATUSES)
+    if station:
+        queryset = queryset.filter(station__code=station)
+    if older_than_hours:
+        queryset = queryset.filter(submitted_at__lte=timezone.now() - timedelta(hours=older_than_hours))
+    if risk is not None:
+        queryset = queryset.filter(risk_selected=risk)
+    return queryset.order_by("submitted_at", "id")
+
+
+def clearance_figures(*, actor: Actor) -> list[dict]:
+    """Per station: declarations released, average clearance time (submitted -> released), and the share
+    released without inspection. Computed in the database."""
+    released = declaration_list(actor=actor).filter(status=DeclarationStatus.RELEASED)
+    rows = (
+        released.values("station__code", "station__name")
+        .annotate(
+            released=Count("id"),
+            without_inspection=Count("id", filter=Q(inspection__isnull=True)),
+            clearance=Avg(ExpressionWrapper(F("released_at") - F("submitted_at"), output_field=DurationField())),
+        )
+        .order_by("station__code")
+    )
+    return [
+        {**row, "share_without_inspection": row["without_inspection"] / row["released"] if row["released"] else None}
+        for row in rows
+    ]
+
+
+def customs_labels(containers: list[Container]) -> dict[int, str]:
+    """Each container's customs state, from the latest version of the declaration covering it (one query)."""
+    latest: dict[int, tuple[int, str]] = {}
+    rows = Declaration.objects.filter(containers__in=[c.pk for c in containers]).values_list(
+        "containers", "version", "status"
+    )
+    for container_id, version, status in rows:
+        if container_id not in latest or version > latest[container_id][0]:
+            latest[container_id] = (version, status)
+    return {pk: DeclarationStatus(status).label for pk, (_version, status) in latest.items()}
