@@ -155,6 +155,19 @@ def _equipment_event(
     return event
 
 
+def _transport_event(actor: Actor, code: str, at: datetime, *, place: dict, transport: dict, **extra):
+    return event_record(
+        event_type=EventType.TRANSPORT,
+        event_code=code,
+        event_datetime=at,
+        organisation=actor.organisation,
+        user=actor.user,
+        **place,
+        **transport,
+        **extra,
+    )
+
+
 def _rail(departure: Departure) -> dict:
     return {"mode_of_transport": departure.service.mode, "transport_reference": departure.reference}
 
@@ -473,15 +486,7 @@ def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = No
         departure.status = DepartureStatus.DEPARTED
         departure.actual_departure = at
         departure.save(update_fields=["status", "actual_departure"])
-        event_record(
-            event_type=EventType.TRANSPORT,
-            event_code="DEPA",
-            event_datetime=at,
-            organisation=actor.organisation,
-            user=actor.user,
-            **_station_place(departure.service.station),
-            **_rail(departure),
-        )
+        _transport_event(actor, "DEPA", at, place=_station_place(departure.service.station), transport=_rail(departure))
         _move_on_board(departure, S.ON_TRAIN, S.DEPARTED, at)
     return departure
 
@@ -501,14 +506,8 @@ def train_arrive(*, actor: Actor, departure: Departure, at: datetime | None = No
         departure.status = DepartureStatus.ARRIVED
         departure.actual_arrival = at
         departure.save(update_fields=["status", "actual_arrival"])
-        event_record(
-            event_type=EventType.TRANSPORT,
-            event_code="ARRI",
-            event_datetime=at,
-            organisation=actor.organisation,
-            user=actor.user,
-            **_terminal_place(departure.service.terminal),
-            **_rail(departure),
+        _transport_event(
+            actor, "ARRI", at, place=_terminal_place(departure.service.terminal), transport=_rail(departure)
         )
         _move_on_board(departure, S.DEPARTED, S.ARRIVED, at)
     return departure
@@ -599,15 +598,7 @@ def vessel_depart(*, actor: Actor, vessel_call: VesselCall, at: datetime | None 
             )
         call.actual_departure = at
         call.save(update_fields=["actual_departure"])
-        event_record(
-            event_type=EventType.TRANSPORT,
-            event_code="DEPA",
-            event_datetime=at,
-            organisation=actor.organisation,
-            user=actor.user,
-            **_terminal_place(call.terminal),
-            **_vessel(call),
-        )
+        _transport_event(actor, "DEPA", at, place=_terminal_place(call.terminal), transport=_vessel(call))
         on_board = Container.objects.select_for_update(of=("self",)).filter(
             booking__vessel_call=call, is_active=True, status=S.ON_VESSEL
         )
@@ -649,16 +640,14 @@ def departure_estimate(
                 continue
             setattr(departure, attr, value)
             fields.append(attr)
-            event_record(
-                event_type=EventType.TRANSPORT,
-                event_code=code,
+            _transport_event(
+                actor,
+                code,
+                value,
+                place=place,
+                transport=_rail(departure),
                 classifier=Classifier.ESTIMATED,
-                event_datetime=value,
-                organisation=actor.organisation,
-                user=actor.user,
                 reason=reason,
-                **place,
-                **_rail(departure),
             )
         if estimated_departure is not None and estimated_arrival is None and departure.actual_departure is None:
             # A later departure means a later arrival by the same delay.
@@ -684,16 +673,14 @@ def vessel_call_estimate(
                 continue
             setattr(call, attr, value)
             fields.append(attr)
-            event_record(
-                event_type=EventType.TRANSPORT,
-                event_code=code,
+            _transport_event(
+                actor,
+                code,
+                value,
+                place=_terminal_place(call.terminal),
+                transport=_vessel(call),
                 classifier=Classifier.ESTIMATED,
-                event_datetime=value,
-                organisation=actor.organisation,
-                user=actor.user,
                 reason=reason,
-                **_terminal_place(call.terminal),
-                **_vessel(call),
             )
         if call.etd <= call.eta:
             raise InvalidInput(errors={"event_datetime": [_("The vessel must leave after it arrives.")]})
