@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-requirements
 export DATABASE_URL_TEST := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/intermodal)
 export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 
-.PHONY: help venv run test lint format migrations-check messages bench clean
+.PHONY: help venv run test lint format migrations-check messages bench bench-ingest bench-track clean
 
 help:
 	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (SQLite, worker, beat)"
@@ -17,6 +17,9 @@ help:
 	@echo "make lint   - ruff"
 	@echo "make messages - refresh and compile the translation catalogues"
 	@echo "make bench  - booking under contention against gunicorn + PostgreSQL (see docs/PERFORMANCE.md)"
+	@echo "make bench-ingest - bulk event ingest through the API against raw INSERTs of the same rows"
+	@echo "make bench-track  - tracking look-up latency with 10k and with 1M events in the events table"
+	@echo "             (the bench targets take BENCH_DATABASE_URL, and options in BENCH_ARGS=...)"
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,9 +47,20 @@ messages: venv
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-obsolete
 	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
 
+# The benchmarks use their own database (created and migrated when missing), never the development one.
+BENCH_DB := $(or $(BENCH_DATABASE_URL),postgres://postgres@127.0.0.1:5432/intermodal_bench)
+
 bench: venv
-	DATABASE_URL=$(or $(BENCH_DATABASE_URL),postgres://postgres@127.0.0.1:5432/intermodal_bench) \
-	  $(BIN)/python bench/booking_contention.py
+	DATABASE_URL=$(BENCH_DB) \
+	  $(BIN)/python bench/booking_contention.py $(BENCH_ARGS)
+
+bench-ingest: venv
+	DATABASE_URL=$(BENCH_DB) \
+	  $(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
+bench-track: venv
+	DATABASE_URL=$(BENCH_DB) \
+	  $(BIN)/python bench/track_lookup.py $(BENCH_ARGS)
 
 format: venv
 	$(BIN)/ruff check --fix .

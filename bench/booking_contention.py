@@ -18,102 +18,31 @@ reported as PASS/FAIL but does not change the exit status: it is a measurement, 
 """
 
 import argparse
-import contextlib
-import http.client
 import json
-import math
 import os
-import re
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/intermodal_bench"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "psql", "postgis"}
+try:
+    from bench import common
+except ImportError:  # run as a script: bench/ is on sys.path, the project root is not
+    import common
+
 BOOKINGS_PATH = "/api/v1/bookings/"
 RATIO_GOAL = 0.5
 SIZE_TYPE = "22G1"  # 20' general purpose: 1 TEU
 DESTINATION = "NLRTM"
 UNCONTENDED_CAPACITY = 100
 MAX_CAPACITY = 32767  # capacity_teu is a PositiveSmallIntegerField
-
-
-# --- Database --------------------------------------------------------------------------------------------
-
-
-def database_url() -> str:
-    url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    parts = urlsplit(url)
-    scheme = parts.scheme.split("+")[0].lower()
-    if scheme not in POSTGRES_SCHEMES:
-        sys.exit(
-            f"bench: DATABASE_URL must be a PostgreSQL URL, not {scheme or url!r}. This benchmark measures "
-            "PostgreSQL's row locks and CHECK constraint under concurrent writers (SQLite serialises every "
-            f"writer, so it would measure nothing of the kind). Default: {DEFAULT_DATABASE_URL}"
-        )
-    if not parts.path.strip("/"):
-        sys.exit(f"bench: DATABASE_URL names no database: {url}")
-    return url
-
-
-def ensure_database(url: str) -> bool:
-    """Create the database named in `url` when it does not exist yet; True when it was created."""
-    import psycopg2
-    from psycopg2 import sql
-
-    parts = urlsplit(url)
-    name = unquote(parts.path.strip("/"))
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        host=parts.hostname or None,
-        port=parts.port or None,
-    )
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone() is not None:
-                return False
-            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            return True
-    finally:
-        connection.close()
-
-
-def django_setup(url: str, redis_url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["REDIS_URL"] = redis_url
-    os.environ["DEBUG"] = "1"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intermodal.settings")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
-
-
-def postgres_version() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        return cursor.fetchone()[0]
+NOT_POSTGRES = (
+    "This benchmark measures PostgreSQL's row locks and CHECK constraint under concurrent writers (SQLite "
+    "serialises every writer, so it would measure nothing of the kind)."
+)
 
 
 # --- Rows for the run ------------------------------------------------------------------------------------
@@ -138,35 +67,27 @@ def network_create(run_id: str, *, attempts: int, capacity: int, warmup: int) ->
     from django.db import transaction
     from django.utils import timezone
 
-    from intermodal.access import api_key_create
-    from intermodal.models import PartyKind, Scope
+    from intermodal.models import Scope
     from stations.models import Departure
-    from stations.services import departure_build
     from tests import factories
 
     first_day = timezone.localdate() + timedelta(days=1)
     with transaction.atomic():
-        railway = factories.organisation(PartyKind.RAILWAY, code=f"bench-{run_id}-railway")
-        port = factories.organisation(PartyKind.PORT, code=f"bench-{run_id}-port")
-        operator = factories.organisation(PartyKind.STATION_OPERATOR, code=f"bench-{run_id}-station")
-        shipper = factories.organisation(PartyKind.ENTERPRISE, code=f"bench-{run_id}-shipper")
-        user = factories.user(shipper, username=f"bench-{run_id}")
-        _key, raw_key = api_key_create(
-            organisation=shipper,
+        parties = common.parties_create(run_id)
+        raw_key = common.api_key_create(
+            parties.shipper,
             name=f"bench {run_id}",
             scopes=[Scope.BOOKINGS_WRITE, Scope.BOOKINGS_READ],
-            created_by=user,
+            created_by=parties.user,
         )
-        station = factories.station(f"b{run_id}-st", operator=operator, name=f"Bench station {run_id}")
-        terminal = factories.terminal(f"b{run_id}-tm", operator=port, name=f"Bench terminal {run_id}")
+        station, terminal = common.station_and_terminal(parties)
         services = {
-            kind: factories.service(station, terminal, railway, code=f"b{run_id}-{kind}") for kind in ("w", "c", "u")
+            kind: factories.service(station, terminal, parties.railway, code=f"b{run_id}-{kind}")
+            for kind in ("w", "c", "u")
         }
 
         def departure(kind: str, day: int, capacity_teu: int) -> Departure:
-            built = departure_build(service=services[kind], service_date=first_day + timedelta(days=day))
-            built.capacity_teu = capacity_teu
-            return built
+            return common.departure_build(services[kind], first_day + timedelta(days=day), capacity_teu)
 
         warm = departure("w", 0, max(UNCONTENDED_CAPACITY, warmup))
         contended = departure("c", 0, capacity)
@@ -201,96 +122,6 @@ def booking_body(network: Network, departure: str) -> bytes:
             "confirm": True,
         }
     ).encode()
-
-
-# --- The server ------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def gunicorn_version() -> str:
-    import gunicorn
-
-    return gunicorn.__version__
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
-def _get(port: int, path: str) -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        response.read()
-        return response.status
-    finally:
-        connection.close()
-
-
-@contextlib.contextmanager
-def gunicorn_server(*, port: int, workers: int, env: dict[str, str], log_path: Path):
-    """gunicorn serving intermodal.wsgi on 127.0.0.1:port until the block ends, however it ends."""
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "intermodal.wsgi:application",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "sync",
-        "--threads",
-        "1",
-        "--timeout",
-        "120",
-        "--graceful-timeout",
-        "10",
-        "--chdir",
-        str(ROOT),
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{_tail(log_path)}")
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                if _get(port, "/healthz") == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer /healthz within 60 s:\n{_tail(log_path)}")
-            time.sleep(0.2)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def server_errors(log_path: Path) -> Counter:
-    """The exceptions the server logged (last line of each traceback), for when there were 5xx."""
-    found: Counter = Counter()
-    with contextlib.suppress(OSError):
-        for line in log_path.read_text(errors="replace").splitlines():
-            match = re.match(r"^([A-Za-z_][\w.]*(?:Error|Exception|Detected|Failure)\w*): (.*)$", line)
-            if match:
-                found[f"{match.group(1)}: {match.group(2)[:100]}"] += 1
-    return found
 
 
 # --- The clients -----------------------------------------------------------------------------------------
@@ -336,10 +167,7 @@ class Round:
 
     def percentile(self, q: float) -> float:
         """Nearest-rank percentile of the latencies, in milliseconds."""
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)] * 1000
+        return common.percentile(self.latencies, q) * 1000
 
 
 def _answer_code(status: int, payload: bytes) -> str:
@@ -358,45 +186,15 @@ def fire(name: str, *, port: int, api_key: str, bodies: list[bytes], threads: in
         "Content-Type": "application/json",
         "Accept": "application/json",
     }
-    results: list[tuple[int, float, float, bytes] | None] = [None] * len(bodies)
-    pending = iter(range(len(bodies)))
-    take = threading.Lock()
-    gate = threading.Barrier(threads + 1)
-    clock = {"start": 0.0}
-
-    def client() -> None:
-        # http.client keeps the connection open when the server allows it and reconnects when it does not
-        # (gunicorn's sync workers answer `Connection: close`).
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        gate.wait()
-        try:
-            while True:
-                with take:
-                    index = next(pending, None)
-                if index is None:
-                    return
-                began = time.perf_counter()
-                try:
-                    connection.request("POST", BOOKINGS_PATH, body=bodies[index], headers=headers)
-                    response = connection.getresponse()
-                    payload, status = response.read(), response.status
-                except (OSError, http.client.HTTPException) as exc:
-                    connection.close()
-                    payload, status = f"{type(exc).__name__}: {exc}".encode(), 0
-                ended = time.perf_counter()
-                results[index] = (status, ended - began, ended - clock["start"], payload)
-        finally:
-            connection.close()
-
-    pool = [threading.Thread(target=client, name=f"{name}-{n}", daemon=True) for n in range(threads)]
-    for thread in pool:
-        thread.start()
-    clock["start"] = time.perf_counter()
-    gate.wait()
-    for thread in pool:
-        thread.join()
-    outcome = Round(name=name, threads=threads, elapsed=time.perf_counter() - clock["start"])
-    for status, latency, finished, payload in filter(None, results):
+    results, elapsed = common.fire(
+        name,
+        port=port,
+        requests=[("POST", BOOKINGS_PATH, body) for body in bodies],
+        headers=headers,
+        threads=threads,
+    )
+    outcome = Round(name=name, threads=threads, elapsed=elapsed)
+    for status, latency, finished, payload in results:
         outcome.statuses[status] += 1
         outcome.latencies.append(latency)
         if status == 201:
@@ -542,7 +340,7 @@ def report(
         )
     if contended.server_errors or uncontended.server_errors:
         print("  server exceptions (from the gunicorn log):")
-        for text, n in server_errors(log_path).most_common(8):
+        for text, n in common.server_errors(log_path).most_common(8):
             print(f"    {n:>4} x {text}")
     print()
     print("RESULT:", "FAIL - " + "; ".join(problems) if problems else "ok (no overbooking, no 5xx)")
@@ -574,15 +372,14 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    # A plain `kill` must still stop the server: turn SIGTERM into SystemExit so the `finally` blocks run.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    url = database_url()
-    redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    common.exit_on_sigterm()
+    url = common.database_url(NOT_POSTGRES)
+    redis_url = common.redis_url()
     began = time.monotonic()
-    database = urlsplit(url).path.strip("/")
-    created = ensure_database(url)
+    database = common.database_name(url)
+    created = common.ensure_database(url)
     print(f"bench: database {database} {'created' if created else 'exists'}; migrating", flush=True)
-    django_setup(url, redis_url)
+    common.django_setup(url, redis_url)
 
     run_id = uuid.uuid4().hex[:8]
     network = network_create(run_id, attempts=args.attempts, capacity=args.capacity, warmup=args.warmup)
@@ -591,20 +388,10 @@ def main(argv=None) -> int:
     connection.close()  # the server's workers are the only clients while measuring
     print(f"bench: run {run_id}: {args.attempts + 2} departures, vessel call {network.vessel_call}", flush=True)
 
-    port = free_port()
-    fd, log_name = tempfile.mkstemp(prefix=f"intermodal-bench-{run_id}-", suffix=".log")
-    os.close(fd)
-    log_path = Path(log_name)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "DEBUG": "1",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SETTINGS_MODULE": "intermodal.settings",
-        "PYTHONUNBUFFERED": "1",
-    }
-    with gunicorn_server(port=port, workers=args.workers, env=env, log_path=log_path):
+    port = common.free_port()
+    log_path = common.log_file(run_id)
+    env = common.server_env(url, redis_url)
+    with common.gunicorn_server(port=port, workers=args.workers, env=env, log_path=log_path):
         print(f"bench: gunicorn on 127.0.0.1:{port}, {args.workers} sync workers x 1 thread", flush=True)
         if args.warmup:
             warm = fire(
@@ -633,9 +420,9 @@ def main(argv=None) -> int:
         print(f"bench: uncontended {dict(uncontended.statuses)} in {uncontended.elapsed:.2f} s", flush=True)
 
     setup = {
-        "server": f"gunicorn {gunicorn_version()}, {args.workers} sync workers x 1 thread, DEBUG=1",
+        "server": f"gunicorn {common.gunicorn_version()}, {args.workers} sync workers x 1 thread, DEBUG=1",
         "clients": f"{args.threads} threads, http.client, 1 x {SIZE_TYPE} (1 TEU) per attempt, confirm=true",
-        "machine": f"{os.cpu_count()} CPUs; PostgreSQL {postgres_version()} ({database})",
+        "machine": f"{os.cpu_count()} CPUs; PostgreSQL {common.postgres_version()} ({database})",
         "warm-up": f"{args.warmup} bookings before measuring",
     }
     problems = report(

@@ -54,7 +54,10 @@ def _events_for(booking: Booking, container: Container | None) -> list[Event]:
     transports = Q(
         transport_reference__in=[booking.departure.reference, booking.vessel_call.reference], event_type="TRANSPORT"
     )
-    own = Q(equipment_reference=container.number) if container else Q(booking_reference=booking.reference)
+    own = Q(booking_reference=booking.reference)
+    if container:
+        # Container numbers are reused across bookings: only this booking's journey of the box.
+        own &= Q(equipment_reference=container.number)
     return list(Event.objects.filter(own | transports).order_by("event_datetime", "id"))
 
 

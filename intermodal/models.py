@@ -216,6 +216,9 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["equipment_reference", "event_datetime"], name="event_equipment_time"),
             models.Index(fields=["booking_reference", "event_datetime"], name="event_booking_time"),
+            # A timeline reads the transport's own events (train, vessel); containers' events on it are many more.
+            models.Index(fields=["transport_reference", "event_datetime"], name="event_transport_own_time",
+                         condition=models.Q(event_type="TRANSPORT")),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(event_type__in=EventType.values), name="event_type_valid"),

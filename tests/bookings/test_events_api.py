@@ -179,3 +179,19 @@ def test_a_delay_reported_by_the_railway_flags_the_booking_at_risk(shipper, conn
     assert booking["at_risk"] is True
     assert track["at_risk"] is True
     assert track["steps"][4]["estimated"] is not None
+
+
+def test_a_container_timeline_shows_only_this_booking_journey_of_the_box(shipper, connecting, handed_out):
+    from bookings import services
+    from bookings.tracking import track_lookup
+
+    # The same box travelled for an earlier booking that was cancelled after its empty was handed out.
+    services.booking_cancel(actor=shipper.actor, booking=handed_out)
+    again = book(shipper.actor, connecting, lines={"42G1": 1})
+    services.container_assign(actor=shipper.actor, booking=again, number="CSQU3054383", size_type="42G1")
+
+    timeline = track_lookup(actor=shipper.actor, key="CSQU3054383")
+
+    assert timeline.booking == again
+    assert {e.booking_reference for e in timeline.events if e.equipment_reference} <= {again.reference}
+    assert timeline.steps[0].actual is None  # the earlier hand-out belongs to the cancelled booking
