@@ -31,6 +31,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("bookings/", include("bookings.urls")),
     path("operations/", include("bookings.operations_urls")),
+    path("declarations/", include("customs.urls")),
     path("track/", tracking_public, name="track-public"),
     path("admin/", admin.site.urls),
     path("api/v1/me/", api_views.MeView.as_view(), name="api-me"),

@@ -9,7 +9,9 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -51,6 +53,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {'username':<12} {'organisation':<20} party kind")
             for username, organisation, kind in demo_data.DEMO_USERS:
                 self.stdout.write(f"  {username:<12} {organisation:<20} {kind}")
+        if apps.is_installed("customs"):
+            call_command("seed_risk_rules", verbosity=0)
 
 
 def seed(now: datetime | None = None) -> Counter:
