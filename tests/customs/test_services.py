@@ -211,3 +211,30 @@ def test_one_declaration_per_booking(declared):
         draft(declared)
 
     assert error.value.code == "already_declared"
+
+
+def test_the_port_cannot_load_an_unreleased_container_and_loads_it_once_released(shipper, connecting):
+    from bookings import journey
+    from bookings.models import ContainerStatus
+    from tests.bookings.test_journey import NUMBERS as JOURNEY_NUMBERS
+    from tests.bookings.test_journey import to_station
+
+    network = connecting.network
+    parties = {"station": Actor(organisation=network.operator), "railway": Actor(organisation=network.railway),
+               "port": Actor(organisation=network.port)}
+    booking, _request = to_station(shipper, connecting, parties, count=1)
+    number = JOURNEY_NUMBERS[0]
+    journey.train_load(actor=parties["station"], number=number)
+    journey.train_depart(actor=parties["railway"], departure=connecting.departure)
+    journey.train_arrive(actor=parties["railway"], departure=connecting.departure,
+                         at=timezone.now() + timedelta(hours=8))
+    journey.train_discharge(actor=parties["port"], number=number)
+    journey.terminal_gate_in(actor=parties["port"], number=number)
+
+    with pytest.raises(StateConflict) as refused:
+        journey.vessel_load(actor=parties["port"], number=number)
+    factories.declaration_released(booking)
+    loaded = journey.vessel_load(actor=parties["port"], number=number)
+
+    assert refused.value.code == "not_released"
+    assert loaded.status == ContainerStatus.ON_VESSEL
