@@ -365,3 +365,28 @@ def machine() -> str:
     from django.db import connection
 
     return f"{os.cpu_count()} CPUs; PostgreSQL {postgres_version()} ({connection.settings_dict['NAME']})"
+
+
+# The columns of intermodal_event a benchmark writes itself (raw INSERT, COPY), in one order for all of them.
+EVENT_COLUMNS = (
+    "event_id",
+    "event_type",
+    "event_code",
+    "classifier",
+    "event_datetime",
+    "created_at",
+    "location_unlocode",
+    "facility_kind",
+    "facility_code",
+    "mode_of_transport",
+    "transport_reference",
+    "equipment_reference",
+    "empty_indicator",
+    "booking_reference",
+    "document_type",
+    "document_reference",
+    "reason",
+    "details",
+    "reported_by_organisation_id",
+    "reported_by_user_id",
+)

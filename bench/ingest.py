@@ -201,28 +201,6 @@ def post(name: str, *, port: int, api_key: str, batches: list[list[dict]], threa
 
 # --- The raw INSERTs -------------------------------------------------------------------------------------
 
-EVENT_COLUMNS = (
-    "event_id",
-    "event_type",
-    "event_code",
-    "classifier",
-    "event_datetime",
-    "created_at",
-    "location_unlocode",
-    "facility_kind",
-    "facility_code",
-    "mode_of_transport",
-    "transport_reference",
-    "equipment_reference",
-    "empty_indicator",
-    "booking_reference",
-    "document_type",
-    "document_reference",
-    "reason",
-    "details",
-    "reported_by_organisation_id",
-    "reported_by_user_id",
-)
 OUTBOX_COLUMNS = ("event_id", "topic", "payload", "created_at", "processed_at", "attempts")
 
 
@@ -300,7 +278,7 @@ def raw_insert(url: str, rows: list[tuple[tuple, tuple]], size: int) -> Raw:
     of their outbox rows, in one transaction; one connection, `synchronous_commit` as the server has it."""
     from psycopg2.extras import execute_values
 
-    insert_events = f"INSERT INTO intermodal_event ({', '.join(EVENT_COLUMNS)}) VALUES %s RETURNING id"  # noqa: S608
+    insert_events = f"INSERT INTO intermodal_event ({', '.join(common.EVENT_COLUMNS)}) VALUES %s RETURNING id"  # noqa: S608
     insert_outbox = f"INSERT INTO intermodal_outboxmessage ({', '.join(OUTBOX_COLUMNS)}) VALUES %s"  # noqa: S608
     outcome = Raw()
     connection = common.connect(url)
@@ -349,10 +327,10 @@ def stored(url: str, network: Network, *, probe: dict, raw_event_id: str) -> Sto
             )
             events, outbox = cursor.fetchone()
             rows = {}
-            names = [*EVENT_COLUMNS, "topic", "payload"]
+            names = [*common.EVENT_COLUMNS, "topic", "payload"]
             for kind, condition in (("api", "e.event_id <> %s"), ("raw", "e.event_id = %s")):
                 cursor.execute(
-                    f"SELECT {', '.join('e.' + c for c in EVENT_COLUMNS)}, o.topic, o.payload "  # noqa: S608
+                    f"SELECT {', '.join('e.' + c for c in common.EVENT_COLUMNS)}, o.topic, o.payload "  # noqa: S608
                     "FROM intermodal_event e JOIN intermodal_outboxmessage o ON o.event_id = e.id "
                     "WHERE e.reported_by_organisation_id = %s AND e.transport_reference = %s "
                     f"AND e.event_datetime = %s AND e.reason = %s AND {condition} ORDER BY e.id LIMIT 1",

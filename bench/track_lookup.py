@@ -209,28 +209,6 @@ def subject_create(run_id: str) -> Subject:
 
 # --- Synthetic events, by COPY ---------------------------------------------------------------------------
 
-COPY_COLUMNS = (
-    "event_id",
-    "event_type",
-    "event_code",
-    "classifier",
-    "event_datetime",
-    "created_at",
-    "location_unlocode",
-    "facility_kind",
-    "facility_code",
-    "mode_of_transport",
-    "transport_reference",
-    "equipment_reference",
-    "empty_indicator",
-    "booking_reference",
-    "document_type",
-    "document_reference",
-    "reason",
-    "details",
-    "reported_by_organisation_id",
-    "reported_by_user_id",
-)
 STATIONS = (
     ("YIWU-W", "CNYIU"),
     ("JINHUA-E", "CNJHA"),
@@ -291,7 +269,7 @@ class Synthetic:
         reason: str = "",
         details: str = "{}",
     ) -> str:
-        """One line of COPY text in COPY_COLUMNS order; `place` is (UN/LOCODE, facility kind, facility code)."""
+        """One line of COPY text in common.EVENT_COLUMNS order; `place` is (UN/LOCODE, facility kind, facility code)."""
         created = at + timedelta(seconds=60 + int(self.rng.random() * 1800))
         document_type = "BKG" if document else ""
         return (
@@ -428,7 +406,7 @@ def _copy(cursor, lines) -> int:
 
     producer = threading.Thread(target=produce, name="copy-producer", daemon=True)
     producer.start()
-    statement = f"COPY intermodal_event ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+    statement = f"COPY intermodal_event ({', '.join(common.EVENT_COLUMNS)}) FROM STDIN"
     copied = 0
     while (chunk := chunks.get()) is not None:
         cursor.copy_expert(statement, chunk, size=1 << 20)
