@@ -255,7 +255,7 @@ class EventsView(ListAPIView):
                 raise ValidationError({"non_field_errors": [_("At most %(n)s events at once.") % {"n": MAX_BULK}]})
             results = []
             for index, item in enumerate(request.data):
-                code, body = _apply_one(actor, item)
+                _status, body = _apply_one(actor, item)
                 results.append({"index": index, **body})
             applied = sum(1 for r in results if r["status"] == 201)
             return Response(

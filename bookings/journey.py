@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 
 from bookings.models import (
     HOLDS_CAPACITY,
-    SIZE_TYPES,
     Booking,
     BookingStatus,
     Container,
@@ -28,7 +27,7 @@ from bookings.models import (
 from bookings.services import container_assign, container_check_loadable_on_vessel, container_update
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
-from intermodal.errors import InvalidInput, NotFound, StateConflict
+from intermodal.errors import InvalidInput, StateConflict
 from intermodal.events import event_record
 from intermodal.models import PartyKind
 from stations.models import Departure, DepartureStatus, Station, Terminal, VesselCall
@@ -688,19 +687,3 @@ def vessel_call_estimate(
             raise InvalidInput(errors={"event_datetime": [_("Move the cut-offs before moving the departure earlier.")]})
         call.save(update_fields=fields)
     return call
-
-
-# --- Lookup for scans and partner events ------------------------------------------------------------------
-
-
-def departure_by_reference(reference: str) -> Departure:
-    departure = (
-        Departure.objects.select_related("service__station", "service__terminal").filter(reference=reference).first()
-    )
-    if departure is None:
-        raise NotFound(_("No departure %(ref)s.") % {"ref": reference})
-    return departure
-
-
-def known_size_type(code: str) -> bool:
-    return code in SIZE_TYPES

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions
 
+from intermodal.errors import InvalidInput
 from intermodal.models import DEFAULT_SCOPES, ApiKey, Organisation, Scope, User
 
 KEY_PREFIX = "imk"
@@ -40,8 +41,6 @@ def api_key_create(
         scopes = list(DEFAULT_SCOPES[organisation.kind])
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown:
-        from intermodal.errors import InvalidInput
-
         raise InvalidInput(errors={"scopes": [f"Unknown scope: {s}" for s in unknown]})
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)

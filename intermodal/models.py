@@ -72,9 +72,6 @@ class Organisation(models.Model):
     def __str__(self):
         return self.name
 
-    def display_name(self, language: str | None = None) -> str:
-        return self.name_zh if language and language.startswith("zh") and self.name_zh else self.name
-
 
 class User(AbstractUser):
     # Nullable only for break-glass superusers made with createsuperuser; every person using the product

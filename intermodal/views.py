@@ -1,5 +1,6 @@
 """Pages shared by every party: home, language choice, health."""
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.db import connection
 from django.http import HttpResponseNotAllowed, JsonResponse
@@ -40,8 +41,6 @@ def set_language(request):
         if request.user.is_authenticated and request.user.language != language:
             request.user.language = language
             request.user.save(update_fields=["language"])
-        from django.conf import settings
-
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax",
                             secure=request.is_secure(), httponly=True)
     return response
