@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-requirements
 export DATABASE_URL_TEST := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/intermodal)
 export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 
-.PHONY: help venv run test lint format migrations-check messages bench bench-ingest bench-track clean
+.PHONY: help venv run test lint format migrations-check messages bench bench-ingest bench-track bench-dashboard clean
 
 help:
 	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (SQLite, worker, beat)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  - booking under contention against gunicorn + PostgreSQL (see docs/PERFORMANCE.md)"
 	@echo "make bench-ingest - bulk event ingest through the API against raw INSERTs of the same rows"
 	@echo "make bench-track  - tracking look-up latency with 10k and with 1M events in the events table"
+	@echo "make bench-dashboard - the figures dashboard with 10k and with 1M events of history (--events N)"
 	@echo "             (the bench targets take BENCH_DATABASE_URL, and options in BENCH_ARGS=...)"
 
 $(STAMP): requirements.txt
@@ -61,6 +62,10 @@ bench-ingest: venv
 bench-track: venv
 	DATABASE_URL=$(BENCH_DB) \
 	  $(BIN)/python bench/track_lookup.py $(BENCH_ARGS)
+
+bench-dashboard: venv
+	DATABASE_URL=$(BENCH_DB) \
+	  $(BIN)/python bench/dashboard.py $(BENCH_ARGS)
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -8,10 +8,13 @@ class CustomsConfig(AppConfig):
 
     def ready(self):
         # The port loads only released containers (pre-release); loading lists show each one's customs state.
-        from bookings import journey
+        from bookings import figures, journey
+        from customs.figures import customs_figures
         from customs.selectors import customs_labels
         from customs.services import vessel_loading_customs_check
 
         journey.vessel_loading_check(vessel_loading_customs_check)
         if customs_labels not in journey.CUSTOMS_STATUS_PROVIDERS:
             journey.CUSTOMS_STATUS_PROVIDERS.append(customs_labels)
+        # Clearance time and the cargo mix by HS chapter join the network's figures.
+        figures.figure_provider(customs_figures)

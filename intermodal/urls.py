@@ -5,8 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from bookings import api as bookings_api
+from bookings import events_api, figures_views
 from bookings import dcsa as bookings_dcsa
-from bookings import events_api
 from bookings.operations import tracking_public
 from customs import api as customs_api
 from intermodal import api_views, views
@@ -32,6 +32,7 @@ urlpatterns = [
     path("bookings/", include("bookings.urls")),
     path("operations/", include("bookings.operations_urls")),
     path("declarations/", include("customs.urls")),
+    path("figures/", include("bookings.figures_urls")),
     path("track/", tracking_public, name="track-public"),
     path("admin/", admin.site.urls),
     path("api/v1/me/", api_views.MeView.as_view(), name="api-me"),
@@ -39,6 +40,7 @@ urlpatterns = [
     path("api/v1/quotes/", bookings_api.QuoteView.as_view(), name="api-quotes"),
     path("api/v1/events/", events_api.EventsView.as_view(), name="api-events"),
     path("api/v1/track/<str:key>/", events_api.TrackView.as_view(), name="api-track"),
+    path("api/v1/figures/", figures_views.FiguresView.as_view(), name="api-figures"),
     path("api/v1/", include(router.urls)),
     path("api/dcsa/tnt/v2/events", bookings_dcsa.DcsaEventListView.as_view(), name="dcsa-events"),
     path("api/dcsa/tnt/v2/events/<str:eventID>", bookings_dcsa.DcsaEventDetailView.as_view(), name="dcsa-event"),

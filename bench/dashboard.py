@@ -1,0 +1,471 @@
+"""P7 Figures dashboard: time of GET /figures/ (a year of figures) with 10k and with 1M events of history.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/intermodal_bench .venv/bin/python bench/dashboard.py
+    # options: --small 10000 --events 1000000 --rounds 15 --fresh
+
+The data grows as a real network does. Each size lives in its own schema of the bench database
+(`bench_dashboard_<events>`, created and migrated when missing; kept between runs, so the big fill is made once)
+and holds a year (up to yesterday) of a 24-station network, written by `INSERT ... SELECT generate_series`:
+
+- fixed whatever the size: 24 stations (12 in Zhejiang), one daily rail service each to one of two terminals,
+  365 departures per service, two vessel calls a day;
+- growing with the events: bookings (one per 15 events, 1-3 containers of 22G1 or 42G1, 1 in 25 rolled, 1 in 40
+  cancelled), their containers, one empty request each (waits of 2-71 hours), one released declaration each
+  (1-30 hours, 1 in 10 inspected, a goods line), shippers (one per 200 bookings a year: a shipper's own volume
+  stays the same as the network grows), and the events table itself (`--events` rows).
+
+It then asks for the dashboard of the last twelve months, in this process through Django's test client (the
+full view: filters, every figure's queries, the SVG charts, the template), as four parties: the port (the whole
+network), a station operator (one station), a shipper (its own bookings) and a local government (Zhejiang,
+12 stations). One request per party and size per round, the sizes alternating, after a warm-up; it prints the
+median and p95 per party and size, the ratio big/small of the medians against the goal (<= 3), and the query
+plans of the largest figures at the big size. A wrong answer (not 200, or figures that do not match the rows
+written) exits 1; the time goal prints PASS/FAIL only.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+
+try:
+    from bench import common
+except ImportError:  # run as a script: bench/ is on sys.path, the project root is not
+    import common
+
+SMALL = 10_000
+BIG = 1_000_000
+RATIO_GOAL = 3.0
+EVENTS_PER_BOOKING = 15
+BOOKINGS_PER_SHIPPER = 200
+STATIONS = 24
+SYNTHETIC = "bench-dashboard-feed"
+NOT_POSTGRES = "The figures are PostgreSQL aggregates (percentile_cont); SQLite would measure another thing."
+PARTIES = ("port", "station", "shipper", "government")
+
+
+def schema_name(size: int) -> str:
+    return f"bench_dashboard_{size}"
+
+
+def schema_ensure(url: str, schema: str, *, fresh: bool) -> None:
+    from psycopg2 import sql
+
+    connection = common.connect(url)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            if fresh:
+                cursor.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    finally:
+        connection.close()
+
+
+def django_use(schema: str, *, migrate: bool = False) -> None:
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management import call_command
+    from django.db import connection
+
+    connection.close()
+    connection.settings_dict.setdefault("OPTIONS", {})["options"] = f"-c search_path={schema}"
+    ContentType.objects.clear_cache()
+    if migrate:
+        call_command("migrate", verbosity=0, interactive=False)
+
+
+# --- The year of data ------------------------------------------------------------------------------------
+
+FILL_SQL = f"""
+INSERT INTO intermodal_organisation (code, name, name_zh, kind, city, province, uscc, is_active, created_at)
+SELECT 'bench-shipper-' || g, 'Bench Shipper ' || g, '', 'enterprise', '', '', '', true, now()
+  FROM generate_series(1, %(shippers)s) g
+UNION ALL SELECT 'bench-station-op-' || g, 'Bench Station Operator ' || g, '', 'station_operator', '', '', '', true,
+  now() FROM generate_series(1, {STATIONS}) g
+UNION ALL SELECT 'bench-railway', 'Bench Railway', '', 'railway', '', '', '', true, now()
+UNION ALL SELECT 'bench-port', 'Bench Port', '', 'port', '', '', '', true, now()
+UNION ALL SELECT 'bench-gov', 'Bench Zhejiang', '', 'local_government', '', 'Zhejiang', '', true, now()
+UNION ALL SELECT '{SYNTHETIC}', 'Bench feed', '', 'railway', '', '', '', true, now();
+
+INSERT INTO stations_location (unlocode, name, name_zh) VALUES ('NLRTM', 'Rotterdam', '鹿特丹')
+  ON CONFLICT DO NOTHING;
+
+INSERT INTO stations_terminal (name, name_zh, code, unlocode, port_unlocode, handling_buffer_hours, operator_id)
+SELECT t.name, t.name, t.code, t.unlocode, 'CNNGB', 6,
+       (SELECT id FROM intermodal_organisation WHERE code = 'bench-port')
+  FROM (VALUES ('Beilun', 'BEILUN', 'CNBLG'), ('Meishan', 'MEISHAN', 'CNMSG')) AS t(name, code, unlocode);
+
+INSERT INTO stations_station (name, name_zh, code, city, city_zh, province, province_zh, unlocode, timezone,
+                              has_empty_depot, has_customs_supervision, issues_bills_of_lading, operator_id)
+SELECT 'Bench Station ' || g, '测试站' || g, 'BST-' || lpad(g::text, 2, '0'), 'City ' || g, '城市' || g,
+       CASE WHEN g <= 12 THEN 'Zhejiang' WHEN g <= 18 THEN 'Anhui' ELSE 'Jiangxi' END, '省', 'CNYIU',
+       'Asia/Shanghai', true, true, g %% 2 = 1, o.id
+  FROM generate_series(1, {STATIONS}) g JOIN intermodal_organisation o ON o.code = 'bench-station-op-' || g;
+
+INSERT INTO stations_service (code, mode, weekdays, departure_time, transit_hours, closing_hours, teu_capacity,
+                              distance_km, dangerous_goods_classes, is_active, operator_id, station_id, terminal_id)
+SELECT s.code || '-R', 'RAIL', '[1,2,3,4,5,6,7]', '09:30', 8, 4, 100, 300, '[]', true,
+       (SELECT id FROM intermodal_organisation WHERE code = 'bench-railway'), s.id,
+       (SELECT id FROM stations_terminal WHERE code = CASE WHEN s.id %% 2 = 0 THEN 'BEILUN' ELSE 'MEISHAN' END)
+  FROM stations_station s;
+
+INSERT INTO stations_tariff (container_size, transport_price, port_handling, documentation, road_haulage_price,
+                             currency, service_id)
+SELECT t.size, t.price, 380, 150, t.road, 'CNY', s.id
+  FROM stations_service s
+ CROSS JOIN (VALUES ('20', 1350, 2700), ('40', 2200, 4400), ('45', 2400, 4800)) t(size, price, road);
+
+-- A year up to yesterday, in Shanghai: day 0 is 365 days ago.
+CREATE TEMP TABLE bench_days AS
+SELECT d AS n, (current_date - 365 + d) AS day FROM generate_series(0, 364) d;
+
+INSERT INTO stations_departure (reference, service_date, capacity_teu, booked_teu, closing_time, planned_departure,
+                                planned_arrival, actual_departure, actual_arrival, status, service_id)
+SELECT s.code || '-' || to_char(x.day, 'YYYYMMDD'), x.day, 100, 0,
+       (x.day + time '05:30') AT TIME ZONE 'Asia/Shanghai', (x.day + time '09:30') AT TIME ZONE 'Asia/Shanghai',
+       (x.day + time '17:30') AT TIME ZONE 'Asia/Shanghai', (x.day + time '09:30') AT TIME ZONE 'Asia/Shanghai',
+       (x.day + time '17:30') AT TIME ZONE 'Asia/Shanghai', 'arrived', s.id
+  FROM stations_service s CROSS JOIN bench_days x;
+
+INSERT INTO stations_vesselcall (reference, vessel_name, imo_number, voyage, carrier, carrier_scac, eta, etd, cy_cutoff,
+                                 vgm_cutoff, si_cutoff, customs_cutoff, dg_cutoff, actual_departure, terminal_id)
+SELECT 'BVC-' || t.code || '-' || to_char(x.day, 'YYYYMMDD'), 'Bench Express', '9811000',
+       t.code || to_char(x.day, 'YYYYMMDD'), 'Bench Line', 'BNCH', v.etd - interval '30 hours', v.etd,
+       v.etd - interval '12 hours', v.etd - interval '12 hours', v.etd - interval '24 hours',
+       v.etd - interval '12 hours', v.etd - interval '24 hours', v.etd, t.id
+  FROM stations_terminal t CROSS JOIN bench_days x
+  CROSS JOIN LATERAL (SELECT ((x.day + 1) + time '18:00') AT TIME ZONE 'Asia/Shanghai' AS etd) v;
+
+INSERT INTO stations_vesselcall_destinations (vesselcall_id, location_id) SELECT id, 'NLRTM' FROM stations_vesselcall;
+
+-- Bookings, spread evenly over the year and the stations; shippers in turn.
+CREATE TEMP TABLE bench_plan AS
+SELECT g, 1 + (g %% {STATIONS}) AS station_no, (g * 365 / (%(bookings)s + 1)) AS day_no,
+       1 + (g %% 3) AS quantity, g %% 3 = 0 AS forty, g %% 25 = 0 AS rolled, g %% 40 = 0 AS cancelled,
+       1 + (g %% %(shippers)s) AS shipper_no
+  FROM generate_series(1, %(bookings)s) g;
+
+INSERT INTO bookings_booking (reference, status, teu, commodity, cargo_weight_kg, un_number, imdg_class, free_days,
+                              currency, quote_transport, quote_port_handling, quote_documentation, quote_total,
+                              quote_road_haulage, quote_saving, quoted_at, roll_count, created_at, updated_at,
+                              confirmed_at, departure_id, destination_id, original_vessel_call_id, shipper_id,
+                              vessel_call_id)
+SELECT 'BB-' || lpad(p.g::text, 9, '0'), CASE WHEN p.cancelled THEN 'cancelled' ELSE 'sailed' END,
+       p.quantity * CASE WHEN p.forty THEN 2 ELSE 1 END, 'Bench goods', 9000 * p.quantity, '', '', 7, 'CNY',
+       p.quantity * price.transport, p.quantity * 380, p.quantity * 150, p.quantity * (price.transport + 530),
+       p.quantity * price.road, p.quantity * (price.road - price.transport - 530),
+       d.planned_departure - interval '4 days',
+       CASE WHEN p.rolled THEN 1 ELSE 0 END, d.planned_departure - interval '4 days', d.planned_departure,
+       d.planned_departure - interval '4 days', d.id, 'NLRTM', original.id, shipper.id,
+       CASE WHEN p.rolled THEN later.id ELSE original.id END
+  FROM bench_plan p
+  JOIN bench_days x ON x.n = p.day_no
+  JOIN stations_station st ON st.code = 'BST-' || lpad(p.station_no::text, 2, '0')
+  JOIN stations_service s ON s.station_id = st.id
+  JOIN stations_terminal t ON t.id = s.terminal_id
+  JOIN stations_departure d ON d.service_id = s.id AND d.service_date = x.day
+  JOIN stations_vesselcall original ON original.reference = 'BVC-' || t.code || '-' || to_char(x.day, 'YYYYMMDD')
+  LEFT JOIN stations_vesselcall later
+    ON later.reference = 'BVC-' || t.code || '-' || to_char(x.day + 1, 'YYYYMMDD')
+  JOIN intermodal_organisation shipper ON shipper.code = 'bench-shipper-' || p.shipper_no
+  CROSS JOIN LATERAL (SELECT CASE WHEN p.forty THEN 2200 ELSE 1350 END AS transport,
+                             CASE WHEN p.forty THEN 4400 ELSE 2700 END AS road) price
+ WHERE NOT p.rolled OR later.id IS NOT NULL;
+
+INSERT INTO bookings_bookingline (size_type, quantity, teu, unit_price, unit_road_price, booking_id)
+SELECT CASE WHEN b.teu > b.quote_total / (1350 + 530) THEN '42G1' ELSE '22G1' END, q.quantity, b.teu,
+       b.quote_total / q.quantity, b.quote_road_haulage / q.quantity, b.id
+  FROM bookings_booking b
+  CROSS JOIN LATERAL (SELECT (b.cargo_weight_kg / 9000)::int AS quantity) q;
+
+INSERT INTO bookings_container (number, size_type, status, is_active, seal_number, vgm_signatory, assigned_at,
+                                booking_id)
+SELECT 'BNCU' || lpad((b.id * 4 + k)::text, 7, '0'), l.size_type,
+       CASE WHEN b.status = 'cancelled' THEN 'assigned' ELSE 'sailed' END, false, '', '', b.created_at, b.id
+  FROM bookings_booking b JOIN bookings_bookingline l ON l.booking_id = b.id
+  CROSS JOIN LATERAL generate_series(1, l.quantity) k;
+
+UPDATE stations_departure d SET booked_teu = least(100, t.teu)
+  FROM (SELECT departure_id, sum(teu) AS teu FROM bookings_booking WHERE status <> 'cancelled'
+         GROUP BY departure_id) t
+ WHERE t.departure_id = d.id;
+
+INSERT INTO bookings_emptyrequest (size_type, quantity, handed_out, status, requested_at, ready_at, picked_up_at,
+                                   booking_id)
+SELECT l.size_type, l.quantity, l.quantity, 'picked_up', b.quoted_at + (b.id %% 48) * interval '1 hour',
+       b.quoted_at + (b.id %% 48) * interval '1 hour' + interval '1 hour',
+       b.quoted_at + (b.id %% 48) * interval '1 hour' + (2 + b.id %% 70) * interval '1 hour', b.id
+  FROM bookings_booking b JOIN bookings_bookingline l ON l.booking_id = b.id
+ WHERE b.status <> 'cancelled';
+
+INSERT INTO customs_declaration (reference, version, declarant_uscc, trade_mode, transport_mode, status, risk_reasons,
+                                 risk_selected, rejection_reason, created_at, submitted_at, decided_at, released_at,
+                                 booking_id, declarant_id, station_id)
+SELECT 'BSD-' || lpad(b.id::text, 9, '0'), 1, '91110000600037341L', '0110', 'rail_vessel', 'released', '[]',
+       b.id %% 10 = 0, '', d.planned_departure - interval '3 days', d.planned_departure - interval '2 days',
+       d.planned_departure - interval '2 days' + (1 + b.id %% 30) * interval '1 hour',
+       d.planned_departure - interval '2 days' + (1 + b.id %% 30) * interval '1 hour', b.id, b.shipper_id, s.station_id
+  FROM bookings_booking b JOIN stations_departure d ON d.id = b.departure_id
+  JOIN stations_service s ON s.id = d.service_id
+ WHERE b.status <> 'cancelled';
+
+INSERT INTO customs_inspection (requested_by, place, result, findings, recorded_at, declaration_id)
+SELECT 'customs', 'Bench yard', 'passed', '', released_at, id FROM customs_declaration WHERE risk_selected;
+
+INSERT INTO customs_goodsline (line_no, hs_code, description, quantity, unit, gross_weight_kg, value, currency,
+                               origin_country, un_number, declaration_id)
+SELECT 1, (ARRAY['9503008900', '9403609990', '6109100021', '8516797000', '3926909090', '7323930000',
+                 '6402999000', '8471300000'])[1 + id %% 8], 'Bench goods', 100, 'pcs', 9000, 20000, 'USD', 'CN', '', id
+  FROM customs_declaration;
+
+-- The events: each booking's journey, EVENTS_PER_BOOKING rows a booking, up to the size.
+INSERT INTO intermodal_event (event_id, event_type, event_code, classifier, event_datetime, created_at,
+                              location_unlocode, facility_kind, facility_code, mode_of_transport, transport_reference,
+                              equipment_reference, empty_indicator, booking_reference, document_type,
+                              document_reference, reason, details, reported_by_organisation_id)
+SELECT gen_random_uuid(), 'EQUIPMENT',
+       (ARRAY['AVPU', 'GTOT', 'GTIN', 'LOAD', 'DISC', 'GTIN', 'LOAD'])[1 + g %% 7], 'ACT',
+       b.quoted_at + (g %% {EVENTS_PER_BOOKING}) * interval '3 hours',
+       b.quoted_at + (g %% {EVENTS_PER_BOOKING}) * interval '3 hours',
+       'CNYIU', 'station', 'BST-01', 'RAIL', '', 'BNCU' || lpad((b.id * 4 + 1)::text, 7, '0'), 'LADEN', b.reference,
+       '', '', '', '{{}}', (SELECT id FROM intermodal_organisation WHERE code = '{SYNTHETIC}')
+  FROM generate_series(0, %(events)s - 1) g
+  JOIN bookings_booking b ON b.id = 1 + (g / {EVENTS_PER_BOOKING}) %% (SELECT count(*) FROM bookings_booking);
+"""  # noqa: S608 - fixed texts and numbers only
+
+DOMAIN_TABLES = (
+    "intermodal_event", "customs_goodsline", "customs_inspection", "customs_declaration", "bookings_emptyrequest",
+    "bookings_container", "bookings_bookingline", "bookings_bookingchange", "bookings_booking",
+    "stations_vesselcall_destinations", "stations_vesselcall", "stations_departure", "stations_tariff",
+    "stations_service", "stations_station", "stations_terminal", "intermodal_outboxmessage", "django_session",
+)
+
+
+@dataclass
+class Fill:
+    size: int
+    reused: bool = False
+    seconds: float = 0.0
+    counts: dict = field(default_factory=dict)
+
+
+def fill(url: str, schema: str, size: int) -> Fill:
+    """Write the year for `size` events unless the schema already holds exactly it."""
+    outcome = Fill(size=size)
+    connection = common.connect(url, options=f"-c search_path={schema}")
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM intermodal_event e JOIN intermodal_organisation o "
+                "ON o.id = e.reported_by_organisation_id WHERE o.code = %s", [SYNTHETIC])
+            (existing,) = cursor.fetchone()
+            if existing != size:
+                began = time.perf_counter()
+                cursor.execute("SET synchronous_commit = off")
+                cursor.execute("TRUNCATE " + ", ".join(DOMAIN_TABLES) + " RESTART IDENTITY CASCADE")
+                cursor.execute("DELETE FROM intermodal_user")
+                cursor.execute("DELETE FROM intermodal_organisation")
+                bookings = max(size // EVENTS_PER_BOOKING, 1)
+                shippers = max(bookings // BOOKINGS_PER_SHIPPER, 5)
+                # Booking ids run from 1 after RESTART IDENTITY; the events name them by id arithmetic.
+                cursor.execute(FILL_SQL, {"bookings": bookings, "shippers": shippers, "events": size})
+                connection.commit()
+                outcome.seconds = time.perf_counter() - began
+            else:
+                outcome.reused = True
+        connection.commit()
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            if not outcome.reused:
+                cursor.execute("VACUUM ANALYZE")
+            for table in ("intermodal_event", "bookings_booking", "bookings_container", "bookings_emptyrequest",
+                          "customs_declaration", "stations_departure", "intermodal_organisation"):
+                cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - a fixed list of names
+                outcome.counts[table] = cursor.fetchone()[0]
+    finally:
+        connection.close()
+    return outcome
+
+
+# --- Measuring -------------------------------------------------------------------------------------------
+
+
+def users() -> dict:
+    """One person per party, made (once) in the current schema."""
+    from intermodal.models import Organisation, User
+
+    codes = {"port": "bench-port", "station": "bench-station-op-1", "shipper": "bench-shipper-1",
+             "government": "bench-gov"}
+    people = {}
+    for party, code in codes.items():
+        organisation = Organisation.objects.get(code=code)
+        people[party], _created = User.objects.get_or_create(
+            username=f"bench-{party}", defaults={"organisation": organisation})
+    return people
+
+
+def expected(party: str) -> dict:
+    """The figures the rows written must give, counted with plain SQL (not the code under test)."""
+    from django.db import connection
+
+    scope = {
+        "port": "true",
+        "station": "st.code = 'BST-01'",
+        "shipper": "o.code = 'bench-shipper-1'",
+        "government": "st.province = 'Zhejiang'",
+    }[party]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(b.teu), 0) FROM bookings_booking b "  # noqa: S608 - fixed texts
+            "JOIN stations_departure d ON d.id = b.departure_id "
+            "JOIN stations_service s ON s.id = d.service_id JOIN stations_station st ON st.id = s.station_id "
+            "JOIN intermodal_organisation o ON o.id = b.shipper_id "
+            f"WHERE b.status <> 'cancelled' AND d.planned_departure >= %s AND {scope}",  # noqa: S608 - fixed texts
+            [period_start()],
+        )
+        return {"teu": cursor.fetchone()[0]}
+
+
+def period_start():
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from bookings.figures import default_period
+
+    return datetime.combine(default_period()[0], time.min, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def check(client, people: dict, size: int) -> list[str]:
+    """The figures the page draws, through the API of the same computation, against the rows written."""
+    problems = []
+    for party in PARTIES:
+        client.force_login(people[party])
+        response = client.get("/api/v1/figures/", HTTP_HOST="127.0.0.1")
+        if response.status_code != 200:
+            problems.append(f"{size} {party}: API HTTP {response.status_code}")
+            continue
+        teu, written = response.json()["throughput"]["teu"], expected(party)["teu"]
+        if teu != written:
+            problems.append(f"{size} {party}: TEU {teu} != {written} written")
+    return problems
+
+
+def measure(sizes: list[int], rounds: int, warmup: int) -> tuple[dict, list[str]]:
+    from django.test import Client
+
+    client = Client()
+    timings = {(size, party): [] for size in sizes for party in PARTIES}
+    problems, people = [], {}
+    for size in sizes:
+        django_use(schema_name(size))
+        people[size] = users()
+        problems += check(client, people[size], size)
+    for n in range(warmup + rounds):
+        for size in sizes:
+            django_use(schema_name(size))
+            for party in PARTIES:
+                client.force_login(people[size][party])  # reconnects after the switch: not timed
+                began = time.perf_counter()
+                response = client.get("/figures/", HTTP_HOST="127.0.0.1")
+                elapsed = time.perf_counter() - began
+                if response.status_code != 200:
+                    problems.append(f"{size} {party}: HTTP {response.status_code}")
+                if n >= warmup:
+                    timings[(size, party)].append(elapsed * 1000)
+    return timings, problems
+
+
+def explain(size: int) -> list[str]:
+    """EXPLAIN ANALYZE of the network's two largest figures (on-schedule over containers, empty waits)."""
+    from django.db import connection
+
+    from bookings import figures
+    from intermodal.access import Actor
+    from intermodal.models import Organisation
+
+    django_use(schema_name(size))
+    query = figures.figure_query(actor=Actor(organisation=Organisation.objects.get(code="bench-port")))
+    lines = []
+    for name, queryset in (
+        ("on schedule", figures.Container.objects.filter(
+            query.within("booking__original_vessel_call__actual_departure"),
+            booking__status__in=figures.TRAVELLING).values("status")),
+        ("empty wait", figures.EmptyRequest.objects.filter(query.within("requested_at"),
+                                                           picked_up_at__isnull=False).values("id")),
+    ):
+        sql, params = queryset.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) SELECT count(*) FROM (" + sql + ") q", params)  # noqa: S608
+            plan = [row[0] for row in cursor.fetchall()]
+        lines.append(f"  {name}: " + plan[-1].strip())
+        lines.extend("    " + row for row in plan[:8])
+    return lines
+
+
+def report(fills: list[Fill], timings: dict, sizes: list[int]) -> list[str]:
+    small, big = sizes
+    lines = ["", "P7 figures dashboard: GET /figures/ (the last twelve months), ms", ""]
+    for outcome in fills:
+        made = "reused" if outcome.reused else f"written in {outcome.seconds:.1f} s"
+        counts = ", ".join(f"{table.split('_', 1)[1]} {n:,}" for table, n in outcome.counts.items())
+        lines.append(f"  {outcome.size:>10,} events ({made}): {counts}")
+    lines += ["", f"  {'party':<12}{'small p50':>11}{'p95':>9}{'big p50':>11}{'p95':>9}{'ratio':>8}  goal <= "
+                  f"{RATIO_GOAL:g}"]
+    worst = 0.0
+    for party in PARTIES:
+        s, b = timings[(small, party)], timings[(big, party)]
+        ratio = statistics.median(b) / statistics.median(s)
+        worst = max(worst, ratio)
+        lines.append(f"  {party:<12}{statistics.median(s):>11.1f}{percentile(s, 0.95):>9.1f}"
+                     f"{statistics.median(b):>11.1f}{percentile(b, 0.95):>9.1f}{ratio:>8.2f}  "
+                     f"{'PASS' if ratio <= RATIO_GOAL else 'FAIL'}")
+    lines.append(f"\n  worst ratio {worst:.2f} ({'PASS' if worst <= RATIO_GOAL else 'FAIL'}, goal <= {RATIO_GOAL:g})")
+    return lines
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--small", type=int, default=SMALL, help=f"events in the small history (default {SMALL:,})")
+    parser.add_argument("--events", type=int, default=BIG, help=f"events in the big history (default {BIG:,})")
+    parser.add_argument("--rounds", type=int, default=15, help="timed requests per party and size (default 15)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed rounds first (default 2)")
+    parser.add_argument("--fresh", action="store_true", help="drop both schemas first and fill again")
+    parser.add_argument("--no-explain", action="store_true", help="skip the query plans")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.events <= args.small:
+        sys.exit("bench: --events must be larger than --small")
+    common.exit_on_sigterm()
+    url = common.database_url(NOT_POSTGRES)
+    common.ensure_database(url)
+    sizes = [args.small, args.events]
+    common.django_setup(url, common.redis_url(), migrate=False)
+    fills = []
+    for size in sizes:
+        schema = schema_name(size)
+        schema_ensure(url, schema, fresh=args.fresh)
+        django_use(schema, migrate=True)
+        print(f"bench: filling {schema} ...", flush=True)
+        fills.append(fill(url, schema, size))
+    print(f"bench: PostgreSQL {common.postgres_version()}; measuring {args.rounds} rounds ...", flush=True)
+    timings, problems = measure(sizes, args.rounds, args.warmup)
+    lines = report(fills, timings, sizes)
+    if not args.no_explain:
+        lines += ["", f"  plans at {args.events:,} events:", *explain(args.events)]
+    print("\n".join(lines))
+    for problem in problems[:20]:
+        print("PROBLEM:", problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
