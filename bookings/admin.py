@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from bookings.models import Booking, BookingChange, BookingLine, Container
+from bookings.models import BillOfLading, Booking, BookingChange, BookingLine, Container
 
 
 class BookingLineInline(admin.TabularInline):
@@ -73,4 +73,24 @@ class BookingChangeAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BillOfLading)
+class BillOfLadingAdmin(admin.ModelAdmin):
+    """Read here: a B/L is asked for by its shipper and issued by its station, and never changes once issued."""
+
+    list_display = ["number", "booking", "status", "consignee_name", "place_of_issue", "issued_at"]
+    list_filter = ["status", "place_of_issue"]
+    search_fields = ["number", "booking__reference", "consignee_name", "shipper_name"]
+    exclude = ["pdf", "verification_token"]
+    readonly_fields = [f.name for f in BillOfLading._meta.fields if f.name not in ("pdf", "verification_token")]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

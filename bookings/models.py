@@ -369,3 +369,65 @@ class EmptyRequest(models.Model):
     @property
     def wait(self) -> timedelta | None:
         return self.picked_up_at - self.requested_at if self.picked_up_at else None
+
+
+class FreightTerms(models.TextChoices):
+    PREPAID = "prepaid", _("Freight prepaid")
+    COLLECT = "collect", _("Freight collect")
+
+
+class BillOfLadingStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    ISSUED = "issued", _("Issued")
+
+
+class BillOfLading(models.Model):
+    """A booking's bill of lading, issued inland by its station: the shipper's request (the parties and the goods
+    as they are to appear on it), then the number, the PDF as issued (kept byte for byte) and its digest."""
+
+    booking = models.OneToOneField(Booking, on_delete=models.PROTECT, related_name="bill_of_lading",
+                                   verbose_name=_("booking"))
+    status = models.CharField(_("status"), max_length=10, choices=BillOfLadingStatus.choices,
+                              default=BillOfLadingStatus.REQUESTED)
+    number = models.CharField(_("B/L number"), max_length=24, unique=True, null=True, blank=True)
+    shipper_name = models.CharField(_("shipper"), max_length=200)
+    shipper_address = models.TextField(_("shipper's address"), max_length=500)
+    consignee_name = models.CharField(_("consignee"), max_length=200)
+    consignee_address = models.TextField(_("consignee's address"), max_length=500)
+    notify_name = models.CharField(_("notify party"), max_length=200)
+    notify_address = models.TextField(_("notify party's address"), max_length=500)
+    goods_description = models.TextField(_("description of goods"), max_length=1000)
+    marks_and_numbers = models.CharField(_("marks and numbers"), max_length=200, blank=True)
+    freight_terms = models.CharField(_("freight"), max_length=10, choices=FreightTerms.choices,
+                                     default=FreightTerms.PREPAID)
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    place_of_issue = models.ForeignKey("stations.Station", on_delete=models.PROTECT, null=True, blank=True,
+                                       related_name="+", verbose_name=_("place of issue"))
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+    # The secret in the QR code of the PDF: whoever holds the document can check it on the public page.
+    verification_token = models.CharField(max_length=43, unique=True, null=True, blank=True)
+    pdf = models.BinaryField(null=True, blank=True)
+    pdf_sha256 = models.CharField(_("PDF SHA-256"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("bill of lading")
+        verbose_name_plural = _("bills of lading")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=BillOfLadingStatus.REQUESTED)
+                | (Q(number__isnull=False) & Q(issued_at__isnull=False) & Q(verification_token__isnull=False)),
+                name="bill_of_lading_issued_complete",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number or f"{self.booking_id} (requested)"
+
+    @property
+    def is_issued(self) -> bool:
+        return self.status == BillOfLadingStatus.ISSUED

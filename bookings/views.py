@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from bookings import journey, selectors, services, tracking
+from bookings.bill_of_lading_views import bill_of_lading_context
 from bookings.forms import (
     CHOICE_FIELDS,
     SEARCH_FIELDS,
@@ -145,6 +146,7 @@ def _detail(request, actor: Actor, booking: Booking, *, forms: dict | None = Non
         "action_error": error,
         "timeline": tracking.timeline_build(booking=booking),
         "empty_requests": list(booking.empty_requests.order_by("requested_at")),
+        **bill_of_lading_context(actor, booking, form=(forms or {}).get("bill_form")),
     }
     if is_owner:
         context.update(

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from bookings import api as bookings_api
-from bookings import events_api, figures_views
+from bookings import bill_of_lading_views, events_api, figures_views
 from bookings import dcsa as bookings_dcsa
 from bookings.operations import tracking_public
 from customs import api as customs_api
@@ -34,6 +34,7 @@ urlpatterns = [
     path("declarations/", include("customs.urls")),
     path("figures/", include("bookings.figures_urls")),
     path("track/", tracking_public, name="track-public"),
+    path("bl/<str:token>/", bill_of_lading_views.verify_view, name="bill-of-lading-verify"),
     path("admin/", admin.site.urls),
     path("api/v1/me/", api_views.MeView.as_view(), name="api-me"),
     path("api/v1/connections/", bookings_api.ConnectionView.as_view(), name="api-connections"),
@@ -41,6 +42,12 @@ urlpatterns = [
     path("api/v1/events/", events_api.EventsView.as_view(), name="api-events"),
     path("api/v1/track/<str:key>/", events_api.TrackView.as_view(), name="api-track"),
     path("api/v1/figures/", figures_views.FiguresView.as_view(), name="api-figures"),
+    path("api/v1/bookings/<slug:reference>/bill-of-lading/", bill_of_lading_views.BillOfLadingView.as_view(),
+         name="api-bill-of-lading"),
+    path("api/v1/bookings/<slug:reference>/bill-of-lading/issue/",
+         bill_of_lading_views.BillOfLadingIssueView.as_view(), name="api-bill-of-lading-issue"),
+    path("api/v1/bookings/<slug:reference>/bill-of-lading/pdf/", bill_of_lading_views.BillOfLadingPdfView.as_view(),
+         name="api-bill-of-lading-pdf"),
     path("api/v1/", include(router.urls)),
     path("api/dcsa/tnt/v2/events", bookings_dcsa.DcsaEventListView.as_view(), name="dcsa-events"),
     path("api/dcsa/tnt/v2/events/<str:eventID>", bookings_dcsa.DcsaEventDetailView.as_view(), name="dcsa-event"),
