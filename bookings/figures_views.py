@@ -79,7 +79,7 @@ def figure_charts(figures: dict) -> dict:
     out["on_schedule"] = charts.bar_chart(
         "chart-on-schedule", _("On-schedule shipment rate by month"), _month_labels(on_schedule["by_month"]),
         [charts.Series(_("On schedule"), [row["rate"] for row in on_schedule["by_month"]])],
-        unit="%", y_label=_("% of containers"), goal=on_schedule["goal"], goal_label=_("Goal"), top_value=100,
+        unit="%", y_label=_("percent of containers"), goal=on_schedule["goal"], goal_label=_("Goal"), top_value=100,
     )
     wait = figures["empty_wait"]
     out["empty_wait"] = charts.line_chart(
@@ -102,7 +102,7 @@ def figure_charts(figures: dict) -> dict:
         out["load_factor"] = charts.bar_chart(
             "chart-load-factor", _("Departures' load factor by month"), _month_labels(load["by_month"]),
             [charts.Series(_("Load factor"), [row["rate"] for row in load["by_month"]])],
-            unit="%", y_label=_("% of TEU offered"), top_value=100,
+            unit="%", y_label=_("percent of TEU offered"), top_value=100,
         )
     if figures["cost"] is not None:
         cost = figures["cost"]
