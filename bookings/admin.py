@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from bookings.models import BillOfLading, Booking, BookingChange, BookingLine, Container
+from bookings.models import BillOfLading, Booking, BookingChange, BookingImport, BookingLine, Container
 
 
 class BookingLineInline(admin.TabularInline):
@@ -90,6 +90,21 @@ class BillOfLadingAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BookingImport)
+class BookingImportAdmin(admin.ModelAdmin):
+    list_display = ["file_name", "organisation", "status", "total_rows", "processed_rows", "created_at"]
+    list_filter = ["status"]
+    exclude = ["content"]
+    readonly_fields = ["organisation", "created_by", "file_name", "status", "total_rows", "processed_rows", "errors",
+                       "created_references", "started_at", "finished_at", "created_at"]
+
+    def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):

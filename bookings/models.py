@@ -431,3 +431,51 @@ class BillOfLading(models.Model):
     @property
     def is_issued(self) -> bool:
         return self.status == BillOfLadingStatus.ISSUED
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    VALIDATING = "validating", _("Checking rows")
+    SAVING = "saving", _("Saving")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Not imported")
+
+
+class BookingImport(models.Model):
+    """A CSV of bookings to create, run by a worker: every row or none. Progress and the report of bad rows are
+    kept here, where the page polls them."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="booking_imports")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+    file_name = models.CharField(_("file"), max_length=200)
+    content = models.TextField()
+    status = models.CharField(_("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows checked"), default=0)
+    # [{"row": 3, "errors": {"departure": ["..."]}}]: row numbers as in the file, the header being row 1.
+    errors = models.JSONField(_("bad rows"), default=list, blank=True)
+    created_references = models.JSONField(_("bookings created"), default=list, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("booking import")
+        verbose_name_plural = _("booking imports")
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.DONE, ImportStatus.FAILED)
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        # Checking is most of the work; saving is one transaction at the end.
+        return min(95, round(90 * self.processed_rows / self.total_rows) + (5 if self.status == "saving" else 0))

@@ -90,6 +90,7 @@ def booking_list(request):
             "sees_prices": selectors.sees_prices(actor),
             "is_shipper": actor.kind == PartyKind.ENTERPRISE,
             "querystring": query.urlencode(),
+            "export_kinds": [("bookings", _("Bookings")), ("containers", _("Containers")), ("events", _("Events"))],
         },
     )
 
