@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-requirements
 export DATABASE_URL_TEST := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/intermodal)
 export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 
-.PHONY: help venv run test lint format migrations-check messages bench bench-ingest bench-track bench-dashboard clean
+.PHONY: help venv node-modules run test lint format migrations-check messages bench bench-ingest bench-track bench-dashboard clean
 
 help:
 	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (SQLite, worker, beat)"
@@ -29,6 +29,15 @@ $(STAMP): requirements.txt
 
 venv: $(STAMP)
 
+# axe-core for the accessibility checks of the browser tests (package.json / package-lock.json, test-only).
+NODE_STAMP := node_modules/axe-core/axe.min.js
+
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+node-modules: $(NODE_STAMP)
+
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
@@ -40,7 +49,7 @@ lint: venv
 migrations-check: venv
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-test: venv lint
+test: venv node-modules lint
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from stdnum import iso6346
 
@@ -44,7 +45,8 @@ SIZE_TYPES: dict[str, SizeTypeInfo] = {
     "22T1": SizeTypeInfo(ContainerSize.FT20, _("20' tank")),
     "42P1": SizeTypeInfo(ContainerSize.FT40, _("40' flat rack")),
 }
-SIZE_TYPE_CHOICES = [(code, f"{code} - {info.label}") for code, info in SIZE_TYPES.items()]
+# Lazy: the label is put together in the language of the page that shows it, not at import.
+SIZE_TYPE_CHOICES = [(code, format_lazy("{} - {}", code, info.label)) for code, info in SIZE_TYPES.items()]
 
 
 def validate_container_number(value: str) -> None:

@@ -1,4 +1,6 @@
-"""Headless Chromium (Debian's package) driven by Playwright, against pytest-django's live server."""
+"""Headless Chromium (Debian's package) driven by Playwright, against pytest-django's live server.
+
+Pages are tried at a laptop's 1366x768 (`page`) and at a tablet's 1024x768 or 768x1024 (`new_page`)."""
 
 import os
 import shutil
@@ -8,7 +10,19 @@ import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+LAPTOP = {"width": 1366, "height": 768}
+TABLET_LANDSCAPE = {"width": 1024, "height": 768}
+TABLET_PORTRAIT = {"width": 768, "height": 1024}
 
+
+@pytest.fixture
+def demo(transactional_db, settings):
+    """The demo network and logins (tests/browser/scenario.py). Passwords hashed quickly: the tests sign in
+    often, and the live server runs in this process, so it checks them with the same hasher."""
+    from tests.browser import scenario
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    scenario.demo_network()
 
 
 @pytest.fixture(scope="session")
@@ -35,13 +49,26 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB",
-                                  timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
+def new_page(browser):
+    """Pages in contexts of their own (a viewport, a signed-in session's storage state), closed after the test."""
+    contexts = []
+
+    def make(viewport=LAPTOP, storage_state=None, locale="en-GB"):
+        context = browser.new_context(viewport=viewport, locale=locale, timezone_id="Asia/Shanghai",
+                                      storage_state=storage_state)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page(LAPTOP)
 
 
 @pytest.fixture

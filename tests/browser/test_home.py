@@ -1,14 +1,8 @@
 """A person signs in, sees their network, switches to Chinese: in a real browser."""
 
 import pytest
-from django.core.management import call_command
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo(transactional_db):
-    call_command("seed_demo", "--quiet", verbosity=0)
 
 
 def test_station_staff_sign_in_in_their_language_and_switch_to_english(live_server, page, screenshot, demo):

@@ -1,0 +1,134 @@
+"""The export journey the browser tests follow, as one scenario: a shipper books 2 x 40' from Yiwu West to a
+Rotterdam vessel (a), the station hands out the empties, gates them in and loads the train (b), customs and
+border inspection release the declaration (c), the railway and the port move the containers onto the vessel
+and it sails (d), and anyone tracks a container (e).
+
+Each journey's test drives the pages from the state the previous journeys leave; that state is built here
+through the same services the pages call, so a journey's test never depends on another test having run.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.management import call_command
+from django.utils import timezone
+
+from bookings import journey
+from bookings.models import Booking, EmptyRequest
+from bookings.selectors import connections_search
+from bookings.services import booking_create
+from customs import services as customs_services
+from customs.models import Declaration, RiskRule
+from intermodal.access import Actor
+from intermodal.models import Organisation
+from stations.models import Departure, Location, Station, VesselCall
+
+STATION = "YIWU-W"
+DESTINATION = "NLRTM"
+SIZE_TYPE = "42G1"
+NUMBERS = ["CSQU3054383", "TCNU7200794"]
+SEALS = {"CSQU3054383": "SEAL0012345", "TCNU7200794": "SEAL0012346"}
+VGM_KG = Decimal("24500")
+COMMODITY = "Christmas decorations"
+
+
+@dataclass
+class State:
+    booking: Booking
+    departure: Departure
+    vessel_call: VesselCall
+    empty_request: EmptyRequest | None = None
+    declaration: Declaration | None = None
+
+    def refresh(self) -> "State":
+        for row in (self.booking, self.departure, self.vessel_call, self.empty_request, self.declaration):
+            if row is not None:
+                row.refresh_from_db()
+        return self
+
+
+def actor(organisation_code: str) -> Actor:
+    organisation = Organisation.objects.get(code=organisation_code)
+    return Actor(organisation=organisation, user=organisation.users.order_by("pk").first())
+
+
+def demo_network() -> None:
+    """The demo network and logins. Risk rules are switched off so that no declaration of the scenario is sent
+    to inspection by the deterministic random sample: journey (c) is the clearance without inspection."""
+    call_command("seed_demo", "--quiet", verbosity=0)
+    RiskRule.objects.update(is_active=False)
+
+
+def booked() -> State:
+    """After journey (a): a confirmed booking on a Yiwu West departure of today or tomorrow (so that it is on
+    the station board) for a Rotterdam vessel, and its two empties requested."""
+    shipper = actor("demo-shipper-a")
+    station = Station.objects.get(code=STATION)
+    destination = Location.objects.get(unlocode=DESTINATION)
+    today = timezone.localdate()
+    for connection in connections_search(station=station, lines={SIZE_TYPE: 2}, destination=destination, limit=200):
+        if connection.departure.service_date not in (today, today + timedelta(days=1)):
+            continue
+        booking = booking_create(
+            actor=shipper, departure=connection.departure, vessel_call=connection.vessel_call,
+            destination=destination, lines={SIZE_TYPE: 2}, commodity=COMMODITY,
+            cargo_weight_kg=Decimal("18000"), confirm=True,
+        )
+        request = journey.empty_request_create(actor=shipper, booking=booking, size_type=SIZE_TYPE, quantity=2)
+        return State(booking=booking, departure=connection.departure, vessel_call=connection.vessel_call,
+                     empty_request=request)
+    raise AssertionError("The demo network has no Yiwu West departure today or tomorrow for a Rotterdam vessel.")
+
+
+def loaded() -> State:
+    """After journey (b): both empties handed out, gated in laden with seal and VGM, and loaded on the train."""
+    state = booked()
+    staff = actor("demo-yiwu-station")
+    journey.empty_request_ready(actor=staff, request=state.empty_request)
+    for number in NUMBERS:
+        journey.empty_hand_out(actor=staff, request=state.empty_request, number=number)
+        journey.laden_gate_in(actor=staff, number=number, seal_number=SEALS[number], vgm_kg=VGM_KG, vgm_method=1,
+                              vgm_signatory="Wang Jun")
+    journey.train_load_all_ready(actor=staff, departure=state.departure)
+    return state.refresh()
+
+
+def declared() -> State:
+    """Journey (b) done and the shipper's declaration submitted, waiting for both agencies."""
+    state = loaded()
+    shipper = actor("demo-shipper-a")
+    declaration = customs_services.declaration_create(
+        actor=shipper, booking=state.booking, trade_mode="0110", transport_mode="rail_vessel",
+        declarant_uscc=state.booking.shipper.uscc, containers=NUMBERS,
+        lines=[{"hs_code": "9505100000", "description": "Christmas decorations, plastic", "quantity": "24000",
+                "unit": "pcs", "gross_weight_kg": "18000", "value": "52000", "currency": "USD",
+                "origin_country": "CN", "un_number": ""}],
+    )
+    state.declaration = customs_services.declaration_submit(actor=shipper, declaration=declaration)
+    return state
+
+
+def released() -> State:
+    """After journey (c): customs and border inspection both cleared the declaration, so it is released."""
+    state = declared()
+    for office in ("demo-customs", "demo-ciq"):
+        customs_services.declaration_decide(actor=actor(office), declaration=state.declaration, kind="clear",
+                                            reason="Documents in order")
+    return state.refresh()
+
+
+def sailed() -> State:
+    """After journey (d): the train departed and arrived, the port discharged the containers, gated them in,
+    loaded them on the vessel, and the vessel sailed."""
+    state = released()
+    railway, port = actor("demo-railway"), actor("demo-port")
+    now = timezone.now()
+    journey.train_depart(actor=railway, departure=state.departure, at=now - timedelta(minutes=3))
+    journey.train_arrive(actor=railway, departure=state.departure, at=now - timedelta(minutes=2))
+    for number in NUMBERS:
+        journey.train_discharge(actor=port, number=number)
+        journey.terminal_gate_in(actor=port, number=number)
+        journey.vessel_load(actor=port, number=number)
+    journey.vessel_depart(actor=port, vessel_call=state.vessel_call)
+    return state.refresh()

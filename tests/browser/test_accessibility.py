@@ -1,0 +1,78 @@
+"""Accessibility of the main pages of every party, checked by axe-core (from npm, injected into each page) in a
+real browser: no serious or critical violation - every field labelled, enough contrast, names on controls.
+Each person sees the pages in the language of their account (the demo mixes English and Chinese)."""
+
+import pytest
+
+from tests.browser import scenario
+from tests.browser.conftest import TABLET_LANDSCAPE
+from tests.browser.pages import axe_violations, log_in, log_out
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def main_pages(state) -> dict[str, list[str]]:
+    booking, declaration = state.booking, state.declaration
+    return {
+        "": ["/", "/login/", "/track/", f"/track/?container={scenario.NUMBERS[0]}&booking={booking.reference}",
+             "/track/?container=CSQU3054384&booking=BK"],
+        "shipper-a": ["/", "/bookings/", "/bookings/?status=draft", "/bookings/new/",
+                      "/bookings/new/?station=YIWU-W&destination=NLRTM&st1=42G1&q1=2&step=connections",
+                      f"/bookings/{booking.reference}/", "/declarations/", f"/declarations/{declaration.reference}/",
+                      f"/operations/track/?q={booking.reference}"],
+        "yiwu-staff": ["/operations/station/?station=YIWU-W", "/operations/scan/", "/bookings/"],
+        "railway": ["/operations/railway/", f"/operations/railway/{state.departure.reference}/"],
+        "port": ["/operations/port/", f"/operations/port/vessel/{state.vessel_call.reference}/"],
+        "customs": ["/declarations/", f"/declarations/{declaration.reference}/"],
+        "ciq": ["/declarations/", f"/declarations/{declaration.reference}/"],
+        "msa": ["/", "/operations/track/"],
+        "gov": ["/"],
+    }
+
+
+@pytest.fixture
+def declared(demo):
+    """Containers on the train and their declaration waiting for both agencies: every list has rows."""
+    return scenario.declared()
+
+
+def test_the_main_pages_of_every_party_have_no_serious_accessibility_violations(live_server, page, new_page,
+                                                                               declared):
+    found = {}
+    for username, paths in main_pages(declared).items():
+        if username:
+            log_in(page, live_server, username)
+        for path in paths:
+            page.goto(f"{live_server.url}{path}")
+            violations = axe_violations(page)
+            if violations:
+                found[f"{username or 'anonymous'} {path} ({page.locator('html').get_attribute('lang')})"] = violations
+        if username:
+            log_out(page)
+
+    # The gate's tablet, held sideways, with a refused scan on the page.
+    log_in(page, live_server, "yiwu-staff", "en")
+    tablet = new_page(TABLET_LANDSCAPE, storage_state=page.context.storage_state())
+    tablet.goto(f"{live_server.url}/operations/station/?station=YIWU-W")
+    tablet.locator("#id_number").fill("CSQU3054384")
+    tablet.locator("#id_number").press("Enter")
+    tablet.wait_for_load_state()
+    assert tablet.locator("#id_number").get_attribute("aria-invalid") == "true"
+    violations = axe_violations(tablet)
+    if violations:
+        found["yiwu-staff refused scan on a tablet"] = violations
+
+    assert found == {}
+
+
+def test_axe_finds_what_it_is_meant_to_find(live_server, page, transactional_db):
+    """The check can fail: a field without a label and grey-on-grey text are reported."""
+    page.goto(f"{live_server.url}/login/")
+    page.evaluate("""() => {
+        document.querySelector("label[for=id_username]").remove();
+        document.querySelector("main h1").style.color = "#ddd";
+    }""")
+
+    rules = {violation["id"] for violation in axe_violations(page)}
+
+    assert {"label", "color-contrast"} <= rules
