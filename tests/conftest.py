@@ -53,6 +53,14 @@ def pytest_sessionstart(session):
         )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The suite creates and signs in many users: PBKDF2's deliberate slowness is for attackers, not for tests
+    (it made each user cost about a second on a busy machine). The live server of the browser tests runs in
+    this process, so it checks passwords with the same hasher."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def api_client():
     return APIClient()

@@ -4,24 +4,25 @@ Pages are tried at a laptop's 1366x768 (`page`) and at a tablet's 1024x768 or 76
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+DOCS_IMAGES = ROOT / "docs" / "images"
 LAPTOP = {"width": 1366, "height": 768}
 TABLET_LANDSCAPE = {"width": 1024, "height": 768}
 TABLET_PORTRAIT = {"width": 768, "height": 1024}
 
 
 @pytest.fixture
-def demo(transactional_db, settings):
-    """The demo network and logins (tests/browser/scenario.py). Passwords hashed quickly: the tests sign in
-    often, and the live server runs in this process, so it checks them with the same hasher."""
+def demo(transactional_db):
+    """The demo network and logins (tests/browser/scenario.py)."""
     from tests.browser import scenario
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     scenario.demo_network()
 
 
@@ -73,11 +74,23 @@ def page(new_page):
 
 @pytest.fixture
 def screenshot():
+    """Keep a screenshot in test-artifacts/screenshots/. With `docs="name"` and DOCS_IMAGES=1 in the environment
+    (`make docs-images`), also the visible part of the page as docs/images/<name>.png for the user guide, made
+    smaller with pngquant where it is installed."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def take(page, name: str, full_page: bool = True) -> Path:
+    def take(page, name: str, full_page: bool = True, docs: str = "", scroll_to: str = "") -> Path:
         path = ARTIFACTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
+        if docs and os.environ.get("DOCS_IMAGES"):
+            DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+            image = DOCS_IMAGES / f"{docs}.png"
+            if scroll_to:  # the part of the page the guide is about, at the top of the picture
+                page.locator(scroll_to).first.evaluate("element => element.scrollIntoView({block: 'start'})")
+            page.screenshot(path=str(image), full_page=False)
+            if shutil.which("pngquant"):
+                subprocess.run(["pngquant", "--force", "--skip-if-larger", "--quality=60-90", "--output",
+                                str(image), str(image)], check=False)
         return path
 
     return take
