@@ -9,13 +9,14 @@ STAMP := $(VENV)/.installed-requirements
 export DATABASE_URL_TEST := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/intermodal)
 export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 
-.PHONY: help venv node-modules run test lint format migrations-check messages bench bench-ingest bench-track bench-dashboard clean
+.PHONY: help venv node-modules run test lint format migrations-check docs-images messages bench bench-ingest bench-track bench-dashboard clean
 
 help:
 	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (SQLite, worker, beat)"
 	@echo "make test   - lint, migrations check and the full test suite against PostgreSQL and Redis"
 	@echo "make lint   - ruff"
 	@echo "make messages - refresh and compile the translation catalogues"
+	@echo "make docs-images - the user guide's screenshots (docs/images/), taken by the browser tests"
 	@echo "make bench  - booking under contention against gunicorn + PostgreSQL (see docs/PERFORMANCE.md)"
 	@echo "make bench-ingest - bulk event ingest through the API against raw INSERTs of the same rows"
 	@echo "make bench-track  - tracking look-up latency with 10k and with 1M events in the events table"
@@ -52,6 +53,11 @@ migrations-check: venv
 test: venv node-modules lint
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The user guide's pictures (docs/images/*.png), taken by the browser journeys; pngquant makes them smaller.
+docs-images: venv node-modules
+	DOCS_IMAGES=1 DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) \
+	  $(BIN)/python -m pytest tests/browser -q -k "journey or tablet or home"
 
 messages: venv
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-obsolete

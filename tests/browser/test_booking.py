@@ -16,7 +16,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 DATE_FORMAT_CONTEXT = "date format of departures and cut-offs, see the date template filter"
 
 
-def book_and_request_empties(page, live_server, screenshot, language: str, shot: str) -> Booking:
+def book_and_request_empties(page, live_server, screenshot, language: str, shot: str, docs: str) -> Booking:
+    """Journey (a) in `language`; `docs` names the user guide's pictures ("" for English, "-zh" for Chinese,
+    which takes only the pictures that differ by language)."""
     def t(message, context=""):
         return text(message, language, context)
 
@@ -37,7 +39,7 @@ def book_and_request_empties(page, live_server, screenshot, language: str, shot:
     page.locator("#id_st1").select_option(scenario.SIZE_TYPE)
     page.locator("#id_q1").fill("2")
     shows_only_chinese("search")
-    screenshot(page, f"{shot}-1-search")
+    screenshot(page, f"{shot}-1-search", docs="" if docs else "booking-search")
     page.get_by_role("button", name=t("Find departures")).click()
 
     first = page.locator("tr[data-departure]").first
@@ -52,7 +54,7 @@ def book_and_request_empties(page, live_server, screenshot, language: str, shot:
         shown = dateformat.format(timezone.localtime(departure.planned_departure), t("D j M H:i", DATE_FORMAT_CONTEXT))
     assert shown in first.locator("th").inner_text()
     shows_only_chinese("connections")
-    screenshot(page, f"{shot}-2-connections")
+    screenshot(page, f"{shot}-2-connections", docs=f"booking-connections{docs}")
     first.get_by_role("link").click()
 
     page.get_by_label(t("Commodity")).fill(scenario.COMMODITY)
@@ -66,7 +68,7 @@ def book_and_request_empties(page, live_server, screenshot, language: str, shot:
     confirm.wait_for()
     assert scenario.COMMODITY in page.locator("main").inner_text()
     shows_only_chinese("review")
-    screenshot(page, f"{shot}-4-review")
+    screenshot(page, f"{shot}-4-review", docs="" if docs else "booking-review")
     held_before = Departure.objects.get(pk=departure.pk).booked_teu
     confirm.click()
 
@@ -104,7 +106,8 @@ def book_and_request_empties(page, live_server, screenshot, language: str, shot:
     assert t("Station closes") in gate_in.inner_text()
     assert t("CY cut-off") in page.locator('#journey [data-step="terminal_gate_in"]').inner_text()
     shows_only_chinese("booking")
-    screenshot(page, f"{shot}-5-booking")
+    screenshot(page, f"{shot}-5-booking", docs=f"booking-detail{docs}")
+    screenshot(page, f"{shot}-5-journey", full_page=False, docs="" if docs else "booking-journey", scroll_to="#journey")
 
     # Following it: the signed-in tracking page finds the booking by its reference.
     page.get_by_role("navigation", name=t("Main")).get_by_role("link", name=t("Track"), exact=True).click()
@@ -120,14 +123,14 @@ def book_and_request_empties(page, live_server, screenshot, language: str, shot:
 
 def test_journey_a_shipper_books_two_40ft_from_yiwu_to_rotterdam_and_requests_empties(live_server, page,
                                                                                        screenshot, demo):
-    booking = book_and_request_empties(page, live_server, screenshot, "en", "journey-a")
+    booking = book_and_request_empties(page, live_server, screenshot, "en", "journey-a", "")
 
     assert booking.created_by.username == "shipper-a"
     assert booking.lines.get().quantity == 2
 
 
 def test_journey_f_the_same_booking_in_chinese(live_server, page, screenshot, demo):
-    booking = book_and_request_empties(page, live_server, screenshot, "zh-hans", "journey-f")
+    booking = book_and_request_empties(page, live_server, screenshot, "zh-hans", "journey-f", "-zh")
 
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     booking.created_by.refresh_from_db()
@@ -157,6 +160,6 @@ def test_bookings_pages_fit_a_tablet(live_server, new_page, screenshot, demo, vi
     screenshot(page, f"booking-5-detail-{size}")
     page.goto(f"{live_server.url}/bookings/")
     overflows["list"] = page.evaluate("document.documentElement.scrollWidth - innerWidth")
-    screenshot(page, f"booking-6-list-{size}", full_page=False)
+    screenshot(page, f"booking-6-list-{size}", full_page=False, docs=f"bookings-list-{size}")
 
     assert overflows == {"connections": 0, "cargo": 0, "detail": 0, "list": 0}

@@ -24,12 +24,12 @@ def officer_clears(page, live_server, screenshot, username: str, reference: str,
     page.get_by_role("link", name="Declarations").click()
     row = page.locator(f"tr[data-reference='{reference}']")
     row.wait_for()
-    screenshot(page, f"journey-c-{username}-1-queue")
+    screenshot(page, f"journey-c-{username}-1-queue", docs=f"declarations-queue-{username}")
     row.get_by_role("link", name=reference).click()
     page.wait_for_url(f"{live_server.url}/declarations/{reference}/")
     page.get_by_label("Clear", exact=True).check()
     page.get_by_label("Reason").fill(reason)
-    screenshot(page, f"journey-c-{username}-2-decide")
+    screenshot(page, f"journey-c-{username}-2-decide", docs=f"declaration-decide-{username}", scroll_to="#actions")
     page.get_by_role("button", name="Record decision").click()
     page.wait_for_url(f"{live_server.url}/declarations/{reference}/")
     agency = "customs" if username == "customs" else "border_inspection"
@@ -56,7 +56,7 @@ def test_journey_c_customs_and_border_inspection_release_the_declaration(live_se
     page.get_by_label("Value, line 1").fill("52000")
     assert page.get_by_label("Currency, line 1").input_value() == "USD"
     assert page.get_by_label("Origin country, line 1").input_value() == "CN"
-    screenshot(page, "journey-c-1-form")
+    screenshot(page, "journey-c-1-form", docs="declaration-form")
     page.get_by_role("button", name="Save draft declaration").click()
 
     page.get_by_role("button", name="Submit").wait_for()

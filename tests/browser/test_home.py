@@ -17,7 +17,7 @@ def test_station_staff_sign_in_in_their_language_and_switch_to_english(live_serv
     assert page.locator("html").get_attribute("lang") == "zh-hans"
     assert page.locator("[data-station]").first.get_attribute("data-station").startswith("YIWU")
     assert page.get_by_role("banner").get_by_text("义乌陆港场站运营有限公司").is_visible()
-    screenshot(page, "home-station-operator-zh", full_page=False)
+    screenshot(page, "home-station-operator-zh", full_page=False, docs="home-zh")
 
     page.locator("#language-select").select_option("en")
     page.locator("#language-select").press("Tab")
@@ -26,7 +26,7 @@ def test_station_staff_sign_in_in_their_language_and_switch_to_english(live_serv
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("banner").get_by_text("Yiwu Land Port Station Operations").is_visible()
-    shot = screenshot(page, "home-station-operator", full_page=False)
+    shot = screenshot(page, "home-station-operator", full_page=False, docs="home")
     assert shot.stat().st_size > 10_000
 
 

@@ -43,7 +43,7 @@ def test_journey_b_station_staff_hand_out_the_empties_gate_them_in_and_load_the_
     assert empty.get_attribute("data-status") == "requested"
     assert booking.reference in empty.inner_text()
     assert focused_name(page) == "number"  # ready for a scan as soon as the board opens
-    screenshot(page, "journey-b-1-board")
+    screenshot(page, "journey-b-1-board", docs="station-board")
 
     page.locator(f'[data-mark-ready="{request.pk}"]').click()
     page.wait_for_load_state()
@@ -70,7 +70,7 @@ def test_journey_b_station_staff_hand_out_the_empties_gate_them_in_and_load_the_
     assert page.locator("#id_seal_number").get_attribute("aria-invalid") == "true"
     assert focused_name(page) == "seal_number"
     assert card.locator(f'tr[data-container="{EMPTIES[1]}"]').get_attribute("data-status") == "empty_out"
-    screenshot(page, "journey-b-4-scan-refused")
+    screenshot(page, "journey-b-4-scan-refused", docs="scan-refused", scroll_to="#scan")
     page.goto(board)
 
     # The gate, keyboard only: the cursor is in the number field; Tab through seal and VGM, Enter records.
@@ -95,7 +95,7 @@ def test_journey_b_station_staff_hand_out_the_empties_gate_them_in_and_load_the_
         assert card.locator(f'tr[data-container="{number}"]').get_attribute("data-status") == "gated_in"
         assert page.locator(f'#yard tr[data-container="{number}"]').count() == 1
     assert focused_name(page) == "number"  # back in the number field for the next scan
-    screenshot(page, "journey-b-5-gated-in")
+    screenshot(page, "journey-b-5-gated-in", docs="station-departures", scroll_to="#departures")
 
     card.locator(f'[data-load-all="{departure.reference}"]').click()
     page.wait_for_load_state()
@@ -117,5 +117,6 @@ def test_journey_b_station_staff_hand_out_the_empties_gate_them_in_and_load_the_
         tablet = new_page(viewport, storage_state=page.context.storage_state())
         tablet.goto(board)
         overflow = tablet.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        screenshot(tablet, f"journey-b-board-{viewport['width']}x{viewport['height']}")
+        screenshot(tablet, f"journey-b-board-{viewport['width']}x{viewport['height']}",
+                   docs=f"station-board-{viewport['width']}x{viewport['height']}")
         assert overflow <= 0

@@ -47,7 +47,7 @@ def test_journey_e_anyone_tracks_a_container_by_its_number(live_server, page, ne
     shown = page.locator("main").inner_text()
     for private in (scenario.COMMODITY, booking.shipper.name, "CNY", str(booking.quote_total)):
         assert private not in shown
-    screenshot(page, "journey-e-2-sailed")
+    screenshot(page, "journey-e-2-sailed", docs="tracking")
 
     # The same look-up in Chinese, on a tablet held upright.
     tablet = new_page(TABLET_PORTRAIT, locale="zh-CN")
@@ -57,4 +57,4 @@ def test_journey_e_anyone_tracks_a_container_by_its_number(live_server, page, ne
     assert sailed.vessel_call.terminal.name_zh in tablet.locator('[data-step="vessel_load"]').inner_text()
     assert english_on_page(tablet) == []
     assert tablet.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
-    screenshot(tablet, "journey-e-3-sailed-zh-tablet")
+    screenshot(tablet, "journey-e-3-sailed-zh-tablet", docs="tracking-zh-768x1024")

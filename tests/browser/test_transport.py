@@ -36,7 +36,7 @@ def test_journey_d_the_railway_runs_the_train_and_the_port_loads_and_sails_the_v
     assert page.locator("[data-total-containers]").inner_text() == "2"
     for number in numbers:
         assert page.locator(f'tr[data-container="{number}"]').get_attribute("data-status") == "on_train"
-    screenshot(page, "journey-d-1-manifest")
+    screenshot(page, "journey-d-1-manifest", docs="railway-manifest")
 
     departed = page.locator("form[action$='/departed/']")
     later = timezone.localtime() + timedelta(hours=3)
@@ -66,7 +66,7 @@ def test_journey_d_the_railway_runs_the_train_and_the_port_loads_and_sails_the_v
     log_in(page, live_server, "port", "en")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Port").click()
     arrival = page.locator(f'#arrival-{departure.reference}')
-    screenshot(page, "journey-d-4-port")
+    screenshot(page, "journey-d-4-port", docs="port")
     for number in numbers:
         arrival.locator(f'[data-discharge="{number}"]').click()
         page.wait_for_load_state()
@@ -83,7 +83,7 @@ def test_journey_d_the_railway_runs_the_train_and_the_port_loads_and_sails_the_v
         row = page.locator(f'tr[data-container="{number}"]')
         assert row.locator("[data-customs]").inner_text() == "Released"
         assert row.locator("[data-cutoff]").get_attribute("data-cutoff") == "yes"
-    screenshot(page, "journey-d-5-loading-list")
+    screenshot(page, "journey-d-5-loading-list", docs="vessel-loading-list")
     for number in numbers:
         page.locator(f'[data-vessel-load="{number}"]').click()
         page.wait_for_load_state()
