@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -58,7 +59,7 @@ urlpatterns = [
 
 def handler404(request, exception=None):
     if request.path.startswith("/api/"):
-        return json_error_view(404, "Not found.")(request)
+        return json_error_view(404, _("Not found."))(request)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -66,7 +67,7 @@ def handler404(request, exception=None):
 
 def handler500(request):
     if request.path.startswith("/api/"):
-        return json_error_view(500, "Server error.")(request)
+        return json_error_view(500, _("Server error."))(request)
     from django.views.defaults import server_error
 
     return server_error(request)

@@ -80,19 +80,32 @@ def catalogue_phrases() -> tuple[str, ...]:
             continue
         msgid = match.group(1) + "".join(re.findall(r'^"(.*)"$', match.group(2), re.M))
         msgid = msgid.replace('\\"', '"').replace("\\n", " ")
-        if re.search(r"%|\{|<|\\", msgid) or len(re.findall(r"[A-Za-z]+", msgid)) < 2 or len(msgid) < 8:
+        if (re.search(r"%|\{|<|\\", msgid) or len(re.findall(r"[A-Za-z]+", msgid)) < 2 or len(msgid) < 8
+                or not re.search(r"[a-z]", msgid)):  # codes such as UN/LOCODE are the same in Chinese
             continue
         phrases.add(msgid.strip())
     return tuple(sorted(phrases))
 
 
-def english_on_page(page) -> list[str]:
-    """The catalogue's English phrases that a page shown in Chinese still displays (visible text, labels of
-    controls, and the accessible names people hear)."""
+# Runs of two or more lowercase English words: a sentence or label that was never marked for translation
+# (marked ones are caught as catalogue phrases). Names, codes and units are single words or capitalised.
+ENGLISH_WORDS = re.compile(r"\b[a-z]{2,}(?:[ ,'-]+[a-z]{2,})+\b")
+
+
+def english_in(text: str, data: tuple[str, ...] = ()) -> list[str]:
+    """English UI text in what a page shown in Chinese displays; `data` is what people typed in English."""
+    for value in data:
+        text = text.replace(value, " ")
+    return [phrase for phrase in catalogue_phrases() if phrase in text] + ENGLISH_WORDS.findall(text)
+
+
+def english_on_page(page, data: tuple[str, ...] = ()) -> list[str]:
+    """English UI text that a page shown in Chinese still displays: visible text, labels of controls, and the
+    accessible names people hear."""
     shown = page.evaluate(
         """() => [document.body.innerText,
-                  ...[...document.querySelectorAll("[aria-label],[title],[placeholder],option,input[type=submit]")]
-                     .map(e => [e.getAttribute("aria-label"), e.getAttribute("title"),
-                                e.getAttribute("placeholder"), e.value].filter(Boolean).join("\\n"))].join("\\n")"""
+                  ...[...document.querySelectorAll("[aria-label],[title],[placeholder],[alt]")]
+                     .map(e => ["aria-label", "title", "placeholder", "alt"].map(a => e.getAttribute(a))
+                                .filter(Boolean).join("\\n"))].join("\\n")"""
     )
-    return [phrase for phrase in catalogue_phrases() if phrase in shown]
+    return english_in(shown, data)

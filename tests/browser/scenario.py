@@ -31,6 +31,7 @@ NUMBERS = ["CSQU3054383", "TCNU7200794"]
 SEALS = {"CSQU3054383": "SEAL0012345", "TCNU7200794": "SEAL0012346"}
 VGM_KG = Decimal("24500")
 COMMODITY = "Christmas decorations"
+GOODS = "Christmas decorations, plastic"
 
 
 @dataclass
@@ -101,7 +102,7 @@ def declared() -> State:
     declaration = customs_services.declaration_create(
         actor=shipper, booking=state.booking, trade_mode="0110", transport_mode="rail_vessel",
         declarant_uscc=state.booking.shipper.uscc, containers=NUMBERS,
-        lines=[{"hs_code": "9505100000", "description": "Christmas decorations, plastic", "quantity": "24000",
+        lines=[{"hs_code": "9505100000", "description": GOODS, "quantity": "24000",
                 "unit": "pcs", "gross_weight_kg": "18000", "value": "52000", "currency": "USD",
                 "origin_country": "CN", "un_number": ""}],
     )

@@ -18,6 +18,8 @@ def main_pages(state) -> dict[str, list[str]]:
              "/track/?container=CSQU3054384&booking=BK"],
         "shipper-a": ["/", "/bookings/", "/bookings/?status=draft", "/bookings/new/",
                       "/bookings/new/?station=YIWU-W&destination=NLRTM&st1=42G1&q1=2&step=connections",
+                      f"/bookings/new/?station=YIWU-W&destination=NLRTM&st1=42G1&q1=2&step=cargo"
+                      f"&departure={state.departure.reference}&vessel={state.vessel_call.reference}",
                       f"/bookings/{booking.reference}/", "/declarations/", f"/declarations/{declaration.reference}/",
                       f"/operations/track/?q={booking.reference}"],
         "yiwu-staff": ["/operations/station/?station=YIWU-W", "/operations/scan/", "/bookings/"],

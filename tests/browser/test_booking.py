@@ -24,7 +24,7 @@ def book_and_request_empties(page, live_server, screenshot, language: str, shot:
 
     def shows_only_chinese(step):
         if language == "zh-hans":
-            assert english_on_page(page) == [], f"English left on the {step} page"
+            assert english_on_page(page, data=(scenario.COMMODITY,)) == [], f"English left on the {step} page"
 
     log_in(page, live_server, "shipper-a", language)
     page.locator(".intro").get_by_role("link", name=t("Book containers")).click()

@@ -86,3 +86,83 @@ def test_compiled_catalogue_matches_the_source():
         if got != entry["msgstr"][0]:
             stale.append(msgid)
     assert stale == [], "run `make messages` to compile the catalogue"
+
+
+# --- Pages and API errors as people see them in Chinese --------------------------------------------------
+
+def shown_text(html: str) -> str:
+    """What a person sees or hears of a page: its text and the labels, titles and placeholders of controls."""
+    from html import unescape
+
+    html = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", html)
+    attributes = re.findall(r'\s(?:aria-label|title|placeholder|alt)="([^"]*)"', html)
+    text = re.sub(r"(?s)<[^>]+>", " ", html)
+    return unescape(" ".join([text, *attributes]))
+
+
+def english_left(html: str, data: tuple[str, ...] = ()) -> list[str]:
+    from tests.browser.pages import english_in
+
+    return english_in(shown_text(html), data)
+
+
+@pytest.fixture
+def journey_state(db):
+    from tests.browser import scenario
+
+    scenario.demo_network()
+    return scenario.declared()
+
+
+def test_the_main_pages_of_every_party_show_no_english_in_chinese(client, journey_state):
+    from intermodal.models import User
+    from tests.browser import scenario
+    from tests.browser.test_accessibility import main_pages
+
+    found = {}
+    for username, paths in main_pages(journey_state).items():
+        client.logout()
+        if username:
+            user = User.objects.get(username=username)
+            user.language = "zh-hans"
+            user.save(update_fields=["language"])
+            client.force_login(user)
+        else:
+            client.cookies["django_language"] = "zh-hans"
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code in (200, 404), path
+            assert 'lang="zh-hans"' in response.content.decode()
+            leftovers = english_left(response.content.decode(), data=(scenario.COMMODITY, scenario.GOODS))
+            if leftovers:
+                found[f"{username or 'anonymous'} {path}"] = leftovers
+
+    assert found == {}
+
+
+def test_the_check_finds_english_left_on_a_chinese_page():
+    page = '<html lang="zh-hans"><h1>订舱</h1><p>No bookings match these filters.</p><input placeholder="search here">'
+
+    found = english_left(page)
+
+    assert "No bookings match these filters." in found  # from the catalogue
+    assert "search here" in found  # never marked for translation
+    assert english_left('<html lang="zh-hans"><h1>订舱 BK-2026-000001</h1><p>CSQU3054383 · 2 x 42G1 · kg</p>') == []
+
+
+def test_api_errors_speak_the_language_asked_for(client, db):
+    response = client.get("/api/v1/no-such-thing/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "未找到。"
+
+    response = client.get("/api/v1/bookings/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert not re.search(r"[A-Za-z]{3}", response.json()["detail"])
+
+    response = client.get("/api/v1/departures/?departs_after=tomorrow", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["detail"] == "输入无效。"
+    assert all(not re.search(r"[A-Za-z]{3}", message) for messages in body["errors"].values() for message in messages)
