@@ -70,7 +70,11 @@ def declaration_list(request):
 def _queue(request, actor: Actor):
     stations = list(actor.organisation.covered_stations.order_by("code"))
     form = QueueFilterForm(request.GET or None, stations=stations)
-    declarations = list(selectors.declaration_queue(actor=actor, **form.queue_kwargs()))
+    page = Paginator(selectors.declaration_queue(actor=actor, **form.queue_kwargs()), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
     figures = []
     for row in selectors.clearance_figures(actor=actor):
         clearance = row["clearance"]
@@ -83,7 +87,10 @@ def _queue(request, actor: Actor):
             }
         )
     return render(
-        request, "customs/queue.html", {"form": form, "declarations": declarations, "figures": figures}
+        request,
+        "customs/queue.html",
+        {"form": form, "page": page, "declarations": list(page.object_list), "figures": figures,
+         "querystring": query.urlencode()},
     )
 
 

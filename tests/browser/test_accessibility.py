@@ -1,11 +1,12 @@
 """Accessibility of the main pages of every party, checked by axe-core (from npm, injected into each page) in a
-real browser: no serious or critical violation - every field labelled, enough contrast, names on controls.
+real browser: no serious or critical violation - every field labelled, enough contrast, names on controls -
+and no sideways scrolling on a laptop (1366x768) or a tablet (1024x768, 768x1024).
 Each person sees the pages in the language of their account (the demo mixes English and Chinese)."""
 
 import pytest
 
 from tests.browser import scenario
-from tests.browser.conftest import TABLET_LANDSCAPE
+from tests.browser.conftest import LAPTOP, TABLET_LANDSCAPE, TABLET_PORTRAIT
 from tests.browser.pages import axe_violations, log_in, log_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -38,17 +39,25 @@ def declared(demo):
     return scenario.declared()
 
 
-def test_the_main_pages_of_every_party_have_no_serious_accessibility_violations(live_server, page, new_page,
+def test_the_main_pages_of_every_party_are_accessible_and_fit_laptop_and_tablet(live_server, page, new_page,
                                                                                declared):
-    found = {}
+    found, overflowing = {}, {}
     for username, paths in main_pages(declared).items():
         if username:
             log_in(page, live_server, username)
         for path in paths:
             page.goto(f"{live_server.url}{path}")
+            where = f"{username or 'anonymous'} {path} ({page.locator('html').get_attribute('lang')})"
             violations = axe_violations(page)
             if violations:
-                found[f"{username or 'anonymous'} {path} ({page.locator('html').get_attribute('lang')})"] = violations
+                found[where] = violations
+            # The same page on a laptop and on a tablet held either way: no sideways scrolling.
+            for viewport in (LAPTOP, TABLET_LANDSCAPE, TABLET_PORTRAIT):
+                page.set_viewport_size(viewport)
+                overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
+                if overflow > 0:
+                    overflowing[f"{where} {viewport['width']}x{viewport['height']}"] = overflow
+            page.set_viewport_size(LAPTOP)
         if username:
             log_out(page)
 
@@ -65,6 +74,7 @@ def test_the_main_pages_of_every_party_have_no_serious_accessibility_violations(
         found["yiwu-staff refused scan on a tablet"] = violations
 
     assert found == {}
+    assert overflowing == {}
 
 
 def test_axe_finds_what_it_is_meant_to_find(live_server, page, transactional_db):

@@ -233,3 +233,27 @@ def test_the_shipper_cannot_decide_its_own_declaration(client, declared):
     refused = decide(client, declared.shipper, declaration, "clear")
     assert refused.status_code == 403
     assert not declaration.decisions.exists()
+
+
+def test_the_queue_is_paginated_and_keeps_its_filters(client, declared, connecting, monkeypatch):
+    from bookings import services as booking_services
+    from customs import services, views
+    from tests.bookings.conftest import book
+
+    first = submitted(declared)
+    booking = book(declared.shipper.actor, connecting, lines={"42G1": 1})
+    booking_services.container_assign(actor=declared.shipper.actor, booking=booking, number="TOLU4734787",
+                                      size_type="42G1")
+    second = services.declaration_submit(actor=declared.shipper.actor, declaration=services.declaration_create(
+        actor=declared.shipper.actor, booking=booking, trade_mode="0110", transport_mode="rail_vessel",
+        containers=["TOLU4734787"], lines=[factories.goods_line()], declarant_uscc=factories.VALID_USCC))
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    login(client, declared.customs)
+
+    page_one = client.get("/declarations/", {"risk": "no"})
+    page_two = client.get("/declarations/", {"risk": "no", "page": "2"})
+
+    assert [d.reference for d in page_one.context["declarations"]] == [first.reference]
+    assert [d.reference for d in page_two.context["declarations"]] == [second.reference]
+    assert 'href="?risk=no&amp;page=2"' in page_one.content.decode()
+    assert "2 declarations waiting" in page_one.content.decode()
