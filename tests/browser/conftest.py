@@ -54,9 +54,9 @@ def new_page(browser):
     """Pages in contexts of their own (a viewport, a signed-in session's storage state), closed after the test."""
     contexts = []
 
-    def make(viewport=LAPTOP, storage_state=None, locale="en-GB"):
+    def make(viewport=LAPTOP, storage_state=None, locale="en-GB", bypass_csp=False):
         context = browser.new_context(viewport=viewport, locale=locale, timezone_id="Asia/Shanghai",
-                                      storage_state=storage_state)
+                                      storage_state=storage_state, bypass_csp=bypass_csp)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)

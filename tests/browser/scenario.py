@@ -124,9 +124,9 @@ def sailed() -> State:
     loaded them on the vessel, and the vessel sailed."""
     state = released()
     railway, port = actor("demo-railway"), actor("demo-port")
-    now = timezone.now()
-    journey.train_depart(actor=railway, departure=state.departure, at=now - timedelta(minutes=3))
-    journey.train_arrive(actor=railway, departure=state.departure, at=now - timedelta(minutes=2))
+    # A moment apart, in order: the timeline then reads like the journey.
+    departed = journey.train_depart(actor=railway, departure=state.departure).actual_departure
+    journey.train_arrive(actor=railway, departure=state.departure, at=departed + timedelta(milliseconds=1))
     for number in NUMBERS:
         journey.train_discharge(actor=port, number=number)
         journey.terminal_gate_in(actor=port, number=number)

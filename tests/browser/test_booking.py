@@ -106,7 +106,7 @@ def book_and_request_empties(page, live_server, screenshot, language: str, shot:
     assert t("Station closes") in gate_in.inner_text()
     assert t("CY cut-off") in page.locator('#journey [data-step="terminal_gate_in"]').inner_text()
     shows_only_chinese("booking")
-    screenshot(page, f"{shot}-5-booking", docs=f"booking-detail{docs}")
+    screenshot(page, f"{shot}-5-booking", docs="" if docs else "booking-detail")
     screenshot(page, f"{shot}-5-journey", full_page=False, docs="" if docs else "booking-journey", scroll_to="#journey")
 
     # Following it: the signed-in tracking page finds the booking by its reference.
@@ -160,6 +160,7 @@ def test_bookings_pages_fit_a_tablet(live_server, new_page, screenshot, demo, vi
     screenshot(page, f"booking-5-detail-{size}")
     page.goto(f"{live_server.url}/bookings/")
     overflows["list"] = page.evaluate("document.documentElement.scrollWidth - innerWidth")
-    screenshot(page, f"booking-6-list-{size}", full_page=False, docs=f"bookings-list-{size}")
+    screenshot(page, f"booking-6-list-{size}", full_page=False,
+               docs="bookings-list" if viewport == TABLET_LANDSCAPE else "")
 
     assert overflows == {"connections": 0, "cargo": 0, "detail": 0, "list": 0}
