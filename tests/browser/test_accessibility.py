@@ -25,11 +25,11 @@ def main_pages(state) -> dict[str, list[str]]:
                       f"/operations/track/?q={booking.reference}"],
         "yiwu-staff": ["/operations/station/?station=YIWU-W", "/operations/scan/", "/bookings/"],
         "railway": ["/operations/railway/", f"/operations/railway/{state.departure.reference}/"],
-        "port": ["/operations/port/", f"/operations/port/vessel/{state.vessel_call.reference}/"],
-        "customs": ["/declarations/", f"/declarations/{declaration.reference}/"],
+        "port": ["/figures/", "/operations/port/", f"/operations/port/vessel/{state.vessel_call.reference}/"],
+        "customs": ["/declarations/", "/figures/", f"/declarations/{declaration.reference}/"],
         "ciq": ["/declarations/", f"/declarations/{declaration.reference}/"],
         "msa": ["/", "/operations/track/"],
-        "gov": ["/"],
+        "gov": ["/", "/figures/"],
     }
 
 

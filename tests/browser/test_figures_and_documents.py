@@ -16,7 +16,7 @@ from intermodal.access import Actor
 from intermodal.models import Organisation, User
 from stations.models import DepartureStatus, Location, Station
 from tests import factories
-from tests.browser.test_declaration import in_english, log_in
+from tests.browser.pages import log_in, use_language
 from tests.figures.conftest import booking as history_booking
 from tests.figures.conftest import declaration, departure, empty_request
 
@@ -130,7 +130,7 @@ def ready_for_bill(demo):
 
 def test_station_issues_a_bill_and_its_verification_page_shows_it(live_server, page, screenshot, ready_for_bill):
     log_in(page, live_server, "yiwu-staff")
-    in_english(page)
+    use_language(page, "en")
     page.goto(f"{live_server.url}/bookings/{ready_for_bill.reference}/")
     section = page.locator("#bill-of-lading")
     assert "Rotterdam Gifts B.V." in section.inner_text()
