@@ -8,10 +8,11 @@ then containers, then bookings.
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -27,10 +28,10 @@ from bookings.models import (
 from bookings.services import container_assign, container_check_loadable_on_vessel, container_update
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
-from intermodal.errors import InvalidInput, StateConflict
-from intermodal.events import event_record
+from intermodal.errors import ApplicationError, InvalidInput, StateConflict
+from intermodal.events import event_build, event_record, events_append
 from intermodal.models import PartyKind
-from stations.models import Departure, DepartureStatus, Station, Terminal, VesselCall
+from stations.models import Departure, DepartureStatus, Service, Station, Terminal, VesselCall
 
 S = ContainerStatus
 
@@ -610,6 +611,54 @@ def vessel_depart(*, actor: Actor, vessel_call: VesselCall, at: datetime | None 
 # --- Estimates -------------------------------------------------------------------------------------------
 
 
+def _require_estimable(departure: Departure) -> None:
+    if departure.status in (DepartureStatus.ARRIVED, DepartureStatus.CANCELLED):
+        raise StateConflict(
+            _("Departure %(ref)s is %(status)s.")
+            % {"ref": departure.reference, "status": departure.get_status_display().lower()},
+            code="illegal_step",
+        )
+
+
+def _estimate(
+    actor: Actor,
+    departure: Departure,
+    *,
+    estimated_departure: datetime | None,
+    estimated_arrival: datetime | None,
+    reason: str,
+) -> tuple[list[str], list[dict]]:
+    """Set the estimates on the locked departure: the fields changed, and the events (event_build's arguments)."""
+    fields, events = [], []
+    for code, value, attr, place in (
+        ("DEPA", estimated_departure, "estimated_departure", _station_place(departure.service.station)),
+        ("ARRI", estimated_arrival, "estimated_arrival", _terminal_place(departure.service.terminal)),
+    ):
+        if value is None:
+            continue
+        setattr(departure, attr, value)
+        fields.append(attr)
+        events.append(
+            {
+                "event_type": EventType.TRANSPORT,
+                "event_code": code,
+                "event_datetime": value,
+                "classifier": Classifier.ESTIMATED,
+                "organisation": actor.organisation,
+                "user": actor.user,
+                "reason": reason,
+                **place,
+                **_rail(departure),
+            }
+        )
+    if estimated_departure is not None and estimated_arrival is None and departure.actual_departure is None:
+        # A later departure means a later arrival by the same delay.
+        delay = estimated_departure - departure.planned_departure
+        departure.estimated_arrival = departure.planned_arrival + delay
+        fields.append("estimated_arrival")
+    return fields, events
+
+
 def departure_estimate(
     *,
     actor: Actor,
@@ -624,37 +673,95 @@ def departure_estimate(
     with transaction.atomic():
         departure = _departure_locked(departure)
         _require_railway(actor, departure)
-        if departure.status in (DepartureStatus.ARRIVED, DepartureStatus.CANCELLED):
-            raise StateConflict(
-                _("Departure %(ref)s is %(status)s.")
-                % {"ref": departure.reference, "status": departure.get_status_display().lower()},
-                code="illegal_step",
-            )
-        fields = []
-        for code, value, attr, place in (
-            ("DEPA", estimated_departure, "estimated_departure", _station_place(departure.service.station)),
-            ("ARRI", estimated_arrival, "estimated_arrival", _terminal_place(departure.service.terminal)),
-        ):
-            if value is None:
-                continue
-            setattr(departure, attr, value)
-            fields.append(attr)
-            _transport_event(
-                actor,
-                code,
-                value,
-                place=place,
-                transport=_rail(departure),
-                classifier=Classifier.ESTIMATED,
-                reason=reason,
-            )
-        if estimated_departure is not None and estimated_arrival is None and departure.actual_departure is None:
-            # A later departure means a later arrival by the same delay.
-            delay = estimated_departure - departure.planned_departure
-            departure.estimated_arrival = departure.planned_arrival + delay
-            fields.append("estimated_arrival")
+        _require_estimable(departure)
+        fields, events = _estimate(
+            actor,
+            departure,
+            estimated_departure=estimated_departure,
+            estimated_arrival=estimated_arrival,
+            reason=reason,
+        )
+        for event in events:
+            event_record(**event)
         departure.save(update_fields=fields)
     return departure
+
+
+@dataclass(frozen=True)
+class DepartureEstimate:
+    """One reported estimate: the departure's new time of leaving (DEPA) or of arriving (ARRI)."""
+
+    departure_id: int
+    code: str  # "DEPA" or "ARRI"
+    at: datetime
+    reason: str = ""
+
+
+def departure_estimates(*, actor: Actor, estimates: list[DepartureEstimate]) -> list[Departure | ApplicationError]:
+    """Many estimates, e.g. a railway's feed, applied in order in one transaction as `departure_estimate` applies
+    each: the departures locked at once (in id order), each estimate checked against its departure as the earlier
+    ones left it, the events and outbox rows inserted together, each departure written once. Returns, for each
+    estimate, its departure, or the refusal (nothing of that estimate is written; the others are)."""
+    outcomes: list[Departure | ApplicationError] = []
+    with transaction.atomic():
+        locked = {
+            departure.pk: departure
+            for departure in Departure.objects.select_for_update()
+            .filter(pk__in={estimate.departure_id for estimate in estimates})
+            .order_by("pk")
+        }
+        # A feed's departures share a few services: load each service once rather than once per departure.
+        services = Service.objects.select_related("station", "terminal").in_bulk(
+            {departure.service_id for departure in locked.values()}
+        )
+        for departure in locked.values():
+            departure.service = services[departure.service_id]
+        changed: dict[int, Departure] = {}
+        events = []
+        for estimate in estimates:
+            departure = locked.get(estimate.departure_id)
+            try:
+                if departure is None:
+                    raise InvalidInput(errors={"transport_reference": [_("No such departure.")]})
+                _require_railway(actor, departure)
+                _require_estimable(departure)
+                key = "estimated_departure" if estimate.code == "DEPA" else "estimated_arrival"
+                _fields, built = _estimate(
+                    actor,
+                    departure,
+                    **{"estimated_departure": None, "estimated_arrival": None, key: estimate.at},
+                    reason=estimate.reason,
+                )
+                events += [event_build(**event) for event in built]
+            except ApplicationError as refusal:
+                outcomes.append(refusal)
+                continue
+            changed[departure.pk] = departure
+            outcomes.append(departure)
+        events_append(events)
+        _estimates_write([changed[pk] for pk in sorted(changed)])
+    return outcomes
+
+
+def _estimates_write(departures: list[Departure]) -> None:
+    """Write the departures' estimates with one UPDATE. On PostgreSQL from arrays (Django's bulk_update builds a
+    CASE of one branch per row and field: 70 % of a batch's time for 1,000 departures); elsewhere row by row."""
+    if connection.vendor != "postgresql":
+        for departure in departures:
+            departure.save(update_fields=["estimated_departure", "estimated_arrival"])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Departure._meta.db_table} AS departure "  # noqa: S608 - the table name is the model's
+            "SET estimated_departure = estimate.departs, estimated_arrival = estimate.arrives "
+            "FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS estimate (id, departs, arrives) "
+            "WHERE departure.id = estimate.id",
+            [
+                [departure.pk for departure in departures],
+                [departure.estimated_departure for departure in departures],
+                [departure.estimated_arrival for departure in departures],
+            ],
+        )
 
 
 def vessel_call_estimate(

@@ -14,6 +14,9 @@ from intermodal.codes import CODES_BY_TYPE, Classifier, EventType
 from intermodal.errors import InvalidInput
 from intermodal.models import Event, Organisation, OutboxMessage, User
 
+_EVENT_TYPES = frozenset(EventType.values)  # `.values` builds a new list on every use
+_CLASSIFIERS = frozenset(Classifier.values)
+
 # Relay hooks run on commit with the outbox ids of the transaction; the notifications app registers one.
 _on_commit_hooks: list = []
 
@@ -54,7 +57,7 @@ def event_payload(event: Event) -> dict:
     }
 
 
-def event_record(
+def event_build(
     *,
     event_type: str,
     event_code: str,
@@ -75,42 +78,71 @@ def event_record(
     reason: str = "",
     details: dict | None = None,
 ) -> Event:
-    """Append one event and its outbox row; call inside the transaction of the change it records."""
-    if event_type not in EventType.values:
+    """An unsaved event, checked: `event_record` saves one, `events_append` many at once."""
+    if event_type not in _EVENT_TYPES:
         raise InvalidInput(errors={"event_type": [f"Unknown event type {event_type!r}."]})
     if event_code not in CODES_BY_TYPE[event_type]:
         raise InvalidInput(errors={"event_code": [f"{event_code!r} is not a {event_type} event code."]})
-    if classifier not in Classifier.values:
+    if classifier not in _CLASSIFIERS:
         raise InvalidInput(errors={"classifier": [f"Unknown classifier {classifier!r}."]})
     if event_datetime is not None and timezone.is_naive(event_datetime):
         raise InvalidInput(errors={"event_datetime": ["A time zone is required."]})
     if user is not None and organisation is None:
         organisation = user.organisation
+    return Event(
+        event_type=event_type,
+        event_code=event_code,
+        classifier=classifier,
+        event_datetime=event_datetime or timezone.now(),
+        location_unlocode=location_unlocode,
+        facility_kind=facility_kind,
+        facility_code=facility_code,
+        mode_of_transport=mode_of_transport,
+        transport_reference=transport_reference,
+        equipment_reference=equipment_reference,
+        empty_indicator=empty_indicator,
+        booking_reference=booking_reference,
+        document_type=document_type,
+        document_reference=document_reference,
+        reason=reason,
+        details=details or {},
+        reported_by_organisation=organisation,
+        reported_by_user=user,
+    )
 
+
+def _relay_on_commit(outbox_ids: list[int]) -> None:
+    if _on_commit_hooks and outbox_ids:
+        transaction.on_commit(lambda: [hook(outbox_ids) for hook in _on_commit_hooks])
+
+
+def event_record(**fields) -> Event:
+    """Append one event and its outbox row; call inside the transaction of the change it records. Takes the
+    arguments of `event_build`."""
+    event = event_build(**fields)
     with transaction.atomic():
-        event = Event.objects.create(
-            event_type=event_type,
-            event_code=event_code,
-            classifier=classifier,
-            event_datetime=event_datetime or timezone.now(),
-            location_unlocode=location_unlocode,
-            facility_kind=facility_kind,
-            facility_code=facility_code,
-            mode_of_transport=mode_of_transport,
-            transport_reference=transport_reference,
-            equipment_reference=equipment_reference,
-            empty_indicator=empty_indicator,
-            booking_reference=booking_reference,
-            document_type=document_type,
-            document_reference=document_reference,
-            reason=reason,
-            details=details or {},
-            reported_by_organisation=organisation,
-            reported_by_user=user,
-        )
+        event.save(force_insert=True)
         outbox = OutboxMessage.objects.create(
-            event=event, topic=_topic(event_type, event_code), payload=event_payload(event)
+            event=event, topic=_topic(event.event_type, event.event_code), payload=event_payload(event)
         )
-        if _on_commit_hooks:
-            transaction.on_commit(lambda: [hook([outbox.pk]) for hook in _on_commit_hooks])
+        _relay_on_commit([outbox.pk])
     return event
+
+
+def events_append(events: list[Event]) -> list[Event]:
+    """Append built events (`event_build`) and their outbox rows with one INSERT each, in the caller's transaction;
+    the relay hooks get all the outbox ids on commit, in one call. For a bulk of events in one change."""
+    if not events:
+        return events
+    with transaction.atomic():
+        Event.objects.bulk_create(events)
+        outbox = OutboxMessage.objects.bulk_create(
+            [
+                OutboxMessage(
+                    event=event, topic=_topic(event.event_type, event.event_code), payload=event_payload(event)
+                )
+                for event in events
+            ]
+        )
+        _relay_on_commit([message.pk for message in outbox])
+    return events

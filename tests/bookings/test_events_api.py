@@ -1,14 +1,15 @@
 """Partner systems report journey events (one or in bulk) and read events and tracking, scoped to them."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from rest_framework.test import APIClient
 
 from bookings import journey
 from bookings.models import ContainerStatus
+from intermodal import events
 from intermodal.access import Actor
-from intermodal.models import Event, Scope
+from intermodal.models import Event, OutboxMessage, PartyKind, Scope
 from stations.models import Departure
 from tests import factories
 from tests.bookings.conftest import book
@@ -195,3 +196,105 @@ def test_a_container_timeline_shows_only_this_booking_journey_of_the_box(shipper
     assert timeline.booking == again
     assert {e.booking_reference for e in timeline.events if e.equipment_reference} <= {again.reference}
     assert timeline.steps[0].actual is None  # the earlier hand-out belongs to the cancelled booking
+
+
+def estimate(departure, minutes, code="DEPA", reason="Congestion"):
+    planned = departure.planned_departure if code == "DEPA" else departure.planned_arrival
+    return {"event_type": "TRANSPORT", "event_code": code, "classifier": "EST",
+            "transport_reference": departure.reference,
+            "event_datetime": (planned + timedelta(minutes=minutes)).isoformat(), "reason": reason}
+
+
+def test_a_bulk_applies_estimates_and_other_events_in_the_order_sent(connecting, handed_out):
+    client = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+    departure = connecting.departure
+    leaves = departure.planned_departure + timedelta(minutes=30)
+    items = [
+        estimate(departure, 30),
+        {"event_type": "TRANSPORT", "event_code": "DEPA", "transport_reference": departure.reference,
+         "event_datetime": leaves.isoformat()},
+        estimate(departure, 45, code="ARRI"),
+        {"event_type": "TRANSPORT", "event_code": "ARRI", "transport_reference": departure.reference,
+         "event_datetime": (leaves + timedelta(hours=8)).isoformat()},
+        estimate(departure, 60),  # the train has arrived: no more estimates
+    ]
+
+    body = client.post("/api/v1/events/", items, format="json").json()
+
+    assert [r["status"] for r in body["results"]] == [201, 201, 201, 201, 409]
+    assert body["results"][4]["code"] == "illegal_step"
+    assert [r["departure_status"] for r in body["results"][:4]] == ["scheduled", "departed", "departed", "arrived"]
+    departure.refresh_from_db()
+    assert departure.actual_departure == leaves
+    assert departure.estimated_departure == departure.planned_departure + timedelta(minutes=30)
+    assert departure.estimated_arrival == departure.planned_arrival + timedelta(minutes=45)
+    codes = list(Event.objects.filter(event_type="TRANSPORT", transport_reference=departure.reference)
+                 .order_by("id").values_list("classifier", "event_code"))
+    assert codes == [("EST", "DEPA"), ("ACT", "DEPA"), ("EST", "ARRI"), ("ACT", "ARRI")]
+
+
+def test_a_batch_of_estimates_checks_each_item_and_writes_only_the_legal_ones(connecting):
+    other_railway = factories.organisation(PartyKind.RAILWAY, code="other-rail")
+    mine = connecting.departure
+    theirs_service = factories.service(connecting.network.yiwu, connecting.network.beilun, other_railway,
+                                       code="YIWU-W-BLG-X")
+    theirs = Departure.objects.create(**{f: getattr(mine, f) for f in (
+        "service_date", "capacity_teu", "closing_time", "planned_departure", "planned_arrival")},
+        reference="YIWU-W-BLG-X-1", service=theirs_service)
+    client = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+
+    body = client.post("/api/v1/events/", [estimate(mine, 20), estimate(theirs, 20), {"event_type": "TRANSPORT"},
+                                           estimate(mine, 90)], format="json").json()
+
+    assert [r["status"] for r in body["results"]] == [201, 403, 400, 201]
+    assert body["results"][1]["code"] == "not_your_place"
+    assert "event_code" in body["results"][2]["errors"]
+    assert (body["applied"], body["refused"]) == (2, 2)
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert mine.estimated_departure == mine.planned_departure + timedelta(minutes=90)
+    assert mine.estimated_arrival == mine.planned_arrival + timedelta(minutes=90)  # the same delay on arrival
+    assert theirs.estimated_departure is None
+    assert Event.objects.filter(transport_reference=theirs.reference).count() == 0
+    assert list(Event.objects.filter(transport_reference=mine.reference).values_list("reason", flat=True)) == [
+        "Congestion", "Congestion"]
+    assert OutboxMessage.objects.count() == Event.objects.count()
+
+
+def test_the_relay_hears_of_a_batch_once_after_commit_with_every_outbox_row(connecting,
+                                                                          django_capture_on_commit_callbacks,
+                                                                          monkeypatch):
+    seen: list[list[int]] = []
+    monkeypatch.setattr(events, "_on_commit_hooks", [])
+    events.outbox_on_commit(seen.append)
+    client = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/v1/events/", [estimate(connecting.departure, n) for n in range(50)],
+                               format="json")
+
+    assert response.json()["applied"] == 50
+    assert seen == [list(OutboxMessage.objects.order_by("id").values_list("id", flat=True))]
+    assert len(seen[0]) == 50
+    payloads = OutboxMessage.objects.order_by("id").values_list("payload", flat=True)
+    assert [datetime.fromisoformat(p["eventDateTime"]) for p in payloads] == [
+        connecting.departure.planned_departure + timedelta(minutes=n) for n in range(50)]
+
+
+def test_a_batch_of_estimates_takes_the_same_queries_for_10_or_500_items(connecting):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+    departures = list(Departure.objects.filter(service=connecting.departure.service).order_by("planned_departure"))
+    client.post("/api/v1/events/", [estimate(departures[0], 1)], format="json")  # the key records its use
+    counts = {}
+    for n in (10, 500):
+        items = [estimate(departures[i % len(departures)], n + i) for i in range(n)]
+        with CaptureQueriesContext(connection) as captured:
+            body = client.post("/api/v1/events/", items, format="json").json()
+        assert body["applied"] == n
+        counts[n] = len(captured.captured_queries)
+
+    assert counts[10] == counts[500]
+    assert Event.objects.filter(classifier="EST").count() == 1 + 10 + 500
