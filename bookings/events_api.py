@@ -16,7 +16,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings import journey, tracking
+from bookings import journey, tracking, tracking_cache
 from bookings.models import Container, ContainerStatus, EmptyRequest, VgmMethod
 from bookings.selectors import booking_list, events_visible
 from intermodal.access import Actor
@@ -401,5 +401,13 @@ class TrackView(APIView):
         ],
     )
     def get(self, request, key: str):
-        timeline = tracking.track_lookup(actor=Actor.from_request(request), key=key)
-        return Response(TrackSerializer(timeline).data)
+        actor = Actor.from_request(request)
+
+        def build():
+            timeline = tracking.track_lookup(actor=actor, key=key)
+            booking = timeline.booking
+            route = (booking.reference, booking.departure.reference, booking.vessel_call.reference)
+            return dict(TrackSerializer(timeline).data), route
+
+        organisation_id = getattr(actor.organisation, "pk", None)
+        return Response(tracking_cache.answer(organisation_id=organisation_id, key=key, build=build))

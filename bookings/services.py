@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from bookings import tracking_cache
 from bookings.models import (
     ACTIVE,
     HOLDS_CAPACITY,
@@ -715,6 +716,7 @@ def container_assign(
             user=actor.user,
             after={"container": number, "size_type": size_type},
         )
+        tracking_cache.forget([booking.reference, number])  # tracking shows the booking's containers: no event says so
     return container
 
 

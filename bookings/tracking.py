@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking, Container
-from bookings.selectors import booking_list
+from bookings.selectors import booking_scope
 from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.models import Event
@@ -147,30 +147,49 @@ def timeline_build(*, booking: Booking, container: Container | None = None) -> T
     return Timeline(booking=booking, steps=steps, containers=containers, events=events)
 
 
-def _booking_with_route(queryset, **filters) -> Booking | None:
-    return (
-        queryset.select_related("departure__service__station", "departure__service__terminal", "vessel_call__terminal")
-        .filter(**filters)
-        .first()
-    )
+# What a timeline reads of a booking and its route; nothing else is loaded (a look-up is the most-called read, and
+# building the SQL of a wide select_related costs more than running it).
+_ROUTE = ("departure__service__station", "departure__service__terminal", "vessel_call__terminal")
+_ROUTE_FIELDS = (
+    "reference", "status", "departure", "vessel_call",
+    "departure__reference", "departure__service", "departure__closing_time", "departure__planned_departure",
+    "departure__estimated_departure", "departure__actual_departure", "departure__planned_arrival",
+    "departure__estimated_arrival", "departure__actual_arrival",
+    "departure__service__station", "departure__service__terminal",
+    "departure__service__station__code", "departure__service__station__name",
+    "departure__service__station__name_zh",
+    "departure__service__terminal__code", "departure__service__terminal__name",
+    "departure__service__terminal__name_zh", "departure__service__terminal__handling_buffer_hours",
+    "vessel_call__reference", "vessel_call__vessel_name", "vessel_call__terminal", "vessel_call__cy_cutoff",
+    "vessel_call__etd", "vessel_call__actual_departure",
+    "vessel_call__terminal__code", "vessel_call__terminal__name", "vessel_call__terminal__name_zh",
+)  # fmt: skip
+
+
+def _visible_bookings(actor: Actor):
+    scope = booking_scope(actor)
+    return Booking.objects.all() if scope is None else Booking.objects.filter(scope)
+
+
+def _booking_with_route(actor: Actor, **filters) -> Booking | None:
+    return _visible_bookings(actor).select_related(*_ROUTE).only(*_ROUTE_FIELDS).filter(**filters).first()
 
 
 def track_lookup(*, actor: Actor, key: str) -> Timeline:
     """A booking reference or a container number, among what the caller may see."""
     key = key.strip().upper()
-    bookings = booking_list(actor=actor)
     if CONTAINER_NUMBER.match(key):
         container = (
-            Container.objects.filter(number=key, booking__in=bookings)
-            .select_related("booking")
+            Container.objects.filter(number=key, booking__in=_visible_bookings(actor).values("pk"))
             .order_by("-is_active", "-assigned_at")
             .first()
         )
         if container is None:
             raise NotFound()
-        booking = _booking_with_route(bookings, pk=container.booking_id)
+        booking = _booking_with_route(actor, pk=container.booking_id)
+        container.booking = booking
         return timeline_build(booking=booking, container=container)
-    booking = _booking_with_route(bookings, reference=key)
+    booking = _booking_with_route(actor, reference=key)
     if booking is None:
         raise NotFound()
     return timeline_build(booking=booking)

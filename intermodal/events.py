@@ -21,6 +21,16 @@ _CLASSIFIERS = frozenset(Classifier.values)
 _on_commit_hooks: list = []
 
 
+# Record hooks run as events are written, with the Event objects (the bookings app forgets cached tracking answers).
+_record_hooks: list = []
+
+
+def events_on_record(hook) -> None:
+    """Register `hook(events: list[Event])`, called in the writing transaction right after events are inserted."""
+    if hook not in _record_hooks:
+        _record_hooks.append(hook)
+
+
 def outbox_on_commit(hook) -> None:
     """Register `hook(outbox_ids: list[int])`, called after a transaction that wrote outbox rows commits."""
     if hook not in _on_commit_hooks:
@@ -126,6 +136,8 @@ def event_record(**fields) -> Event:
             event=event, topic=_topic(event.event_type, event.event_code), payload=event_payload(event)
         )
         _relay_on_commit([outbox.pk])
+        for hook in _record_hooks:
+            hook([event])
     return event
 
 
@@ -145,4 +157,6 @@ def events_append(events: list[Event]) -> list[Event]:
             ]
         )
         _relay_on_commit([message.pk for message in outbox])
+        for hook in _record_hooks:
+            hook(events)
     return events

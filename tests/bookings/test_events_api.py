@@ -298,3 +298,52 @@ def test_a_batch_of_estimates_takes_the_same_queries_for_10_or_500_items(connect
 
     assert counts[10] == counts[500]
     assert Event.objects.filter(classifier="EST").count() == 1 + 10 + 500
+
+
+def test_a_tracking_answer_is_cached_until_what_it_shows_changes(shipper, connecting, handed_out):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = key_client(shipper.org, [Scope.EVENTS_READ])
+    railway = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+    path = f"/api/v1/track/{handed_out.reference}/"
+    first = client.get(path).json()
+    client.get(path)  # the route is known now: this answer is kept
+
+    with CaptureQueriesContext(connection) as cached:
+        again = client.get(path).json()
+    railway.post("/api/v1/events/", [estimate(connecting.departure, 90)], format="json")
+    after_delay = client.get(path).json()
+
+    assert again == first
+    read = " ".join(q["sql"] for q in cached.captured_queries)
+    assert "bookings_booking" not in read and "intermodal_event" not in read  # the answer came from the cache
+    assert first["steps"][3]["estimated"] is None
+    assert datetime.fromisoformat(after_delay["steps"][3]["estimated"]) == (
+        connecting.departure.planned_departure + timedelta(minutes=90))
+
+
+def test_a_cached_container_list_shows_a_newly_assigned_container(shipper, connecting):
+    from bookings import services
+
+    booking = book(shipper.actor, connecting, lines={"42G1": 2})
+    client = key_client(shipper.org, [Scope.EVENTS_READ])
+    path = f"/api/v1/track/{booking.reference}/"
+    for _ in range(3):
+        before = client.get(path).json()
+
+    services.container_assign(actor=shipper.actor, booking=booking, number="CSQU3054383", size_type="42G1")
+    after = client.get(path).json()
+
+    assert before["containers"] == []
+    assert [c["number"] for c in after["containers"]] == ["CSQU3054383"]
+
+
+def test_a_cached_answer_is_never_given_to_another_organisation(shipper, other_shipper, connecting, handed_out):
+    mine = key_client(shipper.org, [Scope.EVENTS_READ])
+    for _ in range(3):
+        assert mine.get("/api/v1/track/CSQU3054383/").status_code == 200
+
+    theirs = key_client(other_shipper.org, [Scope.EVENTS_READ]).get("/api/v1/track/CSQU3054383/")
+
+    assert theirs.status_code == 404
