@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed-requirements
 export DATABASE_URL_TEST := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/intermodal)
 export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 
-.PHONY: help venv node-modules run test lint format migrations-check docs-images messages bench bench-ingest bench-track bench-dashboard clean
+.PHONY: help venv node-modules run test lint format migrations-check docs-images messages bench bench-generate \
+	bench-ingest bench-contention bench-track bench-queries bench-load bench-dashboard clean
 
 help:
 	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (SQLite, worker, beat)"
@@ -17,11 +18,15 @@ help:
 	@echo "make lint   - ruff"
 	@echo "make messages - refresh and compile the translation catalogues"
 	@echo "make docs-images - the user guide's screenshots (docs/images/), taken by the browser tests"
-	@echo "make bench  - booking under contention against gunicorn + PostgreSQL (see docs/PERFORMANCE.md)"
-	@echo "make bench-ingest - bulk event ingest through the API against raw INSERTs of the same rows"
-	@echo "make bench-track  - tracking look-up latency with 10k and with 1M events in the events table"
-	@echo "make bench-dashboard - the figures dashboard with 10k and with 1M events of history (--events N)"
-	@echo "             (the bench targets take BENCH_DATABASE_URL, and options in BENCH_ARGS=...)"
+	@echo "make bench  - a year of traffic, then P1-P7 against their baselines, and a summary (docs/PERFORMANCE.md)"
+	@echo "make bench-generate   - only the year of traffic (BENCH_SCALE=1: Ningbo's ~1M containers, ~10M events)"
+	@echo "make bench-ingest     - P1 bulk event ingest through the API against raw INSERTs of the same rows"
+	@echo "make bench-contention - P2 booking under contention against uncontended bookings"
+	@echo "make bench-track      - P3 tracking look-up latency with a year of events and with ~10k"
+	@echo "make bench-queries    - P4 SQL queries per list request at page size 10 and 100"
+	@echo "make bench-load       - P5 tracking requests/s under gunicorn and wrk against a bare DRF endpoint"
+	@echo "make bench-dashboard  - P7 the figures dashboard with 10k and with 1M events of history (--events N)"
+	@echo "             (the bench targets take BENCH_DATABASE_URL, BENCH_SCALE (0.1), options in BENCH_ARGS=...)"
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,21 +71,32 @@ messages: venv
 # The benchmarks use their own database (created and migrated when missing), never the development one.
 BENCH_DB := $(or $(BENCH_DATABASE_URL),postgres://postgres@127.0.0.1:5432/intermodal_bench)
 
+BENCH_SCALE ?= 0.1
+BENCH_ENV := DATABASE_URL=$(BENCH_DB) REDIS_URL=$(REDIS_URL_TEST)
+
 bench: venv
-	DATABASE_URL=$(BENCH_DB) \
-	  $(BIN)/python bench/booking_contention.py $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python bench/run_all.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
+
+bench-generate: venv
+	$(BENCH_ENV) $(BIN)/python bench/generate.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
 
 bench-ingest: venv
-	DATABASE_URL=$(BENCH_DB) \
-	  $(BIN)/python bench/ingest.py $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
+bench-contention: venv
+	$(BENCH_ENV) $(BIN)/python bench/booking_contention.py $(BENCH_ARGS)
 
 bench-track: venv
-	DATABASE_URL=$(BENCH_DB) \
-	  $(BIN)/python bench/track_lookup.py $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python bench/track_lookup.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
+
+bench-queries: venv
+	$(BENCH_ENV) $(BIN)/python bench/query_counts.py $(BENCH_ARGS)
+
+bench-load: venv
+	$(BENCH_ENV) $(BIN)/python bench/track_load.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
 
 bench-dashboard: venv
-	DATABASE_URL=$(BENCH_DB) \
-	  $(BIN)/python bench/dashboard.py $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python bench/dashboard.py $(BENCH_ARGS)
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -328,6 +328,15 @@ def report(
         f"  throughput contended / uncontended = {contended.attempts_per_second:.1f} / "
         f"{uncontended.attempts_per_second:.1f} attempts/s = {ratio:.2f}  (goal >= {RATIO_GOAL}): {verdict}"
     )
+    overbooked = hot.overbooked_teu + spread.overbooked_teu
+    common.result_line(
+        "P2",
+        figure=ratio,
+        goal=f">= {RATIO_GOAL}, overbooked 0",
+        passed=verdict == "PASS" and overbooked == 0,
+        detail=f"overbooked TEU {overbooked}; {contended.attempts_per_second:.1f} vs "
+        f"{uncontended.attempts_per_second:.1f} attempts/s",
+    )
     if contended.created_at and uncontended.confirmed_per_second:
         # Refusals are cheaper than confirmations, so attempts/s flatters the contended round; the rate at
         # which the one departure filled up compares confirmations with confirmations.

@@ -390,3 +390,11 @@ EVENT_COLUMNS = (
     "reported_by_organisation_id",
     "reported_by_user_id",
 )
+
+
+def result_line(bench_id: str, *, figure: float, goal: str, passed: bool, detail: str = "") -> None:
+    """The machine-readable line `make bench` (bench/run_all.py) reads a benchmark's figure from."""
+    import json
+
+    record = {"id": bench_id, "figure": round(figure, 3), "goal": goal, "pass": passed, "detail": detail}
+    print("BENCH-RESULT " + json.dumps(record), flush=True)

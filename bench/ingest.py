@@ -430,6 +430,13 @@ def report(
             f"  ingest {r.name} / raw INSERT = {r.events_per_second:.0f} / {raw.events_per_second:.0f} events/s "
             f"= {ratio:.3f}  (goal >= {RATIO_GOAL}): {verdict}"
         )
+        common.result_line(
+            f"P1 {r.name}",
+            figure=ratio,
+            goal=f">= {RATIO_GOAL}",
+            passed=verdict == "PASS",
+            detail=f"{r.events_per_second:.0f} vs {raw.events_per_second:.0f} events/s",
+        )
     print()
     print("RESULT:", "FAIL - " + "; ".join(problems) if problems else "ok (every event applied, no 5xx)")
     return problems

@@ -1,22 +1,19 @@
-"""P3 Tracking look-up: latency of GET /api/v1/track/{key}/ with 10k and with 1M events in the events table.
+"""P3 Tracking look-up: latency of GET /api/v1/track/{key}/ with a year of events and with about 10,000.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/intermodal_bench .venv/bin/python bench/track_lookup.py
 
-The look-up must not slow down as the events table grows. The script keeps two copies of the schema in the
-bench database (created when missing, then migrated), one per table size, so that the big fill survives
-between runs and the small table stays small whatever else the bench database holds:
+The look-up must not slow down as the events table grows. The tables come from bench/generate.py, each in its
+own schema of the bench database (generated when missing, else reused):
 
-- `bench_track_10000`: the events table filled to 10,000 rows (`--small`);
-- `bench_track_1000000`: the events table filled to 1,000,000 rows (`--big`).
+- the year of traffic at `--scale` (`bench_year_0_1`: about 950,000 events at 0.1; 9.6 million at 1);
+- the same traffic for the few days that make about `--small` (10,000) events (`bench_4d_0_1` at 0.1).
 
 In each, it makes a real booking for the run through the services (a shipper with an `events:read` API key,
 a confirmed booking of 2 x 22G1 with both containers handed out, gated in and loaded, the train estimated and
-departed: 12 events), then tops the events table up to its size with synthetic rows written by COPY
-(psycopg2 `copy_expert`, text format, from an in-memory buffer): a year of journeys of other bookings, with
-many containers, bookings, departures and vessel calls, and the other containers on the run's train and
-vessel. Synthetic rows are tagged (reported by the organisation `bench-synthetic-feed`), so a rerun counts
-them and only tops up (or trims) to the size: the 1M fill is made once and reused. `--fresh` drops both
-schemas first.
+departed: 12 events), and copies beside it (COPY) the rows a look-up of it reads besides its own: 20 other
+bookings on its train and `--neighbours` other containers loaded on its vessel, the same at both sizes
+(reported by the organisation `bench-synthetic-feed`; a rerun deletes the earlier runs' neighbours first).
+`--fresh` generates both tables again.
 
 It then serves each schema with its own gunicorn and sends the look-ups from one client, one at a time,
 alternating between the two servers (so both sizes are measured under the same machine load), for the
@@ -37,9 +34,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 try:
@@ -48,10 +44,8 @@ except ImportError:  # run as a script: bench/ is on sys.path, the project root 
     import common
 
 SMALL = 10_000
-BIG = 1_000_000
 RATIO_GOAL = 1.5
 TRACK_PATH = "/api/v1/track/{key}/"
-SCHEMA = "bench_track_{size}"
 SYNTHETIC_ORGANISATION = "bench-synthetic-feed"
 CHUNK = 50_000  # synthetic rows per COPY (and per commit)
 NOT_POSTGRES = (
@@ -209,17 +203,6 @@ def subject_create(run_id: str) -> Subject:
 
 # --- Synthetic events, by COPY ---------------------------------------------------------------------------
 
-STATIONS = (
-    ("YIWU-W", "CNYIU"),
-    ("JINHUA-E", "CNJHA"),
-    ("SHAOXING-N", "CNSXG"),
-    ("HUZHOU-S", "CNHZH"),
-    ("QUZHOU-W", "CNQZH"),
-    ("LISHUI", "CNLSH"),
-    ("SHANGRAO", "CNSRG"),
-    ("YINGTAN-E", "CNYTN"),
-)
-TERMINALS = (("BEILUN", "CNBLG"), ("CHUANSHAN", "CNNGB"))
 OWNERS = (
     "CSQU", "TCNU", "MSKU", "OOLU", "CMAU", "EGHU", "TGHU", "FCIU", "SEGU", "TRHU",
     "BMOU", "GESU", "HLXU", "CAIU", "DFSU", "TEMU", "BSIU", "FSCU", "ZCSU", "YMLU",
@@ -227,7 +210,6 @@ OWNERS = (
 SIZE_TYPES = ("22G1", "42G1", "45G1", "L5G1")
 NEIGHBOUR_PLACES = ("NEIGHBOUR", "NEIGHBOUR-T")  # the facility codes of the rows next to the run's booking
 CONTAINER_POOL = 40_000  # boxes in circulation: each makes several journeys a year
-BOOKING_SPAN = timedelta(days=365)
 NULL = "\\N"
 
 
@@ -308,45 +290,6 @@ class Synthetic:
             ]  # fmt: skip
         return rows
 
-    def train(self, leaves: datetime, departure: str, station, terminal) -> list[str]:
-        """A train's own events: its delay estimated, its departure and arrival."""
-        delay = self._minutes(0, 120)
-        at_station = (station[1], "station", station[0])
-        at_terminal = (terminal[1], "terminal", terminal[0])
-        rail = {"mode": "RAIL", "transport": departure}
-        return [
-            self._row(leaves + delay, "TRANSPORT", "DEPA", at_station, classifier="EST", reason="Late feeder train",
-                      **rail),
-            self._row(leaves + delay, "TRANSPORT", "DEPA", at_station, **rail),
-            self._row(leaves + delay + timedelta(hours=8), "TRANSPORT", "ARRI", at_terminal, **rail),
-        ]  # fmt: skip
-
-    def year(self, count: int) -> Iterator[str]:
-        """`count` rows: a year of bookings up to yesterday, in time order; 8 stations' daily trains to two
-        terminals, two vessel calls a day."""
-        end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
-        bookings = max(1, count // 15)
-        step = BOOKING_SPAN / bookings
-        trains_seen: set[str] = set()
-        made = 0
-        n = 0
-        while made < count:
-            at = end - BOOKING_SPAN + step * n
-            station = STATIONS[n % len(STATIONS)]
-            terminal = TERMINALS[n % len(TERMINALS)]
-            day = at.date()
-            leaves = datetime(day.year, day.month, day.day, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
-            departure = f"{station[0]}-{terminal[0][:3]}-R-{day:%Y%m%d}"
-            half_days = int((at - datetime(2020, 1, 1, tzinfo=UTC)).total_seconds() // 43200) + 3
-            vessel = f"{9810000 + half_days % 40}-{half_days:04d}{'EW'[half_days % 2]}"
-            rows = self.journey(n, leaves, departure, vessel, station, terminal)
-            if departure not in trains_seen:
-                trains_seen.add(departure)
-                rows += self.train(leaves, departure, station, terminal)
-            yield from rows[: count - made]
-            made += min(len(rows), count - made)
-            n += 1
-
     def neighbours(self, subject: Subject, containers: int, bookings: int) -> list[str]:
         """Other bookings on the run's train, and other containers loaded on its vessel: the rows a look-up of the
         run's booking reads besides its own, the same at every table size."""
@@ -369,22 +312,13 @@ class Synthetic:
 @dataclass
 class Fill:
     schema: str
-    size: int
-    before: int = 0  # rows in the events table before the fill
-    synthetic_before: int = 0
+    before: int = 0  # rows in the events table before the run
     old_neighbours: int = 0  # the earlier runs' neighbours, deleted
     neighbours: int = 0
-    copied: int = 0
     copy_seconds: float = 0.0
-    trimmed: int = 0
     vacuum_seconds: float = 0.0
     after: int = 0
     table_bytes: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def reused(self) -> bool:
-        return self.synthetic_before > 0
 
 
 def _copy(cursor, lines) -> int:
@@ -416,21 +350,15 @@ def _copy(cursor, lines) -> int:
     return copied
 
 
-def fill(url: str, schema: str, size: int, subject: Subject, *, organisation_id: int, neighbours: tuple[int, int]):
-    """Bring the schema's events table to `size` rows: the earlier runs' neighbours out, this run's in, then as
-    many synthetic rows of the year as are missing (or the oldest of them deleted when there are too many),
-    then VACUUM ANALYZE."""
-    outcome = Fill(schema=schema, size=size)
+def fill(url: str, schema: str, subject: Subject, *, organisation_id: int, neighbours: tuple[int, int]) -> Fill:
+    """The earlier runs' neighbours out, this run's in (COPY), then VACUUM ANALYZE."""
+    outcome = Fill(schema=schema)
     connection = common.connect(url, options=search_path(schema))
     try:
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit = off")  # a fill, not a measurement
             cursor.execute("SELECT count(*) FROM intermodal_event")
             (outcome.before,) = cursor.fetchone()
-            cursor.execute(
-                "SELECT count(*) FROM intermodal_event WHERE reported_by_organisation_id = %s", [organisation_id]
-            )
-            (outcome.synthetic_before,) = cursor.fetchone()
             # The earlier runs' neighbours are no one's neighbours now.
             cursor.execute(
                 "DELETE FROM intermodal_event WHERE reported_by_organisation_id = %s AND facility_code = ANY(%s)",
@@ -441,21 +369,7 @@ def fill(url: str, schema: str, size: int, subject: Subject, *, organisation_id:
             synthetic = Synthetic(organisation_id, seed=uuid.uuid4().int)
             began = time.perf_counter()
             outcome.neighbours = _copy(cursor, synthetic.neighbours(subject, *neighbours))
-            missing = size - (outcome.before - outcome.old_neighbours + outcome.neighbours)
-            if missing > 0:
-                outcome.copied = _copy(cursor, synthetic.year(missing))
             outcome.copy_seconds = time.perf_counter() - began
-            excess = -missing
-            if excess > 0:
-                cursor.execute(
-                    "DELETE FROM intermodal_event WHERE id IN (SELECT id FROM intermodal_event "
-                    "WHERE reported_by_organisation_id = %s AND NOT facility_code = ANY(%s) ORDER BY id LIMIT %s)",
-                    [organisation_id, list(NEIGHBOUR_PLACES), excess],
-                )
-                outcome.trimmed = cursor.rowcount
-                connection.commit()
-                if outcome.trimmed < excess:
-                    outcome.notes.append(f"{excess - outcome.trimmed} rows over {size}: too few synthetic rows to trim")
         connection.autocommit = True
         with connection.cursor() as cursor:
             began = time.perf_counter()
@@ -610,20 +524,11 @@ def report(*, run_id, fills, subjects, series, plans, setup) -> list[str]:
     for label, value in setup.items():
         print(f"  {label:<12} {value}")
     for done in fills.values():
-        how = (
-            f"reused {done.synthetic_before:,} synthetic rows" if done.reused else "filled from empty"
-        ) + f"; COPY {done.neighbours + done.copied:,} rows ({done.neighbours} next to the run's booking)"
-        if done.copy_seconds:
-            rate = (done.neighbours + done.copied) / done.copy_seconds
-            how += f" in {done.copy_seconds:.1f} s ({rate:,.0f} rows/s)"
+        how = f"{done.neighbours:,} rows next to the run's booking copied in {done.copy_seconds:.1f} s"
         if done.old_neighbours:
             how += f", {done.old_neighbours:,} of earlier runs deleted"
-        if done.trimmed:
-            how += f", {done.trimmed:,} oldest synthetic rows deleted"
         how += f"; VACUUM ANALYZE {done.vacuum_seconds:.1f} s"
         print(f"  {done.schema:<12} {done.after:,} events ({_mb(done.table_bytes)} with indexes): {how}")
-        for note in done.notes:
-            print(f"  {'':<12} note: {note}")
     print()
     width = 18
     print(f"  {'':<28}{f'{small:,} events':>{width}}{f'{big:,} events':>{width}}{'big/small':>{width}}")
@@ -655,6 +560,13 @@ def report(*, run_id, fills, subjects, series, plans, setup) -> list[str]:
             f"  look-up by {kind}: p50 at {big:,} / at {small:,} events = {b:.1f} / {a:.1f} ms = {ratio:.2f}  "
             f"(goal <= {RATIO_GOAL}): {verdict}"
         )
+        common.result_line(
+            f"P3 {kind}",
+            figure=ratio,
+            goal=f"<= {RATIO_GOAL}",
+            passed=verdict == "PASS",
+            detail=f"p50 {b:.1f} ms at {big:,} vs {a:.1f} ms at {small:,} events",
+        )
     for plan in plans:
         print()
         print(
@@ -674,8 +586,13 @@ def report(*, run_id, fills, subjects, series, plans, setup) -> list[str]:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--small", type=int, default=SMALL, help=f"events in the small table (default {SMALL:,})")
-    parser.add_argument("--big", type=int, default=BIG, help=f"events in the big table (default {BIG:,})")
+    parser.add_argument(
+        "--scale", type=float, default=0.1, help="traffic of bench/generate.py: 1 = Ningbo's year (default 0.1)"
+    )
+    parser.add_argument("--days", type=int, default=365, help="days of traffic in the big table (default 365)")
+    parser.add_argument(
+        "--small", type=int, default=SMALL, help=f"about this many events in the small table (default {SMALL:,})"
+    )
     parser.add_argument("--requests", type=int, default=200, help="look-ups per key and size (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="look-ups per key and size before measuring (20)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers per server (default 4)")
@@ -690,8 +607,8 @@ def parse_args(argv=None):
     for name in ("small", "requests", "workers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
-    if args.big <= args.small:
-        parser.error("--big must be larger than --small")
+    if not 0 < args.scale <= 10 or args.days < 2:
+        parser.error("--scale must be above 0 and at most 10, --days at least 2")
     if args.warmup < 0 or args.neighbours < 0:
         parser.error("--warmup and --neighbours cannot be negative")
     return args
@@ -710,37 +627,32 @@ def main(argv=None) -> int:
     from django.db import connection
 
     run_id = uuid.uuid4().hex[:8]
+    from bench import generate as traffic
+
     fills: dict[int, Fill] = {}
     subjects: dict[int, Subject] = {}
-    for size in (args.small, args.big):
-        schema = SCHEMA.format(size=size)
-        new = schema_ensure(url, schema, fresh=args.fresh)
-        print(f"bench: schema {schema} {'created' if new else 'exists'}; migrating", flush=True)
+    schemas: dict[int, str] = {}
+    for days in (traffic.days_for_events(args.scale, args.small), args.days):
+        generated = traffic.generate(url, args.scale, days=days, fresh=args.fresh)
+        print(f"bench: {generated.summary()}", flush=True)
+        schema = generated.schema
         django_use_schema(schema)
-        subjects[size] = subject_create(run_id)
+        subject = subject_create(run_id)
         organisation_id = synthetic_organisation()
         connection.close()
-        subject = subjects[size]
         print(
             f"bench: run {run_id}: booking {subject.booking} with {', '.join(subject.containers)}, {subject.events} "
-            f"journey events; filling {schema} to {size:,} events",
+            f"journey events in {schema}",
             flush=True,
         )
-        fills[size] = fill(
-            url,
-            schema,
-            size,
-            subjects[size],
-            organisation_id=organisation_id,
-            neighbours=(args.neighbours, 20),
-        )
-        done = fills[size]
+        done = fill(url, schema, subject, organisation_id=organisation_id, neighbours=(args.neighbours, 20))
         print(
-            f"bench: {schema}: {done.before:,} events before, {done.old_neighbours:,} earlier neighbours deleted, "
-            f"{done.neighbours + done.copied:,} copied in {done.copy_seconds:.1f} s, {done.trimmed:,} trimmed, "
-            f"VACUUM ANALYZE {done.vacuum_seconds:.1f} s: {done.after:,} events",
+            f"bench: {schema}: {done.old_neighbours:,} earlier neighbours deleted, {done.neighbours:,} copied in "
+            f"{done.copy_seconds:.1f} s, VACUUM ANALYZE {done.vacuum_seconds:.1f} s: {done.after:,} events",
             flush=True,
         )
+        fills[done.after], subjects[done.after], schemas[done.after] = done, subject, schema
+    small, big = list(fills)
     postgres = common.postgres_version()
     connection.close()
 
@@ -754,22 +666,22 @@ def main(argv=None) -> int:
     try:
         with (
             common.gunicorn_server(
-                port=ports[args.small],
+                port=ports[small],
                 workers=args.workers,
-                env=common.server_env(url, redis_url, PGOPTIONS=search_path(SCHEMA.format(size=args.small))),
-                log_path=log_paths[args.small],
+                env=common.server_env(url, redis_url, PGOPTIONS=search_path(schemas[small])),
+                log_path=log_paths[small],
             ),
             common.gunicorn_server(
-                port=ports[args.big],
+                port=ports[big],
                 workers=args.workers,
-                env=common.server_env(url, redis_url, PGOPTIONS=search_path(SCHEMA.format(size=args.big))),
-                log_path=log_paths[args.big],
+                env=common.server_env(url, redis_url, PGOPTIONS=search_path(schemas[big])),
+                log_path=log_paths[big],
             ),
         ):
             servers = {size: ports[size] for size in fills}
             print(
-                f"bench: gunicorn on 127.0.0.1:{ports[args.small]} ({args.small:,}) and "
-                f"127.0.0.1:{ports[args.big]} ({args.big:,}), {args.workers} sync workers x 1 thread each",
+                f"bench: gunicorn on 127.0.0.1:{ports[small]} ({small:,}) and "
+                f"127.0.0.1:{ports[big]} ({big:,}), {args.workers} sync workers x 1 thread each",
                 flush=True,
             )
             series = measure(servers, subjects, requests=args.requests, warmup=args.warmup)
@@ -778,10 +690,10 @@ def main(argv=None) -> int:
             print(f"bench: server log kept at {path}")
         raise
 
-    django_use_schema(SCHEMA.format(size=args.big))
+    django_use_schema(schemas[big])
     plans = [
-        explain(subjects[args.big], subjects[args.big].booking),
-        explain(subjects[args.big], subjects[args.big].containers[0]),
+        explain(subjects[big], subjects[big].booking),
+        explain(subjects[big], subjects[big].containers[0]),
     ]
     connection.close()
 

@@ -1,0 +1,673 @@
+"""A year of sea-rail traffic in PostgreSQL, at the scale of Ningbo's sea-rail business, written by COPY.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/intermodal_bench .venv/bin/python bench/generate.py --scale 0.1
+
+Ningbo-Zhoushan's sea-rail business carries about 1.5 million TEU a year. At `--scale 1` this writes a year of
+it, its last vessels sailed by yesterday: some 1,000,000 container journeys (1-3 containers a booking, 1.5 TEU
+a container on average) in about 500,000 bookings of 2,000 shippers, on the daily trains of 24 inland stations (8,760
+departures, each booked to its capacity at most) to four Ningbo terminals, onto 1,460 vessel calls, and the
+events their journeys record, about 9.5 a container (about 9.6 million at scale 1):
+
+- per booking: created and confirmed (SHIPMENT DRFT, CONF), empties asked for and ready (REQS, AVPU), its
+  declaration drafted, submitted and released (SHIPMENT DRFT, SUBM, RELS, document type CUS);
+- per container: empty out, gate-in at the station, loaded on the train (GTOT, GTIN, LOAD), discharged at the
+  port, gate-in at the terminal, loaded on the vessel (DISC, GTIN, LOAD);
+- per train: its estimated and actual departure and its arrival; per vessel call, its departure.
+
+Every row is what the services would have written (the same columns, codes, places, references and reporting
+organisations), bookings and containers included (all sailed), so the tracking, list and dashboard queries
+meet the data they will meet in production. Outbox rows are not written: the relay marks them processed and
+they are not read again.
+
+The year goes into its own schema of the bench database, `bench_year_<scale>` (`bench_year_0_1` for 0.1),
+migrated like `public`, so other benchmarks' rows never mix with it and a fill is reused: a rerun with the
+same scale finds the finished fill and does nothing (`--fresh` drops the schema and fills it again). Tables
+are written by COPY (text format, built by a producer thread while PostgreSQL takes the previous chunk), with
+the ids of bookings reserved from their sequence so references keep the product's `BK-YYYY-<id>` form.
+"""
+
+import argparse
+import io
+import json
+import math
+import queue
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+try:
+    from bench import common
+except ImportError:  # run as a script: bench/ is on sys.path, the project root is not
+    import common
+
+CONTAINERS_AT_SCALE_1 = 1_000_000
+SHIPPERS_AT_SCALE_1 = 2_000
+DAYS = 365
+CHUNK = 50_000  # rows per COPY statement
+MARKER = "bench-year-generator"  # the organisation whose name records a finished fill
+NULL = "\\N"
+NOT_POSTGRES = "The generator writes with PostgreSQL's COPY into a schema of its own."
+
+# (code, name, name_zh, city, city_zh, province, province_zh, UN/LOCODE, transit hours, weight of traffic)
+STATIONS = (
+    ("YIWU-W", "Yiwu West", "义乌西", "Yiwu", "义乌", "Zhejiang", "浙江", "CNYIU", 8, 14),
+    ("YIWU-S", "Yiwu South", "义乌南", "Yiwu", "义乌", "Zhejiang", "浙江", "CNYIU", 8, 8),
+    ("JINHUA-E", "Jinhua East", "金华东", "Jinhua", "金华", "Zhejiang", "浙江", "CNJHA", 9, 8),
+    ("JINHUA-S", "Jinhua South", "金华南", "Jinhua", "金华", "Zhejiang", "浙江", "CNJHA", 9, 4),
+    ("QUZHOU", "Quzhou", "衢州", "Quzhou", "衢州", "Zhejiang", "浙江", "CNQZS", 11, 4),
+    ("LISHUI", "Lishui", "丽水", "Lishui", "丽水", "Zhejiang", "浙江", "CNLSU", 10, 3),
+    ("SHAOXING", "Shaoxing", "绍兴", "Shaoxing", "绍兴", "Zhejiang", "浙江", "CNSXG", 5, 5),
+    ("DEQING", "Deqing Linhang", "德清临杭", "Huzhou", "湖州", "Zhejiang", "浙江", "CNDEI", 7, 4),
+    ("ANJI", "Anji", "安吉", "Huzhou", "湖州", "Zhejiang", "浙江", "CNHZH", 8, 2),
+    ("JIAXING", "Jiaxing", "嘉兴", "Jiaxing", "嘉兴", "Zhejiang", "浙江", "CNJIA", 6, 3),
+    ("HANGZHOU", "Hangzhou", "杭州", "Hangzhou", "杭州", "Zhejiang", "浙江", "CNHGH", 6, 4),
+    ("HEFEI", "Hefei", "合肥", "Hefei", "合肥", "Anhui", "安徽", "CNHFI", 18, 4),
+    ("XUANCHENG", "Xuancheng Land Port", "宣城陆港", "Xuancheng", "宣城", "Anhui", "安徽", "CNUAN", 14, 4),
+    ("WUHU", "Wuhu", "芜湖", "Wuhu", "芜湖", "Anhui", "安徽", "CNWHI", 16, 2),
+    ("NANCHANG", "Nanchang", "南昌", "Nanchang", "南昌", "Jiangxi", "江西", "CNNCH", 22, 4),
+    ("SHANGRAO", "Shangrao", "上饶", "Shangrao", "上饶", "Jiangxi", "江西", "CNSRS", 14, 4),
+    ("YINGTAN", "Yingtan", "鹰潭", "Yingtan", "鹰潭", "Jiangxi", "江西", "CNYTN", 17, 2),
+    ("JINGDEZHEN", "Jingdezhen", "景德镇", "Jingdezhen", "景德镇", "Jiangxi", "江西", "CNJDZ", 19, 1),
+    ("XIAN-P", "Xi'an International Port", "西安国际港", "Xi'an", "西安", "Shaanxi", "陕西", "CNXIA", 60, 3),
+    ("XIAN-N", "Xi'an North", "西安北", "Xi'an", "西安", "Shaanxi", "陕西", "CNXIA", 60, 1),
+    ("CHONGQING", "Chongqing", "重庆", "Chongqing", "重庆", "Chongqing", "重庆", "CNCQI", 72, 2),
+    ("CHANGSHA", "Changsha", "长沙", "Changsha", "长沙", "Hunan", "湖南", "CNCSX", 30, 2),
+    ("LANZHOU", "Lanzhou", "兰州", "Lanzhou", "兰州", "Gansu", "甘肃", "CNLHW", 84, 1),
+    ("URUMQI", "Urumqi", "乌鲁木齐", "Urumqi", "乌鲁木齐", "Xinjiang", "新疆", "CNURC", 120, 1),
+)
+TERMINALS = (
+    ("BEILUN", "Beilun", "北仑", "CNBLG"),
+    ("CHUANSHAN", "Chuanshan", "穿山", "CNCHS"),
+    ("MEISHAN", "Meishan", "梅山", "CNMSG"),
+    ("DAXIE", "Daxie", "大榭", "CNDAX"),
+)
+DESTINATIONS = ("NLRTM", "DEHAM", "USLAX", "SGSIN", "AEJEA", "BRSSZ")
+SIZE_TYPES = (("22G1", "20", 1), ("42G1", "40", 2), ("45G1", "40", 2), ("22G1", "20", 1))  # 1.5 TEU a box
+OWNERS = (
+    "CSQU", "TCNU", "MSKU", "OOLU", "CMAU", "EGHU", "TGHU", "FCIU", "SEGU", "TRHU",
+    "BMOU", "GESU", "HLXU", "CAIU", "DFSU", "TEMU", "BSIU", "FSCU", "ZCSU", "YMLU",
+)  # fmt: skip
+PRICE = {"20": (Decimal("1350"), Decimal("2700")), "40": (Decimal("2200"), Decimal("4400"))}  # rail, road
+PORT_HANDLING, DOCUMENTATION = Decimal("380"), Decimal("150")
+BUFFER = timedelta(hours=6)  # the terminals' handling buffer
+
+
+def schema_name(scale: float, days: int = DAYS) -> str:
+    label = f"{scale:g}".replace(".", "_").replace("-", "_")
+    return f"bench_year_{label}" if days == DAYS else f"bench_{days}d_{label}"
+
+
+def days_for_events(scale: float, events: int) -> int:
+    """The days of traffic at `scale` that make about `events` events (for a small table of the same traffic)."""
+    a_day = 9.5 * CONTAINERS_AT_SCALE_1 * scale / DAYS + len(STATIONS) * 3 + len(TERMINALS)
+    return max(1, round(events / a_day))
+
+
+def _text(value) -> str:
+    """A value as COPY text; the generator's strings hold no tab, newline or backslash."""
+    if value is None:
+        return NULL
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+def _line(values) -> str:
+    return "\t".join(map(_text, values)) + "\n"
+
+
+def copy_lines(cursor, table: str, columns, lines) -> int:
+    """COPY the lines into `table`, CHUNK rows per statement, a producer thread building the next chunk."""
+    chunks: queue.Queue = queue.Queue(maxsize=2)
+
+    def produce() -> None:
+        buffer: list[str] = []
+        for line in lines:
+            buffer.append(line)
+            if len(buffer) == CHUNK:
+                chunks.put(io.StringIO("".join(buffer)))
+                buffer = []
+        if buffer:
+            chunks.put(io.StringIO("".join(buffer)))
+        chunks.put(None)
+
+    producer = threading.Thread(target=produce, name=f"copy-{table}", daemon=True)
+    producer.start()
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    copied = 0
+    while (chunk := chunks.get()) is not None:
+        cursor.copy_expert(statement, chunk, size=1 << 20)
+        copied += cursor.rowcount
+    producer.join()
+    return copied
+
+
+def _reserve_ids(cursor, table: str, count: int) -> int:
+    """Take `count` ids from the table's sequence; returns the first."""
+    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    (sequence,) = cursor.fetchone()
+    cursor.execute("SELECT nextval(%s)", [sequence])
+    (first,) = cursor.fetchone()
+    cursor.execute("SELECT setval(%s, %s)", [sequence, first + count])
+    return first
+
+
+# --- The network and the parties (ORM: a few thousand rows) ----------------------------------------------
+
+
+@dataclass
+class Network:
+    stations: list  # Station
+    services: list  # Service, one per station, in STATIONS order
+    terminals: list
+    departures: dict  # (station index, day index) -> Departure
+    calls: dict  # (terminal index, day index) -> VesselCall
+    shippers: list  # Organisation ids
+    operator: object
+    port: object
+    railway: object
+    customs: object
+    first_day: date
+
+
+def _imo(n: int) -> str:
+    from stdnum import imo
+
+    body = f"{9300000 + n * 7 % 699999:07d}"[:6]
+    return body + imo.calc_check_digit(body)
+
+
+def network_create(scale: float, first_day: date, days: int) -> Network:
+    from intermodal.models import Organisation, PartyKind
+    from stations.models import Location, Service, Station, Tariff, Terminal, VesselCall
+
+    operator = Organisation.objects.create(
+        code="year-stations", name="Inland stations", kind=PartyKind.STATION_OPERATOR
+    )
+    port = Organisation.objects.create(code="year-port", name="Ningbo-Zhoushan Port", kind=PartyKind.PORT)
+    railway = Organisation.objects.create(code="year-railway", name="China Railway Shanghai", kind=PartyKind.RAILWAY)
+    customs = Organisation.objects.create(code="year-customs", name="Ningbo Customs", kind=PartyKind.CUSTOMS)
+    shippers = Organisation.objects.bulk_create(
+        [
+            Organisation(code=f"year-shipper-{n:05d}", name=f"Exporter {n}", kind=PartyKind.ENTERPRISE)
+            for n in range(max(10, round(SHIPPERS_AT_SCALE_1 * scale)))
+        ]
+    )
+    for code in DESTINATIONS:
+        Location.objects.get_or_create(unlocode=code, defaults={"name": code})
+    stations = Station.objects.bulk_create(
+        [
+            Station(code=c, name=n, name_zh=nz, city=ci, city_zh=ciz, province=p, province_zh=pz, unlocode=u,
+                    operator=operator)
+            for c, n, nz, ci, ciz, p, pz, u, _hours, _weight in STATIONS
+        ]
+    )  # fmt: skip
+    for station in stations:
+        station.inspection_offices.add(customs)
+    terminals = Terminal.objects.bulk_create(
+        [
+            Terminal(code=c, name=n, name_zh=nz, unlocode=u, port_unlocode="CNNGB", operator=port,
+                     handling_buffer_hours=6)
+            for c, n, nz, u in TERMINALS
+        ]
+    )  # fmt: skip
+    # Capacity: the busiest station's average day, with room for its busiest days.
+    weights = [row[-1] for row in STATIONS]
+    teu_a_day = CONTAINERS_AT_SCALE_1 * scale * 1.5 / DAYS  # the same traffic a day whatever the days
+    capacity = max(4, math.ceil(teu_a_day * max(weights) / sum(weights) * 1.6) + 4)
+    services = Service.objects.bulk_create(
+        [
+            Service(code=f"{row[0]}-{terminals[n % len(terminals)].code[:3]}-R", station=station,
+                    terminal=terminals[n % len(terminals)], operator=railway, weekdays=[1, 2, 3, 4, 5, 6, 7],
+                    departure_time=datetime.strptime("09:30", "%H:%M").time(), transit_hours=row[8],
+                    teu_capacity=min(capacity, 32000), distance_km=row[8] * 40)
+            for n, (station, row) in enumerate(zip(stations, STATIONS, strict=True))
+        ]
+    )  # fmt: skip
+    Tariff.objects.bulk_create(
+        [
+            Tariff(service=service, container_size=size, transport_price=PRICE["40" if size != "20" else "20"][0],
+                   port_handling=PORT_HANDLING, documentation=DOCUMENTATION,
+                   road_haulage_price=PRICE["40" if size != "20" else "20"][1])
+            for service in services
+            for size in ("20", "40", "45")
+        ]
+    )  # fmt: skip
+    # One vessel call a day at each terminal, sailing at 18:00 two days after the day's trains leave (more for
+    # the far stations: a train reaches the call of the day it arrives plus two).
+    calls = {}
+    built = []
+    shanghai = common_zone()
+    for t, terminal in enumerate(terminals):
+        for day in range(days + 8):
+            d = first_day + timedelta(days=day)
+            etd = datetime(d.year, d.month, d.day, 18, tzinfo=shanghai)
+            call = VesselCall(
+                reference=f"{_imo(t * 1000 + day % 40)}-Y{t}{day:03d}", vessel_name=f"Ningbo Express {t}{day % 40}",
+                imo_number=_imo(t * 1000 + day % 40), voyage=f"Y{t}{day:03d}", carrier="COSCO Shipping",
+                carrier_scac="COSU", terminal=terminal, eta=etd - timedelta(hours=30), etd=etd,
+                cy_cutoff=etd - timedelta(hours=24), vgm_cutoff=etd - timedelta(hours=24),
+                si_cutoff=etd - timedelta(hours=48), customs_cutoff=etd - timedelta(hours=24),
+                dg_cutoff=etd - timedelta(hours=72), actual_departure=etd,
+            )  # fmt: skip
+            built.append(call)
+            calls[t, day] = call
+    VesselCall.objects.bulk_create(built)
+    through = VesselCall.destinations.through
+    through.objects.bulk_create(
+        [through(vesselcall_id=call.pk, location_id=DESTINATIONS[call.pk % len(DESTINATIONS)]) for call in built]
+    )
+    return Network(stations=stations, services=services, terminals=terminals, departures={}, calls=calls,
+                   shippers=[s.pk for s in shippers], operator=operator, port=port, railway=railway, customs=customs,
+                   first_day=first_day)  # fmt: skip
+
+
+def common_zone():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo("Asia/Shanghai")
+
+
+# --- The plan: which booking goes where ------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    station: list[int] = field(default_factory=list)
+    day: list[int] = field(default_factory=list)
+    size: list[int] = field(default_factory=list)  # index into SIZE_TYPES
+    quantity: list[int] = field(default_factory=list)
+    shipper: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.station)
+
+
+def plan_make(rng: random.Random, containers: int, shippers: int, days: int) -> Plan:
+    plan = Plan()
+    weights = [row[-1] for row in STATIONS]
+    made = 0
+    while made < containers:
+        quantity = min(rng.choice((1, 2, 2, 3)), containers - made)
+        plan.station.append(rng.choices(range(len(STATIONS)), weights)[0])
+        plan.day.append(int(rng.random() * days))
+        plan.size.append(int(rng.random() * len(SIZE_TYPES)))
+        plan.quantity.append(quantity)
+        plan.shipper.append(int(rng.random() ** 2 * shippers))  # a few big exporters, many small ones
+        made += quantity
+    return plan
+
+
+def departures_create(network: Network, plan: Plan, days: int) -> dict:
+    """Every day's train of every station, booked with the plan's TEU; returns (station, day) -> Departure."""
+    from stations.models import Departure, DepartureStatus
+    from stations.services import departure_build
+
+    booked: dict[tuple[int, int], int] = {}
+    for n in range(len(plan)):
+        key = plan.station[n], plan.day[n]
+        booked[key] = booked.get(key, 0) + SIZE_TYPES[plan.size[n]][2] * plan.quantity[n]
+    built = []
+    for s, service in enumerate(network.services):
+        service.station = network.stations[s]
+        capacity = max(service.teu_capacity, max((booked.get((s, d), 0) for d in range(days)), default=0))
+        for day in range(days):
+            departure = departure_build(service=service, service_date=network.first_day + timedelta(days=day))
+            departure.capacity_teu = capacity
+            departure.booked_teu = booked.get((s, day), 0)
+            delay = timedelta(minutes=(s * 37 + day * 11) % 90)
+            departure.estimated_departure = departure.planned_departure + delay
+            departure.estimated_arrival = departure.planned_arrival + delay
+            departure.actual_departure = departure.planned_departure + delay
+            departure.actual_arrival = departure.planned_arrival + delay
+            departure.status = DepartureStatus.ARRIVED
+            built.append(departure)
+            network.departures[s, day] = departure
+    Departure.objects.bulk_create(built, batch_size=2000)
+    return network.departures
+
+
+def call_for(network: Network, station: int, day: int) -> tuple[int, int]:
+    """The (terminal, day) of the vessel call a train of `station` leaving on `day` connects to."""
+    terminal = station % len(TERMINALS)
+    hours = STATIONS[station][8]
+    return terminal, day + math.ceil((hours + 10) / 24) + 1
+
+
+# --- The rows, by COPY -----------------------------------------------------------------------------------
+
+BOOKING_COLUMNS = (
+    "id", "reference", "shipper_id", "created_by_id", "departure_id", "vessel_call_id", "original_vessel_call_id",
+    "destination_id", "status", "teu", "commodity", "cargo_weight_kg", "un_number", "imdg_class",
+    "reefer_setpoint_c", "reefer_ventilation_cbm_h", "free_days", "free_time_start", "currency", "quote_transport",
+    "quote_port_handling", "quote_documentation", "quote_total", "quote_road_haulage", "quote_saving", "quoted_at",
+    "roll_count", "created_at", "updated_at", "confirmed_at", "cancelled_at",
+)  # fmt: skip
+LINE_COLUMNS = ("booking_id", "size_type", "quantity", "teu", "unit_price", "unit_road_price")
+CONTAINER_COLUMNS = (
+    "booking_id", "number", "size_type", "status", "is_active", "seal_number", "vgm_kg", "vgm_method",
+    "vgm_signatory", "assigned_at", "terminal_gate_in_at", "last_event_at",
+)  # fmt: skip
+COMMODITIES = ("Christmas decorations", "Small commodities", "Toys", "Hardware", "Textiles", "Furniture",
+               "Auto parts", "Solar panels", "Ceramics", "Electronics")  # fmt: skip
+
+
+class Rows:
+    """The COPY lines of bookings, their lines, containers and events, from the plan; deterministic per seed."""
+
+    def __init__(self, network: Network, plan: Plan, first_booking_id: int, seed: int, org_ids: dict):
+        self.network, self.plan, self.first_id = network, plan, first_booking_id
+        self.seed = seed
+        self.org = org_ids
+        self.details = {code: json.dumps({"size_type": code}) for code, _s, _t in SIZE_TYPES}
+        pool_rng = random.Random(seed + 1)  # noqa: S311 - test data
+        pool = max(50, len(plan) // 3)  # boxes in circulation: each makes several journeys a year
+        self.boxes = [self._number(pool_rng) for _ in range(pool)]
+
+    @staticmethod
+    def _number(rng: random.Random) -> str:
+        from stdnum import iso6346
+
+        body = f"{rng.choice(OWNERS)}{rng.randrange(10**6):06d}"
+        digit = int(iso6346.calc_check_digit(body))
+        return f"{body}{(digit + 1) % 10}"  # a wrong check digit: never a real box's number
+
+    def reference(self, n: int) -> str:
+        return f"BK-{self._day(n).year}-{self.first_id + n:06d}"
+
+    def _day(self, n: int) -> date:
+        return self.network.first_day + timedelta(days=self.plan.day[n])
+
+    def _departure(self, n: int):
+        return self.network.departures[self.plan.station[n], self.plan.day[n]]
+
+    def _call(self, n: int):
+        return self.network.calls[call_for(self.network, self.plan.station[n], self.plan.day[n])]
+
+    def _boxes(self, n: int, rng: random.Random) -> list[str]:
+        chosen: list[str] = []
+        while len(chosen) < self.plan.quantity[n]:
+            box = self.boxes[int(rng.random() * len(self.boxes))]
+            if box not in chosen:
+                chosen.append(box)
+        return chosen
+
+    def bookings(self):
+        plan = self.plan
+        for n in range(len(plan)):
+            departure, call = self._departure(n), self._call(n)
+            code, size, teu = SIZE_TYPES[plan.size[n]]
+            quantity = plan.quantity[n]
+            rail, road = PRICE[size]
+            transport = rail * quantity
+            handling, documentation = PORT_HANDLING * quantity, DOCUMENTATION
+            total = transport + handling + documentation
+            road_total = road * quantity
+            created = departure.planned_departure - timedelta(days=3 + n % 9, minutes=n % 600)
+            yield _line((
+                self.first_id + n, self.reference(n), self.network.shippers[plan.shipper[n]], None, departure.pk,
+                call.pk, call.pk, DESTINATIONS[call.pk % len(DESTINATIONS)], "sailed", teu * quantity,
+                COMMODITIES[n % len(COMMODITIES)], Decimal(4000 + 9000 * quantity), "", "", None, None, 7,
+                departure.service_date - timedelta(days=2), "CNY", transport, handling, documentation, total,
+                road_total, road_total - total, created, 0, created, call.etd, created + timedelta(minutes=2), None,
+            ))  # fmt: skip
+
+    def lines(self):
+        plan = self.plan
+        for n in range(len(plan)):
+            code, size, teu = SIZE_TYPES[plan.size[n]]
+            rail, road = PRICE[size]
+            yield _line((self.first_id + n, code, plan.quantity[n], teu * plan.quantity[n],
+                         rail + PORT_HANDLING, road))  # fmt: skip
+
+    def containers(self):
+        rng = random.Random(self.seed + 2)  # noqa: S311 - test data
+        plan = self.plan
+        for n in range(len(plan)):
+            departure, call = self._departure(n), self._call(n)
+            code = SIZE_TYPES[plan.size[n]][0]
+            gate_in = departure.actual_arrival + timedelta(hours=2)
+            for k, box in enumerate(self._boxes(n, rng)):
+                yield _line((
+                    self.first_id + n, box, code, "sailed", False, f"SL{self.first_id + n:08d}{k}",
+                    Decimal(20000 + (n * 7 + k) % 8000), 1, "Zhang Wei",
+                    departure.planned_departure - timedelta(days=3), gate_in, call.etd,
+                ))  # fmt: skip
+
+    def _event(self, at, created, kind, code, place, org, *, classifier="ACT", mode="", transport="", equipment="",
+               empty="", booking="", document_type="", document="", reason="", details="{}") -> str:  # fmt: skip
+        return (
+            f"{self.rng.getrandbits(128):032x}\t{kind}\t{code}\t{classifier}\t{at.isoformat()}\t{created.isoformat()}\t"
+            f"{place[0]}\t{place[1]}\t{place[2]}\t{mode}\t{transport}\t{equipment}\t{empty}\t{booking}\t"
+            f"{document_type}\t{document}\t{reason}\t{details}\t{org}\t{NULL}\n"
+        )
+
+    def events(self):
+        """Every booking's events, then every train's and vessel call's own."""
+        self.rng = random.Random(self.seed + 3)  # noqa: S311 - test data
+        box_rng = random.Random(self.seed + 2)  # noqa: S311 - the same boxes as containers()
+        plan, row, minute = self.plan, self._event, timedelta(minutes=1)
+        for n in range(len(plan)):
+            departure, call = self._departure(n), self._call(n)
+            station, terminal = departure.service.station, departure.service.terminal
+            at_station = (station.unlocode, "station", station.code)
+            at_terminal = (terminal.unlocode, "terminal", terminal.code)
+            reference, shipper = self.reference(n), self.network.shippers[plan.shipper[n]]
+            leaves = departure.actual_departure
+            created = leaves - timedelta(days=3 + n % 9, minutes=n % 600)
+            bkg = {"booking": reference, "document_type": "BKG", "document": reference,
+                   "transport": departure.reference}  # fmt: skip
+            declaration = f"SD-{reference[3:]}-1"
+            cus = {"booking": reference, "document_type": "CUS", "document": declaration}
+            yield row(created, created, "SHIPMENT", "DRFT", at_station, shipper, **bkg)
+            yield row(created + 2 * minute, created + 2 * minute, "SHIPMENT", "CONF", at_station, shipper, **bkg)
+            asked = created + 30 * minute
+            yield row(asked, asked, "SHIPMENT", "REQS", at_station, shipper, booking=reference, document_type="CBR",
+                      document=reference)  # fmt: skip
+            ready = asked + timedelta(hours=5)
+            yield row(ready, ready, "EQUIPMENT", "AVPU", at_station, self.org["operator"], empty="EMPTY",
+                      booking=reference)  # fmt: skip
+            declared = created + timedelta(days=1)
+            yield row(declared, declared, "SHIPMENT", "DRFT", at_station, shipper, **cus)
+            yield row(declared + 20 * minute, declared + 20 * minute, "SHIPMENT", "SUBM", at_station, shipper, **cus)
+            released = declared + timedelta(hours=3)
+            yield row(released, released, "SHIPMENT", "RELS", at_station, self.org["customs"], **cus)
+            details = self.details[SIZE_TYPES[plan.size[n]][0]]
+            rail = {"mode": "RAIL", "transport": departure.reference}
+            arrived = departure.actual_arrival
+            for box in self._boxes(n, box_rng):
+                own = {"equipment": box, "booking": reference, "details": details}
+                out, gated = created + timedelta(hours=8), leaves - timedelta(hours=10)
+                loaded, discharged = leaves - timedelta(hours=2), arrived + timedelta(hours=1)
+                gate_terminal, on_vessel = arrived + timedelta(hours=2), call.etd - timedelta(hours=6)
+                station_org, port_org = self.org["operator"], self.org["port"]
+                yield row(out, out, "EQUIPMENT", "GTOT", at_station, station_org, empty="EMPTY", **own)
+                yield row(gated, gated, "EQUIPMENT", "GTIN", at_station, station_org, empty="LADEN", **own)
+                yield row(loaded, loaded, "EQUIPMENT", "LOAD", at_station, station_org, empty="LADEN", **rail, **own)
+                yield row(discharged, discharged, "EQUIPMENT", "DISC", at_terminal, port_org, empty="LADEN", **rail,
+                          **own)  # fmt: skip
+                yield row(gate_terminal, gate_terminal, "EQUIPMENT", "GTIN", at_terminal, port_org, empty="LADEN",
+                          **own)  # fmt: skip
+                yield row(on_vessel, on_vessel, "EQUIPMENT", "LOAD", at_terminal, port_org, empty="LADEN",
+                          mode="VESSEL", transport=call.reference, **own)  # fmt: skip
+        for departure in self.network.departures.values():
+            station, terminal = departure.service.station, departure.service.terminal
+            at_station = (station.unlocode, "station", station.code)
+            rail = {"mode": "RAIL", "transport": departure.reference}
+            told = departure.planned_departure - timedelta(hours=3)
+            yield row(departure.estimated_departure, told, "TRANSPORT", "DEPA", at_station, self.org["railway"],
+                      classifier="EST", reason="Late feeder train", **rail)  # fmt: skip
+            yield row(departure.actual_departure, departure.actual_departure, "TRANSPORT", "DEPA", at_station,
+                      self.org["railway"], **rail)  # fmt: skip
+            yield row(departure.actual_arrival, departure.actual_arrival, "TRANSPORT", "ARRI",
+                      (terminal.unlocode, "terminal", terminal.code), self.org["railway"], **rail)  # fmt: skip
+        for call in self.network.calls.values():
+            terminal = call.terminal
+            yield row(call.etd, call.etd, "TRANSPORT", "DEPA", (terminal.unlocode, "terminal", terminal.code),
+                      self.org["port"], mode="VESSEL", transport=call.reference)  # fmt: skip
+
+
+# --- Main ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Generated:
+    schema: str
+    scale: float
+    days: int
+    reused: bool
+    bookings: int = 0
+    containers: int = 0
+    events: int = 0
+    teu: int = 0
+    seconds: dict = field(default_factory=dict)
+    table_bytes: int = 0
+
+    def summary(self) -> str:
+        how = "reused" if self.reused else "written in " + ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.items())
+        return (
+            f"{self.schema}: scale {self.scale:g}, {self.days} days: {self.bookings:,} bookings, "
+            f"{self.containers:,} containers, "
+            f"{self.teu:,} TEU, {self.events:,} events ({self.table_bytes / 2**20:,.0f} MB with indexes); "
+            f"{how}"
+        )
+
+
+def _finished(schema: str) -> dict | None:
+    from intermodal.models import Organisation
+
+    marker = Organisation.objects.filter(code=MARKER).first()
+    return json.loads(marker.name) if marker else None
+
+
+def _counts(cursor) -> dict:
+    cursor.execute("SELECT count(*), coalesce(sum(teu), 0) FROM bookings_booking")
+    bookings, teu = cursor.fetchone()
+    cursor.execute("SELECT count(*) FROM bookings_container")
+    (containers,) = cursor.fetchone()
+    cursor.execute("SELECT count(*), pg_total_relation_size('intermodal_event') FROM intermodal_event")
+    events, size = cursor.fetchone()
+    return {"bookings": bookings, "containers": containers, "teu": int(teu), "events": events, "bytes": size}
+
+
+def generate(
+    url: str, scale: float, *, days: int = DAYS, fresh: bool = False, seed: int = 1_500_000, quiet: bool = False
+) -> Generated:
+    """Fill the schema of `scale` (and `days`) with its traffic unless it is filled already; Django must be set up.
+    Fewer days than a year: the same traffic a day, for those days only (a small table for comparisons)."""
+    from django.db import connection, transaction
+
+    from bench.track_lookup import django_use_schema, schema_ensure, search_path
+
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))  # noqa: E731
+    schema = schema_name(scale, days)
+    schema_ensure(url, schema, fresh=fresh)
+    django_use_schema(schema)
+    done = _finished(schema)
+    if done is not None:
+        connection.close()
+        return Generated(schema=schema, scale=scale, days=days, reused=True, bookings=done["bookings"],
+                         containers=done["containers"], teu=done["teu"], events=done["events"],
+                         table_bytes=done["bytes"])  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM intermodal_event")
+        if cursor.fetchone()[0]:
+            connection.close()
+            say(f"bench: {schema} holds an unfinished fill; dropping it")
+            schema_ensure(url, schema, fresh=True)
+            django_use_schema(schema)
+    outcome = Generated(schema=schema, scale=scale, days=days, reused=False)
+    rng = random.Random(seed)  # noqa: S311 - test data
+    today = datetime.now(UTC).astimezone(common_zone()).date()
+    first_day = today - timedelta(days=days + 8)  # the last trains' vessels have sailed by yesterday
+    began = time.perf_counter()
+    with transaction.atomic():
+        network = network_create(scale, first_day, days)
+        containers = max(1, round(CONTAINERS_AT_SCALE_1 * scale * days / DAYS))
+        plan = plan_make(rng, containers, len(network.shippers), days)
+        departures_create(network, plan, days)
+    outcome.seconds["network"] = time.perf_counter() - began
+    say(f"bench: {schema}: network and {len(network.departures):,} departures; {len(plan):,} bookings to write")
+    connection.close()
+
+    raw = common.connect(url, options=search_path(schema))
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = off")  # a fill, not a measurement
+            first_id = _reserve_ids(cursor, "bookings_booking", len(plan))
+            orgs = {"operator": network.operator.pk, "port": network.port.pk, "railway": network.railway.pk,
+                    "customs": network.customs.pk}  # fmt: skip
+            rows = Rows(network, plan, first_id, seed, orgs)
+            for name, table, columns, lines in (
+                ("bookings", "bookings_booking", BOOKING_COLUMNS, rows.bookings()),
+                ("lines", "bookings_bookingline", LINE_COLUMNS, rows.lines()),
+                ("containers", "bookings_container", CONTAINER_COLUMNS, rows.containers()),
+                ("events", "intermodal_event", common.EVENT_COLUMNS, rows.events()),
+            ):
+                started = time.perf_counter()
+                copied = copy_lines(cursor, table, columns, lines)
+                raw.commit()
+                outcome.seconds[name] = time.perf_counter() - started
+                say(f"bench: {schema}: COPY {copied:,} {name} in {outcome.seconds[name]:.1f} s")
+        raw.autocommit = True
+        with raw.cursor() as cursor:
+            started = time.perf_counter()
+            for table in ("bookings_booking", "bookings_bookingline", "bookings_container", "intermodal_event",
+                          "stations_departure", "stations_vesselcall"):  # fmt: skip
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
+            outcome.seconds["vacuum"] = time.perf_counter() - started
+            counts = _counts(cursor)
+    finally:
+        raw.close()
+    django_use_schema(schema)
+    from intermodal.models import Organisation, PartyKind
+
+    Organisation.objects.create(code=MARKER, name=json.dumps(counts), kind=PartyKind.PLATFORM_ADMIN, is_active=False)
+    connection.close()
+    outcome.bookings, outcome.containers, outcome.teu = counts["bookings"], counts["containers"], counts["teu"]
+    outcome.events, outcome.table_bytes = counts["events"], counts["bytes"]
+    return outcome
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=0.1,
+        help="1 = a year of Ningbo's sea-rail traffic, ~1M containers and ~9.6M events (default 0.1)",
+    )
+    parser.add_argument("--days", type=int, default=DAYS, help=f"days of traffic (default {DAYS}: a year)")
+    parser.add_argument("--fresh", action="store_true", help="drop the schema first and fill it again")
+    args = parser.parse_args(argv)  # fmt: skip
+    if not 0 < args.scale <= 10:
+        parser.error("--scale must be above 0 and at most 10")
+    if not 1 <= args.days <= 3 * DAYS:
+        parser.error(f"--days must be between 1 and {3 * DAYS}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    common.exit_on_sigterm()
+    url = common.database_url(NOT_POSTGRES)
+    created = common.ensure_database(url)
+    print(f"bench: database {common.database_name(url)} {'created' if created else 'exists'}", flush=True)
+    common.django_setup(url, common.redis_url(), migrate=False)
+    began = time.monotonic()
+    outcome = generate(url, args.scale, days=args.days, fresh=args.fresh)
+    print(f"bench: {outcome.summary()}")
+    print(f"bench: {time.monotonic() - began:.0f} s in all")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
