@@ -296,6 +296,9 @@ class Container(models.Model):
                 name="container_vgm_complete",
             ),
         ]
+        # Tracking by container number: the unique index above holds active containers only, and a box comes back
+        # on booking after booking; without this a look-up walked every booking of the shipper.
+        indexes = [models.Index(fields=["number"], name="container_number")]
 
     def __str__(self):
         return self.number
