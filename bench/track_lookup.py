@@ -5,7 +5,7 @@
 The look-up must not slow down as the events table grows. The tables come from bench/generate.py, each in its
 own schema of the bench database (generated when missing, else reused):
 
-- the year of traffic at `--scale` (`bench_year_0_1`: about 950,000 events at 0.1; 9.6 million at 1);
+- the year of traffic at `--scale` (`bench_year_0_1`: about 1,030,000 events at 0.1; 10 million at 1);
 - the same traffic for the few days that make about `--small` (10,000) events (`bench_4d_0_1` at 0.1).
 
 In each, it makes a real booking for the run through the services (a shipper with an `events:read` API key,
