@@ -583,7 +583,7 @@ def generate(
         cursor.execute("SELECT count(*) FROM intermodal_event")
         if cursor.fetchone()[0]:
             connection.close()
-            say(f"bench: {schema} holds an unfinished fill; dropping it")
+            say(f"bench: {schema} holds an unfinished fill or one of an earlier version; making it again")
             schema_ensure(url, schema, fresh=True)
             django_use_schema(schema)
     outcome = Generated(schema=schema, scale=scale, days=days, reused=False)
