@@ -12,6 +12,7 @@ at all (a cut-off edited in the admin) shows within ANSWER_SECONDS, the longest 
 """
 
 import hashlib
+import logging
 import time
 from collections.abc import Iterable
 
@@ -22,6 +23,7 @@ from django.utils.translation import get_language
 ANSWER_SECONDS = 60
 VERSION_SECONDS = 24 * 3600  # far beyond ANSWER_SECONDS: an answer never outlives the version it was made under
 _VERSION = "track:v:"
+logger = logging.getLogger(__name__)
 
 
 def _version_keys(references: Iterable[str]) -> list[str]:
@@ -37,7 +39,10 @@ def versions(references: Iterable[str]) -> str:
 
 def _touch(keys: list[str]) -> None:
     stamp = time.time_ns()  # unique whatever the cache forgot: a version is never reused
-    cache.set_many(dict.fromkeys(keys, stamp), timeout=VERSION_SECONDS)
+    try:
+        cache.set_many(dict.fromkeys(keys, stamp), timeout=VERSION_SECONDS)
+    except Exception:  # noqa: BLE001 - a cache outage must not fail the change; answers expire in ANSWER_SECONDS
+        logger.warning("tracking cache: could not stamp %d references", len(keys), exc_info=True)
 
 
 def forget(references: Iterable[str]) -> None:
@@ -72,23 +77,45 @@ def _answer_key(organisation_id, key: str, route: tuple[str, ...], route_version
 
 def answer(*, organisation_id, key: str, build) -> dict:
     """The cached answer for the key, or `build()`'s: (data, route), route being the references the answer shows
-    (booking reference, departure reference, vessel call reference)."""
+    (booking reference, departure reference, vessel call reference). Without a cache (an outage), `build()`'s."""
+    try:
+        return _answer(organisation_id=organisation_id, key=key, build=build)
+    except _CacheDown:
+        return build()[0]
+
+
+class _CacheDown(Exception):
+    pass
+
+
+def _cached(call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - any cache error: answer from the database
+        logger.warning("tracking cache unavailable", exc_info=True)
+        raise _CacheDown from exc
+
+
+def _answer(*, organisation_id, key: str, build) -> dict:
     key = key.strip().upper()
-    route_key = _route_key(organisation_id, key, versions([key]))
-    route = cache.get(route_key)
+    route_key = _route_key(organisation_id, key, _cached(versions, [key]))
+    route = _cached(cache.get, route_key)
     if route is not None:
         # Versions read before the database is: a change after this point gives a newer version.
-        route_versions = versions([key, *route])
+        route_versions = _cached(versions, [key, *route])
         answer_key = _answer_key(organisation_id, key, route, route_versions)
-        data = cache.get(answer_key)
+        data = _cached(cache.get, answer_key)
         if data is not None:
             return data
     data, built_route = build()
     built_route = tuple(built_route)
-    if route is not None and built_route == tuple(route):
-        cache.set(answer_key, data, ANSWER_SECONDS)
-    else:
-        # The route was not known before the read, so neither were its versions: cache the route only, and the
-        # answer from the next look-up on.
-        cache.set(route_key, built_route, ANSWER_SECONDS)
+    try:
+        if route is not None and built_route == tuple(route):
+            cache.set(answer_key, data, ANSWER_SECONDS)
+        else:
+            # The route was not known before the read, so neither were its versions: cache the route only, and
+            # the answer from the next look-up on.
+            cache.set(route_key, built_route, ANSWER_SECONDS)
+    except Exception:  # noqa: BLE001 - the answer is right; only the next one is not saved
+        logger.warning("tracking cache: could not keep an answer", exc_info=True)
     return data

@@ -347,3 +347,22 @@ def test_a_cached_answer_is_never_given_to_another_organisation(shipper, other_s
     theirs = key_client(other_shipper.org, [Scope.EVENTS_READ]).get("/api/v1/track/CSQU3054383/")
 
     assert theirs.status_code == 404
+
+
+def test_tracking_answers_from_the_database_when_the_cache_is_down(shipper, connecting, handed_out, monkeypatch):
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    client = key_client(shipper.org, [Scope.EVENTS_READ])
+    for name in ("get", "get_many", "set", "set_many"):
+        monkeypatch.setattr(cache, name, down)
+
+    response = client.get(f"/api/v1/track/{handed_out.reference}/")
+    railway = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+    reported = railway.post("/api/v1/events/", [estimate(connecting.departure, 30)], format="json")
+
+    assert response.status_code == 200
+    assert response.json()["booking"] == handed_out.reference
+    assert reported.json()["applied"] == 1
