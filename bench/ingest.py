@@ -400,7 +400,7 @@ def report(
         ("departures", *(r.departures for r in rounds), "-"),
         ("events", *(r.events for r in rounds), raw.events),
         ("requests", *(r.requests for r in rounds), "-"),
-        ("transactions", *(r.applied for r in rounds), raw.transactions),
+        ("transactions", *(r.requests for r in rounds), raw.transactions),
         ("applied (201)", *(r.applied for r in rounds), raw.events),
         ("refused items", *(r.refused for r in rounds), "-"),
         ("5xx / dropped", *(r.server_errors for r in rounds), "-"),
@@ -413,7 +413,8 @@ def report(
     for label, *values in rows:
         print(f"  {label:<18}" + "".join(f"{v!s:>{width}}" for v in values))
     print("  (1,000 p50/p95: the latency of one request of 1,000 events through the API, of one transaction of")
-    print("   1,000 events and their outbox rows for the raw INSERT; the API commits one transaction per event)")
+    print("   1,000 events and their outbox rows for the raw INSERT; the API applies a request's estimates as one")
+    print("   batch: one transaction per request)")
     for r in rounds:
         if r.refusals:
             print(f"  refusals, {r.name}: " + ", ".join(f"{text} x{n}" for text, n in r.refusals.most_common(5)))
