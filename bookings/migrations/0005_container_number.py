@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bookings', '0002_journey'),
+        ('bookings', '0004_booking_import'),
     ]
 
     operations = [
