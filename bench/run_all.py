@@ -18,6 +18,7 @@ step failed (a wrong result, not a missed goal: goals are measurements, and mach
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,7 +94,7 @@ def run(step: Step) -> None:
         print(line, end="", flush=True)
         if line.startswith("BENCH-RESULT "):
             step.results.append(json.loads(line[len("BENCH-RESULT ") :]))
-        elif (" PASS" in line or " FAIL" in line) and "goal" in line:
+        elif re.search(r"\b(PASS|FAIL)\b", line) and "goal" in line:
             step.verdicts.append(line.strip())
     step.status = process.wait()
     step.seconds = time.monotonic() - began
@@ -116,13 +117,15 @@ def summary(steps: list[Step], *, began: float, load_start: tuple, scale: float)
             continue
         broke = "" if step.status == 0 else f"exit status {step.status}: a result was wrong (see above); "
         if not step.results:
-            verdict = "PASS" if step.verdicts and all("PASS" in v for v in step.verdicts) else "?"
-            if step.verdicts and any("FAIL" in v for v in step.verdicts):
-                verdict = "FAIL"
-            detail = broke + (step.verdicts[-1][:60] if step.verdicts else "see its output above")
+            # A script of another issue, without BENCH-RESULT lines: its last line with a goal and a verdict.
+            last = step.verdicts[-1] if step.verdicts else ""
+            verdict = re.search(r"\b(PASS|FAIL)\b", last).group(1) if last else "?"
+            number = re.search(r"ratio\D{0,12}?([0-9]+(?:\.[0-9]+)?)", last)
+            figure = number.group(1) if number else ""
+            detail = broke + (last[:70] if last else "see its output above")
             if step.script == "generate.py":
                 verdict, detail = ("done" if step.status == 0 else "FAIL"), broke or "see its output above"
-            print(f"  {step.name:<30}{'':>9}  {step.goal:<24}{verdict:<9}{seconds:>5}  {detail}")
+            print(f"  {step.name:<30}{figure:>9}  {step.goal:<24}{verdict:<9}{seconds:>5}  {detail}")
             continue
         for result in step.results:
             verdict = "PASS" if result["pass"] else "FAIL"

@@ -191,7 +191,11 @@ def _departure_estimate(data: dict, departures: dict[str, int]) -> journey.Depar
     if departure_id is None:
         return None
     return journey.DepartureEstimate(
-        departure_id=departure_id, code=data["event_code"], at=data["event_datetime"], reason=data["reason"]
+        departure_id=departure_id,
+        reference=data["transport_reference"],
+        code=data["event_code"],
+        at=data["event_datetime"],
+        reason=data["reason"],
     )
 
 

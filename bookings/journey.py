@@ -692,6 +692,7 @@ class DepartureEstimate:
     """One reported estimate: the departure's new time of leaving (DEPA) or of arriving (ARRI)."""
 
     departure_id: int
+    reference: str
     code: str  # "DEPA" or "ARRI"
     at: datetime
     reason: str = ""
@@ -721,8 +722,14 @@ def departure_estimates(*, actor: Actor, estimates: list[DepartureEstimate]) -> 
         for estimate in estimates:
             departure = locked.get(estimate.departure_id)
             try:
-                if departure is None:
-                    raise InvalidInput(errors={"transport_reference": [_("No such departure.")]})
+                if departure is None:  # deleted since its reference was looked up
+                    raise InvalidInput(
+                        errors={
+                            "transport_reference": [
+                                _("No departure or vessel call %(ref)s.") % {"ref": estimate.reference}
+                            ]
+                        }
+                    )
                 _require_railway(actor, departure)
                 _require_estimable(departure)
                 key = "estimated_departure" if estimate.code == "DEPA" else "estimated_arrival"
