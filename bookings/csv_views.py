@@ -100,8 +100,12 @@ def export(request, kind: str, file_format: str):
 
 class ImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("CSV file"),
-                           help_text=gettext_lazy("UTF-8, one booking a row, at most %(n)s rows.") % {"n": MAX_ROWS},
                            widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Put together per request: `gettext_lazy(...) % ...` at import would fix it in the default language.
+        self.fields["file"].help_text = _("UTF-8, one booking a row, at most %(n)s rows.") % {"n": MAX_ROWS}
 
 
 def _imports(actor: Actor):
