@@ -87,6 +87,8 @@ def catalogue_phrases() -> tuple[str, ...]:
     return tuple(sorted(phrases))
 
 
+# Identifiers shown as they are in any language: references, codes, CSV column names.
+CODE = ".code, code, kbd"
 # Runs of two or more lowercase English words: a sentence or label that was never marked for translation
 # (marked ones are caught as catalogue phrases). Names, codes and units are single words or capitalised.
 ENGLISH_WORDS = re.compile(r"\b[a-z]{2,}(?:[ ,'-]+[a-z]{2,})+\b")
@@ -103,9 +105,10 @@ def english_on_page(page, data: tuple[str, ...] = ()) -> list[str]:
     """English UI text that a page shown in Chinese still displays: visible text, labels of controls, and the
     accessible names people hear."""
     shown = page.evaluate(
-        """() => [document.body.innerText,
+        """() => [[...document.querySelectorAll(CODE)].reduce((text, e) => text.replace(e.innerText, " "),
+                                                              document.body.innerText),
                   ...[...document.querySelectorAll("[aria-label],[title],[placeholder],[alt]")]
                      .map(e => ["aria-label", "title", "placeholder", "alt"].map(a => e.getAttribute(a))
-                                .filter(Boolean).join("\\n"))].join("\\n")"""
+                                .filter(Boolean).join("\\n"))].join("\\n")""".replace("CODE", repr(CODE))
     )
     return english_in(shown, data)

@@ -22,7 +22,7 @@ def main_pages(state) -> dict[str, list[str]]:
                       f"/bookings/new/?station=YIWU-W&destination=NLRTM&st1=42G1&q1=2&step=cargo"
                       f"&departure={state.departure.reference}&vessel={state.vessel_call.reference}",
                       f"/bookings/{booking.reference}/", "/declarations/", f"/declarations/{declaration.reference}/",
-                      f"/operations/track/?q={booking.reference}"],
+                      f"/operations/track/?q={booking.reference}", "/bookings/import/"],
         "yiwu-staff": ["/operations/station/?station=YIWU-W", "/operations/scan/", "/bookings/"],
         "railway": ["/operations/railway/", f"/operations/railway/{state.departure.reference}/"],
         "port": ["/figures/", "/operations/port/", f"/operations/port/vessel/{state.vessel_call.reference}/"],

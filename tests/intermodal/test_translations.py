@@ -90,11 +90,17 @@ def test_compiled_catalogue_matches_the_source():
 
 # --- Pages and API errors as people see them in Chinese --------------------------------------------------
 
+# Identifiers shown as they are in any language: references, codes, CSV column names.
+CODE_ELEMENT = re.compile(r'(?s)<(span|a|td|th|p|div)\b[^>]*\bclass="(?:[^"]*\s)?code(?:\s[^"]*)?"[^>]*>.*?</\1>'
+                          r"|<(code|kbd)\b[^>]*>.*?</\2>")
+
+
 def shown_text(html: str) -> str:
     """What a person sees or hears of a page: its text and the labels, titles and placeholders of controls."""
     from html import unescape
 
     html = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", html)
+    html = CODE_ELEMENT.sub(" ", html)
     attributes = re.findall(r'\s(?:aria-label|title|placeholder|alt)="([^"]*)"', html)
     text = re.sub(r"(?s)<[^>]+>", " ", html)
     return unescape(" ".join([text, *attributes]))
@@ -147,7 +153,8 @@ def test_the_check_finds_english_left_on_a_chinese_page():
 
     assert "No bookings match these filters." in found  # from the catalogue
     assert "search here" in found  # never marked for translation
-    assert english_left('<html lang="zh-hans"><h1>订舱 BK-2026-000001</h1><p>CSQU3054383 · 2 x 42G1 · kg</p>') == []
+    assert english_left('<html lang="zh-hans"><h1>订舱 BK-2026-000001</h1><p>CSQU3054383 · 2 x 42G1 · kg</p>'
+                        '<p>列：<span class="code">destination, containers, commodity</span></p>') == []
 
 
 def test_api_errors_speak_the_language_asked_for(client, db):
