@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "stations",
     "bookings",
     "customs",
+    "intermodal.notifications",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "intermodal.context_processors.party",
+                "intermodal.notifications.context_processors.inbox",
             ],
         },
     },
@@ -141,12 +143,29 @@ CELERY_RESULT_BACKEND = env.str(
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
+# At least once: a task is acknowledged when it has run, and run again when its worker dies mid-task (every
+# task is written to be safe to run twice); one message at a time per worker process.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
+# No task runs longer than this; the broker hands an unacknowledged message to another worker only after the
+# visibility timeout, which must stay above it.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+# A request whose change is saved must not wait long (or fail) because the broker is down: the outbox sweep
+# relays what could not be queued.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule") if VAR_DIR.exists() else None
+# How often the outbox and the due deliveries are swept (what the on-commit triggers missed, and retries).
+NOTIFICATIONS_SWEEP_SECONDS = env.float("NOTIFICATIONS_SWEEP_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "departures-generate": {
         "task": "stations.tasks.departures_generate_task",
@@ -157,6 +176,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "intermodal.tasks.idempotency_purge_task",
         "schedule": crontab(minute=25),
     },
+    "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": NOTIFICATIONS_SWEEP_SECONDS},
+    "deliveries-sweep": {"task": "notifications.deliveries_sweep", "schedule": NOTIFICATIONS_SWEEP_SECONDS},
+    "emails-sweep": {"task": "notifications.emails_sweep", "schedule": 300.0},
+    "at-risk-alerts": {"task": "notifications.at_risk_alerts", "schedule": 300.0},
+    "last-free-day-reminders": {"task": "notifications.last_free_day_reminders",
+                                "schedule": crontab(hour=8, minute=0)},
 }
 
 # --- Internationalisation -------------------------------------------------------------------------------
@@ -249,6 +274,21 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# --- Webhooks -------------------------------------------------------------------------------------------
+# Waits after each failed attempt, in seconds (+-20 % jitter): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h -
+# eight attempts over about 27.6 hours, then the delivery is given up (it can be resent from the log).
+WEBHOOK_RETRY_DELAYS = env.list("WEBHOOK_RETRY_DELAYS", cast=int, default=[5, 300, 1800, 7200, 18000, 36000, 36000])
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+# A delivery being sent is taken back after this long (its worker died); above connect + read timeouts.
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
+# A queued delivery not sent after this long is queued again (its broker message was lost).
+WEBHOOK_REQUEUE_AFTER_SECONDS = env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=300)
+# Failed attempts in a row (across deliveries) that disable a subscription.
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=25)
+# Where links in emails point.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@intermodal.example")

@@ -12,6 +12,8 @@ from bookings.operations import tracking_public
 from customs import api as customs_api
 from intermodal import api_views, views
 from intermodal.api import json_error_view
+from intermodal.notifications import api as notifications_api
+from intermodal.notifications import dcsa as notifications_dcsa
 from stations import api as stations_api
 
 router = DefaultRouter(trailing_slash=True)
@@ -23,6 +25,9 @@ router.register("vessel-calls", stations_api.VesselCallViewSet, basename="vessel
 router.register("api-keys", api_views.ApiKeyViewSet, basename="api-key")
 router.register("bookings", bookings_api.BookingViewSet, basename="booking")
 router.register("declarations", customs_api.DeclarationViewSet, basename="declaration")
+router.register("subscriptions", notifications_api.SubscriptionViewSet, basename="subscription")
+router.register("webhook-deliveries", notifications_api.DeliveryViewSet, basename="webhook-delivery")
+router.register("notifications", notifications_api.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -36,6 +41,7 @@ urlpatterns = [
     path("figures/", include("bookings.figures_urls")),
     path("track/", tracking_public, name="track-public"),
     path("bl/<str:token>/", bill_of_lading_views.verify_view, name="bill-of-lading-verify"),
+    path("", include("intermodal.notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/me/", api_views.MeView.as_view(), name="api-me"),
     path("api/v1/connections/", bookings_api.ConnectionView.as_view(), name="api-connections"),
@@ -52,6 +58,12 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/dcsa/tnt/v2/events", bookings_dcsa.DcsaEventListView.as_view(), name="dcsa-events"),
     path("api/dcsa/tnt/v2/events/<str:eventID>", bookings_dcsa.DcsaEventDetailView.as_view(), name="dcsa-event"),
+    path("api/dcsa/tnt/v2/event-subscriptions", notifications_dcsa.DcsaSubscriptionListView.as_view(),
+         name="dcsa-subscriptions"),
+    path("api/dcsa/tnt/v2/event-subscriptions/<str:subscriptionID>",
+         notifications_dcsa.DcsaSubscriptionDetailView.as_view(), name="dcsa-subscription"),
+    path("api/dcsa/tnt/v2/event-subscriptions/<str:subscriptionID>/secret",
+         notifications_dcsa.DcsaSubscriptionSecretView.as_view(), name="dcsa-subscription-secret"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,0 +1,216 @@
+"""The relay: outbox rows become webhook deliveries and notifications for people, in one transaction.
+
+Triggered on commit (the ids of the transaction's outbox rows go to a Celery task) and swept periodically, so
+a trigger lost with the broker only delays a delivery. Rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED:
+two relays never take the same row, and a delivery is unique per (subscription, event), so a row relayed twice
+(a worker killed after the commit) sends nothing twice.
+"""
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
+
+from bookings.models import Booking
+from intermodal.access import Actor
+from intermodal.codes import FacilityKind
+from intermodal.models import Event, Organisation, OutboxMessage
+from intermodal.notifications.models import Delivery, Subscription, SubscriptionFormat
+from intermodal.notifications.people import notifications_from_events
+from intermodal.notifications.visibility import visible_ids
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+
+
+def topic_of(event: Event) -> str:
+    return f"{event.event_type.lower()}.{event.event_code.lower()}"
+
+
+def webhook_id_new() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def json_body(payload) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str)
+
+
+def relay_trigger(outbox_ids: list[int]) -> None:
+    """On commit: hand the new outbox rows to a worker. A broker that does not answer is logged, not raised:
+    the change is saved and the periodic sweep relays it."""
+    from intermodal.notifications.tasks import outbox_relay_task
+
+    try:
+        outbox_relay_task.apply_async(kwargs={"ids": outbox_ids})
+    except Exception as error:  # noqa: BLE001 - any broker failure: the sweep is the fallback
+        logger.warning("Outbox relay not queued (%s); the sweep will relay outbox rows %s", error, outbox_ids[:20])
+
+
+# --- Matching -------------------------------------------------------------------------------------------
+
+
+class _Places:
+    """Where a batch's events belong: the station of each booking and of each departure, and each booking's
+    transports (for station and booking filters), each fetched in one query."""
+
+    def __init__(self, events: list[Event]):
+        booking_refs = {e.booking_reference for e in events if e.booking_reference}
+        transport_refs = {e.transport_reference for e in events if e.transport_reference}
+        self.booking_station: dict[str, str] = {}
+        self.transport_station: dict[str, str] = {}
+        self.transport_bookings: dict[str, set[str]] = defaultdict(set)
+        rows = Booking.objects.filter(
+            Q(reference__in=booking_refs) | Q(departure__reference__in=transport_refs)
+            | Q(vessel_call__reference__in=transport_refs)
+        ).values_list("reference", "departure__reference", "vessel_call__reference",
+                      "departure__service__station__code")
+        for reference, departure, vessel_call, station in rows:
+            self.booking_station[reference] = station
+            self.transport_station[departure] = station
+            self.transport_bookings[departure].add(reference)
+            self.transport_bookings[vessel_call].add(reference)
+
+    def stations(self, event: Event) -> set[str]:
+        found = set()
+        if event.facility_kind == FacilityKind.STATION and event.facility_code:
+            found.add(event.facility_code)
+        if event.booking_reference in self.booking_station:
+            found.add(self.booking_station[event.booking_reference])
+        if event.transport_reference in self.transport_station:
+            found.add(self.transport_station[event.transport_reference])
+        return found
+
+    def bookings(self, event: Event) -> set[str]:
+        if event.booking_reference:
+            return {event.booking_reference}
+        return set(self.transport_bookings.get(event.transport_reference, ()))
+
+
+def kinds_match(kinds: list[str], topic: str) -> bool:
+    event_type = topic.split(".", 1)[0]
+    return "*" in kinds or topic in kinds or f"{event_type}.*" in kinds
+
+
+def subscription_matches(subscription: Subscription, event: Event, places: _Places) -> bool:
+    """A Standard Webhooks subscription's own filters (kinds, station, booking, container), AND-ed."""
+    if not kinds_match(subscription.event_kinds, topic_of(event)):
+        return False
+    if subscription.equipment_reference and event.equipment_reference != subscription.equipment_reference:
+        return False
+    if subscription.booking_reference and subscription.booking_reference not in places.bookings(event):
+        return False
+    return not (subscription.station_code and subscription.station_code not in places.stations(event))
+
+
+def dcsa_params(filters: dict) -> MultiValueDict:
+    """A DCSA subscription's stored filters as the query parameters bookings.dcsa parses."""
+    return MultiValueDict({name: [",".join(value) if isinstance(value, list) else str(value)]
+                           for name, value in filters.items()})
+
+
+# --- Payloads -------------------------------------------------------------------------------------------
+
+
+def standard_body(event: Event, topic: str) -> str:
+    """Standard Webhooks' shape: type, timestamp, data (the event as GET /api/v1/events/ shows it)."""
+    from bookings.events_api import EventOutSerializer
+
+    return json_body({"type": topic, "timestamp": event.created_at.isoformat(),
+                      "data": EventOutSerializer(event).data})
+
+
+def _dcsa_deliveries(subscription: Subscription, event_ids: list[int]) -> list[Delivery]:
+    from bookings.dcsa import _filter, dcsa_events, event_query_parse, events_as_dcsa
+
+    actor = Actor(organisation=subscription.organisation)
+    query, _given = event_query_parse(dcsa_params(subscription.dcsa_filters))
+    events = list(dcsa_events(actor=actor).filter(_filter(query, actor)).filter(pk__in=event_ids).order_by("id"))
+    bodies = events_as_dcsa(actor=actor, events=events)
+    return [
+        Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event, topic=topic_of(event),
+                 body=json_body([body]))
+        for event, body in zip(events, bodies, strict=True)
+    ]
+
+
+def deliveries_plan(events: list[Event], subscriptions: list[Subscription]) -> list[Delivery]:
+    """The deliveries a batch of events makes: each subscription's matching events that its organisation may
+    see (one visibility query per organisation, one query per DCSA subscription)."""
+    if not events or not subscriptions:
+        return []
+    places = _Places(events)
+    event_ids = [e.pk for e in events]
+    visible: dict[int, set[int]] = {}
+    by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
+    planned: list[Delivery] = []
+    for subscription in subscriptions:
+        if subscription.format == SubscriptionFormat.DCSA:
+            planned.extend(_dcsa_deliveries(subscription, event_ids))
+            continue
+        matching = [e for e in events if subscription_matches(subscription, e, places)]
+        if not matching:
+            continue
+        if subscription.organisation_id not in visible:
+            visible[subscription.organisation_id] = visible_ids(by_org[subscription.organisation_id], event_ids)
+        for event in matching:
+            if event.pk in visible[subscription.organisation_id]:
+                topic = topic_of(event)
+                planned.append(Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
+                                        topic=topic, body=standard_body(event, topic)))
+    return planned
+
+
+# --- The relay ------------------------------------------------------------------------------------------
+
+
+def outbox_relay(ids: list[int] | None = None, batch: int = BATCH) -> int:
+    """Relay up to `batch` unprocessed outbox rows (those of `ids`, or the oldest); returns how many.
+
+    Deliveries are queued for sending once the transaction commits."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = OutboxMessage.objects.filter(processed_at__isnull=True)
+        if ids is not None:
+            rows = rows.filter(pk__in=ids)
+        claimed = list(rows.select_for_update(skip_locked=True).order_by("id").only("id", "event_id")[:batch])
+        if not claimed:
+            return 0
+        events = list(Event.objects.select_related("reported_by_organisation")
+                      .filter(pk__in=[row.event_id for row in claimed]).order_by("id"))
+        subscriptions = list(Subscription.objects.select_related("organisation").filter(is_active=True))
+        planned = deliveries_plan(events, subscriptions)
+        for delivery in planned:
+            delivery.next_attempt_at = now
+        Delivery.objects.bulk_create(planned, ignore_conflicts=True)
+        created = list(Delivery.objects.filter(webhook_id__in=[d.webhook_id for d in planned])
+                       .values_list("pk", flat=True))
+        emails = notifications_from_events(events)
+        OutboxMessage.objects.filter(pk__in=[row.pk for row in claimed]).update(processed_at=now)
+        transaction.on_commit(lambda: _dispatch(created, emails))
+    return len(claimed)
+
+
+def outbox_sweep(limit_batches: int = 20) -> int:
+    """Relay what the on-commit triggers missed, batch after batch."""
+    total = 0
+    for _ in range(limit_batches):
+        done = outbox_relay()
+        total += done
+        if done < BATCH:
+            break
+    return total
+
+
+def _dispatch(delivery_ids: list[int], notification_ids: list[int]) -> None:
+    from intermodal.notifications.delivery import deliveries_dispatch
+    from intermodal.notifications.people import emails_dispatch
+
+    deliveries_dispatch(delivery_ids)
+    emails_dispatch(notification_ids)
+

@@ -1,0 +1,46 @@
+"""Celery tasks of the relay, the deliveries and the people's notifications. Every task is safe to run twice
+(acks late: a worker lost mid-task means the task runs again)."""
+
+from celery import shared_task
+
+from intermodal.notifications import delivery, people, relay
+
+
+@shared_task(name="notifications.outbox_relay")
+def outbox_relay_task(ids: list[int] | None = None) -> int:
+    return relay.outbox_relay(ids=ids)
+
+
+@shared_task(name="notifications.outbox_sweep")
+def outbox_sweep_task() -> int:
+    return relay.outbox_sweep()
+
+
+@shared_task(name="notifications.delivery_send")
+def delivery_send_task(delivery_id: int) -> str:
+    return delivery.delivery_send(delivery_id)
+
+
+@shared_task(name="notifications.deliveries_sweep")
+def deliveries_sweep_task() -> int:
+    return delivery.deliveries_sweep()
+
+
+@shared_task(name="notifications.notification_email")
+def notification_email_task(notification_id: int) -> bool:
+    return people.notification_email(notification_id)
+
+
+@shared_task(name="notifications.emails_sweep")
+def emails_sweep_task() -> int:
+    return people.emails_sweep()
+
+
+@shared_task(name="notifications.at_risk_alerts")
+def at_risk_alerts_task() -> int:
+    return people.at_risk_alerts()
+
+
+@shared_task(name="notifications.last_free_day_reminders")
+def last_free_day_reminders_task() -> int:
+    return people.last_free_day_reminders()
