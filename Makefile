@@ -10,7 +10,7 @@ export DATABASE_URL_TEST := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5
 export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 
 .PHONY: help venv node-modules run test lint format migrations-check docs-images messages bench bench-generate \
-	bench-ingest bench-contention bench-track bench-queries bench-load bench-dashboard clean
+	bench-ingest bench-contention bench-track bench-queries bench-load bench-fanout bench-dashboard clean
 
 help:
 	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (SQLite, worker, beat)"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench-track      - P3 tracking look-up latency with a year of events and with ~10k"
 	@echo "make bench-queries    - P4 SQL queries per list request at page size 10 and 100"
 	@echo "make bench-load       - P5 tracking requests/s under gunicorn and wrk against a bare DRF endpoint"
+	@echo "make bench-fanout     - P6 webhook fan-out through the relay and Celery workers against a plain loop"
 	@echo "make bench-dashboard  - P7 the figures dashboard with 10k and with 1M events of history (--events N)"
 	@echo "             (the bench targets take BENCH_DATABASE_URL, BENCH_SCALE (0.1), options in BENCH_ARGS=...)"
 
@@ -94,6 +95,9 @@ bench-queries: venv
 
 bench-load: venv
 	$(BENCH_ENV) $(BIN)/python bench/track_load.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
+
+bench-fanout: venv
+	$(BENCH_ENV) $(BIN)/python bench/fanout.py $(BENCH_ARGS)
 
 bench-dashboard: venv
 	$(BENCH_ENV) $(BIN)/python bench/dashboard.py $(BENCH_ARGS)

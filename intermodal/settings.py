@@ -285,6 +285,9 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
 # A queued delivery not sent after this long is queued again (its broker message was lost).
 WEBHOOK_REQUEUE_AFTER_SECONDS = env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=300)
+# Deliveries of one subscription sent by one task, and how many of them are posted at the same time.
+WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=25)
+WEBHOOK_POST_THREADS = env.int("WEBHOOK_POST_THREADS", default=4)
 # Failed attempts in a row (across deliveries) that disable a subscription.
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=25)
 # Where links in emails point.

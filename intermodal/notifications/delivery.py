@@ -14,6 +14,7 @@ import hmac
 import logging
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import urllib3
@@ -91,28 +92,31 @@ def request_headers(subscription: Subscription, delivery: Delivery, moment: date
 # --- Claim, post, record --------------------------------------------------------------------------------
 
 
-def _claim(delivery_id: int) -> Delivery | None:
+def _claim(delivery_ids: list[int]) -> list[Delivery]:
+    """Take the due deliveries among `delivery_ids` (pending, due, not taken by another worker) in one
+    transaction: each becomes `sending` with a lease."""
     now = timezone.now()
     with transaction.atomic():
-        delivery = (
+        due = list(
             Delivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("subscription")
-            .filter(pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .first()
+            .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("id")
         )
-        if delivery is None:
-            return None
-        if not delivery.subscription.is_active and not delivery.is_test:
-            delivery.status = DeliveryStatus.FAILED
-            delivery.last_error = gettext_noop("The subscription is disabled.")
-            delivery.next_attempt_at = None
-            delivery.save(update_fields=["status", "last_error", "next_attempt_at"])
-            return None
-        delivery.status = DeliveryStatus.SENDING
-        delivery.attempts += 1
-        delivery.lease_until = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
-        delivery.save(update_fields=["status", "attempts", "lease_until"])
-    return delivery
+        if not due:
+            return []
+        disabled = [d for d in due if not d.subscription.is_active and not d.is_test]
+        if disabled:
+            Delivery.objects.filter(pk__in=[d.pk for d in disabled]).update(
+                status=DeliveryStatus.FAILED, next_attempt_at=None,
+                last_error=gettext_noop("The subscription is disabled."))
+        claimed = [d for d in due if d not in disabled]
+        lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+        for delivery in claimed:
+            delivery.status, delivery.lease_until = DeliveryStatus.SENDING, lease
+            delivery.attempts += 1
+        Delivery.objects.bulk_update(claimed, ["status", "attempts", "lease_until"])
+    return claimed
 
 
 def _post(delivery: Delivery) -> tuple[datetime, int | None, int, str]:
@@ -138,55 +142,82 @@ def _post(delivery: Delivery) -> tuple[datetime, int | None, int, str]:
     return started, code, latency, error
 
 
-def _record(delivery: Delivery, started: datetime, code: int | None, latency: int, error: str) -> str:
+def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
+    """Write what the attempts gave, all in one transaction: attempt log, each delivery's new state (delivered,
+    retry at, or given up), the subscriptions' runs of failures, and disabling."""
     from intermodal.notifications.people import notify_subscription_disabled
 
-    number = delivery.attempts
+    results: list[str] = []
     with transaction.atomic():
-        DeliveryAttempt.objects.create(delivery=delivery, number=number, started_at=started, status_code=code,
-                                       latency_ms=latency, error=error)
-        current = Delivery.objects.select_for_update(of=("self",)).select_related("subscription").get(pk=delivery.pk)
-        if current.status != DeliveryStatus.SENDING or current.attempts != number:
-            # The lease ran out and another worker took the delivery over: its outcome counts.
-            return "superseded"
-        subscription = current.subscription
-        fields = ["status", "last_status_code", "last_error", "lease_until", "next_attempt_at"]
-        current.last_status_code, current.last_error, current.lease_until = code, error, None
-        if code is not None and 200 <= code < 300:
-            current.status, current.delivered_at, current.next_attempt_at = DeliveryStatus.DELIVERED, started, None
-            current.save(update_fields=[*fields, "delivered_at"])
-            if not current.is_test and subscription.consecutive_failures:
-                Subscription.objects.filter(pk=subscription.pk).update(consecutive_failures=0)
-            return "delivered"
+        DeliveryAttempt.objects.bulk_create([
+            DeliveryAttempt(delivery=d, number=d.attempts, started_at=started, status_code=code, latency_ms=latency,
+                            error=error) for d, (started, code, latency, error) in outcomes])
+        current = {d.pk: d for d in Delivery.objects.select_for_update(of=("self",))
+                   .filter(pk__in=[d.pk for d, _ in outcomes])}
+        subscription_ids = {d.subscription_id for d, _ in outcomes}
+        subscriptions = {s.pk: s for s in Subscription.objects.select_for_update().filter(pk__in=subscription_ids)}
+        failures = {pk: s.consecutive_failures for pk, s in subscriptions.items()}
+        disable: dict[int, str] = {}
+        changed: list[Delivery] = []
+        now = timezone.now()
+        for claimed, (started, code, _latency, error) in outcomes:
+            delivery = current.get(claimed.pk)
+            if delivery is None or delivery.status != DeliveryStatus.SENDING or delivery.attempts != claimed.attempts:
+                # The lease ran out and another worker took the delivery over: its outcome counts.
+                results.append("superseded")
+                continue
+            delivery.last_status_code, delivery.last_error, delivery.lease_until = code, error, None
+            if code is not None and 200 <= code < 300:
+                delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
+                    DeliveryStatus.DELIVERED, started, None)
+                if not delivery.is_test:
+                    failures[delivery.subscription_id] = 0
+            else:
+                if code == 410:
+                    disable[delivery.subscription_id] = gettext_noop("The receiver answered 410 Gone.")
+                elif not delivery.is_test:
+                    failures[delivery.subscription_id] += 1
+                    if failures[delivery.subscription_id] >= settings.WEBHOOK_DISABLE_AFTER_FAILURES:
+                        disable.setdefault(delivery.subscription_id,
+                                           gettext_noop("Too many failed deliveries in a row."))
+                delay = None if (code == 410 or delivery.is_test) else next_delay(delivery.attempts)
+                if delay is None:
+                    delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+                else:
+                    delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now + delay
+            changed.append(delivery)
+            results.append(delivery.status)
+        Delivery.objects.bulk_update(changed, ["status", "last_status_code", "last_error", "lease_until",
+                                               "next_attempt_at", "delivered_at"])
+        for pk, subscription in subscriptions.items():
+            if failures[pk] != subscription.consecutive_failures:
+                Subscription.objects.filter(pk=pk).update(consecutive_failures=failures[pk])
+        for pk, reason in disable.items():
+            subscription = subscriptions[pk]
+            if subscription.is_active:
+                subscription_disable(subscription, reason)
+                transaction.on_commit(lambda pk=pk: notify_subscription_disabled(pk))
+    return results
 
-        disable_reason = ""
-        if code == 410:
-            disable_reason = gettext_noop("The receiver answered 410 Gone.")
-        elif not current.is_test:
-            Subscription.objects.filter(pk=subscription.pk).update(consecutive_failures=F("consecutive_failures") + 1)
-            subscription.refresh_from_db(fields=["consecutive_failures"])
-            if subscription.consecutive_failures >= settings.WEBHOOK_DISABLE_AFTER_FAILURES:
-                disable_reason = gettext_noop("Too many failed deliveries in a row.")
 
-        delay = None if (code == 410 or current.is_test) else next_delay(number)
-        if delay is None:
-            current.status, current.next_attempt_at = DeliveryStatus.FAILED, None
-        else:
-            current.status, current.next_attempt_at = DeliveryStatus.PENDING, timezone.now() + delay
-        current.save(update_fields=fields)
-        if disable_reason and subscription.is_active:
-            subscription_disable(subscription, disable_reason)
-            transaction.on_commit(lambda: notify_subscription_disabled(subscription.pk))
-        return current.status
+def deliveries_send(delivery_ids: list[int]) -> list[str]:
+    """Send the due deliveries among `delivery_ids` (one subscription's, usually): claimed together, posted
+    side by side on a few threads (a slow receiver holds up only its own batch), recorded together."""
+    claimed = _claim(delivery_ids)
+    if not claimed:
+        return []
+    if len(claimed) == 1:
+        outcomes = [(claimed[0], _post(claimed[0]))]
+    else:
+        with ThreadPoolExecutor(max_workers=min(settings.WEBHOOK_POST_THREADS, len(claimed))) as pool:
+            outcomes = list(zip(claimed, pool.map(_post, claimed), strict=True))
+    return _record(outcomes)
 
 
 def delivery_send(delivery_id: int) -> str:
-    """Send one delivery if it is due; returns what became of it."""
-    delivery = _claim(delivery_id)
-    if delivery is None:
-        return "skipped"
-    started, code, latency, error = _post(delivery)
-    return _record(delivery, started, code, latency, error)
+    """Send one delivery if it is due; returns what became of it ("skipped" when it was not due)."""
+    results = deliveries_send([delivery_id])
+    return results[0] if results else "skipped"
 
 
 def subscription_disable(subscription: Subscription, reason: str) -> None:
@@ -202,14 +233,20 @@ def subscription_disable(subscription: Subscription, reason: str) -> None:
 
 
 def deliveries_dispatch(delivery_ids: list[int]) -> None:
-    """Queue a send task per delivery. A broker that does not answer only delays them (the sweep resends)."""
+    """Queue send tasks: one per batch of a subscription's deliveries. A broker that does not answer only
+    delays them (the sweep queues them again)."""
     if not delivery_ids:
         return
     from intermodal.notifications.tasks import delivery_send_task
 
+    by_subscription: dict[int, list[int]] = {}
+    for pk, subscription_id in Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "subscription_id"):
+        by_subscription.setdefault(subscription_id, []).append(pk)
+    size = settings.WEBHOOK_BATCH
     try:
-        for delivery_id in delivery_ids:
-            delivery_send_task.apply_async(args=[delivery_id])
+        for ids in by_subscription.values():
+            for start in range(0, len(ids), size):
+                delivery_send_task.apply_async(args=[ids[start:start + size]])
     except Exception as error:  # noqa: BLE001 - any broker failure: the sweep is the fallback
         logger.warning("Deliveries not queued (%s); the sweep will send them", error)
         return

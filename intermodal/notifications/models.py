@@ -168,6 +168,7 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["user", "dedupe_key"], name="notification_once")]
         indexes = [models.Index(fields=["user", "-created_at"], name="notification_inbox_idx"),
+                   models.Index(fields=["dedupe_key"], name="notification_fact_idx"),
                    models.Index(fields=["user"], name="notification_unread_idx", condition=Q(read_at__isnull=True))]
 
     def __str__(self):

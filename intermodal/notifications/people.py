@@ -27,6 +27,7 @@ from intermodal.notifications.models import (
     NotificationKind,
     Subscription,
 )
+from stations.models import Terminal
 
 logger = logging.getLogger(__name__)
 
@@ -136,43 +137,75 @@ def notifications_from_events(events: list[Event]) -> list[int]:
 # --- Periodic checks ------------------------------------------------------------------------------------
 
 
-def at_risk_alerts(now=None) -> int:
-    """Bookings whose departure is now expected too late for the vessel's CY cut-off: tell the shipper, with
-    the next departure (or vessel) from the same station that still works. Once per expected arrival."""
-    from bookings.selectors import connections_search
+AT_RISK_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT)
 
-    now = now or timezone.now()
-    candidates = (
-        Booking.objects.filter(status__in=[BookingStatus.CONFIRMED])
-        .filter(vessel_call__etd__gt=now)
+
+def _at_risk_candidates(now):
+    """Bookings whose train is now expected at the terminal later than the vessel's CY cut-off allows, or
+    whose vessel sailed without them; the generous buffer here is narrowed by Booking.is_at_risk."""
+    from django.db.models import F
+    from django.db.models.functions import Coalesce
+
+    longest_buffer = max([settings.TERMINAL_HANDLING_BUFFER, *[
+        timedelta(hours=h) for h in Terminal.objects.exclude(handling_buffer_hours__isnull=True)
+        .values_list("handling_buffer_hours", flat=True)]])
+    return (
+        Booking.objects.filter(status__in=AT_RISK_STATUSES, vessel_call__etd__gt=now - timedelta(days=2))
+        .annotate(arrival=Coalesce("departure__actual_arrival", "departure__estimated_arrival",
+                                   "departure__planned_arrival"))
+        .filter(Q(arrival__gt=F("vessel_call__cy_cutoff") - longest_buffer)
+                | Q(vessel_call__actual_departure__isnull=False, status__in=[BookingStatus.CONFIRMED,
+                                                                              BookingStatus.IN_TRANSIT]))
         .select_related("departure__service__station", "departure__service__terminal", "vessel_call__terminal",
                         "shipper", "destination")
         .prefetch_related("lines", "shipper__users")
     )
+
+
+def _alternative(booking: Booking, now) -> str:
+    """The next departure from the booking's station that still makes its vessel, else the next vessel to its
+    destination that its train still makes."""
+    from bookings.selectors import connections_search
+    from stations.models import VesselCall
+
+    if booking.status == BookingStatus.CONFIRMED:
+        lines = {line.size_type: line.quantity for line in booking.lines.all()}
+        station = booking.departure.service.station
+        for search in ({"vessel_call": booking.vessel_call}, {"destination": booking.destination}):
+            try:
+                options = [o for o in connections_search(station=station, lines=lines, limit=5, **search)
+                           if o.departure.pk != booking.departure_id]
+            except Exception:  # noqa: BLE001 - a failed search must not stop the alert itself
+                logger.exception("No alternative searched for %s", booking.reference)
+                options = []
+            if options:
+                best = options[0]
+                return (f"{best.departure.reference} → {best.vessel_call.vessel_name} "
+                        f"{best.vessel_call.voyage}")
+    terminal = booking.departure.service.terminal
+    later = (VesselCall.objects.filter(terminal=terminal, destinations=booking.destination, etd__gt=now,
+                                       actual_departure__isnull=True,
+                                       cy_cutoff__gte=booking.eta_at_terminal)
+             .exclude(pk=booking.vessel_call_id).order_by("etd").first())
+    return f"{later.vessel_name} {later.voyage}" if later else ""
+
+
+def at_risk_alerts(now=None) -> int:
+    """Bookings whose departure is now expected too late for the vessel's CY cut-off: tell the shipper, with
+    the next departure (or vessel) that still works. Once per booking, departure and expected arrival."""
+    now = now or timezone.now()
     emails: list[int] = []
     told = 0
-    for booking in candidates:
+    for booking in _at_risk_candidates(now):
         if not booking.is_at_risk:
             continue
-        alternative = ""
-        lines = {line.size_type: line.quantity for line in booking.lines.all()}
-        try:
-            options = connections_search(station=booking.departure.service.station, lines=lines,
-                                         vessel_call=booking.vessel_call, limit=3)
-            if not options:
-                options = connections_search(station=booking.departure.service.station, lines=lines,
-                                             destination=booking.destination, limit=3)
-        except Exception:  # noqa: BLE001 - a search problem must not stop the alert itself
-            logger.exception("No alternative searched for %s", booking.reference)
-            options = []
-        options = [o for o in options if o.departure.pk != booking.departure_id]
-        if options:
-            best = options[0]
-            alternative = f"{best.departure.reference} / {best.vessel_call.vessel_name} {best.vessel_call.voyage}"
         expected = booking.departure.expected_arrival
         key = f"{K.BOOKING_AT_RISK}:{booking.reference}:{booking.departure.reference}:{expected.isoformat()}"
-        params = {"booking": booking.reference, "vessel": f"{booking.vessel_call.vessel_name} "
-                  f"{booking.vessel_call.voyage}", "alternative": alternative}
+        if Notification.objects.filter(dedupe_key=key).exists():
+            continue
+        params = {"booking": booking.reference,
+                  "vessel": f"{booking.vessel_call.vessel_name} {booking.vessel_call.voyage}",
+                  "alternative": _alternative(booking, now)}
         emails += notify(booking.shipper.users.all(), K.BOOKING_AT_RISK, params,
                          reverse("bookings:detail", args=[booking.reference]), key)
         told += 1
@@ -229,7 +262,7 @@ def notification_email(notification_id: int) -> bool:
     with transaction.atomic():
         notification = (Notification.objects.select_for_update(skip_locked=True, of=("self",))
                         .select_related("user").filter(pk=notification_id, emailed_at__isnull=True).first())
-        if notification is None or not notification.user.email:
+        if notification is None or not wants_email(notification.user, notification.kind):
             return False
         user = notification.user
         with translation.override(user.language or settings.LANGUAGE_CODE):

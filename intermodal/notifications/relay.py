@@ -18,7 +18,7 @@ from django.utils.datastructures import MultiValueDict
 
 from bookings.models import Booking
 from intermodal.access import Actor
-from intermodal.codes import FacilityKind
+from intermodal.codes import Classifier, EventType, FacilityKind
 from intermodal.models import Event, Organisation, OutboxMessage
 from intermodal.notifications.models import Delivery, Subscription, SubscriptionFormat
 from intermodal.notifications.people import notifications_from_events
@@ -149,6 +149,7 @@ def deliveries_plan(events: list[Event], subscriptions: list[Subscription]) -> l
     visible: dict[int, set[int]] = {}
     by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
     planned: list[Delivery] = []
+    bodies: dict[int, str] = {}
     for subscription in subscriptions:
         if subscription.format == SubscriptionFormat.DCSA:
             planned.extend(_dcsa_deliveries(subscription, event_ids))
@@ -161,8 +162,10 @@ def deliveries_plan(events: list[Event], subscriptions: list[Subscription]) -> l
         for event in matching:
             if event.pk in visible[subscription.organisation_id]:
                 topic = topic_of(event)
+                if event.pk not in bodies:
+                    bodies[event.pk] = standard_body(event, topic)
                 planned.append(Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
-                                        topic=topic, body=standard_body(event, topic)))
+                                        topic=topic, body=bodies[event.pk]))
     return planned
 
 
@@ -191,8 +194,9 @@ def outbox_relay(ids: list[int] | None = None, batch: int = BATCH) -> int:
         created = list(Delivery.objects.filter(webhook_id__in=[d.webhook_id for d in planned])
                        .values_list("pk", flat=True))
         emails = notifications_from_events(events)
+        estimates = any(e.classifier == Classifier.ESTIMATED and e.event_type == EventType.TRANSPORT for e in events)
         OutboxMessage.objects.filter(pk__in=[row.pk for row in claimed]).update(processed_at=now)
-        transaction.on_commit(lambda: _dispatch(created, emails))
+        transaction.on_commit(lambda: _dispatch(created, emails, estimates))
     return len(claimed)
 
 
@@ -207,10 +211,17 @@ def outbox_sweep(limit_batches: int = 20) -> int:
     return total
 
 
-def _dispatch(delivery_ids: list[int], notification_ids: list[int]) -> None:
+def _dispatch(delivery_ids: list[int], notification_ids: list[int], estimates: bool) -> None:
     from intermodal.notifications.delivery import deliveries_dispatch
     from intermodal.notifications.people import emails_dispatch
+    from intermodal.notifications.tasks import at_risk_alerts_task
 
     deliveries_dispatch(delivery_ids)
     emails_dispatch(notification_ids)
+    if estimates:
+        # A new estimate may put bookings at risk: check now rather than at the next periodic run.
+        try:
+            at_risk_alerts_task.apply_async()
+        except Exception as error:  # noqa: BLE001 - the periodic run checks soon anyway
+            logger.warning("At-risk check not queued (%s)", error)
 

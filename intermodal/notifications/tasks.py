@@ -8,7 +8,13 @@ from intermodal.notifications import delivery, people, relay
 
 @shared_task(name="notifications.outbox_relay")
 def outbox_relay_task(ids: list[int] | None = None) -> int:
-    return relay.outbox_relay(ids=ids)
+    """Relay the given outbox rows (a big transaction's rows go batch after batch)."""
+    total = 0
+    while True:
+        done = relay.outbox_relay(ids=ids)
+        total += done
+        if done < relay.BATCH:
+            return total
 
 
 @shared_task(name="notifications.outbox_sweep")
@@ -17,8 +23,8 @@ def outbox_sweep_task() -> int:
 
 
 @shared_task(name="notifications.delivery_send")
-def delivery_send_task(delivery_id: int) -> str:
-    return delivery.delivery_send(delivery_id)
+def delivery_send_task(delivery_ids: list[int] | int) -> list[str]:
+    return delivery.deliveries_send(delivery_ids if isinstance(delivery_ids, list) else [delivery_ids])
 
 
 @shared_task(name="notifications.deliveries_sweep")

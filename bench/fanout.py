@@ -1,0 +1,205 @@
+"""P6 Webhook fan-out: deliveries per second through the relay and Celery workers, against a plain loop.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/intermodal_bench .venv/bin/python bench/fanout.py
+
+N events (GTIN, laden, at a station of the run's station operator) are recorded in one transaction; the
+operator has M Standard Webhooks subscriptions to one local receiver, so the platform must make N x M signed
+deliveries. Round "celery": the on-commit trigger queues the relay on Redis; Celery worker processes (prefork,
+`--workers` processes) relay the outbox into deliveries and send each one (claim, signed POST, attempt log,
+outcome) - the product's own path, end to end. The clock runs from the commit to the last delivery marked
+delivered in the database.
+
+Round "loop": one plain Python loop posts the same N x M bodies, signed the same way, to the same receiver over
+one keep-alive connection, and nothing else (no database, no queue).
+
+It prints both rates and their ratio against the goal (celery / loop >= 0.5). The receiver is its own process
+(a threaded HTTP/1.1 server answering 200), so neither round pays for it. Exit status 1 when a delivery is
+missing, doubled or not delivered; the speed goal prints PASS/FAIL only.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+try:
+    from bench import common
+except ImportError:  # run as a script
+    import common
+
+GOAL = 0.5
+NOT_POSTGRES = "The fan-out runs the product's relay and delivery path, which needs PostgreSQL (SKIP LOCKED)."
+
+
+# --- The receiver (its own process) ---------------------------------------------------------------------
+
+
+def serve(port: int) -> None:
+    count = {"n": 0}
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with lock:
+                count["n"] += 1
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_GET(self):  # noqa: N802
+            body = str(count["n"]).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+# --- Rounds ---------------------------------------------------------------------------------------------
+
+
+def record_events(parties, station, count: int) -> list[int]:
+    from django.db import transaction
+
+    from intermodal.codes import EmptyIndicator, EventType, FacilityKind
+    from intermodal.events import event_record
+
+    ids = []
+    with transaction.atomic():
+        for n in range(count):
+            event = event_record(
+                event_type=EventType.EQUIPMENT, event_code="GTIN", organisation=parties.operator,
+                empty_indicator=EmptyIndicator.LADEN, facility_kind=FacilityKind.STATION,
+                facility_code=station.code, location_unlocode=station.unlocode,
+                equipment_reference=f"BNCH{n:07d}", details={"bench": parties.run_id})
+            ids.append(event.pk)
+    return ids
+
+
+def wait_delivered(subscription_ids: list[int], expected: int, timeout: float) -> tuple[int, float]:
+    from intermodal.notifications.models import Delivery, DeliveryStatus
+
+    deadline = time.monotonic() + timeout
+    while True:
+        done = Delivery.objects.filter(subscription_id__in=subscription_ids, status=DeliveryStatus.DELIVERED).count()
+        if done >= expected or time.monotonic() > deadline:
+            return done, time.monotonic()
+        time.sleep(0.05)
+
+
+def loop_round(deliveries: list, port: int) -> float:
+    """The baseline: post every body, signed, one after the other."""
+    import urllib3
+    from django.utils import timezone
+
+    from intermodal.notifications.delivery import request_headers
+
+    pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, retries=False)
+    started = time.perf_counter()
+    for delivery in deliveries:
+        headers = request_headers(delivery.subscription, delivery, timezone.now())
+        response = pool.request("POST", "/loop", body=delivery.body.encode(), headers=headers)
+        if response.status != 200:
+            raise SystemExit(f"loop: receiver answered {response.status}")
+    return time.perf_counter() - started
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=500, help="events (default 500)")
+    parser.add_argument("--subscriptions", type=int, default=4, help="subscriptions (default 4)")
+    parser.add_argument("--workers", type=int, default=4, help="Celery worker processes (default 4)")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the deliveries")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.serve:
+        serve(args.serve)
+        return 0
+    common.exit_on_sigterm()
+    url = common.database_url(NOT_POSTGRES)
+    broker = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+    common.ensure_database(url)
+    common.django_setup(url, common.redis_url())
+    os.environ["CELERY_BROKER_URL"] = broker
+
+    from django.conf import settings
+
+    from intermodal.celery import app
+    from intermodal.notifications.models import Delivery
+    from intermodal.notifications.services import subscription_create
+
+    app.conf.broker_url = broker
+    app.close()
+    run_id = uuid.uuid4().hex[:8]
+    parties = common.parties_create(run_id)
+    station, _terminal = common.station_and_terminal(parties)
+    receiver_port = common.free_port()
+    processes = []
+    try:
+        processes.append(subprocess.Popen([sys.executable, __file__, "--serve", str(receiver_port)]))
+        from intermodal.access import Actor
+
+        subscriptions = [
+            subscription_create(actor=Actor(organisation=parties.operator), event_kinds=["equipment.gtin"],
+                                url=f"http://127.0.0.1:{receiver_port}/celery/{n}", name=f"bench {n}").subscription
+            for n in range(args.subscriptions)]
+        expected = args.events * args.subscriptions
+        worker_log = common.log_file(run_id, "fanout-worker")
+        env = common.server_env(url, common.redis_url(), CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "intermodal", "worker", "-P", "prefork", "-c", str(args.workers),
+             "-l", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", "celery",
+             "-n", f"fanout-{run_id}@%h"],
+            cwd=common.ROOT, env=env, stdout=worker_log.open("w"), stderr=subprocess.STDOUT))
+        time.sleep(4)  # the worker starts before the clock does
+        print(f"P6 webhook fan-out: {args.events} events x {args.subscriptions} subscriptions = {expected} "
+              f"deliveries; {args.workers} worker processes; {common.machine()}")
+
+        started = time.monotonic()
+        record_events(parties, station, args.events)  # commits: the on-commit trigger queues the relay
+        done, finished = wait_delivered([s.pk for s in subscriptions], expected, args.timeout)
+        celery_seconds = finished - started
+        deliveries = list(Delivery.objects.filter(subscription__in=subscriptions).select_related("subscription"))
+        problems = []
+        if done != expected:
+            problems.append(f"{done} of {expected} delivered")
+        if len({d.webhook_id for d in deliveries}) != len(deliveries) or len(deliveries) != expected:
+            problems.append(f"{len(deliveries)} deliveries for {expected} expected, or a webhook-id twice")
+
+        loop_seconds = loop_round(deliveries, receiver_port)
+        celery_rate, loop_rate = done / celery_seconds, len(deliveries) / loop_seconds
+        ratio = celery_rate / loop_rate
+        print(f"  celery (relay + signed POST + log): {celery_rate:8.1f} deliveries/s ({celery_seconds:.2f} s)")
+        print(f"  plain loop (signed POST only):      {loop_rate:8.1f} deliveries/s ({loop_seconds:.2f} s)")
+        print(f"  ratio celery/loop: {ratio:.2f} (goal >= {GOAL}) {'PASS' if ratio >= GOAL else 'FAIL'}")
+        print(f"  retry delays: {settings.WEBHOOK_RETRY_DELAYS}")
+        print("RESULT:", "FAIL - " + "; ".join(problems) if problems else "ok (every delivery delivered once)")
+        return 1 if problems else 0
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

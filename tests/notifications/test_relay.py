@@ -1,0 +1,140 @@
+"""The relay: which subscriptions get which events (filters and who may see what), exactly once."""
+
+import json
+
+import pytest
+from django.core import mail
+
+from bookings import journey
+from bookings import services as booking_services
+from intermodal.access import Actor
+from intermodal.models import OutboxMessage, PartyKind
+from intermodal.notifications.models import Delivery, EmailPreference, Notification, NotificationKind
+from intermodal.notifications.people import notification_email
+from intermodal.notifications.relay import outbox_relay, outbox_sweep
+from tests import factories
+from tests.bookings.conftest import book
+from tests.notifications.conftest import subscribe
+
+pytestmark = pytest.mark.django_db
+
+
+def relay_all():
+    """What the workers do after the commits: relay every outbox row."""
+    return outbox_sweep()
+
+
+def topics(subscription) -> list[str]:
+    return sorted(Delivery.objects.filter(subscription=subscription).values_list("topic", flat=True))
+
+
+def test_each_event_reaches_the_subscriptions_that_may_see_it_once(shipper, other_shipper, connecting):
+    mine = subscribe(shipper.org, "https://a.example/hook").subscription
+    theirs = subscribe(other_shipper.org, "https://b.example/hook").subscription
+    railway = subscribe(connecting.network.railway, "https://rail.example/hook").subscription
+    government = factories.organisation(PartyKind.LOCAL_GOVERNMENT, code="gov")
+    # Made directly: the services refuse local government a subscription (it sees aggregates only).
+    from intermodal.notifications.models import Subscription
+
+    nothing = Subscription.objects.create(organisation=government, url="https://gov.example/", event_kinds=["*"],
+                                          secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+
+    booking = book(shipper.actor, connecting)
+    assert relay_all() == 2  # DRFT and CONF
+
+    assert topics(mine) == ["shipment.conf", "shipment.drft"]
+    assert topics(theirs) == []
+    assert topics(railway) == ["shipment.conf", "shipment.drft"]  # the booking is on its service
+    assert topics(nothing) == []
+    assert OutboxMessage.objects.filter(processed_at__isnull=True).count() == 0
+    body = json.loads(Delivery.objects.filter(subscription=mine).first().body)
+    assert body["data"]["booking_reference"] == booking.reference
+
+    # Relaying again (a trigger and the sweep both running) adds nothing.
+    assert relay_all() == 0
+    assert outbox_relay(ids=list(OutboxMessage.objects.values_list("pk", flat=True))) == 0
+    assert Delivery.objects.count() == 4
+
+
+def test_filters_by_kind_station_booking_and_container(shipper, connecting):
+    first = book(shipper.actor, connecting)
+    second = book(shipper.actor, connecting)
+    relay_all()
+    by_booking = subscribe(shipper.org, "https://x.example/1", booking_reference=second.reference).subscription
+    by_kind = subscribe(shipper.org, "https://x.example/2", kinds=["shipment.canc"]).subscription
+    elsewhere = subscribe(shipper.org, "https://x.example/3", station_code=connecting.network.jinhua.code).subscription
+    here = subscribe(shipper.org, "https://x.example/4", station_code=connecting.network.yiwu.code,
+                     kinds=["equipment.*"]).subscription
+
+    booking_services.booking_cancel(actor=shipper.actor, booking=first, reason="No longer needed")
+    journey.empty_request_create(actor=shipper.actor, booking=second, size_type="42G1", quantity=1)
+    relay_all()
+
+    assert topics(by_booking) == ["shipment.reqs"]
+    assert topics(by_kind) == ["shipment.canc"]
+    assert topics(elsewhere) == []
+    assert topics(here) == []  # no equipment event yet
+
+
+def test_an_inspection_office_receives_the_declarations_at_its_stations(shipper, connecting):
+    from tests.factories import declaration_released, inspection_offices
+
+    booking = book(shipper.actor, connecting)
+    staff = Actor(organisation=connecting.network.operator, user=factories.user(connecting.network.operator))
+    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    journey.empty_request_ready(actor=staff, request=request)
+    for number in ("CSQU3054383", "TCNU7200794"):
+        journey.empty_hand_out(actor=staff, request=request, number=number)
+    customs, _border = inspection_offices(connecting.departure.service.station)
+    elsewhere = factories.organisation(PartyKind.CUSTOMS, code="customs-elsewhere")
+    office = subscribe(customs, "https://customs.example/hook").subscription
+    other_office = subscribe(elsewhere, "https://elsewhere.example/hook").subscription
+    relay_all()
+    declaration_released(booking)
+    relay_all()
+
+    received = topics(office)
+    assert "shipment.subm" in received and "shipment.rels" in received
+    assert all(t.startswith("shipment.") for t in received)
+    assert topics(other_office) == []
+
+
+def test_people_are_told_once_and_emailed_as_they_chose(shipper, connecting):
+    shipper.user.email = "alice@shipper.example"
+    shipper.user.save()
+    colleague = factories.user(shipper.org, username="carol", email="carol@shipper.example")
+    EmailPreference.objects.create(user=colleague, kind=NotificationKind.BOOKING_CONFIRMED, by_email=True)
+    EmailPreference.objects.create(user=shipper.user, kind=NotificationKind.BOOKING_CONFIRMED, by_email=False)
+
+    booking = book(shipper.actor, connecting)
+    relay_all()
+    relay_all()
+
+    told = Notification.objects.filter(kind=NotificationKind.BOOKING_CONFIRMED)
+    assert sorted(told.values_list("user__username", flat=True)) == ["alice", "carol"]
+    for notification in told:
+        notification_email(notification.pk)
+        notification_email(notification.pk)  # a task run twice emails once
+    assert [m.to for m in mail.outbox] == [["carol@shipper.example"]]
+    assert booking.reference in mail.outbox[0].subject
+    assert f"/bookings/{booking.reference}/" in mail.outbox[0].body
+
+
+def test_the_email_is_in_the_readers_language(shipper, connecting):
+    shipper.user.email, shipper.user.language = "alice@shipper.example", "zh-hans"
+    shipper.user.save()
+    EmailPreference.objects.create(user=shipper.user, kind=NotificationKind.BOOKING_CONFIRMED, by_email=True)
+    book(shipper.actor, connecting)
+    relay_all()
+    notification_email(Notification.objects.get(user=shipper.user, kind=NotificationKind.BOOKING_CONFIRMED).pk)
+    assert "已确认" in mail.outbox[0].subject
+
+
+def test_a_roll_and_ready_empties_are_told_to_the_shipper(shipper, connecting):
+    booking = book(shipper.actor, connecting)
+    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    staff = factories.user(connecting.network.operator, username="yiwu-staff")
+    journey.empty_request_ready(actor=Actor(organisation=connecting.network.operator, user=staff), request=request)
+    relay_all()
+    ready = Notification.objects.get(user=shipper.user, kind=NotificationKind.EMPTIES_READY)
+    assert ready.params["quantity"] == 2 and ready.params["booking"] == booking.reference
