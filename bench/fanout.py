@@ -147,6 +147,14 @@ def main(argv=None) -> int:
 
     app.conf.broker_url = broker
     app.close()
+    # Earlier runs' receivers are gone: their subscriptions and queued tasks must not take this run's workers.
+    from intermodal.notifications.models import DeliveryStatus, Subscription
+
+    stale = Subscription.objects.filter(name__startswith="bench ", is_active=True)
+    Delivery.objects.filter(subscription__in=stale, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+                            ).update(status=DeliveryStatus.FAILED, next_attempt_at=None)
+    stale.update(is_active=False, disabled_reason="bench run over")
+    app.control.purge()
     run_id = uuid.uuid4().hex[:8]
     parties = common.parties_create(run_id)
     station, _terminal = common.station_and_terminal(parties)
@@ -165,7 +173,8 @@ def main(argv=None) -> int:
         env = common.server_env(url, common.redis_url(), CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker)
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "intermodal", "worker", "-P", "prefork", "-c", str(args.workers),
-             "-l", "warning", "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", "celery",
+             "-l", os.environ.get("BENCH_WORKER_LOG_LEVEL", "warning"), "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "-Q", "celery",
              "-n", f"fanout-{run_id}@%h"],
             cwd=common.ROOT, env=env, stdout=worker_log.open("w"), stderr=subprocess.STDOUT))
         time.sleep(4)  # the worker starts before the clock does

@@ -243,14 +243,19 @@ def deliveries_dispatch(delivery_ids: list[int]) -> None:
     for pk, subscription_id in Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "subscription_id"):
         by_subscription.setdefault(subscription_id, []).append(pk)
     size = settings.WEBHOOK_BATCH
+    # Marked before they are queued: a worker that takes a batch at once must not find its rows locked by
+    # this update (SKIP LOCKED would pass them over).
+    Delivery.objects.filter(pk__in=delivery_ids).update(dispatched_at=timezone.now())
+    queued: list[int] = []
     try:
         for ids in by_subscription.values():
             for start in range(0, len(ids), size):
                 delivery_send_task.apply_async(args=[ids[start:start + size]])
+                queued += ids[start:start + size]
     except Exception as error:  # noqa: BLE001 - any broker failure: the sweep is the fallback
         logger.warning("Deliveries not queued (%s); the sweep will send them", error)
-        return
-    Delivery.objects.filter(pk__in=delivery_ids).update(dispatched_at=timezone.now())
+        unqueued = set(delivery_ids) - set(queued)
+        Delivery.objects.filter(pk__in=unqueued, status=DeliveryStatus.PENDING).update(dispatched_at=None)
 
 
 def deliveries_sweep(limit: int = 2000) -> int:

@@ -17,13 +17,13 @@ def _kind_label(kind: str) -> str:
 
 class SubscriptionForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, required=False,
-                           help_text=_("So you know it again, e.g. \u201cERP production\u201d."))
+                           help_text=_("So you know it again, e.g. “ERP production”."))
     url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https",
                          help_text=_("We POST each event here as JSON, signed per Standard Webhooks."))
     event_kinds = forms.MultipleChoiceField(
         label=_("Event kinds"), choices=[(k, _kind_label(k)) for k in EVENT_KINDS],
         widget=forms.SelectMultiple(attrs={"size": 10}), initial=["*"],
-        help_text=_("Hold Ctrl (or \u2318) to choose several."))
+        help_text=_("Hold Ctrl (or ⌘) to choose several."))
     station_code = forms.ChoiceField(label=_("Only at station"), required=False)
     booking_reference = forms.CharField(label=_("Only for booking"), max_length=20, required=False)
     equipment_reference = forms.CharField(label=_("Only for container"), max_length=15, required=False)

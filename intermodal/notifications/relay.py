@@ -117,12 +117,14 @@ def dcsa_params(filters: dict) -> MultiValueDict:
 # --- Payloads -------------------------------------------------------------------------------------------
 
 
-def standard_body(event: Event, topic: str) -> str:
-    """Standard Webhooks' shape: type, timestamp, data (the event as GET /api/v1/events/ shows it)."""
+def standard_bodies(events: list[Event]) -> dict[int, str]:
+    """Standard Webhooks' shape for each event: type, timestamp, data (the event as GET /api/v1/events/ shows
+    it). One serializer for the batch: DRF builds its fields once, not once per event."""
     from bookings.events_api import EventOutSerializer
 
-    return json_body({"type": topic, "timestamp": event.created_at.isoformat(),
-                      "data": EventOutSerializer(event).data})
+    data = EventOutSerializer(events, many=True).data
+    return {event.pk: json_body({"type": topic_of(event), "timestamp": event.created_at.isoformat(), "data": item})
+            for event, item in zip(events, data, strict=True)}
 
 
 def _dcsa_deliveries(subscription: Subscription, event_ids: list[int]) -> list[Delivery]:
@@ -149,7 +151,7 @@ def deliveries_plan(events: list[Event], subscriptions: list[Subscription]) -> l
     visible: dict[int, set[int]] = {}
     by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
     planned: list[Delivery] = []
-    bodies: dict[int, str] = {}
+    bodies: dict[int, str] | None = None
     for subscription in subscriptions:
         if subscription.format == SubscriptionFormat.DCSA:
             planned.extend(_dcsa_deliveries(subscription, event_ids))
@@ -161,11 +163,10 @@ def deliveries_plan(events: list[Event], subscriptions: list[Subscription]) -> l
             visible[subscription.organisation_id] = visible_ids(by_org[subscription.organisation_id], event_ids)
         for event in matching:
             if event.pk in visible[subscription.organisation_id]:
-                topic = topic_of(event)
-                if event.pk not in bodies:
-                    bodies[event.pk] = standard_body(event, topic)
+                if bodies is None:
+                    bodies = standard_bodies(events)
                 planned.append(Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
-                                        topic=topic, body=bodies[event.pk]))
+                                        topic=topic_of(event), body=bodies[event.pk]))
     return planned
 
 

@@ -19,8 +19,9 @@ pytestmark = pytest.mark.django_db
 def test_a_delay_that_misses_the_cut_off_alerts_the_shipper_once_with_the_next_departure_that_works(
         shipper, network):
     call = network.vessel_call
-    connecting = list(Departure.objects.filter(service=network.yiwu_rail, planned_arrival__lte=call.latest_arrival_for(),
-                                               closing_time__gt=timezone.now()).order_by("planned_departure"))
+    connecting = list(Departure.objects.filter(
+        service=network.yiwu_rail, planned_arrival__lte=call.latest_arrival_for(), closing_time__gt=timezone.now(),
+    ).order_by("planned_departure"))
     booked = connecting[0]
     from types import SimpleNamespace
 
