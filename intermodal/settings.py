@@ -250,6 +250,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PartyKindEnum": "intermodal.models.PartyKind",
         "DecisionKindEnum": "customs.models.DecisionKind",
+        "DeliveryStatusEnum": "intermodal.notifications.models.DeliveryStatus",
+        "SubscriptionFormatEnum": "intermodal.notifications.models.SubscriptionFormat",
+        "NotificationKindEnum": "intermodal.notifications.models.NotificationKind",
     },
 }
 
