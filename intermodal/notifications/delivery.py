@@ -112,10 +112,11 @@ def _claim(delivery_ids: list[int]) -> list[Delivery]:
                 last_error=gettext_noop("The subscription is disabled."))
         claimed = [d for d in due if d not in disabled]
         lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+            status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, lease_until=lease)
         for delivery in claimed:
             delivery.status, delivery.lease_until = DeliveryStatus.SENDING, lease
             delivery.attempts += 1
-        Delivery.objects.bulk_update(claimed, ["status", "attempts", "lease_until"])
     return claimed
 
 
@@ -158,9 +159,10 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
         subscriptions = {s.pk: s for s in Subscription.objects.select_for_update().filter(pk__in=subscription_ids)}
         failures = {pk: s.consecutive_failures for pk, s in subscriptions.items()}
         disable: dict[int, str] = {}
-        changed: list[Delivery] = []
+        # One UPDATE per distinct outcome (all delivered ones together), not a CASE per row and field.
+        changes: dict[tuple, list[int]] = {}
         now = timezone.now()
-        for claimed, (started, code, _latency, error) in outcomes:
+        for claimed, (_started, code, _latency, error) in outcomes:
             delivery = current.get(claimed.pk)
             if delivery is None or delivery.status != DeliveryStatus.SENDING or delivery.attempts != claimed.attempts:
                 # The lease ran out and another worker took the delivery over: its outcome counts.
@@ -169,7 +171,7 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
             delivery.last_status_code, delivery.last_error, delivery.lease_until = code, error, None
             if code is not None and 200 <= code < 300:
                 delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
-                    DeliveryStatus.DELIVERED, started, None)
+                    DeliveryStatus.DELIVERED, now, None)
                 if not delivery.is_test:
                     failures[delivery.subscription_id] = 0
             else:
@@ -185,10 +187,13 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
                     delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
                 else:
                     delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now + delay
-            changed.append(delivery)
+            outcome = (delivery.status, code, error, delivery.next_attempt_at, delivery.delivered_at)
+            changes.setdefault(outcome, []).append(delivery.pk)
             results.append(delivery.status)
-        Delivery.objects.bulk_update(changed, ["status", "last_status_code", "last_error", "lease_until",
-                                               "next_attempt_at", "delivered_at"])
+        for (status, code, error, next_attempt_at, delivered_at), ids in changes.items():
+            Delivery.objects.filter(pk__in=ids).update(
+                status=status, last_status_code=code, last_error=error, lease_until=None,
+                next_attempt_at=next_attempt_at, delivered_at=delivered_at)
         for pk, subscription in subscriptions.items():
             if failures[pk] != subscription.consecutive_failures:
                 Subscription.objects.filter(pk=pk).update(consecutive_failures=failures[pk])

@@ -26,7 +26,8 @@ from intermodal.notifications.visibility import visible_ids
 
 logger = logging.getLogger(__name__)
 
-BATCH = 500
+# Outbox rows per relay transaction: deliveries of a batch start as soon as it commits.
+BATCH = 100
 
 
 def topic_of(event: Event) -> str:

@@ -8,7 +8,15 @@ from intermodal.notifications import delivery, people, relay
 
 @shared_task(name="notifications.outbox_relay")
 def outbox_relay_task(ids: list[int] | None = None) -> int:
-    """Relay the given outbox rows (a big transaction's rows go batch after batch)."""
+    """Relay the given outbox rows. A big transaction's rows are split: the other batches go to other worker
+    processes, so deliveries of the first batch are on their way while the rest is relayed."""
+    if ids and len(ids) > relay.BATCH:
+        try:
+            for start in range(relay.BATCH, len(ids), relay.BATCH):
+                outbox_relay_task.apply_async(kwargs={"ids": ids[start:start + relay.BATCH]})
+        except Exception:  # noqa: BLE001 - the broker failed: relay them here instead
+            return relay.outbox_relay(ids=ids, batch=len(ids))
+        ids = ids[:relay.BATCH]
     total = 0
     while True:
         done = relay.outbox_relay(ids=ids)
