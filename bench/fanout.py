@@ -10,7 +10,7 @@ outcome) - the product's own path, end to end. The clock runs from the commit to
 delivered in the database.
 
 Round "loop": one plain Python loop posts the same N x M bodies, signed the same way, to the same receiver over
-one keep-alive connection, and nothing else (no database, no queue).
+one keep-alive connection, and nothing else (no database, no queue); three times, the median counts.
 
 It prints both rates and their ratio against the goal (celery / loop >= 0.5). The receiver is its own process
 (a threaded HTTP/1.1 server answering 200), so neither round pays for it. Exit status 1 when a delivery is
@@ -192,11 +192,14 @@ def main(argv=None) -> int:
         if len({d.webhook_id for d in deliveries}) != len(deliveries) or len(deliveries) != expected:
             problems.append(f"{len(deliveries)} deliveries for {expected} expected, or a webhook-id twice")
 
-        loop_seconds = loop_round(deliveries, receiver_port)
+        # The loop is short and the machine's load moves: three rounds, the median counts.
+        loop_seconds = sorted(loop_round(deliveries, receiver_port) for _ in range(3))[1]
         celery_rate, loop_rate = done / celery_seconds, len(deliveries) / loop_seconds
         ratio = celery_rate / loop_rate
         print(f"  celery (relay + signed POST + log): {celery_rate:8.1f} deliveries/s ({celery_seconds:.2f} s)")
-        print(f"  plain loop (signed POST only):      {loop_rate:8.1f} deliveries/s ({loop_seconds:.2f} s)")
+        print(f"  plain loop (signed POST only):      {loop_rate:8.1f} deliveries/s ({loop_seconds:.2f} s, median "
+              "of 3)")
+        print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"  ratio celery/loop: {ratio:.2f} (goal >= {GOAL}) {'PASS' if ratio >= GOAL else 'FAIL'}")
         print(f"  retry delays: {settings.WEBHOOK_RETRY_DELAYS}")
         print("RESULT:", "FAIL - " + "; ".join(problems) if problems else "ok (every delivery delivered once)")
