@@ -201,6 +201,8 @@ def main(argv=None) -> int:
               "of 3)")
         print(f"  load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         print(f"  ratio celery/loop: {ratio:.2f} (goal >= {GOAL}) {'PASS' if ratio >= GOAL else 'FAIL'}")
+        common.result_line("P6", figure=ratio, goal=f">= {GOAL} x plain loop", passed=ratio >= GOAL,
+                           detail=f"{celery_rate:.0f} vs {loop_rate:.0f} deliveries/s, {done}/{expected} delivered")
         print(f"  retry delays: {settings.WEBHOOK_RETRY_DELAYS}")
         print("RESULT:", "FAIL - " + "; ".join(problems) if problems else "ok (every delivery delivered once)")
         return 1 if problems else 0

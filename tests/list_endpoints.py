@@ -64,6 +64,7 @@ class World:
     station: str  # the station of the connections
     near_call: str  # a vessel call that 10 of its departures make
     far_call: str  # and one that 100 make
+    person: object = None  # the shipper's person, for what is a person's own (notifications)
 
 
 _numbers = itertools.count(1)
@@ -186,8 +187,39 @@ def world_build() -> World:
             facility_kind="station", facility_code=network.yiwu.code, location_unlocode=network.yiwu.unlocode,
             details={"size_type": "42G1"},
         )  # fmt: skip
+    _notifications_build(shipper, person)
     return World(shipper_key=raw, few=few, many=many, station=station.code, near_call=calls["near"].reference,
-                 far_call=calls["far"].reference)  # fmt: skip
+                 far_call=calls["far"].reference, person=person)  # fmt: skip
+
+
+def _notifications_build(shipper, person) -> None:
+    """ITEMS webhook subscriptions (Standard and DCSA), deliveries and notifications of the shipper."""
+    from intermodal.models import Event
+    from intermodal.notifications.models import Delivery, Notification, Subscription, SubscriptionFormat
+
+    subscriptions = Subscription.objects.bulk_create(
+        [
+            Subscription(organisation=shipper, url=f"https://erp.example/hooks/{n}", event_kinds=["*"], secret="s",
+                         format=kind, name=f"q {n}")
+            for kind in (SubscriptionFormat.STANDARD, SubscriptionFormat.DCSA)
+            for n in range(ITEMS)
+        ]
+    )  # fmt: skip
+    events = list(Event.objects.order_by("id")[:ITEMS])
+    Delivery.objects.bulk_create(
+        [
+            Delivery(webhook_id=f"msg_{n:032x}", subscription=subscriptions[0], event=event, topic="equipment.gtot",
+                     body="{}")
+            for n, event in enumerate(events)
+        ]
+    )  # fmt: skip
+    Notification.objects.bulk_create(
+        [
+            Notification(user=person, kind="booking_confirmed", params={"booking": f"BK-{n}", "departure": "D"},
+                         dedupe_key=f"q-{n}")
+            for n in range(ITEMS)
+        ]
+    )  # fmt: skip
 
 
 # --- How to ask each endpoint for n items ----------------------------------------------------------------
@@ -197,6 +229,7 @@ def world_build() -> World:
 class Case:
     url: Callable[[World, int], str]
     keyed: bool = True  # with the shipper's API key; False: anonymous (published schedules)
+    signed_in: bool = False  # as the shipper's person, with a session (a person's own notifications)
     items: Callable[[object], int] = lambda body: len(body["results"])  # noqa: E731
     most: int | None = None  # the endpoint answers at most this many, whatever is asked
 
@@ -239,6 +272,11 @@ CASES: dict[str, Case] = {
     "/api/v1/declarations/": Case(_page("/api/v1/declarations/")),
     "/api/v1/events/": Case(_page("/api/v1/events/")),
     "/api/dcsa/tnt/v2/events": Case(lambda w, n: f"/api/dcsa/tnt/v2/events?limit={n}", items=len),
+    "/api/v1/subscriptions/": Case(_page("/api/v1/subscriptions/")),
+    "/api/v1/webhook-deliveries/": Case(_page("/api/v1/webhook-deliveries/")),
+    "/api/v1/notifications/": Case(_page("/api/v1/notifications/"), signed_in=True),
+    "/api/dcsa/tnt/v2/event-subscriptions": Case(lambda w, n: f"/api/dcsa/tnt/v2/event-subscriptions?limit={n}",
+                                                 items=len),
 }
 
 
@@ -273,7 +311,9 @@ def measure(world: World, path: str) -> Measured:
 
     case = CASES[path]
     client = APIClient()
-    if case.keyed:
+    if case.signed_in:
+        client.force_login(world.person)
+    elif case.keyed:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.shipper_key}")
     client.get(case.url(world, PAGE_SIZES[0]))
     queries, items, statuses = {}, {}, {}

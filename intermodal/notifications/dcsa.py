@@ -12,6 +12,7 @@ import uuid
 
 from django.core import signing
 from django.utils.http import urlencode
+from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
@@ -135,8 +136,8 @@ class DcsaSubscriptionListView(DcsaSubscriptionView):
                    summary="Your active DCSA event subscriptions (GET /v2/event-subscriptions)",
                    parameters=[OpenApiParameter("limit", OpenApiTypes.INT),
                                OpenApiParameter("cursor", OpenApiTypes.STR)],
-                   responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="A JSON array of subscriptions"),
-                              **_ERRORS})
+                   responses={200: OpenApiResponse(build_array_type(build_basic_type(OpenApiTypes.OBJECT)),
+                                                   description="A JSON array of subscriptions"), **_ERRORS})
     def get(self, request):
         limit = _limit(request.query_params, DEFAULT_LIMIT)
         after = 0
