@@ -4,6 +4,8 @@ with the secret shown once, a test message, and the delivery log with "resend".
 Reads go through the selectors (another organisation's subscription is a 404), writes through the services.
 """
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -29,6 +31,21 @@ SECRET_SESSION_KEY = "notifications.new_secret"  # noqa: S105 - a session key na
 
 def _may_manage_webhooks(actor: Actor) -> bool:
     return actor.organisation is not None and actor.kind != PartyKind.LOCAL_GOVERNMENT
+
+
+def webhook_page(view):
+    """Signed in, and of an organisation that may have webhooks (else a page saying so, 403); the view gets the
+    actor after the request."""
+
+    @login_required
+    @functools.wraps(view)
+    def page(request, *args, **kwargs):
+        actor = Actor.from_request(request)
+        if not _may_manage_webhooks(actor):
+            return render(request, "notifications/not_for_you.html", status=403)
+        return view(request, actor, *args, **kwargs)
+
+    return page
 
 
 # --- Notifications --------------------------------------------------------------------------------------
@@ -87,10 +104,6 @@ def email_preferences(request):
 # --- Webhook subscriptions ------------------------------------------------------------------------------
 
 
-def _not_for_you(request):
-    return render(request, "notifications/not_for_you.html", status=403)
-
-
 def _subscription(actor: Actor, subscription_id):
     try:
         return selectors.subscription_get(actor=actor, subscription_id=subscription_id)
@@ -98,11 +111,15 @@ def _subscription(actor: Actor, subscription_id):
         raise Http404 from None
 
 
-@login_required
-def subscription_list(request):
-    actor = Actor.from_request(request)
-    if not _may_manage_webhooks(actor):
-        return _not_for_you(request)
+def _delivery(actor: Actor, webhook_id: str):
+    try:
+        return selectors.delivery_get(actor=actor, webhook_id=webhook_id)
+    except NotFound:
+        raise Http404 from None
+
+
+@webhook_page
+def subscription_list(request, actor):
     subscriptions = selectors.subscription_list(actor=actor).order_by("-created_at")
     return render(request, "notifications/subscription_list.html", {"subscriptions": subscriptions})
 
@@ -113,11 +130,8 @@ def _form_fields(form: SubscriptionForm) -> dict:
     return data
 
 
-@login_required
-def subscription_new(request):
-    actor = Actor.from_request(request)
-    if not _may_manage_webhooks(actor):
-        return _not_for_you(request)
+@webhook_page
+def subscription_new(request, actor):
     form = SubscriptionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = _form_fields(form)
@@ -142,11 +156,8 @@ def _form_errors(form, error: ApplicationError) -> None:
         form.add_error(None, str(error))
 
 
-@login_required
-def subscription_detail(request, subscription_id):
-    actor = Actor.from_request(request)
-    if not _may_manage_webhooks(actor):
-        return _not_for_you(request)
+@webhook_page
+def subscription_detail(request, actor, subscription_id):
     subscription = _subscription(actor, subscription_id)
     if subscription.format == SubscriptionFormat.STANDARD:
         initial = {f: getattr(subscription, f) for f in ("name", "url", "event_kinds", "station_code",
@@ -173,24 +184,18 @@ def subscription_detail(request, subscription_id):
     })
 
 
-@login_required
+@webhook_page
 @require_POST
-def subscription_rotate(request, subscription_id):
-    actor = Actor.from_request(request)
-    if not _may_manage_webhooks(actor):
-        return _not_for_you(request)
+def subscription_rotate(request, actor, subscription_id):
     subscription = _subscription(actor, subscription_id)
     request.session[SECRET_SESSION_KEY] = services.subscription_rotate_secret(actor=actor, subscription=subscription)
     messages.success(request, _("New secret made. Copy it now: it is shown only once; the old one no longer signs."))
     return redirect("notifications:subscription", subscription.subscription_id)
 
 
-@login_required
+@webhook_page
 @require_POST
-def subscription_test(request, subscription_id):
-    actor = Actor.from_request(request)
-    if not _may_manage_webhooks(actor):
-        return _not_for_you(request)
+def subscription_test(request, actor, subscription_id):
     subscription = _subscription(actor, subscription_id)
     delivery = services.subscription_test(actor=actor, subscription=subscription)
     messages.success(request, _("Test message %(id)s is on its way; its result appears in the log below.")
@@ -198,40 +203,25 @@ def subscription_test(request, subscription_id):
     return redirect("notifications:subscription", subscription.subscription_id)
 
 
-@login_required
+@webhook_page
 @require_POST
-def subscription_delete(request, subscription_id):
-    actor = Actor.from_request(request)
-    if not _may_manage_webhooks(actor):
-        return _not_for_you(request)
+def subscription_delete(request, actor, subscription_id):
     subscription = _subscription(actor, subscription_id)
     subscription.delete()
     messages.success(request, _("Subscription deleted."))
     return redirect("notifications:subscriptions")
 
 
-@login_required
-def delivery_detail(request, webhook_id):
-    actor = Actor.from_request(request)
-    if not _may_manage_webhooks(actor):
-        return _not_for_you(request)
-    try:
-        delivery = selectors.delivery_get(actor=actor, webhook_id=webhook_id)
-    except NotFound:
-        raise Http404 from None
+@webhook_page
+def delivery_detail(request, actor, webhook_id):
+    delivery = _delivery(actor, webhook_id)
     return render(request, "notifications/delivery_detail.html", {"delivery": delivery})
 
 
-@login_required
+@webhook_page
 @require_POST
-def delivery_resend(request, webhook_id):
-    actor = Actor.from_request(request)
-    if not _may_manage_webhooks(actor):
-        return _not_for_you(request)
-    try:
-        delivery = selectors.delivery_get(actor=actor, webhook_id=webhook_id)
-    except NotFound:
-        raise Http404 from None
+def delivery_resend(request, actor, webhook_id):
+    delivery = _delivery(actor, webhook_id)
     deliveries.delivery_resend(delivery)
     messages.success(request, _("Delivery %(id)s is being sent again.") % {"id": delivery.webhook_id})
     return redirect("notifications:delivery", delivery.webhook_id)
