@@ -48,6 +48,7 @@ node-modules: $(NODE_STAMP)
 run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo_history
 	$(BIN)/python manage.py run_platform
 
 lint: venv

@@ -131,3 +131,17 @@ def test_api_figures_refusals(api_client, figures_data):
 def test_figures_are_in_the_openapi_schema(client, db):
     schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
     assert "/api/v1/figures/" in schema and "on_schedule" in schema
+
+
+def test_dashboard_queries_do_not_grow_with_the_data(client, figures_data, django_assert_max_num_queries):
+    client.force_login(factories.user(figures_data.network.port))
+    with django_assert_max_num_queries(22):
+        assert client.get("/figures/", QUERY).status_code == 200
+
+
+def test_bill_of_lading_endpoints_are_in_the_openapi_schema(client, db):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    paths = schema["paths"]
+    assert "/api/v1/bookings/{reference}/bill-of-lading/" in paths
+    assert "post" in paths["/api/v1/bookings/{reference}/bill-of-lading/issue/"]
+    assert "application/pdf" in str(paths["/api/v1/bookings/{reference}/bill-of-lading/pdf/"])

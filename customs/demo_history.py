@@ -1,0 +1,179 @@
+"""Four months of past traffic on the demo network, so that the figures of `make run` have something to show.
+
+The rows are written as the services would have left them (departed trains, sailed vessels, containers on
+board, empties handed out, declarations released), in bulk: a past cannot be replayed through services that
+refuse departures before now. It lives in customs, the one app that may use all the others. Only for the demo
+network (its shippers must exist); run again, it changes nothing.
+"""
+
+import random
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+from stdnum import iso6346
+
+from bookings.models import (
+    Booking,
+    BookingLine,
+    BookingStatus,
+    Container,
+    ContainerStatus,
+    EmptyRequest,
+    EmptyRequestStatus,
+)
+from customs.models import Declaration, DeclarationStatus, GoodsLine, Inspection
+from intermodal.models import Organisation
+from stations.models import Departure, DepartureStatus, Location, Service, VesselCall
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SHIPPERS = ("demo-shipper-a", "demo-shipper-b")
+DESTINATIONS = ("NLRTM", "DEHAM", "SGSIN", "AEJEA", "USLAX")
+GOODS = (
+    ("9503008900", "Plastic toys"), ("9505100000", "Christmas decorations"), ("6109100021", "Cotton T-shirts"),
+    ("9403609990", "Wooden furniture"), ("8516797000", "Small kitchen appliances"), ("3926909090", "Plastic articles"),
+    ("7323930000", "Stainless steel kitchenware"), ("6402999000", "Rubber footwear"),
+)
+USCC = "91330782MA2HQ7K12U"
+
+
+def _number(rng: random.Random) -> str:
+    body = f"HIS{'U'}{rng.randrange(10**6):06d}"
+    return body + iso6346.calc_check_digit(body)
+
+
+def demo_history_create(*, days: int = 120, seed: int = 7) -> int:
+    """Past bookings on every demo service, every fourth day; returns how many were made (0 when done before)."""
+    if Booking.objects.filter(reference__contains="-H").exists():
+        return 0
+    shippers = list(Organisation.objects.filter(code__in=SHIPPERS).order_by("code"))
+    if not shippers:
+        return 0
+    rng = random.Random(seed)
+    destinations = list(Location.objects.filter(unlocode__in=DESTINATIONS))
+    today = timezone.localdate()
+    made = 0
+    used_numbers: set[str] = set()
+    with transaction.atomic():
+        for service in Service.objects.select_related("station", "terminal").prefetch_related("tariffs"):
+            tariffs = {t.container_size: t for t in service.tariffs.all()}
+            if "20" not in tariffs or "40" not in tariffs:
+                continue
+            for back in range(days, 0, -4):
+                day = today - timedelta(days=back)
+                leaves = datetime.combine(day, service.departure_time, tzinfo=SHANGHAI)
+                arrives = leaves + timedelta(hours=service.transit_hours)
+                departure, _created = Departure.objects.get_or_create(
+                    service=service, service_date=day,
+                    defaults={"reference": f"{service.code}-{day:%Y%m%d}", "capacity_teu": service.teu_capacity,
+                              "closing_time": leaves - timedelta(hours=service.closing_hours),
+                              "planned_departure": leaves, "planned_arrival": arrives, "actual_departure": leaves,
+                              "actual_arrival": arrives, "status": DepartureStatus.ARRIVED},
+                )
+                etd = datetime.combine(arrives.astimezone(SHANGHAI).date() + timedelta(days=2), time(18),
+                                       tzinfo=SHANGHAI)
+                call = _vessel_call(service, etd, destinations)
+                bookings = rng.randint(1, 3)
+                booked = 0
+                for _ in range(bookings):
+                    size = "40" if rng.random() < 0.6 else "20"
+                    quantity = rng.randint(1, 4)
+                    teu = quantity * (2 if size == "40" else 1)
+                    if booked + teu > departure.capacity_teu:
+                        break
+                    booked += teu
+                    made += 1
+                    rolled = rng.random() < 0.06
+                    sailed_on = _vessel_call(service, etd + timedelta(days=1), destinations) if rolled else call
+                    booking = _booking(rng, shippers, service, departure, call, sailed_on, tariffs[size], size,
+                                       quantity, teu, made, destinations)
+                    _containers(rng, booking, size, quantity, used_numbers, sailed_on)
+                    _empty_request(rng, booking, size, quantity, leaves)
+                    _declaration(rng, booking, leaves)
+                Departure.objects.filter(pk=departure.pk).update(booked_teu=min(departure.capacity_teu, booked))
+    return made
+
+
+def _vessel_call(service, etd, destinations) -> VesselCall:
+    voyage = f"H{etd:%y%j}"
+    call, created = VesselCall.objects.get_or_create(
+        imo_number="9811000", voyage=voyage, terminal=service.terminal,
+        defaults={"reference": f"9811000-{voyage}-{service.terminal.code}"[:40], "vessel_name": "Demo History",
+                  "carrier": "Demo Line", "carrier_scac": "DEMO", "eta": etd - timedelta(hours=30), "etd": etd,
+                  "cy_cutoff": etd - timedelta(hours=24), "vgm_cutoff": etd - timedelta(hours=24),
+                  "si_cutoff": etd - timedelta(hours=48), "customs_cutoff": etd - timedelta(hours=24),
+                  "dg_cutoff": etd - timedelta(hours=72), "actual_departure": etd},
+    )
+    if created:
+        call.destinations.set(destinations)
+    return call
+
+
+def _booking(rng, shippers, service, departure, call, sailed_on, tariff, size, quantity, teu, n, destinations):
+    unit = (tariff.transport_price + tariff.port_handling + tariff.documentation).quantize(Decimal("0.01"))
+    road = tariff.road_haulage_price.quantize(Decimal("0.01"))
+    size_type = "42G1" if size == "40" else "22G1"
+    quoted = departure.planned_departure - timedelta(days=rng.randint(3, 8))
+    booking = Booking.objects.create(
+        reference=f"BK-{departure.service_date:%Y}-H{n:05d}", shipper=rng.choice(shippers), departure=departure,
+        vessel_call=sailed_on, original_vessel_call=call, destination=rng.choice(destinations),
+        status=BookingStatus.SAILED, teu=teu, commodity="Demo goods", cargo_weight_kg=Decimal(9000 * quantity),
+        currency=tariff.currency, quote_transport=tariff.transport_price * quantity,
+        quote_port_handling=tariff.port_handling * quantity, quote_documentation=tariff.documentation * quantity,
+        quote_total=unit * quantity, quote_road_haulage=road * quantity, quote_saving=(road - unit) * quantity,
+        quoted_at=quoted, confirmed_at=quoted, roll_count=int(sailed_on.pk != call.pk),
+        free_time_start=quoted.date(),
+    )
+    BookingLine.objects.create(booking=booking, size_type=size_type, quantity=quantity, teu=teu, unit_price=unit,
+                               unit_road_price=road)
+    return booking
+
+
+def _containers(rng, booking, size, quantity, used, sailed_on) -> None:
+    rows = []
+    for _ in range(quantity):
+        number = _number(rng)
+        while number in used:
+            number = _number(rng)
+        used.add(number)
+        rows.append(Container(
+            booking=booking, number=number, size_type="42G1" if size == "40" else "22G1",
+            status=ContainerStatus.SAILED, is_active=False, seal_number=f"DS{rng.randrange(10**6):06d}",
+            vgm_kg=Decimal(rng.randint(12000, 28000)), vgm_method=1, vgm_signatory="Demo",
+            terminal_gate_in_at=sailed_on.cy_cutoff - timedelta(hours=rng.randint(3, 30)),
+        ))
+    Container.objects.bulk_create(rows)
+
+
+def _empty_request(rng, booking, size, quantity, leaves) -> None:
+    requested = leaves - timedelta(days=4, hours=rng.randint(0, 24))
+    request = EmptyRequest.objects.create(booking=booking, size_type="42G1" if size == "40" else "22G1",
+                                          quantity=quantity, handed_out=quantity, status=EmptyRequestStatus.PICKED_UP)
+    # Waits shrink over the months: the network's "two days saved".
+    age = (timezone.now() - leaves).days
+    wait = timedelta(hours=rng.randint(4, 20) + age // 6)
+    EmptyRequest.objects.filter(pk=request.pk).update(requested_at=requested, ready_at=requested + wait / 2,
+                                                      picked_up_at=requested + wait)
+
+
+def _declaration(rng, booking, leaves) -> None:
+    submitted = leaves - timedelta(days=2, hours=rng.randint(0, 12))
+    inspected = rng.random() < 0.12
+    hours = rng.randint(1, 8) + (rng.randint(12, 30) if inspected else 0)
+    declaration = Declaration.objects.create(
+        reference=f"SD-{booking.reference[3:]}", booking=booking, declarant=booking.shipper, declarant_uscc=USCC,
+        station=booking.departure.service.station, trade_mode="0110", transport_mode="rail_vessel",
+        status=DeclarationStatus.RELEASED, submitted_at=submitted, decided_at=submitted + timedelta(hours=hours),
+        released_at=submitted + timedelta(hours=hours), risk_selected=inspected,
+    )
+    declaration.containers.set(booking.containers.all())
+    hs_code, description = rng.choice(GOODS)
+    GoodsLine.objects.create(declaration=declaration, line_no=1, hs_code=hs_code, description=description,
+                             quantity=Decimal(rng.randint(200, 5000)), unit="pcs",
+                             gross_weight_kg=booking.cargo_weight_kg, value=Decimal(rng.randint(8000, 90000)),
+                             currency="USD", origin_country="CN")
+    if inspected:
+        Inspection.objects.create(declaration=declaration, requested_by="customs", result="passed",
+                                  findings="Goods as declared", recorded_at=declaration.released_at)
