@@ -15,8 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions
 
+from intermodal.audit.receivers import key_refused
 from intermodal.errors import InvalidInput
 from intermodal.models import DEFAULT_SCOPES, ApiKey, Organisation, Scope, User
+from intermodal.permissions import access_for as route_access
 
 KEY_PREFIX = "imk"
 # Writing last_used_at on every request would turn reads into writes; once a minute is enough to audit.
@@ -67,20 +69,32 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
 
 def api_key_check(raw: str) -> ApiKey | None:
     """The usable key that `raw` is, or None. Constant-time on the secret."""
+    return api_key_verify(raw)[0]
+
+
+def api_key_verify(raw: str) -> tuple[ApiKey | None, str]:
+    """(the usable key, "") or (None, why not); the reason names no secret. Records when a key is used."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
-        return None
+        return None, "malformed"
     _kind, prefix, secret = parts
-    key = ApiKey.objects.select_related("organisation").filter(prefix=prefix).first()
-    if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
-        return None
-    if not key.is_usable or not key.organisation.is_active:
-        return None
+    key = ApiKey.objects.select_related("organisation").filter(prefix=prefix[:12]).first()
+    if key is None:
+        return None, "unknown"
+    if not hmac.compare_digest(key.secret_hash, _hash(secret)):
+        return None, "wrong_secret"
+    if key.revoked_at is not None:
+        return None, "revoked"
+    if not key.is_usable:
+        return None, "expired"
+    if not key.organisation.is_active:
+        return None, "organisation_inactive"
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        # A database trigger writes this use into the audit trail (intermodal.audit).
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
-    return key
+    return key, ""
 
 
 class KeyPrincipal:
@@ -120,8 +134,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(_("Send the key as 'Authorization: Bearer <key>'."))
-        key = api_key_check(parts[1])
+        key, reason = api_key_verify(parts[1])
         if key is None:
+            if reason not in ("malformed", "unknown"):
+                # A real key's prefix with a wrong secret, or a revoked or expired key: worth an audit entry.
+                key_refused(request=request, prefix=parts[1].split("_", 2)[1], reason=reason)
             raise exceptions.AuthenticationFailed(_("The API key is unknown, expired or revoked."))
         return KeyPrincipal(key), key
 
@@ -152,16 +169,18 @@ class Actor:
 
 
 class ScopedAccess(permissions.BasePermission):
-    """Views declare `public_read = True` (readable without signing in) and `required_scopes`.
+    """The scope an API key needs, and whether anonymous callers may read, from the permission matrix
+    (intermodal/permissions.py); people signed in with a session are not limited by scopes (their party kind
+    limits them in selectors and services).
 
-    `required_scopes` maps an action name, an HTTP method, or "*" to the scope an API key needs; people
-    signed in with a session are not limited by scopes (their party kind limits them in selectors).
+    A route not in the matrix yet (the matrix test fails until it is) falls back on the view's own
+    `public_read = True` and `required_scopes` (an action name, an HTTP method, or "*" -> scope).
     """
 
     message = _("This API key does not have the scope this endpoint needs.")
 
     def has_permission(self, request, view):
-        if getattr(view, "public_read", False) and request.method in permissions.SAFE_METHODS:
+        if self.public(request, view):
             return True
         user = request.user
         if not (user and user.is_authenticated):
@@ -174,7 +193,22 @@ class ScopedAccess(permissions.BasePermission):
         return True
 
     @staticmethod
-    def scope_needed(request, view) -> str | None:
+    def _matrix_access(request):
+        match = getattr(request, "resolver_match", None)
+        return route_access(match.view_name if match else None, request.method)
+
+    @classmethod
+    def public(cls, request, view) -> bool:
+        access = cls._matrix_access(request)
+        if access is not None:
+            return access.public
+        return getattr(view, "public_read", False) and request.method in permissions.SAFE_METHODS
+
+    @classmethod
+    def scope_needed(cls, request, view) -> str | None:
+        access = cls._matrix_access(request)
+        if access is not None:
+            return access.scope
         scopes = getattr(view, "required_scopes", {}) or {}
         action = getattr(view, "action", None)
         return scopes.get(action) or scopes.get(request.method) or scopes.get("*")

@@ -1,0 +1,45 @@
+"""API rate limits per caller: per API key, per signed-in person, per address for anonymous readers.
+
+Counts live in the shared cache (Redis when REDIS_URL is set), so every web process sees the same ones.
+Rates come from settings (THROTTLE_RATE_KEY / _USER / _ANON in the environment).
+"""
+
+from django.conf import settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from intermodal.access import KeyPrincipal
+
+
+class CallerRateThrottle(SimpleRateThrottle):
+    def __init__(self):
+        # The scope, and so the rate, is known only once the request's caller is.
+        pass
+
+    def allow_request(self, request, view):
+        self.scope = self._scope(request)
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
+
+    @staticmethod
+    def _scope(request) -> str:
+        user = request.user
+        if isinstance(user, KeyPrincipal):
+            return "key"
+        if user is not None and user.is_authenticated:
+            return "user"
+        return "anon"
+
+    def get_rate(self):
+        # Read at each request (not once at import like DRF's default) so a changed setting applies at once.
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
+
+    def get_cache_key(self, request, view):
+        user = request.user
+        if isinstance(user, KeyPrincipal):
+            ident = user.api_key.prefix
+        elif user is not None and user.is_authenticated:
+            ident = user.pk
+        else:
+            ident = self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
