@@ -48,6 +48,7 @@ from bookings.operations_forms import (
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotFound, StateConflict
 from intermodal.models import PartyKind
+from intermodal.permissions import page_parties
 from stations.models import Departure, DepartureStatus, Station, VesselCall
 from stations.selectors import departure_list
 
@@ -83,10 +84,13 @@ def customs_statuses(containers: list[Container]) -> dict[int, str]:
 def party_required(kind: str):
     """Signed in, as the given party kind (or a platform admin); everyone else gets a page saying who it is for."""
 
+    default = frozenset({kind, PartyKind.PLATFORM_ADMIN})  # for a route the permission matrix lacks
+
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            if Actor.from_request(request).kind not in (kind, PartyKind.PLATFORM_ADMIN):
+            allowed = page_parties(request.resolver_match.view_name, request.method, default)
+            if Actor.from_request(request).kind not in allowed:
                 return render(request, "operations/forbidden.html", {"audience": AUDIENCE[kind]}, status=403)
             return view(request, *args, **kwargs)
 

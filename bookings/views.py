@@ -38,6 +38,7 @@ from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotFound
 from intermodal.idempotency import idempotency_claim
 from intermodal.models import PartyKind
+from intermodal.permissions import page_parties
 from stations.selectors import vessel_call_list
 
 PAGE_SIZE = 25
@@ -50,12 +51,16 @@ WIZARD_STEPS = ["search", "connections", "cargo", "review"]
 CONNECTIONS_SHOWN = 200
 
 
+SHIPPERS_ONLY = frozenset({PartyKind.ENTERPRISE})
+
+
 def enterprise_required(view):
     """Signed in, as a shipper or forwarder: everyone else gets a page that says who books (403)."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        if Actor.from_request(request).kind != PartyKind.ENTERPRISE:
+        allowed = page_parties(request.resolver_match.view_name, request.method, SHIPPERS_ONLY)
+        if Actor.from_request(request).kind not in allowed:
             return render(request, "bookings/shippers_only.html", status=403)
         return view(request, *args, **kwargs)
 

@@ -1,0 +1,249 @@
+"""The permission matrix: for every route, who may call it, with which API key scope, and what the others get.
+
+One table, read by the code and enumerated by the tests:
+
+- `ScopedAccess` (intermodal/access.py) takes the scope an API key needs and whether anonymous reading is
+  allowed from here; pages' party checks (`party_required`, `enterprise_required`) take the party kinds from
+  here.
+- tests/security/test_matrix.py walks Django's URL resolver: a route missing from this table fails it by name,
+  and every route is called by every party kind (by API key and by session), anonymously and with a revoked key,
+  on its own organisation's object and on another organisation's, and must answer what `expected()` says.
+
+Outcomes: ALLOW (the request passes the permission layer: 2xx, a redirect that is not to the login page, or a
+400/409/422 about the input or the state), LOGIN (401 on the API, the login page for pages), FORBIDDEN (403),
+HIDDEN (404: another organisation's object, or one the caller's party never sees).
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from intermodal.models import DEFAULT_SCOPES, PartyKind, Scope
+
+
+class Outcome(StrEnum):
+    ALLOW = "allow"
+    LOGIN = "login"
+    FORBIDDEN = "forbidden"
+    HIDDEN = "hidden"
+
+
+class Caller(StrEnum):
+    """How a request authenticates, besides a party kind."""
+
+    SESSION = "session"
+    KEY = "key"
+    ANONYMOUS = "anonymous"
+    REVOKED_KEY = "revoked_key"
+
+
+K = PartyKind
+ALL = frozenset(K.values)
+ADMIN = frozenset({K.PLATFORM_ADMIN})
+SHIPPER = frozenset({K.ENTERPRISE, K.PLATFORM_ADMIN})
+STATION = frozenset({K.STATION_OPERATOR, K.PLATFORM_ADMIN})
+RAILWAY = frozenset({K.RAILWAY, K.PLATFORM_ADMIN})
+PORT = frozenset({K.PORT, K.PLATFORM_ADMIN})
+REPORTERS = frozenset({K.STATION_OPERATOR, K.RAILWAY, K.PORT, K.PLATFORM_ADMIN})
+# Who sees bookings (bookings.selectors.booking_scope): the shipper and the operators on its way.
+BOOKING_PARTIES = frozenset({K.ENTERPRISE, K.STATION_OPERATOR, K.RAILWAY, K.PORT, K.PLATFORM_ADMIN})
+DECLARATION_PARTIES = frozenset({K.ENTERPRISE, K.CUSTOMS, K.BORDER_INSPECTION, K.PLATFORM_ADMIN})
+# Who sees a booking's events (bookings.selectors.events_visible) and may track it: the booking's parties.
+EVENT_PARTIES = BOOKING_PARTIES
+SHIPPER_OR_STATION = frozenset({K.ENTERPRISE, K.STATION_OPERATOR, K.PLATFORM_ADMIN})
+# Officers decide for their agency: a platform admin has none, so it may not decide.
+DECIDERS = frozenset({K.CUSTOMS, K.BORDER_INSPECTION})
+
+
+@dataclass(frozen=True)
+class Access:
+    """One method of one route."""
+
+    scope: str | None = None  # what an API key needs (people signed in are limited by party kind instead)
+    parties: frozenset = ALL  # the party kinds that may
+    others: Outcome = Outcome.FORBIDDEN  # what the other party kinds get
+    public: bool = False  # anonymous callers may (and keys are then not needed, but checked when sent)
+    # Party kinds that see the object but may not do this to it: they get a 403 (the others get `others`).
+    sees: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class Route:
+    api: bool  # API (JSON, keys) or page (session)
+    methods: dict[str, Access]
+    # What the URL names, when it names an object of an organisation: another organisation's is a 404.
+    subject: str | None = None
+    notes: str = field(default="", compare=False)
+
+
+def api(subject=None, **methods) -> Route:
+    return Route(api=True, methods={m.upper(): a for m, a in methods.items()}, subject=subject)
+
+
+def page(subject=None, **methods) -> Route:
+    return Route(api=False, methods={m.upper(): a for m, a in methods.items()}, subject=subject)
+
+
+OPEN = Access(public=True)
+SIGNED_IN = Access()
+F, H = Outcome.FORBIDDEN, Outcome.HIDDEN
+S = Scope
+
+MATRIX: dict[str, Route] = {
+    # --- Pages shared by every party ---------------------------------------------------------------------
+    "home": page(get=OPEN),
+    "login": page(get=OPEN, post=OPEN),
+    "logout": page(post=OPEN),
+    "set_language": page(post=OPEN),
+    "healthz": page(get=OPEN),
+    "track-public": page(get=OPEN),
+    # --- Booking pages ---------------------------------------------------------------------------------------
+    "bookings:list": page(get=SIGNED_IN),
+    "bookings:new": page(get=Access(parties=frozenset({K.ENTERPRISE})), post=Access(parties=frozenset({K.ENTERPRISE}))),
+    "bookings:detail": page("booking", get=Access(parties=BOOKING_PARTIES, others=H)),
+    **{
+        f"bookings:{action}": page("booking", post=Access(parties=frozenset({K.ENTERPRISE})))
+        for action in ("confirm", "cancel", "amend", "roll", "empties")
+    },
+    # --- Operations pages ------------------------------------------------------------------------------------
+    "operations:station-board": page(get=Access(parties=STATION)),
+    "operations:scan": page(get=Access(parties=STATION), post=Access(parties=STATION)),
+    "operations:empty-ready": page("empty_request", post=Access(parties=STATION)),
+    "operations:empty-hand-out": page("empty_request", post=Access(parties=STATION)),
+    "operations:load-all": page("station_departure", post=Access(parties=STATION)),
+    "operations:railway": page(get=Access(parties=RAILWAY)),
+    "operations:manifest": page("departure", get=Access(parties=RAILWAY)),
+    **{
+        f"operations:{action}": page("departure", post=Access(parties=RAILWAY))
+        for action in ("departed", "arrived", "delay")
+    },
+    "operations:port": page(get=Access(parties=PORT)),
+    "operations:discharge": page("container", post=Access(parties=PORT)),
+    "operations:terminal-gate-in": page("container", post=Access(parties=PORT)),
+    "operations:vessel": page("vessel_call", get=Access(parties=PORT)),
+    "operations:vessel-load": page("vessel_call_container", post=Access(parties=PORT)),
+    "operations:sailed": page("vessel_call", post=Access(parties=PORT)),
+    "operations:vessel-estimate": page("vessel_call", post=Access(parties=PORT)),
+    "operations:track": page(get=SIGNED_IN),
+    # --- Declaration pages -----------------------------------------------------------------------------------
+    "customs:list": page(get=Access(parties=DECLARATION_PARTIES)),
+    **{
+        "customs:new": page("booking_to_declare", **{
+            method: Access(parties=frozenset({K.ENTERPRISE}), sees=BOOKING_PARTIES, others=H)
+            for method in ("get", "post")}),
+    },
+    "customs:detail": page("declaration", get=Access(parties=DECLARATION_PARTIES, others=H)),
+    # The edit page is the declarant's own form: not even a platform admin fills it in for them.
+    "customs:edit": page("declaration", **{
+        method: Access(parties=frozenset({K.ENTERPRISE}), sees=DECLARATION_PARTIES, others=H)
+        for method in ("get", "post")}),
+    **{
+        f"customs:{action}": page("declaration", post=Access(parties=parties, sees=DECLARATION_PARTIES, others=H))
+        for action, parties in (("submit", SHIPPER), ("amend", SHIPPER), ("decide", DECIDERS),
+                                ("schedule", DECIDERS), ("record", DECIDERS))
+    },
+    # --- API: who am I, keys -------------------------------------------------------------------------------
+    "api-me": api(get=SIGNED_IN),
+    "api-key-list": api(get=Access(scope=S.KEYS_MANAGE), post=Access(scope=S.KEYS_MANAGE)),
+    "api-key-detail": api("api_key", get=Access(scope=S.KEYS_MANAGE)),
+    "api-key-revoke": api("api_key", post=Access(scope=S.KEYS_MANAGE)),
+    # --- API: published schedules --------------------------------------------------------------------------
+    **{
+        name: api(subject, get=Access(scope=S.SCHEDULES_READ, public=True))
+        for name, subject in (
+            ("station-list", None), ("station-detail", "station"), ("service-list", None),
+            ("service-detail", "service"), ("departure-list", None), ("departure-detail", "published_departure"),
+            ("vessel-call-list", None), ("vessel-call-detail", "published_vessel_call"),
+            ("api-connections", None), ("api-quotes", None),
+        )
+    },
+    # --- API: bookings ---------------------------------------------------------------------------------------
+    "booking-list": api(get=Access(scope=S.BOOKINGS_READ),
+                        post=Access(scope=S.BOOKINGS_WRITE, parties=frozenset({K.ENTERPRISE}))),
+    "booking-detail": api("booking", get=Access(scope=S.BOOKINGS_READ, parties=BOOKING_PARTIES, others=H)),
+    **{
+        f"booking-{action}": api("booking", post=Access(scope=S.BOOKINGS_WRITE, parties=SHIPPER,
+                                                       sees=BOOKING_PARTIES, others=H))
+        for action in ("confirm", "cancel", "amend", "roll")
+    },
+    # Station staff assign container numbers and record seals and VGM at the gate, like the shipper.
+    "booking-containers": api("booking", get=Access(scope=S.BOOKINGS_READ, parties=BOOKING_PARTIES, others=H),
+                              post=Access(scope=S.BOOKINGS_WRITE, parties=SHIPPER_OR_STATION,
+                                          sees=BOOKING_PARTIES, others=H)),
+    "booking-container-update": api("booking_container", patch=Access(
+        scope=S.BOOKINGS_WRITE, parties=SHIPPER_OR_STATION, sees=BOOKING_PARTIES, others=H)),
+    "booking-empty-requests": api("booking", get=Access(scope=S.BOOKINGS_READ, parties=BOOKING_PARTIES, others=H),
+                                  post=Access(scope=S.BOOKINGS_WRITE, parties=SHIPPER, sees=BOOKING_PARTIES,
+                                              others=H)),
+    # --- API: events and tracking --------------------------------------------------------------------------
+    "api-events": api(get=Access(scope=S.EVENTS_READ), post=Access(scope=S.EVENTS_WRITE, parties=REPORTERS)),
+    "api-track": api("container", get=Access(scope=S.EVENTS_READ, parties=BOOKING_PARTIES, others=H)),
+    "dcsa-events": api(get=Access(scope=S.EVENTS_READ)),
+    "dcsa-event": api("event", get=Access(scope=S.EVENTS_READ, parties=EVENT_PARTIES, others=H)),
+    # --- API: declarations -----------------------------------------------------------------------------------
+    "declaration-list": api(get=Access(scope=S.DECLARATIONS_READ),
+                            post=Access(scope=S.DECLARATIONS_WRITE, parties=SHIPPER, others=F)),
+    "declaration-detail": api("declaration",
+                              get=Access(scope=S.DECLARATIONS_READ, parties=DECLARATION_PARTIES, others=H),
+                              patch=Access(scope=S.DECLARATIONS_WRITE, parties=SHIPPER, sees=DECLARATION_PARTIES,
+                                           others=H)),
+    **{
+        f"declaration-{action}": api("declaration", post=Access(scope=S.DECLARATIONS_WRITE, parties=parties,
+                                                               sees=DECLARATION_PARTIES, others=H))
+        for action, parties in (("submit", SHIPPER), ("amend", SHIPPER), ("decide", DECIDERS),
+                                ("schedule", DECIDERS), ("result", DECIDERS))
+    },
+    # --- API description ------------------------------------------------------------------------------------
+    "api-schema": api(get=OPEN),
+    "api-docs": api(get=OPEN),  # a page, but a DRF view: a key that is sent is checked
+}
+
+# The Django admin: staff only (its own login page); every admin route follows this one rule.
+ADMIN_NAMESPACE = "admin"
+
+
+def route_for(view_name: str | None) -> Route | None:
+    return MATRIX.get(view_name or "")
+
+
+def access_for(view_name: str | None, method: str) -> Access | None:
+    route = route_for(view_name)
+    if route is None:
+        return None
+    method = "GET" if method == "HEAD" else method.upper()
+    return route.methods.get(method)
+
+
+def page_parties(view_name: str | None, method: str, default: frozenset) -> frozenset:
+    """The party kinds a page lets in: the matrix's, or `default` for a route it does not list yet."""
+    access = access_for(view_name, method) or access_for(view_name, "GET")
+    return access.parties if access is not None else default
+
+
+def expected(view_name: str, method: str, *, kind: str | None, caller: Caller, foreign: bool) -> Outcome:
+    """What `caller` (of party `kind`) must get from `method` on route `view_name`, on its own organisation's
+    object or (`foreign`) on another organisation's."""
+    route, access = MATRIX[view_name], MATRIX[view_name].methods[method]
+    if caller == Caller.REVOKED_KEY and route.api:
+        return Outcome.LOGIN  # even on public routes: a key that is sent is checked
+    if caller in (Caller.ANONYMOUS, Caller.REVOKED_KEY):  # pages ignore keys
+        return Outcome.ALLOW if access.public else Outcome.LOGIN
+    if access.public and not access.scope:
+        return Outcome.ALLOW
+    if caller == Caller.KEY and access.scope and access.scope not in DEFAULT_SCOPES[kind]:
+        return Outcome.FORBIDDEN
+    hidden = foreign and route.subject in OWNED_SUBJECTS and kind != K.PLATFORM_ADMIN
+    if kind not in access.parties:
+        if kind in access.sees:
+            return Outcome.HIDDEN if hidden else Outcome.FORBIDDEN
+        return access.others
+    if foreign and route.subject in OWNED_SUBJECTS and kind != K.PLATFORM_ADMIN:
+        return Outcome.HIDDEN
+    return Outcome.ALLOW
+
+
+# Objects that belong to an organisation (or its places and services); the rest (stations, services, the
+# published departures and vessel calls) are public schedules that anyone may read.
+OWNED_SUBJECTS = frozenset({
+    "booking", "booking_container", "booking_to_declare", "container", "empty_request", "declaration", "api_key",
+    "event", "departure", "station_departure", "vessel_call", "vessel_call_container",
+})

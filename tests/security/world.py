@@ -1,0 +1,145 @@
+"""Two organisations' worlds for the permission matrix: every party kind, its places, a booking on its way, a
+declaration, events and API keys. A caller always belongs to world "own"; world "other" holds the foreign
+objects, which must be a 404 for everyone but the platform admin."""
+
+from datetime import timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+from django.utils import timezone
+
+from bookings import journey
+from bookings import services as booking_services
+from customs import services as customs_services
+from intermodal.access import Actor, api_key_create, api_key_revoke
+from intermodal.models import DEFAULT_SCOPES, Event, PartyKind
+from stations.models import Departure, Location
+from stations.services import departures_generate
+from tests import factories
+
+K = PartyKind
+
+
+def _world(tag: str, n: int, container: str, imo: str, admin) -> SimpleNamespace:
+    orgs = {kind: factories.organisation(kind, code=f"{tag}-{kind.replace('_', '-')}", uscc=factories.VALID_USCC
+                                         if kind == K.ENTERPRISE else "")
+            for kind in K.values if kind != K.PLATFORM_ADMIN}
+    orgs[K.PLATFORM_ADMIN] = admin
+    users = {kind: factories.user(org, username=f"{tag}-{kind}") for kind, org in orgs.items()
+             if kind != K.PLATFORM_ADMIN or tag == "own"}
+    keys = {kind: api_key_create(organisation=org, name=f"{tag} key") for kind, org in orgs.items()}
+    spare_keys = {kind: api_key_create(organisation=org, name=f"{tag} spare")[0] for kind, org in orgs.items()}
+    station = factories.station(f"ST{n}", operator=orgs[K.STATION_OPERATOR], unlocode="CNYIU")
+    station.inspection_offices.add(orgs[K.CUSTOMS], orgs[K.BORDER_INSPECTION])
+    terminal = factories.terminal(f"TERM{n}", operator=orgs[K.PORT])
+    service = factories.service(station, terminal, orgs[K.RAILWAY], code=f"SVC{n}")
+    return SimpleNamespace(tag=tag, orgs=orgs, users=users, keys=keys, spare_keys=spare_keys, station=station,
+                           terminal=terminal, service=service, container_number=container, imo=imo)
+
+
+def _journey(world, today) -> None:
+    call = factories.vessel_call(world.terminal, etd=factories.shanghai(today + timedelta(days=5), 18), imo=world.imo)
+    departure = (Departure.objects.filter(service=world.service, planned_arrival__lte=call.latest_arrival_for())
+                 .order_by("-planned_departure").first())
+    shipper = Actor(organisation=world.orgs[K.ENTERPRISE], user=world.users[K.ENTERPRISE])
+    booking = booking_services.booking_create(
+        actor=shipper, departure=departure, vessel_call=call, destination=Location.objects.get(unlocode="NLRTM"),
+        lines={"42G1": 2}, commodity="Toys", cargo_weight_kg=Decimal("18000"), confirm=True,
+    )
+    booking_services.container_assign(actor=shipper, booking=booking, number=world.container_number,
+                                      size_type="42G1")
+    empty_request = journey.empty_request_create(actor=shipper, booking=booking, size_type="42G1", quantity=1)
+    station_staff = Actor(organisation=world.orgs[K.STATION_OPERATOR])
+    journey.laden_gate_in(actor=station_staff, number=world.container_number, seal_number="SEAL1",
+                          vgm_kg=Decimal("20000"), vgm_method=1, vgm_signatory="A. Clerk")
+    declaration = customs_services.declaration_create(
+        actor=shipper, booking=booking, trade_mode="0110", transport_mode="rail_vessel",
+        lines=[factories.goods_line()], containers=[world.container_number], declarant_uscc=factories.VALID_USCC,
+    )
+    customs_services.declaration_submit(actor=shipper, declaration=declaration)
+    # A second booking with no declaration yet: what the "declare" page names.
+    undeclared = booking_services.booking_create(
+        actor=shipper, departure=departure, vessel_call=call, destination=Location.objects.get(unlocode="NLRTM"),
+        lines={"22G1": 1}, commodity="Shoes", cargo_weight_kg=Decimal("9000"), confirm=True,
+    )
+    event = Event.objects.filter(equipment_reference=world.container_number, event_code="GTIN").get()
+    world.__dict__.update(call=call, departure=departure, booking=booking, empty_request=empty_request,
+                          declaration=declaration, undeclared=undeclared, event=event)
+
+
+def build() -> SimpleNamespace:
+    admin = factories.organisation(K.PLATFORM_ADMIN, code="platform")
+    own = _world("own", 1, "CSQU3054383", "9811000", admin)
+    other = _world("other", 2, "TCNU7200794", "9321483", admin)
+    today = timezone.localdate()
+    departures_generate(days=10, start=today)
+    _journey(own, today)
+    _journey(other, today)
+    revoked, revoked_raw = api_key_create(organisation=own.orgs[K.ENTERPRISE], name="revoked",
+                                          scopes=DEFAULT_SCOPES[K.ENTERPRISE])
+    api_key_revoke(key=revoked)
+    return SimpleNamespace(own=own, other=other, revoked_raw=revoked_raw)
+
+
+def kwargs_for(world: SimpleNamespace, subject: str | None, caller_kind: str | None, url_kwargs: set[str]) -> dict:
+    """The URL arguments naming `subject` in `world` (for a caller of `caller_kind`, where that matters)."""
+    if subject is None:
+        return {}
+    values = {
+        "booking": {"reference": world.booking.reference},
+        "booking_to_declare": {"booking_reference": world.undeclared.reference},
+        "booking_container": {"reference": world.booking.reference, "number": world.container_number},
+        "container": {"number": world.container_number, "key": world.container_number},
+        "empty_request": {"pk": world.empty_request.pk},
+        "declaration": {"reference": world.declaration.reference},
+        "api_key": {"prefix": world.spare_keys[caller_kind or K.ENTERPRISE].prefix},
+        "event": {"eventID": str(world.event.event_id)},
+        "departure": {"reference": world.departure.reference},
+        "station_departure": {"reference": world.departure.reference},
+        "published_departure": {"reference": world.departure.reference},
+        "vessel_call": {"reference": world.call.reference},
+        "published_vessel_call": {"reference": world.call.reference},
+        "vessel_call_container": {"reference": world.call.reference, "number": world.container_number},
+        "station": {"code": world.station.code},
+        "service": {"code": world.service.code},
+    }[subject]
+    return {name: value for name, value in values.items() if name in url_kwargs}
+
+
+def body_for(view_name: str, method: str, world: SimpleNamespace, kind: str | None) -> dict | None:
+    """A request body that a permitted caller could send: so a refusal is about who calls, not about the input."""
+    future = (timezone.now() + timedelta(days=2)).isoformat()
+    bodies = {
+        ("booking-list", "POST"): {
+            "departure": world.departure.reference, "vessel_call": world.call.reference, "destination": "NLRTM",
+            "containers": [{"size_type": "42G1", "quantity": 1}], "commodity": "Toys", "cargo_weight_kg": "9000",
+        },
+        ("booking-cancel", "POST"): {"reason": "No longer needed"},
+        ("booking-amend", "POST"): {"containers": [{"size_type": "42G1", "quantity": 1}]},
+        ("booking-roll", "POST"): {"vessel_call": world.call.reference, "reason": "Missed the cut-off"},
+        ("booking-containers", "POST"): {"number": "TOLU4734787", "size_type": "42G1"},
+        ("booking-container-update", "PATCH"): {"seal_number": "SEAL9"},
+        ("booking-empty-requests", "POST"): {"size_type": "42G1", "quantity": 1},
+        ("api-key-list", "POST"): {"name": "matrix"},
+        # Each reporter reports what it may report (a railway its train's departure, the port a gate-in at
+        # its terminal, refused as too early: a 409), so a 403 means the party may not report at all.
+        ("api-events", "POST"): {
+            K.RAILWAY: {"event_type": "TRANSPORT", "event_code": "DEPA",
+                        "transport_reference": world.departure.reference},
+            K.PORT: {"event_type": "EQUIPMENT", "event_code": "DISC", "equipment_reference": world.container_number},
+        }.get(kind, {"event_type": "EQUIPMENT", "event_code": "LOAD", "equipment_reference": world.container_number}),
+        ("declaration-list", "POST"): {"booking": world.undeclared.reference, "trade_mode": "0110",
+                                       "transport_mode": "rail_vessel", "lines": [factories.goods_line()]},
+        ("declaration-detail", "PATCH"): {"trade_mode": "0110"},
+        ("declaration-decide", "POST"): {"decision": "clear", "reason": "Documents in order"},
+        ("declaration-schedule", "POST"): {"appointment_at": future, "place": "Bay 3"},
+        ("declaration-result", "POST"): {"result": "passed", "findings": "As declared"},
+        ("customs:decide", "POST"): {"decision-kind": "clear", "decision-reason": "Documents in order"},
+        ("customs:schedule", "POST"): {
+            "schedule-appointment_at": timezone.localtime(timezone.now() + timedelta(days=2)).strftime(
+                "%Y-%m-%d %H:%M"), "schedule-place": "Bay 3"},
+        ("customs:record", "POST"): {"result-result": "passed", "result-findings": "As declared"},
+        ("bookings:cancel", "POST"): {"reason": "No longer needed"},
+        ("operations:scan", "POST"): {"number": world.container_number, "action": "load"},
+    }
+    return bodies.get((view_name, method))
