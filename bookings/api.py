@@ -88,8 +88,8 @@ class BookingSerializer(serializers.ModelSerializer):
     original_vessel_call = serializers.SlugRelatedField(slug_field="reference", read_only=True)
     destination = serializers.SlugRelatedField(slug_field="unlocode", read_only=True)
     containers = BookingLineSerializer(source="lines", many=True, read_only=True)
-    last_free_day = serializers.DateField(read_only=True)
-    eta_at_terminal = serializers.DateTimeField(read_only=True)
+    last_free_day = serializers.DateField(read_only=True, allow_null=True)
+    eta_at_terminal = serializers.DateTimeField(read_only=True, allow_null=True)
     at_risk = serializers.BooleanField(source="is_at_risk", read_only=True)
     quote = serializers.SerializerMethodField()
 

@@ -20,7 +20,7 @@ from bookings import journey, tracking, tracking_cache
 from bookings.models import Container, ContainerStatus, EmptyRequest, VgmMethod
 from bookings.selectors import booking_list, events_visible
 from intermodal.access import Actor
-from intermodal.api import _flatten, error_body
+from intermodal.api import IsoDateTimeFilter, _flatten, error_body
 from intermodal.codes import Classifier, EventType
 from intermodal.errors import ApplicationError, InvalidInput
 from intermodal.models import Event, PartyKind, Scope
@@ -299,7 +299,7 @@ class EventFilter(django_filters.FilterSet):
     code = django_filters.CharFilter(field_name="event_code")
     event_type = django_filters.ChoiceFilter(choices=EventType.choices)
     classifier = django_filters.ChoiceFilter(choices=Classifier.choices)
-    since = django_filters.IsoDateTimeFilter(
+    since = IsoDateTimeFilter(
         field_name="created_at", lookup_expr="gt", label=_("Recorded after (ISO 8601)")
     )
 
@@ -385,7 +385,7 @@ class TrackSerializer(serializers.Serializer):
     vessel_call = serializers.CharField(source="booking.vessel_call.reference")
     vessel_name = serializers.CharField(source="booking.vessel_call.vessel_name")
     cy_cutoff = serializers.DateTimeField(source="booking.vessel_call.cy_cutoff")
-    eta_at_terminal = serializers.DateTimeField(source="booking.eta_at_terminal")
+    eta_at_terminal = serializers.DateTimeField(source="booking.eta_at_terminal", allow_null=True)
     at_risk = serializers.BooleanField(source="booking.is_at_risk")
     now = serializers.CharField(source="current.label", allow_null=True, default=None)
     containers = TrackContainerSerializer(many=True)

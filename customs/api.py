@@ -4,7 +4,7 @@ the joint inspection. Scoped by the selectors: another organisation's declaratio
 import django_filters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -24,6 +24,7 @@ from customs.models import (
     TransportMode,
 )
 from intermodal.access import Actor
+from intermodal.api import IsoDateTimeFilter
 from intermodal.errors import InvalidInput
 from intermodal.idempotency import idempotent
 from intermodal.models import PartyKind, Scope
@@ -52,7 +53,7 @@ class GoodsLineSerializer(serializers.ModelSerializer):
 
 
 class DecisionSerializer(serializers.ModelSerializer):
-    officer = serializers.CharField(source="officer.get_full_name", default=None)
+    officer = serializers.CharField(source="officer.get_full_name", default=None, allow_null=True)
 
     class Meta:
         model = Decision
@@ -69,7 +70,7 @@ class DeclarationSerializer(serializers.ModelSerializer):
     booking = serializers.CharField(source="booking.reference")
     declarant = serializers.CharField(source="declarant.code")
     station = serializers.CharField(source="station.code")
-    previous = serializers.CharField(source="previous.reference", default=None)
+    previous = serializers.CharField(source="previous.reference", default=None, allow_null=True)
     containers = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
     lines = GoodsLineSerializer(many=True, read_only=True)
     decisions = DecisionSerializer(many=True, read_only=True)
@@ -105,6 +106,7 @@ class DeclarationSerializer(serializers.ModelSerializer):
             "released_at",
         ]
 
+    @extend_schema_field(InspectionSerializer(allow_null=True))
     def get_inspection(self, declaration) -> dict | None:
         inspection = getattr(declaration, "inspection", None)
         return InspectionSerializer(inspection).data if inspection else None
@@ -147,7 +149,7 @@ class DeclarationFilter(django_filters.FilterSet):
     station = django_filters.CharFilter(field_name="station__code")
     booking = django_filters.CharFilter(field_name="booking__reference")
     risk_selected = django_filters.BooleanFilter()
-    submitted_before = django_filters.IsoDateTimeFilter(
+    submitted_before = IsoDateTimeFilter(
         field_name="submitted_at", lookup_expr="lte", label=_("Submitted before (age)")
     )
 

@@ -1,5 +1,8 @@
 """Shared API pieces: one JSON error shape for every 4xx, pagination, and the base viewset."""
 
+from datetime import UTC
+
+import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -91,4 +94,23 @@ class PagePagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time, held in UTC. Python accepts UTC offsets up to 24 hours and PostgreSQL only up to
+    16, so `+21:37` reached the database as it was and failed there (a 500): converted here, or refused when the
+    instant is outside the years a datetime can hold."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise DjangoValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 

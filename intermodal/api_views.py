@@ -48,7 +48,7 @@ class MeView(APIView):
 
 class ApiKeySerializer(serializers.ModelSerializer):
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=Scope.choices), required=False, allow_empty=False,
+        child=serializers.ChoiceField(choices=Scope.choices), required=False, allow_empty=False, min_length=1,
         help_text=_("Defaults to the organisation's default scopes."),
     )
 

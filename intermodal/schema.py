@@ -1,4 +1,7 @@
-"""OpenAPI description of the API key authentication (loaded when the app is ready)."""
+"""OpenAPI: the API key authentication (loaded when the app is ready), and the error answers of every operation.
+"""
+
+import re
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
@@ -13,3 +16,84 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An organisation's API key: `Authorization: Bearer imk_<prefix>_<secret>`.",
         }
+
+
+# --- Error responses and anonymous access, added to every operation of the generated schema -------------------
+
+ERROR_COMPONENT = "Error"
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every 4xx of the API: the status, a code, a sentence for people, and messages per field.",
+    "properties": {
+        "status": {"type": "integer", "example": 400},
+        "code": {"type": "string", "example": "invalid"},
+        "detail": {"type": "string", "example": "The input is not valid."},
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "example": {"cargo_weight_kg": ["Ensure this value is greater than or equal to 1."]},
+        },
+    },
+    "required": ["status", "code", "detail", "errors"],
+}
+ERROR_DESCRIPTIONS = {
+    400: "The input is not valid: messages per field in `errors`.",
+    401: "No API key or session, or the key is unknown, expired or revoked.",
+    403: "The key lacks the scope, or the caller's party may not do this.",
+    404: "No such object for this caller (another organisation's objects are a 404 too).",
+    405: "The method is not allowed here.",
+    406: "The response cannot be given in the type the Accept header asks for.",
+    409: "The change does not follow from the object's current state, or the Idempotency-Key is in use.",
+    413: "The request body is larger than the server accepts.",
+    415: "The request body is not JSON.",
+    422: "The Idempotency-Key was used with another request.",
+    429: "Too many requests: wait for the seconds in Retry-After.",
+}
+BODY_ONLY = {413, 415}
+WRITE_ONLY = {409, 422}
+
+
+def _view_name(path: str) -> str | None:
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(re.sub(r"\{[^}]+\}", "x", path)).view_name
+    except Resolver404:
+        return None
+
+
+def document_errors(result, generator, request, public):
+    """drf-spectacular post-processing hook: every operation documents the error answers it can give, in the
+    one error shape (the DCSA endpoints in DCSA's error object), and public reads say a key is optional."""
+    from intermodal.permissions import access_for
+
+    result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
+    error_ref = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
+    for path, operations in result.get("paths", {}).items():
+        is_dcsa = path.startswith("/api/dcsa/")
+        view_name = _view_name(path)
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            template = next((responses[c] for c in ("400", "404") if c in responses), None) if is_dcsa else None
+            for code, description in ERROR_DESCRIPTIONS.items():
+                if code in BODY_ONLY and method not in ("post", "put", "patch"):
+                    continue
+                if code in WRITE_ONLY and method == "get":
+                    continue
+                existing = responses.get(str(code))
+                if is_dcsa:
+                    if existing is None and template is not None:
+                        responses[str(code)] = {**template, "description": description}
+                    continue
+                responses[str(code)] = {
+                    "description": description,
+                    "content": {"application/json": {"schema": error_ref}},
+                    **({"headers": {"Retry-After": {"schema": {"type": "integer"},
+                                                    "description": "Seconds to wait."}}} if code == 429 else {}),
+                }
+            access = access_for(view_name, method.upper())
+            if access is not None and access.public and {} not in operation.get("security", []):
+                operation.setdefault("security", []).append({})
+    return result

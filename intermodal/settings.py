@@ -265,6 +265,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "intermodal.schema.document_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "PartyKindEnum": "intermodal.models.PartyKind",
         "DecisionKindEnum": "customs.models.DecisionKind",

@@ -3,17 +3,18 @@
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 
+from intermodal.api import IsoDateTimeFilter
 from intermodal.models import Scope
 from stations import selectors
 from stations.models import Departure, DepartureStatus, Mode, Service, Station, Tariff, VesselCall
 
 
 class StationSerializer(serializers.ModelSerializer):
-    operator = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    operator = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     services = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
 
     class Meta:
@@ -36,7 +37,13 @@ class TariffSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}:\d{2}$", "example": "09:30:00"})
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time in the station's zone: OpenAPI's "time" format would demand a UTC offset it has not."""
+
+
 class ServiceSerializer(serializers.ModelSerializer):
+    departure_time = LocalTimeField(read_only=True)
     station = serializers.SlugRelatedField(slug_field="code", read_only=True)
     terminal = serializers.SlugRelatedField(slug_field="code", read_only=True)
     operator = serializers.SlugRelatedField(slug_field="code", read_only=True)
@@ -118,8 +125,8 @@ class DepartureFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=DepartureStatus.choices)
     date_from = django_filters.DateFilter(field_name="service_date", lookup_expr="gte", label=_("Date from"))
     date_to = django_filters.DateFilter(field_name="service_date", lookup_expr="lte", label=_("Date to"))
-    departs_after = django_filters.IsoDateTimeFilter(field_name="planned_departure", lookup_expr="gte")
-    departs_before = django_filters.IsoDateTimeFilter(field_name="planned_departure", lookup_expr="lte")
+    departs_after = IsoDateTimeFilter(field_name="planned_departure", lookup_expr="gte")
+    departs_before = IsoDateTimeFilter(field_name="planned_departure", lookup_expr="lte")
     has_free_capacity = django_filters.BooleanFilter(method="filter_has_free", label=_("Has free TEU"))
     min_free_teu = django_filters.NumberFilter(field_name="free_teu", lookup_expr="gte", min_value=0)
     connects_to = django_filters.CharFilter(method="filter_connects_to", label=_("Connects to vessel call"))
@@ -143,9 +150,9 @@ class VesselCallFilter(django_filters.FilterSet):
     carrier = django_filters.CharFilter(lookup_expr="icontains")
     destination = django_filters.CharFilter(field_name="destinations__unlocode", label=_("Destination UN/LOCODE"))
     imo_number = django_filters.CharFilter()
-    etd_after = django_filters.IsoDateTimeFilter(field_name="etd", lookup_expr="gte")
-    etd_before = django_filters.IsoDateTimeFilter(field_name="etd", lookup_expr="lte")
-    cy_cutoff_after = django_filters.IsoDateTimeFilter(field_name="cy_cutoff", lookup_expr="gte")
+    etd_after = IsoDateTimeFilter(field_name="etd", lookup_expr="gte")
+    etd_before = IsoDateTimeFilter(field_name="etd", lookup_expr="lte")
+    cy_cutoff_after = IsoDateTimeFilter(field_name="cy_cutoff", lookup_expr="gte")
 
     class Meta:
         model = VesselCall

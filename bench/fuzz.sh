@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# API fuzzing: Schemathesis with all its checks against a live server (gunicorn, production settings) that
+# holds the demo network, for FUZZ_SECONDS (default 600). Prints Schemathesis' summary; exits non-zero on any
+# failure. The database FUZZ_DATABASE_URL is dropped and rebuilt each run (never point it at real data).
+#
+#   bash bench/fuzz.sh                       # 10 minutes, seed 8
+#   FUZZ_SECONDS=60 FUZZ_SEED=1 bash bench/fuzz.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT=${FUZZ_PORT:-8800}
+FUZZ_SECONDS=${FUZZ_SECONDS:-600}
+FUZZ_SEED=${FUZZ_SEED:-8}
+FUZZ_WORKERS=${FUZZ_WORKERS:-2}
+# The caller: a shipper's key reaches the most write paths (booking, declaring); officers' decisions answer 403.
+FUZZ_ORG=${FUZZ_ORG:-demo-shipper-a}
+REPORT_DIR=${FUZZ_REPORT_DIR:-var/fuzz}
+BIN=.venv/bin
+
+export DATABASE_URL=${FUZZ_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/intermodal_fuzz}
+export DEBUG=0 SECURE_SSL_REDIRECT=0 ALLOWED_HOSTS=127.0.0.1,localhost LOG_LEVEL=WARNING
+export SECRET_KEY=${SECRET_KEY:-fuzz-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz}
+# The fuzzer is one caller sending thousands of requests: lift the rate limits so it tests the API, not them.
+export THROTTLE_RATE_KEY=1000000/min THROTTLE_RATE_USER=1000000/min THROTTLE_RATE_ANON=1000000/min
+
+"$BIN/python" - <<'PY'
+import os
+from urllib.parse import urlparse
+
+import psycopg2
+
+url = urlparse(os.environ["DATABASE_URL"])
+name = url.path.lstrip("/")
+admin = psycopg2.connect(host=url.hostname, port=url.port or 5432, user=url.username, password=url.password,
+                         dbname="postgres")
+admin.autocommit = True
+with admin.cursor() as cursor:
+    cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    cursor.execute(f'CREATE DATABASE "{name}"')
+PY
+"$BIN/python" manage.py migrate --noinput -v0
+"$BIN/python" manage.py seed_demo >/dev/null
+"$BIN/python" manage.py collectstatic --noinput -v0
+KEY=$("$BIN/python" manage.py create_api_key --org "$FUZZ_ORG" --name fuzz 2>/dev/null)
+# Objects the path parameters name (bench/schemathesis.toml reads them from the environment).
+set -a
+eval "$("$BIN/python" bench/fuzz_data.py)"
+set +a
+
+"$BIN/gunicorn" intermodal.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --log-level warning &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 60); do
+  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
+  sleep 1
+done
+
+mkdir -p "$REPORT_DIR"
+echo "Schemathesis $("$BIN/st" --version | awk '{print $NF}'): all checks, ${FUZZ_SECONDS}s, seed $FUZZ_SEED, as $FUZZ_ORG"
+"$BIN/st" --config-file bench/schemathesis.toml run "http://127.0.0.1:$PORT/api/schema/" \
+  --checks all \
+  --header "Authorization: Bearer $KEY" \
+  --max-time "$FUZZ_SECONDS" \
+  --seed "$FUZZ_SEED" \
+  --workers "$FUZZ_WORKERS" \
+  --request-timeout 30 \
+  --report junit,ndjson --report-dir "$REPORT_DIR" \
+  "$@"
