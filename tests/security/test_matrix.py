@@ -61,7 +61,8 @@ def _view_methods(pattern: URLPattern) -> set[str] | None:
     callback = pattern.callback
     actions = getattr(callback, "actions", None)
     if actions:
-        return {m.upper() for m in actions}
+        # DRF adds HEAD (as GET) to a viewset's actions on its first request: HEAD is GET here.
+        return {m.upper() for m in actions} - {"HEAD"}
     view_class = getattr(callback, "cls", None)
     if view_class is not None and hasattr(view_class, "initial"):  # a DRF APIView
         return {m.upper() for m in view_class.http_method_names if hasattr(view_class, m) and m not in (

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 from django.utils import timezone
 from stdnum import imo as stdnum_imo
 from stdnum.cn import uscc
@@ -31,6 +32,11 @@ EXPECTED_KINDS = {
     "demo-admin": PartyKind.PLATFORM_ADMIN,
 }
 COUNTED = (Organisation, User, Terminal, Location, Station, Service, Tariff, Departure, VesselCall)
+
+
+def login_request():
+    # django-axes counts failures per request (address, username): authenticate() needs the login's request.
+    return RequestFactory().post("/login/")
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +135,7 @@ def test_each_organisation_has_its_kind_and_one_login_with_the_demo_password():
     for code in EXPECTED_KINDS:
         assert User.objects.filter(organisation__code=code).count() == 1, code
     for username, organisation, kind in demo_data.DEMO_USERS:
-        user = authenticate(username=username, password=demo_data.DEMO_PASSWORD)
+        user = authenticate(login_request(), username=username, password=demo_data.DEMO_PASSWORD)
         assert user is not None, username
         assert user.organisation.code == organisation
         assert user.party_kind == kind == EXPECTED_KINDS[organisation]
@@ -155,10 +161,10 @@ def test_a_changed_password_survives_a_rerun():
 
     run_seed("--quiet")
 
-    assert authenticate(username="shipper-a", password="my-own-secret-42") is not None
-    assert authenticate(username="shipper-a", password=demo_data.DEMO_PASSWORD) is None
+    assert authenticate(login_request(), username="shipper-a", password="my-own-secret-42") is not None
+    assert authenticate(login_request(), username="shipper-a", password=demo_data.DEMO_PASSWORD) is None
     assert User.objects.get(username="shipper-a").language == "zh-hans"
-    assert authenticate(username="shipper-b", password=demo_data.DEMO_PASSWORD) is not None
+    assert authenticate(login_request(), username="shipper-b", password=demo_data.DEMO_PASSWORD) is not None
 
 
 def test_vessel_calls_cover_the_next_four_weeks_with_valid_imo_numbers_and_cutoffs():
