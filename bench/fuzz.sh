@@ -18,7 +18,7 @@ REPORT_DIR=${FUZZ_REPORT_DIR:-var/fuzz}
 BIN=.venv/bin
 
 export DATABASE_URL=${FUZZ_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/intermodal_fuzz}
-export DEBUG=0 SECURE_SSL_REDIRECT=0 ALLOWED_HOSTS=127.0.0.1,localhost LOG_LEVEL=WARNING
+export DEBUG=0 SECURE_SSL_REDIRECT=0 ALLOWED_HOSTS=127.0.0.1,localhost LOG_LEVEL=ERROR
 export SECRET_KEY=${SECRET_KEY:-fuzz-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz}
 # The fuzzer is one caller sending thousands of requests: lift the rate limits so it tests the API, not them.
 export THROTTLE_RATE_KEY=1000000/min THROTTLE_RATE_USER=1000000/min THROTTLE_RATE_ANON=1000000/min

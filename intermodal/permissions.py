@@ -104,6 +104,22 @@ MATRIX: dict[str, Route] = {
         f"bookings:{action}": page("booking", post=Access(parties=frozenset({K.ENTERPRISE})))
         for action in ("confirm", "cancel", "amend", "roll", "empties")
     },
+    # CSV / Excel (issue 7): exports of what the caller sees; bulk import is the shipper's.
+    "bookings:export": page("export", get=SIGNED_IN),
+    "bookings:import": page(get=Access(parties=frozenset({K.ENTERPRISE})),
+                            post=Access(parties=frozenset({K.ENTERPRISE}))),
+    "bookings:import-template": page(get=Access(parties=frozenset({K.ENTERPRISE}))),
+    "bookings:import-detail": page("booking_import", get=Access(parties=frozenset({K.ENTERPRISE}))),
+    "bookings:import-progress": page("booking_import", get=Access(parties=frozenset({K.ENTERPRISE}))),
+    # Bills of lading (issue 7): the shipper asks, the station issues, the booking's parties read the PDF,
+    # anyone holding the QR code's token verifies.
+    "bookings:bill-request": page("booking", post=Access(parties=SHIPPER, sees=BOOKING_PARTIES, others=H)),
+    "bookings:bill-issue": page("booking", post=Access(parties=STATION, sees=BOOKING_PARTIES, others=H)),
+    "bookings:bill-pdf": page("booking", get=Access(parties=BOOKING_PARTIES, others=H)),
+    "bill-of-lading-verify": page("bill_token", get=OPEN),
+    # Figures (issue 7): every party sees the figures of what concerns it.
+    "figures:dashboard": page(get=SIGNED_IN),
+    "figures:export": page("export", get=SIGNED_IN),
     # --- Operations pages ------------------------------------------------------------------------------------
     "operations:station-board": page(get=Access(parties=STATION)),
     "operations:scan": page(get=Access(parties=STATION), post=Access(parties=STATION)),
@@ -174,6 +190,12 @@ MATRIX: dict[str, Route] = {
     "booking-empty-requests": api("booking", get=Access(scope=S.BOOKINGS_READ, parties=BOOKING_PARTIES, others=H),
                                   post=Access(scope=S.BOOKINGS_WRITE, parties=SHIPPER, sees=BOOKING_PARTIES,
                                               others=H)),
+    "api-bill-of-lading": api("booking", get=Access(scope=S.BOOKINGS_READ, parties=BOOKING_PARTIES, others=H),
+                              post=Access(scope=S.BOOKINGS_WRITE, parties=SHIPPER, sees=BOOKING_PARTIES, others=H)),
+    "api-bill-of-lading-issue": api("booking", post=Access(scope=S.EVENTS_WRITE, parties=STATION,
+                                                          sees=BOOKING_PARTIES, others=H)),
+    "api-bill-of-lading-pdf": api("booking", get=Access(scope=S.BOOKINGS_READ, parties=BOOKING_PARTIES, others=H)),
+    "api-figures": api(get=Access(scope=S.KPI_READ)),
     # --- API: events and tracking --------------------------------------------------------------------------
     "api-events": api(get=Access(scope=S.EVENTS_READ), post=Access(scope=S.EVENTS_WRITE, parties=REPORTERS)),
     "api-track": api("container", get=Access(scope=S.EVENTS_READ, parties=BOOKING_PARTIES, others=H)),
@@ -245,5 +267,5 @@ def expected(view_name: str, method: str, *, kind: str | None, caller: Caller, f
 # published departures and vessel calls) are public schedules that anyone may read.
 OWNED_SUBJECTS = frozenset({
     "booking", "booking_container", "booking_to_declare", "container", "empty_request", "declaration", "api_key",
-    "event", "departure", "station_departure", "vessel_call", "vessel_call_container",
+    "event", "departure", "station_departure", "vessel_call", "vessel_call_container", "booking_import",
 })

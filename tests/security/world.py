@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from bookings import journey
 from bookings import services as booking_services
+from bookings.bill_of_lading import bill_of_lading_issue, bill_of_lading_request
+from bookings.models import BookingImport
 from customs import services as customs_services
 from intermodal.access import Actor, api_key_create, api_key_revoke
 from intermodal.models import DEFAULT_SCOPES, Event, PartyKind
@@ -18,6 +20,9 @@ from stations.services import departures_generate
 from tests import factories
 
 K = PartyKind
+BILL = {"shipper_name": "Own Shipper", "shipper_address": "1 Market Rd, Yiwu", "consignee_name": "Buyer BV",
+        "consignee_address": "2 Haven, Rotterdam", "notify_name": "Buyer BV", "notify_address": "2 Haven, Rotterdam",
+        "goods_description": "Toys", "marks_and_numbers": "N/M", "freight_terms": "prepaid"}
 
 
 def _world(tag: str, n: int, container: str, imo: str, admin) -> SimpleNamespace:
@@ -29,7 +34,8 @@ def _world(tag: str, n: int, container: str, imo: str, admin) -> SimpleNamespace
              if kind != K.PLATFORM_ADMIN or tag == "own"}
     keys = {kind: api_key_create(organisation=org, name=f"{tag} key") for kind, org in orgs.items()}
     spare_keys = {kind: api_key_create(organisation=org, name=f"{tag} spare")[0] for kind, org in orgs.items()}
-    station = factories.station(f"ST{n}", operator=orgs[K.STATION_OPERATOR], unlocode="CNYIU")
+    station = factories.station(f"ST{n}", operator=orgs[K.STATION_OPERATOR], unlocode="CNYIU",
+                                issues_bills_of_lading=True)
     station.inspection_offices.add(orgs[K.CUSTOMS], orgs[K.BORDER_INSPECTION])
     terminal = factories.terminal(f"TERM{n}", operator=orgs[K.PORT])
     service = factories.service(station, terminal, orgs[K.RAILWAY], code=f"SVC{n}")
@@ -44,11 +50,11 @@ def _journey(world, today) -> None:
     shipper = Actor(organisation=world.orgs[K.ENTERPRISE], user=world.users[K.ENTERPRISE])
     booking = booking_services.booking_create(
         actor=shipper, departure=departure, vessel_call=call, destination=Location.objects.get(unlocode="NLRTM"),
-        lines={"42G1": 2}, commodity="Toys", cargo_weight_kg=Decimal("18000"), confirm=True,
+        lines={"42G1": 1}, commodity="Toys", cargo_weight_kg=Decimal("18000"), confirm=True,
     )
+    empty_request = journey.empty_request_create(actor=shipper, booking=booking, size_type="42G1", quantity=1)
     booking_services.container_assign(actor=shipper, booking=booking, number=world.container_number,
                                       size_type="42G1")
-    empty_request = journey.empty_request_create(actor=shipper, booking=booking, size_type="42G1", quantity=1)
     station_staff = Actor(organisation=world.orgs[K.STATION_OPERATOR])
     journey.laden_gate_in(actor=station_staff, number=world.container_number, seal_number="SEAL1",
                           vgm_kg=Decimal("20000"), vgm_method=1, vgm_signatory="A. Clerk")
@@ -57,6 +63,14 @@ def _journey(world, today) -> None:
         lines=[factories.goods_line()], containers=[world.container_number], declarant_uscc=factories.VALID_USCC,
     )
     customs_services.declaration_submit(actor=shipper, declaration=declaration)
+    for office in (K.CUSTOMS, K.BORDER_INSPECTION):
+        customs_services.declaration_decide(actor=Actor(organisation=world.orgs[office], user=world.users[office]),
+                                            declaration=declaration, kind="clear", reason="In order")
+    # The B/L: asked for by the shipper, issued by the station (the declaration is released).
+    bill_of_lading_request(actor=shipper, booking=booking, **BILL)
+    bill = bill_of_lading_issue(actor=station_staff, booking=booking, verify_url=lambda token: f"/bl/{token}/")
+    booking_import = BookingImport.objects.create(organisation=world.orgs[K.ENTERPRISE], file_name="bookings.csv",
+                                                  content="", created_by=world.users[K.ENTERPRISE])
     # A second booking with no declaration yet: what the "declare" page names.
     undeclared = booking_services.booking_create(
         actor=shipper, departure=departure, vessel_call=call, destination=Location.objects.get(unlocode="NLRTM"),
@@ -64,7 +78,8 @@ def _journey(world, today) -> None:
     )
     event = Event.objects.filter(equipment_reference=world.container_number, event_code="GTIN").get()
     world.__dict__.update(call=call, departure=departure, booking=booking, empty_request=empty_request,
-                          declaration=declaration, undeclared=undeclared, event=event)
+                          declaration=declaration, undeclared=undeclared, event=event, bill=bill,
+                          booking_import=booking_import)
 
 
 def build() -> SimpleNamespace:
@@ -101,6 +116,9 @@ def kwargs_for(world: SimpleNamespace, subject: str | None, caller_kind: str | N
         "published_vessel_call": {"reference": world.call.reference},
         "vessel_call_container": {"reference": world.call.reference, "number": world.container_number},
         "station": {"code": world.station.code},
+        "booking_import": {"pk": world.booking_import.pk},
+        "bill_token": {"token": world.bill.verification_token},
+        "export": {"kind": "bookings", "file_format": "csv"},
         "service": {"code": world.service.code},
     }[subject]
     return {name: value for name, value in values.items() if name in url_kwargs}
@@ -141,5 +159,7 @@ def body_for(view_name: str, method: str, world: SimpleNamespace, kind: str | No
         ("customs:record", "POST"): {"result-result": "passed", "result-findings": "As declared"},
         ("bookings:cancel", "POST"): {"reason": "No longer needed"},
         ("operations:scan", "POST"): {"number": world.container_number, "action": "load"},
+        ("bookings:bill-request", "POST"): BILL,
+        ("api-bill-of-lading", "POST"): BILL,
     }
     return bodies.get((view_name, method))
