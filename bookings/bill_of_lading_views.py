@@ -4,6 +4,7 @@ and the public verification page the PDF's QR code leads to."""
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import models
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -28,6 +29,7 @@ from bookings.bill_of_lading import (
 )
 from bookings.models import BillOfLading, Booking
 from intermodal.access import Actor
+from intermodal.api import StrictCharField
 from intermodal.errors import ApplicationError, NotFound
 from intermodal.models import PartyKind, Scope
 
@@ -144,6 +146,9 @@ def verify_view(request, token):
 
 
 class BillOfLadingSerializer(serializers.ModelSerializer):
+    # The B/L's texts must arrive as strings (schemathesis: a number for marks_and_numbers was stored as text).
+    serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
+                                models.CharField: StrictCharField, models.TextField: StrictCharField}
     booking = serializers.CharField(source="booking.reference", read_only=True)
     place_of_issue = serializers.CharField(source="place_of_issue.code", read_only=True, allow_null=True)
     pdf_url = serializers.SerializerMethodField()

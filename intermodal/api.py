@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -94,6 +94,23 @@ class PagePagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def get_page_size(self, request):
+        # DRF falls back to the default on a page_size that is not a positive integer; the schema says it is
+        # one, so anything else is refused (larger ones are cut to max_page_size).
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw not in (None, "") and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
+            raise exceptions.ValidationError({self.page_size_query_param: [_("Give a whole number from 1.")]})
+        return super().get_page_size(request)
+
+
+class StrictCharField(serializers.CharField):
+    """Text that must be sent as a JSON string: DRF's CharField would also take 12 or 1.5 and store "12"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):

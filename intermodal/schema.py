@@ -93,6 +93,10 @@ def document_errors(result, generator, request, public):
                     **({"headers": {"Retry-After": {"schema": {"type": "integer"},
                                                     "description": "Seconds to wait."}}} if code == 429 else {}),
                 }
+            for parameter in operation.get("parameters", []):
+                # Filters and query serializers treat `?name=` as not given (HTML form semantics).
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
             access = access_for(view_name, method.upper())
             if access is not None and access.public and {} not in operation.get("security", []):
                 operation.setdefault("security", []).append({})

@@ -322,3 +322,27 @@ def test_date_times_postgresql_cannot_hold_are_converted_or_refused_not_a_500(sh
     assert response.status_code in (200, 400)
     if response.status_code == 400:
         assert field in response.json()["errors"]
+
+
+@pytest.mark.parametrize("page_size", ["null", "-3", "0", "1.5", "٣"])
+def test_a_page_size_that_is_not_a_positive_whole_number_is_refused(shipper_api, page_size):
+    response = shipper_api.get("/api/v1/bookings/", {"page_size": page_size})
+
+    assert_error_shape(response, 400, "page_size")
+
+
+@pytest.mark.parametrize("params", [{"since": ""}, {"container": "", "booking": ""}])
+def test_an_empty_filter_is_no_filter_as_the_schema_says(shipper_api, params):
+    assert shipper_api.get("/api/v1/events/", params).status_code == 200
+
+
+def test_the_schema_says_an_empty_query_value_is_allowed_and_errors_have_their_shape(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    bookings = schema["paths"]["/api/v1/bookings/"]["get"]
+    assert all(p.get("allowEmptyValue") for p in bookings["parameters"] if p["in"] == "query")
+    assert {"400", "401", "403", "404", "429"} <= set(bookings["responses"])
+    assert bookings["responses"]["400"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"}
+    assert {} in schema["paths"]["/api/v1/stations/"]["get"]["security"]
+    assert {} not in bookings["security"]
