@@ -4,10 +4,14 @@ Counts live in the shared cache (Redis when REDIS_URL is set), so every web proc
 Rates come from settings (THROTTLE_RATE_KEY / _USER / _ANON in the environment).
 """
 
+import logging
+
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from intermodal.access import KeyPrincipal
+
+logger = logging.getLogger(__name__)
 
 
 class CallerRateThrottle(SimpleRateThrottle):
@@ -19,7 +23,12 @@ class CallerRateThrottle(SimpleRateThrottle):
         self.scope = self._scope(request)
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        try:
+            return super().allow_request(request, view)
+        except Exception:  # noqa: BLE001 - the cache is down or unreachable
+            # The limit protects the service; without its counts it lets the request through rather than fail it.
+            logger.warning("Rate limit not applied: the cache did not answer", exc_info=True)
+            return True
 
     @staticmethod
     def _scope(request) -> str:

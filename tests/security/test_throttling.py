@@ -74,3 +74,16 @@ def test_counts_live_in_the_shared_redis_cache(api_client, low_rates):
 
     assert type(caches["default"]).__name__ == "RedisCache"
     assert len(cache.get(f"throttle_key_{key.prefix}")) == 1
+
+
+def test_a_cache_that_is_down_lets_requests_through_unthrottled(api_client, low_rates, monkeypatch):
+    org = factories.organisation(PartyKind.RAILWAY)
+    _key, raw = factories.api_key(org)
+
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "set", down)
+
+    assert [api_client.get("/api/v1/me/", **bearer(raw)).status_code for _ in range(5)] == [200] * 5
