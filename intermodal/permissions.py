@@ -50,6 +50,8 @@ DECLARATION_PARTIES = frozenset({K.ENTERPRISE, K.CUSTOMS, K.BORDER_INSPECTION, K
 # Who sees a booking's events (bookings.selectors.events_visible) and may track it: the booking's parties.
 EVENT_PARTIES = BOOKING_PARTIES
 SHIPPER_OR_STATION = frozenset({K.ENTERPRISE, K.STATION_OPERATOR, K.PLATFORM_ADMIN})
+# Every organisation but a local government office may keep webhooks (intermodal.notifications.views).
+WEBHOOK_PARTIES = ALL - {K.LOCAL_GOVERNMENT}
 # Officers decide for their agency: a platform admin has none, so it may not decide.
 DECIDERS = frozenset({K.CUSTOMS, K.BORDER_INSPECTION})
 
@@ -64,6 +66,8 @@ class Access:
     public: bool = False  # anonymous callers may (and keys are then not needed, but checked when sent)
     # Party kinds that see the object but may not do this to it: they get a 403 (the others get `others`).
     sees: frozenset = frozenset()
+    # Only a person has it (an API key acts for no person): a key finds nothing, a 404.
+    person_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ def page(subject=None, **methods) -> Route:
 
 
 OPEN = Access(public=True)
+# A subscription of one's own organisation: a local government office has none (another's is a 404).
+WEBHOOK_API = Access(scope=Scope.SUBSCRIPTIONS, parties=WEBHOOK_PARTIES, others=Outcome.HIDDEN)
 SIGNED_IN = Access()
 F, H = Outcome.FORBIDDEN, Outcome.HIDDEN
 S = Scope
@@ -196,6 +202,35 @@ MATRIX: dict[str, Route] = {
                                                           sees=BOOKING_PARTIES, others=H)),
     "api-bill-of-lading-pdf": api("booking", get=Access(scope=S.BOOKINGS_READ, parties=BOOKING_PARTIES, others=H)),
     "api-figures": api(get=Access(scope=S.KPI_READ)),
+    # --- Notifications and webhooks (issue 6) ---------------------------------------------------------------
+    "notifications:inbox": page(get=SIGNED_IN),
+    "notifications:read": page("notification", post=SIGNED_IN),
+    "notifications:read-all": page(post=SIGNED_IN),
+    "notifications:email-preferences": page(get=SIGNED_IN, post=SIGNED_IN),
+    "notifications:subscriptions": page(get=Access(parties=WEBHOOK_PARTIES)),
+    "notifications:subscription-new": page(get=Access(parties=WEBHOOK_PARTIES), post=Access(parties=WEBHOOK_PARTIES)),
+    "notifications:subscription": page("subscription", get=Access(parties=WEBHOOK_PARTIES),
+                                       post=Access(parties=WEBHOOK_PARTIES)),
+    **{
+        f"notifications:subscription-{action}": page("subscription", post=Access(parties=WEBHOOK_PARTIES))
+        for action in ("rotate", "test", "delete")
+    },
+    "notifications:delivery": page("delivery", get=Access(parties=WEBHOOK_PARTIES)),
+    "notifications:delivery-resend": page("delivery", post=Access(parties=WEBHOOK_PARTIES)),
+    "subscription-list": api(get=Access(scope=S.SUBSCRIPTIONS), post=Access(scope=S.SUBSCRIPTIONS)),
+    "subscription-detail": api("subscription", get=WEBHOOK_API, patch=WEBHOOK_API, delete=WEBHOOK_API),
+    "subscription-rotate-secret": api("subscription", post=WEBHOOK_API),
+    "subscription-test": api("subscription", post=WEBHOOK_API),
+    "webhook-delivery-list": api(get=Access(scope=S.SUBSCRIPTIONS)),
+    "webhook-delivery-detail": api("delivery", get=WEBHOOK_API),
+    "webhook-delivery-resend": api("delivery", post=WEBHOOK_API),
+    "notification-list": api(get=SIGNED_IN),
+    # A person's own notifications: an API key has none, so it finds none to mark.
+    "notification-read": api("notification", post=Access(person_only=True)),
+    "notification-read-all": api(post=SIGNED_IN),
+    "dcsa-subscriptions": api(get=Access(scope=S.SUBSCRIPTIONS), post=Access(scope=S.SUBSCRIPTIONS)),
+    "dcsa-subscription": api("dcsa_subscription", get=WEBHOOK_API, put=WEBHOOK_API, delete=WEBHOOK_API),
+    "dcsa-subscription-secret": api("dcsa_subscription", put=WEBHOOK_API),
     # --- API: events and tracking --------------------------------------------------------------------------
     "api-events": api(get=Access(scope=S.EVENTS_READ), post=Access(scope=S.EVENTS_WRITE, parties=REPORTERS)),
     "api-track": api("container", get=Access(scope=S.EVENTS_READ, parties=BOOKING_PARTIES, others=H)),
@@ -253,12 +288,15 @@ def expected(view_name: str, method: str, *, kind: str | None, caller: Caller, f
         return Outcome.ALLOW
     if caller == Caller.KEY and access.scope and access.scope not in DEFAULT_SCOPES[kind]:
         return Outcome.FORBIDDEN
-    hidden = foreign and route.subject in OWNED_SUBJECTS and kind != K.PLATFORM_ADMIN
+    if access.person_only and caller == Caller.KEY:
+        return Outcome.HIDDEN
+    hidden = foreign and (route.subject == "notification"  # a person's own: nobody else's, not even an admin's
+                          or route.subject in OWNED_SUBJECTS | PRIVATE_SUBJECTS and kind != K.PLATFORM_ADMIN)
     if kind not in access.parties:
         if kind in access.sees:
             return Outcome.HIDDEN if hidden else Outcome.FORBIDDEN
         return access.others
-    if foreign and route.subject in OWNED_SUBJECTS and kind != K.PLATFORM_ADMIN:
+    if hidden:
         return Outcome.HIDDEN
     return Outcome.ALLOW
 
@@ -266,6 +304,9 @@ def expected(view_name: str, method: str, *, kind: str | None, caller: Caller, f
 # Objects that belong to an organisation (or its places and services); the rest (stations, services, the
 # published departures and vessel calls) are public schedules that anyone may read.
 OWNED_SUBJECTS = frozenset({
-    "booking", "booking_container", "booking_to_declare", "container", "empty_request", "declaration", "api_key",
+    "booking", "booking_container", "booking_to_declare", "container", "empty_request", "declaration",
     "event", "departure", "station_departure", "vessel_call", "vessel_call_container", "booking_import",
 })
+# Each organisation's own (keys, webhooks) or person's (notifications). The platform admin is one organisation in
+# both test worlds, so its "other" object is its own there.
+PRIVATE_SUBJECTS = frozenset({"api_key", "subscription", "dcsa_subscription", "delivery", "notification"})

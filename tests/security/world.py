@@ -2,6 +2,7 @@
 declaration, events and API keys. A caller always belongs to world "own"; world "other" holds the foreign
 objects, which must be a 404 for everyone but the platform admin."""
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -15,6 +16,8 @@ from bookings.models import BookingImport
 from customs import services as customs_services
 from intermodal.access import Actor, api_key_create, api_key_revoke
 from intermodal.models import DEFAULT_SCOPES, Event, PartyKind
+from intermodal.notifications.models import Delivery, Notification, NotificationKind, SubscriptionFormat
+from intermodal.notifications.services import subscription_create
 from stations.models import Departure, Location
 from stations.services import departures_generate
 from tests import factories
@@ -77,6 +80,26 @@ def _journey(world, today) -> None:
         lines={"22G1": 1}, commodity="Shoes", cargo_weight_kg=Decimal("9000"), confirm=True,
     )
     event = Event.objects.filter(equipment_reference=world.container_number, event_code="GTIN").get()
+    # Webhooks and notifications (issue 6): each organisation's subscriptions (ours and DCSA's) and a delivery,
+    # each person's notification.
+    subscriptions, dcsa_subscriptions, deliveries, notifications = {}, {}, {}, {}
+    for kind, org in world.orgs.items():
+        if kind == K.LOCAL_GOVERNMENT:
+            continue  # it sees aggregates only: no webhooks
+        actor = Actor(organisation=org)
+        subscription = subscription_create(actor=actor, url=f"https://hooks.example/{world.tag}/{kind}",
+                                           event_kinds=["equipment.gtin"]).subscription
+        subscriptions[kind] = subscription
+        dcsa_subscriptions[kind] = subscription_create(
+            actor=actor, url=f"https://hooks.example/{world.tag}/{kind}/dcsa", event_kinds=["equipment.gtin"],
+            format=SubscriptionFormat.DCSA).subscription
+        deliveries[kind] = Delivery.objects.create(webhook_id=f"msg_{uuid.uuid4().hex}", subscription=subscription,
+                                                   topic="webhook.test", body="{}", is_test=True)
+    for kind, person in world.users.items():
+        notifications[kind] = Notification.objects.create(user=person, kind=NotificationKind.BOOKING_CONFIRMED,
+                                                          dedupe_key=f"{world.tag}-{kind}")
+    world.__dict__.update(subscriptions=subscriptions, dcsa_subscriptions=dcsa_subscriptions, deliveries=deliveries,
+                          notifications=notifications)
     world.__dict__.update(call=call, departure=departure, booking=booking, empty_request=empty_request,
                           declaration=declaration, undeclared=undeclared, event=event, bill=bill,
                           booking_import=booking_import)
@@ -100,6 +123,7 @@ def kwargs_for(world: SimpleNamespace, subject: str | None, caller_kind: str | N
     """The URL arguments naming `subject` in `world` (for a caller of `caller_kind`, where that matters)."""
     if subject is None:
         return {}
+    owner = caller_kind if caller_kind in world.subscriptions else K.ENTERPRISE
     values = {
         "booking": {"reference": world.booking.reference},
         "booking_to_declare": {"booking_reference": world.undeclared.reference},
@@ -117,6 +141,11 @@ def kwargs_for(world: SimpleNamespace, subject: str | None, caller_kind: str | N
         "vessel_call_container": {"reference": world.call.reference, "number": world.container_number},
         "station": {"code": world.station.code},
         "booking_import": {"pk": world.booking_import.pk},
+        "subscription": {"subscription_id": world.subscriptions[owner].subscription_id},
+        "dcsa_subscription": {
+            "subscriptionID": str(world.dcsa_subscriptions[owner].subscription_id)},
+        "delivery": {"webhook_id": world.deliveries[owner].webhook_id},
+        "notification": {"pk": world.notifications.get(caller_kind, world.notifications[K.ENTERPRISE]).pk},
         "bill_token": {"token": world.bill.verification_token},
         "export": {"kind": "bookings", "file_format": "csv"},
         "service": {"code": world.service.code},
