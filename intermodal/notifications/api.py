@@ -218,6 +218,8 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
+    # Ids are numbers: anything else is no such notification (a 404), not a server error (found by fuzzing).
+    lookup_value_regex = r"[0-9]+"
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
 
