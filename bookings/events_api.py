@@ -20,7 +20,7 @@ from bookings import journey, tracking, tracking_cache
 from bookings.models import Container, ContainerStatus, EmptyRequest, VgmMethod
 from bookings.selectors import booking_list, events_visible
 from intermodal.access import Actor
-from intermodal.api import IsoDateTimeFilter, _flatten, error_body
+from intermodal.api import FilterBackend, IsoDateTimeFilter, StrictPageSize, _flatten, error_body
 from intermodal.codes import Classifier, EventType
 from intermodal.errors import ApplicationError, InvalidInput
 from intermodal.models import Event, PartyKind, Scope
@@ -311,7 +311,7 @@ class EventFilter(django_filters.FilterSet):
         return queryset.filter(facility_kind="station", facility_code=value)
 
 
-class EventCursor(pagination.CursorPagination):
+class EventCursor(StrictPageSize, pagination.CursorPagination):
     ordering = ("created_at", "id")
     page_size = 100
     page_size_query_param = "page_size"
@@ -324,7 +324,7 @@ class EventsView(ListAPIView):
     serializer_class = EventOutSerializer
     filterset_class = EventFilter
     pagination_class = EventCursor
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    filter_backends = [FilterBackend]
     required_scopes = {"GET": Scope.EVENTS_READ, "POST": Scope.EVENTS_WRITE}
 
     def get_queryset(self):

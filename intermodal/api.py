@@ -3,6 +3,7 @@
 from datetime import UTC
 
 import django_filters
+import django_filters.rest_framework
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
@@ -90,18 +91,38 @@ def json_error_view(status_code: int, detail: str):
     return view
 
 
-class PagePagination(pagination.PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
+class StrictPageSize:
+    """DRF falls back to the default on a page_size that is not a positive integer; the schema says it is one,
+    so anything else is refused (larger ones are cut to max_page_size)."""
 
     def get_page_size(self, request):
-        # DRF falls back to the default on a page_size that is not a positive integer; the schema says it is
-        # one, so anything else is refused (larger ones are cut to max_page_size).
         raw = request.query_params.get(self.page_size_query_param)
         if raw not in (None, "") and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
             raise exceptions.ValidationError({self.page_size_query_param: [_("Give a whole number from 1.")]})
         return super().get_page_size(request)
+
+
+class PagePagination(StrictPageSize, pagination.PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+BOOLEAN_VALUES = {"true", "false", "True", "False", "1", "0", ""}
+
+
+class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
+    """django-filter reads a yes/no filter it cannot parse as "no filter"; here it is a 400, as the schema says."""
+
+    def get_filterset(self, request, queryset, view):
+        filterset = super().get_filterset(request, queryset, view)
+        if filterset is not None:
+            bad = {name: [_("Give true or false.")] for name, field in filterset.filters.items()
+                   if isinstance(field, django_filters.BooleanFilter)
+                   and any(v not in BOOLEAN_VALUES for v in request.query_params.getlist(name))}
+            if bad:
+                raise exceptions.ValidationError(bad)
+        return filterset
 
 
 class StrictCharField(serializers.CharField):

@@ -65,7 +65,7 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
 
 class DeliverySerializer(serializers.ModelSerializer):
     subscription = serializers.UUIDField(source="subscription.subscription_id", read_only=True)
-    event = serializers.UUIDField(source="event.event_id", read_only=True, default=None)
+    event = serializers.UUIDField(source="event.event_id", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = Delivery

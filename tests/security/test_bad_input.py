@@ -346,3 +346,18 @@ def test_the_schema_says_an_empty_query_value_is_allowed_and_errors_have_their_s
         "$ref": "#/components/schemas/Error"}
     assert {} in schema["paths"]["/api/v1/stations/"]["get"]["security"]
     assert {} not in bookings["security"]
+
+
+@pytest.mark.parametrize(("url", "params", "field"), [
+    ("/api/v1/departures/", {"has_free_capacity": "-58800"}, "has_free_capacity"),
+    ("/api/v1/stations/", {"issues_bills_of_lading": "perhaps"}, "issues_bills_of_lading"),
+    ("/api/v1/declarations/", {"risk_selected": "2"}, "risk_selected"),
+    ("/api/v1/events/", {"page_size": "null"}, "page_size"),
+])
+def test_yes_no_filters_and_the_event_page_size_refuse_what_they_cannot_read(shipper_api, url, params, field):
+    assert_error_shape(shipper_api.get(url, params), 400, field)
+
+
+def test_yes_no_filters_still_take_true_and_false(shipper_api):
+    assert shipper_api.get("/api/v1/departures/", {"has_free_capacity": "true"}).status_code == 200
+    assert shipper_api.get("/api/v1/stations/", {"issues_bills_of_lading": "False"}).status_code == 200
