@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from intermodal.access import Actor
+from intermodal.api import StrictCharField
 from intermodal.errors import NotFound
 from intermodal.models import Scope
 from intermodal.notifications import delivery as deliveries
@@ -31,11 +32,26 @@ from intermodal.notifications.people import title
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409), OpenApiTypes.OBJECT)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """true or false as JSON booleans only: DRF's BooleanField would also take 0, 1, "yes" and "off"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 class SubscriptionSerializer(serializers.ModelSerializer):
     event_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=services.EVENT_KINDS), min_length=1, max_length=len(services.EVENT_KINDS),
         help_text=_('Topics such as "equipment.gtin", "transport.*", or "*" for every event.'))
     url = serializers.URLField(max_length=500)
+    # JSON strings and booleans only: DRF would take 12 for "12" and 0 for false.
+    name = StrictCharField(max_length=100, required=False, allow_blank=True)
+    station_code = StrictCharField(max_length=20, required=False, allow_blank=True)
+    booking_reference = StrictCharField(max_length=20, required=False, allow_blank=True)
+    equipment_reference = StrictCharField(max_length=15, required=False, allow_blank=True)
+    is_active = StrictBooleanField(required=False)
 
     class Meta:
         model = Subscription

@@ -47,6 +47,8 @@ def test_create_shows_the_secret_once_and_lists_without_it(api_client, shipper):
     ({"url": "https://x.example/", "event_kinds": ["equipment.zzzz"]}, "event_kinds"),
     ({"url": "https://x.example/", "event_kinds": ["*"], "station_code": "NOWHERE"}, "station_code"),
     ({"event_kinds": ["*"]}, "url"),
+    ({"url": "https://x.example/", "event_kinds": ["*"], "equipment_reference": 12345}, "equipment_reference"),
+    ({"url": "https://x.example/", "event_kinds": ["*"], "is_active": 0}, "is_active"),
 ])
 def test_bad_subscriptions_are_refused_with_field_messages(api_client, shipper, payload, field):
     response = key_client(api_client, shipper.org).post(SUBSCRIPTIONS, payload, format="json")
