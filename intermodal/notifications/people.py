@@ -75,17 +75,17 @@ def notify(users, kind: str, params: dict, link: str, dedupe_key: str) -> list[i
     users = [u for u in users if u.is_active]
     if not users:
         return []
-    made = Notification.objects.bulk_create(
+    # ignore_conflicts returns no ids: the new rows are read back below.
+    Notification.objects.bulk_create(
         [Notification(user=u, kind=kind, params=params, link=link, dedupe_key=dedupe_key) for u in users],
         ignore_conflicts=True,
     )
-    del made  # ignore_conflicts gives no ids: read back the new rows
     fresh = Notification.objects.filter(user__in=users, dedupe_key=dedupe_key, emailed_at__isnull=True,
                                         created_at__gte=timezone.now() - timedelta(minutes=5))
     choices = {(c.user_id, c.kind): c.by_email
                for c in EmailPreference.objects.filter(user__in=users, kind=kind)}
     by_user = {u.pk: u for u in users}
-    return [n.pk for n in fresh.select_related(None) if wants_email(by_user[n.user_id], kind, choices)
+    return [n.pk for n in fresh if wants_email(by_user[n.user_id], kind, choices)
             and by_user[n.user_id].email]
 
 
