@@ -47,7 +47,8 @@ set -a
 eval "$("$BIN/python" bench/fuzz_data.py)"
 set +a
 
-"$BIN/gunicorn" intermodal.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --log-level warning &
+"$BIN/gunicorn" intermodal.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --log-level warning \
+  --limit-request-line 8190 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do

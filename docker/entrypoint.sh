@@ -28,6 +28,7 @@ if [[ $# -eq 0 || "$1" == "web" ]]; then
   exec gunicorn intermodal.wsgi:application \
     --bind "0.0.0.0:${PORT:-8000}" \
     --workers "${WEB_CONCURRENCY:-3}" \
+    --limit-request-line 8190 \
     --access-logfile - \
     "$@"
 fi

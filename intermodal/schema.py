@@ -45,6 +45,7 @@ ERROR_DESCRIPTIONS = {
     406: "The response cannot be given in the type the Accept header asks for.",
     409: "The change does not follow from the object's current state, or the Idempotency-Key is in use.",
     413: "The request body is larger than the server accepts.",
+    414: "The URL with its query string is longer than the web server accepts (8,190 bytes).",
     415: "The request body is not JSON.",
     422: "The Idempotency-Key was used with another request.",
     429: "Too many requests: wait for the seconds in Retry-After.",
