@@ -248,6 +248,22 @@ class Fill:
     reused: bool = False
     seconds: float = 0.0
     counts: dict = field(default_factory=dict)
+    rollup: object = None
+
+
+def rollup(size: int):
+    """The nightly rebuild of the figures' rollups (bookings/rollups.py), as of yesterday: the days up to the
+    day before are rolled up, and yesterday's traffic (the last day of the fill) is read live, as it is in the
+    hour after midnight."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bookings import rollups
+
+    django_use(schema_name(size))
+    print(f"bench: rolling up {schema_name(size)} ...", flush=True)
+    return rollups.refresh(full=True, today=timezone.localdate() - timedelta(days=1))
 
 
 def fill(url: str, schema: str, size: int) -> Fill:
@@ -377,8 +393,10 @@ def measure(sizes: list[int], rounds: int, warmup: int) -> tuple[dict, list[str]
 
 
 def explain(size: int) -> list[str]:
-    """EXPLAIN ANALYZE of the network's two largest figures (on-schedule over containers, empty waits)."""
+    """EXPLAIN ANALYZE of the network's two slowest figure queries (as the dashboard runs them: the rollups up
+    to the day before yesterday, the rows of the last day)."""
     from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
     from bookings import figures
     from intermodal.access import Actor
@@ -386,20 +404,20 @@ def explain(size: int) -> list[str]:
 
     django_use(schema_name(size))
     query = figures.figure_query(actor=Actor(organisation=Organisation.objects.get(code="bench-port")))
+    with CaptureQueriesContext(connection) as captured:
+        figures.figures_compute(query)
+    slowest = sorted((q for q in captured.captured_queries if q["sql"].startswith("SELECT")),
+                     key=lambda q: -float(q["time"]))[:2]
     lines = []
-    for name, queryset in (
-        ("on schedule", figures.Container.objects.filter(
-            query.within("booking__original_vessel_call__actual_departure"),
-            booking__status__in=figures.TRAVELLING).values("status")),
-        ("empty wait", figures.EmptyRequest.objects.filter(query.within("requested_at"),
-                                                           picked_up_at__isnull=False).values("id")),
-    ):
-        sql, params = queryset.query.sql_with_params()
+    for statement in slowest:
         with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) SELECT count(*) FROM (" + sql + ") q", params)  # noqa: S608
+            if "PERCENTILE" in statement["sql"]:
+                cursor.execute("SET work_mem = %s", [figures.rollups.REPORT_WORK_MEM])
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement["sql"])  # noqa: S608 - captured SQL
             plan = [row[0] for row in cursor.fetchall()]
-        lines.append(f"  {name}: " + plan[-1].strip())
-        lines.extend("    " + row for row in plan[:8])
+            cursor.execute("RESET work_mem")
+        lines.append(f"  {statement['sql'][:100]}...: " + plan[-1].strip())
+        lines.extend("    " + row for row in plan[:10])
     return lines
 
 
@@ -410,6 +428,10 @@ def report(fills: list[Fill], timings: dict, sizes: list[int]) -> tuple[list[str
         made = "reused" if outcome.reused else f"written in {outcome.seconds:.1f} s"
         counts = ", ".join(f"{table.split('_', 1)[1]} {n:,}" for table, n in outcome.counts.items())
         lines.append(f"  {outcome.size:>10,} events ({made}): {counts}")
+        if outcome.rollup is not None:
+            rows = sum(outcome.rollup.rows.values())
+            lines.append(f"  {'':>10} rolled up through {outcome.rollup.through_day} in {outcome.rollup.seconds:.1f} s "
+                         f"({rows:,} rows); the last day read live")
     lines += ["", f"  {'party':<12}{'small p50':>11}{'p95':>9}{'big p50':>11}{'p95':>9}{'ratio':>8}  goal <= "
                   f"{RATIO_GOAL:g}"]
     worst = 0.0
@@ -456,6 +478,8 @@ def main(argv=None) -> int:
         django_use(schema, migrate=True)
         print(f"bench: filling {schema} ...", flush=True)
         fills.append(fill(url, schema, size))
+    for outcome in fills:
+        outcome.rollup = rollup(outcome.size)
     print(f"bench: PostgreSQL {common.postgres_version()}; measuring {args.rounds} rounds ...", flush=True)
     timings, problems = measure(sizes, args.rounds, args.warmup)
     lines, worst = report(fills, timings, sizes)

@@ -15,13 +15,34 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Avg, Count, DateField, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    Count,
+    DateField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, Container, ContainerStatus, EmptyRequest
+from bookings import rollups
+from bookings.models import (
+    Booking,
+    BookingDay,
+    BookingLine,
+    BookingStatus,
+    Container,
+    ContainerDay,
+    ContainerStatus,
+    EmptyRequest,
+    EmptyWait,
+)
 from intermodal.access import Actor
-from intermodal.aggregates import Percentile
+from intermodal.aggregates import Seconds
 from intermodal.errors import InvalidInput
 from intermodal.models import PartyKind
 from stations.models import Departure, DepartureStatus, Service, Station
@@ -69,6 +90,8 @@ class FigureQuery:
     station: Station | None = None
     service: Service | None = None
     months: list[date] = field(default_factory=list)
+    # The last day the rollups hold (None: read every day from the rows). See bookings/rollups.py.
+    rolled_through: date | None = None
 
     @property
     def kind(self) -> str | None:
@@ -180,7 +203,8 @@ def figure_query(
     if errors:
         raise InvalidInput(errors=errors)
     return FigureQuery(actor=actor, date_from=date_from, date_to=date_to, station=station_obj,
-                       service=service_obj, months=months_between(date_from, date_to))
+                       service=service_obj, months=months_between(date_from, date_to),
+                       rolled_through=rollups.rolled_through(actor.kind))
 
 
 def _t(message: str) -> str:
@@ -211,27 +235,59 @@ def _by_month(query: FigureQuery, rows, **fill) -> list[dict]:
     return [found.get(month, {"month": month, **fill}) | {"month": month} for month in query.months]
 
 
-def _booking_scope(query: FigureQuery, prefix: str = "") -> Q:
-    return query.scope(station=f"{prefix}departure__service__station", service=f"{prefix}departure__service",
-                       shipper=f"{prefix}shipper")
-
-
 # --- The figures -----------------------------------------------------------------------------------------
+
+
+CONTAINERS = rollups.register(rollups.Rollup(
+    model=ContainerDay,
+    rows=lambda: Container.objects.filter(booking__status__in=TRAVELLING),
+    dated_by="booking__original_vessel_call__actual_departure",
+    station="booking__departure__service__station", service="booking__departure__service", shipper="booking__shipper",
+    measures={
+        "containers": lambda: Count("id"),
+        "on_schedule": lambda: Count("id", filter=Q(status__in=LOADED_ON_VESSEL,
+                                                    booking__vessel_call=F("booking__original_vessel_call"))),
+    },
+))
+
+
+def _containers_per_booking():
+    lines = BookingLine.objects.filter(booking=OuterRef("pk")).values("booking").annotate(n=Sum("quantity"))
+    return Subquery(lines.values("n")[:1], output_field=IntegerField())
+
+
+BOOKINGS = rollups.register(rollups.Rollup(
+    model=BookingDay,
+    rows=lambda: Booking.objects.filter(status__in=TRAVELLING),
+    dated_by="departure__planned_departure",
+    station="departure__service__station", service="departure__service", shipper="shipper",
+    columns={"currency": lambda: F("currency")},
+    measures={
+        "bookings": lambda: Count("id"), "teu": lambda: Sum("teu"),
+        "containers": lambda: Coalesce(Sum(_containers_per_booking()), 0),
+        "sea_rail": lambda: Sum("quote_total"), "road": lambda: Sum("quote_road_haulage"),
+        "saving": lambda: Sum("quote_saving"),
+    },
+))
+
+
+def _wait():
+    return Seconds("picked_up_at", "requested_at")
+
+
+EMPTY_WAITS = rollups.register(rollups.Rollup(
+    model=EmptyWait,
+    rows=lambda: EmptyRequest.objects.filter(picked_up_at__isnull=False),
+    dated_by="requested_at",
+    station="booking__departure__service__station", service="booking__departure__service", shipper="booking__shipper",
+    columns={"wait_seconds": _wait},
+))
 
 
 def on_schedule(query: FigureQuery) -> dict:
     """Of the containers whose first-booked vessel sailed in the period, the share loaded on that vessel."""
-    containers = Container.objects.filter(
-        _booking_scope(query, "booking__"),
-        query.within("booking__original_vessel_call__actual_departure"),
-        booking__status__in=TRAVELLING,
-    )
-    on_time = Q(status__in=LOADED_ON_VESSEL, booking__vessel_call=F("booking__original_vessel_call"))
-    monthly = (
-        containers.values(month=_month("booking__original_vessel_call__actual_departure"))
-        .annotate(total=Count("id"), on_schedule=Count("id", filter=on_time))
-        .order_by("month")
-    )
+    monthly = [{"month": row["month"], "total": row["containers"], "on_schedule": row["on_schedule"]}
+               for row in rollups.sums(CONTAINERS, query, ("month",))]
     months = _by_month(query, monthly, total=0, on_schedule=0)
     for row in months:
         row["rate"] = _percent(row["on_schedule"], row["total"])
@@ -241,55 +297,35 @@ def on_schedule(query: FigureQuery) -> dict:
             "goal": ON_SCHEDULE_GOAL, "by_month": months}
 
 
-def _wait():
-    return ExpressionWrapper(F("picked_up_at") - F("requested_at"), output_field=DurationField())
-
-
 def empty_wait(query: FigureQuery) -> dict:
     """From an empty-container request to the last of its empties handed out at the station."""
-    requests = EmptyRequest.objects.filter(
-        _booking_scope(query, "booking__"), query.within("requested_at"), picked_up_at__isnull=False
-    )
-    summary = requests.aggregate(
-        requests=Count("id"), median=Percentile(_wait(), 0.5, output_field=DurationField()),
-        p90=Percentile(_wait(), 0.9, output_field=DurationField()),
-        mean=Avg(_wait(), output_field=DurationField()),
-    )
-    monthly = (
-        requests.values(month=_month("requested_at"))
-        .annotate(requests=Count("id"), median=Percentile(_wait(), 0.5, output_field=DurationField()),
-                  p90=Percentile(_wait(), 0.9, output_field=DurationField()))
-        .order_by("month")
-    )
+    summary, by_month = rollups.durations(EMPTY_WAITS, query, "wait_seconds")
+    monthly = [{"month": month, "requests": row["count"], "median": row[0.5], "p90": row[0.9]}
+               for month, row in by_month.items()]
     months = _by_month(query, monthly, requests=0, median=None, p90=None)
     return {
-        "requests": summary["requests"],
-        "median_hours": _hours(summary["median"]),
-        "p90_hours": _hours(summary["p90"]),
+        "requests": summary["count"],
+        "median_hours": _hours(summary[0.5]),
+        "p90_hours": _hours(summary[0.9]),
         "mean_hours": _hours(summary["mean"]),
         "by_month": [{"month": row["month"], "requests": row["requests"], "median_hours": _hours(row["median"]),
                       "p90_hours": _hours(row["p90"])} for row in months],
     }
 
 
-def _travelling_bookings(query: FigureQuery) -> QuerySet[Booking]:
-    return Booking.objects.filter(
-        _booking_scope(query), query.within("departure__planned_departure"), status__in=TRAVELLING
-    )
+STATION = ("station_code", "station_name", "station_name_zh")
+
+
+def _station_row(row: dict, *measures: str) -> dict:
+    return {"code": row["station_code"], "name": row["station_name"], "name_zh": row["station_name_zh"],
+            **{name: row[name] for name in measures}}
 
 
 def throughput(query: FigureQuery) -> dict:
     """TEU booked on departures of the period, by station and by month (cancelled and drafts left out)."""
-    bookings = _travelling_bookings(query)
-    by_station = list(
-        bookings.values(code=F("departure__service__station__code"), name=F("departure__service__station__name"),
-                        name_zh=F("departure__service__station__name_zh"))
-        .annotate(teu=Sum("teu"), bookings=Count("id"))
-        .order_by("-teu", "code")
-    )
-    monthly = (
-        bookings.values(month=_month("departure__planned_departure")).annotate(teu=Sum("teu")).order_by("month")
-    )
+    by_station = sorted((_station_row(row, "teu", "bookings") for row in rollups.sums(BOOKINGS, query, STATION)),
+                        key=lambda row: (-row["teu"], row["code"]))
+    monthly = [{"month": row["month"], "teu": row["teu"]} for row in rollups.sums(BOOKINGS, query, ("month",))]
     months = _by_month(query, monthly, teu=0)
     return {"teu": sum(row["teu"] for row in months), "by_station": by_station, "by_month": months}
 
@@ -321,27 +357,24 @@ def cost(query: FigureQuery) -> dict | None:
     """Per container, the sea-rail price quoted against the road-haulage alternative, and the saving."""
     if not query.sees_prices:
         return None
-    bookings = _travelling_bookings(query)
-    by_station = list(
-        bookings.values(code=F("departure__service__station__code"), name=F("departure__service__station__name"),
-                        name_zh=F("departure__service__station__name_zh"))
-        .annotate(sea_rail=Sum("quote_total"), road=Sum("quote_road_haulage"), saving=Sum("quote_saving"))
-        .order_by("code")
-    )
-    containers = {
-        row["code"]: row["containers"]
-        for row in bookings.values(code=F("departure__service__station__code"))
-        .annotate(containers=Sum("lines__quantity")).order_by()
-    }
-    total = {"containers": 0, "sea_rail": 0, "road": 0, "saving": 0}
+    rows = rollups.sums(BOOKINGS, query, (*STATION, "currency"))
+    by_code: dict[str, dict] = {}
+    for row in rows:  # a station's rows in each currency quoted (one: CNY)
+        station = by_code.setdefault(row["station_code"], _station_row(row) | dict.fromkeys(MONEY, 0))
+        for key in MONEY:
+            station[key] += row[key]
+    by_station = sorted(by_code.values(), key=lambda row: row["code"])
+    total = dict.fromkeys(MONEY, 0)
     for row in by_station:
-        row["containers"] = containers.get(row["code"]) or 0
         for key in total:
             total[key] += row[key]
         _per_container(row)
     _per_container(total)
-    currency = bookings.values_list("currency", flat=True).first() or "CNY"
+    currency = rows[0]["currency"] if rows else "CNY"
     return {**total, "currency": currency, "by_station": by_station}
+
+
+MONEY = ("containers", "sea_rail", "road", "saving")
 
 
 def _per_container(row: dict) -> None:

@@ -17,7 +17,16 @@ from django.utils.translation import gettext_lazy as _
 from stdnum import iso6346
 
 from intermodal.models import Organisation
-from stations.models import IMDG_CLASSES, TEU_BY_SIZE, ContainerSize, Departure, Location, VesselCall
+from stations.models import (
+    IMDG_CLASSES,
+    TEU_BY_SIZE,
+    ContainerSize,
+    Departure,
+    Location,
+    Service,
+    Station,
+    VesselCall,
+)
 
 
 @dataclass(frozen=True)
@@ -352,7 +361,7 @@ class EmptyRequest(models.Model):
     handed_out = models.PositiveSmallIntegerField(_("handed out"), default=0)
     status = models.CharField(_("status"), max_length=10, choices=EmptyRequestStatus.choices,
                               default=EmptyRequestStatus.REQUESTED, db_index=True)
-    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True, db_index=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     ready_at = models.DateTimeField(_("ready"), null=True, blank=True)
     # The last empty of the request handed out: the wait the network is judged by ends here.
@@ -484,3 +493,71 @@ class BookingImport(models.Model):
             return 0
         # Checking is most of the work; saving is one transaction at the end.
         return min(95, round(90 * self.processed_rows / self.total_rows) + (5 if self.status == "saving" else 0))
+
+
+# --- Figures rolled up by day (bookings/rollups.py) --------------------------------------------------------
+
+
+class FigureRollup(models.Model):
+    """The one row that says up to which day the rollups hold the figures (refreshed by Celery beat)."""
+
+    through_day = models.DateField(_("rolled up through"), null=True, blank=True)
+    refreshed_at = models.DateTimeField(_("refreshed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("figures rollup")
+        verbose_name_plural = _("figures rollup")
+
+    def __str__(self):
+        return f"figures rolled up through {self.through_day}"
+
+
+class DayRollup(models.Model):
+    """A day (Asia/Shanghai) of one service and its station; its month (the first day) kept beside it, as the
+    figures group by month."""
+
+    day = models.DateField()
+    month = models.DateField()
+    station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+", db_index=False)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+", db_index=False)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self._meta.model_name} {self.day} {self.service_id}"
+
+
+class ContainerDay(DayRollup):
+    """Containers whose first-booked vessel sailed that day, and those of them loaded on it."""
+
+    containers = models.PositiveIntegerField(default=0)
+    on_schedule = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="containerday_day")]
+
+
+class BookingDay(DayRollup):
+    """Bookings (holding slots) on the departures planned that day: TEU, containers and the prices quoted."""
+
+    currency = models.CharField(max_length=3)
+    bookings = models.PositiveIntegerField(default=0)
+    teu = models.PositiveIntegerField(default=0)
+    containers = models.PositiveIntegerField(default=0)
+    sea_rail = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    road = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    saving = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="bookingday_day")]
+
+
+class EmptyWait(DayRollup):
+    """One empty-container request handed out, dated by its request: how long it waited (seconds: a number
+    sorts faster than an interval, and the percentiles sort every one of the period)."""
+
+    wait_seconds = models.FloatField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="emptywait_day")]

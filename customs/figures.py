@@ -1,13 +1,14 @@
 """Customs' part of the figures: clearance time and the share released without inspection, and the cargo mix
 by HS chapter ("port + channel + industry"). Registered with bookings.figures; scoped the same way."""
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
-from bookings.figures import FigureQuery, _hours, _month, _percent
-from customs.models import Declaration, DeclarationStatus, GoodsLine
-from intermodal.aggregates import Percentile
+from bookings import rollups
+from bookings.figures import FigureQuery, _hours, _percent
+from customs.models import CargoDay, ClearanceTime, Declaration, DeclarationStatus, GoodsLine
+from intermodal.aggregates import Seconds
 
 # Short names of the chapters inland stations ship most; the others show as "Chapter NN".
 HS_CHAPTERS = {
@@ -20,43 +21,47 @@ HS_CHAPTERS = {
 }
 
 
-def _scope(query: FigureQuery, prefix: str = "") -> Q:
-    return query.scope(station=f"{prefix}station", service=f"{prefix}booking__departure__service",
-                       shipper=f"{prefix}declarant")
-
-
 def _clearance():
-    return ExpressionWrapper(F("released_at") - F("submitted_at"), output_field=DurationField())
+    return Seconds("released_at", "submitted_at")
+
+
+CLEARANCES = rollups.register(rollups.Rollup(
+    model=ClearanceTime,
+    rows=lambda: Declaration.objects.filter(status=DeclarationStatus.RELEASED),
+    dated_by="released_at",
+    station="station", service="booking__departure__service", shipper="declarant",
+    columns={"clearance_seconds": _clearance,
+             "inspected": lambda: ExpressionWrapper(Q(inspection__isnull=False), output_field=BooleanField())},
+))
+
+CARGO = rollups.register(rollups.Rollup(
+    model=CargoDay,
+    rows=lambda: GoodsLine.objects.filter(declaration__status__in=[
+        DeclarationStatus.SUBMITTED, DeclarationStatus.INSPECTION_REQUIRED, DeclarationStatus.INSPECTED,
+        DeclarationStatus.RELEASED]),
+    dated_by="declaration__submitted_at",
+    station="declaration__station", service="declaration__booking__departure__service",
+    shipper="declaration__declarant",
+    columns={"chapter": lambda: Substr("hs_code", 1, 2)},
+    measures={"gross_weight_kg": lambda: Sum("gross_weight_kg"), "lines": lambda: Count("id")},
+))
 
 
 def clearance(query: FigureQuery) -> dict:
     """Declarations released in the period: submitted -> released, and how many without an inspection."""
-    released = Declaration.objects.filter(_scope(query), query.within("released_at"),
-                                          status=DeclarationStatus.RELEASED)
-    without = Q(inspection__isnull=True)
-    summary = released.aggregate(
-        released=Count("id"), without_inspection=Count("id", filter=without),
-        median=Percentile(_clearance(), 0.5, output_field=DurationField()),
-        p90=Percentile(_clearance(), 0.9, output_field=DurationField()),
-    )
-    monthly = {
-        row["month"]: row
-        for row in released.values(month=_month("released_at"))
-        .annotate(released=Count("id"), without_inspection=Count("id", filter=without),
-                  median=Percentile(_clearance(), 0.5, output_field=DurationField()))
-        .order_by("month")
-    }
+    summary, monthly = rollups.durations(CLEARANCES, query, "clearance_seconds", flag="inspected")
     by_month = []
     for month in query.months:
-        row = monthly.get(month, {"released": 0, "without_inspection": 0, "median": None})
-        by_month.append({"month": month, "released": row["released"], "median_hours": _hours(row["median"]),
-                         "share_without_inspection": _percent(row["without_inspection"], row["released"])})
+        row = monthly.get(month, {"count": 0, "flagged": 0, 0.5: None})
+        by_month.append({"month": month, "released": row["count"], "median_hours": _hours(row[0.5]),
+                         "share_without_inspection": _percent(row["count"] - row["flagged"], row["count"])})
+    without = summary["count"] - summary["flagged"]
     return {
-        "released": summary["released"],
-        "median_hours": _hours(summary["median"]),
-        "p90_hours": _hours(summary["p90"]),
-        "without_inspection": summary["without_inspection"],
-        "share_without_inspection": _percent(summary["without_inspection"], summary["released"]),
+        "released": summary["count"],
+        "median_hours": _hours(summary[0.5]),
+        "p90_hours": _hours(summary[0.9]),
+        "without_inspection": without,
+        "share_without_inspection": _percent(without, summary["count"]),
         "by_month": by_month,
     }
 
@@ -64,16 +69,7 @@ def clearance(query: FigureQuery) -> dict:
 def cargo_mix(query: FigureQuery) -> list[dict]:
     """Goods declared (submitted) in the period by HS chapter: gross weight and lines, heaviest first. Weights,
     not values: the mix is shown to local governments, who see nothing commercial."""
-    lines = GoodsLine.objects.filter(
-        _scope(query, "declaration__"), query.within("declaration__submitted_at"),
-        declaration__status__in=[DeclarationStatus.SUBMITTED, DeclarationStatus.INSPECTION_REQUIRED,
-                                 DeclarationStatus.INSPECTED, DeclarationStatus.RELEASED],
-    )
-    rows = list(
-        lines.values(chapter=Substr("hs_code", 1, 2))
-        .annotate(gross_weight_kg=Sum("gross_weight_kg"), lines=Count("id"))
-        .order_by("-gross_weight_kg", "chapter")
-    )
+    rows = sorted(rollups.sums(CARGO, query, ("chapter",)), key=lambda row: (-row["gross_weight_kg"], row["chapter"]))
     total = sum(row["gross_weight_kg"] for row in rows)
     for row in rows:
         row["name"] = str(HS_CHAPTERS.get(row["chapter"], _("Chapter %(chapter)s") % {"chapter": row["chapter"]}))

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from bookings.models import Booking, Container, un_number_validator
+from bookings.models import Booking, Container, DayRollup, un_number_validator
 from intermodal.models import Organisation, validate_uscc
 from stations.models import Station
 
@@ -108,7 +108,12 @@ class Declaration(models.Model):
             models.CheckConstraint(condition=Q(status__in=DeclarationStatus.values), name="declaration_status_valid"),
             models.CheckConstraint(condition=Q(version__gte=1), name="declaration_version_positive"),
         ]
-        indexes = [models.Index(fields=["station", "status", "submitted_at"], name="declaration_queue")]
+        indexes = [
+            models.Index(fields=["station", "status", "submitted_at"], name="declaration_queue"),
+            # The figures read the declarations of today (submitted, released) live (bookings/rollups.py).
+            models.Index(fields=["submitted_at"], name="declaration_submitted"),
+            models.Index(fields=["released_at"], name="declaration_released"),
+        ]
 
     def __str__(self):
         return self.reference
@@ -242,3 +247,27 @@ class RiskRule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# --- Figures rolled up by day (bookings/rollups.py) --------------------------------------------------------
+
+
+class ClearanceTime(DayRollup):
+    """One declaration released, dated by its release: submitted -> released, and whether it was inspected."""
+
+    clearance_seconds = models.FloatField()
+    inspected = models.BooleanField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="clearancetime_day")]
+
+
+class CargoDay(DayRollup):
+    """Goods declared that day (submitted) by HS chapter: gross weight and lines."""
+
+    chapter = models.CharField(max_length=2)
+    gross_weight_kg = models.DecimalField(max_digits=18, decimal_places=3, default=0)
+    lines = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="cargoday_day")]

@@ -2,7 +2,7 @@
 
 import math
 
-from django.db.models import Aggregate, FloatField, Value
+from django.db.models import Aggregate, FloatField, Func, Value
 
 
 class _PercentileCont:
@@ -59,3 +59,32 @@ class Percentile(Aggregate):
             compiler, connection, function="intermodal_percentile_cont", template="%(function)s(%(expressions)s)",
             **extra_context,
         )
+
+
+class Seconds(Func):
+    """`end - start` in seconds (a float), on PostgreSQL and SQLite alike."""
+
+    output_field = FloatField()
+
+    def __init__(self, end, start, **extra):
+        super().__init__(end, start, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",
+                              arg_joiner=" - ", **extra_context)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # Django's own SQLite function for datetime differences, in microseconds.
+        return super().as_sql(compiler, connection, template="(django_timestamp_diff(%(expressions)s) / 1000000.0)",
+                              **extra_context)
+
+
+def percentile_sql(connection, column: str, fraction: float) -> str:
+    """`Percentile` as SQL text, for a query the ORM cannot express (an aggregate over a UNION)."""
+    if not 0 <= fraction <= 1:
+        raise ValueError("A percentile's fraction lies between 0 and 1.")
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        connection.connection.create_aggregate("intermodal_percentile_cont", 2, _PercentileCont)
+        return f"intermodal_percentile_cont({column}, {float(fraction)!r})"
+    return f"PERCENTILE_CONT({float(fraction)!r}) WITHIN GROUP (ORDER BY {column})"

@@ -191,7 +191,14 @@ CELERY_BEAT_SCHEDULE = {
     "at-risk-alerts": {"task": "notifications.at_risk_alerts", "schedule": 300.0},
     "last-free-day-reminders": {"task": "notifications.last_free_day_reminders",
                                 "schedule": crontab(hour=8, minute=0)},
+    # The figures of past days, rolled up (bookings/rollups.py): the recent days hourly, everything nightly.
+    "figures-refresh": {"task": "bookings.tasks.figures_refresh", "schedule": crontab(minute=40)},
+    "figures-rebuild": {"task": "bookings.tasks.figures_refresh", "schedule": crontab(hour=2, minute=50),
+                        "kwargs": {"full": True}},
 }
+# Days before yesterday that the hourly refresh rewrites: late reports and corrections of those days show
+# within the hour; older ones after the nightly rebuild.
+FIGURES_ROLLUP_LOOKBACK_DAYS = env.int("FIGURES_ROLLUP_LOOKBACK_DAYS", default=7)
 
 # --- Internationalisation -------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -386,7 +386,8 @@ class VesselCall(models.Model):
     customs_cutoff = models.DateTimeField(_("customs cut-off"))
     dg_cutoff = models.DateTimeField(_("dangerous goods cut-off"))
     destinations = models.ManyToManyField(Location, verbose_name=_("destination ports"), related_name="vessel_calls")
-    actual_departure = models.DateTimeField(_("actual departure"), null=True, blank=True)
+    # Indexed: the figures read today's sailings live (bookings/rollups.py).
+    actual_departure = models.DateTimeField(_("actual departure"), null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["etd", "reference"]

@@ -1,9 +1,11 @@
-"""Each figure on the hand-made data set of conftest.py, whose answers are known, and who sees what."""
+"""Each figure on the hand-made data set of conftest.py, whose answers are known, and who sees what: read from
+the rows, from the rollups of every day, and from rollups of the first days with the rest read live."""
 
 from datetime import date
 
 import pytest
 
+from bookings import rollups
 from bookings.figures import figure_query, figures_compute
 from intermodal.access import Actor
 from intermodal.aggregates import _PercentileCont
@@ -12,6 +14,21 @@ from intermodal.models import PartyKind
 from tests.figures.conftest import PERIOD, actor_of
 
 pytestmark = pytest.mark.django_db
+
+
+# "today" for the refresh: after everything (all rolled up), or inside March (the period split in two).
+ROLLED_UP_TO = {"rows": None, "rolled": date(2025, 7, 1), "split-march-11": date(2025, 3, 11),
+                "split-march-16": date(2025, 3, 16)}
+
+
+@pytest.fixture(params=list(ROLLED_UP_TO))
+def figures_data(request, figures_data):
+    """The hand-made data set, its figures read each way in turn: every answer below must hold for all."""
+    today = ROLLED_UP_TO[request.param]
+    if today is not None:
+        refreshed = rollups.refresh(today=today)
+        assert refreshed.through_day == date.fromordinal(today.toordinal() - 1)
+    return figures_data
 
 
 def compute(actor, **filters):

@@ -1,5 +1,6 @@
 """Four months of past traffic on the demo network, for the figures (after seed_demo; safe to run again)."""
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from customs.demo_history import demo_history_create
@@ -17,3 +18,5 @@ class Command(BaseCommand):
             self.stdout.write(f"{made} past bookings written for the figures.")
         else:
             self.stdout.write("Demo history already there (or no demo shippers): nothing written.")
+        # The dashboard reads past days from the rollups (Celery beat refreshes them hourly).
+        call_command("figures_refresh", full=True, stdout=self.stdout)
