@@ -134,6 +134,10 @@ def _parse_created(parameter: str, raw: str) -> datetime:
         raise _invalid(parameter, f"{raw!r} is not a date-time; send e.g. 2021-04-01T14:12:56+01:00.")
     if timezone.is_naive(moment):
         raise _invalid(parameter, f"{raw!r} has no time zone offset; send e.g. 2021-04-01T14:12:56+01:00 or ...Z.")
+    try:
+        moment.astimezone(UTC)  # 0001-01-01T00:00+03:00 is a valid text but no instant in UTC
+    except OverflowError:
+        raise _invalid(parameter, f"{raw!r} is out of range.") from None
     return moment
 
 
