@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from bookings import journey, selectors, services
 from bookings.models import SIZE_TYPE_CHOICES, Booking, BookingStatus, Container, EmptyRequest, VgmMethod
 from intermodal.access import Actor
+from intermodal.api import KnownFieldsOnly
 from intermodal.errors import NotFound
 from intermodal.idempotency import idempotent
 from intermodal.models import Scope
@@ -30,7 +31,7 @@ ERROR_RESPONSES = {
 # --- Serializers -----------------------------------------------------------------------------------------
 
 
-class ContainerRequestSerializer(serializers.Serializer):
+class ContainerRequestSerializer(KnownFieldsOnly, serializers.Serializer):
     size_type = serializers.ChoiceField(choices=SIZE_TYPE_CHOICES)
     quantity = serializers.IntegerField(min_value=1, max_value=200)
 
@@ -132,7 +133,7 @@ class BookingSerializer(serializers.ModelSerializer):
         return BookingQuoteSerializer(booking).data
 
 
-class BookingCreateSerializer(serializers.Serializer):
+class BookingCreateSerializer(KnownFieldsOnly, serializers.Serializer):
     departure = serializers.SlugRelatedField(
         slug_field="reference", queryset=Departure.objects.select_related("service__station", "service__terminal")
     )
@@ -165,7 +166,7 @@ class BookingCreateSerializer(serializers.Serializer):
     )
 
 
-class BookingAmendSerializer(serializers.Serializer):
+class BookingAmendSerializer(KnownFieldsOnly, serializers.Serializer):
     containers = ContainerRequestSerializer(many=True, allow_empty=False, required=False)
     departure = serializers.SlugRelatedField(
         slug_field="reference", required=False, queryset=Departure.objects.select_related("service__terminal")
@@ -184,7 +185,7 @@ class BookingAmendSerializer(serializers.Serializer):
         return attrs
 
 
-class BookingRollSerializer(serializers.Serializer):
+class BookingRollSerializer(KnownFieldsOnly, serializers.Serializer):
     vessel_call = serializers.SlugRelatedField(
         slug_field="reference", queryset=VesselCall.objects.select_related("terminal")
     )
@@ -195,7 +196,7 @@ class BookingRollSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=250)
 
 
-class BookingCancelSerializer(serializers.Serializer):
+class BookingCancelSerializer(KnownFieldsOnly, serializers.Serializer):
     reason = serializers.CharField(max_length=250, required=False, default="")
 
 
@@ -220,7 +221,7 @@ class ContainerSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EmptyRequestSerializer(serializers.ModelSerializer):
+class EmptyRequestSerializer(KnownFieldsOnly, serializers.ModelSerializer):
     wait_seconds = serializers.SerializerMethodField()
 
     class Meta:
@@ -242,13 +243,13 @@ class EmptyRequestSerializer(serializers.ModelSerializer):
         return int(request.wait.total_seconds()) if request.wait else None
 
 
-class ContainerAssignSerializer(serializers.Serializer):
+class ContainerAssignSerializer(KnownFieldsOnly, serializers.Serializer):
     number = serializers.CharField(max_length=15)
     size_type = serializers.ChoiceField(choices=SIZE_TYPE_CHOICES)
     seal_number = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
 
 
-class ContainerUpdateSerializer(serializers.Serializer):
+class ContainerUpdateSerializer(KnownFieldsOnly, serializers.Serializer):
     seal_number = serializers.CharField(max_length=30, required=False, allow_blank=True)
     vgm_kg = serializers.DecimalField(max_digits=8, decimal_places=1, min_value=1000, max_value=60000, required=False)
     vgm_method = serializers.ChoiceField(choices=VgmMethod.choices, required=False)

@@ -29,7 +29,7 @@ from bookings.bill_of_lading import (
 )
 from bookings.models import BillOfLading, Booking
 from intermodal.access import Actor
-from intermodal.api import StrictCharField
+from intermodal.api import KnownFieldsOnly, StrictCharField
 from intermodal.errors import ApplicationError, NotFound
 from intermodal.models import PartyKind, Scope
 
@@ -145,7 +145,7 @@ def verify_view(request, token):
 # --- API -------------------------------------------------------------------------------------------------
 
 
-class BillOfLadingSerializer(serializers.ModelSerializer):
+class BillOfLadingSerializer(KnownFieldsOnly, serializers.ModelSerializer):
     # The B/L's texts must arrive as strings (schemathesis: a number for marks_and_numbers was stored as text).
     serializer_field_mapping = {**serializers.ModelSerializer.serializer_field_mapping,
                                 models.CharField: StrictCharField, models.TextField: StrictCharField}

@@ -20,7 +20,7 @@ from bookings import journey, tracking, tracking_cache
 from bookings.models import Container, ContainerStatus, EmptyRequest, VgmMethod
 from bookings.selectors import booking_list, events_visible
 from intermodal.access import Actor
-from intermodal.api import FilterBackend, IsoDateTimeFilter, StrictPageSize, _flatten, error_body
+from intermodal.api import FilterBackend, IsoDateTimeFilter, KnownFieldsOnly, StrictPageSize, _flatten, error_body
 from intermodal.codes import Classifier, EventType
 from intermodal.errors import ApplicationError, InvalidInput
 from intermodal.models import Event, PartyKind, Scope
@@ -33,7 +33,7 @@ REPORTABLE = {
 }
 
 
-class EventReportSerializer(serializers.Serializer):
+class EventReportSerializer(KnownFieldsOnly, serializers.Serializer):
     event_type = serializers.ChoiceField(choices=[EventType.EQUIPMENT, EventType.TRANSPORT])
     event_code = serializers.CharField(max_length=4)
     classifier = serializers.ChoiceField(choices=[Classifier.ACTUAL, Classifier.ESTIMATED], default=Classifier.ACTUAL)

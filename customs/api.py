@@ -24,7 +24,7 @@ from customs.models import (
     TransportMode,
 )
 from intermodal.access import Actor
-from intermodal.api import IsoDateTimeFilter
+from intermodal.api import IsoDateTimeFilter, KnownFieldsOnly
 from intermodal.errors import InvalidInput
 from intermodal.idempotency import idempotent
 from intermodal.models import PartyKind, Scope
@@ -112,7 +112,7 @@ class DeclarationSerializer(serializers.ModelSerializer):
         return InspectionSerializer(inspection).data if inspection else None
 
 
-class DeclarationWriteSerializer(serializers.Serializer):
+class DeclarationWriteSerializer(KnownFieldsOnly, serializers.Serializer):
     booking = serializers.CharField(max_length=20)
     declarant_uscc = serializers.CharField(max_length=18, required=False, allow_blank=True, default="")
     trade_mode = serializers.ChoiceField(choices=TradeMode.choices)
@@ -121,7 +121,7 @@ class DeclarationWriteSerializer(serializers.Serializer):
     lines = serializers.ListField(child=serializers.DictField(), allow_empty=False)
 
 
-class DeclarationUpdateSerializer(serializers.Serializer):
+class DeclarationUpdateSerializer(KnownFieldsOnly, serializers.Serializer):
     declarant_uscc = serializers.CharField(max_length=18, required=False)
     trade_mode = serializers.ChoiceField(choices=TradeMode.choices, required=False)
     transport_mode = serializers.ChoiceField(choices=TransportMode.choices, required=False)
@@ -129,17 +129,17 @@ class DeclarationUpdateSerializer(serializers.Serializer):
     lines = serializers.ListField(child=serializers.DictField(), allow_empty=False, required=False)
 
 
-class DecideSerializer(serializers.Serializer):
+class DecideSerializer(KnownFieldsOnly, serializers.Serializer):
     decision = serializers.ChoiceField(choices=DecisionKind.choices)
     reason = serializers.CharField(max_length=500)
 
 
-class ScheduleSerializer(serializers.Serializer):
+class ScheduleSerializer(KnownFieldsOnly, serializers.Serializer):
     appointment_at = serializers.DateTimeField()
     place = serializers.CharField(max_length=200, required=False, default="")
 
 
-class ResultSerializer(serializers.Serializer):
+class ResultSerializer(KnownFieldsOnly, serializers.Serializer):
     result = serializers.ChoiceField(choices=InspectionResult.choices)
     findings = serializers.CharField(max_length=4000)
 

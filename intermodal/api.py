@@ -1,5 +1,6 @@
 """Shared API pieces: one JSON error shape for every 4xx, pagination, and the base viewset."""
 
+from collections.abc import Mapping
 from datetime import UTC
 
 import django_filters
@@ -123,6 +124,31 @@ class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
             if bad:
                 raise exceptions.ValidationError(bad)
         return filterset
+
+
+class KnownFieldsOnly:
+    """A request body's keys must be the serializer's writable fields: `consignee_adress` (a typo) or a
+    read-only field sent back is a 400 naming it, not silently dropped. The schema says so
+    (`additionalProperties: false` on request bodies, intermodal/schema.py)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(_printable(key) for key in data if key not in writable)
+            if unknown:
+                message = _("Unknown field: this request does not take it.")
+                raise serializers.ValidationError({key: [message] for key in unknown[:MAX_UNKNOWN_NAMED]})
+        return super().to_internal_value(data)
+
+
+MAX_UNKNOWN_NAMED = 20
+
+
+def _printable(key) -> str:
+    """A key as the error can name it: at most 100 characters, control characters and lone surrogates written
+    as `\\uXXXX` (UTF-8 cannot carry a lone surrogate, nor PostgreSQL's text a NUL: the answer, which an
+    idempotent request stores, must be writable)."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in str(key)[:100])
 
 
 class StrictCharField(serializers.CharField):

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from intermodal.access import Actor, KeyPrincipal, api_key_create, api_key_revoke
+from intermodal.api import KnownFieldsOnly
 from intermodal.models import DEFAULT_SCOPES, ApiKey, Organisation, PartyKind, Scope
 
 
@@ -46,7 +47,7 @@ class MeView(APIView):
         return Response(MeSerializer(data).data)
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(KnownFieldsOnly, serializers.ModelSerializer):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=Scope.choices), required=False, allow_empty=False, min_length=1,
         help_text=_("Defaults to the organisation's default scopes."),

@@ -101,4 +101,43 @@ def document_errors(result, generator, request, public):
             access = access_for(view_name, method.upper())
             if access is not None and access.public and {} not in operation.get("security", []):
                 operation.setdefault("security", []).append({})
+    _request_bodies_closed(result)
     return result
+
+
+def _request_bodies_closed(result) -> None:
+    """Our request bodies take their documented fields only (intermodal.api.KnownFieldsOnly): every object
+    schema a request body reaches says `additionalProperties: false`. DCSA's bodies are left as DCSA has them."""
+    components = result.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def close(schema) -> None:
+        if isinstance(schema, list):
+            for item in schema:
+                close(item)
+            return
+        if not isinstance(schema, dict):
+            return
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[1]
+            if name not in seen and name in components:
+                seen.add(name)
+                close(components[name])
+            return
+        if schema.get("type") == "object" and "properties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+        for key in ("properties",):
+            for value in schema.get(key, {}).values():
+                close(value)
+        for key in ("items", "allOf", "oneOf", "anyOf"):
+            if key in schema:
+                close(schema[key])
+
+    for path, operations in result.get("paths", {}).items():
+        if path.startswith("/api/dcsa/"):
+            continue
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch") and isinstance(operation, dict):
+                for content in operation.get("requestBody", {}).get("content", {}).values():
+                    close(content.get("schema"))

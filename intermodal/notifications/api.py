@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from intermodal.access import Actor
-from intermodal.api import StrictCharField
+from intermodal.api import KnownFieldsOnly, StrictCharField
 from intermodal.errors import NotFound
 from intermodal.models import Scope
 from intermodal.notifications import delivery as deliveries
@@ -41,7 +41,7 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class SubscriptionSerializer(serializers.ModelSerializer):
+class SubscriptionSerializer(KnownFieldsOnly, serializers.ModelSerializer):
     event_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=services.EVENT_KINDS), min_length=1, max_length=len(services.EVENT_KINDS),
         help_text=_('Topics such as "equipment.gtin", "transport.*", or "*" for every event.'))

@@ -39,7 +39,13 @@ def client_for():
 
 
 def test_create_takes_the_shipper_from_the_caller(shipper, other_shipper, connecting, client_for):
-    response = client_for(shipper.user).post("/api/v1/bookings/", body(connecting, shipper="shipper-b"), format="json")
+    naming_another = client_for(shipper.user).post("/api/v1/bookings/", body(connecting, shipper="shipper-b"),
+                                                   format="json")
+    assert naming_another.status_code == 400  # the body cannot name the shipper: an unknown field
+    assert list(naming_another.json()["errors"]) == ["shipper"]
+    assert not Booking.objects.exists()
+
+    response = client_for(shipper.user).post("/api/v1/bookings/", body(connecting), format="json")
 
     data = response.json()
     assert response.status_code == 201

@@ -58,6 +58,10 @@ BAD_BOOKINGS = [
     ("unknown size type", {"containers": [{"size_type": "99X9", "quantity": 1}]}, ["containers.0.size_type"]),
     ("containers not a list", {"containers": "42G1:2"}, ["containers"]),
     ("no containers", {"containers": []}, ["containers"]),
+    ("a field the request does not take", {"commodty": "Toys"}, ["commodty"]),
+    ("a field of a container the request does not take", {"containers": [{"size_type": "42G1", "quantity": 1,
+                                                                          "weight": 5}]}, ["containers.0.weight"]),
+    ("a read-only field sent back", {"status": "confirmed"}, ["status"]),
     ("invalid UN/LOCODE", {"destination": "XX"}, ["destination"]),
     ("unknown UN/LOCODE", {"destination": "ZZZZZ"}, ["destination"]),
     ("SQL as departure", {"departure": SQL}, ["departure"]),
@@ -81,6 +85,19 @@ def test_bad_booking_input_is_a_400_with_field_messages_and_writes_nothing(shipp
     assert_error_shape(response, 400, *fields)
     assert not Booking.objects.exists()
     assert AuditEntry.objects.count() == audit_before
+
+
+def test_unknown_keys_no_text_column_can_hold_are_named_not_a_500(shipper_api, connecting):
+    """Found by the short fuzz run: the error names each unknown key, and a lone surrogate (valid in JSON text
+    as an escape, not in UTF-8) or a NUL (not in PostgreSQL's text) must not stop the answer from being written
+    and stored for the Idempotency-Key."""
+    body = json.dumps(booking_body(connecting))[:-1] + ', "\\udabex": 1, "a\\u0000b": 2}'
+
+    response = shipper_api.post("/api/v1/bookings/", body, content_type="application/json",
+                                HTTP_IDEMPOTENCY_KEY="fuzz-found-this")
+
+    assert_error_shape(response, 400, "\\udabex", "a\\u0000b")
+    assert not Booking.objects.exists()
 
 
 @pytest.mark.parametrize(("body", "content_type", "status"), [
