@@ -155,7 +155,11 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
                             error=error) for d, (started, code, latency, error) in outcomes])
         current = {d.pk: d for d in Delivery.objects.select_for_update(of=("self",))
                    .filter(pk__in=[d.pk for d, _ in outcomes])}
-        subscription_ids = {d.subscription_id for d, _ in outcomes}
+        # The subscriptions' runs of failures change only when an attempt failed, or when one succeeded after
+        # failures (as the subscription stood at the claim): otherwise no lock on them, so the batches of one
+        # subscription record side by side.
+        subscription_ids = {d.subscription_id for d, (_s, code, _l, _e) in outcomes
+                            if not (code is not None and 200 <= code < 300) or d.subscription.consecutive_failures}
         subscriptions = {s.pk: s for s in Subscription.objects.select_for_update().filter(pk__in=subscription_ids)}
         failures = {pk: s.consecutive_failures for pk, s in subscriptions.items()}
         disable: dict[int, str] = {}
@@ -172,7 +176,7 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
             if code is not None and 200 <= code < 300:
                 delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
                     DeliveryStatus.DELIVERED, now, None)
-                if not delivery.is_test:
+                if not delivery.is_test and delivery.subscription_id in failures:
                     failures[delivery.subscription_id] = 0
             else:
                 if code == 410:
@@ -242,24 +246,30 @@ def deliveries_dispatch(delivery_ids: list[int]) -> None:
     delays them (the sweep queues them again)."""
     if not delivery_ids:
         return
-    from intermodal.notifications.tasks import delivery_send_task
-
     by_subscription: dict[int, list[int]] = {}
     for pk, subscription_id in Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "subscription_id"):
         by_subscription.setdefault(subscription_id, []).append(pk)
-    size = settings.WEBHOOK_BATCH
     # Marked before they are queued: a worker that takes a batch at once must not find its rows locked by
     # this update (SKIP LOCKED would pass them over).
     Delivery.objects.filter(pk__in=delivery_ids).update(dispatched_at=timezone.now())
-    queued: list[int] = []
+    deliveries_queue(by_subscription)
+
+
+def deliveries_queue(by_subscription: dict[int, list[int]]) -> None:
+    """Queue send tasks for deliveries already marked dispatched: one per batch of a subscription's. Those the
+    broker did not take are unmarked, for the sweep."""
+    from intermodal.notifications.tasks import delivery_send_task
+
+    size = settings.WEBHOOK_BATCH
+    queued: set[int] = set()
     try:
         for ids in by_subscription.values():
             for start in range(0, len(ids), size):
                 delivery_send_task.apply_async(args=[ids[start:start + size]])
-                queued += ids[start:start + size]
+                queued.update(ids[start:start + size])
     except Exception as error:  # noqa: BLE001 - any broker failure: the sweep is the fallback
         logger.warning("Deliveries not queued (%s); the sweep will send them", error)
-        unqueued = set(delivery_ids) - set(queued)
+        unqueued = {pk for ids in by_subscription.values() for pk in ids} - queued
         Delivery.objects.filter(pk__in=unqueued, status=DeliveryStatus.PENDING).update(dispatched_at=None)
 
 

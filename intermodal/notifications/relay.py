@@ -191,10 +191,15 @@ def outbox_relay(ids: list[int] | None = None, batch: int = BATCH) -> int:
         subscriptions = list(Subscription.objects.select_related("organisation").filter(is_active=True))
         planned = deliveries_plan(events, subscriptions)
         for delivery in planned:
-            delivery.next_attempt_at = now
+            # Due now, and marked as queued: the send tasks go out as this transaction commits (a broker that
+            # does not take them unmarks them for the sweep; a worker killed in between leaves them to the
+            # sweep's lost-message rule, WEBHOOK_REQUEUE_AFTER_SECONDS), with no second write of each row.
+            delivery.next_attempt_at = delivery.dispatched_at = now
         Delivery.objects.bulk_create(planned, ignore_conflicts=True)
-        created = list(Delivery.objects.filter(webhook_id__in=[d.webhook_id for d in planned])
-                       .values_list("pk", flat=True))
+        created: dict[int, list[int]] = {}
+        for pk, subscription_id in (Delivery.objects.filter(webhook_id__in=[d.webhook_id for d in planned])
+                                    .values_list("pk", "subscription_id")):
+            created.setdefault(subscription_id, []).append(pk)
         emails = notifications_from_events(events)
         estimates = any(e.classifier == Classifier.ESTIMATED and e.event_type == EventType.TRANSPORT for e in events)
         OutboxMessage.objects.filter(pk__in=[row.pk for row in claimed]).update(processed_at=now)
@@ -213,12 +218,13 @@ def outbox_sweep(limit_batches: int = 20) -> int:
     return total
 
 
-def _dispatch(delivery_ids: list[int], notification_ids: list[int], estimates: bool) -> None:
-    from intermodal.notifications.delivery import deliveries_dispatch
+def _dispatch(deliveries: dict[int, list[int]], notification_ids: list[int], estimates: bool) -> None:
+    from intermodal.notifications.delivery import deliveries_queue
     from intermodal.notifications.people import emails_dispatch
     from intermodal.notifications.tasks import at_risk_alerts_task
 
-    deliveries_dispatch(delivery_ids)
+    if deliveries:
+        deliveries_queue(deliveries)
     emails_dispatch(notification_ids)
     if estimates:
         # A new estimate may put bookings at risk: check now rather than at the next periodic run.
