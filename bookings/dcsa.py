@@ -143,6 +143,10 @@ def _parse_created(parameter: str, raw: str) -> datetime:
 
 def event_query_parse(params) -> tuple[EventQuery, bool]:
     """The request's filters and sort, and whether it gave any (a cursor request may repeat them)."""
+    for name in params:
+        if any("\x00" in value for value in params.getlist(name)):
+            # PostgreSQL's text cannot hold a NUL: refused here, as Django's form fields refuse it elsewhere.
+            raise _invalid(name, "Null characters are not allowed.")
     filters: dict[str, list[str]] = {}
     for name, allowed in CODE_FILTERS.items():
         values = _values(params, name)

@@ -506,6 +506,7 @@ def test_an_unencoded_plus_in_the_offset_is_read_as_plus(api_client, tracked):
     {"eventCreatedDateTime:gte": "2024-05-01T10:00:00"},
     {"eventCreatedDateTime:after": "2024-05-01T10:00:00Z"},
     {"eventCreatedDateTime:gt": "0001-01-01T00:56:01+03:43"},  # found by the 10-minute fuzz run: was a 500
+    {"bookingReference": "BK\x00-1"},  # found by the 10-minute fuzz run: a NUL reached PostgreSQL, a 500
     {"limit": "0"},
     {"limit": "ten"},
     {"sort": "carrierBookingReference:DESC"},
