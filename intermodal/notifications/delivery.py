@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import math
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -111,13 +112,21 @@ def _claim(delivery_ids: list[int]) -> list[Delivery]:
                 status=DeliveryStatus.FAILED, next_attempt_at=None,
                 last_error=gettext_noop("The subscription is disabled."))
         claimed = [d for d in due if d not in disabled]
-        lease = now + timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
+        lease = now + lease_for(len(claimed))
         Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
             status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, lease_until=lease)
         for delivery in claimed:
             delivery.status, delivery.lease_until = DeliveryStatus.SENDING, lease
             delivery.attempts += 1
     return claimed
+
+
+def lease_for(count: int) -> timedelta:
+    """How long a claimed batch stays taken: long enough for every post of it to time out, a round of
+    WEBHOOK_POST_THREADS at a time (a receiver that hangs must not let the sweep send the batch twice)."""
+    rounds = math.ceil(count / max(settings.WEBHOOK_POST_THREADS, 1))
+    worst = rounds * (settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT) + 5
+    return timedelta(seconds=max(settings.WEBHOOK_LEASE_SECONDS, worst))
 
 
 def _post(delivery: Delivery) -> tuple[datetime, int | None, int, str]:

@@ -178,3 +178,24 @@ def test_a_dcsa_callback_is_an_array_signed_with_notification_signature(shipper,
         events = json.loads(request.body)
         assert isinstance(events, list) and len(events) == 1
         assert events[0]["eventType"] == "SHIPMENT" and events[0]["documentID"] == booking.reference
+
+
+@override_settings(WEBHOOK_POST_THREADS=8, WEBHOOK_CONNECT_TIMEOUT=5, WEBHOOK_READ_TIMEOUT=10,
+                   WEBHOOK_LEASE_SECONDS=60)
+def test_a_batch_is_leased_long_enough_for_all_its_posts_to_time_out():
+    # 100 deliveries, 8 at a time: 13 rounds that may each wait 5 + 10 s, plus 5 s; never under the setting.
+    assert sender.lease_for(100) == timedelta(seconds=13 * 15 + 5)
+    assert sender.lease_for(1) == timedelta(seconds=60)
+
+
+def test_a_claimed_batch_carries_that_lease(shipper, connecting, receiver):
+    created = subscribe(shipper.org, receiver.url, kinds=["shipment.conf"])
+    book(shipper.actor, connecting)
+    outbox_sweep()
+    delivery = Delivery.objects.get(subscription=created.subscription)
+
+    before = timezone.now()
+    (claimed,) = sender._claim([delivery.pk])
+
+    assert claimed.status == DeliveryStatus.SENDING
+    assert claimed.lease_until >= before + sender.lease_for(1)
