@@ -41,6 +41,9 @@ NOT_POSTGRES = "The fan-out runs the product's relay and delivery path, which ne
 def serve(port: int) -> None:
     count = {"n": 0}
     lock = threading.Lock()
+    # A receiver's listen backlog as a web server has it (nginx: 511), not socketserver's 5: the workers open up
+    # to workers x WEBHOOK_POST_THREADS connections at once, and a full backlog resets them.
+    ThreadingHTTPServer.request_queue_size = 128
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

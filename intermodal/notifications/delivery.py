@@ -43,10 +43,11 @@ _pool: urllib3.PoolManager | None = None
 
 
 def _http() -> urllib3.PoolManager:
-    """One connection pool per worker process (created after the fork)."""
+    """One connection pool per worker process (created after the fork), keeping a connection to a receiver for
+    each thread that posts to it (fewer, and every batch opened new connections and threw them away)."""
     global _pool
     if _pool is None:
-        _pool = urllib3.PoolManager(num_pools=50, maxsize=4, retries=False)
+        _pool = urllib3.PoolManager(num_pools=50, maxsize=max(settings.WEBHOOK_POST_THREADS, 1), retries=False)
     return _pool
 
 
