@@ -40,6 +40,7 @@ DCSA_API_VERSION = "2.2.0"
 USER_AGENT = "intermodal-webhooks/1"
 
 _pool: urllib3.PoolManager | None = None
+_posters: ThreadPoolExecutor | None = None
 
 
 def _http() -> urllib3.PoolManager:
@@ -49,6 +50,16 @@ def _http() -> urllib3.PoolManager:
     if _pool is None:
         _pool = urllib3.PoolManager(num_pools=50, maxsize=max(settings.WEBHOOK_POST_THREADS, 1), retries=False)
     return _pool
+
+
+def _threads() -> ThreadPoolExecutor:
+    """The threads that post, kept for the life of the worker process (created after the fork): starting
+    WEBHOOK_POST_THREADS threads for every batch cost a tenth of a batch's time."""
+    global _posters
+    if _posters is None:
+        _posters = ThreadPoolExecutor(max_workers=max(settings.WEBHOOK_POST_THREADS, 1),
+                                      thread_name_prefix="webhook-post")
+    return _posters
 
 
 def retry_delays() -> list[int]:
@@ -228,8 +239,7 @@ def deliveries_send(delivery_ids: list[int]) -> list[str]:
     if len(claimed) == 1:
         outcomes = [(claimed[0], _post(claimed[0]))]
     else:
-        with ThreadPoolExecutor(max_workers=min(settings.WEBHOOK_POST_THREADS, len(claimed))) as pool:
-            outcomes = list(zip(claimed, pool.map(_post, claimed), strict=True))
+        outcomes = list(zip(claimed, _threads().map(_post, claimed), strict=True))
     return _record(outcomes)
 
 
