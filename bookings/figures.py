@@ -314,6 +314,7 @@ def empty_wait(query: FigureQuery) -> dict:
 
 
 STATION = ("station_code", "station_name", "station_name_zh")
+MONEY = ("containers", "sea_rail", "road", "saving")
 
 
 def _station_row(row: dict, *measures: str) -> dict:
@@ -372,9 +373,6 @@ def cost(query: FigureQuery) -> dict | None:
     _per_container(total)
     currency = rows[0]["currency"] if rows else "CNY"
     return {**total, "currency": currency, "by_station": by_station}
-
-
-MONEY = ("containers", "sea_rail", "road", "saving")
 
 
 def _per_container(row: dict) -> None:

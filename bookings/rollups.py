@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, models, transaction
-from django.db.models import DateField, F, Q, QuerySet, Sum
+from django.db.models import DateField, F, QuerySet, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -58,12 +58,16 @@ class Rollup:
         rows = self.rows().filter(**{f"{self.dated_by}__lt": end})
         return rows if start is None else rows.filter(**{f"{self.dated_by}__gte": start})
 
+    def month(self) -> TruncMonth:
+        """The first day of a row's month (Asia/Shanghai), from its date."""
+        return TruncMonth(self.dated_by, tzinfo=timezone.get_default_timezone(), output_field=DateField())
+
     def day_rows(self, start: datetime | None, end: datetime) -> QuerySet:
         """The rollup's rows for the days in [start, end), computed from the rows, with the table's columns."""
         queryset = self.live(start, end).values(
-            r_day=TruncDate(self.dated_by, tzinfo=settings_zone()),
-            r_month=TruncMonth(self.dated_by, tzinfo=settings_zone(), output_field=DateField()),
-            r_station=F(f"{self.station}"), r_service=F(f"{self.service}"),
+            r_day=TruncDate(self.dated_by, tzinfo=timezone.get_default_timezone()),
+            r_month=self.month(),
+            r_station=F(self.station), r_service=F(self.service),
             **{f"r_{name}": expression() for name, expression in self.columns.items()},
         )
         if not self.per_row:
@@ -80,12 +84,6 @@ class Rollup:
 
     def _column(self, name: str) -> str:
         return self.model._meta.get_field(name).column
-
-
-def settings_zone():
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 # The rollups of every app (customs adds its own at start-up).
@@ -116,7 +114,7 @@ def refresh(*, full: bool = False, today: date | None = None, lookback_days: int
     from bookings.models import FigureRollup
 
     began = clock.perf_counter()
-    zone = settings_zone()
+    zone = timezone.get_default_timezone()
     today = today or timezone.localdate(timezone=zone)
     through = today - timedelta(days=1)
     lookback = settings.FIGURES_ROLLUP_LOOKBACK_DAYS if lookback_days is None else lookback_days
@@ -158,23 +156,29 @@ class Split:
 
 
 def split(query) -> Split:
-    zone = settings_zone()
     through = query.rolled_through
     if through is None or through < query.date_from:
         return Split(rolled=None, live=(query.start, query.end))
     last_rolled = min(through, query.date_to)
     if last_rolled >= query.date_to:
         return Split(rolled=(query.date_from, last_rolled), live=None)
-    live_start = datetime.combine(last_rolled + timedelta(days=1), time.min, tzinfo=zone)
+    next_day = last_rolled + timedelta(days=1)
+    live_start = datetime.combine(next_day, time.min, tzinfo=timezone.get_default_timezone())
     return Split(rolled=(query.date_from, last_rolled), live=(live_start, query.end))
 
 
-def _scope_rolled(query) -> Q:
-    return query.scope(station="station", service="service")
-
-
-def _scope_live(rollup: Rollup, query) -> Q:
-    return query.scope(station=rollup.station, service=rollup.service, shipper=rollup.shipper)
+def _sources(rollup: Rollup, query) -> list[tuple[str, QuerySet]]:
+    """Where the query's period is read: the rollup table for the days it holds, the rows for the others, each
+    scoped to the caller's part of the network."""
+    parts = split(query)
+    sources = []
+    if parts.rolled:
+        sources.append((ROLLED, rollup.model.objects.filter(query.scope(station="station", service="service"),
+                                                            day__range=parts.rolled)))
+    if parts.live:
+        sources.append((LIVE, rollup.live(*parts.live).filter(
+            query.scope(station=rollup.station, service=rollup.service, shipper=rollup.shipper))))
+    return sources
 
 
 def _group(rollup: Rollup, names: Iterable[str], side: str) -> dict:
@@ -183,8 +187,7 @@ def _group(rollup: Rollup, names: Iterable[str], side: str) -> dict:
     out = {}
     for name in names:
         if name == "month":
-            out[f"g_{name}"] = (F("month") if side == ROLLED
-                         else TruncMonth(rollup.dated_by, tzinfo=settings_zone(), output_field=DateField()))
+            out[f"g_{name}"] = F("month") if side == ROLLED else rollup.month()
         elif name.startswith("station_"):
             attribute = name.removeprefix("station_")
             out[f"g_{name}"] = F(f"station__{attribute}") if side == ROLLED else F(f"{rollup.station}__{attribute}")
@@ -196,16 +199,11 @@ def _group(rollup: Rollup, names: Iterable[str], side: str) -> dict:
 def sums(rollup: Rollup, query, group: tuple[str, ...] = ()) -> list[dict]:
     """The rollup's measures summed over the query's period and scope, grouped by `group`: the rolled days
     and the live ones, one aggregate query each, added together."""
-    parts = split(query)
     merged: dict[tuple, dict] = {}
-    queries = []
-    if parts.rolled:
-        rolled = rollup.model.objects.filter(_scope_rolled(query), day__range=parts.rolled)
-        queries.append((rolled, _group(rollup, group, ROLLED), {name: Sum(name) for name in rollup.measures}))
-    if parts.live:
-        live = rollup.live(*parts.live).filter(_scope_live(rollup, query))
-        queries.append((live, _group(rollup, group, LIVE), {name: m() for name, m in rollup.measures.items()}))
-    for queryset, grouping, measures in queries:
+    for side, queryset in _sources(rollup, query):
+        grouping = _group(rollup, group, side)
+        measures = ({name: Sum(name) for name in rollup.measures} if side == ROLLED
+                    else {name: measure() for name, measure in rollup.measures.items()})
         rows = (queryset.values(**grouping).annotate(**measures).order_by() if grouping
                 else [queryset.aggregate(**measures)])
         for row in rows:
@@ -227,18 +225,10 @@ def durations(rollup: Rollup, query, value: str, *, flag: str | None = None) -> 
     scope, in all and by month: the rolled days and the live ones in one query, as a percentile cannot be added
     up. `flag` also counts the rows whose boolean column is true. PostgreSQL answers the total and the months
     in one pass (GROUP BY ROLLUP); SQLite in two queries."""
-    parts = split(query)
-    members = []
-    if parts.rolled:
-        rolled = rollup.model.objects.filter(_scope_rolled(query), day__range=parts.rolled)
-        members.append(rolled.values(**_group(rollup, ["month"], ROLLED),
-                                     **{f"v_{n}": F(n) for n in (value, flag) if n}))
-    if parts.live:
-        live = rollup.live(*parts.live).filter(_scope_live(rollup, query))
-        members.append(live.values(**_group(rollup, ["month"], LIVE),
-                                   **{f"v_{n}": rollup.columns[n]() for n in (value, flag) if n}))
     union, params = [], []
-    for member in members:
+    for side, queryset in _sources(rollup, query):
+        values = {f"v_{n}": F(n) if side == ROLLED else rollup.columns[n]() for n in (value, flag) if n}
+        member = queryset.values(**_group(rollup, ["month"], side), **values)
         try:
             sql, member_params = member.order_by().query.sql_with_params()
         except EmptyResultSet:  # a scope that holds nothing (a local government naming no place)
