@@ -11,6 +11,7 @@ import http.client
 import math
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -222,6 +223,14 @@ def server_env(url: str, redis: str, **extra: str) -> dict[str, str]:
         "THROTTLE_RATE_ANON": "100000000/min",
         **extra,
     }
+
+
+def as_deployed() -> dict[str, str]:
+    """What server_env adds for a process that runs as deployed: DEBUG off (no query log: Django's debug cursor
+    keeps every statement's text, a relay's INSERT of 400 deliveries is 250 KB), a secret key of its own, plain
+    HTTP on loopback (no TLS redirect, no HSTS)."""
+    return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(64), "SECURE_SSL_REDIRECT": "0",
+            "SECURE_HSTS_SECONDS": "0"}
 
 
 def tail(path: Path, lines: int = 30) -> str:

@@ -20,7 +20,6 @@ load; the ratio prints PASS/FAIL without changing the exit status.
 import argparse
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -171,10 +170,7 @@ def main(argv=None) -> int:
         url,
         redis_url,
         PGOPTIONS=track_lookup.search_path(generated.schema),
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(64),
-        SECURE_SSL_REDIRECT="0",
-        SECURE_HSTS_SECONDS="0",
+        **common.as_deployed(),
     )
     problems: list[str] = []
     rounds: dict[str, list[Round]] = {"tracking": [], "bare": [], "tracking, cold": []}

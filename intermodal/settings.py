@@ -343,7 +343,7 @@ WEBHOOK_RETRY_DELAYS = env.list("WEBHOOK_RETRY_DELAYS", cast=int, default=[5, 30
 WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=5.0)
 WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 # A delivery being sent is taken back after this long (its worker died): at least this, and long enough for
-# its whole batch to time out, WEBHOOK_POST_THREADS posts at a time (notifications.delivery.lease_for).
+# its whole batch to time out (notifications.delivery.lease_for).
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
 # A queued delivery not sent after this long is queued again (its broker message was lost).
 WEBHOOK_REQUEUE_AFTER_SECONDS = env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=300)
@@ -351,6 +351,9 @@ WEBHOOK_REQUEUE_AFTER_SECONDS = env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default
 # 100 and 8: P6 (docs/PERFORMANCE.md) sends 0.33 x the plain loop's rate against 0.26 with 25 and 4.
 WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=100)
 WEBHOOK_POST_THREADS = env.int("WEBHOOK_POST_THREADS", default=8)
+# A batch is posted one delivery after the other while the receiver answers within this many milliseconds;
+# from the first slower answer on, the rest go WEBHOOK_POST_THREADS at a time.
+WEBHOOK_PARALLEL_AFTER_MS = env.int("WEBHOOK_PARALLEL_AFTER_MS", default=5)
 # Failed attempts in a row (across deliveries) that disable a subscription.
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=25)
 # Where links in emails point.

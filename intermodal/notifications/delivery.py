@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 import urllib3
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -107,38 +107,85 @@ def request_headers(subscription: Subscription, delivery: Delivery, moment: date
 
 def _claim(delivery_ids: list[int]) -> list[Delivery]:
     """Take the due deliveries among `delivery_ids` (pending, due, not taken by another worker) in one
-    transaction: each becomes `sending` with a lease."""
+    transaction: each becomes `sending` with a lease; those of a disabled subscription are given up."""
     now = timezone.now()
+    lease = now + lease_for(len(delivery_ids))
     with transaction.atomic():
-        due = list(
-            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("subscription")
-            .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .order_by("id")
-        )
-        if not due:
-            return []
-        disabled = [d for d in due if not d.subscription.is_active and not d.is_test]
-        if disabled:
-            Delivery.objects.filter(pk__in=[d.pk for d in disabled]).update(
-                status=DeliveryStatus.FAILED, next_attempt_at=None,
-                last_error=gettext_noop("The subscription is disabled."))
-        claimed = [d for d in due if d not in disabled]
-        lease = now + lease_for(len(claimed))
-        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
-            status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, lease_until=lease)
+        claimed = (_claim_postgresql if postgresql_statements() else _claim_portable)(delivery_ids, now, lease)
+        # The batch's subscription (usually one) fetched once and shared, not joined to every row.
+        subscriptions = Subscription.objects.in_bulk({d.subscription_id for d in claimed})
         for delivery in claimed:
-            delivery.status, delivery.lease_until = DeliveryStatus.SENDING, lease
-            delivery.attempts += 1
+            delivery.subscription = subscriptions[delivery.subscription_id]
+    return claimed
+
+
+def postgresql_statements() -> bool:
+    """Whether the relay's insert, the claim and the record use PostgreSQL's one-statement forms (UPDATE ...
+    RETURNING, arrays through unnest): the ORM's SELECT, UPDATE and bulk_create cost the workers as much CPU
+    per delivery as the POST itself (P6, docs/PERFORMANCE.md). The portable forms do the same on any database
+    (SQLite under `make run`); the tests run both."""
+    return connection.vendor == "postgresql"
+
+
+_CLAIMED = ("id", "webhook_id", "subscription_id", "event_id", "topic", "body", "is_test", "status", "attempts",
+            "lease_until")
+
+
+def _claim_postgresql(delivery_ids: list[int], now: datetime, lease: datetime) -> list[Delivery]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH due AS (
+                    SELECT delivery.id, (subscription.is_active OR delivery.is_test) AS sendable
+                      FROM {Delivery._meta.db_table} delivery
+                      JOIN {Subscription._meta.db_table} subscription ON subscription.id = delivery.subscription_id
+                     WHERE delivery.id = ANY(%(ids)s) AND delivery.status = %(pending)s
+                       AND delivery.next_attempt_at <= %(now)s
+                     ORDER BY delivery.id
+                       FOR UPDATE OF delivery SKIP LOCKED)
+                UPDATE {Delivery._meta.db_table} delivery
+                   SET status = CASE WHEN due.sendable THEN %(sending)s ELSE %(failed)s END,
+                       attempts = delivery.attempts + CASE WHEN due.sendable THEN 1 ELSE 0 END,
+                       lease_until = CASE WHEN due.sendable THEN %(lease)s::timestamptz END,
+                       next_attempt_at = CASE WHEN due.sendable THEN delivery.next_attempt_at END,
+                       last_error = CASE WHEN due.sendable THEN delivery.last_error ELSE %(disabled)s END
+                  FROM due
+                 WHERE delivery.id = due.id
+             RETURNING due.sendable, {", ".join(f"delivery.{name}" for name in _CLAIMED)}""",  # noqa: S608 - tables
+            {"ids": list(delivery_ids), "now": now, "lease": lease, "pending": DeliveryStatus.PENDING,
+             "sending": DeliveryStatus.SENDING, "failed": DeliveryStatus.FAILED,
+             "disabled": gettext_noop("The subscription is disabled.")})
+        rows = sorted(cursor.fetchall(), key=lambda row: row[1])
+    return [Delivery.from_db(connection.alias, _CLAIMED, row[1:]) for row in rows if row[0]]
+
+
+def _claim_portable(delivery_ids: list[int], now: datetime, lease: datetime) -> list[Delivery]:
+    due = list(
+        Delivery.objects.select_for_update(skip_locked=True).select_related("subscription")
+        .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("id")
+    )
+    disabled = [d for d in due if not d.subscription.is_active and not d.is_test]
+    if disabled:
+        Delivery.objects.filter(pk__in=[d.pk for d in disabled]).update(
+            status=DeliveryStatus.FAILED, next_attempt_at=None,
+            last_error=gettext_noop("The subscription is disabled."))
+    claimed = [d for d in due if d not in disabled]
+    Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+        status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, lease_until=lease)
+    for delivery in claimed:
+        delivery.status, delivery.lease_until = DeliveryStatus.SENDING, lease
+        delivery.attempts += 1
     return claimed
 
 
 def lease_for(count: int) -> timedelta:
-    """How long a claimed batch stays taken: long enough for every post of it to time out, a round of
-    WEBHOOK_POST_THREADS at a time (a receiver that hangs must not let the sweep send the batch twice)."""
-    rounds = math.ceil(count / max(settings.WEBHOOK_POST_THREADS, 1))
-    worst = rounds * (settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT) + 5
-    return timedelta(seconds=max(settings.WEBHOOK_LEASE_SECONDS, worst))
+    """How long a claimed batch stays taken: long enough for its worst case (a receiver that hangs must not
+    let the sweep send the batch twice): every post fast but just under WEBHOOK_PARALLEL_AFTER_MS one after the
+    other, then one that times out, then the rest timing out a round of WEBHOOK_POST_THREADS at a time."""
+    rounds = 1 + math.ceil(count / max(settings.WEBHOOK_POST_THREADS, 1))
+    worst = (count * settings.WEBHOOK_PARALLEL_AFTER_MS / 1000
+             + rounds * (settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT) + 5)
+    return timedelta(seconds=max(settings.WEBHOOK_LEASE_SECONDS, math.ceil(worst)))
 
 
 def _post(delivery: Delivery) -> tuple[datetime, int | None, int, str]:
@@ -164,61 +211,55 @@ def _post(delivery: Delivery) -> tuple[datetime, int | None, int, str]:
     return started, code, latency, error
 
 
+def _succeeded(code: int | None) -> bool:
+    return code is not None and 200 <= code < 300
+
+
+def _next_state(delivery: Delivery, code: int | None, error: str, now: datetime) -> tuple:
+    """A delivery's state after an attempt: (status, last HTTP status, last error, next attempt, delivered at)."""
+    if _succeeded(code):
+        return DeliveryStatus.DELIVERED, code, error, None, now
+    delay = None if (code == 410 or delivery.is_test) else next_delay(delivery.attempts)
+    if delay is None:
+        return DeliveryStatus.FAILED, code, error, None, None
+    return DeliveryStatus.PENDING, code, error, now + delay, None
+
+
 def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
     """Write what the attempts gave, all in one transaction: attempt log, each delivery's new state (delivered,
-    retry at, or given up), the subscriptions' runs of failures, and disabling."""
+    retry at, or given up), the subscriptions' runs of failures, and disabling. A delivery whose lease ran out
+    and that another worker took over keeps that worker's outcome ("superseded")."""
     from intermodal.notifications.people import notify_subscription_disabled
 
-    results: list[str] = []
+    now = timezone.now()
+    states = {d.pk: _next_state(d, code, error, now) for d, (_started, code, _latency, error) in outcomes}
     with transaction.atomic():
-        DeliveryAttempt.objects.bulk_create([
-            DeliveryAttempt(delivery=d, number=d.attempts, started_at=started, status_code=code, latency_ms=latency,
-                            error=error) for d, (started, code, latency, error) in outcomes])
-        current = {d.pk: d for d in Delivery.objects.select_for_update(of=("self",))
-                   .filter(pk__in=[d.pk for d, _ in outcomes])}
+        applied = (_record_postgresql if postgresql_statements() else _record_portable)(outcomes, states)
         # The subscriptions' runs of failures change only when an attempt failed, or when one succeeded after
         # failures (as the subscription stood at the claim): otherwise no lock on them, so the batches of one
         # subscription record side by side.
         subscription_ids = {d.subscription_id for d, (_s, code, _l, _e) in outcomes
-                            if not (code is not None and 200 <= code < 300) or d.subscription.consecutive_failures}
+                            if d.pk in applied and (not _succeeded(code) or d.subscription.consecutive_failures)}
         subscriptions = {s.pk: s for s in Subscription.objects.select_for_update().filter(pk__in=subscription_ids)}
         failures = {pk: s.consecutive_failures for pk, s in subscriptions.items()}
         disable: dict[int, str] = {}
-        # One UPDATE per distinct outcome (all delivered ones together), not a CASE per row and field.
-        changes: dict[tuple, list[int]] = {}
-        now = timezone.now()
-        for claimed, (_started, code, _latency, error) in outcomes:
-            delivery = current.get(claimed.pk)
-            if delivery is None or delivery.status != DeliveryStatus.SENDING or delivery.attempts != claimed.attempts:
-                # The lease ran out and another worker took the delivery over: its outcome counts.
+        results: list[str] = []
+        for delivery, (_started, code, _latency, _error) in outcomes:
+            if delivery.pk not in applied:
                 results.append("superseded")
                 continue
-            delivery.last_status_code, delivery.last_error, delivery.lease_until = code, error, None
-            if code is not None and 200 <= code < 300:
-                delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
-                    DeliveryStatus.DELIVERED, now, None)
-                if not delivery.is_test and delivery.subscription_id in failures:
+            results.append(states[delivery.pk][0])
+            if delivery.is_test:
+                continue
+            if _succeeded(code):
+                if delivery.subscription_id in failures:
                     failures[delivery.subscription_id] = 0
+            elif code == 410:
+                disable[delivery.subscription_id] = gettext_noop("The receiver answered 410 Gone.")
             else:
-                if code == 410:
-                    disable[delivery.subscription_id] = gettext_noop("The receiver answered 410 Gone.")
-                elif not delivery.is_test:
-                    failures[delivery.subscription_id] += 1
-                    if failures[delivery.subscription_id] >= settings.WEBHOOK_DISABLE_AFTER_FAILURES:
-                        disable.setdefault(delivery.subscription_id,
-                                           gettext_noop("Too many failed deliveries in a row."))
-                delay = None if (code == 410 or delivery.is_test) else next_delay(delivery.attempts)
-                if delay is None:
-                    delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
-                else:
-                    delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now + delay
-            outcome = (delivery.status, code, error, delivery.next_attempt_at, delivery.delivered_at)
-            changes.setdefault(outcome, []).append(delivery.pk)
-            results.append(delivery.status)
-        for (status, code, error, next_attempt_at, delivered_at), ids in changes.items():
-            Delivery.objects.filter(pk__in=ids).update(
-                status=status, last_status_code=code, last_error=error, lease_until=None,
-                next_attempt_at=next_attempt_at, delivered_at=delivered_at)
+                failures[delivery.subscription_id] += 1
+                if failures[delivery.subscription_id] >= settings.WEBHOOK_DISABLE_AFTER_FAILURES:
+                    disable.setdefault(delivery.subscription_id, gettext_noop("Too many failed deliveries in a row."))
         for pk, subscription in subscriptions.items():
             if failures[pk] != subscription.consecutive_failures:
                 Subscription.objects.filter(pk=pk).update(consecutive_failures=failures[pk])
@@ -230,17 +271,74 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
     return results
 
 
+def _record_postgresql(outcomes: list[tuple[Delivery, tuple]], states: dict[int, tuple]) -> set[int]:
+    """The attempt log in one INSERT and every delivery's state in one UPDATE, both from arrays; returns the
+    deliveries still this worker's (sending, at the attempt it made)."""
+    attempts = list(zip(*[(d.pk, d.attempts, started, code, latency, error)
+                          for d, (started, code, latency, error) in outcomes], strict=True))
+    changes = list(zip(*[(d.pk, d.attempts, *states[d.pk]) for d, _outcome in outcomes], strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {DeliveryAttempt._meta.db_table}
+                    (delivery_id, number, started_at, status_code, latency_ms, error)
+                SELECT * FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::int[], %s::int[],
+                                     %s::varchar[])""",  # noqa: S608 - the model's table
+            [list(column) for column in attempts])
+        cursor.execute(
+            f"""UPDATE {Delivery._meta.db_table} delivery
+                   SET status = outcome.status, last_status_code = outcome.code, last_error = outcome.error,
+                       lease_until = NULL, next_attempt_at = outcome.next_attempt_at,
+                       delivered_at = COALESCE(outcome.delivered_at, delivery.delivered_at)
+                  FROM unnest(%s::bigint[], %s::int[], %s::varchar[], %s::int[], %s::varchar[],
+                              %s::timestamptz[], %s::timestamptz[])
+                       AS outcome (id, attempts, status, code, error, next_attempt_at, delivered_at)
+                 WHERE delivery.id = outcome.id AND delivery.status = %s AND delivery.attempts = outcome.attempts
+             RETURNING delivery.id""",  # noqa: S608 - the model's table
+            [*[list(column) for column in changes], DeliveryStatus.SENDING])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _record_portable(outcomes: list[tuple[Delivery, tuple]], states: dict[int, tuple]) -> set[int]:
+    DeliveryAttempt.objects.bulk_create([
+        DeliveryAttempt(delivery=d, number=d.attempts, started_at=started, status_code=code, latency_ms=latency,
+                        error=error) for d, (started, code, latency, error) in outcomes])
+    taken = dict(Delivery.objects.select_for_update().filter(
+        pk__in=[d.pk for d, _ in outcomes], status=DeliveryStatus.SENDING).values_list("pk", "attempts"))
+    applied = {d.pk for d, _ in outcomes if taken.get(d.pk) == d.attempts}
+    # One UPDATE per distinct outcome (all delivered ones together), not a CASE per row and field.
+    changes: dict[tuple, list[int]] = {}
+    for pk in applied:
+        changes.setdefault(states[pk], []).append(pk)
+    for (status, code, error, next_attempt_at, delivered_at), ids in changes.items():
+        fields = {"delivered_at": delivered_at} if delivered_at else {}
+        Delivery.objects.filter(pk__in=ids).update(status=status, last_status_code=code, last_error=error,
+                                                   lease_until=None, next_attempt_at=next_attempt_at, **fields)
+    return applied
+
+
 def deliveries_send(delivery_ids: list[int]) -> list[str]:
     """Send the due deliveries among `delivery_ids` (one subscription's, usually): claimed together, posted
-    side by side on a few threads (a slow receiver holds up only its own batch), recorded together."""
+    (side by side on a few threads when the receiver is slow: it holds up only its own batch), recorded
+    together."""
     claimed = _claim(delivery_ids)
     if not claimed:
         return []
-    if len(claimed) == 1:
-        outcomes = [(claimed[0], _post(claimed[0]))]
-    else:
-        outcomes = list(zip(claimed, _threads().map(_post, claimed), strict=True))
-    return _record(outcomes)
+    return _record(list(zip(claimed, _post_all(claimed), strict=True)))
+
+
+def _post_all(claimed: list[Delivery]) -> list[tuple]:
+    """Post a batch: one after the other while the receiver answers within WEBHOOK_PARALLEL_AFTER_MS, the
+    rest WEBHOOK_POST_THREADS at a time from the first slower answer on. A fast receiver is kept busy by one
+    connection, and posting threads would only fight over the interpreter (P6: two posts' CPU for one); a slow
+    one (most receivers across the internet) gets its posts side by side."""
+    outcomes = []
+    for position, delivery in enumerate(claimed):
+        outcome = _post(delivery)
+        outcomes.append(outcome)
+        if outcome[2] >= settings.WEBHOOK_PARALLEL_AFTER_MS and position + 1 < len(claimed):
+            outcomes.extend(_threads().map(_post, claimed[position + 1:]))
+            break
+    return outcomes
 
 
 def delivery_send(delivery_id: int) -> str:

@@ -45,7 +45,7 @@ class Receiver:
                     delay = receiver.delays.pop(0) if receiver.delays else 0
                     receiver.requests.append(SimpleNamespace(
                         path=self.path, headers={k.lower(): v for k, v in self.headers.items()}, body=body,
-                        at=time.time(), status=code))
+                        at=time.time(), status=code, client=self.client_address))
                 receiver.arrived.set()
                 if delay:
                     time.sleep(delay)

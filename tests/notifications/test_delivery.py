@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 from datetime import timedelta
 
 import pytest
@@ -20,11 +21,20 @@ from intermodal.notifications.models import (
     NotificationKind,
     Subscription,
 )
-from intermodal.notifications.relay import outbox_sweep
+from intermodal.notifications.relay import outbox_sweep, webhook_id_new
 from tests.bookings.conftest import book
 from tests.notifications.conftest import subscribe
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True, params=["postgresql", "portable"])
+def statements(request, monkeypatch):
+    """Every test twice: with PostgreSQL's one-statement insert, claim and record, and with the portable ORM
+    forms (SQLite's, under `make run`)."""
+    if request.param == "portable":
+        monkeypatch.setattr(sender, "postgresql_statements", lambda: False)
+    return request.param
 
 
 def due_now(delivery: Delivery) -> None:
@@ -183,8 +193,9 @@ def test_a_dcsa_callback_is_an_array_signed_with_notification_signature(shipper,
 @override_settings(WEBHOOK_POST_THREADS=8, WEBHOOK_CONNECT_TIMEOUT=5, WEBHOOK_READ_TIMEOUT=10,
                    WEBHOOK_LEASE_SECONDS=60)
 def test_a_batch_is_leased_long_enough_for_all_its_posts_to_time_out():
-    # 100 deliveries, 8 at a time: 13 rounds that may each wait 5 + 10 s, plus 5 s; never under the setting.
-    assert sender.lease_for(100) == timedelta(seconds=13 * 15 + 5)
+    # 100 deliveries: each answering just under 5 ms one after the other, then one that takes 5 + 10 s, then
+    # the rest 8 at a time (13 rounds of up to 15 s), plus 5 s; never under the setting.
+    assert sender.lease_for(100) == timedelta(seconds=math.ceil(100 * 0.005 + 14 * 15 + 5))
     assert sender.lease_for(1) == timedelta(seconds=60)
 
 
@@ -199,3 +210,83 @@ def test_a_claimed_batch_carries_that_lease(shipper, connecting, receiver):
 
     assert claimed.status == DeliveryStatus.SENDING
     assert claimed.lease_until >= before + sender.lease_for(1)
+
+
+def bare_deliveries(subscription, count: int, *, is_test: bool = False) -> list[int]:
+    """`count` due deliveries of `subscription` without events behind them (as test messages are)."""
+    now = timezone.now()
+    made = Delivery.objects.bulk_create([
+        Delivery(webhook_id=webhook_id_new(), subscription=subscription, topic="webhook.test",
+                 body=json.dumps({"n": n}), is_test=is_test, next_attempt_at=now) for n in range(count)])
+    return [d.pk for d in made]
+
+
+@override_settings(WEBHOOK_PARALLEL_AFTER_MS=2000)
+def test_a_fast_receiver_gets_a_batch_one_post_after_the_other_on_one_connection(shipper, receiver):
+    subscription = subscribe(shipper.org, receiver.url).subscription
+    ids = bare_deliveries(subscription, 20)
+
+    assert sender.deliveries_send(ids) == [DeliveryStatus.DELIVERED] * 20
+
+    assert [json.loads(r.body)["n"] for r in receiver.requests] == list(range(20))  # in order: one at a time
+    assert len({r.client for r in receiver.requests}) == 1
+    assert Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.DELIVERED).count() == 20
+    assert DeliveryAttempt.objects.filter(delivery__in=ids, number=1, status_code=200).count() == 20
+
+
+@override_settings(WEBHOOK_PARALLEL_AFTER_MS=20, WEBHOOK_POST_THREADS=4)
+def test_a_slow_receiver_gets_the_rest_of_the_batch_side_by_side(shipper, receiver):
+    subscription = subscribe(shipper.org, receiver.url).subscription
+    ids = bare_deliveries(subscription, 9)
+    receiver.delays = [0.3] * 9
+
+    assert sender.deliveries_send(ids) == [DeliveryStatus.DELIVERED] * 9
+
+    # The first answer took 300 ms: the other 8 went 4 at a time, on 4 connections besides the first.
+    assert len({r.client for r in receiver.requests}) >= 3
+    first, rest = receiver.requests[0], receiver.requests[1:]
+    assert json.loads(first.body)["n"] == 0 and all(r.at >= first.at + 0.25 for r in rest)
+    assert max(r.at for r in rest) - min(r.at for r in rest) < 0.3 * 7  # not one after the other
+
+
+def test_a_disabled_subscriptions_waiting_deliveries_are_given_up_at_the_claim(shipper, receiver):
+    subscription = subscribe(shipper.org, receiver.url).subscription
+    ids = bare_deliveries(subscription, 3)
+    Subscription.objects.filter(pk=subscription.pk).update(is_active=False)  # as if disabled after they were queued
+
+    assert sender.deliveries_send(ids) == []
+
+    assert receiver.requests == []
+    assert set(Delivery.objects.filter(pk__in=ids).values_list("status", "attempts", "last_error")) == {
+        (DeliveryStatus.FAILED, 0, "The subscription is disabled.")}
+    # A test message is sent to a disabled subscription (so its owner can check the receiver before enabling).
+    (test_message,) = bare_deliveries(subscription, 1, is_test=True)
+    assert sender.deliveries_send([test_message]) == [DeliveryStatus.DELIVERED]
+
+
+def test_an_outcome_after_the_lease_ran_out_and_another_worker_took_over_is_superseded(shipper, receiver):
+    subscription = subscribe(shipper.org, receiver.url).subscription
+    first, second = bare_deliveries(subscription, 2)
+    claimed = sender._claim([first, second])
+    # The lease ran out and another worker claimed the first delivery again (attempt 2); it is sending it.
+    Delivery.objects.filter(pk=first).update(attempts=2)
+
+    results = sender._record([(d, (timezone.now(), 200, 3, "")) for d in claimed])
+
+    assert results == ["superseded", DeliveryStatus.DELIVERED]
+    assert Delivery.objects.get(pk=first).status == DeliveryStatus.SENDING  # the other worker's to record
+    assert Delivery.objects.get(pk=second).status == DeliveryStatus.DELIVERED
+    assert DeliveryAttempt.objects.filter(delivery__in=[first, second]).count() == 2  # both posts are logged
+
+
+def test_a_failed_resend_of_a_delivered_delivery_keeps_when_it_was_delivered(shipper, connecting, receiver):
+    _created, delivery = one_delivery(shipper, connecting, receiver.url)
+    sender.delivery_send(delivery.pk)
+    delivered_at = Delivery.objects.get(pk=delivery.pk).delivered_at
+    receiver.script = [500]
+    sender.delivery_resend(delivery)
+
+    assert sender.delivery_send(delivery.pk) == DeliveryStatus.PENDING
+
+    delivery.refresh_from_db()
+    assert (delivery.delivered_at, delivery.last_status_code, delivery.attempts) == (delivered_at, 500, 2)
