@@ -351,9 +351,9 @@ WEBHOOK_REQUEUE_AFTER_SECONDS = env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default
 # 100 and 8: P6 (docs/PERFORMANCE.md) sends 0.33 x the plain loop's rate against 0.26 with 25 and 4.
 WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=100)
 WEBHOOK_POST_THREADS = env.int("WEBHOOK_POST_THREADS", default=8)
-# A batch is posted one delivery after the other while the receiver answers within this many milliseconds;
-# from the first slower answer on, the rest go WEBHOOK_POST_THREADS at a time.
-WEBHOOK_PARALLEL_AFTER_MS = env.int("WEBHOOK_PARALLEL_AFTER_MS", default=5)
+# A batch is posted one delivery after the other while the receiver answers within this many milliseconds on
+# average; once it is slower, the rest go WEBHOOK_POST_THREADS at a time.
+WEBHOOK_PARALLEL_AFTER_MS = env.int("WEBHOOK_PARALLEL_AFTER_MS", default=20)
 # Failed attempts in a row (across deliveries) that disable a subscription.
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=25)
 # Where links in emails point.
