@@ -30,9 +30,7 @@ class Seconds(Func):
     """`end - start` in seconds (a float), on PostgreSQL and SQLite alike."""
 
     output_field = FloatField()
-
-    def __init__(self, end, start, **extra):
-        super().__init__(end, start, **extra)
+    arity = 2
 
     def as_sql(self, compiler, connection, **extra_context):
         return super().as_sql(compiler, connection, template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",

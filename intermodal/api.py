@@ -126,6 +126,9 @@ class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
         return filterset
 
 
+MAX_UNKNOWN_NAMED = 20
+
+
 class KnownFieldsOnly:
     """A request body's keys must be the serializer's writable fields: `consignee_adress` (a typo) or a
     read-only field sent back is a 400 naming it, not silently dropped. The schema says so
@@ -139,9 +142,6 @@ class KnownFieldsOnly:
                 message = _("Unknown field: this request does not take it.")
                 raise serializers.ValidationError({key: [message] for key in unknown[:MAX_UNKNOWN_NAMED]})
         return super().to_internal_value(data)
-
-
-MAX_UNKNOWN_NAMED = 20
 
 
 def _printable(key) -> str:

@@ -127,9 +127,8 @@ def _request_bodies_closed(result) -> None:
             return
         if schema.get("type") == "object" and "properties" in schema and "additionalProperties" not in schema:
             schema["additionalProperties"] = False
-        for key in ("properties",):
-            for value in schema.get(key, {}).values():
-                close(value)
+        for value in schema.get("properties", {}).values():
+            close(value)
         for key in ("items", "allOf", "oneOf", "anyOf"):
             if key in schema:
                 close(schema[key])

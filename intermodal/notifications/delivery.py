@@ -111,12 +111,15 @@ def _claim(delivery_ids: list[int]) -> list[Delivery]:
     now = timezone.now()
     lease = now + lease_for(len(delivery_ids))
     with transaction.atomic():
-        claimed = (_claim_postgresql if postgresql_statements() else _claim_portable)(delivery_ids, now, lease)
-        # The batch's subscription (usually one) fetched once and shared, not joined to every row.
-        subscriptions = Subscription.objects.in_bulk({d.subscription_id for d in claimed})
-        for delivery in claimed:
-            delivery.subscription = subscriptions[delivery.subscription_id]
-    return claimed
+        return (_claim_postgresql if postgresql_statements() else _claim_portable)(delivery_ids, now, lease)
+
+
+def _with_subscriptions(deliveries: list[Delivery]) -> list[Delivery]:
+    """The batch's subscription (usually one) fetched once and shared, not joined to every row."""
+    subscriptions = Subscription.objects.in_bulk({d.subscription_id for d in deliveries})
+    for delivery in deliveries:
+        delivery.subscription = subscriptions[delivery.subscription_id]
+    return deliveries
 
 
 def postgresql_statements() -> bool:
@@ -155,15 +158,15 @@ def _claim_postgresql(delivery_ids: list[int], now: datetime, lease: datetime) -
              "sending": DeliveryStatus.SENDING, "failed": DeliveryStatus.FAILED,
              "disabled": gettext_noop("The subscription is disabled.")})
         rows = sorted(cursor.fetchall(), key=lambda row: row[1])
-    return [Delivery.from_db(connection.alias, _CLAIMED, row[1:]) for row in rows if row[0]]
+    return _with_subscriptions([Delivery.from_db(connection.alias, _CLAIMED, row[1:]) for row in rows if row[0]])
 
 
 def _claim_portable(delivery_ids: list[int], now: datetime, lease: datetime) -> list[Delivery]:
-    due = list(
-        Delivery.objects.select_for_update(skip_locked=True).select_related("subscription")
+    due = _with_subscriptions(list(
+        Delivery.objects.select_for_update(skip_locked=True)
         .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
         .order_by("id")
-    )
+    ))
     disabled = [d for d in due if not d.subscription.is_active and not d.is_test]
     if disabled:
         Delivery.objects.filter(pk__in=[d.pk for d in disabled]).update(
