@@ -259,11 +259,11 @@ def rollup(size: int):
 
     from django.utils import timezone
 
-    from bookings import rollups
+    from figures.compute import figures_refresh
 
     django_use(schema_name(size))
     print(f"bench: rolling up {schema_name(size)} ...", flush=True)
-    return rollups.refresh(full=True, today=timezone.localdate() - timedelta(days=1))
+    return figures_refresh(full=True, today=timezone.localdate() - timedelta(days=1))
 
 
 def fill(url: str, schema: str, size: int) -> Fill:
@@ -347,7 +347,7 @@ def period_start():
     from datetime import datetime, time
     from zoneinfo import ZoneInfo
 
-    from bookings.figures import default_period
+    from figures.query import default_period
 
     return datetime.combine(default_period()[0], time.min, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -398,12 +398,13 @@ def explain(size: int) -> list[str]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from bookings import figures
+    from figures import compute as figures
+    from figures import query as figure_queries
     from intermodal.access import Actor
     from intermodal.models import Organisation
 
     django_use(schema_name(size))
-    query = figures.figure_query(actor=Actor(organisation=Organisation.objects.get(code="bench-port")))
+    query = figure_queries.figure_query(actor=Actor(organisation=Organisation.objects.get(code="bench-port")))
     with CaptureQueriesContext(connection) as captured:
         figures.figures_compute(query)
     slowest = sorted((q for q in captured.captured_queries if q["sql"].startswith("SELECT")),

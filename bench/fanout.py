@@ -103,7 +103,7 @@ def wait_delivered(subscription_ids: list[int], expected: int, timeout: float, a
     how many were and when the last of them was recorded delivered (time.time(); now, after a timeout)."""
     from django.db.models import Count, Max
 
-    from intermodal.notifications.models import Delivery, DeliveryStatus
+    from notifications.models import Delivery, DeliveryStatus
 
     deadline = time.monotonic() + timeout
     while True:
@@ -121,7 +121,7 @@ def loop_round(deliveries: list, port: int) -> float:
     import urllib3
     from django.utils import timezone
 
-    from intermodal.notifications.delivery import request_headers
+    from notifications.delivery import request_headers
 
     pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, retries=False)
     started = time.perf_counter()
@@ -159,13 +159,13 @@ def main(argv=None) -> int:
     from django.db.models import Max
 
     from intermodal.celery import app
-    from intermodal.notifications.models import Delivery
-    from intermodal.notifications.services import subscription_create
+    from notifications.models import Delivery
+    from notifications.services import subscription_create
 
     app.conf.broker_url = broker
     app.close()
     # Earlier runs' receivers are gone: their subscriptions and queued tasks must not take this run's workers.
-    from intermodal.notifications.models import DeliveryStatus, Subscription
+    from notifications.models import DeliveryStatus, Subscription
 
     stale = Subscription.objects.filter(name__startswith="bench ", is_active=True)
     Delivery.objects.filter(subscription__in=stale, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]

@@ -13,10 +13,11 @@ USCC = "91110000600037341L"
 
 
 def fuzz_targets() -> dict[str, str]:
-    from bookings import journey, selectors, services
+    from bookings import selectors, services
     from customs import services as customs_services
     from intermodal.access import Actor, api_key_create
     from intermodal.models import Event, Organisation
+    from journey import services as journey
     from stations.models import Location, Station
 
     shipper_org = Organisation.objects.get(code="demo-shipper-a")

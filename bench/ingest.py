@@ -38,7 +38,7 @@ except ImportError:  # run as a script: bench/ is on sys.path, the project root 
 
 EVENTS_PATH = "/api/v1/events/"
 RATIO_GOAL = 0.33
-MAX_BULK = 1000  # bookings.events_api.MAX_BULK
+MAX_BULK = 1000  # tracking.api.MAX_BULK
 REASONS = ("Congestion at the yard", "Late feeder train", "Locomotive change", "Customs inspection of wagons")
 ITEM_STRIDE = 337  # per-item round: where each request starts in the pool, so concurrent requests lock apart
 NOT_POSTGRES = (

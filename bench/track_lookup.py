@@ -126,9 +126,10 @@ def subject_create(run_id: str) -> Subject:
     from django.db import transaction
     from django.utils import timezone
 
-    from bookings import journey, services
+    from bookings import services
     from intermodal.access import Actor
     from intermodal.models import Event, Scope
+    from journey import services as journey
     from stations.models import Location
     from tests import factories
 
@@ -162,7 +163,7 @@ def subject_create(run_id: str) -> Subject:
         cargo_weight_kg=Decimal("18000"),
         confirm=True,
     )
-    request = journey.empty_request_create(actor=shipper, booking=booking, size_type="22G1", quantity=2)
+    request = services.empty_request_create(actor=shipper, booking=booking, size_type="22G1", quantity=2)
     journey.empty_request_ready(actor=staff, request=request)
     numbers = [container_number(rng, "BNCU", valid=True) for _ in range(2)]
     for number in numbers:
@@ -426,9 +427,9 @@ def explain(subject: Subject, key: str) -> Plan:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from bookings import tracking
     from intermodal.access import Actor
     from intermodal.models import Organisation
+    from tracking import timeline as tracking
 
     actor = Actor(organisation=Organisation.objects.get(pk=subject.shipper_id))
     with CaptureQueriesContext(connection) as captured:
@@ -489,7 +490,7 @@ def measure(servers: dict[str, int], subjects: dict[str, Subject], *, requests: 
     alternating between the servers. Before each, the key's stamp in the tracking cache is renewed
     (bookings/tracking_cache.py), so every look-up is built from the database: this measures the tables,
     P5 measures the cache."""
-    from bookings.tracking_cache import forget
+    from tracking.cache import forget
 
     series = {(size, kind): Series() for size in servers for kind in ("booking", "container")}
     plan = []

@@ -9,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings import journey, selectors, services
+from bookings import selectors, services
 from bookings.models import SIZE_TYPE_CHOICES, Booking, BookingStatus, Container, EmptyRequest, VgmMethod
 from intermodal.access import Actor
 from intermodal.api import KnownFieldsOnly
@@ -435,7 +435,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def _request_empties(self, request, booking):
         serializer = EmptyRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        created = journey.empty_request_create(actor=self.actor(), booking=booking, **serializer.validated_data)
+        created = services.empty_request_create(actor=self.actor(), booking=booking, **serializer.validated_data)
         return Response(EmptyRequestSerializer(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -1,4 +1,4 @@
-"""CSV and Excel: the bookings list's exports (bookings, their containers, their events) with the list's filters,
+"""CSV and Excel: the bookings list's exports (bookings, their containers) with the list's filters,
 and bulk import of bookings from CSV with a progress page."""
 
 from django import forms
@@ -12,19 +12,20 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 
 from bookings import selectors
-from bookings.csv_io import FORMATS, Table, export_response
 from bookings.forms import BookingFilterForm
 from bookings.imports import MAX_ROWS, booking_import_create, template_rows
 from bookings.models import BookingImport, Container
 from bookings.views import enterprise_required
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError
+from intermodal.exports import FORMATS, Table, export_response
 from intermodal.models import PartyKind
 
 EXPORT_ROWS = 100_000  # a bigger export is a job for the API's paginated lists
 
 
-def _filtered(request, actor: Actor):
+def bookings_filtered(request, actor: Actor):
+    """The bookings of the list, as filtered on screen (the exports of other apps start from it too)."""
     form = BookingFilterForm(request.GET or None)
     return form.filter(selectors.booking_list(actor=actor))
 
@@ -64,34 +65,18 @@ def _container_table(bookings) -> Table:
     return Table(_("Containers"), headers, rows)
 
 
-def _event_table(actor: Actor, bookings) -> Table:
-    events = (selectors.events_visible(actor=actor)
-              .filter(booking_reference__in=bookings.values("reference"))
-              .order_by("event_datetime", "id")[:EXPORT_ROWS])
-    headers = [_("time"), _("type"), _("code"), _("classifier"), _("location"), _("facility"), _("transport"),
-               _("mode"), _("container"), _("empty/laden"), _("booking"), _("document type"), _("document"),
-               _("reason")]
-    rows = ([e.event_datetime, e.event_type, e.event_code, e.classifier, e.location_unlocode, e.facility_code,
-             e.transport_reference, e.mode_of_transport, e.equipment_reference, e.empty_indicator,
-             e.booking_reference, e.document_type, e.document_reference, e.reason]
-            for e in events.iterator(chunk_size=1000))
-    return Table(_("Events"), headers, rows)
-
-
 @login_required
 def export(request, kind: str, file_format: str):
-    """The bookings of the list as filtered on screen, or their containers, or their events."""
-    if file_format not in FORMATS or kind not in ("bookings", "containers", "events"):
+    """The bookings of the list as filtered on screen, or their containers (their events: tracking.views)."""
+    if file_format not in FORMATS or kind not in ("bookings", "containers"):
         raise Http404
     actor = Actor.from_request(request)
-    bookings = _filtered(request, actor)[:EXPORT_ROWS]
+    bookings = bookings_filtered(request, actor)[:EXPORT_ROWS]
     if kind == "bookings":
         table = _booking_table(bookings, prices=selectors.sees_prices(actor),
                                parties=actor.kind not in (PartyKind.ENTERPRISE,))
-    elif kind == "containers":
-        table = _container_table(bookings)
     else:
-        table = _event_table(actor, bookings)
+        table = _container_table(bookings)
     return export_response([table], filename=kind, file_format=file_format)
 
 

@@ -10,7 +10,7 @@ from bookings.models import Booking, BookingChange, Container
 from bookings.services import Quote, connection_problems, quote_build, validate_lines
 from intermodal.access import Actor
 from intermodal.errors import NotFound
-from intermodal.models import Event, PartyKind
+from intermodal.models import PartyKind
 from stations.models import Departure, DepartureStatus, Location, Station, VesselCall
 from stations.selectors import departure_list, departures_connecting_to
 
@@ -139,34 +139,3 @@ def connections_search(
 
 
 # --- Events and tracking ---------------------------------------------------------------------------------
-
-
-def events_visible(*, actor: Actor) -> QuerySet[Event]:
-    """The events an actor may read: those of the bookings it may see, and of the transports they travel on;
-    station staff, railways and the port also see what happens at their places and on their services."""
-    organisation = actor.organisation
-    events = Event.objects.select_related("reported_by_organisation")
-    if organisation is None:
-        return events.none()
-    kind = organisation.kind
-    if kind == PartyKind.PLATFORM_ADMIN:
-        return events
-    scope = booking_scope(actor)
-    bookings = Booking.objects.filter(scope)
-    # A transport's own events (no booking) are shared by everyone on board; booking and container events
-    # recorded on the same departure or vessel call belong to their booking only.
-    visible = Q(booking_reference__in=bookings.values("reference")) | Q(booking_reference="") & (
-        Q(transport_reference__in=bookings.values("departure__reference"))
-        | Q(transport_reference__in=bookings.values("vessel_call__reference"))
-    )
-    if kind == PartyKind.STATION_OPERATOR:
-        visible |= Q(facility_kind="station", facility_code__in=organisation.operated_stations.values("code"))
-    elif kind == PartyKind.RAILWAY:
-        visible |= Q(transport_reference__in=Departure.objects.filter(service__operator=organisation)
-                     .values("reference"))
-    elif kind == PartyKind.PORT:
-        visible |= Q(facility_kind="terminal", facility_code__in=organisation.terminals.values("code")) | Q(
-            transport_reference__in=VesselCall.objects.filter(terminal__operator=organisation).values("reference"))
-    elif kind not in (PartyKind.ENTERPRISE,):
-        return events.none()
-    return events.filter(visible)

@@ -15,7 +15,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bookings import tracking_cache
 from bookings.models import (
     ACTIVE,
     HOLDS_CAPACITY,
@@ -27,13 +26,16 @@ from bookings.models import (
     ChangeKind,
     Container,
     ContainerStatus,
+    EmptyRequest,
+    EmptyRequestStatus,
 )
+from intermodal import versions
 from intermodal.access import Actor
 from intermodal.codes import Classifier, DocumentType, EventType, FacilityKind
 from intermodal.errors import InvalidInput, StateConflict
 from intermodal.events import event_record
 from intermodal.models import PartyKind
-from stations.models import Departure, DepartureStatus, Location, Service, Tariff, VesselCall
+from stations.models import Departure, DepartureStatus, Location, Service, Station, Tariff, VesselCall
 
 CENT = Decimal("0.01")
 
@@ -716,7 +718,7 @@ def container_assign(
             user=actor.user,
             after={"container": number, "size_type": size_type},
         )
-        tracking_cache.forget([booking.reference, number])  # tracking shows the booking's containers: no event says so
+        versions.forget([booking.reference, number])  # tracking shows the booking's containers: no event says so
     return container
 
 
@@ -784,3 +786,71 @@ def container_check_loadable_on_vessel(*, container: Container) -> None:
             % {"number": container.number},
             code="vgm_missing",
         )
+
+
+# --- Empties ---------------------------------------------------------------------------------------------
+
+
+def station_place(station: Station) -> dict:
+    """Where an event at an inland station happened, as the event records it."""
+    return {"facility_kind": FacilityKind.STATION, "facility_code": station.code, "location_unlocode": station.unlocode}
+
+
+def empty_request_create(*, actor: Actor, booking: Booking, size_type: str, quantity: int) -> EmptyRequest:
+    """The shipper asks the station for empties of a booked size-type."""
+    with transaction.atomic():
+        booking = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("departure__service__station")
+            .get(pk=booking.pk)
+        )
+        if actor.kind != PartyKind.PLATFORM_ADMIN and booking.shipper_id != getattr(actor.organisation, "pk", None):
+            raise StateConflict(
+                _("Only the shipper of this booking can ask for empties."), code="not_the_shipper", status=403
+            )
+        if booking.status not in HOLDS_CAPACITY:
+            raise StateConflict(_("Confirm the booking before asking for empties."), code="not_confirmed")
+        booked = {line.size_type: line.quantity for line in booking.lines.all()}
+        if size_type not in booked:
+            raise InvalidInput(
+                errors={
+                    "size_type": [
+                        _("%(size_type)s is not booked here; the booking has %(booked)s.")
+                        % {"size_type": size_type, "booked": ", ".join(booked)}
+                    ]
+                }
+            )
+        asked = sum(
+            r.quantity
+            for r in booking.empty_requests.exclude(status=EmptyRequestStatus.CANCELLED).filter(size_type=size_type)
+        )
+        assigned_own = (
+            booking.containers.filter(is_active=True, size_type=size_type)
+            .exclude(status__in=[ContainerStatus.EMPTY_READY, ContainerStatus.EMPTY_OUT])
+            .count()
+        )
+        if not isinstance(quantity, int) or quantity < 1 or asked + assigned_own + quantity > booked[size_type]:
+            raise InvalidInput(
+                errors={
+                    "quantity": [
+                        _("The booking has %(left)s more %(size_type)s to ask for.")
+                        % {"left": max(booked[size_type] - asked - assigned_own, 0), "size_type": size_type}
+                    ]
+                }
+            )
+        request = EmptyRequest.objects.create(
+            booking=booking, size_type=size_type, quantity=quantity, requested_by=actor.user
+        )
+        station = booking.departure.service.station
+        event_record(
+            event_type=EventType.SHIPMENT,
+            event_code="REQS",
+            organisation=actor.organisation,
+            user=actor.user,
+            booking_reference=booking.reference,
+            document_type="CBR",
+            document_reference=booking.reference,
+            **station_place(station),
+            details={"empty_request": request.pk, "size_type": size_type, "quantity": quantity},
+        )
+    return request

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from bookings import bill_of_lading_views, csv_views, views
+from bookings import csv_views, views
 
 app_name = "bookings"
 
@@ -20,7 +20,4 @@ urlpatterns = [
     path("<slug:reference>/amend/", views.booking_amend, name="amend"),
     path("<slug:reference>/roll/", views.booking_roll, name="roll"),
     path("<slug:reference>/empties/", views.booking_request_empties, name="empties"),
-    path("<slug:reference>/bill-of-lading/", bill_of_lading_views.request_view, name="bill-request"),
-    path("<slug:reference>/bill-of-lading/issue/", bill_of_lading_views.issue_view, name="bill-issue"),
-    path("<slug:reference>/bill-of-lading.pdf", bill_of_lading_views.pdf_view, name="bill-pdf"),
 ]

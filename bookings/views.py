@@ -18,8 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from bookings import journey, selectors, services, tracking
-from bookings.bill_of_lading_views import bill_of_lading_context
+from bookings import selectors, services
 from bookings.forms import (
     CHOICE_FIELDS,
     SEARCH_FIELDS,
@@ -95,7 +94,12 @@ def booking_list(request):
             "sees_prices": selectors.sees_prices(actor),
             "is_shipper": actor.kind == PartyKind.ENTERPRISE,
             "querystring": query.urlencode(),
-            "export_kinds": [("bookings", _("Bookings")), ("containers", _("Containers")), ("events", _("Events"))],
+            "exports": [
+                (_("Bookings"), *(reverse("bookings:export", args=["bookings", f]) for f in ("csv", "xlsx"))),
+                (_("Containers"), *(reverse("bookings:export", args=["containers", f]) for f in ("csv", "xlsx"))),
+                # The events are tracking's to show (who may see which), on its own route.
+                (_("Events"), *(reverse("events-export", args=[f]) for f in ("csv", "xlsx"))),
+            ],
         },
     )
 
@@ -143,16 +147,17 @@ def _roll_options(booking: Booking) -> dict:
     return {"vessel_calls": list(calls.distinct().order_by("etd", "reference")), "departures": departures}
 
 
-def _detail(request, actor: Actor, booking: Booking, *, forms: dict | None = None, error: str = "", status=200):
+def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None = None, error: str = "",
+                 status=200):
+    """The booking page; the B/L's request view (documents) shows it again with its form's errors."""
     is_owner = actor.kind == PartyKind.ENTERPRISE and booking.shipper_id == actor.organisation.pk
     context = {
         "booking": booking,
         "sees_prices": selectors.sees_prices(actor),
         "is_owner": is_owner,
         "action_error": error,
-        "timeline": tracking.timeline_build(booking=booking),
         "empty_requests": list(booking.empty_requests.order_by("requested_at")),
-        **bill_of_lading_context(actor, booking, form=(forms or {}).get("bill_form")),
+        "bill_form": (forms or {}).get("bill_form"),  # a refused B/L request, shown again with its errors
     }
     if is_owner:
         context.update(
@@ -174,13 +179,13 @@ def _detail(request, actor: Actor, booking: Booking, *, forms: dict | None = Non
 @login_required
 def booking_detail(request, reference):
     actor = Actor.from_request(request)
-    return _detail(request, actor, _booking(actor, reference))
+    return booking_page(request, actor, _booking(actor, reference))
 
 
 def _refused(request, actor, booking, error: ApplicationError, form=None, form_name=""):
     if form is not None:
         add_application_error(form, error)
-    return _detail(
+    return booking_page(
         request,
         actor,
         booking,
@@ -214,7 +219,7 @@ def booking_cancel(request, reference):
     booking = _booking(actor, reference)
     form = CancelForm(request.POST)
     if not form.is_valid():
-        return _detail(request, actor, booking, forms={"cancel_form": form}, status=400)
+        return booking_page(request, actor, booking, forms={"cancel_form": form}, status=400)
     try:
         booking = services.booking_cancel(actor=actor, booking=booking, reason=form.cleaned_data["reason"])
     except ApplicationError as error:
@@ -230,9 +235,9 @@ def booking_request_empties(request, reference):
     booking = _booking(actor, reference)
     form = EmptyRequestForm(request.POST, booking=booking)
     if not form.is_valid():
-        return _detail(request, actor, booking, forms={"empty_form": form}, status=400)
+        return booking_page(request, actor, booking, forms={"empty_form": form}, status=400)
     try:
-        journey.empty_request_create(actor=actor, booking=booking, **form.cleaned_data)
+        services.empty_request_create(actor=actor, booking=booking, **form.cleaned_data)
     except ApplicationError as error:
         return _refused(request, actor, booking, error, form, "empty_form")
     return _done(request, booking, _("%(n)s empty %(size_type)s requested at the station.")
@@ -246,7 +251,7 @@ def booking_amend(request, reference):
     booking = _booking(actor, reference)
     form = AmendForm(request.POST, booking=booking, departures=_amend_departures(booking))
     if not form.is_valid():
-        return _detail(request, actor, booking, forms={"amend_form": form}, status=400)
+        return booking_page(request, actor, booking, forms={"amend_form": form}, status=400)
     try:
         booking = services.booking_amend(
             actor=actor,
@@ -267,7 +272,7 @@ def booking_roll(request, reference):
     booking = _booking(actor, reference)
     form = RollForm(request.POST, booking=booking, **_roll_options(booking))
     if not form.is_valid():
-        return _detail(request, actor, booking, forms={"roll_form": form}, status=400)
+        return booking_page(request, actor, booking, forms={"roll_form": form}, status=400)
     try:
         booking = services.booking_roll(
             actor=actor,

@@ -526,7 +526,7 @@ def container_released(container: Container) -> bool:
 
 
 def vessel_loading_customs_check(container: Container) -> None:
-    """Registered with the journey: the port loads only containers whose declaration was released inland."""
+    """The port loads only containers whose declaration was released inland (pre-release)."""
     if not container_released(container):
         raise StateConflict(
             _(
@@ -536,34 +536,3 @@ def vessel_loading_customs_check(container: Container) -> None:
             % {"number": container.number},
             code="not_released",
         )
-
-
-def bill_of_lading_customs_check(booking: Booking) -> list[str]:
-    """Registered with bookings.bill_of_lading: the station issues the B/L only for released containers."""
-    from bookings.bill_of_lading import bill_containers
-
-    return [
-        _("Container %(number)s is not released by customs and border inspection yet.") % {"number": c.number}
-        for c in bill_containers(booking).prefetch_related("declarations")
-        if not _released(c)
-    ]
-
-
-def _released(container: Container) -> bool:
-    declarations = sorted(container.declarations.all(), key=lambda d: d.version)
-    return bool(declarations) and declarations[-1].status == DeclarationStatus.RELEASED
-
-
-def bill_of_lading_goods(booking: Booking) -> list[dict]:
-    """The goods lines of the booking's released declaration, for the B/L."""
-    declaration = (
-        Declaration.objects.filter(booking=booking, status=DeclarationStatus.RELEASED)
-        .order_by("-version").prefetch_related("lines").first()
-    )
-    if declaration is None:
-        return []
-    return [
-        {"hs_code": line.hs_code, "description": line.description, "quantity": f"{line.quantity.normalize():f}",
-         "unit": line.unit, "gross_weight_kg": f"{line.gross_weight_kg:,.1f}"}
-        for line in declaration.lines.all()
-    ]

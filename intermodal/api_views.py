@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from intermodal.access import Actor, KeyPrincipal, api_key_create, api_key_revoke
@@ -110,3 +111,7 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
     def revoke(self, request, prefix=None):
         key = api_key_revoke(key=self.get_object())
         return Response(ApiKeySerializer(key).data)
+
+
+router = SimpleRouter(trailing_slash=True)
+router.register("api-keys", ApiKeyViewSet, basename="api-key")

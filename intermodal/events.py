@@ -8,33 +8,20 @@ triggered on commit and also sweeps, so a lost trigger only delays a delivery.
 from datetime import datetime
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from intermodal.codes import CODES_BY_TYPE, Classifier, EventType
 from intermodal.errors import InvalidInput
 from intermodal.models import Event, Organisation, OutboxMessage, User
+from intermodal.versions import forget_events
 
 _EVENT_TYPES = frozenset(EventType.values)  # `.values` builds a new list on every use
 _CLASSIFIERS = frozenset(Classifier.values)
 
-# Relay hooks run on commit with the outbox ids of the transaction; the notifications app registers one.
-_on_commit_hooks: list = []
-
-
-# Record hooks run as events are written, with the Event objects (the bookings app forgets cached tracking answers).
-_record_hooks: list = []
-
-
-def events_on_record(hook) -> None:
-    """Register `hook(events: list[Event])`, called in the writing transaction right after events are inserted."""
-    if hook not in _record_hooks:
-        _record_hooks.append(hook)
-
-
-def outbox_on_commit(hook) -> None:
-    """Register `hook(outbox_ids: list[int])`, called after a transaction that wrote outbox rows commits."""
-    if hook not in _on_commit_hooks:
-        _on_commit_hooks.append(hook)
+# Sent once after a transaction that wrote outbox rows commits, with `outbox_ids` (every id of the transaction):
+# the notifications app, which sits above every app, connects its relay.
+outbox_committed = Signal()
 
 
 def _topic(event_type: str, event_code: str) -> str:
@@ -132,14 +119,13 @@ class _CommitBatch:
         self.flushed = True
         ids, self.ids = self.ids, []
         if ids:
-            for hook in _on_commit_hooks:
-                hook(ids)
+            outbox_committed.send(sender=OutboxMessage, outbox_ids=ids)
 
 
 def _relay_on_commit(outbox_ids: list[int]) -> None:
     """Call inside the transaction that wrote outbox rows `outbox_ids`: the hooks get every id of the
     transaction in one call after the commit (a transaction recording 500 events triggers one relay, not 500)."""
-    if not (_on_commit_hooks and outbox_ids):
+    if not (outbox_committed.has_listeners(OutboxMessage) and outbox_ids):
         return
     connection = transaction.get_connection()
     batch = getattr(connection, "_outbox_commit_batch", None)
@@ -161,8 +147,7 @@ def event_record(**fields) -> Event:
             event=event, topic=_topic(event.event_type, event.event_code), payload=event_payload(event)
         )
         _relay_on_commit([outbox.pk])
-        for hook in _record_hooks:
-            hook([event])
+        forget_events([event])
     return event
 
 
@@ -182,6 +167,5 @@ def events_append(events: list[Event]) -> list[Event]:
             ]
         )
         _relay_on_commit([message.pk for message in outbox])
-        for hook in _record_hooks:
-            hook(events)
+        forget_events(events)
     return events

@@ -12,3 +12,9 @@ class LoginForm(AuthenticationForm):
     password = forms.CharField(
         label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
+
+
+def container_number_widget(**attrs) -> forms.TextInput:
+    """What a scanner or a person types at a gate: no spelling help, capitals on touch keyboards."""
+    return forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
+                                  "maxlength": "13", "class": "input-code", **attrs})

@@ -50,7 +50,7 @@ DECLARATION_PARTIES = frozenset({K.ENTERPRISE, K.CUSTOMS, K.BORDER_INSPECTION, K
 # Who sees a booking's events (bookings.selectors.events_visible) and may track it: the booking's parties.
 EVENT_PARTIES = BOOKING_PARTIES
 SHIPPER_OR_STATION = frozenset({K.ENTERPRISE, K.STATION_OPERATOR, K.PLATFORM_ADMIN})
-# Every organisation but a local government office may keep webhooks (intermodal.notifications.views).
+# Every organisation but a local government office may keep webhooks (notifications.views).
 WEBHOOK_PARTIES = ALL - {K.LOCAL_GOVERNMENT}
 # Officers decide for their agency: a platform admin has none, so it may not decide.
 DECIDERS = frozenset({K.CUSTOMS, K.BORDER_INSPECTION})
@@ -112,6 +112,7 @@ MATRIX: dict[str, Route] = {
     },
     # CSV / Excel (issue 7): exports of what the caller sees; bulk import is the shipper's.
     "bookings:export": page("export", get=SIGNED_IN),
+    "events-export": page("export", get=SIGNED_IN),
     "bookings:import": page(get=Access(parties=frozenset({K.ENTERPRISE})),
                             post=Access(parties=frozenset({K.ENTERPRISE}))),
     "bookings:import-template": page(get=Access(parties=frozenset({K.ENTERPRISE}))),
@@ -119,10 +120,10 @@ MATRIX: dict[str, Route] = {
     "bookings:import-progress": page("booking_import", get=Access(parties=frozenset({K.ENTERPRISE}))),
     # Bills of lading (issue 7): the shipper asks, the station issues, the booking's parties read the PDF,
     # anyone holding the QR code's token verifies.
-    "bookings:bill-request": page("booking", post=Access(parties=SHIPPER, sees=BOOKING_PARTIES, others=H)),
-    "bookings:bill-issue": page("booking", post=Access(parties=STATION, sees=BOOKING_PARTIES, others=H)),
-    "bookings:bill-pdf": page("booking", get=Access(parties=BOOKING_PARTIES, others=H)),
-    "bill-of-lading-verify": page("bill_token", get=OPEN),
+    "documents:bill-request": page("booking", post=Access(parties=SHIPPER, sees=BOOKING_PARTIES, others=H)),
+    "documents:bill-issue": page("booking", post=Access(parties=STATION, sees=BOOKING_PARTIES, others=H)),
+    "documents:bill-pdf": page("booking", get=Access(parties=BOOKING_PARTIES, others=H)),
+    "documents:bill-of-lading-verify": page("bill_token", get=OPEN),
     # Figures (issue 7): every party sees the figures of what concerns it.
     "figures:dashboard": page(get=SIGNED_IN),
     "figures:export": page("export", get=SIGNED_IN),

@@ -49,7 +49,11 @@ INSTALLED_APPS = [
     "stations",
     "bookings",
     "customs",
-    "intermodal.notifications",
+    "tracking",
+    "journey",
+    "documents",
+    "figures",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -86,7 +90,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "intermodal.context_processors.party",
-                "intermodal.notifications.context_processors.inbox",
+                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -191,9 +195,9 @@ CELERY_BEAT_SCHEDULE = {
     "at-risk-alerts": {"task": "notifications.at_risk_alerts", "schedule": 300.0},
     "last-free-day-reminders": {"task": "notifications.last_free_day_reminders",
                                 "schedule": crontab(hour=8, minute=0)},
-    # The figures of past days, rolled up (bookings/rollups.py): the recent days hourly, everything nightly.
-    "figures-refresh": {"task": "bookings.tasks.figures_refresh", "schedule": crontab(minute=40)},
-    "figures-rebuild": {"task": "bookings.tasks.figures_refresh", "schedule": crontab(hour=2, minute=50),
+    # The figures of past days, rolled up (figures/rollups.py): the recent days hourly, everything nightly.
+    "figures-refresh": {"task": "figures.tasks.figures_refresh", "schedule": crontab(minute=40)},
+    "figures-rebuild": {"task": "figures.tasks.figures_refresh", "schedule": crontab(hour=2, minute=50),
                         "kwargs": {"full": True}},
 }
 # Days before yesterday that the hourly refresh rewrites: late reports and corrections of those days show
@@ -279,9 +283,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PartyKindEnum": "intermodal.models.PartyKind",
         "DecisionKindEnum": "customs.models.DecisionKind",
-        "DeliveryStatusEnum": "intermodal.notifications.models.DeliveryStatus",
-        "SubscriptionFormatEnum": "intermodal.notifications.models.SubscriptionFormat",
-        "NotificationKindEnum": "intermodal.notifications.models.NotificationKind",
+        "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
+        "SubscriptionFormatEnum": "notifications.models.SubscriptionFormat",
+        "NotificationKindEnum": "notifications.models.NotificationKind",
     },
 }
 

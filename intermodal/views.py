@@ -1,15 +1,14 @@
-"""Pages shared by every party: home, language choice, health."""
+"""Pages shared by every party: sign-in, language choice, health (the home page is the network: stations.views)."""
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.db import connection
 from django.http import HttpResponseNotAllowed, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
-from intermodal.access import Actor
 from intermodal.forms import LoginForm
 
 
@@ -17,14 +16,6 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     authentication_form = LoginForm
     redirect_authenticated_user = True
-
-
-def home(request):
-    # Imported here: the shared package must not import apps at module load (stations depends on it).
-    from stations.selectors import network_overview
-
-    actor = Actor.from_request(request)
-    return render(request, "home.html", network_overview(actor=actor))
 
 
 def set_language(request):

@@ -98,3 +98,23 @@ def connecting(network):
         .first()
     )
     return SimpleNamespace(departure=departure, vessel_call=network.vessel_call, network=network)
+
+
+@pytest.fixture
+def outbox_committed_ids():
+    """What the event core announces after each commit that wrote outbox rows (its `outbox_committed` signal), in
+    place of the notifications relay, which is disconnected for the test and connected again after it."""
+    from intermodal.events import outbox_committed
+    from intermodal.models import OutboxMessage
+    from notifications.relay import relay_trigger
+
+    seen: list[list[int]] = []
+
+    def hear(sender, *, outbox_ids, **signal):
+        seen.append(outbox_ids)
+
+    outbox_committed.disconnect(sender=OutboxMessage, dispatch_uid="notifications.relay")
+    outbox_committed.connect(hear, sender=OutboxMessage, weak=False)
+    yield seen
+    outbox_committed.disconnect(hear, sender=OutboxMessage)
+    outbox_committed.connect(relay_trigger, sender=OutboxMessage, dispatch_uid="notifications.relay")

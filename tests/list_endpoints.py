@@ -91,12 +91,13 @@ def _clone_booking(booking, reference: str):
 def world_build() -> World:
     """Stations, services, departures, vessel calls, API keys, bookings, declarations and events: ITEMS of each
     for one shipper (a booking and a declaration made through the services, the rest copied from them)."""
-    from bookings import journey, services
+    from bookings import services
     from bookings.models import Container, EmptyRequest
     from customs.models import GoodsLine
     from intermodal.access import Actor, api_key_create
     from intermodal.events import event_record
     from intermodal.models import DEFAULT_SCOPES, PartyKind, Scope
+    from journey import services as journey
     from stations.models import Departure, Location, Service, Station, Tariff
     from stations.services import departure_build
     from tests import factories
@@ -160,7 +161,7 @@ def world_build() -> World:
         vessel_call=network.vessel_call, destination=Location.objects.get(unlocode="NLRTM"), lines={"42G1": 2},
         commodity="Toys", cargo_weight_kg=Decimal("18000"), confirm=True,
     )  # fmt: skip
-    request = journey.empty_request_create(actor=actor, booking=booking, size_type="42G1", quantity=1)
+    request = services.empty_request_create(actor=actor, booking=booking, size_type="42G1", quantity=1)
     journey.empty_request_ready(actor=Actor(organisation=network.operator), request=request)  # an event of its own
     services.container_assign(actor=actor, booking=booking, number="CSQU3054383", size_type="42G1")
     declaration = factories.declaration_released(booking)
@@ -195,7 +196,7 @@ def world_build() -> World:
 def _notifications_build(shipper, person) -> None:
     """ITEMS webhook subscriptions (Standard and DCSA), deliveries and notifications of the shipper."""
     from intermodal.models import Event
-    from intermodal.notifications.models import Delivery, Notification, Subscription, SubscriptionFormat
+    from notifications.models import Delivery, Notification, Subscription, SubscriptionFormat
 
     subscriptions = Subscription.objects.bulk_create(
         [

@@ -7,12 +7,13 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from bookings import bill_of_lading as bl
-from bookings import journey
+from bookings import services as bookings_services
 from bookings.models import BillOfLadingStatus
+from documents import bill_of_lading as bl
 from intermodal.access import Actor
 from intermodal.errors import InvalidInput, StateConflict
 from intermodal.models import Event, PartyKind
+from journey import services as journey
 from tests import factories
 from tests.bookings.conftest import book
 from tests.bookings.test_journey import NUMBERS, vgm
@@ -43,7 +44,7 @@ def station_actor(network):
 def ready(shipper, connecting, station_actor):
     """Two containers gated in at Yiwu with seals and VGM; the shipper has asked for the B/L; declaration released."""
     booking = book(shipper.actor, connecting, lines={"42G1": 2})
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
     journey.empty_request_ready(actor=station_actor, request=request)
     for n, number in enumerate(NUMBERS[:2]):
         journey.empty_hand_out(actor=station_actor, request=request, number=number)
@@ -92,7 +93,7 @@ def test_refused_until_gated_in_and_released(shipper, connecting, station_actor)
         bl.bill_of_lading_issue(actor=station_actor, booking=booking, verify_url=verify_url)
     assert refused.value.code == "not_ready" and "0 of 1 containers" in refused.value.message
 
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)
     journey.empty_request_ready(actor=station_actor, request=request)
     journey.empty_hand_out(actor=station_actor, request=request, number=NUMBERS[0])
     journey.laden_gate_in(actor=station_actor, number=NUMBERS[0], **vgm())

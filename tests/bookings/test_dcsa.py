@@ -24,13 +24,16 @@ from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from jsonschema import Draft4Validator, FormatChecker
 
-from bookings import dcsa, journey, services
+from bookings import services
+from bookings import services as bookings_services
 from intermodal.access import Actor
 from intermodal.codes import NOT_IN_DCSA_220
 from intermodal.events import event_record
 from intermodal.models import Event, Scope
+from journey import services as journey
 from tests import factories
 from tests.bookings.conftest import book
+from tracking import dcsa
 
 pytestmark = pytest.mark.django_db
 
@@ -205,7 +208,7 @@ def tracked(shipper, other_shipper, connecting):
     cancelled = book(shipper.actor, connecting, lines={"22G1": 1})
     services.booking_cancel(actor=shipper.actor, booking=cancelled, reason="Order withdrawn")
     booking = book(shipper.actor, connecting, lines={"42G1": 2})
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
     journey.empty_request_ready(actor=station, request=request)
     for n, number in enumerate(NUMBERS):
         journey.empty_hand_out(actor=station, request=request, number=number)

@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from bookings import journey
+from bookings import services as bookings_services
 from bookings.models import ContainerStatus
-from intermodal import events
 from intermodal.access import Actor
 from intermodal.models import Event, OutboxMessage, PartyKind, Scope
+from journey import services as journey
 from stations.models import Departure
 from tests import factories
 from tests.bookings.conftest import book
@@ -28,7 +28,7 @@ def key_client(org, scopes):
 def handed_out(shipper, connecting):
     """A confirmed booking of 2 x 42G1 whose empties are out with the shipper."""
     booking = book(shipper.actor, connecting, lines={"42G1": 2})
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
     staff = Actor(organisation=connecting.network.operator)
     for number in ("CSQU3054383", "TCNU7200794"):
         journey.empty_hand_out(actor=staff, request=request, number=number)
@@ -184,7 +184,7 @@ def test_a_delay_reported_by_the_railway_flags_the_booking_at_risk(shipper, conn
 
 def test_a_container_timeline_shows_only_this_booking_journey_of_the_box(shipper, connecting, handed_out):
     from bookings import services
-    from bookings.tracking import track_lookup
+    from tracking.timeline import track_lookup
 
     # The same box travelled for an earlier booking that was cancelled after its empty was handed out.
     services.booking_cancel(actor=shipper.actor, booking=handed_out)
@@ -263,10 +263,8 @@ def test_a_batch_of_estimates_checks_each_item_and_writes_only_the_legal_ones(co
 
 def test_the_relay_hears_of_a_batch_once_after_commit_with_every_outbox_row(connecting,
                                                                           django_capture_on_commit_callbacks,
-                                                                          monkeypatch):
-    seen: list[list[int]] = []
-    monkeypatch.setattr(events, "_on_commit_hooks", [])
-    events.outbox_on_commit(seen.append)
+                                                                          outbox_committed_ids):
+    seen = outbox_committed_ids
     client = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
 
     with django_capture_on_commit_callbacks(execute=True):

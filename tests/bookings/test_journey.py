@@ -6,11 +6,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from bookings import journey
+from bookings import services as bookings_services
 from bookings.models import BookingStatus, Container, ContainerStatus, EmptyRequestStatus
 from intermodal.access import Actor
 from intermodal.errors import StateConflict
 from intermodal.models import Event, OutboxMessage, PartyKind
+from journey import services as journey
 from stations.models import Departure, DepartureStatus, VesselCall
 from tests import factories
 from tests.bookings.conftest import book
@@ -37,7 +38,8 @@ def vgm(n: int = 0) -> dict:
 def to_station(shipper, connecting, parties, count: int = 3):
     """Book, ask for empties, have them handed out and gated in laden: the part of the journey at the station."""
     booking = book(shipper.actor, connecting, lines={"42G1": count})
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=count)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1",
+                                                     quantity=count)
     journey.empty_request_ready(actor=parties["station"], request=request)
     for n, number in enumerate(NUMBERS[:count]):
         journey.empty_hand_out(actor=parties["station"], request=request, number=number)
@@ -120,7 +122,7 @@ def test_gate_in_of_an_unknown_container_is_refused(shipper, connecting, parties
 
 def test_staff_of_another_station_cannot_act(shipper, connecting, parties):
     booking = book(shipper.actor, connecting, lines={"42G1": 1})
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)
     elsewhere = Actor(organisation=factories.organisation(PartyKind.STATION_OPERATOR, code="jinhua-ops"))
 
     error = assert_refused_and_nothing_written(
@@ -191,7 +193,7 @@ def test_vessel_loading_checks_of_other_apps_are_honoured(shipper, connecting, p
     def customs_hold(container):
         raise StateConflict("Not released by customs.", code="not_released")
 
-    monkeypatch.setattr(journey, "VESSEL_LOADING_CHECKS", [customs_hold])
+    monkeypatch.setattr(journey, "vessel_loading_customs_check", customs_hold)
 
     assert_refused_and_nothing_written(
         lambda: journey.vessel_load(actor=parties["port"], number=NUMBERS[0]), "not_released")
@@ -230,10 +232,10 @@ def test_empty_requests_cannot_exceed_the_booking(shipper, connecting, parties):
     from intermodal.errors import InvalidInput
 
     booking = book(shipper.actor, connecting, lines={"42G1": 2})
-    journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
 
     with pytest.raises(InvalidInput) as error:
-        journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)
+        bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)
 
     assert "0 more" in error.value.errors["quantity"][0]
 

@@ -11,10 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from stdnum import iso6346
 
-from bookings import journey
+from bookings import services as bookings_services
 from bookings.models import BookingStatus, Container, ContainerStatus, EmptyRequestStatus
 from intermodal.access import Actor
 from intermodal.models import Event, PartyKind
+from journey import services as journey
 from stations.models import Departure, DepartureStatus, VesselCall
 from tests import factories
 from tests.bookings.conftest import book
@@ -66,7 +67,7 @@ def vgm(n: int = 0) -> dict:
 def at_station(shipper, connecting, staff, numbers, *, gate_in=True, **fields):
     """Book, ask for empties, hand them out and (by default) gate them in laden, through the journey."""
     booking = book(shipper.actor, connecting, lines={"42G1": len(numbers)}, **fields)
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1",
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1",
                                            quantity=len(numbers))
     journey.empty_request_ready(actor=staff.actor, request=request)
     for n, number in enumerate(numbers):
@@ -97,7 +98,7 @@ def gate_in_post(number: str, **overrides) -> dict:
 def test_the_board_shows_departures_load_list_yard_and_empty_requests(client, shipper, tomorrow, staff):
     at_station(shipper, tomorrow, staff, NUMBERS[:1])
     waiting = book(shipper.actor, tomorrow, lines={"22G1": 3})
-    journey.empty_request_create(actor=shipper.actor, booking=waiting, size_type="22G1", quantity=3)
+    bookings_services.empty_request_create(actor=shipper.actor, booking=waiting, size_type="22G1", quantity=3)
     today_departure = Departure.objects.get(service=tomorrow.network.yiwu_rail, service_date=timezone.localdate())
     client.force_login(staff.user)
 
@@ -151,7 +152,7 @@ def test_the_board_offers_only_the_organisations_stations(client, network, staff
 
 def test_mark_ready_and_hand_out_on_the_board(client, shipper, tomorrow, staff):
     booking = book(shipper.actor, tomorrow, lines={"42G1": 2})
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
     client.force_login(staff.user)
 
     ready = client.post(f"/operations/station/empty-requests/{request.pk}/ready/", follow=True)
@@ -171,7 +172,7 @@ def test_mark_ready_and_hand_out_on_the_board(client, shipper, tomorrow, staff):
 
 def test_a_hand_out_with_a_wrong_number_says_why_and_hands_out_nothing(client, shipper, tomorrow, staff):
     booking = book(shipper.actor, tomorrow, lines={"42G1": 1})
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)
     client.force_login(staff.user)
 
     response = client.post(f"/operations/station/empty-requests/{request.pk}/hand-out/", {"number": "CSQU3054384"})
@@ -185,7 +186,7 @@ def test_a_hand_out_with_a_wrong_number_says_why_and_hands_out_nothing(client, s
 
 def test_another_stations_empty_request_is_not_found(client, shipper, tomorrow):
     booking = book(shipper.actor, tomorrow, lines={"42G1": 1})
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)
     client.force_login(person(factories.organisation(PartyKind.STATION_OPERATOR, code="elsewhere")).user)
 
     response = client.post(f"/operations/station/empty-requests/{request.pk}/ready/")
@@ -286,7 +287,7 @@ def test_the_board_takes_the_same_queries_for_1_or_5_bookings(client, shipper, t
         numbers = [container_number(2 * n), container_number(2 * n + 1)]
         at_station(shipper, tomorrow, staff, numbers[:1])
         booking = book(shipper.actor, tomorrow, lines={"22G1": 1})
-        journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="22G1", quantity=1)
+        bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="22G1", quantity=1)
 
     add_booking(0)
     client.force_login(staff.user)

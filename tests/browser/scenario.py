@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.core.management import call_command
 from django.utils import timezone
 
-from bookings import journey
+from bookings import services as bookings_services
 from bookings.models import Booking, EmptyRequest
 from bookings.selectors import connections_search
 from bookings.services import booking_create
@@ -22,6 +22,7 @@ from customs import services as customs_services
 from customs.models import Declaration, RiskRule
 from intermodal.access import Actor
 from intermodal.models import Organisation
+from journey import services as journey
 from stations.models import Departure, Location, Station, VesselCall
 
 STATION = "YIWU-W"
@@ -76,7 +77,8 @@ def booked() -> State:
             destination=destination, lines={SIZE_TYPE: 2}, commodity=COMMODITY,
             cargo_weight_kg=Decimal("18000"), confirm=True,
         )
-        request = journey.empty_request_create(actor=shipper, booking=booking, size_type=SIZE_TYPE, quantity=2)
+        request = bookings_services.empty_request_create(actor=shipper, booking=booking, size_type=SIZE_TYPE,
+                                                         quantity=2)
         return State(booking=booking, departure=connection.departure, vessel_call=connection.vessel_call,
                      empty_request=request)
     raise AssertionError("The demo network has no Yiwu West departure today or tomorrow for a Rotterdam vessel.")

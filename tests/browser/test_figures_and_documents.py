@@ -7,13 +7,15 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from bookings import bill_of_lading, journey
 from bookings import selectors as booking_selectors
 from bookings import services as booking_services
+from bookings import services as bookings_services
 from bookings.models import BookingStatus, ContainerStatus
 from customs.models import RiskRule
+from documents import bill_of_lading
 from intermodal.access import Actor
 from intermodal.models import Organisation, User
+from journey import services as journey
 from stations.models import DepartureStatus, Location, Station
 from tests import factories
 from tests.browser.pages import log_in, use_language
@@ -109,7 +111,7 @@ def ready_for_bill(demo):
         destination=Location.objects.get(unlocode="NLRTM"), lines=lines, commodity="Christmas decorations",
         cargo_weight_kg=Decimal("18000"), confirm=True,
     )
-    request = journey.empty_request_create(actor=actor, booking=booking, size_type="42G1", quantity=2)
+    request = bookings_services.empty_request_create(actor=actor, booking=booking, size_type="42G1", quantity=2)
     journey.empty_request_ready(actor=station_actor, request=request)
     for n, number in enumerate(("CSQU3054383", "TCNU7200794")):
         journey.empty_hand_out(actor=station_actor, request=request, number=number)

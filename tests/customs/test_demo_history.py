@@ -8,9 +8,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from bookings.figures import figure_query, figures_compute
 from bookings.models import Booking
 from customs.demo_history import demo_history_create
+from figures.compute import figures_compute
+from figures.query import figure_query
 from intermodal.access import Actor
 from intermodal.errors import InvalidInput
 from intermodal.models import Organisation, PartyKind

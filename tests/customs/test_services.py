@@ -214,8 +214,8 @@ def test_one_declaration_per_booking(declared):
 
 
 def test_the_port_cannot_load_an_unreleased_container_and_loads_it_once_released(shipper, connecting):
-    from bookings import journey
     from bookings.models import ContainerStatus
+    from journey import services as journey
     from tests.bookings.test_journey import NUMBERS as JOURNEY_NUMBERS
     from tests.bookings.test_journey import to_station
 

@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from bookings import rollups
-from bookings.figures import figure_query, figures_compute
+from figures.compute import figures_compute, figures_refresh
+from figures.query import figure_query
 from intermodal.access import Actor
 from intermodal.aggregates import _PercentileCont
 from intermodal.errors import InvalidInput
@@ -26,7 +26,7 @@ def figures_data(request, figures_data):
     """The hand-made data set, its figures read each way in turn: every answer below must hold for all."""
     today = ROLLED_UP_TO[request.param]
     if today is not None:
-        refreshed = rollups.refresh(today=today)
+        refreshed = figures_refresh(today=today)
         assert refreshed.through_day == date.fromordinal(today.toordinal() - 1)
     return figures_data
 

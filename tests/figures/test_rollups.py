@@ -8,11 +8,11 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from bookings import rollups
-from bookings.figures import figure_query, figures_compute
 from bookings.models import BookingDay, ContainerDay, EmptyWait, FigureRollup
-from bookings.tasks import figures_refresh
 from customs.models import CargoDay, ClearanceTime
+from figures.compute import figures_compute, figures_refresh
+from figures.query import figure_query
+from figures.tasks import figures_refresh as figures_refresh_task
 from intermodal.models import PartyKind
 from tests.factories import shanghai
 from tests.figures.conftest import PERIOD, actor_of, empty_request
@@ -25,7 +25,7 @@ def port_figures(port_actor):
 
 
 def test_refresh_writes_a_row_per_day_and_service(figures_data):
-    refreshed = rollups.refresh(today=date(2025, 7, 1))
+    refreshed = figures_refresh(today=date(2025, 7, 1))
 
     assert refreshed.day_from is None  # the first refresh rolls up everything
     assert FigureRollup.objects.get().through_day == date(2025, 6, 30)
@@ -45,7 +45,7 @@ def test_refresh_writes_a_row_per_day_and_service(figures_data):
 
 def test_figures_read_the_rollups_not_the_rows(figures_data, port_actor):
     from_rows = port_figures(port_actor)
-    rollups.refresh(today=date(2025, 7, 1))
+    figures_refresh(today=date(2025, 7, 1))
 
     with CaptureQueriesContext(connection) as queries:
         from_rollups = port_figures(port_actor)
@@ -59,35 +59,35 @@ def test_figures_read_the_rollups_not_the_rows(figures_data, port_actor):
 
 
 def test_days_after_the_rollup_are_read_live(figures_data, port_actor):
-    rollups.refresh(today=date(2025, 3, 11))  # rolled up through 10 March
+    figures_refresh(today=date(2025, 3, 11))  # rolled up through 10 March
     before = port_figures(port_actor)["empty_wait"]["requests"]
 
     empty_request(figures_data.bookings[0], shanghai(date(2025, 3, 20), 9), 2)  # after the rollup: live
     empty_request(figures_data.bookings[0], shanghai(date(2025, 3, 5), 9), 2)  # a rolled-up day: not yet
 
     assert port_figures(port_actor)["empty_wait"]["requests"] == before + 1
-    rollups.refresh(today=date(2025, 3, 11), full=True)
+    figures_refresh(today=date(2025, 3, 11), full=True)
     assert port_figures(port_actor)["empty_wait"]["requests"] == before + 2
 
 
 def test_the_hourly_refresh_rewrites_the_last_days_only(figures_data, port_actor):
-    rollups.refresh(today=date(2025, 3, 21))
+    figures_refresh(today=date(2025, 3, 21))
     lookback = settings.FIGURES_ROLLUP_LOOKBACK_DAYS
     recent = date(2025, 3, 21) - timedelta(days=lookback)  # the first day the next refresh rewrites
     empty_request(figures_data.bookings[0], shanghai(recent, 9), 2)
     empty_request(figures_data.bookings[0], shanghai(recent - timedelta(days=1), 9), 2)
     requests = port_figures(port_actor)["empty_wait"]["requests"]
 
-    refreshed = rollups.refresh(today=date(2025, 3, 21))
+    refreshed = figures_refresh(today=date(2025, 3, 21))
 
     assert refreshed.day_from == recent
     assert port_figures(port_actor)["empty_wait"]["requests"] == requests + 1
-    figures_refresh(full=True)  # the nightly rebuild (today's real date: rolls up the whole hand-made year)
+    figures_refresh_task(full=True)  # the nightly rebuild (today's real date: rolls up the whole hand-made year)
     assert port_figures(port_actor)["empty_wait"]["requests"] == requests + 2
 
 
 def test_an_enterprise_reads_its_own_rows(figures_data):
-    rollups.refresh(today=date(2025, 7, 1))
+    figures_refresh(today=date(2025, 7, 1))
     query = figure_query(actor=figures_data.shipper.actor, **PERIOD)
 
     assert query.rolled_through is None  # the rollups hold no shipper
@@ -96,14 +96,14 @@ def test_an_enterprise_reads_its_own_rows(figures_data):
 
 def test_the_refresh_is_scheduled():
     entries = [entry for entry in settings.CELERY_BEAT_SCHEDULE.values()
-               if entry["task"] == "bookings.tasks.figures_refresh"]
+               if entry["task"] == "figures.tasks.figures_refresh"]
     assert len(entries) == 2
     assert sorted(entry.get("kwargs", {}).get("full", False) for entry in entries) == [False, True]
 
 
 def test_a_scope_that_holds_nothing_has_empty_figures(figures_data):
     """A local government naming neither city nor province sees no station: no rows, not an error."""
-    rollups.refresh(today=date(2025, 3, 16))  # rolled days and live ones both
+    figures_refresh(today=date(2025, 3, 16))  # rolled days and live ones both
     nowhere = actor_of(PartyKind.LOCAL_GOVERNMENT, province="", city="")
 
     figures = figures_compute(figure_query(actor=nowhere, **PERIOD))

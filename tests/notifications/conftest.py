@@ -17,7 +17,7 @@ import pytest
 from django.db import connection
 
 from intermodal.celery import app as celery_app
-from intermodal.notifications.services import subscription_create
+from notifications.services import subscription_create
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -5,8 +5,8 @@ import base64
 import pytest
 
 from intermodal.models import PartyKind
-from intermodal.notifications.models import Delivery, Notification, NotificationKind, Subscription
-from intermodal.notifications.relay import outbox_sweep
+from notifications.models import Delivery, Notification, NotificationKind, Subscription
+from notifications.relay import outbox_sweep
 from tests import factories
 from tests.bookings.conftest import book
 
@@ -83,7 +83,7 @@ def test_the_delivery_log_shows_attempts_and_filters_by_status(api_client, shipp
     mine = subscribe(shipper.org, "http://127.0.0.1:9/hook").subscription
     book(shipper.actor, connecting)
     outbox_sweep()
-    from intermodal.notifications.delivery import delivery_send
+    from notifications.delivery import delivery_send
 
     for delivery in Delivery.objects.filter(subscription=mine):
         delivery_send(delivery.pk)

@@ -12,8 +12,8 @@ from django.test import override_settings
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
-from intermodal.notifications import delivery as sender
-from intermodal.notifications.models import (
+from notifications import delivery as sender
+from notifications.models import (
     Delivery,
     DeliveryAttempt,
     DeliveryStatus,
@@ -21,7 +21,7 @@ from intermodal.notifications.models import (
     NotificationKind,
     Subscription,
 )
-from intermodal.notifications.relay import outbox_sweep, webhook_id_new
+from notifications.relay import outbox_sweep, webhook_id_new
 from tests.bookings.conftest import book
 from tests.notifications.conftest import subscribe
 
@@ -168,8 +168,8 @@ def test_resend_sends_the_same_body_and_id_again(shipper, connecting, receiver):
 
 
 def test_a_dcsa_callback_is_an_array_signed_with_notification_signature(shipper, connecting, receiver):
-    from intermodal.notifications.models import SubscriptionFormat
-    from intermodal.notifications.services import dcsa_secret
+    from notifications.models import SubscriptionFormat
+    from notifications.services import dcsa_secret
 
     secret = dcsa_secret()
     subscription = subscribe(shipper.org, receiver.url, format=SubscriptionFormat.DCSA,

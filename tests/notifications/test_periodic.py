@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bookings import journey
 from intermodal.access import Actor
-from intermodal.notifications.models import Notification, NotificationKind
-from intermodal.notifications.people import at_risk_alerts, last_free_day_reminders
+from journey import services as journey
+from notifications.models import Notification, NotificationKind
+from notifications.people import at_risk_alerts, last_free_day_reminders
 from stations.models import Departure
 from tests import factories
 from tests.bookings.conftest import book

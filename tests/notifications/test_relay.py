@@ -5,13 +5,14 @@ import json
 import pytest
 from django.core import mail
 
-from bookings import journey
 from bookings import services as booking_services
+from bookings import services as bookings_services
 from intermodal.access import Actor
 from intermodal.models import OutboxMessage, PartyKind
-from intermodal.notifications.models import Delivery, EmailPreference, Notification, NotificationKind
-from intermodal.notifications.people import notification_email
-from intermodal.notifications.relay import outbox_relay, outbox_sweep
+from journey import services as journey
+from notifications.models import Delivery, EmailPreference, Notification, NotificationKind
+from notifications.people import notification_email
+from notifications.relay import outbox_relay, outbox_sweep
 from tests import factories
 from tests.bookings.conftest import book
 from tests.notifications.conftest import subscribe
@@ -34,7 +35,7 @@ def test_each_event_reaches_the_subscriptions_that_may_see_it_once(shipper, othe
     railway = subscribe(connecting.network.railway, "https://rail.example/hook").subscription
     government = factories.organisation(PartyKind.LOCAL_GOVERNMENT, code="gov")
     # Made directly: the services refuse local government a subscription (it sees aggregates only).
-    from intermodal.notifications.models import Subscription
+    from notifications.models import Subscription
 
     nothing = Subscription.objects.create(organisation=government, url="https://gov.example/", event_kinds=["*"],
                                           secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
@@ -67,7 +68,7 @@ def test_filters_by_kind_station_booking_and_container(shipper, connecting):
                      kinds=["equipment.*"]).subscription
 
     booking_services.booking_cancel(actor=shipper.actor, booking=first, reason="No longer needed")
-    journey.empty_request_create(actor=shipper.actor, booking=second, size_type="42G1", quantity=1)
+    bookings_services.empty_request_create(actor=shipper.actor, booking=second, size_type="42G1", quantity=1)
     relay_all()
 
     assert topics(by_booking) == ["shipment.reqs"]
@@ -81,7 +82,7 @@ def test_an_inspection_office_receives_the_declarations_at_its_stations(shipper,
 
     booking = book(shipper.actor, connecting)
     staff = Actor(organisation=connecting.network.operator, user=factories.user(connecting.network.operator))
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
     journey.empty_request_ready(actor=staff, request=request)
     for number in ("CSQU3054383", "TCNU7200794"):
         journey.empty_hand_out(actor=staff, request=request, number=number)
@@ -132,7 +133,7 @@ def test_the_email_is_in_the_readers_language(shipper, connecting):
 
 def test_a_roll_and_ready_empties_are_told_to_the_shipper(shipper, connecting):
     booking = book(shipper.actor, connecting)
-    request = journey.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
     staff = factories.user(connecting.network.operator, username="yiwu-staff")
     journey.empty_request_ready(actor=Actor(organisation=connecting.network.operator, user=staff), request=request)
     relay_all()

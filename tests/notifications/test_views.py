@@ -3,14 +3,14 @@
 import pytest
 
 from intermodal.models import PartyKind
-from intermodal.notifications.models import (
+from notifications.models import (
     Delivery,
     EmailPreference,
     Notification,
     NotificationKind,
     Subscription,
 )
-from intermodal.notifications.relay import outbox_sweep
+from notifications.relay import outbox_sweep
 from tests import factories
 from tests.bookings.conftest import book
 from tests.notifications.conftest import subscribe

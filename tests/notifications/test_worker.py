@@ -7,7 +7,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from bookings import services as booking_services
-from intermodal.notifications.models import Delivery, DeliveryAttempt, DeliveryStatus
+from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus
 from tests.bookings.conftest import book
 from tests.notifications.conftest import subscribe, wait_for
 

@@ -9,15 +9,16 @@ from types import SimpleNamespace
 
 from django.utils import timezone
 
-from bookings import journey
 from bookings import services as booking_services
-from bookings.bill_of_lading import bill_of_lading_issue, bill_of_lading_request
+from bookings import services as bookings_services
 from bookings.models import BookingImport
 from customs import services as customs_services
+from documents.bill_of_lading import bill_of_lading_issue, bill_of_lading_request
 from intermodal.access import Actor, api_key_create, api_key_revoke
 from intermodal.models import DEFAULT_SCOPES, Event, PartyKind
-from intermodal.notifications.models import Delivery, Notification, NotificationKind, SubscriptionFormat
-from intermodal.notifications.services import subscription_create
+from journey import services as journey
+from notifications.models import Delivery, Notification, NotificationKind, SubscriptionFormat
+from notifications.services import subscription_create
 from stations.models import Departure, Location
 from stations.services import departures_generate
 from tests import factories
@@ -55,7 +56,7 @@ def _journey(world, today) -> None:
         actor=shipper, departure=departure, vessel_call=call, destination=Location.objects.get(unlocode="NLRTM"),
         lines={"42G1": 1}, commodity="Toys", cargo_weight_kg=Decimal("18000"), confirm=True,
     )
-    empty_request = journey.empty_request_create(actor=shipper, booking=booking, size_type="42G1", quantity=1)
+    empty_request = bookings_services.empty_request_create(actor=shipper, booking=booking, size_type="42G1", quantity=1)
     booking_services.container_assign(actor=shipper, booking=booking, number=world.container_number,
                                       size_type="42G1")
     station_staff = Actor(organisation=world.orgs[K.STATION_OPERATOR])
@@ -188,7 +189,7 @@ def body_for(view_name: str, method: str, world: SimpleNamespace, kind: str | No
         ("customs:record", "POST"): {"result-result": "passed", "result-findings": "As declared"},
         ("bookings:cancel", "POST"): {"reason": "No longer needed"},
         ("operations:scan", "POST"): {"number": world.container_number, "action": "load"},
-        ("bookings:bill-request", "POST"): BILL,
+        ("documents:bill-request", "POST"): BILL,
         ("api-bill-of-lading", "POST"): BILL,
     }
     return bodies.get((view_name, method))

@@ -1,0 +1,298 @@
+"""Partner event reports: journey events, one or up to 1,000 at once (POST /api/v1/events/, beside tracking's read).
+
+Reported events go through the same journey functions as the pages, so the same checks apply. In a bulk,
+each item applies on its own: a refused item is reported with its reason and does not stop the others. Runs of
+departure estimates in a bulk are applied as one batch each, with the same checks and outcome per item.
+"""
+
+from django.db import DatabaseError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from bookings.models import Container, ContainerStatus, EmptyRequest, VgmMethod
+from bookings.selectors import booking_list
+from intermodal.access import Actor
+from intermodal.api import KnownFieldsOnly, _flatten, error_body
+from intermodal.codes import Classifier, EventType
+from intermodal.errors import ApplicationError, InvalidInput
+from intermodal.models import PartyKind, Scope
+from journey import services as journey
+from stations.models import Departure, VesselCall
+from tracking.api import EventsView as EventsReadView
+
+MAX_BULK = 1000
+REPORTABLE = {
+    EventType.EQUIPMENT: {"GTOT", "GTIN", "LOAD", "DISC"},
+    EventType.TRANSPORT: {"DEPA", "ARRI"},
+}
+
+
+class EventReportSerializer(KnownFieldsOnly, serializers.Serializer):
+    event_type = serializers.ChoiceField(choices=[EventType.EQUIPMENT, EventType.TRANSPORT])
+    event_code = serializers.CharField(max_length=4)
+    classifier = serializers.ChoiceField(choices=[Classifier.ACTUAL, Classifier.ESTIMATED], default=Classifier.ACTUAL)
+    event_datetime = serializers.DateTimeField(
+        required=False, help_text=_("When it happened (ACT, default now) or will (EST).")
+    )
+    equipment_reference = serializers.CharField(max_length=15, required=False)
+    transport_reference = serializers.CharField(
+        max_length=50, required=False, help_text=_("A departure or vessel call reference.")
+    )
+    empty_request = serializers.IntegerField(
+        required=False, min_value=1, help_text=_("For GTOT (empty handed out): the request it serves.")
+    )
+    seal_number = serializers.CharField(max_length=30, required=False)
+    vgm_kg = serializers.DecimalField(max_digits=8, decimal_places=1, min_value=1000, max_value=60000, required=False)
+    vgm_method = serializers.ChoiceField(choices=VgmMethod.choices, required=False)
+    vgm_signatory = serializers.CharField(max_length=100, required=False)
+    reason = serializers.CharField(max_length=250, required=False, default="")
+
+    def validate(self, attrs):
+        kind, code = attrs["event_type"], attrs["event_code"].upper()
+        attrs["event_code"] = code
+        if code not in REPORTABLE[kind]:
+            raise ValidationError(
+                {
+                    "event_code": [
+                        _("%(code)s %(kind)s events cannot be reported here (allowed: %(allowed)s).")
+                        % {"code": code, "kind": kind, "allowed": ", ".join(sorted(REPORTABLE[kind]))}
+                    ]
+                }
+            )
+        if kind == EventType.EQUIPMENT:
+            if "equipment_reference" not in attrs:
+                raise ValidationError({"equipment_reference": [_("Equipment events need the container number.")]})
+            if attrs["classifier"] != Classifier.ACTUAL:
+                raise ValidationError({"classifier": [_("Equipment events are reported when they happen (ACT).")]})
+        elif "transport_reference" not in attrs:
+            raise ValidationError({"transport_reference": [_("Transport events need the departure or vessel call.")]})
+        if attrs["classifier"] == Classifier.ESTIMATED and "event_datetime" not in attrs:
+            raise ValidationError({"event_datetime": [_("An estimate needs the expected time.")]})
+        return attrs
+
+
+def _transport(reference: str):
+    departure = (
+        Departure.objects.select_related("service__station", "service__terminal").filter(reference=reference).first()
+    )
+    if departure is not None:
+        return departure
+    call = VesselCall.objects.select_related("terminal").filter(reference=reference).first()
+    if call is None:
+        raise InvalidInput(
+            errors={"transport_reference": [_("No departure or vessel call %(ref)s.") % {"ref": reference}]}
+        )
+    return call
+
+
+def event_apply(*, actor: Actor, data: dict):
+    """Carry out one reported event through the journey; returns the container or transport it moved."""
+    code, at = data["event_code"], data.get("event_datetime")
+    if data["event_type"] == EventType.TRANSPORT:
+        transport = _transport(data["transport_reference"])
+        if data["classifier"] == Classifier.ESTIMATED:
+            if isinstance(transport, Departure):
+                key = "estimated_departure" if code == "DEPA" else "estimated_arrival"
+                return journey.departure_estimate(actor=actor, departure=transport, reason=data["reason"], **{key: at})
+            key = "etd" if code == "DEPA" else "eta"
+            return journey.vessel_call_estimate(actor=actor, vessel_call=transport, reason=data["reason"], **{key: at})
+        if isinstance(transport, Departure):
+            step = journey.train_depart if code == "DEPA" else journey.train_arrive
+            return step(actor=actor, departure=transport, at=at)
+        if code == "DEPA":
+            return journey.vessel_depart(actor=actor, vessel_call=transport, at=at)
+        raise InvalidInput(errors={"event_code": [_("A vessel's arrival is not tracked here; report its ETA (EST).")]})
+
+    number = data["equipment_reference"]
+    if code == "GTOT":
+        request = EmptyRequest.objects.filter(
+            pk=data.get("empty_request"), booking__in=booking_list(actor=actor)
+        ).first()
+        if request is None:
+            raise InvalidInput(errors={"empty_request": [_("Name the empty container request this serves.")]})
+        return journey.empty_hand_out(actor=actor, request=request, number=number)
+    if code == "DISC":
+        return journey.train_discharge(actor=actor, number=number, at=at)
+    at_port = actor.kind == PartyKind.PORT or (
+        actor.kind == PartyKind.PLATFORM_ADMIN
+        and Container.objects.filter(
+            number=number.upper(), is_active=True, status__in=[ContainerStatus.DISCHARGED, ContainerStatus.AT_TERMINAL]
+        ).exists()
+    )
+    if code == "GTIN":
+        if at_port:
+            return journey.terminal_gate_in(actor=actor, number=number, at=at)
+        missing = [f for f in ("seal_number", "vgm_kg", "vgm_method", "vgm_signatory") if f not in data]
+        if missing:
+            raise InvalidInput(
+                errors={f: [_("A laden gate-in at the station needs the seal and the VGM.")] for f in missing}
+            )
+        return journey.laden_gate_in(
+            actor=actor,
+            number=number,
+            seal_number=data["seal_number"],
+            vgm_kg=data["vgm_kg"],
+            vgm_method=data["vgm_method"],
+            vgm_signatory=data["vgm_signatory"],
+            at=at,
+        )
+    if at_port:
+        return journey.vessel_load(actor=actor, number=number, at=at)
+    departure = _transport(data["transport_reference"]) if "transport_reference" in data else None
+    if departure is not None and not isinstance(departure, Departure):
+        raise InvalidInput(errors={"transport_reference": [_("Load on a train names a departure.")]})
+    return journey.train_load(actor=actor, number=number, departure=departure, at=at)
+
+
+def _describe(result) -> dict:
+    if isinstance(result, Container):
+        return {"equipment_reference": result.number, "container_status": result.status}
+    if isinstance(result, Departure):
+        return {"transport_reference": result.reference, "departure_status": result.status}
+    return {"transport_reference": result.reference}
+
+
+def _refusal(exc: ApplicationError) -> dict:
+    return error_body(
+        exc.status, exc.message, code=exc.code, errors={k: [str(m) for m in v] for k, v in exc.errors.items()}
+    )
+
+
+def _invalid(detail) -> dict:
+    return error_body(400, _("The input is not valid."), code="invalid", errors=_flatten(detail))
+
+
+def _apply_validated(actor: Actor, data: dict) -> tuple[int, dict]:
+    try:
+        result = event_apply(actor=actor, data=data)
+    except ApplicationError as exc:
+        return exc.status, _refusal(exc)
+    return 201, {"status": 201, "result": "applied", **_describe(result)}
+
+
+def _apply_one(actor: Actor, item) -> tuple[int, dict]:
+    serializer = EventReportSerializer(data=item)
+    if not serializer.is_valid():
+        return 400, _invalid(serializer.errors)
+    return _apply_validated(actor, serializer.validated_data)
+
+
+def _departure_estimate(data: dict, departures: dict[str, int]) -> journey.DepartureEstimate | None:
+    """The item as a departure's estimate when it is one (applied in a batch), else None."""
+    if data["event_type"] != EventType.TRANSPORT or data["classifier"] != Classifier.ESTIMATED:
+        return None
+    departure_id = departures.get(data["transport_reference"])
+    if departure_id is None:
+        return None
+    return journey.DepartureEstimate(
+        departure_id=departure_id,
+        reference=data["transport_reference"],
+        code=data["event_code"],
+        at=data["event_datetime"],
+        reason=data["reason"],
+    )
+
+
+def _apply_estimates(actor: Actor, run: list[tuple[int, journey.DepartureEstimate]], results: list) -> None:
+    """Apply consecutive departure estimates as one batch; should the batch's write fail, one by one."""
+    try:
+        outcomes = journey.departure_estimates(actor=actor, estimates=[estimate for _index, estimate in run])
+    except DatabaseError:
+        outcomes = []
+        for _index, estimate in run:
+            key = "estimated_departure" if estimate.code == "DEPA" else "estimated_arrival"
+            try:
+                outcomes.append(
+                    journey.departure_estimate(
+                        actor=actor,
+                        departure=Departure(pk=estimate.departure_id),
+                        reason=estimate.reason,
+                        **{key: estimate.at},
+                    )
+                )
+            except ApplicationError as exc:
+                outcomes.append(exc)
+    for (index, _estimate), outcome in zip(run, outcomes, strict=True):
+        if isinstance(outcome, ApplicationError):
+            results[index] = {"index": index, **_refusal(outcome)}
+        else:
+            results[index] = {"index": index, "status": 201, "result": "applied", **_describe(outcome)}
+
+
+def events_apply_bulk(*, actor: Actor, items: list) -> list[dict]:
+    """A list of reported events, each with its own result, as if each were posted alone and in order.
+
+    Every item is validated first. Runs of consecutive estimates for departures (the bulk of a railway's feed)
+    are applied in one transaction each (`journey.departure_estimates`: one lock, two INSERTs and one UPDATE
+    for the run); the other items one by one through `event_apply`, in their place in the order."""
+    checker = EventReportSerializer()  # one instance: its fields are bound once, not once per item
+    validated: list[dict | None] = []
+    results: list[dict | None] = [None] * len(items)
+    for index, item in enumerate(items):
+        try:
+            validated.append(checker.run_validation(item))
+        except ValidationError as exc:
+            validated.append(None)
+            results[index] = {"index": index, **_invalid(exc.detail)}
+    references = {
+        data["transport_reference"]
+        for data in validated
+        if data is not None and data["event_type"] == EventType.TRANSPORT and data["classifier"] == Classifier.ESTIMATED
+    }
+    departures = dict(Departure.objects.filter(reference__in=references).values_list("reference", "pk"))
+    run: list[tuple[int, journey.DepartureEstimate]] = []
+    for index, data in enumerate(validated):
+        if data is None:
+            continue
+        estimate = _departure_estimate(data, departures)
+        if estimate is not None:
+            run.append((index, estimate))
+            continue
+        if run:
+            _apply_estimates(actor, run, results)
+            run = []
+        _status, body = _apply_validated(actor, data)
+        results[index] = {"index": index, **body}
+    if run:
+        _apply_estimates(actor, run, results)
+    return results
+
+
+class EventsView(EventsReadView):
+    """Read the events you may see, oldest first, with a cursor; report events (one, or a list of up to 1,000)."""
+
+    required_scopes = {"GET": Scope.EVENTS_READ, "POST": Scope.EVENTS_WRITE}
+
+    @extend_schema(
+        request=EventReportSerializer(many=True),
+        responses={
+            201: OpenApiTypes.OBJECT,
+            200: OpenApiTypes.OBJECT,
+            400: OpenApiTypes.OBJECT,
+            403: OpenApiTypes.OBJECT,
+            409: OpenApiTypes.OBJECT,
+        },
+        summary="Report events: an object, or a list of up to 1,000 (a result per item)",
+    )
+    def post(self, request):
+        actor = Actor.from_request(request)
+        if isinstance(request.data, list):
+            if not request.data:
+                raise ValidationError({"non_field_errors": [_("Send at least one event.")]})
+            if len(request.data) > MAX_BULK:
+                raise ValidationError({"non_field_errors": [_("At most %(n)s events at once.") % {"n": MAX_BULK}]})
+            results = events_apply_bulk(actor=actor, items=request.data)
+            applied = sum(1 for r in results if r["status"] == 201)
+            return Response(
+                {"applied": applied, "refused": len(results) - applied, "results": results}, status=status.HTTP_200_OK
+            )
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": [_("Send an event object or a list of them.")]})
+        code, body = _apply_one(actor, request.data)
+        return Response(body, status=code)
+
+

@@ -1,0 +1,29 @@
+"""Operations pages, under /operations/: station board and scan, railway, port, and signed-in tracking."""
+
+from django.urls import path
+
+from journey import views as operations
+from tracking import views as tracking_views
+
+app_name = "operations"
+
+urlpatterns = [
+    path("station/", operations.station_board, name="station-board"),
+    path("station/empty-requests/<int:pk>/ready/", operations.empty_request_ready, name="empty-ready"),
+    path("station/empty-requests/<int:pk>/hand-out/", operations.empty_hand_out, name="empty-hand-out"),
+    path("station/departures/<slug:reference>/load-all/", operations.load_all_ready, name="load-all"),
+    path("scan/", operations.scan, name="scan"),
+    path("railway/", operations.railway_departures, name="railway"),
+    path("railway/<slug:reference>/", operations.railway_manifest, name="manifest"),
+    path("railway/<slug:reference>/departed/", operations.train_departed, name="departed"),
+    path("railway/<slug:reference>/arrived/", operations.train_arrived, name="arrived"),
+    path("railway/<slug:reference>/delay/", operations.train_delay, name="delay"),
+    path("port/", operations.port_page, name="port"),
+    path("port/containers/<str:number>/discharge/", operations.train_discharge, name="discharge"),
+    path("port/containers/<str:number>/gate-in/", operations.terminal_gate_in, name="terminal-gate-in"),
+    path("port/vessel/<slug:reference>/", operations.vessel_loading_list, name="vessel"),
+    path("port/vessel/<slug:reference>/containers/<str:number>/load/", operations.vessel_load, name="vessel-load"),
+    path("port/vessel/<slug:reference>/sailed/", operations.vessel_sailed, name="sailed"),
+    path("port/vessel/<slug:reference>/estimate/", operations.vessel_estimate, name="vessel-estimate"),
+    path("track/", tracking_views.track, name="track"),
+]

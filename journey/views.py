@@ -1,0 +1,648 @@
+"""Operations pages: the station board and gate scan, the railway's departures and manifests, the port's
+arrivals and vessel loading lists.
+
+Thin: every step goes through journey.services, whose refusals are shown with their reason; reads are scoped
+to the signed-in organisation (another station's, railway's or port's object is a 404).
+"""
+
+from collections import defaultdict
+from datetime import timedelta
+from functools import wraps
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_POST
+
+from bookings.models import (
+    HOLDS_CAPACITY,
+    SIZE_TYPES,
+    BookingStatus,
+    Container,
+    ContainerStatus,
+    EmptyRequest,
+    EmptyRequestStatus,
+)
+from customs.selectors import customs_labels
+from intermodal.access import Actor
+from intermodal.errors import ApplicationError, StateConflict
+from intermodal.models import PartyKind
+from intermodal.permissions import page_parties
+from journey import services as journey
+from journey.forms import (
+    ActualTimeForm,
+    DepartureDelayForm,
+    HandOutForm,
+    ScanAction,
+    ScanForm,
+    VesselEstimateForm,
+    add_refusal,
+    refusal_text,
+)
+from stations.models import Departure, DepartureStatus, Station, VesselCall
+from stations.selectors import departure_list
+
+SESSION_STATION = "operations_station"
+RAILWAY_DAYS = 3
+PORT_CALL_DAYS = 14
+# Arrived trains stay on the port page this long after arrival, or while containers wait to be handled.
+PORT_ARRIVALS_KEPT = timedelta(days=3)
+OPEN_DEPARTURE = (DepartureStatus.SCHEDULED, DepartureStatus.CLOSED)
+# Containers that travel(led) with their booking: those of live bookings, and those that sailed.
+_TRAVELLING = Q(is_active=True) | Q(status=ContainerStatus.SAILED)
+_LIVE_BOOKING = Q(booking__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED])
+
+AUDIENCE = {
+    PartyKind.STATION_OPERATOR: gettext_lazy("This page is for the staff of inland stations."),
+    PartyKind.RAILWAY: gettext_lazy("This page is for rail and barge operators."),
+    PartyKind.PORT: gettext_lazy("This page is for the port's terminal planners."),
+}
+
+
+# --- Who may open which page -----------------------------------------------------------------------------
+
+
+def party_required(kind: str):
+    """Signed in, as the given party kind (or a platform admin); everyone else gets a page saying who it is for."""
+
+    default = frozenset({kind, PartyKind.PLATFORM_ADMIN})  # for a route the permission matrix lacks
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            allowed = page_parties(request.resolver_match.view_name, request.method, default)
+            if Actor.from_request(request).kind not in allowed:
+                return render(request, "operations/forbidden.html", {"audience": AUDIENCE[kind]}, status=403)
+            return view(request, *args, **kwargs)
+
+        return login_required(wrapped)
+
+    return decorator
+
+
+def _is_admin(actor: Actor) -> bool:
+    return actor.kind == PartyKind.PLATFORM_ADMIN
+
+
+def _stations(actor: Actor) -> QuerySet[Station]:
+    stations = Station.objects.all()
+    return stations if _is_admin(actor) else stations.filter(operator=actor.organisation)
+
+
+def _station_chosen(request, actor: Actor) -> tuple[Station | None, list[Station]]:
+    """The station the board is about: ?station=CODE among the organisation's, else the last one chosen."""
+    stations = list(_stations(actor))
+    by_code = {station.code: station for station in stations}
+    asked = request.GET.get("station") or request.POST.get("station")
+    if asked and asked not in by_code:
+        raise Http404
+    station = by_code.get(asked or request.session.get(SESSION_STATION, "")) or (stations[0] if stations else None)
+    if station is not None and request.session.get(SESSION_STATION) != station.code:
+        request.session[SESSION_STATION] = station.code
+    return station, stations
+
+
+def _url(name: str, *args, **query) -> str:
+    # Results are shown at the top of the page: no #anchor that would scroll them out of sight.
+    url = reverse(name, args=args)
+    query = {key: value for key, value in query.items() if value}
+    return url + (f"?{urlencode(query)}" if query else "")
+
+
+# --- Station board ---------------------------------------------------------------------------------------
+
+
+def _board_context(actor: Actor, station: Station, stations: list[Station], *, scan_form: ScanForm | None = None,
+                   scan_error: str = "", hand_out_forms: dict | None = None, action: str = "") -> dict:
+    """Today's and tomorrow's departures with their load lists, the yard and the empties waiting.
+
+    A fixed number of queries whatever the number of rows.
+    """
+    now = timezone.now()
+    today = timezone.localdate(now, timezone=ZoneInfo(station.timezone))
+    days = [today, today + timedelta(days=1)]
+    departures = list(
+        departure_list().filter(service__station=station, service_date__in=days).order_by("planned_departure",
+                                                                                          "reference")
+    )
+    on_departure = defaultdict(list)
+    for container in (
+        Container.objects.filter(booking__departure__in=departures, is_active=True,
+                                 booking__status__in=HOLDS_CAPACITY)
+        .select_related("booking")
+        .order_by("booking__reference", "number")
+    ):
+        on_departure[container.booking.departure_id].append(container)
+    for departure in departures:
+        departure.load_list = on_departure[departure.pk]
+        departure.ready_count = sum(1 for c in departure.load_list if c.status == ContainerStatus.GATED_IN)
+        departure.is_open = departure.status in OPEN_DEPARTURE
+        departure.is_today = departure.service_date == today
+    yard = list(
+        Container.objects.filter(is_active=True, status=ContainerStatus.GATED_IN,
+                                 booking__departure__service__station=station)
+        .select_related("booking__departure")
+        .order_by("last_event_at", "number")
+    )
+    hand_out_forms = hand_out_forms or {}
+    empties = list(
+        EmptyRequest.objects.filter(status__in=[EmptyRequestStatus.REQUESTED, EmptyRequestStatus.READY],
+                                    booking__departure__service__station=station)
+        .select_related("booking")
+        .order_by("requested_at", "id")
+    )
+    for empty in empties:
+        empty.wait_so_far = now - empty.requested_at
+        empty.is_long_wait = empty.wait_so_far > timedelta(days=1)
+        empty.hand_out_form = hand_out_forms.get(empty.pk) or HandOutForm(auto_id=f"id_handout_{empty.pk}_%s")
+    scan_form = scan_form or _fresh_scan_form(action)
+    if hand_out_forms:
+        for form in hand_out_forms.values():
+            _focus(form, "number")
+    else:
+        _focus(scan_form, scan_form.focus_field() if scan_form.is_bound else "number")
+    return {
+        "station": station,
+        "stations": stations,
+        "today": today,
+        "tomorrow": days[1],
+        "departures": departures,
+        "yard": yard,
+        "empties": empties,
+        "scan_form": scan_form,
+        "scan_error": scan_error,
+    }
+
+
+def _focus(form, name: str) -> None:
+    """Where the cursor is when the page opens: ready for the next scan, or on the field to fix."""
+    form.fields[name].widget.attrs["autofocus"] = True
+
+
+def _fresh_scan_form(action: str = "") -> ScanForm:
+    return ScanForm(initial={"action": action if action in dict(ScanAction.CHOICES) else ScanAction.GATE_IN})
+
+
+def _scan_apply(actor: Actor, form: ScanForm) -> str:
+    """Record the scan through the journey; the success message, or a refusal raised."""
+    data = form.cleaned_data
+    if data["action"] == ScanAction.GATE_IN:
+        container = journey.laden_gate_in(actor=actor, number=data["number"], seal_number=data["seal_number"],
+                                          **form.vgm())
+        station = container.booking.departure.service.station
+        message = _("Container %(number)s gated in at %(station)s with seal %(seal)s.") % {
+            "number": container.number, "station": station.display_name, "seal": container.seal_number}
+        if container.has_vgm:
+            return message + " " + _("VGM %(kg)s kg.") % {"kg": f"{container.vgm_kg:,.0f}"}
+        return message + " " + _("No VGM yet: it is needed before the vessel.")
+    container = journey.train_load(actor=actor, number=data["number"])
+    return _("Container %(number)s loaded on train %(departure)s.") % {
+        "number": container.number, "departure": container.booking.departure.reference}
+
+
+def _scan_post(request, actor: Actor) -> tuple[str | None, ScanForm, str, int]:
+    """Handle a scan: (success message or None, the form to show, the reason it failed, status)."""
+    form = ScanForm(request.POST)
+    if not form.is_valid():
+        return None, form, _("Check the fields marked below."), 400
+    try:
+        message = _scan_apply(actor, form)
+    except StateConflict as error:
+        # The next scan is another container: start from a clean form, keeping the action.
+        return None, _fresh_scan_form(form.cleaned_data["action"]), refusal_text(error), error.status
+    except ApplicationError as error:
+        add_refusal(form, error)
+        return None, form, refusal_text(error), error.status
+    return message, form, "", 200
+
+
+@party_required(PartyKind.STATION_OPERATOR)
+def station_board(request):
+    actor = Actor.from_request(request)
+    station, stations = _station_chosen(request, actor)
+    if station is None:
+        return render(request, "operations/no_station.html")
+    action = request.GET.get("action", "")
+    if request.method == "POST":
+        message, form, error, status = _scan_post(request, actor)
+        if message:
+            messages.success(request, message)
+            return redirect(_url("operations:station-board", station=station.code,
+                                 action=form.cleaned_data["action"]))
+        context = _board_context(actor, station, stations, scan_form=form, scan_error=error)
+        return render(request, "operations/station_board.html", context, status=status)
+    return render(request, "operations/station_board.html", _board_context(actor, station, stations, action=action))
+
+
+@party_required(PartyKind.STATION_OPERATOR)
+def scan(request):
+    """The scan form alone, for a handheld at the gate."""
+    actor = Actor.from_request(request)
+    station, stations = _station_chosen(request, actor)
+    if station is None:
+        return render(request, "operations/no_station.html")
+    form, error, status = _fresh_scan_form(request.GET.get("action", "")), "", 200
+    if request.method == "POST":
+        message, form, error, status = _scan_post(request, actor)
+        if message:
+            messages.success(request, message)
+            return redirect(_url("operations:scan", station=station.code, action=form.cleaned_data["action"]))
+    _focus(form, form.focus_field() if form.is_bound else "number")
+    context = {"station": station, "stations": stations, "scan_form": form, "scan_error": error}
+    return render(request, "operations/scan.html", context, status=status)
+
+
+def _empty_request(actor: Actor, pk: int) -> EmptyRequest:
+    empty = (
+        EmptyRequest.objects.select_related("booking__departure__service__station")
+        .filter(pk=pk, booking__departure__service__station__in=_stations(actor))
+        .first()
+    )
+    if empty is None:
+        raise Http404
+    return empty
+
+
+def _to_board(station: Station):
+    return redirect(_url("operations:station-board", station=station.code))
+
+
+@party_required(PartyKind.STATION_OPERATOR)
+@require_POST
+def empty_request_ready(request, pk: int):
+    actor = Actor.from_request(request)
+    empty = _empty_request(actor, pk)
+    try:
+        journey.empty_request_ready(actor=actor, request=empty)
+    except ApplicationError as error:
+        messages.error(request, refusal_text(error))
+    else:
+        messages.success(request, _("%(quantity)s × %(size_type)s for booking %(ref)s ready for pick-up.") % {
+            "quantity": empty.quantity, "size_type": empty.size_type, "ref": empty.booking.reference})
+    return _to_board(empty.booking.departure.service.station)
+
+
+@party_required(PartyKind.STATION_OPERATOR)
+@require_POST
+def empty_hand_out(request, pk: int):
+    actor = Actor.from_request(request)
+    empty = _empty_request(actor, pk)
+    station = empty.booking.departure.service.station
+    form = HandOutForm(request.POST, auto_id=f"id_handout_{empty.pk}_%s")
+    status = 400
+    if form.is_valid():
+        try:
+            container = journey.empty_hand_out(actor=actor, request=empty, number=form.cleaned_data["number"])
+        except ApplicationError as error:
+            add_refusal(form, error)
+            status = error.status
+        else:
+            empty.refresh_from_db()
+            messages.success(request, _("Empty %(number)s handed out for booking %(ref)s (%(done)s of %(quantity)s).")
+                             % {"number": container.number, "ref": empty.booking.reference,
+                                "done": empty.handed_out, "quantity": empty.quantity})
+            return _to_board(station)
+    reasons = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    messages.error(request, _("Not handed out: %(reason)s") % {"reason": reasons})
+    context = _board_context(actor, station, list(_stations(actor)), hand_out_forms={empty.pk: form})
+    return render(request, "operations/station_board.html", context, status=status)
+
+
+@party_required(PartyKind.STATION_OPERATOR)
+@require_POST
+def load_all_ready(request, reference: str):
+    actor = Actor.from_request(request)
+    departure = (
+        Departure.objects.select_related("service__station")
+        .filter(reference=reference, service__station__in=_stations(actor))
+        .first()
+    )
+    if departure is None:
+        raise Http404
+    try:
+        loaded = journey.train_load_all_ready(actor=actor, departure=departure)
+    except ApplicationError as error:
+        messages.error(request, refusal_text(error))
+    else:
+        if loaded:
+            messages.success(request, ngettext("%(count)s container loaded on train %(ref)s.",
+                                               "%(count)s containers loaded on train %(ref)s.", len(loaded))
+                             % {"count": len(loaded), "ref": departure.reference})
+        else:
+            messages.info(request, _("No container was ready to load on train %(ref)s: gate them in first.")
+                          % {"ref": departure.reference})
+    return _to_board(departure.service.station)
+
+
+# --- Railway ---------------------------------------------------------------------------------------------
+
+
+def _railway_departures(actor: Actor) -> QuerySet[Departure]:
+    departures = departure_list()
+    return departures if _is_admin(actor) else departures.filter(service__operator=actor.organisation)
+
+
+@party_required(PartyKind.RAILWAY)
+def railway_departures(request):
+    actor = Actor.from_request(request)
+    today = timezone.localdate()
+    last_day = today + timedelta(days=RAILWAY_DAYS)
+    departures = (
+        _railway_departures(actor)
+        .filter(Q(service_date__gte=today, service_date__lte=last_day) | Q(status=DepartureStatus.DEPARTED))
+        .annotate(container_count=Count("bookings__containers", filter=Q(
+            bookings__containers__is_active=True, bookings__status__in=HOLDS_CAPACITY)))
+        .order_by("service_date", "planned_departure", "reference")
+    )
+    stations = Station.objects.all() if _is_admin(actor) else Station.objects.filter(
+        services__operator=actor.organisation).distinct()
+    station = request.GET.get("station", "")
+    if station:
+        departures = departures.filter(service__station__code=station)
+    return render(request, "operations/railway_departures.html",
+                  {"departures": departures, "today": today, "last_day": last_day, "stations": stations,
+                   "station_code": station})
+
+
+def _manifest_containers(departure: Departure) -> list[Container]:
+    return list(
+        Container.objects.filter(_TRAVELLING, _LIVE_BOOKING, booking__departure=departure)
+        .select_related("booking")
+        .order_by("booking__reference", "number")
+    )
+
+
+def _railway_departure(actor: Actor, reference: str) -> Departure:
+    departure = _railway_departures(actor).filter(reference=reference).first()
+    if departure is None:
+        raise Http404
+    return departure
+
+
+def _manifest_page(request, actor: Actor, departure: Departure, *, forms: dict | None = None, error: str = "",
+                   status: int = 200):
+    containers = _manifest_containers(departure)
+    with_vgm = [c for c in containers if c.vgm_kg is not None]
+    context = {
+        "departure": departure,
+        "containers": containers,
+        "total_teu": sum(SIZE_TYPES[c.size_type].teu for c in containers if c.size_type in SIZE_TYPES),
+        "total_vgm_kg": sum(c.vgm_kg for c in with_vgm),
+        "missing_vgm": len(containers) - len(with_vgm),
+        "dangerous_count": sum(1 for c in containers if c.booking.is_dangerous),
+        "can_depart": departure.status in OPEN_DEPARTURE,
+        "can_arrive": departure.status == DepartureStatus.DEPARTED,
+        "can_delay": departure.status not in (DepartureStatus.ARRIVED, DepartureStatus.CANCELLED),
+        "departed_form": ActualTimeForm(auto_id="id_departed_%s"),
+        "arrived_form": ActualTimeForm(auto_id="id_arrived_%s"),
+        "delay_form": DepartureDelayForm(auto_id="id_delay_%s"),
+        "action_error": error,
+        **(forms or {}),
+    }
+    return render(request, "operations/railway_manifest.html", context, status=status)
+
+
+@party_required(PartyKind.RAILWAY)
+def railway_manifest(request, reference: str):
+    actor = Actor.from_request(request)
+    return _manifest_page(request, actor, _railway_departure(actor, reference))
+
+
+def _report(request, actor, departure, form, form_name, step, success, field_map=None):
+    """Run a report on a departure from its form; back to the manifest with the outcome."""
+    if not form.is_valid():
+        return _manifest_page(request, actor, departure, forms={form_name: form}, status=400)
+    try:
+        step(form.cleaned_data)
+    except ApplicationError as error:
+        add_refusal(form, error, field_map)
+        return _manifest_page(request, actor, departure, forms={form_name: form}, error=refusal_text(error),
+                              status=error.status)
+    messages.success(request, success)
+    return redirect("operations:manifest", reference=departure.reference)
+
+
+@party_required(PartyKind.RAILWAY)
+@require_POST
+def train_departed(request, reference: str):
+    actor = Actor.from_request(request)
+    departure = _railway_departure(actor, reference)
+    return _report(
+        request, actor, departure, ActualTimeForm(request.POST, auto_id="id_departed_%s"), "departed_form",
+        lambda data: journey.train_depart(actor=actor, departure=departure, at=data["at"]),
+        _("Train %(ref)s reported departed.") % {"ref": departure.reference}, {"event_datetime": "at"})
+
+
+@party_required(PartyKind.RAILWAY)
+@require_POST
+def train_arrived(request, reference: str):
+    actor = Actor.from_request(request)
+    departure = _railway_departure(actor, reference)
+    return _report(
+        request, actor, departure, ActualTimeForm(request.POST, auto_id="id_arrived_%s"), "arrived_form",
+        lambda data: journey.train_arrive(actor=actor, departure=departure, at=data["at"]),
+        _("Train %(ref)s reported arrived at the port.") % {"ref": departure.reference}, {"event_datetime": "at"})
+
+
+@party_required(PartyKind.RAILWAY)
+@require_POST
+def train_delay(request, reference: str):
+    actor = Actor.from_request(request)
+    departure = _railway_departure(actor, reference)
+    return _report(
+        request, actor, departure, DepartureDelayForm(request.POST, auto_id="id_delay_%s"), "delay_form",
+        lambda data: journey.departure_estimate(
+            actor=actor, departure=departure, estimated_departure=data["estimated_departure"],
+            estimated_arrival=data["estimated_arrival"], reason=data["reason"]),
+        _("New estimate for train %(ref)s reported; shippers and the port are told.") % {"ref": departure.reference})
+
+
+# --- Port ------------------------------------------------------------------------------------------------
+
+
+def _port_filter(actor: Actor, path: str) -> Q:
+    """Objects at the port's own terminals; `path` leads to the terminal's operator."""
+    return Q() if _is_admin(actor) else Q(**{path: actor.organisation})
+
+
+@party_required(PartyKind.PORT)
+def port_page(request):
+    actor = Actor.from_request(request)
+    now = timezone.now()
+    waiting = Q(bookings__containers__is_active=True,
+                bookings__containers__status__in=[ContainerStatus.ARRIVED, ContainerStatus.DISCHARGED])
+    arrivals = list(
+        departure_list()
+        .filter(_port_filter(actor, "service__terminal__operator"),
+                status__in=[DepartureStatus.DEPARTED, DepartureStatus.ARRIVED])
+        .filter(Q(status=DepartureStatus.DEPARTED) | Q(actual_arrival__gte=now - PORT_ARRIVALS_KEPT) | waiting)
+        .distinct()
+        .order_by("arrival_expected", "reference")
+    )
+    by_departure = defaultdict(list)
+    for container in (
+        Container.objects.filter(booking__departure__in=arrivals, is_active=True, booking__status__in=HOLDS_CAPACITY)
+        .select_related("booking")
+        .order_by("booking__reference", "number")
+    ):
+        by_departure[container.booking.departure_id].append(container)
+    for departure in arrivals:
+        departure.containers_here = by_departure[departure.pk]
+    live_containers = Q(bookings__containers__is_active=True) | Q(bookings__containers__status=ContainerStatus.SAILED)
+    live_bookings = Q(bookings__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED])
+    calls = (
+        VesselCall.objects.select_related("terminal")
+        .filter(_port_filter(actor, "terminal__operator"), etd__lte=now + timedelta(days=PORT_CALL_DAYS))
+        .filter(Q(etd__gte=now - timedelta(days=1))
+                | Q(actual_departure__isnull=True, etd__gte=now - timedelta(days=7)))
+        .annotate(
+            booked_containers=Count("bookings__containers", filter=live_bookings & live_containers),
+            loaded_containers=Count("bookings__containers", filter=live_bookings & Q(
+                bookings__containers__status__in=[ContainerStatus.ON_VESSEL, ContainerStatus.SAILED])),
+        )
+        .order_by("etd", "reference")
+    )
+    return render(request, "operations/port.html",
+                  {"arrivals": arrivals, "vessel_calls": calls, "days": PORT_CALL_DAYS})
+
+
+def _port_container(actor: Actor, number: str, path: str) -> Container:
+    container = (
+        Container.objects.select_related("booking__departure", "booking__vessel_call")
+        .filter(_port_filter(actor, path), number=number, is_active=True)
+        .first()
+    )
+    if container is None:
+        raise Http404
+    return container
+
+
+def _port_step(request, number: str, step, success: str):
+    actor = Actor.from_request(request)
+    container = _port_container(actor, number, "booking__departure__service__terminal__operator")
+    try:
+        step(actor=actor, number=container.number)
+    except ApplicationError as error:
+        messages.error(request, refusal_text(error))
+    else:
+        messages.success(request, success % {"number": container.number})
+    return redirect("operations:port")
+
+
+@party_required(PartyKind.PORT)
+@require_POST
+def train_discharge(request, number: str):
+    return _port_step(request, number, journey.train_discharge, _("Container %(number)s discharged from the train."))
+
+
+@party_required(PartyKind.PORT)
+@require_POST
+def terminal_gate_in(request, number: str):
+    return _port_step(request, number, journey.terminal_gate_in, _("Container %(number)s gated in at the terminal."))
+
+
+def _port_call(actor: Actor, reference: str) -> VesselCall:
+    call = (
+        VesselCall.objects.select_related("terminal")
+        .filter(_port_filter(actor, "terminal__operator"), reference=reference)
+        .first()
+    )
+    if call is None:
+        raise Http404
+    return call
+
+
+def _vessel_page(request, actor: Actor, call: VesselCall, *, forms: dict | None = None, error: str = "",
+                 status: int = 200):
+    containers = list(
+        Container.objects.filter(_TRAVELLING, _LIVE_BOOKING, booking__vessel_call=call)
+        .select_related("booking__departure__service__terminal")
+        .order_by("booking__reference", "number")
+    )
+    customs = customs_labels(containers)
+    for container in containers:
+        container.made_cutoff = (None if container.terminal_gate_in_at is None
+                                 else container.terminal_gate_in_at <= call.cy_cutoff)
+        container.customs = customs.get(container.pk, "—")
+        container.can_load = container.status == ContainerStatus.AT_TERMINAL and call.actual_departure is None
+        container.expected_late = (container.terminal_gate_in_at is None
+                                   and container.booking.eta_at_terminal > call.cy_cutoff)
+    context = {
+        "call": call,
+        "containers": containers,
+        "loaded_count": sum(1 for c in containers if c.status in (ContainerStatus.ON_VESSEL, ContainerStatus.SAILED)),
+        "missing_vgm": sum(1 for c in containers if not c.has_vgm),
+        "has_sailed": call.actual_departure is not None,
+        "sailed_form": ActualTimeForm(auto_id="id_sailed_%s"),
+        "estimate_form": VesselEstimateForm(auto_id="id_estimate_%s"),
+        "action_error": error,
+        **(forms or {}),
+    }
+    return render(request, "operations/vessel_loading_list.html", context, status=status)
+
+
+@party_required(PartyKind.PORT)
+def vessel_loading_list(request, reference: str):
+    actor = Actor.from_request(request)
+    return _vessel_page(request, actor, _port_call(actor, reference))
+
+
+@party_required(PartyKind.PORT)
+@require_POST
+def vessel_load(request, reference: str, number: str):
+    actor = Actor.from_request(request)
+    call = _port_call(actor, reference)
+    container = _port_container(actor, number, "booking__vessel_call__terminal__operator")
+    if container.booking.vessel_call_id != call.pk:
+        raise Http404
+    try:
+        journey.vessel_load(actor=actor, number=container.number)
+    except ApplicationError as error:
+        messages.error(request, refusal_text(error))
+    else:
+        messages.success(request, _("Container %(number)s loaded on %(vessel)s.")
+                         % {"number": container.number, "vessel": call.vessel_name})
+    return redirect("operations:vessel", reference=call.reference)
+
+
+def _vessel_report(request, reference, form_class, form_name, step, success, field_map=None):
+    actor = Actor.from_request(request)
+    call = _port_call(actor, reference)
+    form = form_class(request.POST, auto_id=f"id_{form_name.removesuffix('_form')}_%s")
+    if not form.is_valid():
+        return _vessel_page(request, actor, call, forms={form_name: form}, status=400)
+    try:
+        step(actor, call, form.cleaned_data)
+    except ApplicationError as error:
+        add_refusal(form, error, field_map)
+        return _vessel_page(request, actor, call, forms={form_name: form}, error=refusal_text(error),
+                            status=error.status)
+    messages.success(request, success % {"vessel": call.vessel_name, "voyage": call.voyage})
+    return redirect("operations:vessel", reference=call.reference)
+
+
+@party_required(PartyKind.PORT)
+@require_POST
+def vessel_sailed(request, reference: str):
+    return _vessel_report(
+        request, reference, ActualTimeForm, "sailed_form",
+        lambda actor, call, data: journey.vessel_depart(actor=actor, vessel_call=call, at=data["at"]),
+        _("%(vessel)s %(voyage)s reported sailed."), {"event_datetime": "at"})
+
+
+@party_required(PartyKind.PORT)
+@require_POST
+def vessel_estimate(request, reference: str):
+    return _vessel_report(
+        request, reference, VesselEstimateForm, "estimate_form",
+        lambda actor, call, data: journey.vessel_call_estimate(actor=actor, vessel_call=call, eta=data["eta"],
+                                                               etd=data["etd"], reason=data["reason"]),
+        _("New times for %(vessel)s %(voyage)s reported."))

@@ -1,0 +1,439 @@
+"""Sending deliveries: signed HTTP POSTs, retried on a schedule kept in the database.
+
+A delivery is claimed (pending and due -> sending, with a lease) in one short transaction, posted outside
+any transaction, and its outcome recorded in another. A worker that dies while posting leaves the delivery in
+`sending`; when its lease runs out the sweep makes it pending again and it is sent anew with the same
+webhook-id (receivers de-duplicate on it). Retries follow WEBHOOK_RETRY_DELAYS with jitter; 410 Gone disables
+the subscription at once, WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a row disable it too, and its
+organisation is told.
+"""
+
+import base64
+import hashlib
+import hmac
+import logging
+import math
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import urllib3
+from celery import shared_task
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+from standardwebhooks.webhooks import Webhook
+
+from notifications.models import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Subscription,
+    SubscriptionFormat,
+)
+from notifications.people import notify_subscription_disabled
+
+logger = logging.getLogger(__name__)
+
+DCSA_API_VERSION = "2.2.0"
+USER_AGENT = "intermodal-webhooks/1"
+
+_pool: urllib3.PoolManager | None = None
+_posters: ThreadPoolExecutor | None = None
+
+
+def _http() -> urllib3.PoolManager:
+    """One connection pool per worker process (created after the fork), keeping a connection to a receiver for
+    each thread that posts to it (fewer, and every batch opened new connections and threw them away)."""
+    global _pool
+    if _pool is None:
+        _pool = urllib3.PoolManager(num_pools=50, maxsize=max(settings.WEBHOOK_POST_THREADS, 1), retries=False)
+    return _pool
+
+
+def _threads() -> ThreadPoolExecutor:
+    """The threads that post, kept for the life of the worker process (created after the fork): starting
+    WEBHOOK_POST_THREADS threads for every batch cost a tenth of a batch's time."""
+    global _posters
+    if _posters is None:
+        _posters = ThreadPoolExecutor(max_workers=max(settings.WEBHOOK_POST_THREADS, 1),
+                                      thread_name_prefix="webhook-post")
+    return _posters
+
+
+def retry_delays() -> list[int]:
+    return list(settings.WEBHOOK_RETRY_DELAYS)
+
+
+def next_delay(attempts: int) -> timedelta | None:
+    """The wait after failed attempt number `attempts` (1-based), with +-20 % jitter; None when given up."""
+    delays = retry_delays()
+    if attempts > len(delays):
+        return None
+    base = delays[attempts - 1]
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))  # noqa: S311 - jitter, not a secret
+
+
+# --- Signing --------------------------------------------------------------------------------------------
+
+
+def dcsa_signature(secret: str, body: bytes) -> str:
+    """DCSA 2.2.0: Notification-Signature: sha256=<hex HMAC-SHA256 of the raw body>, the secret base64."""
+    key = base64.b64decode(secret)
+    return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def request_headers(subscription: Subscription, delivery: Delivery, moment: datetime) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
+    if subscription.format == SubscriptionFormat.DCSA:
+        headers["Notification-Signature"] = dcsa_signature(subscription.secret, delivery.body.encode())
+        headers["Subscription-ID"] = str(subscription.subscription_id)
+        headers["API-Version"] = DCSA_API_VERSION
+        # Standard Webhooks ids ride along, so DCSA receivers can de-duplicate retries too.
+        headers["webhook-id"] = delivery.webhook_id
+        return headers
+    signature = Webhook(subscription.secret).sign(msg_id=delivery.webhook_id, timestamp=moment, data=delivery.body)
+    headers.update({
+        "webhook-id": delivery.webhook_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": signature,
+    })
+    return headers
+
+
+# --- Claim, post, record --------------------------------------------------------------------------------
+
+
+def _claim(delivery_ids: list[int]) -> list[Delivery]:
+    """Take the due deliveries among `delivery_ids` (pending, due, not taken by another worker) in one
+    transaction: each becomes `sending` with a lease; those of a disabled subscription are given up."""
+    now = timezone.now()
+    lease = now + lease_for(len(delivery_ids))
+    with transaction.atomic():
+        return (_claim_postgresql if postgresql_statements() else _claim_portable)(delivery_ids, now, lease)
+
+
+def _with_subscriptions(deliveries: list[Delivery]) -> list[Delivery]:
+    """The batch's subscription (usually one) fetched once and shared, not joined to every row."""
+    subscriptions = Subscription.objects.in_bulk({d.subscription_id for d in deliveries})
+    for delivery in deliveries:
+        delivery.subscription = subscriptions[delivery.subscription_id]
+    return deliveries
+
+
+def postgresql_statements() -> bool:
+    """Whether the relay's insert, the claim and the record use PostgreSQL's one-statement forms (UPDATE ...
+    RETURNING, arrays through unnest): the ORM's SELECT, UPDATE and bulk_create cost the workers as much CPU
+    per delivery as the POST itself (P6, docs/PERFORMANCE.md). The portable forms do the same on any database
+    (SQLite under `make run`); the tests run both."""
+    return connection.vendor == "postgresql"
+
+
+_CLAIMED = ("id", "webhook_id", "subscription_id", "event_id", "topic", "body", "is_test", "status", "attempts",
+            "lease_until")
+
+
+def _claim_postgresql(delivery_ids: list[int], now: datetime, lease: datetime) -> list[Delivery]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH due AS (
+                    SELECT delivery.id, (subscription.is_active OR delivery.is_test) AS sendable
+                      FROM {Delivery._meta.db_table} delivery
+                      JOIN {Subscription._meta.db_table} subscription ON subscription.id = delivery.subscription_id
+                     WHERE delivery.id = ANY(%(ids)s) AND delivery.status = %(pending)s
+                       AND delivery.next_attempt_at <= %(now)s
+                     ORDER BY delivery.id
+                       FOR UPDATE OF delivery SKIP LOCKED)
+                UPDATE {Delivery._meta.db_table} delivery
+                   SET status = CASE WHEN due.sendable THEN %(sending)s ELSE %(failed)s END,
+                       attempts = delivery.attempts + CASE WHEN due.sendable THEN 1 ELSE 0 END,
+                       lease_until = CASE WHEN due.sendable THEN %(lease)s::timestamptz END,
+                       next_attempt_at = CASE WHEN due.sendable THEN delivery.next_attempt_at END,
+                       last_error = CASE WHEN due.sendable THEN delivery.last_error ELSE %(disabled)s END
+                  FROM due
+                 WHERE delivery.id = due.id
+             RETURNING due.sendable, {", ".join(f"delivery.{name}" for name in _CLAIMED)}""",  # noqa: S608 - tables
+            {"ids": list(delivery_ids), "now": now, "lease": lease, "pending": DeliveryStatus.PENDING,
+             "sending": DeliveryStatus.SENDING, "failed": DeliveryStatus.FAILED,
+             "disabled": gettext_noop("The subscription is disabled.")})
+        rows = sorted(cursor.fetchall(), key=lambda row: row[1])
+    return _with_subscriptions([Delivery.from_db(connection.alias, _CLAIMED, row[1:]) for row in rows if row[0]])
+
+
+def _claim_portable(delivery_ids: list[int], now: datetime, lease: datetime) -> list[Delivery]:
+    due = _with_subscriptions(list(
+        Delivery.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("id")
+    ))
+    disabled = [d for d in due if not d.subscription.is_active and not d.is_test]
+    if disabled:
+        Delivery.objects.filter(pk__in=[d.pk for d in disabled]).update(
+            status=DeliveryStatus.FAILED, next_attempt_at=None,
+            last_error=gettext_noop("The subscription is disabled."))
+    claimed = [d for d in due if d not in disabled]
+    Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+        status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, lease_until=lease)
+    for delivery in claimed:
+        delivery.status, delivery.lease_until = DeliveryStatus.SENDING, lease
+        delivery.attempts += 1
+    return claimed
+
+
+def lease_for(count: int) -> timedelta:
+    """How long a claimed batch stays taken: long enough for its worst case (a receiver that hangs must not
+    let the sweep send the batch twice): posts one after the other just under WEBHOOK_PARALLEL_AFTER_MS on
+    average, then one that times out, then the rest timing out a round of WEBHOOK_POST_THREADS at a time."""
+    rounds = 1 + math.ceil(count / max(settings.WEBHOOK_POST_THREADS, 1))
+    worst = (count * settings.WEBHOOK_PARALLEL_AFTER_MS / 1000
+             + rounds * (settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT) + 5)
+    return timedelta(seconds=max(settings.WEBHOOK_LEASE_SECONDS, math.ceil(worst)))
+
+
+def _post(delivery: Delivery) -> tuple[datetime, int | None, int, str]:
+    """POST the delivery once: (started, HTTP status or None, latency in ms, error)."""
+    started = timezone.now()
+    headers = request_headers(delivery.subscription, delivery, started)
+    clock = time.monotonic()
+    try:
+        response = _http().request(
+            "POST", delivery.subscription.url, body=delivery.body.encode(), headers=headers,
+            timeout=urllib3.Timeout(connect=settings.WEBHOOK_CONNECT_TIMEOUT, read=settings.WEBHOOK_READ_TIMEOUT),
+            redirect=False, preload_content=False,
+        )
+        # Read (and drop) at most 64 KiB of the answer; the connection goes back to the pool.
+        response.read(65536)
+        response.release_conn()
+        code, error = response.status, ""
+        if not 200 <= code < 300:
+            error = f"HTTP {code}"
+    except urllib3.exceptions.HTTPError as problem:
+        code, error = None, f"{type(problem).__name__}: {problem}"[:250]
+    latency = int((time.monotonic() - clock) * 1000)
+    return started, code, latency, error
+
+
+def _succeeded(code: int | None) -> bool:
+    return code is not None and 200 <= code < 300
+
+
+def _next_state(delivery: Delivery, code: int | None, error: str, now: datetime) -> tuple:
+    """A delivery's state after an attempt: (status, last HTTP status, last error, next attempt, delivered at)."""
+    if _succeeded(code):
+        return DeliveryStatus.DELIVERED, code, error, None, now
+    delay = None if (code == 410 or delivery.is_test) else next_delay(delivery.attempts)
+    if delay is None:
+        return DeliveryStatus.FAILED, code, error, None, None
+    return DeliveryStatus.PENDING, code, error, now + delay, None
+
+
+def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
+    """Write what the attempts gave, all in one transaction: attempt log, each delivery's new state (delivered,
+    retry at, or given up), the subscriptions' runs of failures, and disabling. A delivery whose lease ran out
+    and that another worker took over keeps that worker's outcome ("superseded")."""
+
+    now = timezone.now()
+    states = {d.pk: _next_state(d, code, error, now) for d, (_started, code, _latency, error) in outcomes}
+    with transaction.atomic():
+        applied = (_record_postgresql if postgresql_statements() else _record_portable)(outcomes, states)
+        # The subscriptions' runs of failures change only when an attempt failed, or when one succeeded after
+        # failures (as the subscription stood at the claim): otherwise no lock on them, so the batches of one
+        # subscription record side by side.
+        subscription_ids = {d.subscription_id for d, (_s, code, _l, _e) in outcomes
+                            if d.pk in applied and (not _succeeded(code) or d.subscription.consecutive_failures)}
+        subscriptions = {s.pk: s for s in Subscription.objects.select_for_update().filter(pk__in=subscription_ids)}
+        failures = {pk: s.consecutive_failures for pk, s in subscriptions.items()}
+        disable: dict[int, str] = {}
+        results: list[str] = []
+        for delivery, (_started, code, _latency, _error) in outcomes:
+            if delivery.pk not in applied:
+                results.append("superseded")
+                continue
+            results.append(states[delivery.pk][0])
+            if delivery.is_test:
+                continue
+            if _succeeded(code):
+                if delivery.subscription_id in failures:
+                    failures[delivery.subscription_id] = 0
+            elif code == 410:
+                disable[delivery.subscription_id] = gettext_noop("The receiver answered 410 Gone.")
+            else:
+                failures[delivery.subscription_id] += 1
+                if failures[delivery.subscription_id] >= settings.WEBHOOK_DISABLE_AFTER_FAILURES:
+                    disable.setdefault(delivery.subscription_id, gettext_noop("Too many failed deliveries in a row."))
+        for pk, subscription in subscriptions.items():
+            if failures[pk] != subscription.consecutive_failures:
+                Subscription.objects.filter(pk=pk).update(consecutive_failures=failures[pk])
+        for pk, reason in disable.items():
+            subscription = subscriptions[pk]
+            if subscription.is_active:
+                subscription_disable(subscription, reason)
+                transaction.on_commit(lambda pk=pk: notify_subscription_disabled(pk))
+    return results
+
+
+def _record_postgresql(outcomes: list[tuple[Delivery, tuple]], states: dict[int, tuple]) -> set[int]:
+    """The attempt log in one INSERT and every delivery's state in one UPDATE, both from arrays; returns the
+    deliveries still this worker's (sending, at the attempt it made)."""
+    attempts = list(zip(*[(d.pk, d.attempts, started, code, latency, error)
+                          for d, (started, code, latency, error) in outcomes], strict=True))
+    changes = list(zip(*[(d.pk, d.attempts, *states[d.pk]) for d, _outcome in outcomes], strict=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {DeliveryAttempt._meta.db_table}
+                    (delivery_id, number, started_at, status_code, latency_ms, error)
+                SELECT * FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::int[], %s::int[],
+                                     %s::varchar[])""",  # noqa: S608 - the model's table
+            [list(column) for column in attempts])
+        cursor.execute(
+            f"""UPDATE {Delivery._meta.db_table} delivery
+                   SET status = outcome.status, last_status_code = outcome.code, last_error = outcome.error,
+                       lease_until = NULL, next_attempt_at = outcome.next_attempt_at,
+                       delivered_at = COALESCE(outcome.delivered_at, delivery.delivered_at)
+                  FROM unnest(%s::bigint[], %s::int[], %s::varchar[], %s::int[], %s::varchar[],
+                              %s::timestamptz[], %s::timestamptz[])
+                       AS outcome (id, attempts, status, code, error, next_attempt_at, delivered_at)
+                 WHERE delivery.id = outcome.id AND delivery.status = %s AND delivery.attempts = outcome.attempts
+             RETURNING delivery.id""",  # noqa: S608 - the model's table
+            [*[list(column) for column in changes], DeliveryStatus.SENDING])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _record_portable(outcomes: list[tuple[Delivery, tuple]], states: dict[int, tuple]) -> set[int]:
+    DeliveryAttempt.objects.bulk_create([
+        DeliveryAttempt(delivery=d, number=d.attempts, started_at=started, status_code=code, latency_ms=latency,
+                        error=error) for d, (started, code, latency, error) in outcomes])
+    taken = dict(Delivery.objects.select_for_update().filter(
+        pk__in=[d.pk for d, _ in outcomes], status=DeliveryStatus.SENDING).values_list("pk", "attempts"))
+    applied = {d.pk for d, _ in outcomes if taken.get(d.pk) == d.attempts}
+    # One UPDATE per distinct outcome (all delivered ones together), not a CASE per row and field.
+    changes: dict[tuple, list[int]] = {}
+    for pk in applied:
+        changes.setdefault(states[pk], []).append(pk)
+    for (status, code, error, next_attempt_at, delivered_at), ids in changes.items():
+        fields = {"delivered_at": delivered_at} if delivered_at else {}
+        Delivery.objects.filter(pk__in=ids).update(status=status, last_status_code=code, last_error=error,
+                                                   lease_until=None, next_attempt_at=next_attempt_at, **fields)
+    return applied
+
+
+def deliveries_send(delivery_ids: list[int]) -> list[str]:
+    """Send the due deliveries among `delivery_ids` (one subscription's, usually): claimed together, posted
+    (side by side on a few threads when the receiver is slow: it holds up only its own batch), recorded
+    together."""
+    claimed = _claim(delivery_ids)
+    if not claimed:
+        return []
+    return _record(list(zip(claimed, _post_all(claimed), strict=True)))
+
+
+def _post_all(claimed: list[Delivery]) -> list[tuple]:
+    """Post a batch: one after the other while the receiver answers within WEBHOOK_PARALLEL_AFTER_MS on average,
+    the rest WEBHOOK_POST_THREADS at a time from then on. A receiver that answers quickly is kept busy by one
+    connection, and posting threads would only fight over the interpreter (P6: they cost half as much CPU
+    again); a slow one (most receivers across the internet) gets its posts side by side. The average, not one
+    answer: on a busy machine a fast receiver's answer waits now and then for the CPU, and that is no reason for
+    threads."""
+    outcomes: list[tuple] = []
+    waited = 0
+    for position, delivery in enumerate(claimed):
+        outcome = _post(delivery)
+        outcomes.append(outcome)
+        waited += outcome[2]
+        if waited >= settings.WEBHOOK_PARALLEL_AFTER_MS * (position + 1) and position + 1 < len(claimed):
+            outcomes.extend(_threads().map(_post, claimed[position + 1:]))
+            break
+    return outcomes
+
+
+def delivery_send(delivery_id: int) -> str:
+    """Send one delivery if it is due; returns what became of it ("skipped" when it was not due)."""
+    results = deliveries_send([delivery_id])
+    return results[0] if results else "skipped"
+
+
+def subscription_disable(subscription: Subscription, reason: str) -> None:
+    now = timezone.now()
+    Subscription.objects.filter(pk=subscription.pk).update(is_active=False, disabled_reason=reason, disabled_at=now)
+    subscription.is_active, subscription.disabled_reason, subscription.disabled_at = False, reason, now
+    # What was waiting for it will not be sent; "resend" in the delivery log sends it again once re-enabled.
+    Delivery.objects.filter(subscription=subscription, status=DeliveryStatus.PENDING, is_test=False).update(
+        status=DeliveryStatus.FAILED, next_attempt_at=None, last_error=gettext_noop("The subscription is disabled."))
+
+
+# --- Dispatch and sweep ---------------------------------------------------------------------------------
+
+
+def deliveries_dispatch(delivery_ids: list[int]) -> None:
+    """Queue send tasks: one per batch of a subscription's deliveries. A broker that does not answer only
+    delays them (the sweep queues them again)."""
+    if not delivery_ids:
+        return
+    by_subscription: dict[int, list[int]] = {}
+    for pk, subscription_id in Delivery.objects.filter(pk__in=delivery_ids).values_list("pk", "subscription_id"):
+        by_subscription.setdefault(subscription_id, []).append(pk)
+    # Marked before they are queued: a worker that takes a batch at once must not find its rows locked by
+    # this update (SKIP LOCKED would pass them over).
+    Delivery.objects.filter(pk__in=delivery_ids).update(dispatched_at=timezone.now())
+    deliveries_queue(by_subscription)
+
+
+def deliveries_queue(by_subscription: dict[int, list[int]]) -> None:
+    """Queue send tasks for deliveries already marked dispatched: one per batch of a subscription's. Those the
+    broker did not take are unmarked, for the sweep."""
+
+    size = settings.WEBHOOK_BATCH
+    queued: set[int] = set()
+    try:
+        for ids in by_subscription.values():
+            for start in range(0, len(ids), size):
+                delivery_send_task.apply_async(args=[ids[start:start + size]])
+                queued.update(ids[start:start + size])
+    except Exception as error:  # noqa: BLE001 - any broker failure: the sweep is the fallback
+        logger.warning("Deliveries not queued (%s); the sweep will send them", error)
+        unqueued = {pk for ids in by_subscription.values() for pk in ids} - queued
+        Delivery.objects.filter(pk__in=unqueued, status=DeliveryStatus.PENDING).update(dispatched_at=None)
+
+
+def deliveries_sweep(limit: int = 2000) -> int:
+    """Take back deliveries whose worker died (lease over), and queue those due that no task is queued for:
+    never queued, queued before they fell due (a retry), or queued long ago (a lost message)."""
+    now = timezone.now()
+    Delivery.objects.filter(status=DeliveryStatus.SENDING, lease_until__lt=now).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=now, lease_until=None)
+    lost = now - timedelta(seconds=settings.WEBHOOK_REQUEUE_AFTER_SECONDS)
+    due = list(
+        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .filter(Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=F("next_attempt_at")) | Q(dispatched_at__lt=lost))
+        .order_by("next_attempt_at").values_list("pk", flat=True)[:limit]
+    )
+    deliveries_dispatch(due)
+    return len(due)
+
+
+def delivery_resend(delivery: Delivery) -> Delivery:
+    """The delivery log's "resend": the same body and webhook-id, sent again now (a new attempt)."""
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update(of=("self",)).get(pk=delivery.pk)
+        if delivery.status == DeliveryStatus.SENDING:
+            return delivery
+        delivery.status, delivery.next_attempt_at, delivery.dispatched_at = DeliveryStatus.PENDING, timezone.now(), None
+        delivery.save(update_fields=["status", "next_attempt_at", "dispatched_at"])
+        transaction.on_commit(lambda: deliveries_dispatch([delivery.pk]))
+    return delivery
+
+
+# --- Tasks ---------------------------------------------------------------------------------------------
+
+
+@shared_task(name="notifications.delivery_send")
+def delivery_send_task(delivery_ids: list[int] | int) -> list[str]:
+    return deliveries_send(delivery_ids if isinstance(delivery_ids, list) else [delivery_ids])
+
+
+@shared_task(name="notifications.deliveries_sweep")
+def deliveries_sweep_task() -> int:
+    return deliveries_sweep()

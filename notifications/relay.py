@@ -1,0 +1,288 @@
+"""The relay: outbox rows become webhook deliveries and notifications for people, in one transaction.
+
+Triggered on commit (the ids of the transaction's outbox rows go to a Celery task) and swept periodically, so
+a trigger lost with the broker only delays a delivery. Rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED:
+two relays never take the same row, and a delivery is unique per (subscription, event), so a row relayed twice
+(a worker killed after the commit) sends nothing twice.
+"""
+
+import json
+import logging
+import uuid
+from collections import defaultdict
+
+from celery import shared_task
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
+
+from bookings.models import Booking
+from intermodal.access import Actor
+from intermodal.codes import Classifier, EventType, FacilityKind
+from intermodal.models import Event, Organisation, OutboxMessage
+from notifications import delivery as sender
+from notifications.delivery import deliveries_queue
+from notifications.models import Delivery, DeliveryStatus, Subscription, SubscriptionFormat
+from notifications.people import at_risk_alerts_task, emails_dispatch, notifications_from_events
+from tracking.api import EventOutSerializer
+from tracking.dcsa import _filter, dcsa_events, event_query_parse, events_as_dcsa
+from tracking.visibility import visible_ids
+
+logger = logging.getLogger(__name__)
+
+# Outbox rows per relay transaction: deliveries of a batch start as soon as it commits.
+BATCH = 100
+
+
+def topic_of(event: Event) -> str:
+    return f"{event.event_type.lower()}.{event.event_code.lower()}"
+
+
+def webhook_id_new() -> str:
+    return f"msg_{uuid.uuid4().hex}"
+
+
+def json_body(payload) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=True, default=str)
+
+
+def relay_trigger(sender=None, *, outbox_ids: list[int], **signal) -> None:
+    """On commit: hand the new outbox rows to a worker. A broker that does not answer is logged, not raised:
+    the change is saved and the periodic sweep relays it."""
+
+    try:
+        outbox_relay_task.apply_async(kwargs={"ids": outbox_ids})
+    except Exception as error:  # noqa: BLE001 - any broker failure: the sweep is the fallback
+        logger.warning("Outbox relay not queued (%s); the sweep will relay outbox rows %s", error, outbox_ids[:20])
+
+
+# --- Matching -------------------------------------------------------------------------------------------
+
+
+class _Places:
+    """Where a batch's events belong: the station of each booking and of each departure, and each booking's
+    transports (for station and booking filters), each fetched in one query."""
+
+    def __init__(self, events: list[Event]):
+        booking_refs = {e.booking_reference for e in events if e.booking_reference}
+        transport_refs = {e.transport_reference for e in events if e.transport_reference}
+        self.booking_station: dict[str, str] = {}
+        self.transport_station: dict[str, str] = {}
+        self.transport_bookings: dict[str, set[str]] = defaultdict(set)
+        rows = Booking.objects.filter(
+            Q(reference__in=booking_refs) | Q(departure__reference__in=transport_refs)
+            | Q(vessel_call__reference__in=transport_refs)
+        ).values_list("reference", "departure__reference", "vessel_call__reference",
+                      "departure__service__station__code")
+        for reference, departure, vessel_call, station in rows:
+            self.booking_station[reference] = station
+            self.transport_station[departure] = station
+            self.transport_bookings[departure].add(reference)
+            self.transport_bookings[vessel_call].add(reference)
+
+    def stations(self, event: Event) -> set[str]:
+        found = set()
+        if event.facility_kind == FacilityKind.STATION and event.facility_code:
+            found.add(event.facility_code)
+        if event.booking_reference in self.booking_station:
+            found.add(self.booking_station[event.booking_reference])
+        if event.transport_reference in self.transport_station:
+            found.add(self.transport_station[event.transport_reference])
+        return found
+
+    def bookings(self, event: Event) -> set[str]:
+        if event.booking_reference:
+            return {event.booking_reference}
+        return set(self.transport_bookings.get(event.transport_reference, ()))
+
+
+def kinds_match(kinds: list[str], topic: str) -> bool:
+    event_type = topic.split(".", 1)[0]
+    return "*" in kinds or topic in kinds or f"{event_type}.*" in kinds
+
+
+def subscription_matches(subscription: Subscription, event: Event, places: _Places) -> bool:
+    """A Standard Webhooks subscription's own filters (kinds, station, booking, container), AND-ed."""
+    if not kinds_match(subscription.event_kinds, topic_of(event)):
+        return False
+    if subscription.equipment_reference and event.equipment_reference != subscription.equipment_reference:
+        return False
+    if subscription.booking_reference and subscription.booking_reference not in places.bookings(event):
+        return False
+    return not (subscription.station_code and subscription.station_code not in places.stations(event))
+
+
+def dcsa_params(filters: dict) -> MultiValueDict:
+    """A DCSA subscription's stored filters as the query parameters tracking.dcsa parses."""
+    return MultiValueDict({name: [",".join(value) if isinstance(value, list) else str(value)]
+                           for name, value in filters.items()})
+
+
+# --- Payloads -------------------------------------------------------------------------------------------
+
+
+def standard_bodies(events: list[Event]) -> dict[int, str]:
+    """Standard Webhooks' shape for each event: type, timestamp, data (the event as GET /api/v1/events/ shows
+    it). One serializer for the batch: DRF builds its fields once, not once per event."""
+
+    data = EventOutSerializer(events, many=True).data
+    return {event.pk: json_body({"type": topic_of(event), "timestamp": event.created_at.isoformat(), "data": item})
+            for event, item in zip(events, data, strict=True)}
+
+
+def _dcsa_deliveries(subscription: Subscription, event_ids: list[int]) -> list[Delivery]:
+
+    actor = Actor(organisation=subscription.organisation)
+    query, _given = event_query_parse(dcsa_params(subscription.dcsa_filters))
+    events = list(dcsa_events(actor=actor).filter(_filter(query, actor)).filter(pk__in=event_ids).order_by("id"))
+    bodies = events_as_dcsa(actor=actor, events=events)
+    return [
+        Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event, topic=topic_of(event),
+                 body=json_body([body]))
+        for event, body in zip(events, bodies, strict=True)
+    ]
+
+
+def deliveries_plan(events: list[Event], subscriptions: list[Subscription]) -> list[Delivery]:
+    """The deliveries a batch of events makes: each subscription's matching events that its organisation may
+    see (one visibility query per organisation, one query per DCSA subscription)."""
+    if not events or not subscriptions:
+        return []
+    places = _Places(events)
+    event_ids = [e.pk for e in events]
+    visible: dict[int, set[int]] = {}
+    by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
+    planned: list[Delivery] = []
+    bodies: dict[int, str] | None = None
+    for subscription in subscriptions:
+        if subscription.format == SubscriptionFormat.DCSA:
+            planned.extend(_dcsa_deliveries(subscription, event_ids))
+            continue
+        matching = [e for e in events if subscription_matches(subscription, e, places)]
+        if not matching:
+            continue
+        if subscription.organisation_id not in visible:
+            visible[subscription.organisation_id] = visible_ids(by_org[subscription.organisation_id], event_ids)
+        for event in matching:
+            if event.pk in visible[subscription.organisation_id]:
+                if bodies is None:
+                    bodies = standard_bodies(events)
+                planned.append(Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
+                                        topic=topic_of(event), body=bodies[event.pk]))
+    return planned
+
+
+# --- The relay ------------------------------------------------------------------------------------------
+
+
+def outbox_relay(ids: list[int] | None = None, batch: int = BATCH) -> int:
+    """Relay up to `batch` unprocessed outbox rows (those of `ids`, or the oldest); returns how many.
+
+    Deliveries are queued for sending once the transaction commits."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = OutboxMessage.objects.filter(processed_at__isnull=True)
+        if ids is not None:
+            rows = rows.filter(pk__in=ids)
+        claimed = list(rows.select_for_update(skip_locked=True).order_by("id").only("id", "event_id")[:batch])
+        if not claimed:
+            return 0
+        events = list(Event.objects.select_related("reported_by_organisation")
+                      .filter(pk__in=[row.event_id for row in claimed]).order_by("id"))
+        subscriptions = list(Subscription.objects.select_related("organisation").filter(is_active=True))
+        planned = deliveries_plan(events, subscriptions)
+        created = deliveries_insert(planned, now)
+        emails = notifications_from_events(events)
+        estimates = any(e.classifier == Classifier.ESTIMATED and e.event_type == EventType.TRANSPORT for e in events)
+        OutboxMessage.objects.filter(pk__in=[row.pk for row in claimed]).update(processed_at=now)
+        transaction.on_commit(lambda: _dispatch(created, emails, estimates))
+    return len(claimed)
+
+
+def deliveries_insert(planned: list[Delivery], now) -> dict[int, list[int]]:
+    """Save the planned deliveries, due now and marked as queued: the send tasks go out as the relay's
+    transaction commits (a broker that does not take them unmarks them for the sweep; a worker killed in between
+    leaves them to the sweep's lost-message rule, WEBHOOK_REQUEUE_AFTER_SECONDS), with no second write of each
+    row. One already made (an event relayed twice) is skipped. Returns the new ones' ids by subscription.
+
+    On PostgreSQL one INSERT ... SELECT FROM unnest(...) RETURNING: the relay's 400 deliveries of 100 events
+    go in a fifth of the time the ORM's bulk_create takes to build the statement, with no second query for
+    the ids (P6, docs/PERFORMANCE.md); the ORM's bulk_create elsewhere."""
+    created: dict[int, list[int]] = {}
+    if not planned:
+        return created
+    if sender.postgresql_statements():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""INSERT INTO {Delivery._meta.db_table}
+                        (webhook_id, subscription_id, event_id, topic, body, is_test, status, attempts, last_error,
+                         next_attempt_at, dispatched_at, created_at)
+                    SELECT planned.*, false, %s, 0, '', %s, %s, %s
+                      FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::varchar[], %s::text[]) AS planned
+                    ON CONFLICT DO NOTHING
+                    RETURNING id, subscription_id""",  # noqa: S608 - the model's table
+                [DeliveryStatus.PENDING, now, now, now, [d.webhook_id for d in planned],
+                 [d.subscription_id for d in planned], [d.event_id for d in planned], [d.topic for d in planned],
+                 [d.body for d in planned]])
+            rows = cursor.fetchall()
+    else:
+        for delivery in planned:
+            delivery.next_attempt_at = delivery.dispatched_at = now
+        Delivery.objects.bulk_create(planned, ignore_conflicts=True)
+        rows = Delivery.objects.filter(webhook_id__in=[d.webhook_id for d in planned]).values_list(
+            "pk", "subscription_id")
+    for pk, subscription_id in rows:
+        created.setdefault(subscription_id, []).append(pk)
+    return created
+
+
+def outbox_sweep(limit_batches: int = 20) -> int:
+    """Relay what the on-commit triggers missed, batch after batch."""
+    total = 0
+    for _ in range(limit_batches):
+        done = outbox_relay()
+        total += done
+        if done < BATCH:
+            break
+    return total
+
+
+def _dispatch(deliveries: dict[int, list[int]], notification_ids: list[int], estimates: bool) -> None:
+
+    if deliveries:
+        deliveries_queue(deliveries)
+    emails_dispatch(notification_ids)
+    if estimates:
+        # A new estimate may put bookings at risk: check now rather than at the next periodic run.
+        try:
+            at_risk_alerts_task.apply_async()
+        except Exception as error:  # noqa: BLE001 - the periodic run checks soon anyway
+            logger.warning("At-risk check not queued (%s)", error)
+
+
+# --- Tasks ---------------------------------------------------------------------------------------------
+
+
+@shared_task(name="notifications.outbox_relay")
+def outbox_relay_task(ids: list[int] | None = None) -> int:
+    """Relay the given outbox rows. A big transaction's rows are split: the other batches go to other worker
+    processes, so deliveries of the first batch are on their way while the rest is relayed."""
+    if ids and len(ids) > BATCH:
+        try:
+            for start in range(BATCH, len(ids), BATCH):
+                outbox_relay_task.apply_async(kwargs={"ids": ids[start:start + BATCH]})
+        except Exception:  # noqa: BLE001 - the broker failed: relay them here instead
+            return outbox_relay(ids=ids, batch=len(ids))
+        ids = ids[:BATCH]
+    total = 0
+    while True:
+        done = outbox_relay(ids=ids)
+        total += done
+        if done < BATCH:
+            return total
+
+
+@shared_task(name="notifications.outbox_sweep")
+def outbox_sweep_task() -> int:
+    return outbox_sweep()

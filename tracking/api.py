@@ -1,0 +1,143 @@
+"""Partner event feeds: read the events you may see (GET /api/v1/events/), track a booking or container."""
+
+import django_filters
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import pagination, serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from intermodal.access import Actor
+from intermodal.api import FilterBackend, IsoDateTimeFilter, StrictPageSize
+from intermodal.codes import Classifier, EventType
+from intermodal.models import Event, Scope
+from tracking import cache as tracking_cache
+from tracking import timeline as tracking
+from tracking.visibility import events_visible
+
+
+class EventOutSerializer(serializers.ModelSerializer):
+    reported_by = serializers.SlugRelatedField(source="reported_by_organisation", slug_field="code", read_only=True)
+
+    class Meta:
+        model = Event
+        fields = [
+            "event_id",
+            "event_type",
+            "event_code",
+            "classifier",
+            "event_datetime",
+            "created_at",
+            "location_unlocode",
+            "facility_kind",
+            "facility_code",
+            "mode_of_transport",
+            "transport_reference",
+            "equipment_reference",
+            "empty_indicator",
+            "booking_reference",
+            "document_type",
+            "document_reference",
+            "reason",
+            "reported_by",
+        ]
+
+
+class EventFilter(django_filters.FilterSet):
+    booking = django_filters.CharFilter(field_name="booking_reference")
+    container = django_filters.CharFilter(field_name="equipment_reference")
+    station = django_filters.CharFilter(method="filter_station")
+    transport = django_filters.CharFilter(field_name="transport_reference")
+    code = django_filters.CharFilter(field_name="event_code")
+    event_type = django_filters.ChoiceFilter(choices=EventType.choices)
+    classifier = django_filters.ChoiceFilter(choices=Classifier.choices)
+    since = IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gt", label=_("Recorded after (ISO 8601)")
+    )
+
+    class Meta:
+        model = Event
+        fields = ["booking", "container", "station", "transport", "code", "event_type", "classifier", "since"]
+
+    def filter_station(self, queryset, name, value):
+        return queryset.filter(facility_kind="station", facility_code=value)
+
+
+class EventCursor(StrictPageSize, pagination.CursorPagination):
+    ordering = ("created_at", "id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class EventsView(ListAPIView):
+    """Read the events you may see, oldest first, with a cursor (journey.api adds reporting them on this route)."""
+
+    serializer_class = EventOutSerializer
+    filterset_class = EventFilter
+    pagination_class = EventCursor
+    filter_backends = [FilterBackend]
+    required_scopes = {"GET": Scope.EVENTS_READ}
+
+    def get_queryset(self):
+        return events_visible(actor=Actor.from_request(self.request))
+
+
+class StepSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    place = serializers.CharField()
+    planned = serializers.DateTimeField(allow_null=True)
+    estimated = serializers.DateTimeField(allow_null=True)
+    actual = serializers.DateTimeField(allow_null=True)
+    deadline = serializers.DateTimeField(allow_null=True)
+    done = serializers.BooleanField()
+
+
+class TrackContainerSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    size_type = serializers.CharField()
+    status = serializers.CharField()
+    last_event_at = serializers.DateTimeField(allow_null=True)
+
+
+class TrackSerializer(serializers.Serializer):
+    booking = serializers.CharField(source="booking.reference")
+    status = serializers.CharField(source="booking.status")
+    station = serializers.CharField(source="booking.departure.service.station.code")
+    departure = serializers.CharField(source="booking.departure.reference")
+    vessel_call = serializers.CharField(source="booking.vessel_call.reference")
+    vessel_name = serializers.CharField(source="booking.vessel_call.vessel_name")
+    cy_cutoff = serializers.DateTimeField(source="booking.vessel_call.cy_cutoff")
+    eta_at_terminal = serializers.DateTimeField(source="booking.eta_at_terminal", allow_null=True)
+    at_risk = serializers.BooleanField(source="booking.is_at_risk")
+    now = serializers.CharField(source="current.label", allow_null=True, default=None)
+    containers = TrackContainerSerializer(many=True)
+    steps = StepSerializer(many=True)
+
+
+class TrackView(APIView):
+    """Where a booking or container is: its steps planned, estimated and done, ETA to the vessel, at risk."""
+
+    required_scopes = {"*": Scope.EVENTS_READ}
+
+    @extend_schema(
+        responses={200: TrackSerializer, 404: OpenApiTypes.OBJECT},
+        summary="Track",
+        parameters=[
+            OpenApiParameter("key", str, OpenApiParameter.PATH, description="A container number or a booking reference")
+        ],
+    )
+    def get(self, request, key: str):
+        actor = Actor.from_request(request)
+
+        def build():
+            timeline = tracking.track_lookup(actor=actor, key=key)
+            booking = timeline.booking
+            route = (booking.reference, booking.departure.reference, booking.vessel_call.reference)
+            return dict(TrackSerializer(timeline).data), route
+
+        organisation_id = getattr(actor.organisation, "pk", None)
+        return Response(tracking_cache.answer(organisation_id=organisation_id, key=key, build=build))

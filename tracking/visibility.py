@@ -1,0 +1,66 @@
+"""Who may see which event: the one rule, used by every path that shows or sends events (GET /api/v1/events/,
+DCSA /v2/events, the events export, webhooks, DCSA callbacks, in-app notifications and emails).
+
+Enterprises: the events of their bookings and of the transports those travel on; station operators: also what
+happens at their stations; railways: their services' departures; the port: its terminals and vessel calls;
+customs and border inspection: the declarations at the stations their offices cover; maritime safety: dangerous
+goods on vessel calls; local government: nothing commercial, so no events; the platform's admins: everything.
+"""
+
+from django.db.models import Q, QuerySet
+
+from bookings.models import Booking
+from bookings.selectors import booking_scope
+from customs.selectors import declaration_list
+from intermodal.access import Actor
+from intermodal.codes import DocumentType, EventType, FacilityKind, ModeOfTransport
+from intermodal.models import Event, Organisation, PartyKind
+from stations.models import Departure, VesselCall
+
+
+def events_visible(*, actor: Actor) -> QuerySet[Event]:
+    """The events an actor may read, and so be sent."""
+    organisation = actor.organisation
+    events = Event.objects.select_related("reported_by_organisation")
+    if organisation is None:
+        return events.none()
+    kind = organisation.kind
+    if kind == PartyKind.PLATFORM_ADMIN:
+        return events
+    if kind in (PartyKind.CUSTOMS, PartyKind.BORDER_INSPECTION):
+        return events.filter(
+            document_type=DocumentType.CUS,
+            document_reference__in=declaration_list(actor=actor).values("reference"),
+        )
+    if kind == PartyKind.MARITIME_SAFETY:
+        dangerous = Booking.objects.exclude(un_number="")
+        on_vessel = Q(mode_of_transport=ModeOfTransport.VESSEL) | Q(facility_kind=FacilityKind.TERMINAL)
+        return events.filter(on_vessel, booking_reference__in=dangerous.values("reference"),
+                             event_type=EventType.EQUIPMENT)
+    if kind not in (PartyKind.ENTERPRISE, PartyKind.STATION_OPERATOR, PartyKind.RAILWAY, PartyKind.PORT):
+        return events.none()
+    scope = booking_scope(actor)
+    bookings = Booking.objects.filter(scope)
+    # A transport's own events (no booking) are shared by everyone on board; booking and container events
+    # recorded on the same departure or vessel call belong to their booking only.
+    visible = Q(booking_reference__in=bookings.values("reference")) | Q(booking_reference="") & (
+        Q(transport_reference__in=bookings.values("departure__reference"))
+        | Q(transport_reference__in=bookings.values("vessel_call__reference"))
+    )
+    if kind == PartyKind.STATION_OPERATOR:
+        visible |= Q(facility_kind="station", facility_code__in=organisation.operated_stations.values("code"))
+    elif kind == PartyKind.RAILWAY:
+        visible |= Q(transport_reference__in=Departure.objects.filter(service__operator=organisation)
+                     .values("reference"))
+    elif kind == PartyKind.PORT:
+        visible |= Q(facility_kind="terminal", facility_code__in=organisation.terminals.values("code")) | Q(
+            transport_reference__in=VesselCall.objects.filter(terminal__operator=organisation).values("reference"))
+    return events.filter(visible)
+
+
+def visible_ids(organisation: Organisation, event_ids: list[int]) -> set[int]:
+    """Of `event_ids`, those `organisation` may see: one query."""
+    if not event_ids:
+        return set()
+    return set(events_visible(actor=Actor(organisation=organisation)).filter(pk__in=event_ids)
+               .values_list("pk", flat=True))
