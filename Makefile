@@ -16,6 +16,7 @@ help:
 	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (SQLite, worker, beat)"
 	@echo "make test   - lint, migrations check and the full test suite against PostgreSQL and Redis"
 	@echo "make lint   - ruff"
+	@echo "make lock   - re-lock requirements.txt and requirements-dev.txt (hashed) from their .in files"
 	@echo "make messages - refresh and compile the translation catalogues"
 	@echo "make docs-images - the user guide's screenshots (docs/images/), taken by the browser tests"
 	@echo "make bench  - a year of traffic, then P1-P7 against their baselines, and a summary (docs/PERFORMANCE.md)"
@@ -29,12 +30,26 @@ help:
 	@echo "make bench-dashboard  - P7 the figures dashboard with 10k and with 1M events of history (--events N)"
 	@echo "             (the bench targets take BENCH_DATABASE_URL, BENCH_SCALE (0.1), options in BENCH_ARGS=...)"
 
-$(STAMP): requirements.txt
+# .venv gets the complete development set: requirements-dev.txt, locked with hashes (the runtime pins of
+# requirements.txt, psycopg2-binary for psycopg2, tests and tools). The image installs requirements.txt only.
+$(STAMP): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Re-lock both sets from requirements.in and requirements-dev.in (runtime first: the dev set is constrained by it),
+# keeping every pin that still fits; LOCK_ARGS="--upgrade-package NAME" (or "--upgrade") moves pins. Only PyPI is
+# asked (PIP_CONFIG_FILE=/dev/null leaves out this machine's pip config: local indexes, find-links, constraints),
+# so the files carry PyPI's hashes for every platform and no local path or index URL.
+PIP_COMPILE = PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet \
+	--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-trusted-host --no-emit-find-links
+
+.PHONY: lock
+lock: venv
+	$(PIP_COMPILE) $(LOCK_ARGS) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) $(LOCK_ARGS) --output-file requirements-dev.txt requirements-dev.in
 
 # axe-core for the accessibility checks of the browser tests (package.json / package-lock.json, test-only).
 NODE_STAMP := node_modules/axe-core/axe.min.js
