@@ -1,4 +1,4 @@
-# The two commands: `make run` (the whole platform on SQLite, no server to install) and `make test`
+# The two commands: `make run` (the whole platform on an embedded PostgreSQL, no server to install) and `make test`
 # (the full suite against PostgreSQL and Redis).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -13,7 +13,7 @@ export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 	bench-ingest bench-contention bench-track bench-queries bench-load bench-fanout bench-dashboard clean
 
 help:
-	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (SQLite, worker, beat)"
+	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (embedded PostgreSQL, worker, beat)"
 	@echo "make test   - lint, migrations check and the full test suite against PostgreSQL and Redis"
 	@echo "make lint   - ruff"
 	@echo "make lock   - re-lock requirements.txt and requirements-dev.txt (hashed) from their .in files"
@@ -60,11 +60,10 @@ $(NODE_STAMP): package-lock.json
 
 node-modules: $(NODE_STAMP)
 
+# One process starts the embedded PostgreSQL (var/postgres; none when DATABASE_URL is set), migrates, loads the
+# demo data and serves web, worker and beat against it; Ctrl-C stops all of them, PostgreSQL last.
 run: venv
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py seed_demo_history
-	$(BIN)/python manage.py run_platform
+	$(BIN)/python manage.py run_platform --demo
 
 lint: venv
 	$(BIN)/ruff check .
@@ -122,5 +121,7 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# A PostgreSQL still running on var/postgres is stopped before its folder goes.
 clean:
+	-test ! -x $(BIN)/python || $(BIN)/python -m intermodal.embedded_db stop
 	rm -rf var staticfiles .pytest_cache .ruff_cache

