@@ -72,7 +72,7 @@ migrations-check: venv
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 test: venv node-modules lint
-	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+	DATABASE_URL=$(DATABASE_URL_TEST) $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The user guide's pictures (docs/images/*.png), taken by the browser journeys; pngquant makes them smaller.

@@ -128,7 +128,7 @@ def refresh(rollups: Iterable[Rollup], *, full: bool = False, today: date | None
                 counts[rollup.table] = cursor.rowcount
         state.through_day, state.refreshed_at = through, timezone.now()
         state.save(update_fields=["through_day", "refreshed_at"])
-    if day_from is None and connection.vendor == "postgresql":
+    if day_from is None:
         with connection.cursor() as cursor:  # fresh statistics for the planner after a rebuild
             for rollup in rollups:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(rollup.table)}")
@@ -214,8 +214,8 @@ REPORT_WORK_MEM = "32MB"
 def durations(rollup: Rollup, query, value: str, *, flag: str | None = None) -> tuple[dict, dict[date, dict]]:
     """Count, mean, median and 90th percentile of a per-row rollup's `value` (a duration) over the period and
     scope, in all and by month: the rolled days and the live ones in one query, as a percentile cannot be added
-    up. `flag` also counts the rows whose boolean column is true. PostgreSQL answers the total and the months
-    in one pass (GROUP BY ROLLUP); SQLite in two queries."""
+    up. `flag` also counts the rows whose boolean column is true. The total and the months come in one pass
+    (GROUP BY ROLLUP)."""
     union, params = [], []
     for side, queryset in _sources(rollup, query):
         values = {f"v_{n}": F(n) if side == ROLLED else rollup.columns[n]() for n in (value, flag) if n}
@@ -228,28 +228,22 @@ def durations(rollup: Rollup, query, value: str, *, flag: str | None = None) -> 
         params.extend(member_params)
     column = f"u.v_{value}"
     selected = [f"COUNT({column})", f"AVG({column})",
-                *(percentile_sql(connection, column, fraction) for fraction in FRACTIONS),
+                *(percentile_sql(column, fraction) for fraction in FRACTIONS),
                 f"SUM(CASE WHEN u.v_{flag} THEN 1 ELSE 0 END)" if flag else "0"]
     total, months = _stats((0, None, None, None, 0)), {}
     if not union:
         return total, months
     source = f"FROM ({' UNION ALL '.join(union)}) AS u"
-    if connection.vendor == "postgresql":
-        statements = [(f"SELECT u.g_month, {', '.join(selected)} {source} GROUP BY ROLLUP (u.g_month)", params)]
-    else:
-        statements = [(f"SELECT NULL, {', '.join(selected)} {source}", params),
-                      (f"SELECT u.g_month, {', '.join(selected)} {source} GROUP BY u.g_month", params)]
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The percentiles sort a year of values by month: in memory (the default 4 MB spills to disk).
-            cursor.execute("SET LOCAL work_mem = %s", [REPORT_WORK_MEM])
-        for sql, statement_params in statements:
-            cursor.execute(sql, statement_params)
-            for month, *stats in cursor.fetchall():
-                if month is None:
-                    total = _stats(stats)
-                else:
-                    months[_as_date(month)] = _stats(stats)
+        # The percentiles sort a year of values by month: in memory (the default 4 MB spills to disk).
+        cursor.execute("SET LOCAL work_mem = %s", [REPORT_WORK_MEM])
+        cursor.execute(f"SELECT u.g_month, {', '.join(selected)} {source} GROUP BY ROLLUP (u.g_month)",  # noqa: S608
+                       params)
+        for month, *stats in cursor.fetchall():
+            if month is None:  # ROLLUP's row of the whole period
+                total = _stats(stats)
+            else:
+                months[_as_date(month)] = _stats(stats)
     return total, months
 
 

@@ -672,12 +672,8 @@ def departure_estimates(*, actor: Actor, estimates: list[DepartureEstimate]) -> 
 
 
 def _estimates_write(departures: list[Departure]) -> None:
-    """Write the departures' estimates with one UPDATE. On PostgreSQL from arrays (Django's bulk_update builds a
-    CASE of one branch per row and field: 70 % of a batch's time for 1,000 departures); elsewhere row by row."""
-    if connection.vendor != "postgresql":
-        for departure in departures:
-            departure.save(update_fields=["estimated_departure", "estimated_arrival"])
-        return
+    """Write the departures' estimates with one UPDATE from arrays (Django's bulk_update builds a CASE of one
+    branch per row and field: 70 % of a batch's time for 1,000 departures)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Departure._meta.db_table} AS departure "  # noqa: S608 - the table name is the model's

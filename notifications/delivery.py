@@ -113,7 +113,7 @@ def _claim(delivery_ids: list[int]) -> list[Delivery]:
     now = timezone.now()
     lease = now + lease_for(len(delivery_ids))
     with transaction.atomic():
-        return (_claim_postgresql if postgresql_statements() else _claim_portable)(delivery_ids, now, lease)
+        return _claim_due(delivery_ids, now, lease)
 
 
 def _with_subscriptions(deliveries: list[Delivery]) -> list[Delivery]:
@@ -124,19 +124,13 @@ def _with_subscriptions(deliveries: list[Delivery]) -> list[Delivery]:
     return deliveries
 
 
-def postgresql_statements() -> bool:
-    """Whether the relay's insert, the claim and the record use PostgreSQL's one-statement forms (UPDATE ...
-    RETURNING, arrays through unnest): the ORM's SELECT, UPDATE and bulk_create cost the workers as much CPU
-    per delivery as the POST itself (P6, docs/PERFORMANCE.md). The portable forms do the same on any database
-    (SQLite under `make run`); the tests run both."""
-    return connection.vendor == "postgresql"
-
-
 _CLAIMED = ("id", "webhook_id", "subscription_id", "event_id", "topic", "body", "is_test", "status", "attempts",
             "lease_until")
 
 
-def _claim_postgresql(delivery_ids: list[int], now: datetime, lease: datetime) -> list[Delivery]:
+def _claim_due(delivery_ids: list[int], now: datetime, lease: datetime) -> list[Delivery]:
+    """One UPDATE ... RETURNING (with FOR UPDATE SKIP LOCKED in a CTE): the ORM's SELECT and UPDATEs cost the
+    workers as much CPU per delivery as the POST itself (P6, docs/PERFORMANCE.md)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""WITH due AS (
@@ -161,26 +155,6 @@ def _claim_postgresql(delivery_ids: list[int], now: datetime, lease: datetime) -
              "disabled": gettext_noop("The subscription is disabled.")})
         rows = sorted(cursor.fetchall(), key=lambda row: row[1])
     return _with_subscriptions([Delivery.from_db(connection.alias, _CLAIMED, row[1:]) for row in rows if row[0]])
-
-
-def _claim_portable(delivery_ids: list[int], now: datetime, lease: datetime) -> list[Delivery]:
-    due = _with_subscriptions(list(
-        Delivery.objects.select_for_update(skip_locked=True)
-        .filter(pk__in=delivery_ids, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("id")
-    ))
-    disabled = [d for d in due if not d.subscription.is_active and not d.is_test]
-    if disabled:
-        Delivery.objects.filter(pk__in=[d.pk for d in disabled]).update(
-            status=DeliveryStatus.FAILED, next_attempt_at=None,
-            last_error=gettext_noop("The subscription is disabled."))
-    claimed = [d for d in due if d not in disabled]
-    Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
-        status=DeliveryStatus.SENDING, attempts=F("attempts") + 1, lease_until=lease)
-    for delivery in claimed:
-        delivery.status, delivery.lease_until = DeliveryStatus.SENDING, lease
-        delivery.attempts += 1
-    return claimed
 
 
 def lease_for(count: int) -> timedelta:
@@ -238,7 +212,7 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
     now = timezone.now()
     states = {d.pk: _next_state(d, code, error, now) for d, (_started, code, _latency, error) in outcomes}
     with transaction.atomic():
-        applied = (_record_postgresql if postgresql_statements() else _record_portable)(outcomes, states)
+        applied = _record_outcomes(outcomes, states)
         # The subscriptions' runs of failures change only when an attempt failed, or when one succeeded after
         # failures (as the subscription stood at the claim): otherwise no lock on them, so the batches of one
         # subscription record side by side.
@@ -275,7 +249,7 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
     return results
 
 
-def _record_postgresql(outcomes: list[tuple[Delivery, tuple]], states: dict[int, tuple]) -> set[int]:
+def _record_outcomes(outcomes: list[tuple[Delivery, tuple]], states: dict[int, tuple]) -> set[int]:
     """The attempt log in one INSERT and every delivery's state in one UPDATE, both from arrays; returns the
     deliveries still this worker's (sending, at the attempt it made)."""
     attempts = list(zip(*[(d.pk, d.attempts, started, code, latency, error)
@@ -300,24 +274,6 @@ def _record_postgresql(outcomes: list[tuple[Delivery, tuple]], states: dict[int,
              RETURNING delivery.id""",  # noqa: S608 - the model's table
             [*[list(column) for column in changes], DeliveryStatus.SENDING])
         return {row[0] for row in cursor.fetchall()}
-
-
-def _record_portable(outcomes: list[tuple[Delivery, tuple]], states: dict[int, tuple]) -> set[int]:
-    DeliveryAttempt.objects.bulk_create([
-        DeliveryAttempt(delivery=d, number=d.attempts, started_at=started, status_code=code, latency_ms=latency,
-                        error=error) for d, (started, code, latency, error) in outcomes])
-    taken = dict(Delivery.objects.select_for_update().filter(
-        pk__in=[d.pk for d, _ in outcomes], status=DeliveryStatus.SENDING).values_list("pk", "attempts"))
-    applied = {d.pk for d, _ in outcomes if taken.get(d.pk) == d.attempts}
-    # One UPDATE per distinct outcome (all delivered ones together), not a CASE per row and field.
-    changes: dict[tuple, list[int]] = {}
-    for pk in applied:
-        changes.setdefault(states[pk], []).append(pk)
-    for (status, code, error, next_attempt_at, delivered_at), ids in changes.items():
-        fields = {"delivered_at": delivered_at} if delivered_at else {}
-        Delivery.objects.filter(pk__in=ids).update(status=status, last_status_code=code, last_error=error,
-                                                   lease_until=None, next_attempt_at=next_attempt_at, **fields)
-    return applied
 
 
 def deliveries_send(delivery_ids: list[int]) -> list[str]:

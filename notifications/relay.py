@@ -21,7 +21,6 @@ from bookings.models import Booking
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EventType, FacilityKind
 from intermodal.models import Event, Organisation, OutboxMessage
-from notifications import delivery as sender
 from notifications.delivery import deliveries_queue
 from notifications.models import Delivery, DeliveryStatus, Subscription, SubscriptionFormat
 from notifications.people import at_risk_alerts_task, emails_dispatch, notifications_from_events
@@ -206,32 +205,25 @@ def deliveries_insert(planned: list[Delivery], now) -> dict[int, list[int]]:
     leaves them to the sweep's lost-message rule, WEBHOOK_REQUEUE_AFTER_SECONDS), with no second write of each
     row. One already made (an event relayed twice) is skipped. Returns the new ones' ids by subscription.
 
-    On PostgreSQL one INSERT ... SELECT FROM unnest(...) RETURNING: the relay's 400 deliveries of 100 events
-    go in a fifth of the time the ORM's bulk_create takes to build the statement, with no second query for
-    the ids (P6, docs/PERFORMANCE.md); the ORM's bulk_create elsewhere."""
+    One INSERT ... SELECT FROM unnest(...) RETURNING: the relay's 400 deliveries of 100 events go in a fifth of
+    the time the ORM's bulk_create takes to build the statement, with no second query for the ids (P6,
+    docs/PERFORMANCE.md)."""
     created: dict[int, list[int]] = {}
     if not planned:
         return created
-    if sender.postgresql_statements():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""INSERT INTO {Delivery._meta.db_table}
-                        (webhook_id, subscription_id, event_id, topic, body, is_test, status, attempts, last_error,
-                         next_attempt_at, dispatched_at, created_at)
-                    SELECT planned.*, false, %s, 0, '', %s, %s, %s
-                      FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::varchar[], %s::text[]) AS planned
-                    ON CONFLICT DO NOTHING
-                    RETURNING id, subscription_id""",  # noqa: S608 - the model's table
-                [DeliveryStatus.PENDING, now, now, now, [d.webhook_id for d in planned],
-                 [d.subscription_id for d in planned], [d.event_id for d in planned], [d.topic for d in planned],
-                 [d.body for d in planned]])
-            rows = cursor.fetchall()
-    else:
-        for delivery in planned:
-            delivery.next_attempt_at = delivery.dispatched_at = now
-        Delivery.objects.bulk_create(planned, ignore_conflicts=True)
-        rows = Delivery.objects.filter(webhook_id__in=[d.webhook_id for d in planned]).values_list(
-            "pk", "subscription_id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {Delivery._meta.db_table}
+                    (webhook_id, subscription_id, event_id, topic, body, is_test, status, attempts, last_error,
+                     next_attempt_at, dispatched_at, created_at)
+                SELECT planned.*, false, %s, 0, '', %s, %s, %s
+                  FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::varchar[], %s::text[]) AS planned
+                ON CONFLICT DO NOTHING
+                RETURNING id, subscription_id""",  # noqa: S608 - the model's table
+            [DeliveryStatus.PENDING, now, now, now, [d.webhook_id for d in planned],
+             [d.subscription_id for d in planned], [d.event_id for d in planned], [d.topic for d in planned],
+             [d.body for d in planned]])
+        rows = cursor.fetchall()
     for pk, subscription_id in rows:
         created.setdefault(subscription_id, []).append(pk)
     return created

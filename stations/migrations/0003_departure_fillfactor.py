@@ -12,8 +12,6 @@ FILLFACTOR = 70
 
 
 def set_fillfactor(apps, schema_editor, value=FILLFACTOR):
-    if schema_editor.connection.vendor != "postgresql":
-        return  # SQLite (make run) has no fillfactor
     table = apps.get_model("stations", "Departure")._meta.db_table
     schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(table)} SET (fillfactor = {int(value)})")
 

@@ -8,7 +8,6 @@ import pytest
 from figures.compute import figures_compute, figures_refresh
 from figures.query import figure_query
 from intermodal.access import Actor
-from intermodal.aggregates import _PercentileCont
 from intermodal.errors import InvalidInput
 from intermodal.models import PartyKind
 from tests.figures.conftest import PERIOD, actor_of
@@ -147,12 +146,3 @@ def test_period_is_checked(figures_data, port_actor):
     with pytest.raises(InvalidInput) as refused:
         figure_query(actor=Actor(organisation=None))
     assert refused.value.status == 403
-
-
-def test_sqlite_fallback_interpolates_like_postgresql():
-    aggregate = _PercentileCont()
-    for hours in range(1, 11):
-        aggregate.step(hours * 3600, 0.9)
-    aggregate.step(None, 0.9)
-    assert aggregate.finalize() == pytest.approx(9.1 * 3600)
-    assert _PercentileCont().finalize() is None

@@ -39,7 +39,7 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
-def test_the_quick_start_default_is_sqlite_and_a_filesystem_broker(tmp_path):
+def test_the_quick_start_default_is_the_embedded_postgresql_and_a_filesystem_broker(tmp_path):
     code = (
         "from django.conf import settings;"
         "print(settings.DATABASES['default']['ENGINE']);"
@@ -51,7 +51,7 @@ def test_the_quick_start_default_is_sqlite_and_a_filesystem_broker(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:3] == [
-        "django.db.backends.sqlite3",
+        "django.db.backends.postgresql",
         "filesystem://",
         "Asia/Shanghai True ['en', 'zh-hans']",
     ]

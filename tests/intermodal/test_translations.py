@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
-SOURCES = ["manage.py", "intermodal", "stations", "bookings", "customs", "templates"]
+# manage.py, the templates and every app of the project (those installed from packages are not ours).
+SOURCES = ["manage.py", "templates", *dict.fromkeys(
+    top for top in (config.name.split(".")[0] for config in apps.get_app_configs()) if (ROOT / top).is_dir())]
 
 
 def entries(po_text: str) -> dict[tuple[str, str], dict]:

@@ -28,15 +28,6 @@ from tests.notifications.conftest import subscribe
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True, params=["postgresql", "portable"])
-def statements(request, monkeypatch):
-    """Every test twice: with PostgreSQL's one-statement insert, claim and record, and with the portable ORM
-    forms (SQLite's, under `make run`)."""
-    if request.param == "portable":
-        monkeypatch.setattr(sender, "postgresql_statements", lambda: False)
-    return request.param
-
-
 def due_now(delivery: Delivery) -> None:
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
 
