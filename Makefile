@@ -15,7 +15,7 @@ export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 help:
 	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (embedded PostgreSQL, worker, beat)"
 	@echo "make test   - lint, migrations check and the full test suite against PostgreSQL and Redis"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and the apps' import contracts (lint-imports)"
 	@echo "make lock   - re-lock requirements.txt and requirements-dev.txt (hashed) from their .in files"
 	@echo "make messages - refresh and compile the translation catalogues"
 	@echo "make docs-images - the user guide's screenshots (docs/images/), taken by the browser tests"
@@ -65,8 +65,10 @@ node-modules: $(NODE_STAMP)
 run: venv
 	$(BIN)/python manage.py run_platform --demo
 
+# ruff, then the apps' dependency contracts (pyproject.toml [tool.importlinter]: one-way layers, no cycles).
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 migrations-check: venv
 	$(BIN)/python manage.py makemigrations --check --dry-run

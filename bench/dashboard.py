@@ -252,7 +252,7 @@ class Fill:
 
 
 def rollup(size: int):
-    """The nightly rebuild of the figures' rollups (bookings/rollups.py), as of yesterday: the days up to the
+    """The nightly rebuild of the figures' rollups (figures/rollups.py), as of yesterday: the days up to the
     day before are rolled up, and yesterday's traffic (the last day of the fill) is read live, as it is in the
     hour after midnight."""
     from datetime import timedelta

@@ -422,7 +422,7 @@ class Plan:
 
 
 def explain(subject: Subject, key: str) -> Plan:
-    """Run the look-up in this process, catch the timeline query (bookings/tracking.py `_events_for`) as Django
+    """Run the look-up in this process, catch the timeline query (tracking/timeline.py `_events_for`) as Django
     sent it, and EXPLAIN (ANALYZE, BUFFERS) it (twice: the second, warm, is the one kept)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -488,7 +488,7 @@ def timeline_problem(status: int, payload: bytes, subject: Subject, key: str) ->
 def measure(servers: dict[str, int], subjects: dict[str, Subject], *, requests: int, warmup: int):
     """Warm each server up, then send `requests` look-ups of each key to each server, one at a time,
     alternating between the servers. Before each, the key's stamp in the tracking cache is renewed
-    (bookings/tracking_cache.py), so every look-up is built from the database: this measures the tables,
+    (tracking/cache.py), so every look-up is built from the database: this measures the tables,
     P5 measures the cache."""
     from tracking.cache import forget
 
@@ -576,7 +576,7 @@ def report(*, run_id, fills, subjects, series, plans, setup) -> list[str]:
     for plan in plans:
         print()
         print(
-            f"  EXPLAIN (ANALYZE, BUFFERS) of the timeline query (bookings/tracking.py _events_for) at {big:,} "
+            f"  EXPLAIN (ANALYZE, BUFFERS) of the timeline query (tracking/timeline.py _events_for) at {big:,} "
             f"events, look-up of {plan.key}: {plan.rows} events returned, {plan.statements} SQL statements per "
             f"look-up, indexes: {', '.join(plan.indexes) or 'none'}"
         )
