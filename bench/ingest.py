@@ -201,16 +201,15 @@ def post(name: str, *, port: int, api_key: str, batches: list[list[dict]], threa
 
 # --- The raw INSERTs -------------------------------------------------------------------------------------
 
-OUTBOX_COLUMNS = ("event_id", "topic", "payload", "created_at", "processed_at", "attempts")
+OUTBOX_COLUMNS = ("event_id", "topic", "created_at", "processed_at")
 
 
 def raw_rows(network: Network, items: list[dict]) -> list[tuple[tuple, tuple]]:
-    """For each reported item, the Event row and the OutboxMessage payload the API writes for it, built with
-    the product's own Event model and `event_payload` (the outbox row's event id is known only after its
-    INSERT). Built before the clock starts: the baseline times the database, not Python."""
+    """For each reported item, the Event row and the OutboxMessage row the API writes for it, built with the
+    product's own Event model (the outbox row's event id is known only after its INSERT). Built before the
+    clock starts: the baseline times the database, not Python."""
     from django.utils import timezone
 
-    from intermodal.events import event_payload
     from intermodal.models import Event, Organisation
 
     railway = Organisation(pk=network.railway_id, code=network.railway_code)
@@ -254,7 +253,7 @@ def raw_rows(network: Network, items: list[dict]) -> list[tuple[tuple, tuple]]:
             None,
         )
         topic = f"{event.event_type.lower()}.{event.event_code.lower()}"
-        rows.append((values, (topic, json.dumps(event_payload(event)), now)))
+        rows.append((values, (topic, now)))
     return rows
 
 
@@ -290,8 +289,8 @@ def raw_insert(url: str, rows: list[tuple[tuple, tuple]], size: int) -> Raw:
             with connection, connection.cursor() as cursor:  # one transaction
                 ids = execute_values(cursor, insert_events, [event for event, _ in chunk], page_size=size, fetch=True)
                 outbox = [
-                    (event_id, topic, payload, at, None, 0)
-                    for (event_id,), (_, (topic, payload, at)) in zip(ids, chunk, strict=True)
+                    (event_id, topic, at, None)
+                    for (event_id,), (_, (topic, at)) in zip(ids, chunk, strict=True)
                 ]
                 execute_values(cursor, insert_outbox, outbox, page_size=size)
             outcome.latencies.append(time.perf_counter() - t0)
@@ -327,10 +326,10 @@ def stored(url: str, network: Network, *, probe: dict, raw_event_id: str) -> Sto
             )
             events, outbox = cursor.fetchone()
             rows = {}
-            names = [*common.EVENT_COLUMNS, "topic", "payload"]
+            names = [*common.EVENT_COLUMNS, "topic"]
             for kind, condition in (("api", "e.event_id <> %s"), ("raw", "e.event_id = %s")):
                 cursor.execute(
-                    f"SELECT {', '.join('e.' + c for c in common.EVENT_COLUMNS)}, o.topic, o.payload "  # noqa: S608
+                    f"SELECT {', '.join('e.' + c for c in common.EVENT_COLUMNS)}, o.topic "  # noqa: S608
                     "FROM intermodal_event e JOIN intermodal_outboxmessage o ON o.event_id = e.id "
                     "WHERE e.reported_by_organisation_id = %s AND e.transport_reference = %s "
                     f"AND e.event_datetime = %s AND e.reason = %s AND {condition} ORDER BY e.id LIMIT 1",
@@ -354,15 +353,8 @@ def same_values(api_row: dict | None, raw_row: dict | None) -> list[str]:
     time it was written)."""
     if api_row is None or raw_row is None:
         return ["row missing"]
-    skip = {"event_id", "created_at", "payload"}
-    differ = [c for c in api_row if c not in skip and api_row[c] != raw_row[c]]
-    api_payload, raw_payload = dict(api_row["payload"]), dict(raw_row["payload"])
-    for key in ("eventID", "eventCreatedDateTime"):
-        api_payload.pop(key, None)
-        raw_payload.pop(key, None)
-    if api_payload != raw_payload:
-        differ.append("payload")
-    return differ
+    skip = {"event_id", "created_at"}
+    return [c for c in api_row if c not in skip and api_row[c] != raw_row[c]]
 
 
 def remove(url: str, railway_id: int) -> int:

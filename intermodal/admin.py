@@ -67,5 +67,5 @@ class EventAdmin(AppendOnlyAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(AppendOnlyAdmin):
-    list_display = ["id", "topic", "created_at", "processed_at", "attempts"]
+    list_display = ["id", "topic", "created_at", "processed_at"]
     list_filter = ["topic"]

@@ -28,32 +28,6 @@ def _topic(event_type: str, event_code: str) -> str:
     return f"{event_type.lower()}.{event_code.lower()}"
 
 
-def event_payload(event: Event) -> dict:
-    return {
-        "eventID": str(event.event_id),
-        "eventType": event.event_type,
-        "eventCode": event.event_code,
-        "eventClassifierCode": event.classifier,
-        "eventDateTime": event.event_datetime.isoformat(),
-        "eventCreatedDateTime": event.created_at.isoformat(),
-        "location": {
-            "UNLocationCode": event.location_unlocode or None,
-            "facilityKind": event.facility_kind or None,
-            "facilityCode": event.facility_code or None,
-        },
-        "modeOfTransport": event.mode_of_transport or None,
-        "transportReference": event.transport_reference or None,
-        "equipmentReference": event.equipment_reference or None,
-        "emptyIndicatorCode": event.empty_indicator or None,
-        "bookingReference": event.booking_reference or None,
-        "documentTypeCode": event.document_type or None,
-        "documentReference": event.document_reference or None,
-        "reason": event.reason or None,
-        "details": event.details,
-        "reportedBy": event.reported_by_organisation.code if event.reported_by_organisation else None,
-    }
-
-
 def event_build(
     *,
     event_type: str,
@@ -143,9 +117,7 @@ def event_record(**fields) -> Event:
     event = event_build(**fields)
     with transaction.atomic():
         event.save(force_insert=True)
-        outbox = OutboxMessage.objects.create(
-            event=event, topic=_topic(event.event_type, event.event_code), payload=event_payload(event)
-        )
+        outbox = OutboxMessage.objects.create(event=event, topic=_topic(event.event_type, event.event_code))
         _relay_on_commit([outbox.pk])
         forget_events([event])
     return event
@@ -159,12 +131,7 @@ def events_append(events: list[Event]) -> list[Event]:
     with transaction.atomic():
         Event.objects.bulk_create(events)
         outbox = OutboxMessage.objects.bulk_create(
-            [
-                OutboxMessage(
-                    event=event, topic=_topic(event.event_type, event.event_code), payload=event_payload(event)
-                )
-                for event in events
-            ]
+            [OutboxMessage(event=event, topic=_topic(event.event_type, event.event_code)) for event in events]
         )
         _relay_on_commit([message.pk for message in outbox])
         forget_events(events)

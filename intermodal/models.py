@@ -234,11 +234,9 @@ class OutboxMessage(models.Model):
 
     event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="outbox")
     topic = models.CharField(max_length=60, db_index=True)
-    payload = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now)
     # Set by the relay once every matching delivery has been planned; unprocessed rows are swept.
     processed_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["id"]
