@@ -67,11 +67,6 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     return key
 
 
-def api_key_check(raw: str) -> ApiKey | None:
-    """The usable key that `raw` is, or None. Constant-time on the secret."""
-    return api_key_verify(raw)[0]
-
-
 def api_key_verify(raw: str) -> tuple[ApiKey | None, str]:
     """(the usable key, "") or (None, why not); the reason names no secret. Records when a key is used."""
     parts = raw.split("_", 2)

@@ -305,12 +305,6 @@ def _post_all(claimed: list[Delivery]) -> list[tuple]:
     return outcomes
 
 
-def delivery_send(delivery_id: int) -> str:
-    """Send one delivery if it is due; returns what became of it ("skipped" when it was not due)."""
-    results = deliveries_send([delivery_id])
-    return results[0] if results else "skipped"
-
-
 def subscription_disable(subscription: Subscription, reason: str) -> None:
     now = timezone.now()
     Subscription.objects.filter(pk=subscription.pk).update(is_active=False, disabled_reason=reason, disabled_at=now)

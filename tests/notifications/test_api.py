@@ -83,10 +83,10 @@ def test_the_delivery_log_shows_attempts_and_filters_by_status(api_client, shipp
     mine = subscribe(shipper.org, "http://127.0.0.1:9/hook").subscription
     book(shipper.actor, connecting)
     outbox_sweep()
-    from notifications.delivery import delivery_send
+    from notifications.delivery import deliveries_send
 
     for delivery in Delivery.objects.filter(subscription=mine):
-        delivery_send(delivery.pk)
+        deliveries_send([delivery.pk])
     client = key_client(api_client, shipper.org)
     log = client.get("/api/v1/webhook-deliveries/", {"subscription": str(mine.subscription_id),
                                                     "status": "pending"}).json()
