@@ -1,31 +1,24 @@
 from django.contrib import admin
 
 from bookings.models import BillOfLading, Booking, BookingChange, BookingImport, BookingLine, Container
+from intermodal.admin_mixins import ReadOnlyAdminMixin
 
 
-class BookingLineInline(admin.TabularInline):
+class BookingLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = BookingLine
     extra = 0
     readonly_fields = ["size_type", "quantity", "teu", "unit_price", "unit_road_price"]
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
-class ContainerInline(admin.TabularInline):
+class ContainerInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Container
     extra = 0
     readonly_fields = ["number", "size_type", "status", "is_active", "seal_number", "vgm_kg", "vgm_method",
                        "vgm_signatory"]
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Booking)
-class BookingAdmin(admin.ModelAdmin):
+class BookingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read here; bookings change only through their lifecycle (the pages and the API)."""
 
     list_display = ["reference", "shipper", "status", "departure", "vessel_call", "teu", "quote_total", "created_at"]
@@ -34,15 +27,6 @@ class BookingAdmin(admin.ModelAdmin):
     list_select_related = ["shipper", "departure", "vessel_call"]
     date_hierarchy = "created_at"
     inlines = [BookingLineInline, ContainerInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Container)
@@ -60,24 +44,15 @@ class ContainerAdmin(admin.ModelAdmin):
 
 
 @admin.register(BookingChange)
-class BookingChangeAdmin(admin.ModelAdmin):
+class BookingChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["booking", "kind", "at", "organisation", "user", "reason"]
     list_filter = ["kind"]
     search_fields = ["booking__reference"]
     list_select_related = ["booking", "organisation", "user"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(BillOfLading)
-class BillOfLadingAdmin(admin.ModelAdmin):
+class BillOfLadingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read here: a B/L is asked for by its shipper and issued by its station, and never changes once issued."""
 
     list_display = ["number", "booking", "status", "consignee_name", "place_of_issue", "issued_at"]
@@ -85,15 +60,6 @@ class BillOfLadingAdmin(admin.ModelAdmin):
     search_fields = ["number", "booking__reference", "consignee_name", "shipper_name"]
     exclude = ["pdf", "verification_token"]
     readonly_fields = [f.name for f in BillOfLading._meta.fields if f.name not in ("pdf", "verification_token")]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BookingImport)

@@ -1,17 +1,11 @@
 from django.contrib import admin
 
 from customs.models import Decision, Declaration, GoodsLine, Inspection, RiskRule
+from intermodal.admin_mixins import ReadOnlyAdminMixin
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class GoodsLineInline(ReadOnlyInline):
@@ -23,7 +17,7 @@ class DecisionInline(ReadOnlyInline):
 
 
 @admin.register(Declaration)
-class DeclarationAdmin(admin.ModelAdmin):
+class DeclarationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read here; declarations move only through the shipper's and the officers' actions."""
 
     list_display = [
@@ -40,15 +34,6 @@ class DeclarationAdmin(admin.ModelAdmin):
     search_fields = ["reference", "booking__reference", "declarant__code"]
     list_select_related = ["booking", "declarant", "station"]
     inlines = [GoodsLineInline, DecisionInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Inspection)

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from intermodal.access import api_key_revoke
+from intermodal.admin_mixins import ReadOnlyAdminMixin
 from intermodal.models import ApiKey, Event, Organisation, OutboxMessage, User
 
 
@@ -42,21 +43,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
             api_key_revoke(key=key)
 
 
-class AppendOnlyAdmin(admin.ModelAdmin):
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Events and outbox rows are facts: they are read here, never edited or deleted."""
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Event)
-class EventAdmin(AppendOnlyAdmin):
     list_display = ["event_datetime", "event_type", "event_code", "classifier", "equipment_reference",
                     "transport_reference", "booking_reference", "facility_code", "reported_by_organisation"]
     list_filter = ["event_type", "classifier", "event_code", "mode_of_transport"]
@@ -66,6 +56,6 @@ class EventAdmin(AppendOnlyAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(AppendOnlyAdmin):
+class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "topic", "created_at", "processed_at"]
     list_filter = ["topic"]

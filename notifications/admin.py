@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from intermodal.admin_mixins import ReadOnlyAdminMixin
 from notifications.models import Delivery, DeliveryAttempt, EmailPreference, Notification, Subscription
 
 
@@ -13,14 +14,10 @@ class SubscriptionAdmin(admin.ModelAdmin):
     readonly_fields = ["subscription_id", "disabled_at", "consecutive_failures", "created_at", "updated_at"]
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = DeliveryAttempt
     extra = 0
-    can_delete = False
     readonly_fields = ["number", "started_at", "status_code", "latency_ms", "error"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Delivery)

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from intermodal.admin_mixins import ReadOnlyAdminMixin
 from intermodal.audit.models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read only: nobody adds, changes or deletes an entry here (and the database refuses it anyway)."""
 
     list_display = ["at", "action", "object_type", "object_ref", "before", "after", "actor_username",
@@ -13,12 +14,3 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["object_ref", "actor_username", "api_key_prefix", "organisation_code", "ip_address"]
     date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
