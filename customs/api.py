@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from bookings.selectors import booking_list
 from customs import selectors, services
 from customs.models import (
+    GOODS_LINE_FIELDS,
     Decision,
     DecisionKind,
     Declaration,
@@ -36,18 +37,7 @@ KEY = [OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)]
 class GoodsLineSerializer(serializers.ModelSerializer):
     class Meta:
         model = GoodsLine
-        fields = [
-            "line_no",
-            "hs_code",
-            "description",
-            "quantity",
-            "unit",
-            "gross_weight_kg",
-            "value",
-            "currency",
-            "origin_country",
-            "un_number",
-        ]
+        fields = ["line_no", *GOODS_LINE_FIELDS]
         read_only_fields = ["line_no"]
         extra_kwargs = {"un_number": {"required": False}}
 

@@ -8,24 +8,14 @@ put on these forms with `add_declaration_error` (goods-line errors "lines.<i>.<f
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customs.models import DecisionKind, InspectionResult, TradeMode, TransportMode
+from customs.models import GOODS_LINE_FIELDS, DecisionKind, GoodsLine, InspectionResult, TradeMode, TransportMode
 from intermodal.errors import ApplicationError
 
 LINE_ROWS = 3
-LINE_FIELDS = (
-    "hs_code",
-    "description",
-    "quantity",
-    "unit",
-    "gross_weight_kg",
-    "value",
-    "currency",
-    "origin_country",
-    "un_number",
-)
 # A row with none of these filled in is a blank row and ignored (currency and origin come prefilled).
-LINE_CONTENT = ("hs_code", "description", "quantity", "unit", "gross_weight_kg", "value", "un_number")
-LINE_REQUIRED = ("hs_code", "description", "quantity", "unit", "gross_weight_kg", "value", "currency", "origin_country")
+LINE_CONTENT = tuple(name for name in GOODS_LINE_FIELDS if name not in ("currency", "origin_country"))
+# A row that is not blank needs these (the ones the model does not let be blank).
+LINE_REQUIRED = tuple(name for name in GOODS_LINE_FIELDS if not GoodsLine._meta.get_field(name).blank)
 
 
 def _line_fields() -> dict[str, forms.Field]:
@@ -92,7 +82,7 @@ class DeclarationForm(forms.Form):
                 containers=[c.number for c in declaration.containers.all()],
             )
             for row, line in enumerate(lines):
-                for name in LINE_FIELDS:
+                for name in GOODS_LINE_FIELDS:
                     self.initial[f"line{row}_{name}"] = getattr(line, name)
         else:
             self.initial.setdefault("declarant_uscc", booking.shipper.uscc)
@@ -101,14 +91,15 @@ class DeclarationForm(forms.Form):
 
     def line_table(self):
         """Rows of bound fields for the template: [(row number, [bound field, ...]), ...]."""
-        return [(row + 1, [self[f"line{row}_{name}"] for name in LINE_FIELDS]) for row in range(self.rows)]
+        return [(row + 1, [self[f"line{row}_{name}"] for name in GOODS_LINE_FIELDS]) for row in range(self.rows)]
 
     def clean(self):
         cleaned = super().clean()
         self.line_rows = []
         for row in range(self.rows):
-            values = {name: cleaned.get(f"line{row}_{name}") for name in LINE_FIELDS}
-            raw = {name: (self.data.get(self.add_prefix(f"line{row}_{name}")) or "").strip() for name in LINE_FIELDS}
+            values = {name: cleaned.get(f"line{row}_{name}") for name in GOODS_LINE_FIELDS}
+            raw = {name: (self.data.get(self.add_prefix(f"line{row}_{name}")) or "").strip()
+                   for name in GOODS_LINE_FIELDS}
             if not any(raw[name] for name in LINE_CONTENT):
                 continue
             self.line_rows.append(row)
@@ -126,7 +117,7 @@ class DeclarationForm(forms.Form):
         lines = []
         for row in self.line_rows:
             line = {}
-            for name in LINE_FIELDS:
+            for name in GOODS_LINE_FIELDS:
                 value = data.get(f"line{row}_{name}")
                 if isinstance(value, str):
                     value = value.strip()

@@ -131,6 +131,12 @@ class Declaration(models.Model):
         return not hasattr(self, "next_version") or self.next_version is None
 
 
+# What the declarant gives for each goods line, in this order: the declaration form's columns, the API's line
+# fields (after the platform's `line_no`), what the services read and copy into an amendment.
+GOODS_LINE_FIELDS = ("hs_code", "description", "quantity", "unit", "gross_weight_kg", "value", "currency",
+                     "origin_country", "un_number")
+
+
 class GoodsLine(models.Model):
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="lines")
     line_no = models.PositiveSmallIntegerField(_("line"))

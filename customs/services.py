@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from bookings.models import HOLDS_CAPACITY, Booking, Container
 from customs.models import (
+    GOODS_LINE_FIELDS,
     Agency,
     Decision,
     DecisionKind,
@@ -33,17 +34,6 @@ from intermodal.models import PartyKind, validate_uscc
 
 AGENCY_OF_PARTY = {PartyKind.CUSTOMS: Agency.CUSTOMS, PartyKind.BORDER_INSPECTION: Agency.BORDER_INSPECTION}
 WEIGHT_TOLERANCE = Decimal("0.05")  # declared gross weight may differ from the booking's by 5 %
-LINE_FIELDS = (
-    "hs_code",
-    "description",
-    "quantity",
-    "unit",
-    "gross_weight_kg",
-    "value",
-    "currency",
-    "origin_country",
-    "un_number",
-)
 
 
 # --- Checks ----------------------------------------------------------------------------------------------
@@ -78,7 +68,7 @@ def _agency(actor: Actor, declaration: Declaration) -> str:
 def _clean_lines(lines: Iterable[dict]) -> list[GoodsLine]:
     built, errors = [], {}
     for index, data in enumerate(lines):
-        line = GoodsLine(line_no=index + 1, **{name: data.get(name, "") for name in LINE_FIELDS})
+        line = GoodsLine(line_no=index + 1, **{name: data.get(name, "") for name in GOODS_LINE_FIELDS})
         try:
             line.full_clean(exclude=["declaration"])
         except ValidationError as error:
@@ -507,7 +497,9 @@ def declaration_amend(*, actor: Actor, declaration: Declaration) -> Declaration:
         GoodsLine.objects.bulk_create(
             [
                 GoodsLine(
-                    declaration=amended, line_no=line.line_no, **{name: getattr(line, name) for name in LINE_FIELDS}
+                    declaration=amended,
+                    line_no=line.line_no,
+                    **{name: getattr(line, name) for name in GOODS_LINE_FIELDS},
                 )
                 for line in declaration.lines.all()
             ]
