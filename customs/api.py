@@ -24,6 +24,7 @@ from customs.models import (
     TradeMode,
     TransportMode,
 )
+from customs.selectors import sees_officers_notes
 from intermodal.access import Actor
 from intermodal.api import IsoDateTimeFilter, KnownFieldsOnly
 from intermodal.errors import InvalidInput
@@ -95,6 +96,16 @@ class DeclarationSerializer(serializers.ModelSerializer):
             "decided_at",
             "released_at",
         ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not sees_officers_notes(self.context.get("party_kind")):
+            # The trader: that an inspection is asked for, not which rules chose it; a rejection's reason only.
+            data["risk_reasons"] = []
+            for decision in data["decisions"]:
+                if decision["kind"] != DecisionKind.REJECT:
+                    decision["reason"] = ""
+        return data
 
     @extend_schema_field(InspectionSerializer(allow_null=True))
     def get_inspection(self, declaration) -> dict | None:
@@ -170,6 +181,9 @@ class DeclarationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def actor(self) -> Actor:
         return Actor.from_request(self.request)
 
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "party_kind": self.actor().kind}
+
     def get_queryset(self):
         return (
             selectors.declaration_list(actor=self.actor())
@@ -182,7 +196,7 @@ class DeclarationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
 
     def _answer(self, declaration, code=status.HTTP_200_OK):
         declaration = selectors.declaration_get(actor=self.actor(), reference=declaration.reference)
-        return Response(DeclarationSerializer(declaration).data, status=code)
+        return Response(DeclarationSerializer(declaration, context=self.get_serializer_context()).data, status=code)
 
     @extend_schema(
         request=DeclarationWriteSerializer,

@@ -13,7 +13,17 @@ from intermodal.errors import NotFound
 from intermodal.models import PartyKind
 
 OFFICERS = (PartyKind.CUSTOMS, PartyKind.BORDER_INSPECTION)
+# Who reads the officers' notes: the risk rules that selected a declaration (with their thresholds and the
+# declared values they name) and the reasons of decisions other than a rejection.
+NOTE_READERS = frozenset({*OFFICERS, PartyKind.PLATFORM_ADMIN})
 QUEUE_STATUSES = (DeclarationStatus.SUBMITTED, DeclarationStatus.INSPECTION_REQUIRED, DeclarationStatus.INSPECTED)
+
+
+def sees_officers_notes(kind: str | None) -> bool:
+    """The one rule for the officers' notes, on the declaration's page and API here and on customs events on
+    every path (tracking.visibility). The trader sees the decisions, and a rejection's reason (the officer's
+    message to it, so it can amend); stations, railways and the port only whether the container may move."""
+    return kind in NOTE_READERS
 
 
 def declaration_list(*, actor: Actor) -> QuerySet[Declaration]:

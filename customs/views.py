@@ -112,6 +112,7 @@ def _detail(request, actor: Actor, declaration: Declaration, *, forms: dict | No
         "booking": declaration.booking,
         "is_declarant": is_declarant,
         "is_officer": is_officer,
+        "sees_notes": selectors.sees_officers_notes(actor.kind),
         "inspection": inspection,
         "decisions": list(declaration.decisions.all()),
         "versions": list(

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from bookings.models import Booking, BookingStatus
 from bookings.selectors import connections_search
 from intermodal.codes import DocumentType, EventType
-from intermodal.models import Event, User
+from intermodal.models import Event, PartyKind, User
 from notifications.models import (
     EMAIL_BY_DEFAULT,
     EmailPreference,
@@ -30,6 +30,7 @@ from notifications.models import (
     Subscription,
 )
 from stations.models import Terminal, VesselCall
+from tracking.visibility import as_seen_by
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def title(notification: Notification) -> str:
         K.DECLARATION_DECIDED: lambda: {
             "RELS": _("Declaration %(declaration)s for booking %(booking)s is released."),
             "REJE": _("Declaration %(declaration)s for booking %(booking)s is rejected: %(reason)s"),
-            "HOLD": _("Declaration %(declaration)s for booking %(booking)s is held for inspection: %(reason)s"),
+            "HOLD": _("Declaration %(declaration)s for booking %(booking)s is held for inspection."),
         }.get(p.get("code"), _("Declaration %(declaration)s was decided.")) % p,
         K.LAST_FREE_DAY: lambda: _("Booking %(booking)s: %(day)s is the last free day at the station.") % p,
         K.SUBSCRIPTION_DISABLED: lambda: _("Webhook subscription %(name)s was disabled: %(reason)s") % p,
@@ -129,8 +130,9 @@ def notifications_from_events(events: list[Event]) -> list[int]:
                       "station": booking.departure.service.station.name}
         else:
             kind = K.DECLARATION_DECIDED
+            [seen] = as_seen_by(PartyKind.ENTERPRISE, [event])  # the shipper's people: no officer's notes
             params = {**base, "declaration": event.document_reference, "code": event.event_code,
-                      "reason": event.reason}
+                      "reason": seen.reason}
             link = reverse("customs:detail", args=[event.document_reference])
         emails += notify(users, kind, params, link, dedupe_key=f"{kind}:{event.event_id}")
     return emails

@@ -121,11 +121,11 @@ def dcsa_params(filters: dict) -> MultiValueDict:
 # --- Payloads -------------------------------------------------------------------------------------------
 
 
-def standard_bodies(events: list[Event]) -> dict[int, str]:
+def standard_bodies(events: list[Event], party_kind: str) -> dict[int, str]:
     """Standard Webhooks' shape for each event: type, timestamp, data (the event as GET /api/v1/events/ shows
-    it). One serializer for the batch: DRF builds its fields once, not once per event."""
-
-    data = EventOutSerializer(events, many=True).data
+    it to a party of `party_kind`). One serializer for the batch: DRF builds its fields once, not once per
+    event."""
+    data = EventOutSerializer(events, many=True, context={"party_kind": party_kind}).data
     return {event.pk: json_body({"type": topic_of(event), "timestamp": event.created_at.isoformat(), "data": item})
             for event, item in zip(events, data, strict=True)}
 
@@ -153,7 +153,7 @@ def deliveries_plan(events: list[Event], subscriptions: list[Subscription]) -> l
     visible: dict[int, set[int]] = {}
     by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
     planned: list[Delivery] = []
-    bodies: dict[int, str] | None = None
+    bodies: dict[str, dict[int, str]] = {}  # by party kind: what one kind may know of an event, another may not
     for subscription in subscriptions:
         if subscription.format == SubscriptionFormat.DCSA:
             planned.extend(_dcsa_deliveries(subscription, event_ids))
@@ -163,12 +163,13 @@ def deliveries_plan(events: list[Event], subscriptions: list[Subscription]) -> l
             continue
         if subscription.organisation_id not in visible:
             visible[subscription.organisation_id] = visible_ids(by_org[subscription.organisation_id], event_ids)
+        kind = by_org[subscription.organisation_id].kind
         for event in matching:
             if event.pk in visible[subscription.organisation_id]:
-                if bodies is None:
-                    bodies = standard_bodies(events)
+                if kind not in bodies:
+                    bodies[kind] = standard_bodies(events, kind)
                 planned.append(Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
-                                        topic=topic_of(event), body=bodies[event.pk]))
+                                        topic=topic_of(event), body=bodies[kind][event.pk]))
     return planned
 
 

@@ -15,11 +15,18 @@ from intermodal.codes import Classifier, EventType
 from intermodal.models import Event, Scope
 from tracking import cache as tracking_cache
 from tracking import timeline as tracking
-from tracking.visibility import events_visible
+from tracking.visibility import as_seen_by, events_visible
 
 
 class EventOutSerializer(serializers.ModelSerializer):
+    """An event in the platform's JSON (GET /api/v1/events/ and the webhook body's `data`), as the party kind in
+    the context (`party_kind`) may know it (tracking.visibility)."""
+
     reported_by = serializers.SlugRelatedField(source="reported_by_organisation", slug_field="code", read_only=True)
+
+    def to_representation(self, instance):
+        [instance] = as_seen_by(self.context.get("party_kind"), [instance])
+        return super().to_representation(instance)
 
     class Meta:
         model = Event
@@ -83,6 +90,9 @@ class EventsView(ListAPIView):
 
     def get_queryset(self):
         return events_visible(actor=Actor.from_request(self.request))
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "party_kind": Actor.from_request(self.request).kind}
 
 
 class StepSerializer(serializers.Serializer):

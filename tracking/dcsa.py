@@ -44,7 +44,7 @@ from intermodal.codes import (
 )
 from intermodal.models import Event, Scope
 from stations.models import Station, Terminal, VesselCall
-from tracking.visibility import events_visible
+from tracking.visibility import as_seen_by, events_visible
 
 API_VERSION = "2.2.0"
 DEFAULT_LIMIT = 100
@@ -544,8 +544,9 @@ def event_as_dcsa(event: Event, context: _Context) -> dict:
 
 
 def events_as_dcsa(*, actor: Actor, events: list[Event]) -> list[dict]:
+    """The events in DCSA 2.2.0's shape, as the actor's party may know them (tracking.visibility)."""
     context = _context(actor, events)
-    return [event_as_dcsa(event, context) for event in events]
+    return [event_as_dcsa(event, context) for event in as_seen_by(actor.kind, events)]
 
 
 # --- Views -----------------------------------------------------------------------------------------------

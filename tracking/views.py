@@ -13,7 +13,7 @@ from intermodal.errors import NotFound
 from intermodal.exports import FORMATS, Table, export_response
 from tracking import timeline as tracking
 from tracking.forms import PublicTrackForm, TrackForm
-from tracking.visibility import events_visible
+from tracking.visibility import as_seen_by, events_visible
 
 
 @login_required
@@ -67,5 +67,11 @@ def events_export(request, file_format: str):
     rows = ([e.event_datetime, e.event_type, e.event_code, e.classifier, e.location_unlocode, e.facility_code,
              e.transport_reference, e.mode_of_transport, e.equipment_reference, e.empty_indicator,
              e.booking_reference, e.document_type, e.document_reference, e.reason]
-            for e in events.iterator(chunk_size=1000))
+            for e in as_seen_by_each(actor.kind, events.iterator(chunk_size=1000)))
     return export_response([Table(_("Events"), headers, rows)], filename="events", file_format=file_format)
+
+
+def as_seen_by_each(kind: str | None, events):
+    """A stream of events as a party of `kind` may know them (tracking.visibility), one at a time."""
+    for event in events:
+        yield from as_seen_by(kind, [event])

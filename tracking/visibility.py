@@ -1,21 +1,57 @@
-"""Who may see which event: the one rule, used by every path that shows or sends events (GET /api/v1/events/,
-DCSA /v2/events, the events export, webhooks, DCSA callbacks, in-app notifications and emails).
+"""Who may see which event, and which of its fields: the one rule, used by every path that shows or sends events
+(GET /api/v1/events/, DCSA /v2/events, the events export, webhooks, DCSA callbacks, in-app notifications and
+emails).
 
 Enterprises: the events of their bookings and of the transports those travel on; station operators: also what
 happens at their stations; railways: their services' departures; the port: its terminals and vessel calls;
 customs and border inspection: the declarations at the stations their offices cover; maritime safety: dangerous
 goods on vessel calls; local government: nothing commercial, so no events; the platform's admins: everything.
+
+Of a customs event (HOLD, RELS, REJE ... on a declaration) the officers' words - the risk rules that selected
+it, their thresholds, the declared values they name, the notes of a decision - are for customs and border
+inspection only. The trader sees the decision, and of a rejection the officer's message, which is written for
+it to amend the declaration; stations, railways and the port see the decision alone (whether the container
+may move).
 """
+
+import copy
 
 from django.db.models import Q, QuerySet
 
 from bookings.models import Booking
 from bookings.selectors import booking_scope
-from customs.selectors import declaration_list
+from customs.selectors import declaration_list, sees_officers_notes
 from intermodal.access import Actor
 from intermodal.codes import DocumentType, EventType, FacilityKind, ModeOfTransport
 from intermodal.models import Event, Organisation, PartyKind
 from stations.models import Departure, VesselCall
+
+# The fields of an event that the rule below may blank, and what blank is for each.
+_BLANK = {"reason": "", "details": dict}
+
+
+def withheld_fields(kind: str | None, event: Event) -> frozenset[str]:
+    """The fields of `event` that a party of `kind` may not know."""
+    if event.document_type != DocumentType.CUS or sees_officers_notes(kind):
+        return frozenset()
+    if kind == PartyKind.ENTERPRISE and event.event_code == "REJE":
+        return frozenset({"details"})  # the rejection's reason is the officer's message to the trader
+    return frozenset({"reason", "details"})
+
+
+def as_seen_by(kind: str | None, events: list[Event]) -> list[Event]:
+    """The events as a party of `kind` may know them: copies with the withheld fields blanked, the others as
+    they are (no copy)."""
+    seen = []
+    for event in events:
+        withheld = withheld_fields(kind, event)
+        if withheld:
+            event = copy.copy(event)
+            for name in withheld:
+                blank = _BLANK[name]
+                setattr(event, name, blank() if callable(blank) else blank)
+        seen.append(event)
+    return seen
 
 
 def events_visible(*, actor: Actor) -> QuerySet[Event]:
