@@ -12,6 +12,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Func
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -182,6 +184,11 @@ class Event(models.Model):
     classifier = models.CharField(max_length=3, choices=Classifier.choices)
     event_datetime = models.DateTimeField(db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The writing transaction's id, set by the database: feeds read events in this order, and only those of
+    # transactions that no running transaction precedes (intermodal.feed), so no later commit can slip in
+    # behind a reader's cursor, as one could in the order of created_at (set before the commit).
+    txid = models.BigIntegerField(db_default=Cast(Cast(Func(function="pg_current_xact_id"), models.TextField()),
+                                                   models.BigIntegerField()), editable=False)
 
     location_unlocode = models.CharField(max_length=5, blank=True, validators=[unlocode_validator])
     facility_kind = models.CharField(max_length=10, choices=FacilityKind.choices, blank=True)
@@ -213,6 +220,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["equipment_reference", "event_datetime"], name="event_equipment_time"),
             models.Index(fields=["booking_reference", "event_datetime"], name="event_booking_time"),
+            models.Index(fields=["txid", "id"], name="event_feed_order"),
             # A timeline reads the transport's own events (train, vessel); containers' events on it are many more.
             models.Index(fields=["transport_reference", "event_datetime"], name="event_transport_own_time",
                          condition=models.Q(event_type="TRANSPORT")),

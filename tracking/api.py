@@ -1,14 +1,17 @@
 """Partner event feeds: read the events you may see (GET /api/v1/events/), track a booking or container."""
 
 import django_filters
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import pagination, serializers
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from intermodal import feed
 from intermodal.access import Actor
 from intermodal.api import FilterBackend, IsoDateTimeFilter, StrictPageSize
 from intermodal.codes import Classifier, EventType
@@ -63,17 +66,29 @@ class EventFilter(django_filters.FilterSet):
     since = IsoDateTimeFilter(
         field_name="created_at", lookup_expr="gt", label=_("Recorded after (ISO 8601)")
     )
+    after = django_filters.UUIDFilter(
+        method="filter_after",
+        label=_("The events after this one (its event_id) in the feed's order: poll with the last one you "
+                "processed and you miss none, whatever order transactions commit in"),
+    )
 
     class Meta:
         model = Event
-        fields = ["booking", "container", "station", "transport", "code", "event_type", "classifier", "since"]
+        fields = ["booking", "container", "station", "transport", "code", "event_type", "classifier", "since",
+                  "after"]
 
     def filter_station(self, queryset, name, value):
         return queryset.filter(facility_kind="station", facility_code=value)
 
+    def filter_after(self, queryset, name, value):
+        anchor = queryset.filter(event_id=value).values("txid", "id").first()
+        if anchor is None:
+            raise ValidationError({"after": [_("No event %(id)s among those you may read.") % {"id": value}]})
+        return queryset.filter(Q(txid__gt=anchor["txid"]) | Q(txid=anchor["txid"], id__gt=anchor["id"]))
+
 
 class EventCursor(StrictPageSize, pagination.CursorPagination):
-    ordering = ("created_at", "id")
+    ordering = feed.ORDER  # the order of the writing transactions: no later commit lands behind a cursor
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
@@ -89,7 +104,7 @@ class EventsView(ListAPIView):
     required_scopes = {"GET": Scope.EVENTS_READ}
 
     def get_queryset(self):
-        return events_visible(actor=Actor.from_request(self.request))
+        return feed.committed_in_order(events_visible(actor=Actor.from_request(self.request)))
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "party_kind": Actor.from_request(self.request).kind}

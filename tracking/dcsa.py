@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 
 from bookings.models import Booking, BookingStatus
 from bookings.selectors import booking_scope
+from intermodal import feed
 from intermodal.access import Actor
 from intermodal.api import NON_FIELD
 from intermodal.api import exception_handler as project_exception_handler
@@ -302,16 +303,18 @@ def dcsa_events(*, actor: Actor) -> QuerySet[Event]:
     return events_visible(actor=actor).filter(EMITTABLE)
 
 
-def _after(key: tuple[datetime, int]) -> Q:
-    return Q(created_at__gt=key[0]) | Q(created_at=key[0], id__gt=key[1])
+# Pages walk the events in the order of their writing transactions (intermodal.feed), which follows
+# eventCreatedDateTime but for transactions that overlapped: a poller misses nothing that commits later.
+def _after(key: tuple[int, int]) -> Q:
+    return Q(txid__gt=key[0]) | Q(txid=key[0], id__gt=key[1])
 
 
-def _before(key: tuple[datetime, int]) -> Q:
-    return Q(created_at__lt=key[0]) | Q(created_at=key[0], id__lt=key[1])
+def _before(key: tuple[int, int]) -> Q:
+    return Q(txid__lt=key[0]) | Q(txid=key[0], id__lt=key[1])
 
 
 def _key(event: Event) -> list:
-    return [event.created_at.isoformat(), event.pk]
+    return [event.txid, event.pk]
 
 
 @dataclass
@@ -334,7 +337,7 @@ def _cursor(query: EventQuery, limit: int, direction: str, key: list | None) -> 
 def event_page(*, actor: Actor, params) -> EventPage:
     """One page of GET /v2/events: `limit` events from the `cursor` on, in the order of `sort`.
 
-    The cursor is signed and carries the filters, the sort, the limit and the position (created_at, id) of
+    The cursor is signed and carries the filters, the sort, the limit and the position (transaction, id) of
     the last event seen; a request with a cursor may repeat the filters, but not change them.
     """
     query, given = event_query_parse(params)
@@ -347,7 +350,7 @@ def event_page(*, actor: Actor, params) -> EventPage:
             carried = EventQuery.from_payload(payload)
             direction, default_limit = payload["d"], int(payload["l"])
             if payload["k"] is not None:
-                key = (datetime.fromisoformat(payload["k"][0]), int(payload["k"][1]))
+                key = (int(payload["k"][0]), int(payload["k"][1]))
             if direction not in ("next", "prev"):
                 raise ValueError(direction)
         except (signing.BadSignature, KeyError, TypeError, ValueError, IndexError):
@@ -358,14 +361,14 @@ def event_page(*, actor: Actor, params) -> EventPage:
         query = carried
     limit = _limit(params, default_limit)
 
-    events = dcsa_events(actor=actor).filter(_filter(query, actor))
+    events = feed.committed_in_order(dcsa_events(actor=actor).filter(_filter(query, actor)))
     # Walking towards later events when reading the next page of an ascending sort, or the previous page of
     # a descending one.
     ascending = (direction == "next") != query.descending
     walk = events
     if key is not None:
         walk = walk.filter(_after(key) if ascending else _before(key))
-    walk = walk.order_by(*(("created_at", "id") if ascending else ("-created_at", "-id")))
+    walk = walk.order_by(*(feed.ORDER if ascending else [f"-{name}" for name in feed.ORDER]))
     rows = list(walk[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
@@ -373,8 +376,7 @@ def event_page(*, actor: Actor, params) -> EventPage:
         rows.reverse()
 
     def beyond(event: Event, later: bool) -> bool:
-        return events.filter(_after((event.created_at, event.pk)) if later else _before(
-            (event.created_at, event.pk))).exists()
+        return events.filter(_after((event.txid, event.pk)) if later else _before((event.txid, event.pk))).exists()
 
     if direction == "next":
         has_next = more

@@ -1,0 +1,136 @@
+"""A poller misses no event, whatever order the writing transactions commit in.
+
+Two transactions record an event each; the one that started first commits last. A poller reads between the
+two commits and again after: it must get both events, each once - with a time-ordered cursor it got the later
+one first and never the earlier one.
+"""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+from rest_framework.test import APIClient
+
+from intermodal.codes import Classifier, EventType
+from intermodal.events import event_record
+from intermodal.models import PartyKind, Scope
+from tests import factories
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def gate_in(number: str):
+    return event_record(
+        event_type=EventType.EQUIPMENT, event_code="GTIN", classifier=Classifier.ACTUAL, equipment_reference=number,
+        empty_indicator="LADEN", facility_kind="station", facility_code="YIWU-W", location_unlocode="CNYIU",
+        booking_reference="BK-2026-000001")
+
+
+class Writer(threading.Thread):
+    """Records an event in a transaction of its own connection, and commits when told to."""
+
+    def __init__(self, number: str):
+        super().__init__(daemon=True)
+        self.number, self.recorded, self.commit, self.done = number, threading.Event(), threading.Event(), None
+        self.error = None
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                self.event_id = str(gate_in(self.number).event_id)
+                self.recorded.set()
+                assert self.commit.wait(60), "never told to commit"
+        except BaseException as error:  # noqa: BLE001 - handed to the test
+            self.error = error
+            self.recorded.set()
+        finally:
+            connection.close()
+
+
+def _client():
+    _key, raw = factories.api_key(factories.organisation(PartyKind.PLATFORM_ADMIN, code="platform"),
+                                  scopes=[Scope.EVENTS_READ])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def _commit_in_reverse_order(read_between):
+    """The first writer starts, the second starts and commits, `read_between()` runs, the first commits."""
+    first, second = Writer("CSQU3054383"), Writer("TCNU7200794")
+    first.start()
+    assert first.recorded.wait(60) and first.error is None
+    second.start()
+    assert second.recorded.wait(60) and second.error is None
+    second.commit.set()
+    second.join(60)
+    between = read_between()
+    first.commit.set()
+    first.join(60)
+    assert first.error is None and second.error is None
+    return first.event_id, second.event_id, between
+
+
+def test_polling_after_the_last_event_seen_misses_none_committed_out_of_order():
+    client = _client()
+    with transaction.atomic():
+        start = str(gate_in("MSCU1234566").event_id)
+
+    def poll():
+        return [e["event_id"] for e in client.get(f"/api/v1/events/?after={start}").json()["results"]]
+
+    earlier, later, between = _commit_in_reverse_order(poll)
+
+    # While the earlier transaction runs, the later one's event waits: it must not pass the earlier one.
+    assert between == []
+    assert poll() == [earlier, later]
+
+
+def test_following_the_events_cursor_sees_each_event_once():
+    client = _client()
+    with transaction.atomic():
+        start = str(gate_in("MSCU1234566").event_id)
+    seen: list[str] = []
+
+    def read():
+        page = client.get("/api/v1/events/?page_size=1").json()
+        while True:
+            seen.extend(e["event_id"] for e in page["results"])
+            if not page["next"]:
+                return list(seen)
+            page = client.get(page["next"]).json()
+
+    earlier, later, between = _commit_in_reverse_order(read)
+    after = client.get(f"/api/v1/events/?after={seen[-1]}").json()["results"]
+    seen.extend(e["event_id"] for e in after)
+
+    assert between == [start]
+    assert seen == [start, earlier, later]
+
+
+def test_dcsa_pages_follow_the_same_order():
+    client = _client()
+    with transaction.atomic():
+        start = str(gate_in("MSCU1234566").event_id)
+
+    def read():
+        return [e["eventID"] for e in client.get("/api/dcsa/tnt/v2/events").json()]
+
+    earlier, later, between = _commit_in_reverse_order(read)
+
+    assert between == [start]
+    assert read() == [start, earlier, later]
+    # One at a time through Next-Page, as a DCSA consumer pages.
+    response, paged = client.get("/api/dcsa/tnt/v2/events?limit=1"), []
+    while True:
+        paged += [e["eventID"] for e in response.json()]
+        if "Next-Page" not in response.headers:
+            break
+        response = client.get(response.headers["Next-Page"])
+    assert paged == [start, earlier, later]
+
+
+def test_an_unknown_event_to_poll_after_is_a_400():
+    response = _client().get("/api/v1/events/?after=5d0f8337-0000-4000-8000-000000000000")
+    assert response.status_code == 400
+    assert "after" in response.json()["errors"]
