@@ -12,6 +12,6 @@ class AuditConfig(AppConfig):
         from intermodal.audit import context, receivers, triggers
 
         receivers.connect()
-        context.connect()
-        # SQLite rebuilds a table to alter it, dropping its triggers: put them back after every migrate.
+        context.connect()  # Celery tasks act as `task:<name>`
+        # The trigger functions live in triggers.py, not in a migration: every migrate brings them up to date.
         post_migrate.connect(triggers.reinstall_after_migrate, sender=self)

@@ -1,9 +1,12 @@
-"""The database triggers of the audit trail, for PostgreSQL and (as a fallback for `make run`) SQLite.
+"""The PostgreSQL triggers of the audit trail.
 
 Status columns are watched by triggers rather than by the services, so a change made any way at all (a
 service, the admin, QuerySet.update(), a bulk job, SQL by hand) is recorded. The audit table refuses UPDATE
-and DELETE. `install()` is idempotent: the migration calls it, and so does post_migrate, because SQLite drops
-a table's triggers when a migration rebuilds the table.
+and DELETE. The actor is the transaction's setting `intermodal.audit_actor` (see context.py).
+
+`install()` is idempotent (CREATE OR REPLACE, DROP ... IF EXISTS): migration 0002 calls it, and so does every
+`migrate` afterwards (post_migrate), so a function edited here reaches every existing database without a
+migration of its own.
 """
 # ruff: noqa: S608 - the SQL is built from the constant table and column names below, never from input.
 
@@ -19,7 +22,7 @@ WATCHED = [
     ("inspection", "customs_inspection", "declaration_id", "result", False, ""),
 ]
 
-POSTGRES_FUNCTIONS = r"""
+FUNCTIONS = r"""
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'audit entries are append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
@@ -86,7 +89,7 @@ END $$;
 """
 
 
-def _postgres_status_function(name: str, object_type: str, ref: str, column: str, provisional: str) -> str:
+def _status_function(name: str, object_type: str, ref: str, column: str, provisional: str) -> str:
     """The trigger function of one watched status column: an entry when the status changes (or is first set),
     with the status before and after."""
     first_named = (
@@ -112,8 +115,8 @@ END $$;
 """
 
 
-def _postgres_statements() -> list[str]:
-    statements = [POSTGRES_FUNCTIONS]
+def _statements() -> list[str]:
+    statements = [FUNCTIONS]
     for verb in ("UPDATE", "DELETE"):
         name = f"audit_entry_no_{verb.lower()}"
         statements += [
@@ -128,7 +131,7 @@ def _postgres_statements() -> list[str]:
         # that leaves the status alone (a train's new estimate: 1,000 of them in a feed's batch) costs a
         # comparison, not two rows turned into JSON.
         statements += [
-            _postgres_status_function(name, object_type, ref, column, provisional),
+            _status_function(name, object_type, ref, column, provisional),
             f"DROP TRIGGER IF EXISTS {name} ON {table}",
             f"CREATE TRIGGER {name} AFTER {events} ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()",
         ]
@@ -145,98 +148,9 @@ def _postgres_statements() -> list[str]:
     return statements
 
 
-# SQLite: the actor comes from audit_actor(), a function each connection registers (see context.py).
-_SQLITE_COLUMNS = (
-    "at, action, object_type, object_ref, field, before, after, actor_user_id, actor_username, api_key_prefix, "
-    "organisation_code, ip_address, details"
-)
-_SQLITE_ACTOR = (
-    "json_extract(audit_actor(), '$.user_id'), coalesce(json_extract(audit_actor(), '$.username'), ''), "
-    "coalesce(json_extract(audit_actor(), '$.key'), ''), {org}, coalesce(json_extract(audit_actor(), '$.ip'), '')"
-)
-_SQLITE_NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')"
-
-
-def _sqlite_statements() -> list[str]:
-    actor_org = "coalesce(json_extract(audit_actor(), '$.org'), '')"
-    statements = []
-    for verb in ("UPDATE", "DELETE"):
-        name = f"audit_entry_no_{verb.lower()}"
-        statements += [
-            f"DROP TRIGGER IF EXISTS {name}",
-            f"CREATE TRIGGER {name} BEFORE {verb} ON audit_entry "
-            f"BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END",
-        ]
-    for object_type, table, ref, column, on_insert, provisional in WATCHED:
-        values = (
-            f"{_SQLITE_NOW}, 'status.change', '{object_type}', NEW.{ref}, '{column}', BEFORE_VALUE, "
-            f"json_object('{column}', NEW.{column}), {_SQLITE_ACTOR.format(org=actor_org)}, '{{}}'"
-        )
-        before = f"json_object('{column}', OLD.{column})"
-        created = values.replace("BEFORE_VALUE", "NULL")
-        statements += [
-            f"DROP TRIGGER IF EXISTS audit_{table}_{column}_update",
-            f"CREATE TRIGGER audit_{table}_{column}_update AFTER UPDATE ON {table} "
-            f"WHEN OLD.{column} IS NOT NEW.{column} BEGIN INSERT INTO audit_entry ({_SQLITE_COLUMNS}) "
-            f"VALUES ({values.replace('BEFORE_VALUE', before)}); END",
-            f"DROP TRIGGER IF EXISTS audit_{table}_{column}_insert",
-        ]
-        if on_insert:
-            statements.append(
-                f"CREATE TRIGGER audit_{table}_{column}_insert AFTER INSERT ON {table} "
-                f"BEGIN INSERT INTO audit_entry ({_SQLITE_COLUMNS}) VALUES ({created}); END"
-            )
-        elif provisional:
-            statements.append(
-                f"CREATE TRIGGER audit_{table}_{column}_insert AFTER UPDATE ON {table} "
-                f"WHEN OLD.{ref} LIKE '{provisional}%' AND NEW.{ref} NOT LIKE '{provisional}%' "
-                f"BEGIN INSERT INTO audit_entry ({_SQLITE_COLUMNS}) VALUES ({created}); END"
-            )
-    decision_org = (
-        "coalesce(json_extract(audit_actor(), '$.org'), "
-        "(SELECT code FROM intermodal_organisation WHERE id = NEW.organisation_id), '')"
-    )
-    statements += [
-        "DROP TRIGGER IF EXISTS audit_customs_decision",
-        "CREATE TRIGGER audit_customs_decision AFTER INSERT ON customs_decision BEGIN "
-        f"INSERT INTO audit_entry ({_SQLITE_COLUMNS}) VALUES ({_SQLITE_NOW}, 'customs.decision', 'declaration', "
-        "(SELECT reference FROM customs_declaration WHERE id = NEW.declaration_id), 'decision', NULL, "
-        "json_object('agency', NEW.agency, 'decision', NEW.kind, 'reason', NEW.reason), "
-        f"{_SQLITE_ACTOR.format(org=decision_org)}, json_object('officer_id', NEW.officer_id)); END",
-    ]
-    key_org = "(SELECT code FROM intermodal_organisation WHERE id = NEW.organisation_id)"
-    statements += [
-        "DROP TRIGGER IF EXISTS audit_api_key_insert",
-        "CREATE TRIGGER audit_api_key_insert AFTER INSERT ON intermodal_apikey BEGIN "
-        f"INSERT INTO audit_entry ({_SQLITE_COLUMNS}) VALUES ({_SQLITE_NOW}, 'key.created', 'api_key', NEW.prefix, "
-        "'scopes', NULL, json_object('scopes', json(NEW.scopes), 'expires_at', NEW.expires_at), "
-        f"{_SQLITE_ACTOR.format(org=key_org)}, json_object('name', NEW.name)); END",
-        "DROP TRIGGER IF EXISTS audit_api_key_revoked",
-        "CREATE TRIGGER audit_api_key_revoked AFTER UPDATE ON intermodal_apikey "
-        "WHEN OLD.revoked_at IS NOT NEW.revoked_at BEGIN "
-        f"INSERT INTO audit_entry ({_SQLITE_COLUMNS}) VALUES ({_SQLITE_NOW}, 'key.revoked', 'api_key', NEW.prefix, "
-        "'revoked_at', json_object('revoked_at', OLD.revoked_at), json_object('revoked_at', NEW.revoked_at), "
-        f"{_SQLITE_ACTOR.format(org=key_org)}, '{{}}'); END",
-        "DROP TRIGGER IF EXISTS audit_api_key_used",
-        "CREATE TRIGGER audit_api_key_used AFTER UPDATE ON intermodal_apikey "
-        "WHEN OLD.last_used_at IS NOT NEW.last_used_at BEGIN "
-        f"INSERT INTO audit_entry ({_SQLITE_COLUMNS}) VALUES ({_SQLITE_NOW}, 'key.used', 'api_key', NEW.prefix, "
-        "'last_used_at', json_object('last_used_at', OLD.last_used_at), "
-        "json_object('last_used_at', NEW.last_used_at), NULL, '', NEW.prefix, "
-        f"{key_org}, coalesce(json_extract(audit_actor(), '$.ip'), ''), '{{}}'); END",
-    ]
-    return statements
-
-
 def install(connection) -> None:
-    if connection.vendor == "postgresql":
-        statements = _postgres_statements()
-    elif connection.vendor == "sqlite":
-        statements = _sqlite_statements()
-    else:
-        raise NotImplementedError(f"No audit triggers for {connection.vendor}")
     with connection.cursor() as cursor:
-        for statement in statements:
+        for statement in _statements():
             cursor.execute(statement)
 
 

@@ -1,8 +1,7 @@
 """Demo risk rules for the joint inspection: safe to run again (each rule is keyed on its name)."""
 
-from django.core.management.base import BaseCommand
-
 from customs.models import Agency, RiskRule, RiskRuleKind
+from intermodal.audit.context import ActingCommand
 
 RULES = [
     {"name": "Weapons and explosives (HS 93, 36)", "kind": RiskRuleKind.HS_CHAPTER, "agency": Agency.CUSTOMS,
@@ -18,7 +17,7 @@ RULES = [
 ]
 
 
-class Command(BaseCommand):
+class Command(ActingCommand):
     help = "Create or update the demo risk rules (idempotent)."
 
     def handle(self, *args, **options):

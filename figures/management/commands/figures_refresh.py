@@ -1,11 +1,10 @@
 """Roll up the figures of past days now (Celery beat does it hourly, and rebuilds everything nightly)."""
 
-from django.core.management.base import BaseCommand
-
 from figures.compute import figures_refresh
+from intermodal.audit.context import ActingCommand
 
 
-class Command(BaseCommand):
+class Command(ActingCommand):
     help = "Roll up the figures of past days: the last days since the previous refresh, or everything (--full)."
 
     def add_arguments(self, parser):

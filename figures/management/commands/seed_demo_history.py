@@ -1,12 +1,12 @@
 """Four months of past traffic on the demo network, for the figures (after seed_demo; safe to run again)."""
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
 
 from customs.demo_history import demo_history_create
+from intermodal.audit.context import ActingCommand
 
 
-class Command(BaseCommand):
+class Command(ActingCommand):
     help = "Write four months of past bookings, containers, empties and declarations on the demo network."
 
     def add_arguments(self, parser):

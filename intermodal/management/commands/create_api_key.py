@@ -1,13 +1,14 @@
 """Create an API key for an organisation and print it once: `create_api_key --org demo-railway`."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from intermodal.access import api_key_create
+from intermodal.audit.context import ActingCommand
 from intermodal.errors import ApplicationError
 from intermodal.models import Organisation, Scope
 
 
-class Command(BaseCommand):
+class Command(ActingCommand):
     help = "Create an API key for an organisation. The key is printed once and stored only as a hash."
 
     def add_arguments(self, parser):

@@ -1,12 +1,12 @@
 """Create the departures of the coming weeks from the services' timetables (idempotent)."""
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
+from intermodal.audit.context import ActingCommand
 from stations.services import departures_generate
 
 
-class Command(BaseCommand):
+class Command(ActingCommand):
     help = "Generate departures from the timetables for the coming days; existing departures are kept."
 
     def add_arguments(self, parser):

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from intermodal.audit.context import ActingCommand
 from intermodal.models import Organisation, User
 from stations import demo_data
 from stations.models import Departure, Location, Service, Station, Tariff, Terminal, VesselCall
@@ -25,7 +26,7 @@ PORT_ZONE = ZoneInfo("Asia/Shanghai")
 DEPARTURE_DAYS = 28
 
 
-class Command(BaseCommand):
+class Command(ActingCommand):
     help = "Load the demo network and its logins (idempotent: running it again changes nothing)."
 
     def add_arguments(self, parser):
