@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from bookings.models import BookingImport, ImportStatus
 from bookings.services import booking_create, parse_container_request
 from intermodal.access import Actor
-from intermodal.errors import ApplicationError, InvalidInput
+from intermodal.errors import ApplicationError, InvalidInput, NotAllowed
 from intermodal.models import PartyKind
 from stations.models import Departure, Location, VesselCall
 
@@ -66,8 +66,7 @@ def parse(content: str) -> list[dict]:
 def booking_import_create(*, actor: Actor, file_name: str, data: bytes) -> BookingImport:
     """Keep an uploaded file to import; the worker is started once this is committed."""
     if actor.kind != PartyKind.ENTERPRISE:
-        raise ApplicationError(_("Only a shipper or forwarder organisation can book."), status=403,
-                               code="not_a_shipper")
+        raise NotAllowed(_("Only a shipper or forwarder organisation can book."), code="not_a_shipper")
     if len(data) > MAX_BYTES:
         raise InvalidInput(errors={"file": [_("The file is larger than 1 MB.")]})
     try:

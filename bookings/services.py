@@ -32,7 +32,7 @@ from bookings.models import (
 from intermodal import versions
 from intermodal.access import Actor
 from intermodal.codes import Classifier, DocumentType, EventType, FacilityKind
-from intermodal.errors import InvalidInput, StateConflict
+from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.events import event_record
 from intermodal.models import PartyKind
 from stations.models import Departure, DepartureStatus, Location, Service, Station, Tariff, VesselCall
@@ -273,14 +273,14 @@ def _move_capacity(changes: Mapping[int, int]) -> None:
 
 def _require_enterprise(actor: Actor) -> None:
     if actor.kind != PartyKind.ENTERPRISE:
-        raise StateConflict(_("Only a shipper or forwarder organisation can book."), code="not_a_shipper", status=403)
+        raise NotAllowed(_("Only a shipper or forwarder organisation can book."), code="not_a_shipper")
 
 
 def _require_owner(actor: Actor, booking: Booking) -> None:
     if actor.kind == PartyKind.PLATFORM_ADMIN:
         return
     if actor.organisation is None or booking.shipper_id != actor.organisation.pk:
-        raise StateConflict(_("Only the shipper of this booking can change it."), code="not_the_shipper", status=403)
+        raise NotAllowed(_("Only the shipper of this booking can change it."), code="not_the_shipper")
 
 
 def _lock(booking: Booking) -> Booking:
@@ -650,9 +650,7 @@ def _require_container_actor(actor: Actor, booking: Booking) -> None:
         or booking.departure.service.station.operator_id == actor.organisation.pk
     ):
         return
-    raise StateConflict(
-        _("Only the shipper or the station's staff can assign containers."), code="not_allowed", status=403
-    )
+    raise NotAllowed(_("Only the shipper or the station's staff can assign containers."), code="not_allowed")
 
 
 def container_assign(
@@ -805,9 +803,7 @@ def empty_request_create(*, actor: Actor, booking: Booking, size_type: str, quan
             .get(pk=booking.pk)
         )
         if actor.kind != PartyKind.PLATFORM_ADMIN and booking.shipper_id != getattr(actor.organisation, "pk", None):
-            raise StateConflict(
-                _("Only the shipper of this booking can ask for empties."), code="not_the_shipper", status=403
-            )
+            raise NotAllowed(_("Only the shipper of this booking can ask for empties."), code="not_the_shipper")
         if booking.status not in HOLDS_CAPACITY:
             raise StateConflict(_("Confirm the booking before asking for empties."), code="not_confirmed")
         booked = {line.size_type: line.quantity for line in booking.lines.all()}

@@ -28,7 +28,7 @@ from customs.models import (
 )
 from intermodal.access import Actor
 from intermodal.codes import DocumentType, EventType, FacilityKind
-from intermodal.errors import InvalidInput, StateConflict
+from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.events import event_record
 from intermodal.models import PartyKind, validate_uscc
 
@@ -46,21 +46,19 @@ def _require_declarant(actor: Actor, declaration_or_booking) -> None:
     if actor.kind == PartyKind.PLATFORM_ADMIN:
         return
     if actor.kind != PartyKind.ENTERPRISE or getattr(actor.organisation, "pk", None) != shipper_id:
-        raise StateConflict(_("Only the shipper can declare its goods."), code="not_the_declarant", status=403)
+        raise NotAllowed(_("Only the shipper can declare its goods."), code="not_the_declarant")
 
 
 def _agency(actor: Actor, declaration: Declaration) -> str:
     """The agency the officer decides for; refused unless its office covers the declaration's station."""
     agency = AGENCY_OF_PARTY.get(actor.kind)
     if agency is None:
-        raise StateConflict(
-            _("Only customs and border inspection officers decide on declarations."), code="not_an_officer", status=403
-        )
+        raise NotAllowed(_("Only customs and border inspection officers decide on declarations."),
+                         code="not_an_officer")
     if not actor.organisation.covered_stations.filter(pk=declaration.station_id).exists():
-        raise StateConflict(
+        raise NotAllowed(
             _("Your office does not cover station %(station)s.") % {"station": declaration.station.code},
             code="not_your_station",
-            status=403,
         )
     return agency
 

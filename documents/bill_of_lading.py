@@ -29,7 +29,7 @@ from bookings.models import (
 from customs.models import Declaration, DeclarationStatus
 from intermodal.access import Actor
 from intermodal.codes import Classifier, DocumentType, EventType, FacilityKind
-from intermodal.errors import InvalidInput, StateConflict
+from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.events import event_record
 from intermodal.models import PartyKind
 
@@ -129,8 +129,8 @@ def bill_of_lading_request(*, actor: Actor, booking: Booking, **data) -> BillOfL
     with transaction.atomic():
         booking = _lock(booking)
         if actor.kind != PartyKind.PLATFORM_ADMIN and booking.shipper_id != getattr(actor.organisation, "pk", None):
-            raise StateConflict(_("Only the shipper of this booking can ask for its bill of lading."),
-                                code="not_the_shipper", status=403)
+            raise NotAllowed(_("Only the shipper of this booking can ask for its bill of lading."),
+                             code="not_the_shipper")
         if booking.status not in REQUESTABLE:
             raise StateConflict(
                 _("Booking %(ref)s is %(status)s: confirm it before asking for a bill of lading.")
@@ -163,10 +163,10 @@ def bill_of_lading_issue(*, actor: Actor, booking: Booking, verify_url: Callable
     with transaction.atomic():
         booking = _lock(booking)
         if not _is_station_staff(actor, booking):
-            raise StateConflict(
+            raise NotAllowed(
                 _("Only staff of station %(station)s can issue this bill of lading.")
                 % {"station": booking.departure.service.station.code},
-                code="not_your_place", status=403,
+                code="not_your_place",
             )
         bill = BillOfLading.objects.select_for_update().filter(booking=booking).first()
         problems = issue_problems(booking)

@@ -24,7 +24,7 @@ from bookings.models import (
 )
 from figures import rollups
 from intermodal.access import Actor
-from intermodal.errors import InvalidInput
+from intermodal.errors import InvalidInput, NotAllowed
 from intermodal.models import PartyKind
 from stations.models import Service, Station
 
@@ -164,7 +164,7 @@ def figure_query(
 ) -> FigureQuery:
     """Check the filters against what the caller may see; refusals name the field (400)."""
     if actor.kind not in FIGURE_VIEWERS:
-        raise InvalidInput(_no_figures_message(), status=403, code="no_figures")
+        raise NotAllowed(_no_figures_message(), code="no_figures")
     default_from, default_to = default_period()
     date_from, date_to = date_from or default_from, date_to or default_to
     errors: dict[str, list[str]] = {}

@@ -29,7 +29,7 @@ from bookings.services import container_assign, container_check_loadable_on_vess
 from customs.services import vessel_loading_customs_check
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
-from intermodal.errors import ApplicationError, InvalidInput, StateConflict
+from intermodal.errors import ApplicationError, InvalidInput, NotAllowed, StateConflict
 from intermodal.events import event_build, event_record, events_append
 from intermodal.models import PartyKind
 from stations.models import Departure, DepartureStatus, Service, Station, Terminal, VesselCall
@@ -39,8 +39,8 @@ S = ContainerStatus
 # --- Who may act where -----------------------------------------------------------------------------------
 
 
-def _refuse_actor(message: str) -> StateConflict:
-    return StateConflict(message, code="not_your_place", status=403)
+def _refuse_actor(message: str) -> NotAllowed:
+    return NotAllowed(message, code="not_your_place")
 
 
 def _require_station_staff(actor: Actor, station: Station) -> None:

@@ -33,7 +33,7 @@ from bookings.models import (
 )
 from customs.selectors import customs_labels
 from intermodal.access import Actor
-from intermodal.errors import ApplicationError, StateConflict
+from intermodal.errors import ApplicationError, NotAllowed, StateConflict
 from intermodal.models import PartyKind
 from intermodal.permissions import page_parties
 from journey import services as journey
@@ -215,7 +215,7 @@ def _scan_post(request, actor: Actor) -> tuple[str | None, ScanForm, str, int]:
         return None, form, _("Check the fields marked below."), 400
     try:
         message = _scan_apply(actor, form)
-    except StateConflict as error:
+    except (StateConflict, NotAllowed) as error:
         # The next scan is another container: start from a clean form, keeping the action.
         return None, _fresh_scan_form(form.cleaned_data["action"]), refusal_text(error), error.status
     except ApplicationError as error:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from intermodal.access import Actor
 from intermodal.codes import CODES_BY_TYPE, EventType
-from intermodal.errors import InvalidInput, StateConflict
+from intermodal.errors import InvalidInput, NotAllowed
 from intermodal.models import PartyKind
 from notifications.delivery import deliveries_dispatch
 from notifications.models import Delivery, Subscription, SubscriptionFormat, standard_secret
@@ -32,10 +32,10 @@ def dcsa_secret() -> str:
 
 def _require_org(actor: Actor):
     if actor.organisation is None:
-        raise StateConflict(_("Sign in as a member of an organisation."), code="no_organisation", status=403)
+        raise NotAllowed(_("Sign in as a member of an organisation."), code="no_organisation")
     if actor.organisation.kind == PartyKind.LOCAL_GOVERNMENT:
-        raise StateConflict(_("Local government receives no event webhooks: it sees aggregates only."),
-                            code="no_webhooks_for_party", status=403)
+        raise NotAllowed(_("Local government receives no event webhooks: it sees aggregates only."),
+                         code="no_webhooks_for_party")
     return actor.organisation
 
 

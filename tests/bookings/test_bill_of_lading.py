@@ -11,7 +11,7 @@ from bookings import services as bookings_services
 from bookings.models import BillOfLadingStatus
 from documents import bill_of_lading as bl
 from intermodal.access import Actor
-from intermodal.errors import InvalidInput, StateConflict
+from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.models import Event, PartyKind
 from journey import services as journey
 from tests import factories
@@ -107,13 +107,13 @@ def test_refused_until_gated_in_and_released(shipper, connecting, station_actor)
 
 def test_only_the_station_issues_and_only_the_shipper_asks(ready, connecting, shipper, other_shipper):
     railway = Actor(organisation=connecting.network.railway)
-    with pytest.raises(StateConflict) as refused:
+    with pytest.raises(NotAllowed) as refused:
         bl.bill_of_lading_issue(actor=railway, booking=ready, verify_url=verify_url)
     assert refused.value.status == 403
     other_station = Actor(organisation=factories.organisation(PartyKind.STATION_OPERATOR))
-    with pytest.raises(StateConflict):
+    with pytest.raises(NotAllowed):
         bl.bill_of_lading_issue(actor=other_station, booking=ready, verify_url=verify_url)
-    with pytest.raises(StateConflict) as refused:
+    with pytest.raises(NotAllowed) as refused:
         bl.bill_of_lading_request(actor=other_shipper.actor, booking=ready, **REQUEST)
     assert refused.value.status == 403
 

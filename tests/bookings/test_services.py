@@ -10,7 +10,7 @@ from django.utils import timezone
 from bookings import services
 from bookings.models import Booking, BookingChange, BookingStatus, Container, ContainerStatus
 from intermodal.access import Actor
-from intermodal.errors import InvalidInput, StateConflict
+from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.models import Event, OutboxMessage, PartyKind
 from stations.models import Departure, DepartureStatus, Location, Tariff
 from tests import factories
@@ -187,7 +187,7 @@ def test_unknown_size_types_and_destinations_are_field_errors(shipper, connectin
 def test_only_shippers_book(connecting):
     railway = Actor(organisation=connecting.network.railway)
 
-    with pytest.raises(StateConflict) as error:
+    with pytest.raises(NotAllowed) as error:
         book(railway, connecting)
 
     assert error.value.status == 403
@@ -282,7 +282,7 @@ def test_roll_keeps_the_reference_and_the_history(shipper, connecting):
 def test_another_shipper_cannot_change_a_booking(shipper, other_shipper, connecting):
     booking = book(shipper.actor, connecting)
 
-    with pytest.raises(StateConflict):
+    with pytest.raises(NotAllowed):
         services.booking_cancel(actor=other_shipper.actor, booking=booking)
 
     booking.refresh_from_db()
@@ -333,7 +333,7 @@ def test_station_staff_assign_containers_at_their_station_only(shipper, connecti
     services.container_assign(
         actor=staff, booking=booking, number="GYOU4047990", size_type="22G1", status=ContainerStatus.EMPTY_OUT
     )
-    with pytest.raises(StateConflict):
+    with pytest.raises(NotAllowed):
         services.container_assign(actor=elsewhere, booking=booking, number="CSQU3054383", size_type="22G1")
 
     assert booking.containers.get().status == ContainerStatus.EMPTY_OUT

@@ -8,7 +8,7 @@ from django.utils import timezone
 from customs import services
 from customs.models import Decision, Declaration, DeclarationStatus, RiskRule
 from intermodal.access import Actor
-from intermodal.errors import InvalidInput, StateConflict
+from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.models import Event, PartyKind
 from tests import factories
 from tests.customs.conftest import draft
@@ -69,7 +69,7 @@ def test_only_officers_of_the_right_party_and_station_decide(declared, connectin
     outsiders = [declared.shipper.actor, Actor(organisation=connecting.network.railway), Actor(organisation=elsewhere)]
 
     for actor in outsiders:
-        with pytest.raises(StateConflict) as error:
+        with pytest.raises(NotAllowed) as error:
             services.declaration_decide(actor=actor, declaration=declaration, kind="clear", reason="x")
         assert error.value.status == 403
 
@@ -197,7 +197,7 @@ def test_a_shipper_changes_only_drafts_and_only_its_own(declared, other_shipper)
 
     with pytest.raises(StateConflict):
         services.declaration_update(actor=declared.shipper.actor, declaration=declaration, trade_mode="1039")
-    with pytest.raises(StateConflict) as foreign:
+    with pytest.raises(NotAllowed) as foreign:
         services.declaration_submit(actor=other_shipper.actor, declaration=declaration)
 
     assert foreign.value.status == 403

@@ -8,7 +8,7 @@ import pytest
 from figures.compute import figures_compute, figures_refresh
 from figures.query import figure_query
 from intermodal.access import Actor
-from intermodal.errors import InvalidInput
+from intermodal.errors import InvalidInput, NotAllowed
 from intermodal.models import PartyKind
 from tests.figures.conftest import PERIOD, actor_of
 
@@ -143,6 +143,6 @@ def test_period_is_checked(figures_data, port_actor):
     with pytest.raises(InvalidInput) as refused:
         figure_query(actor=port_actor, date_from=date(2025, 5, 1), date_to=date(2025, 4, 1))
     assert "date_to" in refused.value.errors
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(NotAllowed) as refused:
         figure_query(actor=Actor(organisation=None))
     assert refused.value.status == 403
