@@ -1,9 +1,10 @@
 """Four months of past traffic on the demo network, so that the figures of `make run` have something to show.
 
 The rows are written as the services would have left them (departed trains, sailed vessels, containers on
-board, empties handed out, declarations released), in bulk: a past cannot be replayed through services that
-refuse departures before now. It lives in customs, the one app that may use all the others. Only for the demo
-network (its shippers must exist); run again, it changes nothing.
+board, empties handed out, declarations released), with the events they would have recorded, each at its time
+(so the events API, DCSA's feed and the timelines have a history too), in bulk: a past cannot be replayed
+through services that refuse departures before now. Only for the demo network (its shippers must exist); run
+again, it changes nothing.
 """
 
 import random
@@ -25,7 +26,9 @@ from bookings.models import (
     EmptyRequestStatus,
 )
 from customs.models import Declaration, DeclarationStatus, GoodsLine, Inspection
-from intermodal.models import Organisation
+from intermodal.codes import Classifier, DocumentType, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
+from intermodal.events import event_build, events_append
+from intermodal.models import Event, Organisation
 from stations.models import Departure, DepartureStatus, Location, Service, VesselCall
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -53,9 +56,12 @@ def demo_history_create(*, days: int = 120, seed: int = 7) -> int:
         return 0
     rng = random.Random(seed)
     destinations = list(Location.objects.filter(unlocode__in=DESTINATIONS))
+    now = timezone.now()
     today = timezone.localdate()
     made = 0
     used_numbers: set[str] = set()
+    events: list[Event] = []
+    transports_done: set[str] = set()
     with transaction.atomic():
         for service in Service.objects.select_related("station", "terminal").prefetch_related("tariffs"):
             tariffs = {t.container_size: t for t in service.tariffs.all()}
@@ -65,6 +71,10 @@ def demo_history_create(*, days: int = 120, seed: int = 7) -> int:
                 day = today - timedelta(days=back)
                 leaves = datetime.combine(day, service.departure_time, tzinfo=SHANGHAI)
                 arrives = leaves + timedelta(hours=service.transit_hours)
+                etd = datetime.combine(arrives.astimezone(SHANGHAI).date() + timedelta(days=2), time(18),
+                                       tzinfo=SHANGHAI)
+                if etd + timedelta(days=1) > now:  # history only: the vessel (and one rolled a day) has sailed
+                    continue
                 departure, _created = Departure.objects.get_or_create(
                     service=service, service_date=day,
                     defaults={"reference": f"{service.code}-{day:%Y%m%d}", "capacity_teu": service.teu_capacity,
@@ -72,8 +82,6 @@ def demo_history_create(*, days: int = 120, seed: int = 7) -> int:
                               "planned_departure": leaves, "planned_arrival": arrives, "actual_departure": leaves,
                               "actual_arrival": arrives, "status": DepartureStatus.ARRIVED},
                 )
-                etd = datetime.combine(arrives.astimezone(SHANGHAI).date() + timedelta(days=2), time(18),
-                                       tzinfo=SHANGHAI)
                 call = _vessel_call(service, etd, destinations)
                 bookings = rng.randint(1, 3)
                 booked = 0
@@ -90,9 +98,12 @@ def demo_history_create(*, days: int = 120, seed: int = 7) -> int:
                     booking = _booking(rng, shippers, service, departure, call, sailed_on, tariffs[size], size,
                                        quantity, teu, made, destinations)
                     _containers(rng, booking, size, quantity, used_numbers, sailed_on)
-                    _empty_request(rng, booking, size, quantity, leaves)
-                    _declaration(rng, booking, leaves)
+                    request = _empty_request(rng, booking, size, quantity, leaves)
+                    declaration = _declaration(rng, booking, leaves)
+                    events += _events(rng, booking, request, declaration, transports_done)
                 Departure.objects.filter(pk=departure.pk).update(booked_teu=min(departure.capacity_teu, booked))
+        events.sort(key=lambda event: event.event_datetime)  # the feeds' order follows the history's
+        events_append(events)
     return made
 
 
@@ -156,6 +167,8 @@ def _empty_request(rng, booking, size, quantity, leaves) -> None:
     wait = timedelta(hours=rng.randint(4, 20) + age // 6)
     EmptyRequest.objects.filter(pk=request.pk).update(requested_at=requested, ready_at=requested + wait / 2,
                                                       picked_up_at=requested + wait)
+    request.refresh_from_db()
+    return request
 
 
 def _declaration(rng, booking, leaves) -> None:
@@ -177,3 +190,62 @@ def _declaration(rng, booking, leaves) -> None:
     if inspected:
         Inspection.objects.create(declaration=declaration, requested_by="customs", result="passed",
                                   findings="Goods as declared", recorded_at=declaration.released_at)
+    return declaration
+
+
+def _events(rng, booking, request, declaration, transports_done: set[str]) -> list[Event]:
+    """What the services recorded for this booking, its containers, declaration and empties; the train's and
+    the vessel's own departures and arrival once each (`transports_done`)."""
+    departure, call = booking.departure, booking.vessel_call
+    service = departure.service
+    station, terminal = service.station, service.terminal
+    at_station = {"facility_kind": FacilityKind.STATION, "facility_code": station.code,
+                  "location_unlocode": station.unlocode}
+    at_terminal = {"facility_kind": FacilityKind.TERMINAL, "facility_code": terminal.code,
+                   "location_unlocode": terminal.unlocode}
+    rail = {"mode_of_transport": service.mode, "transport_reference": departure.reference}
+    vessel = {"mode_of_transport": ModeOfTransport.VESSEL, "transport_reference": call.reference}
+    leaves, arrives = departure.actual_departure, departure.actual_arrival
+    made = []
+
+    def add(at, organisation, **fields):
+        event = event_build(classifier=Classifier.ACTUAL, event_datetime=at, organisation=organisation, **fields)
+        event.created_at = at  # recorded as it happened
+        made.append(event)
+
+    shipment = {"event_type": EventType.SHIPMENT, "booking_reference": booking.reference}
+    add(booking.confirmed_at, booking.shipper, event_code="CONF", document_type=DocumentType.BKG,
+        document_reference=booking.reference, transport_reference=departure.reference, **shipment, **at_station)
+    add(request.ready_at, station.operator, event_type=EventType.EQUIPMENT, event_code="AVPU",
+        empty_indicator=EmptyIndicator.EMPTY, booking_reference=booking.reference, **at_station,
+        details={"empty_request": request.pk, "size_type": request.size_type, "quantity": request.quantity})
+    for container in booking.containers.all():
+        equipment = {"event_type": EventType.EQUIPMENT, "equipment_reference": container.number,
+                     "booking_reference": booking.reference, "details": {"size_type": container.size_type}}
+        laden = {**equipment, "empty_indicator": EmptyIndicator.LADEN}
+        gated_in = leaves - timedelta(hours=rng.randint(6, 30))
+        add(request.picked_up_at, station.operator, event_code="GTOT", empty_indicator=EmptyIndicator.EMPTY,
+            **equipment, **at_station)
+        add(gated_in, station.operator, event_code="GTIN", **laden, **at_station)
+        add(leaves - timedelta(hours=rng.randint(1, 4)), station.operator, event_code="LOAD", **laden,
+            **at_station, **rail)
+        add(arrives + timedelta(hours=1), terminal.operator, event_code="DISC", **laden, **at_terminal, **rail)
+        add(max(container.terminal_gate_in_at, arrives + timedelta(hours=2)), terminal.operator, event_code="GTIN",
+            **laden, **at_terminal)
+        add(call.actual_departure - timedelta(hours=rng.randint(2, 12)), terminal.operator, event_code="LOAD",
+            **laden, **at_terminal, **vessel)
+    if departure.reference not in transports_done:
+        transports_done.add(departure.reference)
+        add(leaves, service.operator, event_type=EventType.TRANSPORT, event_code="DEPA", **at_station, **rail)
+        add(arrives, service.operator, event_type=EventType.TRANSPORT, event_code="ARRI", **at_terminal, **rail)
+    if call.reference not in transports_done:
+        transports_done.add(call.reference)
+        add(call.actual_departure, terminal.operator, event_type=EventType.TRANSPORT, event_code="DEPA",
+            **at_terminal, **vessel)
+    customs = {**shipment, "document_type": DocumentType.CUS, "document_reference": declaration.reference,
+               **at_station}
+    add(declaration.submitted_at, booking.shipper, event_code="SUBM", **customs)
+    if declaration.risk_selected:
+        add(declaration.submitted_at + timedelta(minutes=1), None, event_code="HOLD", **customs)
+    add(declaration.released_at, None, event_code="RELS", **customs)
+    return made

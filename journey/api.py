@@ -26,7 +26,7 @@ from tracking.api import EventsView as EventsReadView
 
 MAX_BULK = 1000
 REPORTABLE = {
-    EventType.EQUIPMENT: {"GTOT", "GTIN", "LOAD", "DISC"},
+    EventType.EQUIPMENT: {"AVPU", "GTOT", "GTIN", "LOAD", "DISC"},
     EventType.TRANSPORT: {"DEPA", "ARRI"},
 }
 
@@ -43,7 +43,8 @@ class EventReportSerializer(KnownFieldsOnly, serializers.Serializer):
         max_length=50, required=False, help_text=_("A departure or vessel call reference.")
     )
     empty_request = serializers.IntegerField(
-        required=False, min_value=1, help_text=_("For GTOT (empty handed out): the request it serves.")
+        required=False, min_value=1,
+        help_text=_("For AVPU (empties ready) and GTOT (an empty handed out): the empty container request."),
     )
     seal_number = serializers.CharField(max_length=30, required=False)
     vgm_kg = serializers.DecimalField(max_digits=8, decimal_places=1, min_value=1000, max_value=60000, required=False)
@@ -64,7 +65,10 @@ class EventReportSerializer(KnownFieldsOnly, serializers.Serializer):
                 }
             )
         if kind == EventType.EQUIPMENT:
-            if "equipment_reference" not in attrs:
+            if code == "AVPU":
+                if "empty_request" not in attrs:
+                    raise ValidationError({"empty_request": [_("Name the empty container request that is ready.")]})
+            elif "equipment_reference" not in attrs:
                 raise ValidationError({"equipment_reference": [_("Equipment events need the container number.")]})
             if attrs["classifier"] != Classifier.ACTUAL:
                 raise ValidationError({"classifier": [_("Equipment events are reported when they happen (ACT).")]})
@@ -107,14 +111,16 @@ def event_apply(*, actor: Actor, data: dict):
             return journey.vessel_depart(actor=actor, vessel_call=transport, at=at)
         raise InvalidInput(errors={"event_code": [_("A vessel's arrival is not tracked here; report its ETA (EST).")]})
 
-    number = data["equipment_reference"]
-    if code == "GTOT":
+    if code in ("AVPU", "GTOT"):
         request = EmptyRequest.objects.filter(
             pk=data.get("empty_request"), booking__in=booking_list(actor=actor)
         ).first()
         if request is None:
             raise InvalidInput(errors={"empty_request": [_("Name the empty container request this serves.")]})
-        return journey.empty_hand_out(actor=actor, request=request, number=number)
+        if code == "AVPU":
+            return journey.empty_request_ready(actor=actor, request=request, at=at)
+        return journey.empty_hand_out(actor=actor, request=request, number=data["equipment_reference"])
+    number = data["equipment_reference"]
     if code == "DISC":
         return journey.train_discharge(actor=actor, number=number, at=at)
     at_port = actor.kind == PartyKind.PORT or (
@@ -149,6 +155,8 @@ def event_apply(*, actor: Actor, data: dict):
 
 
 def _describe(result) -> dict:
+    if isinstance(result, EmptyRequest):
+        return {"empty_request": result.pk, "empty_request_status": result.status}
     if isinstance(result, Container):
         return {"equipment_reference": result.number, "container_status": result.status}
     if isinstance(result, Departure):

@@ -4,7 +4,6 @@ They check the shape of what people type at a gate or a desk; whether the step m
 journey.services to decide, and its refusals are put on these forms with `add_refusal`.
 """
 
-from datetime import timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -14,10 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from bookings.models import VgmMethod, validate_container_number
 from intermodal.errors import ApplicationError
 from intermodal.forms import container_number_widget
+from journey.services import FUTURE_TOLERANCE
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 # An actual time a few minutes ahead is a clock out of step; more is a mistake.
-FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
 def _datetime_widget() -> forms.DateTimeInput:

@@ -9,7 +9,7 @@ then containers, then bookings.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -35,6 +35,8 @@ from intermodal.models import PartyKind
 from stations.models import Departure, DepartureStatus, Service, Station, Terminal, VesselCall
 
 S = ContainerStatus
+# How far ahead of the clock a reported time may be (clocks at gates and in partners' systems drift).
+FUTURE_TOLERANCE = timedelta(minutes=10)
 
 # --- Who may act where -----------------------------------------------------------------------------------
 
@@ -230,8 +232,10 @@ def _locked_request(request: EmptyRequest) -> EmptyRequest:
     )
 
 
-def empty_request_ready(*, actor: Actor, request: EmptyRequest) -> EmptyRequest:
-    """Station staff: the empties are ready for pick-up (AVPU, EMPTY)."""
+def empty_request_ready(*, actor: Actor, request: EmptyRequest, at: datetime | None = None) -> EmptyRequest:
+    """Station staff: the empties are ready for pick-up (AVPU, EMPTY), now or at `at` (a report after the fact:
+    not before the request, not in the future)."""
+    now = timezone.now()
     with transaction.atomic():
         request = _locked_request(request)
         station = request.booking.departure.service.station
@@ -240,12 +244,18 @@ def empty_request_ready(*, actor: Actor, request: EmptyRequest) -> EmptyRequest:
             raise StateConflict(
                 _("This request is %(status)s.") % {"status": request.get_status_display().lower()}, code="illegal_step"
             )
+        at = at or now
+        if at > now + FUTURE_TOLERANCE or at < request.requested_at:
+            raise InvalidInput(errors={"event_datetime": [
+                _("Empties are ready between the request (%(requested)s) and now.")
+                % {"requested": timezone.localtime(request.requested_at).strftime("%Y-%m-%d %H:%M")}]})
         request.status = EmptyRequestStatus.READY
-        request.ready_at = timezone.now()
+        request.ready_at = at
         request.save(update_fields=["status", "ready_at"])
         event_record(
             event_type=EventType.EQUIPMENT,
             event_code="AVPU",
+            event_datetime=at,
             organisation=actor.organisation,
             user=actor.user,
             empty_indicator=EmptyIndicator.EMPTY,

@@ -363,3 +363,33 @@ def test_tracking_answers_from_the_database_when_the_cache_is_down(shipper, conn
     assert response.status_code == 200
     assert response.json()["booking"] == handed_out.reference
     assert reported.json()["applied"] == 1
+
+
+def test_station_staff_report_empties_ready_as_the_page_does(shipper, connecting):
+    booking = book(shipper.actor, connecting, lines={"42G1": 2})
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
+    request.requested_at -= timedelta(hours=5)  # asked for this morning; ready three hours later
+    request.save(update_fields=["requested_at"])
+    staff = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+    ready_at = request.requested_at + timedelta(hours=3)
+    avpu = {"event_type": "EQUIPMENT", "event_code": "AVPU", "empty_request": request.pk}
+
+    missing = staff.post("/api/v1/events/", {"event_type": "EQUIPMENT", "event_code": "AVPU"}, format="json")
+    too_early = staff.post("/api/v1/events/", {**avpu, "event_datetime": (request.requested_at - timedelta(hours=1))
+                                               .isoformat()}, format="json")
+    railway = key_client(connecting.network.railway, [Scope.EVENTS_WRITE]).post(
+        "/api/v1/events/", {**avpu, "event_datetime": ready_at.isoformat()}, format="json")
+    done = staff.post("/api/v1/events/", {**avpu, "event_datetime": ready_at.isoformat()}, format="json")
+    again = staff.post("/api/v1/events/", avpu, format="json")
+
+    assert missing.status_code == 400 and "empty_request" in missing.json()["errors"]
+    assert too_early.status_code == 400 and "event_datetime" in too_early.json()["errors"]
+    assert railway.status_code == 403  # the railway sees the booking on its train, but is not the station
+    assert done.status_code == 201
+    assert done.json() == {"status": 201, "result": "applied", "empty_request": request.pk,
+                           "empty_request_status": "ready"}
+    request.refresh_from_db()
+    assert request.ready_at == ready_at  # the empty-container wait counts from the request to this
+    event = Event.objects.get(event_code="AVPU")
+    assert event.event_datetime == ready_at and event.booking_reference == booking.reference
+    assert again.status_code == 409 and Event.objects.filter(event_code="AVPU").count() == 1

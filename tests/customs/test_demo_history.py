@@ -51,3 +51,34 @@ def test_rolled_up_figures_equal_the_figures_of_the_rows(db):
         assert figures_compute(query) == figures_compute(replace(query, rolled_through=None)), organisation.code
         compared += 1
     assert compared >= 4
+
+
+def test_demo_history_has_its_events_so_every_feed_and_timeline_has_a_past(db, api_client):
+    from intermodal.models import Event, Scope
+    from tests import factories
+    from tracking.timeline import timeline_build
+
+    call_command("seed_demo", "--quiet", verbosity=0)
+    demo_history_create(days=30)
+
+    booking = Booking.objects.filter(reference__contains="-H").order_by("reference").first()
+    number = booking.containers.order_by("number").first().number
+    journey = list(Event.objects.filter(equipment_reference=number).order_by("event_datetime")
+                   .values_list("event_code", "facility_kind", "mode_of_transport"))
+    assert journey == [("GTOT", "station", ""), ("GTIN", "station", ""), ("LOAD", "station", "RAIL"),
+                       ("DISC", "terminal", "RAIL"), ("GTIN", "terminal", ""), ("LOAD", "terminal", "VESSEL")]
+    history = Event.objects.filter(booking_reference__contains="-H")
+    assert history.count() > 0
+    assert all(e.created_at == e.event_datetime < timezone.now() for e in history)
+    timeline = timeline_build(booking=booking)
+    assert all(step.done for step in timeline.steps)
+
+    _key, raw = factories.api_key(booking.shipper, scopes=[Scope.EVENTS_READ])
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    ours = api_client.get("/api/v1/events/?page_size=1000").json()["results"]
+    dcsa = api_client.get("/api/dcsa/tnt/v2/events?limit=1000").json()
+    assert {e["event_code"] for e in ours} >= {"CONF", "AVPU", "GTOT", "GTIN", "LOAD", "DISC", "DEPA", "ARRI",
+                                              "SUBM", "RELS"}
+    assert {e["eventType"] for e in dcsa} == {"SHIPMENT", "TRANSPORT", "EQUIPMENT"}
+    before = Event.objects.count()
+    assert demo_history_create(days=30) == 0 and Event.objects.count() == before
