@@ -161,6 +161,9 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
                                                     **serializer.validated_data)
         return Response(SubscriptionSerializer(subscription).data)
 
+    def perform_destroy(self, instance):
+        services.subscription_delete(actor=self.actor(), subscription=instance)
+
     @extend_schema(request=None, responses={200: SecretSerializer, **ERRORS},
                    summary="Replace the secret (the new one is in the answer, once)")
     @action(detail=True, methods=["post"], url_path="rotate-secret")

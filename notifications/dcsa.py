@@ -200,7 +200,7 @@ class DcsaSubscriptionDetailView(DcsaSubscriptionView):
                    summary="Stop a subscription (DELETE /v2/event-subscriptions/{subscriptionID})",
                    responses={204: None, **_ERRORS})
     def delete(self, request, subscriptionID):  # noqa: N803
-        _get(request, subscriptionID).delete()
+        services.subscription_delete(actor=Actor.from_request(request), subscription=_get(request, subscriptionID))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

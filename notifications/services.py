@@ -1,4 +1,4 @@
-"""Writes on subscriptions: create, change, rotate the secret, send a test. Always for the caller's own
+"""Writes on subscriptions: create, change, rotate the secret, send a test, delete. Always for the caller's own
 organisation; the secret is returned once, when it is made."""
 
 import base64
@@ -100,6 +100,13 @@ def subscription_rotate_secret(*, actor: Actor, subscription: Subscription, secr
     Subscription.objects.filter(pk=subscription.pk).update(secret=secret, updated_at=timezone.now())
     subscription.secret = secret
     return secret
+
+
+def subscription_delete(*, actor: Actor, subscription: Subscription) -> None:
+    """Stop a subscription for good: it goes with its delivery log, and nothing waiting for it is sent. The REST
+    API, DCSA's DELETE and the subscription's page all delete through here."""
+    _require_org(actor)
+    subscription.delete()
 
 
 def subscription_test(*, actor: Actor, subscription: Subscription) -> Delivery:

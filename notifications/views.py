@@ -206,8 +206,7 @@ def subscription_test(request, actor, subscription_id):
 @webhook_page
 @require_POST
 def subscription_delete(request, actor, subscription_id):
-    subscription = _subscription(actor, subscription_id)
-    subscription.delete()
+    services.subscription_delete(actor=actor, subscription=_subscription(actor, subscription_id))
     messages.success(request, _("Subscription deleted."))
     return redirect("notifications:subscriptions")
 

@@ -142,6 +142,34 @@ def secret() -> str:
     return base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
 
+def test_the_api_dcsa_and_the_page_delete_a_subscription_through_the_one_service(api_client, client, shipper,
+                                                                                 monkeypatch):
+    from notifications import services
+    from notifications.models import SubscriptionFormat
+    from tests.notifications.conftest import subscribe
+
+    deleted, delete = [], services.subscription_delete
+
+    def deleting(**arguments):
+        deleted.append(arguments["subscription"].url)
+        delete(**arguments)
+
+    monkeypatch.setattr(services, "subscription_delete", deleting)
+    by_api, by_page = (subscribe(shipper.org, f"https://{name}.example/").subscription for name in ("api", "page"))
+    by_dcsa = subscribe(shipper.org, "https://dcsa.example/", format=SubscriptionFormat.DCSA).subscription
+    Delivery.objects.create(webhook_id="msg_" + "0" * 32, subscription=by_api, topic="webhook.test", body="{}")
+    client.force_login(shipper.user)
+    api = key_client(api_client, shipper.org)
+
+    assert api.delete(f"{SUBSCRIPTIONS}{by_api.subscription_id}/").status_code == 204
+    assert api.delete(f"{DCSA}/{by_dcsa.subscription_id}").status_code == 204
+    assert client.post(f"/webhooks/{by_page.subscription_id}/delete/").status_code == 302
+
+    assert deleted == ["https://api.example/", "https://dcsa.example/", "https://page.example/"]
+    assert not Subscription.objects.exists()
+    assert not Delivery.objects.exists()  # the delivery log goes with its subscription
+
+
 def test_dcsa_subscriptions_post_get_put_secret_delete(api_client, shipper):
     client = key_client(api_client, shipper.org)
     created = client.post(DCSA, {"callbackUrl": "https://erp.example/dcsa", "secret": secret(),
