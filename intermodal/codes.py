@@ -1,7 +1,8 @@
 """The one registry of event vocabulary, after DCSA Track & Trace 2.2.0.
 
 Codes of the 2.2.0 enums are what the DCSA endpoint may emit. The newer DCSA reference lists add a few we
-need (AVPU: empty available for pick-up; CANC: booking cancelled); those are stored like any other code and
+need (AVPU: empty available for pick-up; CANC: booking cancelled), and the platform adds one of its own (MISS:
+a container left behind when its train or vessel left without it); those are stored like any other code and
 left out of DCSA 2.2.0 responses.
 """
 
@@ -34,6 +35,7 @@ class EquipmentCode(models.TextChoices):
     RSEA = "RSEA", _("Resealed")
     RMVD = "RMVD", _("Seal removed")
     AVPU = "AVPU", _("Available for pick-up")
+    MISS = "MISS", _("Left behind: missed its train or vessel")
 
 
 class TransportCode(models.TextChoices):
@@ -98,4 +100,4 @@ CODES_BY_TYPE: dict[str, frozenset[str]] = {
 }
 
 # Codes outside the DCSA 2.2.0 enums: stored and shown, never emitted on the DCSA endpoint.
-NOT_IN_DCSA_220 = frozenset({"AVPU", "CANC"})
+NOT_IN_DCSA_220 = frozenset({"AVPU", "CANC", "MISS"})

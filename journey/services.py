@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -420,6 +421,7 @@ def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = No
         departure.save(update_fields=["status", "actual_departure"])
         _transport_event(actor, "DEPA", at, place=station_place(departure.service.station), transport=_rail(departure))
         _move_on_board(departure, S.ON_TRAIN, S.DEPARTED, at)
+        _left_behind(actor, Q(booking__departure=departure, status=S.GATED_IN), "train", _rail(departure), at)
     return departure
 
 
@@ -536,7 +538,34 @@ def vessel_depart(*, actor: Actor, vessel_call: VesselCall, at: datetime | None 
         booking_ids = list(on_board.values_list("booking_id", flat=True))
         on_board.update(status=S.SAILED, is_active=False, last_event_at=at)
         _bookings_refresh(booking_ids)
+        # A box its train already left at the station was told left behind then: once is enough.
+        missed_vessel = Q(booking__vessel_call=call, status__in=LEFT_FOR_THE_VESSEL) & ~Q(
+            status=S.GATED_IN, booking__departure__status__in=[DepartureStatus.DEPARTED, DepartureStatus.ARRIVED])
+        _left_behind(actor, missed_vessel, "vessel", _vessel(call), at)
     return call
+
+
+# Containers whose vessel sails without them: on their way to it, or waiting at the terminal.
+LEFT_FOR_THE_VESSEL = (S.GATED_IN, S.ON_TRAIN, S.DEPARTED, S.ARRIVED, S.DISCHARGED, S.AT_TERMINAL)
+
+
+def _left_behind(actor: Actor, which: Q, missed: str, transport: dict, at: datetime) -> None:
+    """The train or vessel left without these containers: each gets a MISS event saying which transport it
+    missed and where it is (the station, the terminal, or on its way), so every timeline shows it left behind
+    and its shipper and station are told at once (notifications.people)."""
+    left = list(Container.objects.select_for_update(of=("self",)).filter(which, is_active=True)
+                .select_related(*_CONTAINER_RELATED).order_by("number"))
+    for container in left:
+        departure = container.booking.departure
+        if container.status == S.GATED_IN:
+            place = station_place(departure.service.station)
+        elif container.status in (S.DISCHARGED, S.AT_TERMINAL):
+            place = _terminal_place(departure.service.terminal)
+        else:
+            place = {}
+        _equipment_event(container, actor, "MISS", place=place, at=at, transport=transport,
+                         details={"missed": missed, "status": container.status})
+        container.save(update_fields=["last_event_at"])
 
 
 # --- Estimates -------------------------------------------------------------------------------------------

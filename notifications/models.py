@@ -137,6 +137,7 @@ class NotificationKind(models.TextChoices):
     BOOKING_CONFIRMED = "booking_confirmed", _("Booking confirmed")
     BOOKING_AT_RISK = "booking_at_risk", _("Booking at risk of missing its vessel")
     BOOKING_ROLLED = "booking_rolled", _("Booking rolled")
+    CONTAINER_LEFT_BEHIND = "container_left_behind", _("Container left behind by its train or vessel")
     EMPTIES_READY = "empties_ready", _("Empty containers ready")
     DECLARATION_DECIDED = "declaration_decided", _("Declaration decided")
     LAST_FREE_DAY = "last_free_day", _("Last free day tomorrow")
@@ -145,7 +146,8 @@ class NotificationKind(models.TextChoices):
 
 # What comes by email unless the person turns it off.
 EMAIL_BY_DEFAULT = frozenset({
-    NotificationKind.BOOKING_AT_RISK, NotificationKind.DECLARATION_DECIDED, NotificationKind.SUBSCRIPTION_DISABLED,
+    NotificationKind.BOOKING_AT_RISK, NotificationKind.CONTAINER_LEFT_BEHIND, NotificationKind.DECLARATION_DECIDED,
+    NotificationKind.SUBSCRIPTION_DISABLED,
 })
 
 

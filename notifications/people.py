@@ -47,6 +47,12 @@ def title(notification: Notification) -> str:
             _("Booking %(booking)s may miss vessel %(vessel)s: next option %(alternative)s.") % p
             if p.get("alternative") else
             _("Booking %(booking)s may miss vessel %(vessel)s and no later departure makes it.") % p),
+        K.CONTAINER_LEFT_BEHIND: lambda: (
+            (_("Container %(container)s of booking %(booking)s was left behind at %(place)s: the train left "
+               "without it.") if p.get("missed") == "train" else
+             _("Container %(container)s of booking %(booking)s was left behind at %(place)s: the vessel sailed "
+               "without it.")) % p
+            + (" " + _("Next option: %(alternative)s.") % p if p.get("alternative") else "")),
         K.EMPTIES_READY: lambda: _("%(quantity)s x %(size_type)s empties for booking %(booking)s are ready "
                                    "at %(station)s.") % p,
         K.DECLARATION_DECIDED: lambda: {
@@ -104,13 +110,15 @@ def notifications_from_events(events: list[Event]) -> list[int]:
     people. Returns the notifications to email."""
     relevant = [e for e in events if e.booking_reference and (
         (e.event_type == EventType.SHIPMENT and e.event_code == "CONF" and e.document_type == DocumentType.BKG)
-        or (e.event_type == EventType.EQUIPMENT and e.event_code == "AVPU")
+        or (e.event_type == EventType.EQUIPMENT and e.event_code in ("AVPU", "MISS"))
         or (e.event_type == EventType.SHIPMENT and e.document_type == DocumentType.CUS
             and e.event_code in ("RELS", "REJE", "HOLD")))]
     if not relevant:
         return []
-    bookings = {b.reference: b for b in Booking.objects.select_related("shipper", "departure__service__station")
-                .prefetch_related("shipper__users").filter(reference__in={e.booking_reference for e in relevant})}
+    bookings = {b.reference: b for b in Booking.objects.select_related(
+        "shipper", "departure__service__station__operator", "departure__service__terminal", "vessel_call",
+        "destination").prefetch_related("shipper__users", "departure__service__station__operator__users")
+        .filter(reference__in={e.booking_reference for e in relevant})}
     emails: list[int] = []
     for event in relevant:
         users = _shipper_users(bookings, event.booking_reference)
@@ -123,6 +131,18 @@ def notifications_from_events(events: list[Event]) -> list[int]:
             rolled = (event.details or {}).get("change") == "rolled"
             kind = K.BOOKING_ROLLED if rolled else K.BOOKING_CONFIRMED
             params = {**base, "departure": event.transport_reference}
+        elif event.event_code == "MISS":
+            # The shipper, who must roll it, and the station, which holds it or sent it: at once.
+            station = booking.departure.service.station
+            if station.operator is not None:
+                users = users + [u for u in station.operator.users.all() if u not in users]
+            kind = K.CONTAINER_LEFT_BEHIND
+            place = (station.name if event.facility_kind == "station" else
+                     booking.departure.service.terminal.name if event.facility_kind == "terminal" else
+                     _("on the way to the port"))
+            params = {**base, "container": event.equipment_reference, "missed": (event.details or {}).get("missed"),
+                      "transport": event.transport_reference, "place": str(place),
+                      "alternative": _alternative(booking, timezone.now())}
         elif event.event_code == "AVPU":
             kind = K.EMPTIES_READY
             details = event.details or {}

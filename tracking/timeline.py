@@ -1,5 +1,10 @@
 """Tracking reads: a booking's or a container's timeline (planned, estimated, actual per step), scoped to the
-caller, and the public look-up that shows no goods, prices or party names."""
+caller, and the public look-up that shows no goods, prices or party names.
+
+Every step is told by the container's own events, never by its train's or vessel's alone: a train's departure
+is a container's only if the container was loaded on it; one the train or vessel left without is shown left
+behind (its MISS event), where it is. A booking's timeline is its first container to take each step, and shows
+any of its containers left behind."""
 
 import re
 from dataclasses import dataclass, field
@@ -49,6 +54,15 @@ class Timeline:
         done = [step for step in self.steps if step.done]
         return done[-1] if done else None
 
+    @property
+    def left_behind(self) -> bool:
+        return any(step.key.startswith("missed_") and step.done for step in self.steps)
+
+    @property
+    def at_risk(self) -> bool:
+        """The booked connection no longer makes the vessel, or a container was left behind."""
+        return self.booking.is_at_risk or self.left_behind
+
 
 def _events_for(booking: Booking, container: Container | None) -> list[Event]:
     transports = Q(
@@ -83,6 +97,14 @@ def _first(
     return max(times) if latest else min(times)
 
 
+def _boarded(events: list[Event], transport: str) -> datetime | None:
+    """When the transport left with the container (the first container, for a booking): its departure, if the
+    container had been loaded on it."""
+    loaded = _first(events, "LOAD", transport=transport)
+    departed = _first(events, "DEPA", transport=transport)
+    return departed if loaded is not None and departed is not None and loaded <= departed else None
+
+
 def timeline_build(*, booking: Booking, container: Container | None = None) -> Timeline:
     """The journey's steps for a booking (the first container to take each step) or one container."""
     events = _events_for(booking, container)
@@ -90,8 +112,16 @@ def timeline_build(*, booking: Booking, container: Container | None = None) -> T
     station, terminal = departure.service.station, departure.service.terminal
     rail, vessel = departure.reference, call.reference
     buffer = terminal.handling_buffer
-    steps = [
-        Step("empty_out", _("Empty handed out"), station.display_name, actual=_first(events, "GTOT")),
+    train_left = _boarded(events, rail)
+    missed_train = _first(events, "MISS", transport=rail)
+    missed_vessel = _first(events, "MISS", transport=vessel)
+    steps = []
+    # A container the shipper brought itself (no empty asked for, none handed out) has no empty step.
+    own_box = not any(e.event_code in ("REQS", "GTOT") for e in events) and _first(
+        events, "GTIN", facility_kind="station") is not None
+    if not own_box:
+        steps.append(Step("empty_out", _("Empty handed out"), station.display_name, actual=_first(events, "GTOT")))
+    steps += [
         Step(
             "station_gate_in",
             _("Gated in at the station (pre-entry)"),
@@ -109,15 +139,20 @@ def timeline_build(*, booking: Booking, container: Container | None = None) -> T
             station.display_name,
             planned=departure.planned_departure,
             estimated=departure.estimated_departure,
-            actual=_first(events, "DEPA", transport=rail) or departure.actual_departure,
+            actual=train_left,
         ),
+    ]
+    if missed_train is not None:
+        steps.append(Step("missed_train", _("Left behind: the train left without it"), station.display_name,
+                          actual=missed_train))
+    steps += [
         Step(
             "train_arrives",
             _("Train arrives at the port"),
             terminal.display_name,
             planned=departure.planned_arrival,
             estimated=departure.estimated_arrival,
-            actual=_first(events, "ARRI", transport=rail) or departure.actual_arrival,
+            actual=_first(events, "ARRI", transport=rail) if train_left else None,
         ),
         Step(
             "terminal_gate_in",
@@ -140,9 +175,14 @@ def timeline_build(*, booking: Booking, container: Container | None = None) -> T
             terminal.display_name,
             planned=call.etd,
             estimated=_first(events, "DEPA", transport=vessel, classifier="EST", latest=True),
-            actual=call.actual_departure,
+            actual=_boarded(events, vessel),
         ),
     ]
+    if missed_vessel is not None:
+        where = next((e for e in events if e.event_code == "MISS" and e.transport_reference == vessel), None)
+        place = station.display_name if where and where.facility_kind == "station" else terminal.display_name
+        steps.append(Step("missed_vessel", _("Left behind: the vessel sailed without it"), place,
+                          actual=missed_vessel))
     containers = [container] if container else list(booking.containers.order_by("number"))
     return Timeline(booking=booking, steps=steps, containers=containers, events=events)
 
