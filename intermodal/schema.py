@@ -3,6 +3,7 @@
 
 import re
 
+from django.urls import Resolver404, resolve
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
@@ -54,9 +55,8 @@ BODY_ONLY = {413, 415}
 WRITE_ONLY = {409, 422}
 
 
-def _view_name(path: str) -> str | None:
-    from django.urls import Resolver404, resolve
-
+def view_name_of(path: str) -> str | None:
+    """The URL name of a schema path (`/api/v1/bookings/{reference}/` -> `booking-detail`)."""
     try:
         return resolve(re.sub(r"\{[^}]+\}", "x", path)).view_name
     except Resolver404:
@@ -72,7 +72,7 @@ def document_errors(result, generator, request, public):
     error_ref = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
     for path, operations in result.get("paths", {}).items():
         is_dcsa = path.startswith("/api/dcsa/")
-        view_name = _view_name(path)
+        view_name = view_name_of(path)
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue

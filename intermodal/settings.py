@@ -241,7 +241,11 @@ REST_FRAMEWORK = {
         "intermodal.access.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["intermodal.access.ScopedAccess"],
+    # Who may call (the permission matrix), then what they may send in the query string (its schema).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "intermodal.access.ScopedAccess",
+        "intermodal.query_parameters.KnownQueryParameters",
+    ],
     "DEFAULT_FILTER_BACKENDS": [
         "intermodal.api.FilterBackend",
         "rest_framework.filters.OrderingFilter",
