@@ -622,6 +622,7 @@ _LIST_PARAMETERS = [
     _API_VERSION_HEADER,
     _page_header("Current-Page", "A link to this page."),
     _page_header("Next-Page", "A link to the next page; absent on the last page."),
+    _page_header("Next-Page-Cursor", "The next page's cursor alone (send it as `cursor`); absent on the last page."),
     _page_header("Prev-Page", "A link to the previous page; absent on the first page."),
     _page_header("First-Page", "A link to the first page."),
     _page_header("Last-Page", "A link to the last page; absent on the last page."),
@@ -666,6 +667,9 @@ class DcsaEventListView(DcsaView):
                                ("Last-Page", page.last)):
             if cursor:
                 response[header] = request.build_absolute_uri(f"{request.path}?{urlencode({'cursor': cursor})}")
+        if page.next:
+            # The cursor alone, as DCSA's Conformance-Gateway reads it (send it back as ?cursor=).
+            response["Next-Page-Cursor"] = page.next
         return response
 
 

@@ -128,6 +128,14 @@ def test_dcsa_pages_follow_the_same_order():
             break
         response = client.get(response.headers["Next-Page"])
     assert paged == [start, earlier, later]
+    # And through the cursor alone, as DCSA's Conformance-Gateway pages.
+    response, by_cursor = client.get("/api/dcsa/tnt/v2/events?limit=1"), []
+    while True:
+        by_cursor += [e["eventID"] for e in response.json()]
+        if "Next-Page-Cursor" not in response.headers:
+            break
+        response = client.get("/api/dcsa/tnt/v2/events", {"cursor": response.headers["Next-Page-Cursor"]})
+    assert by_cursor == [start, earlier, later]
 
 
 def test_an_unknown_event_to_poll_after_is_a_400():
