@@ -679,16 +679,7 @@ def container_assign(
                 % {"ref": booking.reference, "status": booking.get_status_display().lower()},
                 code="not_active",
             )
-        booked = {line.size_type: line.quantity for line in booking.lines.all()}
-        if size_type not in booked:
-            raise InvalidInput(
-                errors={
-                    "size_type": [
-                        _("%(size_type)s is not booked here; the booking has %(booked)s.")
-                        % {"size_type": size_type, "booked": ", ".join(booked)}
-                    ]
-                }
-            )
+        booked = _booked(booking, size_type)
         already = booking.containers.filter(is_active=True, size_type=size_type).count()
         if already >= booked[size_type]:
             raise StateConflict(
@@ -789,6 +780,16 @@ def container_check_loadable_on_vessel(*, container: Container) -> None:
 # --- Empties ---------------------------------------------------------------------------------------------
 
 
+def _booked(booking: Booking, size_type: str) -> dict[str, int]:
+    """The booking's quantities by size-type; a size-type it does not book is a field error."""
+    booked = {line.size_type: line.quantity for line in booking.lines.all()}
+    if size_type not in booked:
+        raise InvalidInput(errors={"size_type": [
+            _("%(size_type)s is not booked here; the booking has %(booked)s.")
+            % {"size_type": size_type, "booked": ", ".join(booked)}]})
+    return booked
+
+
 def station_place(station: Station) -> dict:
     """Where an event at an inland station happened, as the event records it."""
     return {"facility_kind": FacilityKind.STATION, "facility_code": station.code, "location_unlocode": station.unlocode}
@@ -806,16 +807,7 @@ def empty_request_create(*, actor: Actor, booking: Booking, size_type: str, quan
             raise NotAllowed(_("Only the shipper of this booking can ask for empties."), code="not_the_shipper")
         if booking.status not in HOLDS_CAPACITY:
             raise StateConflict(_("Confirm the booking before asking for empties."), code="not_confirmed")
-        booked = {line.size_type: line.quantity for line in booking.lines.all()}
-        if size_type not in booked:
-            raise InvalidInput(
-                errors={
-                    "size_type": [
-                        _("%(size_type)s is not booked here; the booking has %(booked)s.")
-                        % {"size_type": size_type, "booked": ", ".join(booked)}
-                    ]
-                }
-            )
+        booked = _booked(booking, size_type)
         asked = sum(
             r.quantity
             for r in booking.empty_requests.exclude(status=EmptyRequestStatus.CANCELLED).filter(size_type=size_type)
