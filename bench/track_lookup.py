@@ -488,9 +488,9 @@ def timeline_problem(status: int, payload: bytes, subject: Subject, key: str) ->
 def measure(servers: dict[str, int], subjects: dict[str, Subject], *, requests: int, warmup: int):
     """Warm each server up, then send `requests` look-ups of each key to each server, one at a time,
     alternating between the servers. Before each, the key's stamp in the tracking cache is renewed
-    (tracking/cache.py), so every look-up is built from the database: this measures the tables,
+    (intermodal/versions.py), so every look-up is built from the database: this measures the tables,
     P5 measures the cache."""
-    from tracking.cache import forget
+    from intermodal.versions import forget
 
     series = {(size, kind): Series() for size in servers for kind in ("booking", "container")}
     plan = []

@@ -12,8 +12,6 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Func
-from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -184,11 +182,12 @@ class Event(models.Model):
     classifier = models.CharField(max_length=3, choices=Classifier.choices)
     event_datetime = models.DateTimeField(db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    # The writing transaction's id, set by the database: feeds read events in this order, and only those of
-    # transactions that no running transaction precedes (intermodal.feed), so no later commit can slip in
-    # behind a reader's cursor, as one could in the order of created_at (set before the commit).
-    txid = models.BigIntegerField(db_default=Cast(Cast(Func(function="pg_current_xact_id"), models.TextField()),
-                                                   models.BigIntegerField()), editable=False)
+    # The writing transaction's id, set by the database (a trigger, migration 0007): feeds read events in this
+    # order, and only those of transactions that no running transaction precedes (intermodal.feed), so no later
+    # commit can slip in behind a reader's cursor, as one could in the order of created_at (set before the
+    # commit). Not a column default: Django writes a bulk of rows with a default through a slow VALUES list
+    # instead of its arrays (UNNEST). The model's None is never stored.
+    txid = models.BigIntegerField(null=True, editable=False)
 
     location_unlocode = models.CharField(max_length=5, blank=True, validators=[unlocode_validator])
     facility_kind = models.CharField(max_length=10, choices=FacilityKind.choices, blank=True)
