@@ -1,11 +1,21 @@
-"""Suite-wide set-up: the suite runs against real PostgreSQL and Redis, and says so at once if they are down."""
+"""Suite-wide set-up: the suite runs against real PostgreSQL and Redis, and says so at once if they are down.
 
+It runs in parallel (pytest-xdist, `make test`): each worker has its own test database (pytest-django names them
+test_<name>_gw0, _gw1, ...) and its own Redis database (the number in REDIS_URL plus the worker's index), so
+cache counts, broker queues and in-process Celery workers of one never meet another's. Test databases are kept
+between runs (`--reuse-db`) and made again when the migrations differ from those they were made with."""
+
+import functools
+import hashlib
 import os
 import socket
+import sys
+from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 import pytest
+from django.conf import settings
 from rest_framework.test import APIClient
 
 from intermodal.access import Actor
@@ -51,6 +61,163 @@ def pytest_sessionstart(session):
             ),
             2,
         )
+
+
+# --- Parallel workers: a Redis database each --------------------------------------------------------------
+
+REDIS_DATABASES = 16  # redis-server's default `databases`
+
+
+def worker_index() -> int:
+    """0 for gw0 or a run without xdist, 1 for gw1, ..."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") else 0
+
+
+def redis_url_of_worker(url: str, index: int) -> str:
+    parsed = urlparse(url)
+    base = int(parsed.path.strip("/") or 0)
+    return urlunparse(parsed._replace(path=f"/{(base + index) % REDIS_DATABASES}"))
+
+
+def pytest_configure(config):
+    """Point this worker's cache and broker (and the processes its tests start) at its own Redis database. Django
+    settings are loaded by now but no cache or broker connection is made yet."""
+    index = worker_index()
+    shared = os.environ.get("REDIS_URL", "")
+    if not index or not shared.startswith(("redis://", "rediss://")):
+        return
+    own = redis_url_of_worker(shared, index)
+    os.environ["REDIS_URL"] = own
+    for cache in settings.CACHES.values():
+        if cache.get("LOCATION") == shared:
+            cache["LOCATION"] = own
+    from intermodal.celery import app as celery_app
+
+    for name, setting in (("broker_url", "CELERY_BROKER_URL"), ("result_backend", "CELERY_RESULT_BACKEND")):
+        if getattr(settings, setting, None) == shared:
+            setattr(settings, setting, own)
+            celery_app.conf[name] = own
+
+
+def _distinct_node_ids(items) -> None:
+    """Schemathesis names its tests `test_x[GET /path]`, but under pytest 9 their node ids lose the operation
+    (pytest builds a Function's id from its callspec, and Schemathesis' items have none): 65 tests with one id,
+    which pytest-xdist would run as one. The operation goes back into the id, as pytest 8 had it."""
+    seen: dict[str, int] = {}
+    for item in items:
+        seen[item.nodeid] = seen.get(item.nodeid, 0) + 1
+    for item in items:
+        node_id = getattr(item, "_id", None)
+        if seen[item.nodeid] > 1 and node_id is not None and node_id.params is None and item.name.endswith("]"):
+            item._id = node_id.with_params(item.name.partition("[")[2][:-1])
+
+
+def _group_by_shared_fixtures(items) -> None:
+    """Tests that share a fixture built once per module or class (a world of parties, the demo network, an
+    embedded PostgreSQL) go to one worker, so that it is built once."""
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        if info is None or item.get_closest_marker("xdist_group"):
+            continue
+        for name in info.names_closure:
+            definitions = info.name2fixturedefs.get(name)
+            # The suite's own fixtures (a plugin's have no baseid, e.g. pytest-django's class-scoped no-op).
+            if definitions and definitions[-1].baseid and definitions[-1].scope in ("module", "class", "package"):
+                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+                break
+
+
+def _group_suffixes(items) -> None:
+    """pytest-xdist's `--dist loadgroup` finds a test's group in its node id (`...@group`), which it writes to
+    `item._nodeid`; pytest 9 keeps the id in `item._id`, so the groups were ignored. Written where pytest 9 reads
+    it (nothing to do where xdist's own suffix shows)."""
+    try:
+        from _pytest.nodeid import NodeId  # pytest 9
+    except ImportError:  # pytest 8: xdist's own suffix works
+        return
+    for item in items:
+        names = sorted({str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+                        for mark in item.iter_markers("xdist_group")})
+        suffix = f"@{'_'.join(names)}"
+        if names and getattr(item, "_id", None) is not None and not item.nodeid.endswith(suffix):
+            item._id = NodeId.parse(item.nodeid + suffix)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """In `make test`'s workers (`-n N --dist loadgroup`): distinct ids, the groups, and the browser tests (the
+    longest ones, put last by pytest-django with the other transactional tests) scheduled early instead of
+    keeping one worker busy after the others are done. xdist hands out the biggest groups first."""
+    _distinct_node_ids(items)
+    if not getattr(config.option, "loadgroup", False):  # set in xdist's workers only
+        return
+    _group_by_shared_fixtures(items)
+    _group_suffixes(items)
+    items.sort(key=lambda item: item.get_closest_marker("browser") is None)
+
+
+# --- Test databases kept between runs, made again when the migrations change -----------------------------
+
+FINGERPRINT = "intermodal-test-migrations:"
+
+
+@functools.cache
+def migrations_fingerprint() -> str:
+    """A hash of every migration Django would apply (app, name and the file's bytes): another migration, an edited
+    one or one gone (another branch) changes it. `migrate` on a kept database applies new migrations only."""
+    from django.db.migrations.loader import MigrationLoader
+
+    digest = hashlib.sha256()
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    for (app, name), migration in sorted(loader.disk_migrations.items()):
+        digest.update(f"{app}.{name}\n".encode())
+        module = sys.modules.get(type(migration).__module__)
+        if module is not None and getattr(module, "__file__", None):
+            digest.update(Path(module.__file__).read_bytes())
+    return FINGERPRINT + digest.hexdigest()
+
+
+def _test_database_comment() -> tuple[str, str | None] | None:
+    """The test database's name and its comment, or None when it does not exist."""
+    from django.db import connection
+
+    name = connection.creation._get_test_db_name()
+    with connection._nodb_cursor() as cursor:
+        cursor.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name])
+        row = cursor.fetchone()
+    return (name, row[0]) if row else None
+
+
+@pytest.fixture(scope="session")
+def django_db_createdb(request, django_db_modify_db_settings, django_db_blocker):
+    """`--create-db`, or a kept test database (`--reuse-db`) made from other migrations than today's."""
+    if request.config.getvalue("create_db"):
+        return True
+    if not request.config.getvalue("reuse_db"):
+        return False
+    with django_db_blocker.unblock():
+        found = _test_database_comment()
+    stale = found is not None and found[1] != migrations_fingerprint()
+    if stale:
+        sys.stderr.write(f"\n{found[0]}: made from other migrations than these, made again\n")
+    return stale
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django_db_createdb):
+    """After pytest-django's set-up: a kept database is emptied (a run stopped in the middle of a transactional
+    test leaves its rows behind) and marked with the fingerprint of the migrations it now has."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if django_db_keepdb and not django_db_createdb:
+            call_command("flush", interactive=False, verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute(f"COMMENT ON DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} "
+                           f"IS %s", [migrations_fingerprint()])
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -59,7 +59,9 @@ def new_page(browser):
                                       storage_state=storage_state, bypass_csp=bypass_csp)
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(15_000)
+        # How long an action may wait for its element or page: a limit for a page that never comes, which a
+        # passing test never reaches, so it is generous (parallel workers on a busy 2-core machine).
+        page.set_default_timeout(60_000)
         return page
 
     yield make
