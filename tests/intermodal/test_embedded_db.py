@@ -29,7 +29,7 @@ def postmaster_pid(var) -> int:
     return int((embedded_db.data_dir(var) / "postmaster.pid").read_text().split()[0])
 
 
-def gone(pid: int, timeout: float = 10) -> bool:
+def gone(pid: int, timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
