@@ -213,6 +213,11 @@ class Event(models.Model):
     reported_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # A correction names the report it replaces (same step, the right time); the replaced event stays in the
+    # feeds as it was told, and every timeline shows the correction instead (journey.corrections).
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by", db_index=False
+    )
 
     class Meta:
         ordering = ["created_at", "id"]
