@@ -226,9 +226,10 @@ def network_create(scale: float, first_day: date, days: int) -> Network:
     capacity = max(4, math.ceil(teu_a_day * max(weights) / sum(weights) * 1.6) + 4)
     services = Service.objects.bulk_create(
         [
-            Service(code=f"{row[0]}-{terminals[n % len(terminals)].code[:3]}-R", station=station,
-                    terminal=terminals[n % len(terminals)], operator=railway, weekdays=[1, 2, 3, 4, 5, 6, 7],
-                    departure_time=datetime.strptime("09:30", "%H:%M").time(), transit_hours=row[8],
+            Service(code=f"{row[0]}-{terminals[n % len(terminals)].code[:3]}-R", short_code=f"B{n:04d}",
+                    station=station, terminal=terminals[n % len(terminals)], operator=railway,
+                    weekdays=[1, 2, 3, 4, 5, 6, 7], departure_time=datetime.strptime("09:30", "%H:%M").time(),
+                    transit_hours=row[8],
                     teu_capacity=min(capacity, 32000), distance_km=row[8] * 40)
             for n, (station, row) in enumerate(zip(stations, STATIONS, strict=True))
         ]

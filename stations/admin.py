@@ -31,10 +31,10 @@ class TariffInline(admin.TabularInline):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["code", "station", "terminal", "mode", "operator", "departure_time", "transit_hours",
-                    "teu_capacity", "is_active"]
+    list_display = ["code", "short_code", "station", "terminal", "mode", "operator", "departure_time",
+                    "transit_hours", "teu_capacity", "is_active"]
     list_filter = ["mode", "terminal", "is_active"]
-    search_fields = ["code", "station__code", "station__name"]
+    search_fields = ["code", "short_code", "station__code", "station__name"]
     list_select_related = ["station", "terminal", "operator"]
     inlines = [TariffInline]
 

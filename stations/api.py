@@ -54,8 +54,9 @@ class ServiceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Service
         fields = [
-            "code", "station", "terminal", "mode", "operator", "weekdays", "departure_time", "transit_hours",
-            "closing_hours", "teu_capacity", "distance_km", "dangerous_goods_classes", "is_active", "tariffs",
+            "code", "short_code", "station", "terminal", "mode", "operator", "weekdays", "departure_time",
+            "transit_hours", "closing_hours", "teu_capacity", "distance_km", "dangerous_goods_classes", "is_active",
+            "tariffs",
         ]
 
 
@@ -114,7 +115,7 @@ class ServiceFilter(django_filters.FilterSet):
 
     class Meta:
         model = Service
-        fields = ["station", "terminal", "operator", "mode", "is_active"]
+        fields = ["station", "terminal", "operator", "mode", "short_code", "is_active"]
 
 
 class DepartureFilter(django_filters.FilterSet):

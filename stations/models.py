@@ -205,10 +205,41 @@ def validate_weekdays(value) -> None:
         raise ValidationError(_("Weekdays are a list of distinct ISO weekday numbers, 1 (Monday) to 7 (Sunday)."))
 
 
+SHORT_CODE_RE = r"^[A-Z0-9]{1,5}$"
+SHORT_CODE_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def short_code_candidates(code: str):
+    """The short codes a service of `code` may get, in the order they are tried: the first three letters or digits
+    of its code and a two-character counter (YIWU-W-BLG-R: YIW01, YIW02 ...), then S and four characters.
+    Deterministic, so the migration that gave existing services theirs and a fresh seed agree."""
+    stem = "".join(c for c in code.upper() if c.isascii() and c.isalnum())[:3].ljust(3, "X")
+    digits = SHORT_CODE_DIGITS
+    for n in range(1, len(digits) ** 2):
+        yield stem + digits[n // len(digits)] + digits[n % len(digits)]
+    for n in range(1, len(digits) ** 4):
+        yield "S" + "".join(digits[n // len(digits) ** p % len(digits)] for p in (3, 2, 1, 0))
+
+
+def short_code_free(code: str) -> str:
+    """The first candidate short code no service has yet."""
+    stem = next(short_code_candidates(code))[:3]
+    taken = set(Service.objects.filter(Q(short_code__startswith=stem) | Q(short_code__startswith="S"))
+                .values_list("short_code", flat=True))
+    return next(candidate for candidate in short_code_candidates(code) if candidate not in taken)
+
+
 class Service(models.Model):
     """A scheduled link from a station to a terminal, run on given weekdays at a local time."""
 
     code = models.SlugField(_("code"), max_length=30, unique=True)
+    # DCSA Track & Trace 2.2.0 takes at most 5 characters as carrierServiceCode, fewer than our codes have.
+    short_code = models.CharField(
+        _("short code"), max_length=5, unique=True, blank=True,
+        validators=[RegexValidator(SHORT_CODE_RE, _("Up to 5 capital letters or digits."))],
+        help_text=_("Up to 5 capital letters or digits, unique; sent to DCSA Track & Trace partners as the "
+                    "carrierServiceCode. Left empty, one is made from the code."),
+    )
     station = models.ForeignKey(Station, verbose_name=_("station"), on_delete=models.PROTECT, related_name="services")
     terminal = models.ForeignKey(
         Terminal, verbose_name=_("terminal"), on_delete=models.PROTECT, related_name="services"
@@ -243,10 +274,24 @@ class Service(models.Model):
             models.CheckConstraint(condition=Q(teu_capacity__gt=0), name="service_capacity_positive"),
             models.CheckConstraint(condition=Q(transit_hours__gt=0), name="service_transit_positive"),
             models.CheckConstraint(condition=Q(mode__in=Mode.values), name="service_mode_valid"),
+            models.CheckConstraint(condition=Q(short_code__regex=SHORT_CODE_RE), name="service_short_code_format"),
         ]
 
     def __str__(self):
         return self.code
+
+    def clean(self):
+        # A form (the admin's) left it empty: the code it will have, so the database's checks pass in validation.
+        if not self.short_code and self.code:
+            self.short_code = short_code_free(self.code)
+
+    def save(self, *args, **kwargs):
+        # Every way of creating a service (admin, seed, factories) gets a short code; bulk inserts name theirs.
+        if not self.short_code:
+            self.short_code = short_code_free(self.code)
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "short_code"}
+        super().save(*args, **kwargs)
 
 
 class ContainerSize(models.TextChoices):

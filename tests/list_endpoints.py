@@ -112,9 +112,10 @@ def world_build() -> World:
     )  # fmt: skip
     built = Service.objects.bulk_create(
         [
-            Service(code=f"q-sv-{n:03d}", station=network.yiwu, terminal=network.beilun, operator=network.railway,
-                    weekdays=[1, 2, 3, 4, 5, 6, 7], departure_time=network.yiwu_rail.departure_time, transit_hours=8,
-                    teu_capacity=100, is_active=False)
+            Service(code=f"q-sv-{n:03d}", short_code=f"Q{n:03d}", station=network.yiwu, terminal=network.beilun,
+                    operator=network.railway, weekdays=[1, 2, 3, 4, 5, 6, 7],
+                    departure_time=network.yiwu_rail.departure_time, transit_hours=8, teu_capacity=100,
+                    is_active=False)
             for n in range(ITEMS)
         ]
     )  # fmt: skip
