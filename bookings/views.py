@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,7 +36,7 @@ from bookings.forms import (
 from bookings.models import Booking, BookingStatus
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotFound
-from intermodal.idempotency import idempotency_claim
+from intermodal.idempotency import idempotency_answer, idempotency_answer_body, idempotency_claim
 from intermodal.models import PartyKind
 from intermodal.permissions import page_parties
 from stations.selectors import vessel_call_list
@@ -397,34 +398,37 @@ def _step_booking(request, search: SearchForm, step: str):
         return _wizard(request, "review", context)
 
     actor = Actor.from_request(request)
-    record, earlier = idempotency_claim(organisation=actor.organisation, key=f"page:booking:{submission[:64]}",
-                                        method="POST", path=request.path, fingerprint="booking-wizard")
-    if record is None:
-        reference = (earlier.response_body or {}).get("reference") if earlier else None
-        if reference:
-            messages.info(request, _("This booking was already submitted."))
-            return redirect("bookings:detail", reference=reference)
-        context["error"] = _("This booking is being submitted already; wait a moment and look in your bookings.")
-        return _wizard(request, "review", context, status=409)
     try:
-        booking = services.booking_create(
-            actor=Actor.from_request(request),
-            departure=departure,
-            vessel_call=vessel_call,
-            lines=search.lines,
-            confirm=step == "confirm",
-            **cargo.booking_fields(),
-        )
+        # The token's record, the booking and its answer in one transaction: a booking made is found by a resent
+        # form; one refused or lost with the database leaves the token free to submit again.
+        with transaction.atomic():
+            record, earlier = idempotency_claim(
+                organisation=actor.organisation, key=f"page:booking:{submission[:64]}", method="POST",
+                path=request.path, fingerprint="booking-wizard")
+            if record is not None:
+                booking = services.booking_create(
+                    actor=actor,
+                    departure=departure,
+                    vessel_call=vessel_call,
+                    lines=search.lines,
+                    confirm=step == "confirm",
+                    **cargo.booking_fields(),
+                )
+                idempotency_answer(record, status=201, body={"reference": booking.reference})
     except ApplicationError as error:
-        record.delete()  # refused: the same page may be submitted again once the reason is fixed
         if any(name in cargo.fields for name in error.errors):
             add_application_error(cargo, error)
             return _wizard(request, "cargo", context, status=error.status)
         # A refusal (no capacity left, closed, too late for the vessel): back to the review, with the reason.
         context["error"] = " ".join(str(m) for field in error.errors.values() for m in field) or error.message
         return _wizard(request, "review", context, status=error.status)
-    record.response_status, record.response_body = 201, {"reference": booking.reference}
-    record.save(update_fields=["response_status", "response_body"])
+    if record is None:
+        reference = (idempotency_answer_body(earlier) or {}).get("reference") if earlier else None
+        if reference:
+            messages.info(request, _("This booking was already submitted."))
+            return redirect("bookings:detail", reference=reference)
+        context["error"] = _("This booking is being submitted already; wait a moment and look in your bookings.")
+        return _wizard(request, "review", context, status=409)
     if booking.status == BookingStatus.CONFIRMED:
         message = _("Booking %(ref)s confirmed.") % {"ref": booking.reference}
     else:

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from intermodal.errors import ApplicationError
+from intermodal.outage import is_outage, outage_detail, retry_after
 
 NON_FIELD = "non_field_errors"
 
@@ -48,11 +49,15 @@ def _default_code(status_code: int) -> str:
     return {
         400: "invalid", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
         405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "too_large",
-        415: "unsupported_media_type", 422: "unprocessable", 429: "throttled",
+        415: "unsupported_media_type", 422: "unprocessable", 429: "throttled", 503: "unavailable",
     }.get(status_code, "error")
 
 
 def exception_handler(exc, context):
+    if is_outage(exc):  # the database cannot be reached: try again soon, not a server error
+        response = Response(error_body(503, outage_detail()), status=503)
+        response["Retry-After"] = retry_after()
+        return response
     if isinstance(exc, ApplicationError):
         errors = {field: [str(m) for m in msgs] for field, msgs in exc.errors.items()}
         return Response(error_body(exc.status, exc.message, code=exc.code, errors=errors), status=exc.status)
@@ -85,9 +90,9 @@ def exception_handler(exc, context):
     return response
 
 
-def json_error_view(status_code: int, detail: str):
+def json_error_view(status_code: int, detail: str, headers: dict | None = None):
     def view(request, exception=None):
-        return JsonResponse(error_body(status_code, detail), status=status_code)
+        return JsonResponse(error_body(status_code, detail), status=status_code, headers=headers)
 
     return view
 

@@ -118,6 +118,11 @@ for _key in ("HOST", "PORT"):
         DATABASES["default"][_key] = str(_value)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# While the database cannot be reached, requests are answered 503 with this Retry-After (intermodal/outage.py).
+OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
+# How long a retry with an Idempotency-Key waits for the first request with that key to finish before it is
+# answered 409 in_progress (intermodal/idempotency.py).
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "intermodal.User"

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from intermodal import api_views, views
 from intermodal.api import json_error_view
+from intermodal.outage import current_outage, outage_detail, outage_page, retry_after
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -49,6 +50,11 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # A database outage met outside an API view (a page, or the session read by a middleware): 503, not 500.
+    if current_outage():
+        if request.path.startswith("/api/"):
+            return json_error_view(503, outage_detail(), headers={"Retry-After": retry_after()})(request)
+        return outage_page(request)
     if request.path.startswith("/api/"):
         return json_error_view(500, _("Server error."))(request)
     return server_error(request)

@@ -1,0 +1,230 @@
+"""Outages answered cleanly (issue 18, item 7): a PostgreSQL of the test's own, stopped in the middle of a request.
+
+The module's requests run against an embedded PostgreSQL (intermodal/embedded_db.py) in a temporary folder,
+migrated once: the default connection is pointed at it for each test, then back at the test database. A hook
+inside the booking service stops that server after the change (before its commit, or after it and before the
+answer); the retry goes to the restarted server. No clock: every wait is on a condition."""
+
+import contextlib
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from django.db import close_old_connections, connections, transaction
+from django.test import Client
+from django.utils import translation
+from django.utils.translation import gettext
+from rest_framework.test import APIClient
+
+from bookings import services as booking_services
+from bookings.models import Booking
+from intermodal import embedded_db
+from intermodal.models import IdempotencyRecord, PartyKind, Scope
+from stations.models import Departure
+from tests import factories
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class OwnPostgres:
+    """An embedded PostgreSQL the test may stop and start; its settings for Django's default connection."""
+
+    def __init__(self, var: Path):
+        self.var = var
+
+    def start(self) -> str:
+        return embedded_db.start(self.var)
+
+    def stop(self) -> None:
+        assert embedded_db.stop(self.var), "the test's own PostgreSQL was not running"
+
+    def settings_for(self, saved: dict) -> dict:
+        socket_dir, port = embedded_db.socket(self.var)
+        return {**saved, "NAME": embedded_db.DATABASE, "USER": embedded_db.USER, "PASSWORD": "",
+                "HOST": str(socket_dir), "PORT": str(port), "OPTIONS": {}}
+
+
+@contextlib.contextmanager
+def default_connection_to(server: OwnPostgres):
+    """This thread's default connection (the test's requests run on it) goes to the server, then back."""
+    connection = connections["default"]
+    saved = connection.settings_dict
+    connection.close()
+    connection.settings_dict = server.settings_for(saved)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict = saved
+
+
+@pytest.fixture(scope="module")
+def own_postgres(tmp_path_factory, django_db_blocker):
+    """Started and migrated once for the module (a few seconds), with a small network and a shipper's key."""
+    server = OwnPostgres(tmp_path_factory.mktemp("own-postgres"))
+    url = server.start()
+    try:
+        migrated = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, capture_output=True,
+            text=True, env={**_environment(), "DATABASE_URL": url}, timeout=600)
+        assert migrated.returncode == 0, migrated.stderr[-3000:]
+        with django_db_blocker.unblock(), default_connection_to(server):
+            network = factories.small_network()
+            shipper = factories.organisation(PartyKind.ENTERPRISE, code="shipper-own")
+            person = factories.user(shipper, username="own-alice")
+            _key, raw = factories.api_key(shipper, scopes=[Scope.BOOKINGS_WRITE, Scope.BOOKINGS_READ])
+            departure = (Departure.objects.filter(service=network.yiwu_rail,
+                                                  planned_arrival__lte=network.vessel_call.latest_arrival_for())
+                         .order_by("-planned_departure").first())
+        server.world = SimpleNamespace(departure_pk=departure.pk, body={
+            "departure": departure.reference, "vessel_call": network.vessel_call.reference, "destination": "NLRTM",
+            "containers": [{"size_type": "22G1", "quantity": 1}], "cargo_weight_kg": "9000", "confirm": True,
+        }, key=raw, user=person)
+        yield server
+    finally:
+        embedded_db.stop(server.var)
+
+
+def _environment() -> dict:
+    import os
+
+    return {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+
+
+@pytest.fixture
+def on_own_postgres(own_postgres, django_db_blocker, outbox_committed_ids):
+    """The test's requests and queries go to its own PostgreSQL (running at the start); nothing is relayed to a
+    broker (a worker of another test must never see these outbox rows)."""
+    if not embedded_db.is_running(own_postgres.var):
+        own_postgres.start()
+    with django_db_blocker.unblock(), default_connection_to(own_postgres):
+        yield own_postgres
+    if not embedded_db.is_running(own_postgres.var):
+        own_postgres.start()
+
+
+def served(call, *args, **kwargs):
+    """A request as a web server makes it: Django's handler checks the kept connection before (and closes a
+    failed one after) each request; the test client leaves that out, for the test transactions' sake."""
+    close_old_connections()
+    try:
+        return call(*args, **kwargs)
+    finally:
+        close_old_connections()
+
+
+def _post_booking(server, commodity: str, key: str):
+    return served(APIClient().post, "/api/v1/bookings/", {**server.world.body, "commodity": commodity},
+                  format="json", HTTP_AUTHORIZATION=f"Bearer {server.world.key}", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def _assert_unavailable(response):
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] == "5"
+    body = response.json()
+    assert body["status"] == 503 and body["code"] == "unavailable" and body["errors"] == {}
+    assert "try again" in body["detail"]
+
+
+def _hook_booking_create(monkeypatch, after):
+    """The booking service, with `after(server)` called once the booking is written (inside its transaction)."""
+    real = booking_services.booking_create
+    calls = []
+
+    def hooked(**kwargs):
+        booking = real(**kwargs)
+        if not calls:
+            calls.append(booking.reference)
+            after()
+        return booking
+
+    monkeypatch.setattr(booking_services, "booking_create", hooked)
+    return calls
+
+
+def test_a_booking_lost_with_the_database_before_its_commit_leaves_the_key_free(on_own_postgres, monkeypatch):
+    server, commodity, key = on_own_postgres, f"Lamps {uuid.uuid4().hex[:8]}", f"po-{uuid.uuid4().hex}"
+    booked_before = Departure.objects.get(pk=server.world.departure_pk).booked_teu
+    # given: the server stops right after the booking is written, before anything commits
+    hooked = _hook_booking_create(monkeypatch, server.stop)
+
+    # when
+    first = _post_booking(server, commodity, key)
+
+    # then: a 503 with Retry-After in the error shape; nothing was kept, the key included
+    assert hooked, "the hook never ran"
+    _assert_unavailable(first)
+    server.start()
+    assert not Booking.objects.filter(commodity=commodity).exists()
+    assert not IdempotencyRecord.objects.filter(key=key).exists()
+
+    # when: the client retries with the same key against the restarted server
+    retry = _post_booking(server, commodity, key)
+
+    # then: the retry books (it is no replay, and not "in progress"): exactly one booking, one TEU taken
+    assert retry.status_code == 201, retry.content
+    assert "Idempotent-Replayed" not in retry
+    assert Booking.objects.filter(commodity=commodity).count() == 1
+    assert Departure.objects.get(pk=server.world.departure_pk).booked_teu == booked_before + 1
+    again = _post_booking(server, commodity, key)
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.content == retry.content
+    assert Booking.objects.filter(commodity=commodity).count() == 1
+
+
+def test_a_booking_committed_before_the_database_went_replays_its_answer(on_own_postgres, monkeypatch):
+    server, commodity, key = on_own_postgres, f"Fans {uuid.uuid4().hex[:8]}", f"po-{uuid.uuid4().hex}"
+    booked_before = Departure.objects.get(pk=server.world.departure_pk).booked_teu
+    # given: the server stops just after the request's transaction commits, before the client has its answer
+    hooked = _hook_booking_create(monkeypatch, lambda: transaction.on_commit(server.stop))
+
+    # when: the client never sees the first answer (whatever reached it), and retries with the same key
+    first = _post_booking(server, commodity, key)
+    assert hooked, "the hook never ran"
+    assert first.status_code in (201, 503)
+    server.start()
+    retry = _post_booking(server, commodity, key)
+
+    # then: the committed booking's answer, replayed: one booking, one TEU taken
+    assert retry.status_code == 201, retry.content
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json()["reference"] == hooked[0]
+    assert Booking.objects.filter(commodity=commodity).count() == 1
+    assert Departure.objects.get(pk=server.world.departure_pk).booked_teu == booked_before + 1
+
+
+def test_while_the_database_is_down_the_api_answers_503_with_retry_after(on_own_postgres):
+    server = on_own_postgres
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {server.world.key}")
+    assert served(client.get, "/api/v1/bookings/").status_code == 200
+    server.stop()
+
+    _assert_unavailable(served(client.get, "/api/v1/bookings/"))
+    _assert_unavailable(_post_booking(server, "Cups", f"po-{uuid.uuid4().hex}"))
+    _assert_unavailable(served(APIClient().get, "/api/v1/stations/"))  # anonymous, public
+
+    server.start()
+    assert served(client.get, "/api/v1/bookings/").status_code == 200  # back by itself, no restart of the web tier
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_while_the_database_is_down_pages_get_a_plain_503_page_in_the_reader_s_language(on_own_postgres, language):
+    server = on_own_postgres
+    signed_in = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE=language)
+    signed_in.force_login(server.world.user)
+    anonymous = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE=language)
+    server.stop()
+
+    for client, path in ((signed_in, "/bookings/"), (anonymous, "/"), (anonymous, "/healthz")):
+        response = served(client.get, path)
+
+        assert response.status_code == 503, (path, response.content[:300])
+        assert response["Retry-After"] == "5"
+        page = response.content.decode()
+        assert f'<html lang="{language}">' in page
+        with translation.override(language):
+            assert gettext("The platform cannot reach its database for a moment.") in page
+            assert gettext("Briefly unavailable") in page
