@@ -22,9 +22,10 @@ from rest_framework.test import APIClient
 from bookings import services as booking_services
 from bookings.models import Booking
 from intermodal import embedded_db
-from intermodal.models import IdempotencyRecord, PartyKind, Scope
+from intermodal.models import IdempotencyRecord, OutboxMessage, PartyKind, Scope
 from stations.models import Departure
 from tests import factories
+from tests.notifications.conftest import private_redis  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -228,3 +229,51 @@ def test_while_the_database_is_down_pages_get_a_plain_503_page_in_the_reader_s_l
         with translation.override(language):
             assert gettext("The platform cannot reach its database for a moment.") in page
             assert gettext("Briefly unavailable") in page
+
+
+# --- Redis (broker and cache) down: requests cost nothing -----------------------------------------------------
+
+
+@pytest.fixture
+def redis_waits(monkeypatch):
+    """The pauses the Redis and broker clients ask for between their tries, recorded instead of slept."""
+    import kombu.utils.functional
+    import redis.retry
+
+    asked: list[float] = []
+    monkeypatch.setattr(kombu.utils.functional, "sleep", asked.append)
+    monkeypatch.setattr(redis.retry, "sleep", asked.append)
+    return asked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_redis_down_as_broker_and_cache_requests_succeed_as_usual(
+        shipper, connecting, private_redis, settings, redis_waits, caplog):  # noqa: F811
+    # given: the broker and the cache (rate limits, tracking answers, reference versions) are one Redis, stopped
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": private_redis.url}}
+    _key, raw = factories.api_key(shipper.org, scopes=[Scope.BOOKINGS_WRITE, Scope.BOOKINGS_READ, Scope.EVENTS_READ])
+    api = APIClient(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    page = Client()
+    page.force_login(shipper.user)
+    private_redis.stop()
+    body = {"departure": connecting.departure.reference, "vessel_call": connecting.vessel_call.reference,
+            "destination": "NLRTM", "containers": [{"size_type": "22G1", "quantity": 1}],
+            "commodity": "Umbrellas", "cargo_weight_kg": "9000", "confirm": True}
+
+    # when
+    created = api.post("/api/v1/bookings/", body, format="json", HTTP_IDEMPOTENCY_KEY="po-redis-down")
+    replayed = api.post("/api/v1/bookings/", body, format="json", HTTP_IDEMPOTENCY_KEY="po-redis-down")
+    reference = created.json()["reference"]
+    tracked = api.get(f"/api/v1/track/{reference}/")
+    listed = page.get("/bookings/")
+
+    # then: every request is answered as with Redis up; the change waits for the outbox sweep, not the client
+    assert created.status_code == 201, created.content
+    assert replayed.status_code == 201 and replayed["Idempotent-Replayed"] == "true"
+    assert Booking.objects.filter(commodity="Umbrellas").count() == 1
+    assert tracked.status_code == 200 and reference in tracked.content.decode()
+    assert listed.status_code == 200 and reference in listed.content.decode()
+    assert OutboxMessage.objects.filter(processed_at__isnull=True).exists()
+    # No request waited on Redis for long: at most the publish retry policy's short pauses.
+    assert sum(redis_waits) <= 4 * 0.2
