@@ -374,6 +374,11 @@ WEBHOOK_POST_THREADS = env.int("WEBHOOK_POST_THREADS", default=8)
 WEBHOOK_PARALLEL_AFTER_MS = env.int("WEBHOOK_PARALLEL_AFTER_MS", default=20)
 # Failed attempts in a row (across deliveries) that disable a subscription.
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=25)
+# The egress guard (notifications/egress.py): webhooks and DCSA callbacks go to public addresses only, over https
+# only in production. Networks named here (comma-separated CIDRs, e.g. 10.20.0.0/16 for a partner reached over a
+# private link, 127.0.0.0/8 for the tests' local receivers) are allowed as well.
+WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+WEBHOOK_REQUIRE_HTTPS = not DEBUG
 # Where links in emails point.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 
 from intermodal.access import Actor
 from intermodal.models import Scope
-from notifications import services
+from notifications import egress, services
 from notifications.models import Subscription, SubscriptionFormat
 from notifications.relay import dcsa_params
 from notifications.selectors import subscription_list
@@ -56,6 +56,10 @@ def _callback_url(body: dict) -> str:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         raise _invalid("callbackUrl", f"{url!r} is not an http(s) URL.") from None
+    try:
+        egress.url_check(url)
+    except egress.EgressRefused as refused:
+        raise _invalid("callbackUrl", str(refused)) from None
     return url
 
 

@@ -13,6 +13,7 @@ from intermodal.access import Actor
 from intermodal.codes import CODES_BY_TYPE, EventType
 from intermodal.errors import InvalidInput, NotAllowed
 from intermodal.models import PartyKind
+from notifications import egress
 from notifications.delivery import deliveries_dispatch
 from notifications.models import Delivery, Subscription, SubscriptionFormat, standard_secret
 from notifications.relay import json_body, webhook_id_new
@@ -49,6 +50,12 @@ def _clean(fields: dict) -> dict:
             unknown = [k for k in kinds if k not in EVENT_KINDS]
             if unknown:
                 errors["event_kinds"] = [_("Unknown event kinds: %(kinds)s.") % {"kinds": ", ".join(map(str, unknown))}]
+    url = fields.get("url")
+    if url is not None:
+        try:
+            egress.url_check(url)
+        except egress.EgressRefused as refused:
+            errors["url"] = [str(refused)]
     station = fields.get("station_code")
     if station and not Station.objects.filter(code=station).exists():
         errors["station_code"] = [_("No station has the code %(code)s.") % {"code": station}]
@@ -68,7 +75,7 @@ def subscription_create(*, actor: Actor, url: str, event_kinds: list[str], name:
                         format: str = SubscriptionFormat.STANDARD, dcsa_filters: dict | None = None,
                         secret: str | None = None) -> Created:
     organisation = _require_org(actor)
-    _clean({"event_kinds": event_kinds, "station_code": station_code})
+    _clean({"url": url, "event_kinds": event_kinds, "station_code": station_code})
     secret = secret or (dcsa_secret() if format == SubscriptionFormat.DCSA else standard_secret())
     subscription = Subscription.objects.create(
         organisation=organisation, created_by=actor.user, name=name, url=url, event_kinds=event_kinds,
