@@ -152,6 +152,13 @@ def main(argv=None) -> int:
     url = common.database_url(NOT_POSTGRES)
     broker = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
     common.ensure_database(url)
+    # The receiver is on loopback and plain HTTP: named for the egress guard (notifications/egress.py), here and in
+    # the workers; one encryption key for the subscription secrets this process writes and the workers read (their
+    # SECRET_KEY is their own).
+    from cryptography.fernet import Fernet
+
+    os.environ["WEBHOOK_ALLOWED_NETWORKS"] = "127.0.0.0/8"
+    os.environ["SECRETS_ENCRYPTION_KEYS"] = Fernet.generate_key().decode()
     common.django_setup(url, common.redis_url())
     os.environ["CELERY_BROKER_URL"] = broker
 
@@ -188,7 +195,7 @@ def main(argv=None) -> int:
         expected = args.events * args.subscriptions
         worker_log = common.log_file(run_id, "fanout-worker")
         env = common.server_env(url, common.redis_url(), CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=broker,
-                                **common.as_deployed())
+                                **common.as_deployed(), WEBHOOK_REQUIRE_HTTPS="0")
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "intermodal", "worker", "-P", "prefork", "-c", str(args.workers),
              "-l", os.environ.get("BENCH_WORKER_LOG_LEVEL", "warning"), "--without-gossip", "--without-mingle",

@@ -375,10 +375,15 @@ WEBHOOK_PARALLEL_AFTER_MS = env.int("WEBHOOK_PARALLEL_AFTER_MS", default=20)
 # Failed attempts in a row (across deliveries) that disable a subscription.
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=25)
 # The egress guard (notifications/egress.py): webhooks and DCSA callbacks go to public addresses only, over https
-# only in production. Networks named here (comma-separated CIDRs, e.g. 10.20.0.0/16 for a partner reached over a
+# only in production (WEBHOOK_REQUIRE_HTTPS, on whenever DEBUG is off; bench/fanout.py's loopback receiver turns
+# it off). Networks named here (comma-separated CIDRs, e.g. 10.20.0.0/16 for a partner reached over a
 # private link, 127.0.0.0/8 for the tests' local receivers) are allowed as well.
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
-WEBHOOK_REQUIRE_HTTPS = not DEBUG
+WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=not DEBUG)
+# Subscription secrets are stored encrypted (intermodal/encryption.py): Fernet keys, comma-separated, the first
+# encrypts and all decrypt (add a new key first, run `manage.py secrets_rotate`, then drop the old one). Without
+# any, a key derived from SECRET_KEY (and SECRET_KEY_FALLBACKS) is used.
+SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])
 # Where links in emails point.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
