@@ -7,9 +7,11 @@ People sign in with a session and act as members of their organisation; machines
 import hashlib
 import hmac
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -37,13 +39,46 @@ def api_key_create(
     scopes: list[str] | None = None,
     expires_at=None,
     created_by: User | None = None,
+    granted_by: Collection[str] | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns the row and the full key, which is shown once and never stored."""
+    """Create a key; returns the row and the full key, which is shown once and never stored.
+
+    `granted_by` holds the scopes of whoever asks through the API (their key's, or their party's for a person):
+    the new key gets none beyond them nor beyond its organisation's, and an expiry in the future, at most
+    API_KEY_MAX_LIFETIME_DAYS ahead, so no key can mint a stronger or longer-lived one. The command line and
+    fixtures (granted_by None) are the platform's operators. A key asked for without an expiry gets the longest.
+    """
+    now = timezone.now()
+    longest = now + timedelta(days=settings.API_KEY_MAX_LIFETIME_DAYS)
+    allowed = set(DEFAULT_SCOPES[organisation.kind])
+    if granted_by is not None:
+        allowed &= set(granted_by)
     if scopes is None:
-        scopes = list(DEFAULT_SCOPES[organisation.kind])
+        scopes = [scope for scope in DEFAULT_SCOPES[organisation.kind] if scope in allowed]
+    errors: dict[str, list[str]] = {}
     unknown = sorted(set(scopes) - set(Scope.values))
     if unknown:
-        raise InvalidInput(errors={"scopes": [f"Unknown scope: {s}" for s in unknown]})
+        errors["scopes"] = [f"Unknown scope: {s}" for s in unknown]
+    elif granted_by is not None:
+        beyond_party = sorted(set(scopes) - set(DEFAULT_SCOPES[organisation.kind]))
+        beyond_granter = sorted(set(scopes) - allowed - set(beyond_party))
+        if beyond_party:
+            errors["scopes"] = [_("Not available to this organisation: %(s)s") % {"s": ", ".join(beyond_party)}]
+        elif beyond_granter:
+            errors["scopes"] = [_("A key can only be given scopes you hold yourself; not: %(s)s")
+                                % {"s": ", ".join(beyond_granter)}]
+        if not scopes and "scopes" not in errors:
+            errors["scopes"] = [_("You hold no scope that this organisation's keys may have.")]
+    if expires_at is None:
+        expires_at = longest
+    elif granted_by is not None:
+        if expires_at <= now:
+            errors["expires_at"] = [_("The expiry must be in the future.")]
+        elif expires_at > longest:
+            errors["expires_at"] = [_("A key lives at most %(days)s days: choose an expiry before %(date)s.")
+                                    % {"days": settings.API_KEY_MAX_LIFETIME_DAYS, "date": longest.date().isoformat()}]
+    if errors:
+        raise InvalidInput(errors=errors)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
@@ -56,6 +91,16 @@ def api_key_create(
         created_by=created_by,
     )
     return key, f"{KEY_PREFIX}_{prefix}_{secret}"
+
+
+def scopes_held(actor: "Actor") -> list[str]:
+    """What an actor may do through the API, and so may hand on to a key: a key's own scopes; for a person, the
+    scopes their party kind allows."""
+    if actor.api_key is not None:
+        return list(actor.api_key.scopes)
+    if actor.organisation is None:
+        return []
+    return list(DEFAULT_SCOPES[actor.organisation.kind])
 
 
 def api_key_revoke(*, key: ApiKey) -> ApiKey:

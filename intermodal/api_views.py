@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
-from intermodal.access import Actor, KeyPrincipal, api_key_create, api_key_revoke
+from intermodal.access import Actor, KeyPrincipal, api_key_create, api_key_revoke, scopes_held
 from intermodal.api import KnownFieldsOnly
-from intermodal.models import DEFAULT_SCOPES, ApiKey, Organisation, PartyKind, Scope
+from intermodal.models import ApiKey, Organisation, Scope
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
@@ -43,7 +43,7 @@ class MeView(APIView):
             "organisation": actor.organisation,
             "username": None if is_key else request.user.get_username(),
             "via": "api_key" if is_key else "session",
-            "scopes": actor.api_key.scopes if is_key else DEFAULT_SCOPES[actor.organisation.kind],
+            "scopes": scopes_held(actor),
         }
         return Response(MeSerializer(data).data)
 
@@ -51,7 +51,8 @@ class MeView(APIView):
 class ApiKeySerializer(KnownFieldsOnly, serializers.ModelSerializer):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=Scope.choices), required=False, allow_empty=False, min_length=1,
-        help_text=_("Defaults to the organisation's default scopes."),
+        help_text=_("Defaults to the organisation's default scopes that the caller holds; never more than the "
+                    "caller's own (a key's scopes, or a person's party's)."),
     )
 
     class Meta:
@@ -87,20 +88,14 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         actor = Actor.from_request(request)
         serializer = ApiKeySerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        scopes = serializer.validated_data.get("scopes")
-        if scopes and actor.kind != PartyKind.PLATFORM_ADMIN:
-            # Nobody hands a key more than their organisation may have.
-            extra = sorted(set(scopes) - set(DEFAULT_SCOPES[actor.kind]))
-            if extra:
-                raise serializers.ValidationError(
-                    {"scopes": [_("Not available to this organisation: %(s)s") % {"s": ", ".join(extra)}]}
-                )
+        # A key never gets more than whoever asks for it holds, nor lives longer than the settings allow.
         key, raw = api_key_create(
             organisation=actor.organisation,
             name=serializer.validated_data["name"],
-            scopes=scopes,
+            scopes=serializer.validated_data.get("scopes"),
             expires_at=serializer.validated_data.get("expires_at"),
             created_by=actor.user,
+            granted_by=scopes_held(actor),
         )
         data = ApiKeyCreatedSerializer(key).data
         data["key"] = raw

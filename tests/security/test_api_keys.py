@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from intermodal.access import api_key_revoke
-from intermodal.models import DEFAULT_SCOPES, PartyKind, Scope
+from intermodal.models import DEFAULT_SCOPES, ApiKey, PartyKind, Scope
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -117,3 +117,72 @@ def test_key_scopes_shown_by_me_are_the_key_scopes(api_client, shipper):
     _key, raw = factories.api_key(shipper.org, scopes=[Scope.SCHEDULES_READ, Scope.EVENTS_READ])
 
     assert api_client.get("/api/v1/me/", **bearer(raw)).json()["scopes"] == ["events:read", "schedules:read"]
+
+
+# --- Creating keys: never a stronger or longer-lived key than the one (or the person) asking -----------------
+
+KEYS = "/api/v1/api-keys/"
+
+
+def test_a_key_can_only_hand_on_scopes_it_holds(api_client, shipper):
+    # given: a key that manages keys and reads bookings, no more
+    _key, raw = factories.api_key(shipper.org, scopes=[Scope.KEYS_MANAGE, Scope.BOOKINGS_READ])
+
+    # when
+    stronger = api_client.post(KEYS, {"name": "x", "scopes": ["bookings:read", "bookings:write"]}, format="json",
+                               **bearer(raw))
+    manager = api_client.post(KEYS, {"name": "x", "scopes": ["keys:manage"]}, format="json", **bearer(raw))
+    same = api_client.post(KEYS, {"name": "reader", "scopes": ["bookings:read"]}, format="json", **bearer(raw))
+    default = api_client.post(KEYS, {"name": "default"}, format="json", **bearer(raw))
+
+    # then: the stronger asks are field errors and make no key; what it holds (and its default) it can hand on
+    assert stronger.status_code == 400 and "bookings:write" in stronger.json()["errors"]["scopes"][0]
+    assert "bookings:read" not in stronger.json()["errors"]["scopes"][0]
+    assert manager.status_code == 400 and "keys:manage" in manager.json()["errors"]["scopes"][0]
+    assert same.status_code == 201 and same.json()["scopes"] == ["bookings:read"]
+    assert default.status_code == 201 and default.json()["scopes"] == ["bookings:read"]
+    assert sorted(k.name for k in ApiKey.objects.filter(organisation=shipper.org)) == ["default", "reader", "test"]
+
+
+def test_a_person_hands_on_what_their_party_may_have_and_no_more(api_client, shipper):
+    api_client.force_login(shipper.user)
+
+    theirs = api_client.post(KEYS, {"name": "erp", "scopes": ["bookings:write", "declarations:write"]},
+                             format="json")
+    not_theirs = api_client.post(KEYS, {"name": "x", "scopes": ["events:write"]}, format="json")
+
+    assert theirs.status_code == 201
+    assert not_theirs.status_code == 400 and "events:write" in not_theirs.json()["errors"]["scopes"][0]
+
+
+@pytest.mark.parametrize(("expires_in", "field_error"), [
+    (timedelta(minutes=-1), "future"),
+    (timedelta(0), "future"),
+    (timedelta(days=31), "30 days"),
+])
+def test_an_expiry_in_the_past_or_beyond_the_longest_lifetime_is_refused(api_client, shipper, settings,
+                                                                        expires_in, field_error):
+    settings.API_KEY_MAX_LIFETIME_DAYS = 30
+    api_client.force_login(shipper.user)
+
+    response = api_client.post(KEYS, {"name": "x", "expires_at": (timezone.now() + expires_in).isoformat()},
+                               format="json")
+
+    assert response.status_code == 400
+    assert field_error in response.json()["errors"]["expires_at"][0]
+    assert not ApiKey.objects.exists()
+
+
+def test_a_key_asked_for_without_an_expiry_lives_the_longest_allowed(api_client, shipper, settings):
+    settings.API_KEY_MAX_LIFETIME_DAYS = 30
+    api_client.force_login(shipper.user)
+    before = timezone.now()
+
+    created = api_client.post(KEYS, {"name": "x"}, format="json")
+    within = api_client.post(KEYS, {"name": "y", "expires_at": (before + timedelta(days=29)).isoformat()},
+                             format="json")
+    after = timezone.now()
+
+    assert created.status_code == 201 and within.status_code == 201
+    expires = ApiKey.objects.get(name="x").expires_at
+    assert before + timedelta(days=30) <= expires <= after + timedelta(days=30)
