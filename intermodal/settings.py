@@ -326,11 +326,15 @@ CONTENT_SECURITY_POLICY = (
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 
 # Login lock-out (django-axes): after AXES_FAILURE_LIMIT failed logins an account is locked for
-# AXES_COOLOFF_HOURS, whatever address the attempts come from; so is an address that failed that often across
-# accounts (password spraying). A success resets the count. Behind proxies set NUM_PROXIES (see the API).
+# AXES_COOLOFF_HOURS, whatever address the attempts come from; an address after LOGIN_ADDRESS_FAILURE_LIMIT
+# failures across accounts. A success resets the count. Behind proxies set NUM_PROXIES (see the API).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=6)
 AXES_COOLOFF_TIME = timedelta(hours=env.float("AXES_COOLOFF_HOURS", default=0.25))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# An address is locked only after this many failures across accounts (password spraying): far more than one
+# person's, so one person's typos cannot lock out everyone behind a station's gateway (intermodal.lockout).
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=100)
+AXES_HANDLER = "intermodal.lockout.AccountLockoutHandler"
 AXES_IPWARE_PROXY_COUNT = env.int("NUM_PROXIES", default=0) or None
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"

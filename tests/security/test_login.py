@@ -43,19 +43,44 @@ def test_five_failures_then_the_right_password_signs_in_and_resets_the_count():
     assert [r.status_code for r in again] == [200] * 5
 
 
-def test_the_lock_holds_the_account_and_the_address_that_failed_not_everyone():
+def test_the_lock_holds_the_account_not_everyone_behind_its_address():
+    # given: one person behind a station's gateway locks their own account
     factories.user(username="clerk")
     factories.user(username="other")
     for n in range(6):
         login(Client(), "clerk", f"wrong-{n}", REMOTE_ADDR="10.1.1.1")
 
+    # when
     from_elsewhere = login(Client(), "clerk", PASSWORD, REMOTE_ADDR="10.2.2.2")
     other_from_elsewhere = login(Client(), "other", PASSWORD, REMOTE_ADDR="10.2.2.2")
-    other_from_the_spraying_address = login(Client(), "other", PASSWORD, REMOTE_ADDR="10.1.1.1")
+    colleague_behind_the_same_gateway = login(Client(), "other", PASSWORD, REMOTE_ADDR="10.1.1.1")
 
+    # then: the account is locked wherever it is tried from; the colleague at the same address signs in
     assert from_elsewhere.status_code == 429
     assert other_from_elsewhere.status_code == 302
-    assert other_from_the_spraying_address.status_code == 429
+    assert colleague_behind_the_same_gateway.status_code == 302
+
+
+def test_an_address_is_locked_only_after_far_more_failures_across_accounts(settings):
+    # given: a low address-wide limit, and failures spread over accounts so none reaches its own limit
+    settings.LOGIN_ADDRESS_FAILURE_LIMIT = 12
+    for name in ("a", "b", "c", "d", "victim"):
+        factories.user(username=name)
+    sprayed = [login(Client(), name, "Winter2026!", REMOTE_ADDR="10.9.9.9").status_code
+               for _round in range(2) for name in ("a", "b", "c", "d")]
+
+    # when: four more failures bring the address to twelve
+    before_limit = login(Client(), "victim", PASSWORD, REMOTE_ADDR="10.9.9.9")
+    more = [login(Client(), name, "Spring2026!", REMOTE_ADDR="10.9.9.9").status_code for name in ("a", "b", "c", "d")]
+    at_limit = login(Client(), "victim", PASSWORD, REMOTE_ADDR="10.9.9.9")
+    from_elsewhere = login(Client(), "victim", PASSWORD, REMOTE_ADDR="10.8.8.8")
+
+    # then: no account was locked on its own; the address is, for everyone, and only that address
+    assert sprayed == [200] * 8
+    assert before_limit.status_code == 302
+    assert more[:3] == [200] * 3 and more[3] == 429
+    assert at_limit.status_code == 429
+    assert from_elsewhere.status_code == 302
 
 
 def test_the_admin_login_is_locked_out_too_without_a_server_error():
