@@ -265,6 +265,9 @@ REST_FRAMEWORK = {
         "key": env.str("THROTTLE_RATE_KEY", default="12000/min"),
         "user": env.str("THROTTLE_RATE_USER", default="6000/min"),
         "anon": env.str("THROTTLE_RATE_ANON", default="1200/min"),
+        # The public tracking page (container number and booking reference, no sign-in), per address: enough for
+        # people behind one gateway, too few to guess references.
+        "public_tracking": env.str("THROTTLE_RATE_PUBLIC_TRACKING", default="30/min"),
     },
     # Anonymous callers are counted by address: trust X-Forwarded-For only from this many proxies in front.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),

@@ -5,6 +5,7 @@ Rates come from settings (THROTTLE_RATE_KEY / _USER / _ANON in the environment).
 """
 
 import logging
+import math
 
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -52,3 +53,32 @@ class CallerRateThrottle(SimpleRateThrottle):
         else:
             ident = self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class AddressRateThrottle(SimpleRateThrottle):
+    """A limit per client address for a page outside the API (the public tracking page): DRF's counting and its
+    reading of the address (NUM_PROXIES), the rate `DEFAULT_THROTTLE_RATES[scope]` read at each request."""
+
+    def __init__(self, scope: str):
+        self.scope = scope
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+
+    def get_rate(self):
+        # No rate named for the scope: no limit (DRF's meaning of a rate of None).
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(self.scope)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def address_wait(request, scope: str) -> int | None:
+    """None when the request's address is within the rate of `scope` (and counts it); else the seconds to wait."""
+    throttle = AddressRateThrottle(scope)
+    try:
+        if throttle.allow_request(request, None):
+            return None
+    except Exception:  # noqa: BLE001 - the cache is down: let the request through, as the API does
+        logger.warning("Rate limit not applied: the cache did not answer", exc_info=True)
+        return None
+    return max(1, math.ceil(throttle.wait() or 1))

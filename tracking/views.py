@@ -11,6 +11,7 @@ from bookings.csv_views import EXPORT_ROWS, bookings_filtered
 from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.exports import FORMATS, Table, export_response
+from intermodal.throttling import address_wait
 from tracking import timeline as tracking
 from tracking.forms import PublicTrackForm, TrackForm
 from tracking.visibility import as_seen_by, events_visible
@@ -37,11 +38,18 @@ def track(request):
 def tracking_public(request):
     """Anyone with both the container number and its booking reference: the journey, and nothing else.
 
-    A miss says the same whichever of the two is wrong, so the page tells no one which containers exist.
+    A miss says the same whichever of the two is wrong, so the page tells no one which containers exist; and
+    look-ups are limited per address (THROTTLE_RATE_PUBLIC_TRACKING), so references cannot be guessed by the
+    thousand: beyond it a 429 with Retry-After.
     """
     form = PublicTrackForm(request.GET or None)
     timeline, not_found = None, False
     if form.is_valid():
+        wait = address_wait(request, "public_tracking")
+        if wait is not None:
+            response = render(request, "tracking/public.html", {"form": form, "wait": wait}, status=429)
+            response["Retry-After"] = str(wait)
+            return response
         try:
             timeline = tracking.track_public(container_number=form.cleaned_data["container"],
                                              booking_reference=form.cleaned_data["booking"])
