@@ -1,7 +1,10 @@
 """Sending deliveries: signed HTTP POSTs, retried on a schedule kept in the database.
 
-A delivery is claimed (pending and due -> sending, with a lease) in one short transaction, posted outside
-any transaction, and its outcome recorded in another. A worker that dies while posting leaves the delivery in
+A delivery is claimed (pending and due -> sending, with a lease, and the attempt's row written) in one short
+transaction, posted outside any transaction, and its outcome recorded on that row in another: the delivery log
+has a row for every post made, even when the outcome cannot be recorded (the worker killed, the database lost),
+and the row then says so. A send that meets a database error is retried in seconds, carrying the outcomes of the
+posts it made so they are recorded, not sent again. A worker that dies while posting leaves the delivery in
 `sending`; when its lease runs out the sweep makes it pending again and it is sent anew with the same
 webhook-id (receivers de-duplicate on it). Retries follow WEBHOOK_RETRY_DELAYS with jitter; 410 Gone disables
 the subscription at once, WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a row disable it too, and its
@@ -21,7 +24,7 @@ from datetime import datetime, timedelta
 import urllib3
 from celery import shared_task
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -38,6 +41,15 @@ from notifications.models import (
 from notifications.people import notify_subscription_disabled
 
 logger = logging.getLogger(__name__)
+
+# What an attempt's row says from its claim until its outcome is written (and for good when it never is).
+OUTCOME_NOT_RECORDED = gettext_noop(
+    "No outcome recorded: the post is under way, or its worker stopped or lost the database before recording it.")
+# A send that meets a database error is tried again this many times, 1, 2, 4 ... 30 seconds apart (about six
+# minutes in all); then the sweep's requeue (WEBHOOK_REQUEUE_AFTER_SECONDS) and the leases take over.
+DATABASE_ERRORS = (DatabaseError, InterfaceError)
+DATABASE_RETRIES = 15
+DATABASE_RETRY_MAX_SECONDS = 30
 
 DCSA_API_VERSION = "2.2.0"
 USER_AGENT = "intermodal-webhooks/1"
@@ -141,7 +153,8 @@ def _claim_due(delivery_ids: list[int], now: datetime, lease: datetime) -> list[
                      WHERE delivery.id = ANY(%(ids)s) AND delivery.status = %(pending)s
                        AND delivery.next_attempt_at <= %(now)s
                      ORDER BY delivery.id
-                       FOR UPDATE OF delivery SKIP LOCKED)
+                       FOR UPDATE OF delivery SKIP LOCKED),
+                claimed AS (
                 UPDATE {Delivery._meta.db_table} delivery
                    SET status = CASE WHEN due.sendable THEN %(sending)s ELSE %(failed)s END,
                        attempts = delivery.attempts + CASE WHEN due.sendable THEN 1 ELSE 0 END,
@@ -150,10 +163,17 @@ def _claim_due(delivery_ids: list[int], now: datetime, lease: datetime) -> list[
                        last_error = CASE WHEN due.sendable THEN delivery.last_error ELSE %(disabled)s END
                   FROM due
                  WHERE delivery.id = due.id
-             RETURNING due.sendable, {", ".join(f"delivery.{name}" for name in _CLAIMED)}""",  # noqa: S608 - tables
+             RETURNING due.sendable, {", ".join(f"delivery.{name}" for name in _CLAIMED)}),
+                -- The attempt's row before its post: no post is ever made without its row in the log.
+                logged AS (
+                INSERT INTO {DeliveryAttempt._meta.db_table}
+                       (delivery_id, number, started_at, status_code, latency_ms, error)
+                SELECT id, attempts, %(now)s, NULL, 0, %(unrecorded)s FROM claimed WHERE sendable
+                    ON CONFLICT (delivery_id, number) DO NOTHING)
+                SELECT * FROM claimed""",  # noqa: S608 - tables
             {"ids": list(delivery_ids), "now": now, "lease": lease, "pending": DeliveryStatus.PENDING,
              "sending": DeliveryStatus.SENDING, "failed": DeliveryStatus.FAILED,
-             "disabled": gettext_noop("The subscription is disabled.")})
+             "disabled": gettext_noop("The subscription is disabled."), "unrecorded": OUTCOME_NOT_RECORDED})
         rows = sorted(cursor.fetchall(), key=lambda row: row[1])
     return _with_subscriptions([Delivery.from_db(connection.alias, _CLAIMED, row[1:]) for row in rows if row[0]])
 
@@ -273,17 +293,20 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
 
 
 def _record_outcomes(outcomes: list[tuple[Delivery, tuple]], states: dict[int, tuple]) -> set[int]:
-    """The attempt log in one INSERT and every delivery's state in one UPDATE, both from arrays; returns the
-    deliveries still this worker's (sending, at the attempt it made)."""
+    """The attempts' rows (written at the claim) completed in one UPDATE, and every delivery's state in another,
+    both from arrays; returns the deliveries still this worker's (sending, at the attempt it made). A post's
+    row is completed even when its delivery was taken over meanwhile: the post was made."""
     attempts = list(zip(*[(d.pk, d.attempts, started, code, latency, error)
                           for d, (started, code, latency, error) in outcomes], strict=True))
     changes = list(zip(*[(d.pk, d.attempts, *states[d.pk]) for d, _outcome in outcomes], strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""INSERT INTO {DeliveryAttempt._meta.db_table}
-                    (delivery_id, number, started_at, status_code, latency_ms, error)
-                SELECT * FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::int[], %s::int[],
-                                     %s::varchar[])""",  # noqa: S608 - the model's table
+            f"""UPDATE {DeliveryAttempt._meta.db_table} attempt
+                   SET started_at = made.started_at, status_code = made.status_code, latency_ms = made.latency_ms,
+                       error = made.error
+                  FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::int[], %s::int[], %s::varchar[])
+                       AS made (delivery_id, number, started_at, status_code, latency_ms, error)
+                 WHERE attempt.delivery_id = made.delivery_id AND attempt.number = made.number""",  # noqa: S608
             [list(column) for column in attempts])
         cursor.execute(
             f"""UPDATE {Delivery._meta.db_table} delivery
@@ -302,11 +325,46 @@ def _record_outcomes(outcomes: list[tuple[Delivery, tuple]], states: dict[int, t
 def deliveries_send(delivery_ids: list[int]) -> list[str]:
     """Send the due deliveries among `delivery_ids` (one subscription's, usually): claimed together, posted
     (side by side on a few threads when the receiver is slow: it holds up only its own batch), recorded
-    together."""
+    together. OutcomesNotRecorded when the database failed after the posts (it carries their outcomes)."""
     claimed = _claim(delivery_ids)
     if not claimed:
         return []
-    return _record(list(zip(claimed, _post_all(claimed), strict=True)))
+    outcomes = list(zip(claimed, _post_all(claimed), strict=True))
+    try:
+        return _record(outcomes)
+    except DATABASE_ERRORS as error:
+        raise OutcomesNotRecorded(_outcomes_dumped(outcomes)) from error
+
+
+class OutcomesNotRecorded(Exception):
+    """Posts were made and the database failed before their outcomes were written: the outcomes, as JSON-able
+    rows (delivery id, attempt number, started, status code, latency, error), for a retry to record."""
+
+    def __init__(self, outcomes: list[list]):
+        super().__init__(f"{len(outcomes)} outcomes not recorded")
+        self.outcomes = outcomes
+
+
+def _outcomes_dumped(outcomes: list[tuple[Delivery, tuple]]) -> list[list]:
+    return [[d.pk, d.attempts, started.isoformat(), code, latency, error]
+            for d, (started, code, latency, error) in outcomes]
+
+
+def outcomes_record(dumped: list[list]) -> list[str]:
+    """Record the outcomes of posts made by an earlier run of the send task (OutcomesNotRecorded): on the
+    attempts' rows, and on their deliveries unless another worker took them over meanwhile."""
+    deliveries = Delivery.objects.in_bulk([row[0] for row in dumped])
+    outcomes = []
+    for pk, number, started, code, latency, error in dumped:
+        delivery = deliveries.get(pk)
+        if delivery is None:  # deleted meanwhile (retention): nothing to record on
+            continue
+        delivery.attempts = number  # the attempt this post was: a newer one by another worker supersedes it
+        outcomes.append((delivery, (datetime.fromisoformat(started), code, latency, error)))
+    if not outcomes:
+        return []
+    _with_subscriptions([delivery for delivery, _outcome in outcomes])
+    return _record(outcomes)
 
 
 def _post_all(claimed: list[Delivery]) -> list[tuple]:
@@ -402,9 +460,25 @@ def delivery_resend(delivery: Delivery) -> Delivery:
 # --- Tasks ---------------------------------------------------------------------------------------------
 
 
-@shared_task(name="notifications.delivery_send")
-def delivery_send_task(delivery_ids: list[int] | int) -> list[str]:
-    return deliveries_send(delivery_ids if isinstance(delivery_ids, list) else [delivery_ids])
+def database_retry_countdown(retries: int) -> int:
+    """Seconds before the next try of a send that met a database error: 1, 2, 4 ... up to 30."""
+    return min(DATABASE_RETRY_MAX_SECONDS, 2 ** retries)
+
+
+@shared_task(name="notifications.delivery_send", bind=True, max_retries=DATABASE_RETRIES)
+def delivery_send_task(self, delivery_ids: list[int] | int, outcomes: list[list] | None = None) -> list[str]:
+    """Send a batch; after a database error, try again in seconds (not at the sweep's requeue, minutes later),
+    with the outcomes of posts already made, which are then recorded rather than posted again."""
+    ids = delivery_ids if isinstance(delivery_ids, list) else [delivery_ids]
+    try:
+        return outcomes_record(outcomes) if outcomes else deliveries_send(ids)
+    except OutcomesNotRecorded as lost:
+        raise self.retry(args=[ids], kwargs={"outcomes": lost.outcomes}, exc=lost,
+                         countdown=database_retry_countdown(self.request.retries)) from lost
+    except DATABASE_ERRORS as error:
+        logger.warning("Deliveries %s not sent: the database failed (%s); trying again", ids[:10], error)
+        raise self.retry(args=[ids], kwargs={"outcomes": outcomes} if outcomes else {}, exc=error,
+                         countdown=database_retry_countdown(self.request.retries)) from error
 
 
 @shared_task(name="notifications.deliveries_sweep")

@@ -116,7 +116,9 @@ class Delivery(models.Model):
 
 
 class DeliveryAttempt(models.Model):
-    """One HTTP POST of a delivery: what came back and how long it took. Never changed."""
+    """One HTTP POST of a delivery: what came back and how long it took. Written when the delivery is claimed,
+    before the post, and completed once with its outcome: every post made has its row, even one whose outcome
+    was never recorded (the row then says so: notifications.delivery.OUTCOME_NOT_RECORDED)."""
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveSmallIntegerField(_("attempt"))
