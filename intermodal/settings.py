@@ -5,6 +5,8 @@ Production sets DEBUG=0 and must then provide SECRET_KEY, ALLOWED_HOSTS and DATA
 production default.
 """
 
+import os
+import tempfile
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -186,7 +188,18 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TIMEZONE = "Asia/Shanghai"
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule") if VAR_DIR.exists() else None
+
+
+def _beat_schedule_file() -> str:
+    """Where beat keeps its schedule's state: var/ when it exists and is writable (`make run`), else the system's
+    temporary folder, which every deployment can write (a clone without var/, a read-only image). Losing the file
+    only means beat starts its intervals afresh."""
+    if os.access(VAR_DIR, os.W_OK):
+        return str(VAR_DIR / "celerybeat-schedule")
+    return str(Path(tempfile.gettempdir()) / "intermodal-celerybeat-schedule")
+
+
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default="") or _beat_schedule_file()
 # How often the outbox and the due deliveries are swept (what the on-commit triggers missed, and retries).
 NOTIFICATIONS_SWEEP_SECONDS = env.float("NOTIFICATIONS_SWEEP_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE = {
