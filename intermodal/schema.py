@@ -24,7 +24,8 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
 ERROR_COMPONENT = "Error"
 ERROR_SCHEMA = {
     "type": "object",
-    "description": "Every 4xx of the API: the status, a code, a sentence for people, and messages per field.",
+    "description": "Every 4xx (and the 503 of an outage) of the API: the status, a code, a sentence for people, "
+                   "and messages per field.",
     "properties": {
         "status": {"type": "integer", "example": 400},
         "code": {"type": "string", "example": "invalid"},
@@ -50,9 +51,12 @@ ERROR_DESCRIPTIONS = {
     415: "The request body is not JSON.",
     422: "The Idempotency-Key was used with another request.",
     429: "Too many requests: wait for the seconds in Retry-After.",
+    503: "The database is briefly unreachable: try again after the seconds in Retry-After (with the same "
+         "Idempotency-Key, a change is made at most once).",
 }
 BODY_ONLY = {413, 415}
 WRITE_ONLY = {409, 422}
+RETRY_AFTER = {429, 503}
 
 
 def view_name_of(path: str) -> str | None:
@@ -92,7 +96,8 @@ def document_errors(result, generator, request, public):
                     "description": description,
                     "content": {"application/json": {"schema": error_ref}},
                     **({"headers": {"Retry-After": {"schema": {"type": "integer"},
-                                                    "description": "Seconds to wait."}}} if code == 429 else {}),
+                                                    "description": "Seconds to wait."}}}
+                       if code in RETRY_AFTER else {}),
                 }
             for parameter in operation.get("parameters", []):
                 # Filters and query serializers treat `?name=` as not given (HTML form semantics).

@@ -277,3 +277,13 @@ def test_with_redis_down_as_broker_and_cache_requests_succeed_as_usual(
     assert OutboxMessage.objects.filter(processed_at__isnull=True).exists()
     # No request waited on Redis for long: at most the publish retry policy's short pauses.
     assert sum(redis_waits) <= 4 * 0.2
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_the_503_of_an_outage_with_retry_after_on_every_operation():
+    schema = APIClient().get("/api/schema/", HTTP_ACCEPT="application/json").json()
+
+    for path, method in (("/api/v1/bookings/", "post"), ("/api/v1/bookings/", "get"), ("/api/v1/events/", "post")):
+        answer = schema["paths"][path][method]["responses"]["503"]
+        assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        assert "Retry-After" in answer["headers"]
