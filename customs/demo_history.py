@@ -1,13 +1,15 @@
 """Four months of past traffic on the demo network, so that the figures of `make run` have something to show.
 
 The rows are written as the services would have left them (departed trains, sailed vessels, containers on
-board, empties handed out, declarations released), with the events they would have recorded, each at its time
+board, empties handed out, declarations released, bills of lading issued at the stations that issue them, their
+PDFs rendered on first download), with the events they would have recorded, each at its time
 (so the events API, DCSA's feed and the timelines have a history too), in bulk: a past cannot be replayed
 through services that refuse departures before now. Only for the demo network (its shippers must exist); run
 again, it changes nothing.
 """
 
 import random
+import secrets
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -17,6 +19,8 @@ from django.utils import timezone
 from stdnum import iso6346
 
 from bookings.models import (
+    BillOfLading,
+    BillOfLadingStatus,
     Booking,
     BookingLine,
     BookingStatus,
@@ -248,4 +252,36 @@ def _events(rng, booking, request, declaration, transports_done: set[str]) -> li
     if declaration.risk_selected:
         add(declaration.submitted_at + timedelta(minutes=1), None, event_code="HOLD", **customs)
     add(declaration.released_at, None, event_code="RELS", **customs)
+    if station.issues_bills_of_lading:
+        # Asked for with the declaration, issued once the containers are in and customs released them.
+        gated_in = max(e.event_datetime for e in made if e.event_code == "GTIN" and e.facility_code == station.code)
+        bill = _bill_of_lading(booking, declaration, issued_at=max(gated_in, declaration.released_at)
+                               + timedelta(hours=1))
+        on_bill = {**shipment, **at_station}
+        add(bill.requested_at, booking.shipper, event_code="SUBM", document_type=DocumentType.SHI,
+            document_reference=booking.reference, details={"bill_of_lading": "requested"}, **on_bill)
+        add(bill.issued_at, station.operator, event_code="ISSU", document_type=DocumentType.TRD,
+            document_reference=bill.number, transport_reference=call.reference,
+            details={"bill_of_lading": bill.number}, **on_bill)
     return made
+
+
+def _bill_of_lading(booking, declaration, issued_at) -> BillOfLading:
+    station = booking.departure.service.station
+    line = declaration.lines.first()
+    bill = BillOfLading.objects.create(
+        booking=booking, shipper_name=booking.shipper.name, shipper_address=f"Demo address, {station.city}",
+        consignee_name="Demo consignee", consignee_address=f"Demo address, {booking.destination.name}",
+        notify_name="Same as consignee", notify_address=f"Demo address, {booking.destination.name}",
+        goods_description=line.description if line else booking.commodity, place_of_issue=station,
+    )
+    # The number as bill_of_lading_issue gives it (documents.bill_of_lading), from the row's id.
+    bill.status = BillOfLadingStatus.ISSUED
+    bill.number = f"BL{station.unlocode}{issued_at.astimezone(SHANGHAI):%y}{bill.pk:06d}"
+    bill.requested_at = declaration.submitted_at
+    bill.issued_at = issued_at
+    bill.verification_token = secrets.token_urlsafe(24)
+    BillOfLading.objects.filter(pk=bill.pk).update(
+        status=bill.status, number=bill.number, requested_at=bill.requested_at, issued_at=bill.issued_at,
+        verification_token=bill.verification_token)
+    return bill

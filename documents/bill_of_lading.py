@@ -194,6 +194,20 @@ def bill_of_lading_issue(*, actor: Actor, booking: Booking, verify_url: Callable
     return bill
 
 
+def bill_of_lading_pdf_fill(*, bill: BillOfLading, verify_url: Callable[[str], str]) -> BillOfLading:
+    """The PDF of an issued B/L recorded without one (the demo's history, written in bulk), rendered on its first
+    download and kept from then on, with its SHA-256, as an issued B/L's is."""
+    with transaction.atomic():
+        bill = BillOfLading.objects.select_for_update(of=("self",)).select_related(
+            "booking__shipper", "booking__departure__service__station", "booking__departure__service__terminal",
+            "booking__vessel_call__terminal", "booking__destination", "place_of_issue").get(pk=bill.pk)
+        if bill.pdf is None and bill.is_issued:
+            bill.pdf = pdf_render(bill, booking=bill.booking, verify_url=verify_url(bill.verification_token))
+            bill.pdf_sha256 = hashlib.sha256(bill.pdf).hexdigest()
+            bill.save(update_fields=["pdf", "pdf_sha256"])
+    return bill
+
+
 def bill_of_lading_verify(*, token: str) -> BillOfLading | None:
     """The issued B/L whose QR code carries `token`, or None."""
     if not token:

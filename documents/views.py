@@ -24,6 +24,7 @@ from documents.bill_of_lading import (
     REQUESTABLE,
     bill_containers,
     bill_of_lading_issue,
+    bill_of_lading_pdf_fill,
     bill_of_lading_request,
     bill_of_lading_verify,
     issue_problems,
@@ -117,7 +118,9 @@ def issue_view(request, reference):
     return redirect("bookings:detail", reference=booking.reference)
 
 
-def _pdf_response(bill: BillOfLading) -> HttpResponse:
+def _pdf_response(request, bill: BillOfLading) -> HttpResponse:
+    if bill.pdf is None:
+        bill = bill_of_lading_pdf_fill(bill=bill, verify_url=verify_url_builder(request))
     response = HttpResponse(bytes(bill.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{bill.number}.pdf"'
     return response
@@ -128,7 +131,7 @@ def pdf_view(request, reference):
     bill = _bill(_booking(Actor.from_request(request), reference))
     if bill is None or not bill.is_issued:
         raise Http404
-    return _pdf_response(bill)
+    return _pdf_response(request, bill)
 
 
 def verify_view(request, token):
@@ -229,4 +232,4 @@ class BillOfLadingPdfView(_BillApi):
         bill = self.bill(self.booking(request, reference))
         if not bill.is_issued:
             raise NotFound()
-        return _pdf_response(bill)
+        return _pdf_response(request, bill)

@@ -4,6 +4,11 @@ Events are stored after DCSA's model (intermodal.models.Event); this module filt
 parameters, pages them with a signed keyset cursor and writes each as the 2.2.0 JSON of its event type. Rows
 the 2.2.0 schema cannot carry (codes of newer DCSA lists such as AVPU and CANC, a document type outside the
 2.2.0 enum, a transport event without its transport) are left out in the query itself, so pages stay full.
+
+Filters follow what DCSA's Conformance-Gateway plays against a 2.2.0 publisher: a filter matches the events that
+show the value it matched on (a B/L number in documentReferences or as a TRD's documentID, a container in
+equipmentReference or as an EQ reference, a service's short code as a rail or barge call's carrierServiceCode),
+and a filter that does not apply to the eventType asked for is a 400 (the Gateway's QueryParameterSpecificRule).
 """
 
 import uuid
@@ -18,6 +23,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from drf_spectacular.plumbing import build_array_type, build_basic_type
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -25,7 +31,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings.models import Booking, BookingStatus
+from bookings.models import BillOfLadingStatus, Booking, BookingStatus
 from bookings.selectors import booking_scope
 from intermodal import feed
 from intermodal.access import Actor
@@ -44,7 +50,7 @@ from intermodal.codes import (
     TransportCode,
 )
 from intermodal.models import Event, Scope
-from stations.models import Station, Terminal, VesselCall
+from stations.models import Departure, Station, Terminal, VesselCall
 from tracking.visibility import as_seen_by, events_visible
 
 API_VERSION = "2.2.0"
@@ -95,7 +101,32 @@ TEXT_FILTERS: dict[str, int] = {
 }
 UUID_FILTERS = ("transportDocumentID", "scheduleID")
 # Things we issue no identifiers for: a filter on them matches no event.
-NEVER_MATCHING = ("transportDocumentReference", "transportDocumentID", "scheduleID", "carrierServiceCode")
+NEVER_MATCHING = ("transportDocumentID", "scheduleID")
+
+# The event types each filter applies to, after the spec's descriptions ("only relevant when filtering on
+# ShipmentEvents", a transport call only on transport and equipment events) and DCSA's Conformance-Gateway
+# (QueryParameterSpecificRule): with an eventType given, a filter that applies to none of its types is a 400.
+# Deprecated names go with their successors; scheduleID (a transport call's schedule) with the transport call.
+_ALL = frozenset(EVENT_TYPES)
+_ON_TRANSPORT_CALLS = frozenset({EventType.TRANSPORT, EventType.EQUIPMENT})
+APPLIES_TO: dict[str, frozenset[str]] = {
+    "shipmentEventTypeCode": frozenset({EventType.SHIPMENT}),
+    "documentTypeCode": frozenset({EventType.SHIPMENT}),
+    "transportDocumentID": frozenset({EventType.SHIPMENT}),
+    "transportEventTypeCode": frozenset({EventType.TRANSPORT}),
+    "equipmentEventTypeCode": frozenset({EventType.EQUIPMENT}),
+    "carrierBookingReference": _ALL,
+    "bookingReference": _ALL,
+    "transportDocumentReference": _ALL,
+    "equipmentReference": _ALL,
+    "transportCallID": _ON_TRANSPORT_CALLS,
+    "scheduleID": _ON_TRANSPORT_CALLS,
+    "vesselIMONumber": _ON_TRANSPORT_CALLS,
+    "exportVoyageNumber": _ON_TRANSPORT_CALLS,
+    "carrierVoyageNumber": _ON_TRANSPORT_CALLS,
+    "carrierServiceCode": _ON_TRANSPORT_CALLS,
+    "UNLocationCode": _ON_TRANSPORT_CALLS,
+}
 CREATED = "eventCreatedDateTime"
 CREATED_LOOKUPS = {"": "exact", "eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
 SORTABLE = {"eventCreatedDateTime"}
@@ -202,6 +233,21 @@ def event_query_parse(params) -> tuple[EventQuery, bool]:
     return EventQuery(filters=filters, created=[list(c) for c in sorted(created)], descending=descending), given
 
 
+def query_check_applies(filters: dict[str, list[str]]) -> None:
+    """DCSA's QueryParameterSpecificRule: with an eventType, every filter applies to one of its types. Without
+    one, contradicting filters match nothing (an empty list), as the spec's description of GET /v2/events says."""
+    asked = set(filters.get("eventType", ()))
+    if not asked:
+        return
+    errors = {
+        name: [_("This filter does not apply to eventType %(asked)s: it filters %(types)s events only.") % {
+            "asked": ",".join(sorted(asked)), "types": ", ".join(sorted(APPLIES_TO[name]))}]
+        for name in filters if name in APPLIES_TO and not APPLIES_TO[name] & asked
+    }
+    if errors:
+        raise exceptions.ValidationError(errors)
+
+
 def _limit(params, default: int) -> int:
     raw = params.get("limit")
     if raw is None or raw.strip() == "":
@@ -255,6 +301,23 @@ def _vessel_calls(**lookup) -> Q:
         transport_reference__in=VesselCall.objects.filter(**lookup).values("reference"))
 
 
+def _departures(**lookup) -> Q:
+    """Events on a train's or barge's transport call (a departure of a service)."""
+    return ~Q(mode_of_transport=ModeOfTransport.VESSEL) & _has_transport_call() & Q(
+        transport_reference__in=Departure.objects.filter(**lookup).values("reference"))
+
+
+def _with_bill_issued(actor: Actor, numbers: list[str]) -> QuerySet[Booking]:
+    """The caller's bookings whose issued B/L has one of these numbers."""
+    return _bookings_travelling(actor).filter(bill_of_lading__status=BillOfLadingStatus.ISSUED,
+                                              bill_of_lading__number__in=numbers)
+
+
+def _equipment_events(actor: Actor) -> QuerySet[Event]:
+    """The containers' own events the caller may read: who was loaded on which transport, of which booking."""
+    return events_visible(actor=actor).filter(event_type=EventType.EQUIPMENT).exclude(equipment_reference="")
+
+
 def _filter(query: EventQuery, actor: Actor) -> Q:
     """Different filters AND-ed, the values of one filter OR-ed. A filter only matches events that show the
     value it matched on (a location filter does not match shipment events, which carry no location)."""
@@ -287,10 +350,33 @@ def _filter(query: EventQuery, actor: Actor) -> Q:
     for name in ("exportVoyageNumber", "carrierVoyageNumber"):
         if name in f:
             q &= _vessel_calls(voyage__in=f[name])
+    if "carrierServiceCode" in f:
+        # Our services' short codes, on rail and barge calls; we know no ocean carrier's service of a vessel.
+        q &= _departures(service__short_code__in=f["carrierServiceCode"])
     if "UNLocationCode" in f:
         q &= ~Q(event_type=EventType.SHIPMENT) & Q(location_unlocode__in=f["UNLocationCode"])
     if "equipmentReference" in f:
-        q &= Q(equipment_reference__in=f["equipmentReference"])
+        # The container's own events; the departures and arrivals of the trains and vessels it was loaded on and
+        # the shipment events of its bookings, which name it in `references` (EQ).
+        numbers = f["equipmentReference"]
+        carried = _equipment_events(actor).filter(equipment_reference__in=numbers)
+        q &= (
+            Q(event_type=EventType.EQUIPMENT, equipment_reference__in=numbers)
+            | Q(event_type=EventType.TRANSPORT, transport_reference__in=carried.filter(
+                event_code=EquipmentCode.LOAD).exclude(transport_reference="").values("transport_reference"))
+            | Q(event_type=EventType.SHIPMENT, booking_reference__in=carried.exclude(
+                booking_reference="").values("booking_reference"))
+        )
+    if "transportDocumentReference" in f:
+        # The B/L's own shipment events (documentTypeCode TRD), and once it is issued the events of its booking
+        # that carry documentReferences: the containers' and those of the train and vessel the booking is on.
+        numbers = f["transportDocumentReference"]
+        bookings = _with_bill_issued(actor, numbers)
+        q &= (
+            Q(event_type=EventType.SHIPMENT, document_type=DocumentType.TRD, document_reference__in=numbers)
+            | Q(event_type=EventType.EQUIPMENT, booking_reference__in=bookings.values("reference"))
+            | _transports_of(bookings)
+        )
     if any(name in f for name in NEVER_MATCHING):
         q &= Q(pk__in=[])
     for lookup, moment in query.created:
@@ -341,6 +427,8 @@ def event_page(*, actor: Actor, params) -> EventPage:
     the last event seen; a request with a cursor may repeat the filters, but not change them.
     """
     query, given = event_query_parse(params)
+    # Here, not in event_query_parse: DCSA subscriptions stored before the rule still parse (and match nothing).
+    query_check_applies(query.filters)
     direction, key = "next", None
     default_limit = DEFAULT_LIMIT
     raw_cursor = params.get("cursor", "").strip()
@@ -407,6 +495,13 @@ class _Context:
     vessel_calls: dict[str, VesselCall]
     bookings_by_departure: dict[str, list[str]]
     bookings_by_vessel_call: dict[str, list[str]]
+    # The short code of the service of each departure (a rail or barge transport call).
+    service_codes: dict[str, str] = field(default_factory=dict)
+    # The number of each booking's issued B/L.
+    bills: dict[str, str] = field(default_factory=dict)
+    # The containers of each booking, and those loaded on each train or vessel, that the caller may know.
+    containers_by_booking: dict[str, set[str]] = field(default_factory=dict)
+    containers_by_transport: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _context(actor: Actor, events: list[Event]) -> _Context:
@@ -417,6 +512,12 @@ def _context(actor: Actor, events: list[Event]) -> _Context:
     vessel_refs = {e.transport_reference for e in events
                    if e.mode_of_transport == ModeOfTransport.VESSEL and e.transport_reference}
     transport_refs = {e.transport_reference for e in events if e.event_type == EventType.TRANSPORT}
+    departure_refs = {e.transport_reference for e in events if e.transport_reference
+                      and e.mode_of_transport in MODES and e.mode_of_transport != ModeOfTransport.VESSEL}
+    equipment_bookings = {e.booking_reference for e in events
+                          if e.event_type == EventType.EQUIPMENT and e.booking_reference}
+    shipment_bookings = {e.booking_reference for e in events
+                         if e.event_type == EventType.SHIPMENT and e.booking_reference}
     context = _Context(
         stations={s.code: s for s in Station.objects.filter(code__in=station_codes).only(
             "code", "name", "timezone")} if station_codes else {},
@@ -427,13 +528,34 @@ def _context(actor: Actor, events: list[Event]) -> _Context:
         bookings_by_departure={},
         bookings_by_vessel_call={},
     )
-    if transport_refs:
+    if departure_refs:
+        context.service_codes = dict(Departure.objects.filter(reference__in=departure_refs).values_list(
+            "reference", "service__short_code"))
+    if transport_refs or equipment_bookings:
+        # The bookings on the page's trains and vessels, and those of its containers' events, with their B/Ls.
         rows = _bookings_travelling(actor).filter(
             Q(departure__reference__in=transport_refs) | Q(vessel_call__reference__in=transport_refs)
-        ).values_list("reference", "departure__reference", "vessel_call__reference").order_by("reference")
-        for reference, departure, vessel_call in rows:
-            context.bookings_by_departure.setdefault(departure, []).append(reference)
-            context.bookings_by_vessel_call.setdefault(vessel_call, []).append(reference)
+            | Q(reference__in=equipment_bookings)
+        ).values_list("reference", "departure__reference", "vessel_call__reference", "bill_of_lading__status",
+                      "bill_of_lading__number").order_by("reference")
+        for reference, departure, vessel_call, bill_status, bill_number in rows:
+            if departure in transport_refs:
+                context.bookings_by_departure.setdefault(departure, []).append(reference)
+            if vessel_call in transport_refs:
+                context.bookings_by_vessel_call.setdefault(vessel_call, []).append(reference)
+            if bill_status == BillOfLadingStatus.ISSUED and bill_number:
+                context.bills[reference] = bill_number
+    if transport_refs or shipment_bookings:
+        rows = _equipment_events(actor).filter(
+            Q(booking_reference__in=shipment_bookings)
+            | Q(event_code=EquipmentCode.LOAD, transport_reference__in=transport_refs)
+        ).values_list("booking_reference", "event_code", "transport_reference", "equipment_reference").order_by(
+        ).distinct()
+        for booking, code, transport, number in rows:
+            if booking in shipment_bookings:
+                context.containers_by_booking.setdefault(booking, set()).add(number)
+            if code == EquipmentCode.LOAD and transport in transport_refs:
+                context.containers_by_transport.setdefault(transport, set()).add(number)
     return context
 
 
@@ -470,6 +592,9 @@ def _transport_call(event: Event, context: _Context) -> dict | None:
     if event.mode_of_transport not in MODES or not event.transport_reference:
         return None
     call: dict = {"transportCallID": event.transport_reference, "modeOfTransport": event.mode_of_transport}
+    service_code = context.service_codes.get(event.transport_reference)
+    if event.mode_of_transport != ModeOfTransport.VESSEL and service_code:
+        call["carrierServiceCode"] = service_code
     if event.location_unlocode:
         call["UNLocationCode"] = event.location_unlocode
     if event.facility_kind in FACILITY_TYPE:
@@ -488,8 +613,18 @@ def _transport_call(event: Event, context: _Context) -> dict | None:
     return call
 
 
-def _booking_references(references: list[str]) -> list[dict]:
-    return [{"documentReferenceType": "BKG", "documentReferenceValue": ref} for ref in references]
+def _document_references(bookings: list[str], context: _Context) -> list[dict]:
+    """Each booking (BKG) and, once issued, its B/L (TRD)."""
+    references = []
+    for booking in bookings:
+        references.append({"documentReferenceType": "BKG", "documentReferenceValue": booking})
+        if booking in context.bills:
+            references.append({"documentReferenceType": "TRD", "documentReferenceValue": context.bills[booking]})
+    return references
+
+
+def _equipment_references(numbers: set[str] | None) -> list[dict]:
+    return [{"referenceType": "EQ", "referenceValue": number} for number in sorted(numbers or ())]
 
 
 def event_as_dcsa(event: Event, context: _Context) -> dict:
@@ -508,6 +643,10 @@ def event_as_dcsa(event: Event, context: _Context) -> dict:
         body["documentID"] = event.document_reference or event.booking_reference
         if event.reason:
             body["reason"] = event.reason
+        # 2.2.0 gives a shipment event no documentReferences: its booking's containers go in `references`.
+        containers = _equipment_references(context.containers_by_booking.get(event.booking_reference))
+        if containers:
+            body["references"] = containers
         return body
 
     if event.event_type == EventType.TRANSPORT:
@@ -520,7 +659,10 @@ def event_as_dcsa(event: Event, context: _Context) -> dict:
                         else context.bookings_by_departure)
         references = by_transport.get(event.transport_reference)
         if references:
-            body["documentReferences"] = _booking_references(references)
+            body["documentReferences"] = _document_references(references, context)
+        containers = _equipment_references(context.containers_by_transport.get(event.transport_reference))
+        if containers:
+            body["references"] = containers
         return body
 
     body["equipmentEventTypeCode"] = event.event_code
@@ -537,7 +679,7 @@ def event_as_dcsa(event: Event, context: _Context) -> dict:
     if call:
         body["transportCall"] = call
     if event.booking_reference:
-        body["documentReferences"] = _booking_references([event.booking_reference])
+        body["documentReferences"] = _document_references([event.booking_reference], context)
     seal = (event.details or {}).get("seal_number")
     # sealNumber is at most 15 characters in 2.2.0: a longer seal is left out rather than cut.
     if isinstance(seal, str) and 0 < len(seal) <= 15:

@@ -306,7 +306,8 @@ def test_equipment_events_carry_container_place_transport_booking_and_seal(api_c
     assert gate_in[1]["eventLocation"]["UNLocationCode"] == "CNBLG"
     assert rail_load["transportCall"] == {
         "transportCallID": tracked.departure.reference, "modeOfTransport": "RAIL", "UNLocationCode": "CNYIU",
-        "facilityTypeCode": "INTE", "otherFacility": "Yiwu West"}
+        "facilityTypeCode": "INTE", "otherFacility": "Yiwu West",
+        "carrierServiceCode": tracked.departure.service.short_code}
     assert vessel_load["transportCall"] == {
         "transportCallID": tracked.call.reference, "modeOfTransport": "VESSEL", "UNLocationCode": "CNBLG",
         "facilityTypeCode": "POTE", "otherFacility": "Beilun", "exportVoyageNumber": tracked.call.voyage,
@@ -394,6 +395,13 @@ def _call(event: dict) -> dict:
     return event.get("transportCall") or {}
 
 
+def _shows_container(event: dict, number: str) -> bool:
+    """Its own equipmentReference, or an EQ reference (the trains and vessels it was on, its booking's shipment
+    events)."""
+    return event.get("equipmentReference") == number or any(
+        r["referenceType"] == "EQ" and r["referenceValue"] == number for r in event.get("references", []))
+
+
 def _shows_booking(event: dict, reference: str) -> bool:
     return event.get("documentID") == reference or any(
         d["documentReferenceValue"] == reference for d in event.get("documentReferences", []))
@@ -418,9 +426,9 @@ FILTERS = {
         lambda t: {"carrierBookingReference": f"{t.booking.reference},{t.cancelled.reference}"},
         lambda e, t: _shows_booking(e, t.booking.reference) or _shows_booking(e, t.cancelled.reference)),
     "equipmentReference": (lambda t: {"equipmentReference": NUMBERS[0]},
-                           lambda e, t: e.get("equipmentReference") == NUMBERS[0]),
+                           lambda e, t: _shows_container(e, NUMBERS[0])),
     "equipmentReference OR": (lambda t: {"equipmentReference": ",".join(NUMBERS)},
-                              lambda e, t: e.get("equipmentReference") in NUMBERS),
+                              lambda e, t: any(_shows_container(e, number) for number in NUMBERS)),
     "UNLocationCode": (lambda t: {"UNLocationCode": "CNBLG"},
                        lambda e, t: "CNBLG" in ((e.get("eventLocation") or {}).get("UNLocationCode"),
                                                 _call(e).get("UNLocationCode"))),
@@ -614,8 +622,9 @@ def test_queries_do_not_grow_with_the_page(api_client, tracked):
         page = fetch(api_client, tracked.raw, limit=1000)
 
     assert len(page.json()) > 5
-    # key, events, stations, terminals, vessel calls, bookings on the transports
-    assert len(small) <= 6 and len(large) <= 6
+    # key, events, stations, terminals, vessel calls, departures' services, bookings (on the transports, of the
+    # containers) with their B/Ls, containers (of the bookings, on the transports)
+    assert len(small) <= 8 and len(large) <= 8
 
 
 # --- Who may read what -----------------------------------------------------------------------------------

@@ -1,0 +1,222 @@
+"""DCSA Track & Trace 2.2.0 as DCSA's Conformance-Gateway plays it: a rail or barge call's carrierServiceCode (the
+service's short code), the B/L as TRD reference on its booking's events once issued, a container's reference on
+the transports it was loaded on and on its booking's shipment events, and a 400 for a filter that does not apply
+to the eventType asked for (the Gateway's QueryParameterSpecificRule)."""
+
+from types import SimpleNamespace
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bookings import services as bookings_services
+from documents import bill_of_lading as bl
+from intermodal.access import Actor
+from intermodal.models import Scope
+from journey import services as journey
+from tests import factories
+from tests.bookings.conftest import book
+from tests.bookings.test_dcsa import URL, assert_dcsa_error, assert_dcsa_event, bearer
+from tests.bookings.test_journey import vgm
+
+pytestmark = pytest.mark.django_db
+
+MINE = ["CSQU3054383", "TCNU7200794"]
+THEIRS = "TOLU4734787"
+BILL = {"shipper_name": "Yiwu Crafts Co., Ltd.", "shipper_address": "88 Chouzhou Road, Yiwu",
+        "consignee_name": "Rotterdam Gifts B.V.", "consignee_address": "Waalhaven 12, Rotterdam",
+        "notify_name": "Maas Customs Brokers", "notify_address": "Kade 5, Rotterdam",
+        "goods_description": "Christmas decorations"}
+
+
+def _to_station(actor, station, booking, numbers):
+    request = bookings_services.empty_request_create(actor=actor, booking=booking, size_type="42G1",
+                                                     quantity=len(numbers))
+    journey.empty_request_ready(actor=station, request=request)
+    for n, number in enumerate(numbers):
+        journey.empty_hand_out(actor=station, request=request, number=number)
+        journey.laden_gate_in(actor=station, number=number, **vgm(n))
+
+
+@pytest.fixture
+def world(shipper, other_shipper, connecting):
+    """Two shippers' containers on one train; the first shipper's B/L issued before loading; the train gone."""
+    network = connecting.network
+    network.yiwu.issues_bills_of_lading = True
+    network.yiwu.save(update_fields=["issues_bills_of_lading"])
+    station = Actor(organisation=network.operator, user=factories.user(network.operator))
+    railway = Actor(organisation=network.railway, user=factories.user(network.railway))
+    departure = connecting.departure
+
+    booking = book(shipper.actor, connecting, lines={"42G1": 2})
+    theirs = book(other_shipper.actor, connecting, lines={"42G1": 1})
+    _to_station(shipper.actor, station, booking, MINE)
+    _to_station(other_shipper.actor, station, theirs, [THEIRS])
+    bl.bill_of_lading_request(actor=shipper.actor, booking=booking, **BILL)
+    factories.declaration_released(booking)
+    bill = bl.bill_of_lading_issue(actor=station, booking=booking, verify_url=lambda token: f"https://x/{token}")
+    for number in [*MINE, THEIRS]:
+        journey.train_load(actor=station, number=number)
+    journey.train_depart(actor=railway, departure=departure, at=departure.planned_departure)
+    journey.train_arrive(actor=railway, departure=departure, at=departure.planned_arrival)
+
+    _key, raw = factories.api_key(shipper.org, scopes=[Scope.EVENTS_READ])
+    _key, other_raw = factories.api_key(other_shipper.org, scopes=[Scope.EVENTS_READ])
+    return SimpleNamespace(booking=booking, theirs=theirs, bill=bill, departure=departure, raw=raw,
+                           other_raw=other_raw, short_code=departure.service.short_code, call=connecting.vessel_call)
+
+
+def fetch(client, raw: str, **params):
+    response = client.get(URL, {"limit": 1000, **params}, **bearer(raw))
+    assert response.status_code == 200, response.content
+    events = response.json()
+    for event in events:
+        assert_dcsa_event(event)
+    return events
+
+
+def _codes(event: dict) -> str:
+    return event.get("equipmentEventTypeCode") or event.get("transportEventTypeCode") or event["shipmentEventTypeCode"]
+
+
+def _document_references(event: dict, kind: str) -> list[str]:
+    return [d["documentReferenceValue"] for d in event.get("documentReferences", [])
+            if d["documentReferenceType"] == kind]
+
+
+def _containers(event: dict) -> list[str]:
+    named = [r["referenceValue"] for r in event.get("references", []) if r["referenceType"] == "EQ"]
+    return [event["equipmentReference"], *named] if "equipmentReference" in event else named
+
+
+# --- carrierServiceCode ----------------------------------------------------------------------------------
+
+
+def test_rail_calls_carry_the_service_short_code_and_the_filter_finds_exactly_them(api_client, world):
+    events = fetch(api_client, world.raw)
+    on_train = [e for e in events if (e.get("transportCall") or {}).get("modeOfTransport") == "RAIL"]
+
+    found = fetch(api_client, world.raw, carrierServiceCode=world.short_code)
+    other = fetch(api_client, world.raw, carrierServiceCode="JIN01")
+    transport_only = fetch(api_client, world.raw, carrierServiceCode=world.short_code, eventType="TRANSPORT")
+
+    assert world.short_code == "YIW01"
+    assert {_codes(e) for e in on_train} == {"LOAD", "DEPA", "ARRI"}
+    assert all(e["transportCall"]["carrierServiceCode"] == "YIW01" for e in on_train)
+    assert found == on_train
+    assert other == []
+    assert [_codes(e) for e in transport_only] == ["DEPA", "ARRI"]
+
+
+# --- transportDocumentReference --------------------------------------------------------------------------
+
+
+def test_once_issued_the_bookings_events_carry_the_bl_and_the_filter_finds_them(api_client, world):
+    number = world.bill.number
+    events = fetch(api_client, world.raw)
+    equipment = [e for e in events if e["eventType"] == "EQUIPMENT"]
+    transports = [e for e in events if e["eventType"] == "TRANSPORT"]
+    issued = [e for e in events if e["eventType"] == "SHIPMENT" and e["documentTypeCode"] == "TRD"]
+
+    found = fetch(api_client, world.raw, transportDocumentReference=number)
+    by_type = {kind: fetch(api_client, world.raw, transportDocumentReference=number, eventType=kind)
+               for kind in ("SHIPMENT", "TRANSPORT", "EQUIPMENT")}
+    theirs = fetch(api_client, world.other_raw)
+
+    assert len(number) <= 20
+    assert equipment and all(_document_references(e, "TRD") == [number] for e in equipment)
+    assert transports and all(_document_references(e, "TRD") == [number] for e in transports)
+    assert [(e["shipmentEventTypeCode"], e["documentID"]) for e in issued] == [("ISSU", number)]
+    assert {e["eventID"] for e in found} == {e["eventID"] for e in equipment + transports + issued}
+    assert all(number in [*_document_references(e, "TRD"), e.get("documentID")] for e in found)
+    assert {k: {e["eventType"] for e in v} for k, v in by_type.items()} == {
+        "SHIPMENT": {"SHIPMENT"}, "TRANSPORT": {"TRANSPORT"}, "EQUIPMENT": {"EQUIPMENT"}}
+    # The other shipper shares the train: its view shows its own booking, never this one's B/L.
+    assert theirs and not any(number in _document_references(e, "TRD") for e in theirs)
+    assert fetch(api_client, world.other_raw, transportDocumentReference=number) == []
+    assert fetch(api_client, world.raw, transportDocumentReference="BLNOSUCH0000001") == []
+
+
+def test_before_the_bl_is_issued_no_event_names_it(api_client, world):
+    events = fetch(api_client, world.other_raw)
+
+    assert events and not any(_document_references(e, "TRD") for e in events)
+    assert not any(e.get("documentTypeCode") == "TRD" for e in events)
+
+
+# --- equipmentReference ----------------------------------------------------------------------------------
+
+
+def test_a_container_finds_its_own_events_its_trains_and_its_bookings_shipment_events(api_client, world):
+    number = MINE[0]
+    events = fetch(api_client, world.raw)
+
+    found = fetch(api_client, world.raw, equipmentReference=number)
+    transports = fetch(api_client, world.raw, equipmentReference=number, eventType="TRANSPORT")
+    shipments = fetch(api_client, world.raw, equipmentReference=number, eventType="SHIPMENT")
+
+    assert found == [e for e in events if number in _containers(e)]
+    assert {e["eventType"] for e in found} == {"EQUIPMENT", "TRANSPORT", "SHIPMENT"}
+    assert [_codes(e) for e in transports] == ["DEPA", "ARRI"]
+    assert all(e["transportCall"]["transportCallID"] == world.departure.reference for e in transports)
+    # The train carried the other shipper's container too: the caller learns only of its own.
+    assert all(_containers(e) == MINE for e in transports)
+    assert {e["documentID"] for e in shipments} >= {world.booking.reference, world.bill.number}
+    assert all(sorted(_containers(e)) == sorted(MINE) for e in shipments)
+    assert not any(THEIRS in _containers(e) for e in events)
+    assert fetch(api_client, world.raw, equipmentReference=THEIRS) == []
+
+
+# --- The Gateway's QueryParameterSpecificRule ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("params", "parameter"), [
+    ({"eventType": "SHIPMENT", "transportEventTypeCode": "ARRI"}, "transportEventTypeCode"),
+    ({"eventType": "SHIPMENT", "equipmentEventTypeCode": "LOAD"}, "equipmentEventTypeCode"),
+    ({"eventType": "SHIPMENT", "UNLocationCode": "CNYIU"}, "UNLocationCode"),
+    ({"eventType": "SHIPMENT", "carrierServiceCode": "YIW01"}, "carrierServiceCode"),
+    ({"eventType": "SHIPMENT", "vesselIMONumber": "9811000"}, "vesselIMONumber"),
+    ({"eventType": "SHIPMENT", "transportCallID": "x"}, "transportCallID"),
+    ({"eventType": "TRANSPORT", "shipmentEventTypeCode": "DRFT"}, "shipmentEventTypeCode"),
+    ({"eventType": "TRANSPORT", "equipmentEventTypeCode": "LOAD"}, "equipmentEventTypeCode"),
+    ({"eventType": "TRANSPORT", "documentTypeCode": "TRD"}, "documentTypeCode"),
+    ({"eventType": "EQUIPMENT", "shipmentEventTypeCode": "DRFT"}, "shipmentEventTypeCode"),
+    ({"eventType": "EQUIPMENT", "transportEventTypeCode": "DEPA"}, "transportEventTypeCode"),
+    ({"eventType": "EQUIPMENT", "transportDocumentID": "123e4567-e89b-12d3-a456-426614174000"}, "transportDocumentID"),
+    ({"eventType": "TRANSPORT,EQUIPMENT", "shipmentEventTypeCode": "DRFT"}, "shipmentEventTypeCode"),
+])
+def test_a_filter_that_does_not_apply_to_the_event_type_is_a_400_naming_it(api_client, world, params, parameter):
+    body = assert_dcsa_error(api_client.get(URL, params, **bearer(world.raw)), 400)
+
+    assert [e["reason"] for e in body["errors"]] == ["invalidQuery"]
+    assert body["errors"][0]["message"].startswith(f"{parameter}: This filter does not apply to eventType ")
+
+
+@pytest.mark.parametrize("params", [
+    {"eventType": "SHIPMENT,TRANSPORT", "transportEventTypeCode": "DEPA"},
+    {"eventType": "SHIPMENT", "carrierBookingReference": "BK", "equipmentReference": "CSQU3054383",
+     "transportDocumentReference": "BL", "eventCreatedDateTime:gte": "2020-01-01T00:00:00Z", "limit": "5",
+     "sort": "eventCreatedDateTime:DESC"},
+    {"eventType": "EQUIPMENT", "carrierServiceCode": "YIW01", "UNLocationCode": "CNYIU",
+     "equipmentEventTypeCode": "LOAD"},
+    # Without an eventType, contradicting filters answer an empty list, as the spec's description says.
+    {"shipmentEventTypeCode": "DRFT", "equipmentEventTypeCode": "GTIN"},
+])
+def test_filters_that_apply_to_an_event_type_asked_for_answer_200(api_client, world, params):
+    response = api_client.get(URL, params, **bearer(world.raw))
+
+    assert response.status_code == 200
+    assert isinstance(response.json(), list)
+
+
+def test_a_page_takes_the_same_queries_whatever_its_size(api_client, world):
+    fetch(api_client, world.raw)  # the key's last use is written once a minute
+
+    with CaptureQueriesContext(connection) as small:
+        one = api_client.get(URL, {"limit": 1}, **bearer(world.raw))
+    with CaptureQueriesContext(connection) as large:
+        every = api_client.get(URL, {"limit": 1000}, **bearer(world.raw))
+
+    assert len(one.json()) == 1 and len(every.json()) > 10
+    # key, events, stations, terminals, vessel calls, departures' services, bookings and B/Ls, containers
+    assert len(large) <= 8 and len(small) <= 8
