@@ -5,15 +5,11 @@ migrated once: the default connection is pointed at it for each test, then back 
 inside the booking service stops that server after the change (before its commit, or after it and before the
 answer); the retry goes to the restarted server. No clock: every wait is on a condition."""
 
-import contextlib
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from django.db import close_old_connections, connections, transaction
+from django.db import transaction
 from django.test import Client
 from django.utils import translation
 from django.utils.translation import gettext
@@ -21,100 +17,40 @@ from rest_framework.test import APIClient
 
 from bookings import services as booking_services
 from bookings.models import Booking
-from intermodal import embedded_db
 from intermodal.models import IdempotencyRecord, OutboxMessage, PartyKind, Scope
 from stations.models import Departure
 from tests import factories
 from tests.notifications.conftest import private_redis  # noqa: F401 - a fixture
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class OwnPostgres:
-    """An embedded PostgreSQL the test may stop and start; its settings for Django's default connection."""
-
-    def __init__(self, var: Path):
-        self.var = var
-
-    def start(self) -> str:
-        return embedded_db.start(self.var)
-
-    def stop(self) -> None:
-        assert embedded_db.stop(self.var), "the test's own PostgreSQL was not running"
-
-    def settings_for(self, saved: dict) -> dict:
-        socket_dir, port = embedded_db.socket(self.var)
-        return {**saved, "NAME": embedded_db.DATABASE, "USER": embedded_db.USER, "PASSWORD": "",
-                "HOST": str(socket_dir), "PORT": str(port), "OPTIONS": {}}
-
-
-@contextlib.contextmanager
-def default_connection_to(server: OwnPostgres):
-    """This thread's default connection (the test's requests run on it) goes to the server, then back."""
-    connection = connections["default"]
-    saved = connection.settings_dict
-    connection.close()
-    connection.settings_dict = server.settings_for(saved)
-    try:
-        yield
-    finally:
-        connection.close()
-        connection.settings_dict = saved
+from tests.own_postgres import (  # noqa: F401 - fixtures
+    default_connection_to,
+    on_own_postgres_server,
+    own_postgres_server,
+    served,
+)
 
 
 @pytest.fixture(scope="module")
-def own_postgres(tmp_path_factory, django_db_blocker):
-    """Started and migrated once for the module (a few seconds), with a small network and a shipper's key."""
-    server = OwnPostgres(tmp_path_factory.mktemp("own-postgres"))
-    url = server.start()
-    try:
-        migrated = subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, capture_output=True,
-            text=True, env={**_environment(), "DATABASE_URL": url}, timeout=600)
-        assert migrated.returncode == 0, migrated.stderr[-3000:]
-        with django_db_blocker.unblock(), default_connection_to(server):
-            network = factories.small_network()
-            shipper = factories.organisation(PartyKind.ENTERPRISE, code="shipper-own")
-            person = factories.user(shipper, username="own-alice")
-            _key, raw = factories.api_key(shipper, scopes=[Scope.BOOKINGS_WRITE, Scope.BOOKINGS_READ])
-            departure = (Departure.objects.filter(service=network.yiwu_rail,
-                                                  planned_arrival__lte=network.vessel_call.latest_arrival_for())
-                         .order_by("-planned_departure").first())
-        server.world = SimpleNamespace(departure_pk=departure.pk, body={
-            "departure": departure.reference, "vessel_call": network.vessel_call.reference, "destination": "NLRTM",
-            "containers": [{"size_type": "22G1", "quantity": 1}], "cargo_weight_kg": "9000", "confirm": True,
-        }, key=raw, user=person)
-        yield server
-    finally:
-        embedded_db.stop(server.var)
-
-
-def _environment() -> dict:
-    import os
-
-    return {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+def own_postgres(own_postgres_server, django_db_blocker):  # noqa: F811 - the imported fixture
+    """The module's own PostgreSQL, with a small network and a shipper's key."""
+    server = own_postgres_server
+    with django_db_blocker.unblock(), default_connection_to(server):
+        network = factories.small_network()
+        shipper = factories.organisation(PartyKind.ENTERPRISE, code="shipper-own")
+        person = factories.user(shipper, username="own-alice")
+        _key, raw = factories.api_key(shipper, scopes=[Scope.BOOKINGS_WRITE, Scope.BOOKINGS_READ])
+        departure = (Departure.objects.filter(service=network.yiwu_rail,
+                                              planned_arrival__lte=network.vessel_call.latest_arrival_for())
+                     .order_by("-planned_departure").first())
+    server.world = SimpleNamespace(departure_pk=departure.pk, body={
+        "departure": departure.reference, "vessel_call": network.vessel_call.reference, "destination": "NLRTM",
+        "containers": [{"size_type": "22G1", "quantity": 1}], "cargo_weight_kg": "9000", "confirm": True,
+    }, key=raw, user=person)
+    return server
 
 
 @pytest.fixture
-def on_own_postgres(own_postgres, django_db_blocker, outbox_committed_ids):
-    """The test's requests and queries go to its own PostgreSQL (running at the start); nothing is relayed to a
-    broker (a worker of another test must never see these outbox rows)."""
-    if not embedded_db.is_running(own_postgres.var):
-        own_postgres.start()
-    with django_db_blocker.unblock(), default_connection_to(own_postgres):
-        yield own_postgres
-    if not embedded_db.is_running(own_postgres.var):
-        own_postgres.start()
-
-
-def served(call, *args, **kwargs):
-    """A request as a web server makes it: Django's handler checks the kept connection before (and closes a
-    failed one after) each request; the test client leaves that out, for the test transactions' sake."""
-    close_old_connections()
-    try:
-        return call(*args, **kwargs)
-    finally:
-        close_old_connections()
+def on_own_postgres(own_postgres, on_own_postgres_server):  # noqa: F811 - the imported fixture
+    return on_own_postgres_server
 
 
 def _post_booking(server, commodity: str, key: str):

@@ -1,0 +1,93 @@
+"""A PostgreSQL of the test's own that it may stop and start mid-request: the embedded server of `make run`
+(intermodal/embedded_db.py) in a temporary folder, migrated once per module (a few seconds).
+
+`default_connection_to(server)` points this thread's default connection (the test's queries and the test
+client's requests run on it) at the server, then back at the test database; processes a test starts reach it at
+`server.url`. Rows written there are not rolled back: tests tell theirs apart by values of their own."""
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.db import close_old_connections, connections
+
+from intermodal import embedded_db
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class OwnPostgres:
+    def __init__(self, var: Path):
+        self.var = var
+        self.url = ""
+
+    def start(self) -> str:
+        self.url = embedded_db.start(self.var)
+        return self.url
+
+    def stop(self) -> None:
+        assert embedded_db.stop(self.var), "the test's own PostgreSQL was not running"
+
+    def running(self) -> bool:
+        return embedded_db.is_running(self.var)
+
+    def migrate(self) -> None:
+        environment = {name: value for name, value in os.environ.items() if name != "DATABASE_URL"}
+        migrated = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, capture_output=True,
+            text=True, env={**environment, "DATABASE_URL": self.url}, timeout=600)
+        assert migrated.returncode == 0, migrated.stderr[-3000:]
+
+    def settings_for(self, saved: dict) -> dict:
+        socket_dir, port = embedded_db.socket(self.var)
+        return {**saved, "NAME": embedded_db.DATABASE, "USER": embedded_db.USER, "PASSWORD": "",
+                "HOST": str(socket_dir), "PORT": str(port), "OPTIONS": {}}
+
+
+@contextlib.contextmanager
+def default_connection_to(server: OwnPostgres):
+    connection = connections["default"]
+    saved = connection.settings_dict
+    connection.close()
+    connection.settings_dict = server.settings_for(saved)
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict = saved
+
+
+def served(call, *args, **kwargs):
+    """A request as a web server makes it: Django's handler checks the kept connection before (and closes a
+    failed one after) each request; the test client leaves that out, for the test transactions' sake."""
+    close_old_connections()
+    try:
+        return call(*args, **kwargs)
+    finally:
+        close_old_connections()
+
+
+@pytest.fixture(scope="module")
+def own_postgres_server(tmp_path_factory):
+    server = OwnPostgres(tmp_path_factory.mktemp("own-postgres"))
+    server.start()
+    try:
+        server.migrate()
+        yield server
+    finally:
+        embedded_db.stop(server.var)
+
+
+@pytest.fixture
+def on_own_postgres_server(own_postgres_server, django_db_blocker, outbox_committed_ids):
+    """The test's queries and requests go to its own PostgreSQL (running at the start and at the end); nothing
+    is relayed on commit (a worker of another test must never see these outbox rows)."""
+    if not own_postgres_server.running():
+        own_postgres_server.start()
+    with django_db_blocker.unblock(), default_connection_to(own_postgres_server):
+        yield own_postgres_server
+    if not own_postgres_server.running():
+        own_postgres_server.start()
