@@ -169,7 +169,7 @@ def subject_create(run_id: str) -> Subject:
     for number in numbers:
         journey.empty_hand_out(actor=staff, request=request, number=number)
     for n, number in enumerate(numbers):
-        journey.laden_gate_in(
+        journey.laden_gate_in(confirmed=True,
             actor=staff,
             number=number,
             seal_number=f"SL{run_id}{n}",
@@ -178,14 +178,14 @@ def subject_create(run_id: str) -> Subject:
             vgm_signatory="Zhang Wei",
         )
     for number in numbers:
-        journey.train_load(actor=staff, number=number)
+        journey.train_load(confirmed=True, actor=staff, number=number)
     journey.departure_estimate(
         actor=railway,
         departure=departure,
         estimated_departure=departure.planned_departure + timedelta(minutes=40),
         reason="Late feeder train",
     )
-    journey.train_depart(actor=railway, departure=departure)
+    journey.train_depart(confirmed=True, actor=railway, departure=departure)
     recorded = Event.objects.filter(booking_reference=booking.reference).count() + (
         Event.objects.filter(transport_reference=departure.reference, booking_reference="").count()
     )

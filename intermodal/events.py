@@ -48,8 +48,10 @@ def event_build(
     document_reference: str = "",
     reason: str = "",
     details: dict | None = None,
+    supersedes: Event | None = None,
 ) -> Event:
-    """An unsaved event, checked: `event_record` saves one, `events_append` many at once."""
+    """An unsaved event, checked: `event_record` saves one, `events_append` many at once. `supersedes`: the
+    wrong report this one corrects (journey.corrections)."""
     if event_type not in _EVENT_TYPES:
         raise InvalidInput(errors={"event_type": [f"Unknown event type {event_type!r}."]})
     if event_code not in CODES_BY_TYPE[event_type]:
@@ -79,6 +81,7 @@ def event_build(
         details=details or {},
         reported_by_organisation=organisation,
         reported_by_user=user,
+        supersedes=supersedes,
     )
 
 

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "intermodal.security.SecurityHeadersMiddleware",
     "intermodal.security.RequestSizeLimitMiddleware",
+    "intermodal.security.PathPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -323,6 +324,23 @@ SPECTACULAR_SETTINGS = {
 TERMINAL_HANDLING_BUFFER = timedelta(hours=env.int("TERMINAL_HANDLING_BUFFER_HOURS", default=6))
 # How far ahead departures are generated from the services' timetables.
 DEPARTURE_HORIZON_DAYS = env.int("DEPARTURE_HORIZON_DAYS", default=28)
+
+# Plausibility of reported actual times (journey.plausibility): a report outside these windows, before the step
+# it follows, or faster than the share of the planned transit is refused unless the reporter confirms it.
+# Hours early/late against the plan (or the latest estimate, whichever is nearer).
+REPORT_WINDOWS_HOURS = {
+    "train_departure": (env.float("REPORT_TRAIN_DEPARTURE_EARLY_HOURS", default=2),
+                        env.float("REPORT_TRAIN_DEPARTURE_LATE_HOURS", default=48)),
+    "train_arrival": (env.float("REPORT_TRAIN_ARRIVAL_EARLY_HOURS", default=6),
+                      env.float("REPORT_TRAIN_ARRIVAL_LATE_HOURS", default=48)),
+    "vessel_departure": (env.float("REPORT_VESSEL_DEPARTURE_EARLY_HOURS", default=12),
+                         env.float("REPORT_VESSEL_DEPARTURE_LATE_HOURS", default=72)),
+    # Loading on a vessel: from this long before its ETA to this long after its ETD.
+    "vessel_loading": (env.float("REPORT_VESSEL_LOADING_EARLY_HOURS", default=12),
+                       env.float("REPORT_VESSEL_LOADING_LATE_HOURS", default=72)),
+}
+# A train or barge cannot arrive in less than this share of its planned transit.
+REPORT_MIN_TRANSIT_SHARE = env.float("REPORT_MIN_TRANSIT_SHARE", default=0.5)
 
 # --- Security (docs/SECURITY.md) -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

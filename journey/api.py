@@ -11,7 +11,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from bookings.models import Container, ContainerStatus, EmptyRequest, VgmMethod
 from bookings.selectors import booking_list
@@ -21,8 +23,11 @@ from intermodal.codes import Classifier, EventType
 from intermodal.errors import ApplicationError, InvalidInput
 from intermodal.models import PartyKind, Scope
 from journey import services as journey
+from journey.corrections import event_correct
 from stations.models import Departure, VesselCall
+from tracking.api import EventOutSerializer
 from tracking.api import EventsView as EventsReadView
+from tracking.visibility import events_visible
 
 MAX_BULK = 1000
 REPORTABLE = {
@@ -51,6 +56,12 @@ class EventReportSerializer(KnownFieldsOnly, serializers.Serializer):
     vgm_method = serializers.ChoiceField(choices=VgmMethod.choices, required=False)
     vgm_signatory = serializers.CharField(max_length=100, required=False)
     reason = serializers.CharField(max_length=250, required=False, default="")
+    confirm = serializers.BooleanField(
+        required=False, default=False,
+        help_text=_("Record an actual time that is far from the plan, before the previous step, or faster than the "
+                    "planned transit: such a report is refused (409, code `implausible`, the reasons on "
+                    "`event_datetime`) unless this is true."),
+    )
 
     def validate(self, attrs):
         kind, code = attrs["event_type"], attrs["event_code"].upper()
@@ -95,7 +106,7 @@ def _transport(reference: str):
 
 def event_apply(*, actor: Actor, data: dict):
     """Carry out one reported event through the journey; returns the container or transport it moved."""
-    code, at = data["event_code"], data.get("event_datetime")
+    code, at, confirmed = data["event_code"], data.get("event_datetime"), data.get("confirm", False)
     if data["event_type"] == EventType.TRANSPORT:
         transport = _transport(data["transport_reference"])
         if data["classifier"] == Classifier.ESTIMATED:
@@ -106,9 +117,9 @@ def event_apply(*, actor: Actor, data: dict):
             return journey.vessel_call_estimate(actor=actor, vessel_call=transport, reason=data["reason"], **{key: at})
         if isinstance(transport, Departure):
             step = journey.train_depart if code == "DEPA" else journey.train_arrive
-            return step(actor=actor, departure=transport, at=at)
+            return step(actor=actor, departure=transport, at=at, confirmed=confirmed)
         if code == "DEPA":
-            return journey.vessel_depart(actor=actor, vessel_call=transport, at=at)
+            return journey.vessel_depart(actor=actor, vessel_call=transport, at=at, confirmed=confirmed)
         raise InvalidInput(errors={"event_code": [_("A vessel's arrival is not tracked here; report its ETA (EST).")]})
 
     if code in ("AVPU", "GTOT"):
@@ -122,7 +133,7 @@ def event_apply(*, actor: Actor, data: dict):
         return journey.empty_hand_out(actor=actor, request=request, number=data["equipment_reference"])
     number = data["equipment_reference"]
     if code == "DISC":
-        return journey.train_discharge(actor=actor, number=number, at=at)
+        return journey.train_discharge(actor=actor, number=number, at=at, confirmed=confirmed)
     at_port = actor.kind == PartyKind.PORT or (
         actor.kind == PartyKind.PLATFORM_ADMIN
         and Container.objects.filter(
@@ -131,7 +142,7 @@ def event_apply(*, actor: Actor, data: dict):
     )
     if code == "GTIN":
         if at_port:
-            return journey.terminal_gate_in(actor=actor, number=number, at=at)
+            return journey.terminal_gate_in(actor=actor, number=number, at=at, confirmed=confirmed)
         missing = [f for f in ("seal_number", "vgm_kg", "vgm_method", "vgm_signatory") if f not in data]
         if missing:
             raise InvalidInput(
@@ -145,13 +156,14 @@ def event_apply(*, actor: Actor, data: dict):
             vgm_method=data["vgm_method"],
             vgm_signatory=data["vgm_signatory"],
             at=at,
+            confirmed=confirmed,
         )
     if at_port:
-        return journey.vessel_load(actor=actor, number=number, at=at)
+        return journey.vessel_load(actor=actor, number=number, at=at, confirmed=confirmed)
     departure = _transport(data["transport_reference"]) if "transport_reference" in data else None
     if departure is not None and not isinstance(departure, Departure):
         raise InvalidInput(errors={"transport_reference": [_("Load on a train names a departure.")]})
-    return journey.train_load(actor=actor, number=number, departure=departure, at=at)
+    return journey.train_load(actor=actor, number=number, departure=departure, at=at, confirmed=confirmed)
 
 
 def _describe(result) -> dict:
@@ -304,3 +316,37 @@ class EventsView(EventsReadView):
         return Response(body, status=code)
 
 
+
+
+class CorrectionSerializer(KnownFieldsOnly, serializers.Serializer):
+    event_datetime = serializers.DateTimeField(help_text=_("The right time of the step."))
+    reason = serializers.CharField(max_length=250, required=False, default="",
+                                   help_text=_("Why the first report was wrong; subscribers see it."))
+    confirm = serializers.BooleanField(
+        required=False, default=False,
+        help_text=_("Record a corrected time that is far from the plan or out of the steps' order (else 409 "
+                    "`implausible`)."),
+    )
+
+
+class EventCorrectionView(APIView):
+    """Correct the time of a step your organisation reported: a new event that names the one it replaces."""
+
+    required_scopes = {"POST": Scope.EVENTS_WRITE}
+
+    @extend_schema(
+        request=CorrectionSerializer,
+        responses={201: EventOutSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT,
+                   404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        summary="Correct a reported time (the correction supersedes the event)",
+    )
+    def post(self, request, event_id):
+        actor = Actor.from_request(request)
+        event = get_object_or_404(events_visible(actor=actor), event_id=event_id)
+        serializer = CorrectionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        correction = event_correct(actor=actor, event=event, at=data["event_datetime"], reason=data["reason"],
+                                   confirmed=data["confirm"])
+        body = EventOutSerializer(correction, context={"party_kind": actor.kind}).data
+        return Response(body, status=status.HTTP_201_CREATED)

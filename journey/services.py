@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +33,7 @@ from intermodal.codes import Classifier, EmptyIndicator, EventType, FacilityKind
 from intermodal.errors import ApplicationError, InvalidInput, NotAllowed, StateConflict
 from intermodal.events import event_build, event_record, events_append
 from intermodal.models import PartyKind
+from journey.plausibility import before_previous, far_from_plan, require_plausible, too_fast
 from stations.models import Departure, DepartureStatus, Service, Station, Terminal, VesselCall
 
 S = ContainerStatus
@@ -164,6 +165,15 @@ def _vessel(call: VesselCall) -> dict:
 def _move(container: Container, status: str, *extra_fields: str) -> None:
     container.status = status
     container.save(update_fields=["status", "last_event_at", *extra_fields])
+
+
+def _require_after_last_step(container: Container, at: datetime, step: str, *, confirmed: bool,
+                             previous_at: datetime | None = None, extra: Iterable[str | None] = ()) -> None:
+    """A container's step after its previous one (journey.plausibility), unless the reporter confirms it."""
+    previous_at = previous_at or container.last_event_at
+    require_plausible([
+        before_previous(step % {"number": container.number}, at, _("its previous step"), previous_at), *extra,
+    ], confirmed=confirmed)
 
 
 _ORDER = [
@@ -310,8 +320,10 @@ def laden_gate_in(
     vgm_method: int,
     vgm_signatory: str,
     at: datetime | None = None,
+    confirmed: bool = False,
 ) -> Container:
     """The laden container enters the station with its seal and VGM: pre-entry (GTIN, LADEN)."""
+    at = at or timezone.now()
     if not seal_number:
         raise InvalidInput(errors={"seal_number": [_("A laden container needs its seal number.")]})
     with transaction.atomic():
@@ -319,6 +331,7 @@ def laden_gate_in(
         station = container.booking.departure.service.station
         _require_station_staff(actor, station)
         _require_status(container, [S.ASSIGNED, S.EMPTY_OUT], _("gated in"))
+        _require_after_last_step(container, at, _("The gate-in of %(number)s"), confirmed=confirmed)
         container = container_update(
             actor=actor,
             container=container,
@@ -341,9 +354,11 @@ def laden_gate_in(
 
 
 def train_load(
-    *, actor: Actor, number: str, departure: Departure | None = None, at: datetime | None = None
+    *, actor: Actor, number: str, departure: Departure | None = None, at: datetime | None = None,
+    confirmed: bool = False,
 ) -> Container:
     """Station staff load a gated-in container on its booked train (LOAD, rail)."""
+    at = at or timezone.now()
     with transaction.atomic():
         found = _active_container(number, lock=False)
         departure = departure or found.booking.departure
@@ -371,6 +386,7 @@ def train_load(
                 code="departure_gone",
             )
         _require_status(container, [S.GATED_IN], _("loaded on the train"))
+        _require_after_last_step(container, at, _("The loading of %(number)s on the train"), confirmed=confirmed)
         _equipment_event(
             container, actor, "LOAD", place=station_place(departure.service.station), at=at, transport=_rail(departure)
         )
@@ -379,7 +395,7 @@ def train_load(
     return container
 
 
-def train_load_all_ready(*, actor: Actor, departure: Departure) -> list[Container]:
+def train_load_all_ready(*, actor: Actor, departure: Departure, confirmed: bool = False) -> list[Container]:
     """Load every gated-in container booked on the departure, in one action."""
     with transaction.atomic():
         departure = (
@@ -393,7 +409,8 @@ def train_load_all_ready(*, actor: Actor, departure: Departure) -> list[Containe
             .order_by("number")
             .values_list("number", flat=True)
         )
-        return [train_load(actor=actor, number=number, departure=departure) for number in numbers]
+        return [train_load(actor=actor, number=number, departure=departure, confirmed=confirmed)
+                for number in numbers]
 
 
 def _departure_locked(departure: Departure) -> Departure:
@@ -404,8 +421,10 @@ def _departure_locked(departure: Departure) -> Departure:
     )
 
 
-def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = None) -> Departure:
-    """The railway reports the train gone (DEPA, rail): every container on board is on its way."""
+def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = None, confirmed: bool = False
+                 ) -> Departure:
+    """The railway reports the train gone (DEPA, rail): every container on board is on its way. A time far from
+    the plan, or before the last container was loaded, needs `confirmed` (journey.plausibility)."""
     at = at or timezone.now()
     with transaction.atomic():
         departure = _departure_locked(departure)
@@ -416,6 +435,13 @@ def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = No
                 % {"ref": departure.reference, "status": departure.get_status_display().lower()},
                 code="illegal_step",
             )
+        what = _("The departure of train %(ref)s") % {"ref": departure.reference}
+        last_loaded = Container.objects.filter(
+            booking__departure=departure, is_active=True, status=S.ON_TRAIN).aggregate(at=Max("last_event_at"))["at"]
+        require_plausible([
+            far_from_plan(what, at, "train_departure", departure.planned_departure, departure.estimated_departure),
+            before_previous(what, at, _("the last container was loaded on it"), last_loaded),
+        ], confirmed=confirmed, planned=departure.estimated_departure or departure.planned_departure)
         departure.status = DepartureStatus.DEPARTED
         departure.actual_departure = at
         departure.save(update_fields=["status", "actual_departure"])
@@ -425,8 +451,10 @@ def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = No
     return departure
 
 
-def train_arrive(*, actor: Actor, departure: Departure, at: datetime | None = None) -> Departure:
-    """The railway reports the train at the port's rail yard (ARRI, rail)."""
+def train_arrive(*, actor: Actor, departure: Departure, at: datetime | None = None, confirmed: bool = False
+                 ) -> Departure:
+    """The railway reports the train at the port's rail yard (ARRI, rail). A time far from the plan, or a transit
+    faster than the train can run, needs `confirmed` (journey.plausibility)."""
     at = at or timezone.now()
     with transaction.atomic():
         departure = _departure_locked(departure)
@@ -437,6 +465,11 @@ def train_arrive(*, actor: Actor, departure: Departure, at: datetime | None = No
             )
         if at <= departure.actual_departure:
             raise InvalidInput(errors={"event_datetime": [_("The arrival must come after the departure.")]})
+        require_plausible([
+            far_from_plan(_("The arrival of train %(ref)s") % {"ref": departure.reference}, at, "train_arrival",
+                          departure.planned_arrival, departure.estimated_arrival),
+            too_fast(at, departure.actual_departure, departure.planned_arrival - departure.planned_departure),
+        ], confirmed=confirmed, planned=departure.estimated_arrival or departure.planned_arrival)
         departure.status = DepartureStatus.ARRIVED
         departure.actual_arrival = at
         departure.save(update_fields=["status", "actual_arrival"])
@@ -459,13 +492,16 @@ def _move_on_board(departure: Departure, from_status: str, to_status: str, at: d
 # --- At the port -----------------------------------------------------------------------------------------
 
 
-def train_discharge(*, actor: Actor, number: str, at: datetime | None = None) -> Container:
+def train_discharge(*, actor: Actor, number: str, at: datetime | None = None, confirmed: bool = False
+                    ) -> Container:
     """The port takes the container off the train (DISC, rail)."""
+    at = at or timezone.now()
     with transaction.atomic():
         container = _active_container(number)
         departure = container.booking.departure
         _require_port(actor, departure.service.terminal)
         _require_status(container, [S.ARRIVED], _("discharged from the train"))
+        _require_after_last_step(container, at, _("The discharge of %(number)s"), confirmed=confirmed)
         _equipment_event(
             container,
             actor,
@@ -478,7 +514,8 @@ def train_discharge(*, actor: Actor, number: str, at: datetime | None = None) ->
     return container
 
 
-def terminal_gate_in(*, actor: Actor, number: str, at: datetime | None = None) -> Container:
+def terminal_gate_in(*, actor: Actor, number: str, at: datetime | None = None, confirmed: bool = False
+                     ) -> Container:
     """The container enters the terminal stack (GTIN, LADEN); it made the vessel if this is before the CY cut-off."""
     at = at or timezone.now()
     with transaction.atomic():
@@ -486,6 +523,7 @@ def terminal_gate_in(*, actor: Actor, number: str, at: datetime | None = None) -
         terminal = container.booking.departure.service.terminal
         _require_port(actor, terminal)
         _require_status(container, [S.DISCHARGED], _("gated in at the terminal"))
+        _require_after_last_step(container, at, _("The terminal gate-in of %(number)s"), confirmed=confirmed)
         _equipment_event(container, actor, "GTIN", place=_terminal_place(terminal), at=at)
         container.terminal_gate_in_at = at
         _move(container, S.AT_TERMINAL, "terminal_gate_in_at")
@@ -493,8 +531,10 @@ def terminal_gate_in(*, actor: Actor, number: str, at: datetime | None = None) -
     return container
 
 
-def vessel_load(*, actor: Actor, number: str, at: datetime | None = None) -> Container:
-    """Load on the booked vessel (LOAD, vessel): only with a VGM, within the cut-off, and cleared."""
+def vessel_load(*, actor: Actor, number: str, at: datetime | None = None, confirmed: bool = False) -> Container:
+    """Load on the booked vessel (LOAD, vessel): only with a VGM, within the cut-off, and cleared. A time outside
+    the vessel's call or before the container reached the terminal needs `confirmed` (journey.plausibility)."""
+    at = at or timezone.now()
     with transaction.atomic():
         container = _active_container(number)
         call = container.booking.vessel_call
@@ -513,14 +553,22 @@ def vessel_load(*, actor: Actor, number: str, at: datetime | None = None) -> Con
             )
         container_check_loadable_on_vessel(container=container)
         vessel_loading_customs_check(container)
+        _require_after_last_step(
+            container, at, _("The loading of %(number)s on the vessel"), confirmed=confirmed,
+            previous_at=container.terminal_gate_in_at,
+            extra=[far_from_plan(_("The loading of %(number)s on %(vessel)s")
+                                 % {"number": container.number, "vessel": call.vessel_name},
+                                 at, "vessel_loading", call.eta, until=call.etd)])
         _equipment_event(container, actor, "LOAD", place=_terminal_place(call.terminal), at=at, transport=_vessel(call))
         _move(container, S.ON_VESSEL)
         booking_status_refresh(container.booking)
     return container
 
 
-def vessel_depart(*, actor: Actor, vessel_call: VesselCall, at: datetime | None = None) -> VesselCall:
-    """The vessel sails (DEPA, vessel): its containers have sailed and are free for their next booking."""
+def vessel_depart(*, actor: Actor, vessel_call: VesselCall, at: datetime | None = None, confirmed: bool = False
+                  ) -> VesselCall:
+    """The vessel sails (DEPA, vessel): its containers have sailed and are free for their next booking. A time far
+    from its ETD, or before its last container was loaded, needs `confirmed` (journey.plausibility)."""
     at = at or timezone.now()
     with transaction.atomic():
         call = VesselCall.objects.select_for_update(of=("self",)).select_related("terminal").get(pk=vessel_call.pk)
@@ -529,6 +577,13 @@ def vessel_depart(*, actor: Actor, vessel_call: VesselCall, at: datetime | None 
             raise StateConflict(
                 _("Vessel %(vessel)s has already sailed.") % {"vessel": call.vessel_name}, code="illegal_step"
             )
+        what = _("The sailing of %(vessel)s") % {"vessel": call.vessel_name}
+        last_loaded = Container.objects.filter(
+            booking__vessel_call=call, is_active=True, status=S.ON_VESSEL).aggregate(at=Max("last_event_at"))["at"]
+        require_plausible([
+            far_from_plan(what, at, "vessel_departure", call.etd),
+            before_previous(what, at, _("the last container was loaded on it"), last_loaded),
+        ], confirmed=confirmed, planned=call.etd)
         call.actual_departure = at
         call.save(update_fields=["actual_departure"])
         _transport_event(actor, "DEPA", at, place=_terminal_place(call.terminal), transport=_vessel(call))

@@ -26,4 +26,5 @@ urlpatterns = [
     path("port/vessel/<slug:reference>/sailed/", operations.vessel_sailed, name="sailed"),
     path("port/vessel/<slug:reference>/estimate/", operations.vessel_estimate, name="vessel-estimate"),
     path("track/", tracking_views.track, name="track"),
+    path("events/<uuid:event_id>/correct/", operations.event_correct_page, name="event-correct"),
 ]

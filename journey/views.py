@@ -34,11 +34,13 @@ from bookings.models import (
 from customs.selectors import customs_labels
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotAllowed, StateConflict
-from intermodal.models import PartyKind
+from intermodal.models import Event, PartyKind
 from intermodal.permissions import page_parties
 from journey import services as journey
+from journey.corrections import event_correct, may_correct
 from journey.forms import (
     ActualTimeForm,
+    CorrectionForm,
     DepartureDelayForm,
     HandOutForm,
     ScanAction,
@@ -47,8 +49,10 @@ from journey.forms import (
     add_refusal,
     refusal_text,
 )
+from journey.plausibility import Implausible
 from stations.models import Departure, DepartureStatus, Station, VesselCall
 from stations.selectors import departure_list
+from tracking.visibility import events_visible
 
 SESSION_STATION = "operations_station"
 RAILWAY_DAYS = 3
@@ -187,34 +191,50 @@ def _focus(form, name: str) -> None:
     form.fields[name].widget.attrs["autofocus"] = True
 
 
+def _confirmed(request) -> bool:
+    """The reporter confirmed a report that looked wrong (the confirmation step's button)."""
+    return request.POST.get("confirm") == "1"
+
+
+def _confirm_report(request, error: Implausible, action: str, back_url: str):
+    """The confirmation step of a report that looks wrong (journey.plausibility): why, the time it was expected,
+    and the same report again, confirmed - or back, to correct the time."""
+    fields = [(name, value) for name, value in request.POST.items() if name not in ("csrfmiddlewaretoken", "confirm")]
+    context = {"error": error, "action": action, "fields": fields, "post_url": request.path, "back_url": back_url}
+    return render(request, "operations/confirm_report.html", context, status=error.status)
+
+
 def _fresh_scan_form(action: str = "") -> ScanForm:
     return ScanForm(initial={"action": action if action in dict(ScanAction.CHOICES) else ScanAction.GATE_IN})
 
 
-def _scan_apply(actor: Actor, form: ScanForm) -> str:
+def _scan_apply(actor: Actor, form: ScanForm, confirmed: bool) -> str:
     """Record the scan through the journey; the success message, or a refusal raised."""
     data = form.cleaned_data
     if data["action"] == ScanAction.GATE_IN:
         container = journey.laden_gate_in(actor=actor, number=data["number"], seal_number=data["seal_number"],
-                                          **form.vgm())
+                                          confirmed=confirmed, **form.vgm())
         station = container.booking.departure.service.station
         message = _("Container %(number)s gated in at %(station)s with seal %(seal)s.") % {
             "number": container.number, "station": station.display_name, "seal": container.seal_number}
         if container.has_vgm:
             return message + " " + _("VGM %(kg)s kg.") % {"kg": f"{container.vgm_kg:,.0f}"}
         return message + " " + _("No VGM yet: it is needed before the vessel.")
-    container = journey.train_load(actor=actor, number=data["number"])
+    container = journey.train_load(actor=actor, number=data["number"], confirmed=confirmed)
     return _("Container %(number)s loaded on train %(departure)s.") % {
         "number": container.number, "departure": container.booking.departure.reference}
 
 
 def _scan_post(request, actor: Actor) -> tuple[str | None, ScanForm, str, int]:
-    """Handle a scan: (success message or None, the form to show, the reason it failed, status)."""
+    """Handle a scan: (success message or None, the form to show, the reason it failed, status); a scan that
+    looks wrong raises Implausible for the confirmation step."""
     form = ScanForm(request.POST)
     if not form.is_valid():
         return None, form, _("Check the fields marked below."), 400
     try:
-        message = _scan_apply(actor, form)
+        message = _scan_apply(actor, form, _confirmed(request))
+    except Implausible:
+        raise
     except (StateConflict, NotAllowed) as error:
         # The next scan is another container: start from a clean form, keeping the action.
         return None, _fresh_scan_form(form.cleaned_data["action"]), refusal_text(error), error.status
@@ -232,7 +252,10 @@ def station_board(request):
         return render(request, "operations/no_station.html")
     action = request.GET.get("action", "")
     if request.method == "POST":
-        message, form, error, status = _scan_post(request, actor)
+        try:
+            message, form, error, status = _scan_post(request, actor)
+        except Implausible as implausible:
+            return _confirm_report(request, implausible, _("Scan at the gate"), request.get_full_path())
         if message:
             messages.success(request, message)
             return redirect(_url("operations:station-board", station=station.code,
@@ -251,7 +274,10 @@ def scan(request):
         return render(request, "operations/no_station.html")
     form, error, status = _fresh_scan_form(request.GET.get("action", "")), "", 200
     if request.method == "POST":
-        message, form, error, status = _scan_post(request, actor)
+        try:
+            message, form, error, status = _scan_post(request, actor)
+        except Implausible as implausible:
+            return _confirm_report(request, implausible, _("Scan at the gate"), request.get_full_path())
         if message:
             messages.success(request, message)
             return redirect(_url("operations:scan", station=station.code, action=form.cleaned_data["action"]))
@@ -328,7 +354,11 @@ def load_all_ready(request, reference: str):
     if departure is None:
         raise Http404
     try:
-        loaded = journey.train_load_all_ready(actor=actor, departure=departure)
+        loaded = journey.train_load_all_ready(actor=actor, departure=departure, confirmed=_confirmed(request))
+    except Implausible as implausible:
+        action = _("Load all ready on train %(ref)s") % {"ref": departure.reference}
+        return _confirm_report(request, implausible, action,
+                               _url("operations:station-board", station=departure.service.station.code))
     except ApplicationError as error:
         messages.error(request, refusal_text(error))
     else:
@@ -403,6 +433,8 @@ def _manifest_page(request, actor: Actor, departure: Departure, *, forms: dict |
         "can_delay": departure.status not in (DepartureStatus.ARRIVED, DepartureStatus.CANCELLED),
         "departed_form": ActualTimeForm(auto_id="id_departed_%s"),
         "arrived_form": ActualTimeForm(auto_id="id_arrived_%s"),
+        "departed_report": own_report(actor, departure.reference, "DEPA") if departure.actual_departure else None,
+        "arrived_report": own_report(actor, departure.reference, "ARRI") if departure.actual_arrival else None,
         "delay_form": DepartureDelayForm(auto_id="id_delay_%s"),
         "action_error": error,
         **(forms or {}),
@@ -416,12 +448,16 @@ def railway_manifest(request, reference: str):
     return _manifest_page(request, actor, _railway_departure(actor, reference))
 
 
-def _report(request, actor, departure, form, form_name, step, success, field_map=None):
-    """Run a report on a departure from its form; back to the manifest with the outcome."""
+def _report(request, actor, departure, form, form_name, step, success, field_map=None, action=""):
+    """Run a report on a departure from its form; back to the manifest with the outcome (or, for a time that looks
+    wrong, to the confirmation step)."""
     if not form.is_valid():
         return _manifest_page(request, actor, departure, forms={form_name: form}, status=400)
     try:
         step(form.cleaned_data)
+    except Implausible as implausible:
+        return _confirm_report(request, implausible, action,
+                               reverse("operations:manifest", args=[departure.reference]))
     except ApplicationError as error:
         add_refusal(form, error, field_map)
         return _manifest_page(request, actor, departure, forms={form_name: form}, error=refusal_text(error),
@@ -437,8 +473,10 @@ def train_departed(request, reference: str):
     departure = _railway_departure(actor, reference)
     return _report(
         request, actor, departure, ActualTimeForm(request.POST, auto_id="id_departed_%s"), "departed_form",
-        lambda data: journey.train_depart(actor=actor, departure=departure, at=data["at"]),
-        _("Train %(ref)s reported departed.") % {"ref": departure.reference}, {"event_datetime": "at"})
+        lambda data: journey.train_depart(actor=actor, departure=departure, at=data["at"],
+                                          confirmed=_confirmed(request)),
+        _("Train %(ref)s reported departed.") % {"ref": departure.reference}, {"event_datetime": "at"},
+        _("Report train %(ref)s departed") % {"ref": departure.reference})
 
 
 @party_required(PartyKind.RAILWAY)
@@ -448,8 +486,10 @@ def train_arrived(request, reference: str):
     departure = _railway_departure(actor, reference)
     return _report(
         request, actor, departure, ActualTimeForm(request.POST, auto_id="id_arrived_%s"), "arrived_form",
-        lambda data: journey.train_arrive(actor=actor, departure=departure, at=data["at"]),
-        _("Train %(ref)s reported arrived at the port.") % {"ref": departure.reference}, {"event_datetime": "at"})
+        lambda data: journey.train_arrive(actor=actor, departure=departure, at=data["at"],
+                                          confirmed=_confirmed(request)),
+        _("Train %(ref)s reported arrived at the port.") % {"ref": departure.reference}, {"event_datetime": "at"},
+        _("Report train %(ref)s arrived") % {"ref": departure.reference})
 
 
 @party_required(PartyKind.RAILWAY)
@@ -525,11 +565,14 @@ def _port_container(actor: Actor, number: str, path: str) -> Container:
     return container
 
 
-def _port_step(request, number: str, step, success: str):
+def _port_step(request, number: str, step, success: str, action: str):
     actor = Actor.from_request(request)
     container = _port_container(actor, number, "booking__departure__service__terminal__operator")
     try:
-        step(actor=actor, number=container.number)
+        step(actor=actor, number=container.number, confirmed=_confirmed(request))
+    except Implausible as implausible:
+        return _confirm_report(request, implausible, action % {"number": container.number},
+                               reverse("operations:port"))
     except ApplicationError as error:
         messages.error(request, refusal_text(error))
     else:
@@ -540,13 +583,15 @@ def _port_step(request, number: str, step, success: str):
 @party_required(PartyKind.PORT)
 @require_POST
 def train_discharge(request, number: str):
-    return _port_step(request, number, journey.train_discharge, _("Container %(number)s discharged from the train."))
+    return _port_step(request, number, journey.train_discharge, _("Container %(number)s discharged from the train."),
+                      _("Discharge %(number)s from the train"))
 
 
 @party_required(PartyKind.PORT)
 @require_POST
 def terminal_gate_in(request, number: str):
-    return _port_step(request, number, journey.terminal_gate_in, _("Container %(number)s gated in at the terminal."))
+    return _port_step(request, number, journey.terminal_gate_in, _("Container %(number)s gated in at the terminal."),
+                      _("Gate %(number)s in at the terminal"))
 
 
 def _port_call(actor: Actor, reference: str) -> VesselCall:
@@ -582,6 +627,7 @@ def _vessel_page(request, actor: Actor, call: VesselCall, *, forms: dict | None 
         "missing_vgm": sum(1 for c in containers if not c.has_vgm),
         "has_sailed": call.actual_departure is not None,
         "sailed_form": ActualTimeForm(auto_id="id_sailed_%s"),
+        "sailed_report": own_report(actor, call.reference, "DEPA") if call.actual_departure else None,
         "estimate_form": VesselEstimateForm(auto_id="id_estimate_%s"),
         "action_error": error,
         **(forms or {}),
@@ -604,7 +650,11 @@ def vessel_load(request, reference: str, number: str):
     if container.booking.vessel_call_id != call.pk:
         raise Http404
     try:
-        journey.vessel_load(actor=actor, number=container.number)
+        journey.vessel_load(actor=actor, number=container.number, confirmed=_confirmed(request))
+    except Implausible as implausible:
+        return _confirm_report(request, implausible, _("Load %(number)s on %(vessel)s")
+                               % {"number": container.number, "vessel": call.vessel_name},
+                               reverse("operations:vessel", args=[call.reference]))
     except ApplicationError as error:
         messages.error(request, refusal_text(error))
     else:
@@ -613,7 +663,7 @@ def vessel_load(request, reference: str, number: str):
     return redirect("operations:vessel", reference=call.reference)
 
 
-def _vessel_report(request, reference, form_class, form_name, step, success, field_map=None):
+def _vessel_report(request, reference, form_class, form_name, step, success, field_map=None, action=""):
     actor = Actor.from_request(request)
     call = _port_call(actor, reference)
     form = form_class(request.POST, auto_id=f"id_{form_name.removesuffix('_form')}_%s")
@@ -621,6 +671,9 @@ def _vessel_report(request, reference, form_class, form_name, step, success, fie
         return _vessel_page(request, actor, call, forms={form_name: form}, status=400)
     try:
         step(actor, call, form.cleaned_data)
+    except Implausible as implausible:
+        return _confirm_report(request, implausible, action % {"vessel": call.vessel_name, "voyage": call.voyage},
+                               reverse("operations:vessel", args=[call.reference]))
     except ApplicationError as error:
         add_refusal(form, error, field_map)
         return _vessel_page(request, actor, call, forms={form_name: form}, error=refusal_text(error),
@@ -634,8 +687,9 @@ def _vessel_report(request, reference, form_class, form_name, step, success, fie
 def vessel_sailed(request, reference: str):
     return _vessel_report(
         request, reference, ActualTimeForm, "sailed_form",
-        lambda actor, call, data: journey.vessel_depart(actor=actor, vessel_call=call, at=data["at"]),
-        _("%(vessel)s %(voyage)s reported sailed."), {"event_datetime": "at"})
+        lambda actor, call, data: journey.vessel_depart(actor=actor, vessel_call=call, at=data["at"],
+                                                        confirmed=_confirmed(request)),
+        _("%(vessel)s %(voyage)s reported sailed."), {"event_datetime": "at"}, _("Report %(vessel)s %(voyage)s sailed"))
 
 
 @party_required(PartyKind.PORT)
@@ -646,3 +700,68 @@ def vessel_estimate(request, reference: str):
         lambda actor, call, data: journey.vessel_call_estimate(actor=actor, vessel_call=call, eta=data["eta"],
                                                                etd=data["etd"], reason=data["reason"]),
         _("New times for %(vessel)s %(voyage)s reported."))
+
+
+# --- Corrections -----------------------------------------------------------------------------------------
+
+STEP_NAMES = {
+    ("TRANSPORT", "DEPA"): gettext_lazy("Departure"), ("TRANSPORT", "ARRI"): gettext_lazy("Arrival"),
+    ("EQUIPMENT", "AVPU"): gettext_lazy("Empties ready"), ("EQUIPMENT", "GTOT"): gettext_lazy("Empty handed out"),
+    ("EQUIPMENT", "GTIN"): gettext_lazy("Gate-in"), ("EQUIPMENT", "LOAD"): gettext_lazy("Loaded"),
+    ("EQUIPMENT", "DISC"): gettext_lazy("Discharged"),
+}
+
+
+def _correctable_event(actor: Actor, event_id) -> Event:
+    """An event the signed-in organisation reported and may correct; any other is a 404."""
+    event = events_visible(actor=actor).filter(event_id=event_id).first()
+    if event is None or not may_correct(actor, event):
+        raise Http404
+    return event
+
+
+def _after_correction(event: Event) -> str:
+    """Where the reporter came from: the vessel's or train's page, or the container's journey."""
+    if event.event_type == "TRANSPORT" and event.mode_of_transport == "VESSEL":
+        return reverse("operations:vessel", args=[event.transport_reference])
+    if event.event_type == "TRANSPORT":
+        return reverse("operations:manifest", args=[event.transport_reference])
+    return _url("operations:track", q=event.equipment_reference or event.booking_reference)
+
+
+def own_report(actor: Actor, transport_reference: str, code: str) -> Event | None:
+    """The current actual report of a train's or vessel's step that the actor's organisation made (to link its
+    correction from the manifest and the loading list)."""
+    event = (events_visible(actor=actor)
+             .filter(event_type="TRANSPORT", event_code=code, classifier="ACT",
+                     transport_reference=transport_reference, superseded_by__isnull=True)
+             .order_by("-txid", "-id").first())
+    return event if event is not None and may_correct(actor, event) else None
+
+
+@login_required
+def event_correct_page(request, event_id):
+    """Correct the time of a step the organisation reported: the correction supersedes the report everywhere."""
+    actor = Actor.from_request(request)
+    event = _correctable_event(actor, event_id)
+    corrected_by = Event.objects.filter(supersedes=event).first()
+    form = CorrectionForm(request.POST or None, initial={"at": timezone.localtime(event.event_datetime)})
+    status = 200
+    if request.method == "POST" and corrected_by is None:
+        if form.is_valid():
+            try:
+                event_correct(actor=actor, event=event, at=form.cleaned_data["at"],
+                              reason=form.cleaned_data["reason"], confirmed=_confirmed(request))
+            except Implausible as implausible:
+                return _confirm_report(request, implausible, _("Correct the time"), request.path)
+            except ApplicationError as error:
+                add_refusal(form, error, {"event_datetime": "at"})
+                status = error.status
+            else:
+                messages.success(request, _("The time is corrected; everyone who was told is told again."))
+                return redirect(_after_correction(event))
+        else:
+            status = 400
+    context = {"event": event, "step_name": STEP_NAMES.get((event.event_type, event.event_code), event.event_code),
+               "form": form, "corrected_by": corrected_by, "back_url": _after_correction(event)}
+    return render(request, "operations/event_correct.html", context, status=status)

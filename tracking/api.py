@@ -4,7 +4,7 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import pagination, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -26,6 +26,14 @@ class EventOutSerializer(serializers.ModelSerializer):
     the context (`party_kind`) may know it (tracking.visibility)."""
 
     reported_by = serializers.SlugRelatedField(source="reported_by_organisation", slug_field="code", read_only=True)
+    supersedes = serializers.SerializerMethodField(
+        help_text=_("A correction: the event_id of the report it replaces (same step, the right time); null otherwise.")
+    )
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_supersedes(self, instance) -> str | None:
+        # The corrected event's id is kept in the correction's details: no join per event in a feed.
+        return instance.details.get("supersedes") if instance.supersedes_id else None
 
     def to_representation(self, instance):
         [instance] = as_seen_by(self.context.get("party_kind"), [instance])
@@ -52,6 +60,7 @@ class EventOutSerializer(serializers.ModelSerializer):
             "document_reference",
             "reason",
             "reported_by",
+            "supersedes",
         ]
 
 
@@ -119,6 +128,7 @@ class StepSerializer(serializers.Serializer):
     actual = serializers.DateTimeField(allow_null=True)
     deadline = serializers.DateTimeField(allow_null=True)
     done = serializers.BooleanField()
+    corrected = serializers.BooleanField(help_text=_("The actual time is its reporter's correction of a wrong one."))
 
 
 class TrackContainerSerializer(serializers.Serializer):

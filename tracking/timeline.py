@@ -4,7 +4,8 @@ caller, and the public look-up that shows no goods, prices or party names.
 Every step is told by the container's own events, never by its train's or vessel's alone: a train's departure
 is a container's only if the container was loaded on it; one the train or vessel left without is shown left
 behind (its MISS event), where it is. A booking's timeline is its first container to take each step, and shows
-any of its containers left behind."""
+any of its containers left behind. A report its reporter corrected is read as corrected: the superseded event is
+left out and the step is marked corrected."""
 
 import re
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ class Step:
     estimated: datetime | None = None
     actual: datetime | None = None
     deadline: datetime | None = None
+    # The event that told the actual time (its reporter may correct it), and whether it is itself a correction
+    # of an earlier report (journey.corrections).
+    event: Event | None = None
+    corrected: bool = False
 
     @property
     def done(self) -> bool:
@@ -72,7 +77,33 @@ def _events_for(booking: Booking, container: Container | None) -> list[Event]:
     if container:
         # Container numbers are reused across bookings: only this booking's journey of the box.
         own &= Q(equipment_reference=container.number)
-    return list(Event.objects.filter(own | transports).order_by("event_datetime", "id"))
+    # A report a correction replaced is not the truth any more; the correction is.
+    return list(Event.objects.filter(own | transports, superseded_by__isnull=True).order_by("event_datetime", "id"))
+
+
+# Where each step's actual time comes from: its event code, and the transport ("rail", "vessel") or the place.
+_STEP_SOURCES = {
+    "empty_out": ("GTOT", None, None), "station_gate_in": ("GTIN", None, "station"),
+    "train_load": ("LOAD", "rail", None), "train_departs": ("DEPA", "rail", None),
+    "missed_train": ("MISS", "rail", None),
+    "train_arrives": ("ARRI", "rail", None), "terminal_gate_in": ("GTIN", None, "terminal"),
+    "vessel_load": ("LOAD", "vessel", None), "vessel_departs": ("DEPA", "vessel", None),
+    "missed_vessel": ("MISS", "vessel", None),
+}
+
+
+def _mark_sources(steps: list[Step], events: list[Event], transports: dict[str, str]) -> None:
+    """Give each done step the event its actual time came from, and say whether that is a correction."""
+    for step in steps:
+        if step.actual is None or step.key not in _STEP_SOURCES:
+            continue
+        code, transport, facility_kind = _STEP_SOURCES[step.key]
+        step.event = next((
+            e for e in events
+            if e.event_code == code and e.classifier == "ACT" and e.event_datetime == step.actual
+            and (transport is None or e.transport_reference == transports[transport])
+            and (facility_kind is None or e.facility_kind == facility_kind)), None)
+        step.corrected = step.event is not None and step.event.supersedes_id is not None
 
 
 def _first(
@@ -183,6 +214,7 @@ def timeline_build(*, booking: Booking, container: Container | None = None) -> T
         place = station.display_name if where and where.facility_kind == "station" else terminal.display_name
         steps.append(Step("missed_vessel", _("Left behind: the vessel sailed without it"), place,
                           actual=missed_vessel))
+    _mark_sources(steps, events, {"rail": rail, "vessel": vessel})
     containers = [container] if container else list(booking.containers.order_by("number"))
     return Timeline(booking=booking, steps=steps, containers=containers, events=events)
 

@@ -30,7 +30,8 @@ def track(request):
             not_found = True
     by_container = bool(timeline and tracking.CONTAINER_NUMBER.match(form.cleaned_data["q"].strip().upper()))
     return render(request, "tracking/track.html",
-                  {"form": form, "timeline": timeline, "not_found": not_found, "by_container": by_container},
+                  {"form": form, "timeline": timeline, "not_found": not_found, "by_container": by_container,
+                   "correcting_organisation": getattr(actor.organisation, "pk", None)},
                   status=404 if not_found else 200)
 
 

@@ -210,22 +210,23 @@ def tracked(shipper, other_shipper, connecting):
     journey.empty_request_ready(actor=station, request=request)
     for n, number in enumerate(NUMBERS):
         journey.empty_hand_out(actor=station, request=request, number=number)
-        journey.laden_gate_in(actor=station, number=number, seal_number=f"SEAL{n:05d}", vgm_kg=Decimal("24500"),
+        journey.laden_gate_in(confirmed=True,
+            actor=station, number=number, seal_number=f"SEAL{n:05d}", vgm_kg=Decimal("24500"),
                               vgm_method=1, vgm_signatory="Chen Jie")
     journey.departure_estimate(actor=railway, departure=departure, estimated_departure=leaves + timedelta(hours=1),
                                reason="Locomotive change")
     for number in NUMBERS:
-        journey.train_load(actor=station, number=number)
-    journey.train_depart(actor=railway, departure=departure, at=leaves + timedelta(hours=1))
-    journey.train_arrive(actor=railway, departure=departure, at=leaves + timedelta(hours=9))
+        journey.train_load(confirmed=True, actor=station, number=number)
+    journey.train_depart(confirmed=True, actor=railway, departure=departure, at=leaves + timedelta(hours=1))
+    journey.train_arrive(confirmed=True, actor=railway, departure=departure, at=leaves + timedelta(hours=9))
     factories.declaration_released(booking)
     for number in NUMBERS:
-        journey.train_discharge(actor=port, number=number)
-        journey.terminal_gate_in(actor=port, number=number, at=call.cy_cutoff - timedelta(hours=2))
-        journey.vessel_load(actor=port, number=number)
+        journey.train_discharge(confirmed=True, actor=port, number=number)
+        journey.terminal_gate_in(confirmed=True, actor=port, number=number, at=call.cy_cutoff - timedelta(hours=2))
+        journey.vessel_load(confirmed=True, actor=port, number=number)
     journey.vessel_call_estimate(actor=port, vessel_call=call, eta=call.eta + timedelta(hours=2),
                                  reason="Berth congestion")
-    journey.vessel_depart(actor=port, vessel_call=call)
+    journey.vessel_depart(confirmed=True, actor=port, vessel_call=call)
 
     # Stored, never emitted: a document type outside the 2.2.0 enum.
     odd_document = event_record(event_type="SHIPMENT", event_code="ISSU", organisation=shipper.org,

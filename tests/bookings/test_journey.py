@@ -43,7 +43,7 @@ def to_station(shipper, connecting, parties, count: int = 3):
     journey.empty_request_ready(actor=parties["station"], request=request)
     for n, number in enumerate(NUMBERS[:count]):
         journey.empty_hand_out(actor=parties["station"], request=request, number=number)
-        journey.laden_gate_in(actor=parties["station"], number=number, **vgm(n))
+        journey.laden_gate_in(confirmed=True, actor=parties["station"], number=number, **vgm(n))
     return booking, request
 
 
@@ -52,20 +52,21 @@ def test_the_whole_journey_of_a_three_container_booking(shipper, connecting, par
     departure, call = connecting.departure, connecting.vessel_call
     leaves = departure.planned_departure
 
-    loaded = journey.train_load_all_ready(actor=parties["station"], departure=departure)
-    journey.train_depart(actor=parties["railway"], departure=departure, at=leaves)
-    journey.train_arrive(actor=parties["railway"], departure=departure, at=leaves + timedelta(hours=8))
+    loaded = journey.train_load_all_ready(confirmed=True, actor=parties["station"], departure=departure)
+    journey.train_depart(confirmed=True, actor=parties["railway"], departure=departure, at=leaves)
+    journey.train_arrive(confirmed=True, actor=parties["railway"], departure=departure, at=leaves + timedelta(hours=8))
     for number in NUMBERS:
-        journey.train_discharge(actor=parties["port"], number=number)
-        journey.terminal_gate_in(actor=parties["port"], number=number, at=call.cy_cutoff - timedelta(hours=2))
+        journey.train_discharge(confirmed=True, actor=parties["port"], number=number)
+        journey.terminal_gate_in(confirmed=True,
+            actor=parties["port"], number=number, at=call.cy_cutoff - timedelta(hours=2))
     booking.refresh_from_db()
     at_port = booking.status
     factories.declaration_released(booking)  # pre-release: cleared inland, loaded without a second check
     for number in NUMBERS:
-        journey.vessel_load(actor=parties["port"], number=number)
+        journey.vessel_load(confirmed=True, actor=parties["port"], number=number)
     booking.refresh_from_db()
     loaded_status = booking.status
-    journey.vessel_depart(actor=parties["port"], vessel_call=call)
+    journey.vessel_depart(confirmed=True, actor=parties["port"], vessel_call=call)
 
     booking.refresh_from_db()
     request.refresh_from_db()
@@ -103,10 +104,10 @@ def assert_refused_and_nothing_written(step, code: str | None = None, refusal=St
 
 def test_load_on_the_vessel_before_terminal_gate_in_is_refused(shipper, connecting, parties):
     to_station(shipper, connecting, parties, count=1)
-    journey.train_load(actor=parties["station"], number=NUMBERS[0])
+    journey.train_load(confirmed=True, actor=parties["station"], number=NUMBERS[0])
 
     error = assert_refused_and_nothing_written(
-        lambda: journey.vessel_load(actor=parties["port"], number=NUMBERS[0]), "illegal_step")
+        lambda: journey.vessel_load(confirmed=True, actor=parties["port"], number=NUMBERS[0]), "illegal_step")
 
     assert "loaded on the train" in error.message
 
@@ -115,7 +116,8 @@ def test_gate_in_of_an_unknown_container_is_refused(shipper, connecting, parties
     to_station(shipper, connecting, parties, count=1)
 
     error = assert_refused_and_nothing_written(
-        lambda: journey.laden_gate_in(actor=parties["station"], number="GYOU4047990", **vgm()), "unknown_container")
+        lambda: journey.laden_gate_in(confirmed=True,
+            actor=parties["station"], number="GYOU4047990", **vgm()), "unknown_container")
 
     assert "GYOU4047990" in error.message
 
@@ -138,60 +140,65 @@ def test_a_railway_only_reports_its_own_departures(shipper, connecting, parties)
     other_railway = Actor(organisation=factories.organisation(PartyKind.RAILWAY))
 
     assert_refused_and_nothing_written(
-        lambda: journey.train_depart(actor=other_railway, departure=connecting.departure), "not_your_place",
+        lambda: journey.train_depart(confirmed=True,
+            actor=other_railway, departure=connecting.departure), "not_your_place",
         NotAllowed)
     assert_refused_and_nothing_written(
-        lambda: journey.train_depart(actor=parties["port"], departure=connecting.departure), "not_your_place",
+        lambda: journey.train_depart(confirmed=True,
+            actor=parties["port"], departure=connecting.departure), "not_your_place",
         NotAllowed)
 
 
 def test_the_port_only_acts_at_its_terminals(shipper, connecting, parties):
     to_station(shipper, connecting, parties, count=1)
-    journey.train_load(actor=parties["station"], number=NUMBERS[0])
-    journey.train_depart(actor=parties["railway"], departure=connecting.departure)
-    journey.train_arrive(actor=parties["railway"], departure=connecting.departure,
+    journey.train_load(confirmed=True, actor=parties["station"], number=NUMBERS[0])
+    journey.train_depart(confirmed=True, actor=parties["railway"], departure=connecting.departure)
+    journey.train_arrive(confirmed=True, actor=parties["railway"], departure=connecting.departure,
                          at=timezone.now() + timedelta(hours=8))
     other_port = Actor(organisation=factories.organisation(PartyKind.PORT))
 
     assert_refused_and_nothing_written(
-        lambda: journey.train_discharge(actor=other_port, number=NUMBERS[0]), "not_your_place", NotAllowed)
+        lambda: journey.train_discharge(confirmed=True,
+            actor=other_port, number=NUMBERS[0]), "not_your_place", NotAllowed)
 
 
 def test_steps_out_of_order_are_refused(shipper, connecting, parties):
     to_station(shipper, connecting, parties, count=1)
 
     assert_refused_and_nothing_written(
-        lambda: journey.train_arrive(actor=parties["railway"], departure=connecting.departure), "illegal_step")
+        lambda: journey.train_arrive(confirmed=True,
+            actor=parties["railway"], departure=connecting.departure), "illegal_step")
     assert_refused_and_nothing_written(
-        lambda: journey.laden_gate_in(actor=parties["station"], number=NUMBERS[0], **vgm()), "illegal_step")
+        lambda: journey.laden_gate_in(confirmed=True,
+            actor=parties["station"], number=NUMBERS[0], **vgm()), "illegal_step")
     assert_refused_and_nothing_written(
-        lambda: journey.train_discharge(actor=parties["port"], number=NUMBERS[0]), "illegal_step")
+        lambda: journey.train_discharge(confirmed=True, actor=parties["port"], number=NUMBERS[0]), "illegal_step")
 
 
 def test_a_container_that_missed_the_cut_off_is_not_loaded(shipper, connecting, parties):
     to_station(shipper, connecting, parties, count=1)
-    journey.train_load(actor=parties["station"], number=NUMBERS[0])
-    journey.train_depart(actor=parties["railway"], departure=connecting.departure)
-    journey.train_arrive(actor=parties["railway"], departure=connecting.departure,
+    journey.train_load(confirmed=True, actor=parties["station"], number=NUMBERS[0])
+    journey.train_depart(confirmed=True, actor=parties["railway"], departure=connecting.departure)
+    journey.train_arrive(confirmed=True, actor=parties["railway"], departure=connecting.departure,
                          at=timezone.now() + timedelta(hours=8))
-    journey.train_discharge(actor=parties["port"], number=NUMBERS[0])
-    journey.terminal_gate_in(actor=parties["port"], number=NUMBERS[0],
+    journey.train_discharge(confirmed=True, actor=parties["port"], number=NUMBERS[0])
+    journey.terminal_gate_in(confirmed=True, actor=parties["port"], number=NUMBERS[0],
                              at=connecting.vessel_call.cy_cutoff + timedelta(minutes=5))
 
     error = assert_refused_and_nothing_written(
-        lambda: journey.vessel_load(actor=parties["port"], number=NUMBERS[0]), "missed_cutoff")
+        lambda: journey.vessel_load(confirmed=True, actor=parties["port"], number=NUMBERS[0]), "missed_cutoff")
 
     assert "roll" in error.message
 
 
 def test_vessel_loading_checks_of_other_apps_are_honoured(shipper, connecting, parties, monkeypatch):
     to_station(shipper, connecting, parties, count=1)
-    journey.train_load(actor=parties["station"], number=NUMBERS[0])
-    journey.train_depart(actor=parties["railway"], departure=connecting.departure)
-    journey.train_arrive(actor=parties["railway"], departure=connecting.departure,
+    journey.train_load(confirmed=True, actor=parties["station"], number=NUMBERS[0])
+    journey.train_depart(confirmed=True, actor=parties["railway"], departure=connecting.departure)
+    journey.train_arrive(confirmed=True, actor=parties["railway"], departure=connecting.departure,
                          at=timezone.now() + timedelta(hours=8))
-    journey.train_discharge(actor=parties["port"], number=NUMBERS[0])
-    journey.terminal_gate_in(actor=parties["port"], number=NUMBERS[0])
+    journey.train_discharge(confirmed=True, actor=parties["port"], number=NUMBERS[0])
+    journey.terminal_gate_in(confirmed=True, actor=parties["port"], number=NUMBERS[0])
 
     def customs_hold(container):
         raise StateConflict("Not released by customs.", code="not_released")
@@ -199,14 +206,14 @@ def test_vessel_loading_checks_of_other_apps_are_honoured(shipper, connecting, p
     monkeypatch.setattr(journey, "vessel_loading_customs_check", customs_hold)
 
     assert_refused_and_nothing_written(
-        lambda: journey.vessel_load(actor=parties["port"], number=NUMBERS[0]), "not_released")
+        lambda: journey.vessel_load(confirmed=True, actor=parties["port"], number=NUMBERS[0]), "not_released")
 
 
 def test_containers_not_loaded_stay_behind_when_the_train_leaves(shipper, connecting, parties):
     booking, _request = to_station(shipper, connecting, parties, count=2)
-    journey.train_load(actor=parties["station"], number=NUMBERS[0])
+    journey.train_load(confirmed=True, actor=parties["station"], number=NUMBERS[0])
 
-    journey.train_depart(actor=parties["railway"], departure=connecting.departure)
+    journey.train_depart(confirmed=True, actor=parties["railway"], departure=connecting.departure)
 
     statuses = dict(Container.objects.values_list("number", "status"))
     booking.refresh_from_db()

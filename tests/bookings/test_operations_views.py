@@ -73,7 +73,7 @@ def at_station(shipper, connecting, staff, numbers, *, gate_in=True, **fields):
     for n, number in enumerate(numbers):
         journey.empty_hand_out(actor=staff.actor, request=request, number=number)
         if gate_in:
-            journey.laden_gate_in(actor=staff.actor, number=number, **vgm(n))
+            journey.laden_gate_in(confirmed=True, actor=staff.actor, number=number, **vgm(n))
     return booking
 
 
@@ -313,17 +313,18 @@ def test_the_railway_reports_departed_and_arrived_on_the_manifest(client, shippe
     tomorrow.departure.service.dangerous_goods_classes = ["3"]
     tomorrow.departure.service.save(update_fields=["dangerous_goods_classes"])
     booking = at_station(shipper, tomorrow, staff, NUMBERS[:2], un_number="1263", imdg_class="3")
-    journey.train_load_all_ready(actor=staff.actor, departure=tomorrow.departure)
+    journey.train_load_all_ready(confirmed=True, actor=staff.actor, departure=tomorrow.departure)
     reference = tomorrow.departure.reference
     client.force_login(railway.user)
 
     listed = client.get("/operations/railway/")
     other_station = client.get("/operations/railway/", {"station": "JINHUA-E"})
     manifest = client.get(f"/operations/railway/{reference}/")
-    departed = client.post(f"/operations/railway/{reference}/departed/", {"at": ""}, follow=True)
+    # "Now" is a day before the plan: the page asks, the railway confirms (tests/tracking/test_reports.py).
+    departed = client.post(f"/operations/railway/{reference}/departed/", {"at": "", "confirm": "1"}, follow=True)
     too_early = client.post(f"/operations/railway/{reference}/arrived/",
                             {"at": timezone.localtime(timezone.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")})
-    arrived = client.post(f"/operations/railway/{reference}/arrived/", {"at": ""}, follow=True)
+    arrived = client.post(f"/operations/railway/{reference}/arrived/", {"at": "", "confirm": "1"}, follow=True)
 
     booking.refresh_from_db()
     departure = Departure.objects.get(pk=tomorrow.departure.pk)
@@ -384,22 +385,24 @@ def test_another_railway_gets_404_on_the_manifest(client, tomorrow):
 
 def test_the_port_discharges_gates_in_loads_and_sails_on_its_pages(client, shipper, tomorrow, staff, railway, port):
     booking = at_station(shipper, tomorrow, staff, NUMBERS[:2])
-    journey.train_load_all_ready(actor=staff.actor, departure=tomorrow.departure)
-    journey.train_depart(actor=railway.actor, departure=tomorrow.departure, at=timezone.now() - timedelta(hours=9))
-    journey.train_arrive(actor=railway.actor, departure=tomorrow.departure, at=timezone.now() - timedelta(hours=1))
+    journey.train_load_all_ready(confirmed=True, actor=staff.actor, departure=tomorrow.departure)
+    journey.train_depart(confirmed=True,
+        actor=railway.actor, departure=tomorrow.departure, at=timezone.now() - timedelta(hours=9))
+    journey.train_arrive(confirmed=True,
+        actor=railway.actor, departure=tomorrow.departure, at=timezone.now() - timedelta(hours=1))
     factories.declaration_released(booking)
     call = tomorrow.vessel_call
     client.force_login(port.user)
 
     arrivals = client.get("/operations/port/")
     for number in NUMBERS[:2]:
-        client.post(f"/operations/port/containers/{number}/discharge/")
-    gate_in = client.post(f"/operations/port/containers/{NUMBERS[0]}/gate-in/", follow=True)
-    client.post(f"/operations/port/containers/{NUMBERS[1]}/gate-in/")
+        client.post(f"/operations/port/containers/{number}/discharge/", {"confirm": "1"})
+    gate_in = client.post(f"/operations/port/containers/{NUMBERS[0]}/gate-in/", {"confirm": "1"}, follow=True)
+    client.post(f"/operations/port/containers/{NUMBERS[1]}/gate-in/", {"confirm": "1"})
     loading_list = client.get(f"/operations/port/vessel/{call.reference}/")
     for number in NUMBERS[:2]:
-        client.post(f"/operations/port/vessel/{call.reference}/containers/{number}/load/")
-    sailed = client.post(f"/operations/port/vessel/{call.reference}/sailed/", {"at": ""}, follow=True)
+        client.post(f"/operations/port/vessel/{call.reference}/containers/{number}/load/", {"confirm": "1"})
+    sailed = client.post(f"/operations/port/vessel/{call.reference}/sailed/", {"at": "", "confirm": "1"}, follow=True)
 
     booking.refresh_from_db()
     assert [d.reference for d in arrivals.context["arrivals"]] == [tomorrow.departure.reference]
@@ -419,11 +422,13 @@ def test_the_port_discharges_gates_in_loads_and_sails_on_its_pages(client, shipp
 def test_a_refused_vessel_load_says_why(client, shipper, tomorrow, staff, railway, port):
     at_station(shipper, tomorrow, staff, NUMBERS[:1])
     Container.objects.filter(number=NUMBERS[0]).update(vgm_kg=None, vgm_method=None, vgm_signatory="")
-    journey.train_load_all_ready(actor=staff.actor, departure=tomorrow.departure)
-    journey.train_depart(actor=railway.actor, departure=tomorrow.departure, at=timezone.now() - timedelta(hours=9))
-    journey.train_arrive(actor=railway.actor, departure=tomorrow.departure, at=timezone.now() - timedelta(hours=1))
-    journey.train_discharge(actor=port.actor, number=NUMBERS[0])
-    journey.terminal_gate_in(actor=port.actor, number=NUMBERS[0])
+    journey.train_load_all_ready(confirmed=True, actor=staff.actor, departure=tomorrow.departure)
+    journey.train_depart(confirmed=True,
+        actor=railway.actor, departure=tomorrow.departure, at=timezone.now() - timedelta(hours=9))
+    journey.train_arrive(confirmed=True,
+        actor=railway.actor, departure=tomorrow.departure, at=timezone.now() - timedelta(hours=1))
+    journey.train_discharge(confirmed=True, actor=port.actor, number=NUMBERS[0])
+    journey.terminal_gate_in(confirmed=True, actor=port.actor, number=NUMBERS[0])
     client.force_login(port.user)
 
     listed = client.get(f"/operations/port/vessel/{tomorrow.vessel_call.reference}/")

@@ -91,9 +91,10 @@ def loaded() -> State:
     journey.empty_request_ready(actor=staff, request=state.empty_request)
     for number in NUMBERS:
         journey.empty_hand_out(actor=staff, request=state.empty_request, number=number)
-        journey.laden_gate_in(actor=staff, number=number, seal_number=SEALS[number], vgm_kg=VGM_KG, vgm_method=1,
+        journey.laden_gate_in(confirmed=True,
+            actor=staff, number=number, seal_number=SEALS[number], vgm_kg=VGM_KG, vgm_method=1,
                               vgm_signatory="Wang Jun")
-    journey.train_load_all_ready(actor=staff, departure=state.departure)
+    journey.train_load_all_ready(confirmed=True, actor=staff, departure=state.departure)
     return state.refresh()
 
 
@@ -127,11 +128,12 @@ def sailed() -> State:
     state = released()
     railway, port = actor("demo-railway"), actor("demo-port")
     # A moment apart, in order: the timeline then reads like the journey.
-    departed = journey.train_depart(actor=railway, departure=state.departure).actual_departure
-    journey.train_arrive(actor=railway, departure=state.departure, at=departed + timedelta(milliseconds=1))
+    departed = journey.train_depart(confirmed=True, actor=railway, departure=state.departure).actual_departure
+    journey.train_arrive(confirmed=True,
+        actor=railway, departure=state.departure, at=departed + timedelta(milliseconds=1))
     for number in NUMBERS:
-        journey.train_discharge(actor=port, number=number)
-        journey.terminal_gate_in(actor=port, number=number)
-        journey.vessel_load(actor=port, number=number)
-    journey.vessel_depart(actor=port, vessel_call=state.vessel_call)
+        journey.train_discharge(confirmed=True, actor=port, number=number)
+        journey.terminal_gate_in(confirmed=True, actor=port, number=number)
+        journey.vessel_load(confirmed=True, actor=port, number=number)
+    journey.vessel_depart(confirmed=True, actor=port, vessel_call=state.vessel_call)
     return state.refresh()

@@ -15,6 +15,20 @@ from tests.browser.pages import log_in, log_out
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def confirmed_if_asked(page, screenshot=None, name: str = "") -> bool:
+    """The demo reports its steps now, off their plan (the train is due days later): the page asks to confirm,
+    showing why and the expected time; the person confirms. Whether it asked."""
+    check = page.locator("[data-confirm-report]")
+    if not check.count():
+        return False
+    assert check.locator("[data-reasons] li").count() >= 1
+    if screenshot and name:
+        screenshot(page, name)
+    check.get_by_role("button", name="The time is right: record it").click()
+    page.wait_for_load_state()
+    return True
+
+
 @pytest.fixture
 def released(demo):
     """Where journey (c) leaves off: both containers on the train, their declaration released."""
@@ -50,10 +64,13 @@ def test_journey_d_the_railway_runs_the_train_and_the_port_loads_and_sails_the_v
     departed.get_by_label("Actual time").fill("")
     departed.get_by_role("button", name="Report departed").click()
     page.wait_for_load_state()
+    confirmed_if_asked(page, screenshot, "journey-d-2b-confirm")
     assert f"Train {departure.reference} reported departed." in page.get_by_role("status").inner_text()
     assert page.locator("[data-departure-status]").get_attribute("data-departure-status") == "departed"
     page.locator("form[action$='/arrived/']").get_by_role("button", name="Report arrived").click()
     page.wait_for_load_state()
+    # Seconds after the departure: faster than the train can run, so the page asks.
+    assert confirmed_if_asked(page)
     assert f"Train {departure.reference} reported arrived at the port." in page.get_by_role("status").inner_text()
     assert page.locator("[data-departure-status]").get_attribute("data-departure-status") == "arrived"
     screenshot(page, "journey-d-3-arrived")
@@ -70,9 +87,11 @@ def test_journey_d_the_railway_runs_the_train_and_the_port_loads_and_sails_the_v
     for number in numbers:
         arrival.locator(f'[data-discharge="{number}"]').click()
         page.wait_for_load_state()
+        confirmed_if_asked(page)
         assert f"Container {number} discharged from the train." in page.get_by_role("status").inner_text()
         arrival.locator(f'[data-terminal-gate-in="{number}"]').click()
         page.wait_for_load_state()
+        confirmed_if_asked(page)
         assert f"Container {number} gated in at the terminal." in page.get_by_role("status").inner_text()
         assert arrival.locator(f'tr[data-container="{number}"]').get_attribute("data-status") == "at_terminal"
 
@@ -87,10 +106,12 @@ def test_journey_d_the_railway_runs_the_train_and_the_port_loads_and_sails_the_v
     for number in numbers:
         page.locator(f'[data-vessel-load="{number}"]').click()
         page.wait_for_load_state()
+        confirmed_if_asked(page)
         assert f"Container {number} loaded on {call.vessel_name}." in page.get_by_role("status").inner_text()
     assert page.locator("[data-loaded]").get_attribute("data-loaded") == "2"
     page.get_by_role("button", name="Report sailed").click()
     page.wait_for_load_state()
+    confirmed_if_asked(page)
     assert f"{call.vessel_name} {call.voyage} reported sailed." in page.get_by_role("status").inner_text()
     assert page.locator("[data-sailed]").is_visible()
     for number in numbers:

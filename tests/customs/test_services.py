@@ -224,17 +224,17 @@ def test_the_port_cannot_load_an_unreleased_container_and_loads_it_once_released
                "port": Actor(organisation=network.port)}
     booking, _request = to_station(shipper, connecting, parties, count=1)
     number = JOURNEY_NUMBERS[0]
-    journey.train_load(actor=parties["station"], number=number)
-    journey.train_depart(actor=parties["railway"], departure=connecting.departure)
-    journey.train_arrive(actor=parties["railway"], departure=connecting.departure,
+    journey.train_load(confirmed=True, actor=parties["station"], number=number)
+    journey.train_depart(confirmed=True, actor=parties["railway"], departure=connecting.departure)
+    journey.train_arrive(confirmed=True, actor=parties["railway"], departure=connecting.departure,
                          at=timezone.now() + timedelta(hours=8))
-    journey.train_discharge(actor=parties["port"], number=number)
-    journey.terminal_gate_in(actor=parties["port"], number=number)
+    journey.train_discharge(confirmed=True, actor=parties["port"], number=number)
+    journey.terminal_gate_in(confirmed=True, actor=parties["port"], number=number)
 
     with pytest.raises(StateConflict) as refused:
-        journey.vessel_load(actor=parties["port"], number=number)
+        journey.vessel_load(confirmed=True, actor=parties["port"], number=number)
     factories.declaration_released(booking)
-    loaded = journey.vessel_load(actor=parties["port"], number=number)
+    loaded = journey.vessel_load(confirmed=True, actor=parties["port"], number=number)
 
     assert refused.value.code == "not_released"
     assert loaded.status == ContainerStatus.ON_VESSEL

@@ -34,14 +34,15 @@ def journey_done(shipper, connecting, parties):  # noqa: F811
     departure, call = connecting.departure, connecting.vessel_call
     leaves = departure.planned_departure
     for number in (SAILED, AT_TERMINAL):
-        journey.train_load(actor=parties["station"], number=number)
-    journey.train_depart(actor=parties["railway"], departure=departure, at=leaves)
-    journey.train_arrive(actor=parties["railway"], departure=departure, at=leaves + timedelta(hours=8))
+        journey.train_load(confirmed=True, actor=parties["station"], number=number)
+    journey.train_depart(confirmed=True, actor=parties["railway"], departure=departure, at=leaves)
+    journey.train_arrive(confirmed=True, actor=parties["railway"], departure=departure, at=leaves + timedelta(hours=8))
     for number in (SAILED, AT_TERMINAL):
-        journey.train_discharge(actor=parties["port"], number=number)
-        journey.terminal_gate_in(actor=parties["port"], number=number, at=call.cy_cutoff - timedelta(hours=2))
-    journey.vessel_load(actor=parties["port"], number=SAILED)
-    journey.vessel_depart(actor=parties["port"], vessel_call=call, at=call.etd)
+        journey.train_discharge(confirmed=True, actor=parties["port"], number=number)
+        journey.terminal_gate_in(confirmed=True,
+            actor=parties["port"], number=number, at=call.cy_cutoff - timedelta(hours=2))
+    journey.vessel_load(confirmed=True, actor=parties["port"], number=SAILED)
+    journey.vessel_depart(confirmed=True, actor=parties["port"], vessel_call=call, at=call.etd)
     while outbox_relay():
         pass
     return {"booking": booking, "subscription": subscription, "station_person": station_person}
@@ -127,7 +128,7 @@ def test_a_container_the_shipper_brought_itself_has_no_empty_step(shipper, conne
 
     booking = book(shipper.actor, connecting, lines={"42G1": 1})
     bookings_services.container_assign(actor=shipper.actor, booking=booking, number=SAILED, size_type="42G1")
-    journey.laden_gate_in(actor=parties["station"], number=SAILED, **vgm())
+    journey.laden_gate_in(confirmed=True, actor=parties["station"], number=SAILED, **vgm())
 
     steps = [step["key"] for step in _track(shipper, SAILED)["steps"]]
     assert steps[0] == "station_gate_in" and "empty_out" not in steps

@@ -9,6 +9,9 @@ from tracking.timeline import timeline_build
 register = template.Library()
 
 
-@register.inclusion_tag("tracking/timeline.html")
-def booking_timeline(booking):
-    return {"timeline": timeline_build(booking=booking)}
+@register.inclusion_tag("tracking/timeline.html", takes_context=True)
+def booking_timeline(context, booking):
+    """The timeline, with links to correct the steps the signed-in person's organisation reported."""
+    user = getattr(context.get("request"), "user", None)
+    return {"timeline": timeline_build(booking=booking),
+            "correcting_organisation": getattr(user, "organisation_id", None)}
