@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, transaction
 from jsonschema import Draft4Validator
 
 from bookings.models import BillOfLadingStatus, Booking
@@ -126,18 +128,34 @@ class Consumer:
         return [event for page in pages for event in page.json()]
 
 
+@pytest.fixture(scope="module")
+def history(django_db_setup, django_db_blocker):
+    """The demo network and a short history (the Gateway's scenarios need only a few of each kind of event), once
+    for the module and rolled back at its end (as tests/security/test_fuzz.py does)."""
+    # As Django's test client does: requests must not close the connection that holds the module's transaction.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        with django_db_blocker.unblock(), transaction.atomic():
+            call_command("seed_demo", "--quiet", verbosity=0)
+            assert demo_history_create(days=12) > 0
+            shipper = Organisation.objects.get(code="demo-shipper-a")
+            _key, raw = factories.api_key(shipper, scopes=[Scope.EVENTS_READ, Scope.BOOKINGS_READ])
+            booking = (Booking.objects.filter(shipper=shipper, bill_of_lading__status=BillOfLadingStatus.ISSUED)
+                       .select_related("departure__service__station", "vessel_call", "bill_of_lading")
+                       .order_by("reference").first())
+            assert booking is not None, "the demo history issues B/Ls at the stations that issue them"
+            yield raw, booking
+            transaction.set_rollback(True)
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
-def demo(api_client):
-    """The demo network and a short history (the Gateway's scenarios need only a few of each kind of event),
-    read by the first demo shipper through an API key."""
-    call_command("seed_demo", "--quiet", verbosity=0)
-    assert demo_history_create(days=12) > 0
-    shipper = Organisation.objects.get(code="demo-shipper-a")
-    _key, raw = factories.api_key(shipper, scopes=[Scope.EVENTS_READ])
-    booking = (Booking.objects.filter(shipper=shipper, bill_of_lading__status=BillOfLadingStatus.ISSUED)
-               .select_related("departure__service__station", "vessel_call", "bill_of_lading")
-               .order_by("reference").first())
-    assert booking is not None, "the demo history issues B/Ls at the stations that issue them"
+def demo(history, api_client):
+    """The first demo shipper reading the history through an API key, as the Gateway's consumer would."""
+    raw, booking = history
     return Consumer(api_client, raw), booking
 
 
@@ -261,8 +279,7 @@ def test_the_demo_histories_bls_are_on_their_bookings_events_and_their_pdfs_rend
 
     events = consumer.everything({"carrierBookingReference": booking.reference})
     bill = consumer.everything({"transportDocumentReference": number})
-    pdf = consumer.client.get(f"/api/v1/bookings/{booking.reference}/bill-of-lading/pdf/",
-                              **bearer(factories.api_key(booking.shipper, scopes=[Scope.BOOKINGS_READ])[1]))
+    pdf = consumer.client.get(f"/api/v1/bookings/{booking.reference}/bill-of-lading/pdf/", **bearer(consumer.raw))
 
     assert number.startswith(f"BL{booking.departure.service.station.unlocode}") and len(number) <= 20
     issued = [e for e in bill if e.get("documentTypeCode") == "TRD"]
