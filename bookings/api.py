@@ -1,6 +1,7 @@
 """Bookings API: connection search, quotes, bookings and their containers. Thin: services do the work."""
 
 import django_filters
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
@@ -12,7 +13,7 @@ from rest_framework.views import APIView
 from bookings import selectors, services
 from bookings.models import SIZE_TYPE_CHOICES, Booking, BookingStatus, Container, EmptyRequest, VgmMethod
 from intermodal.access import Actor
-from intermodal.api import KnownFieldsOnly
+from intermodal.api import CodeField, CodeRelatedField, InputPolicy, KnownFieldsOnly
 from intermodal.errors import NotFound
 from intermodal.idempotency import idempotent
 from intermodal.models import Scope
@@ -140,16 +141,16 @@ class BookingCreateSerializer(KnownFieldsOnly, serializers.Serializer):
     vessel_call = serializers.SlugRelatedField(
         slug_field="reference", queryset=VesselCall.objects.select_related("terminal")
     )
-    destination = serializers.SlugRelatedField(slug_field="unlocode", queryset=Location.objects.all())
-    containers = ContainerRequestSerializer(many=True, allow_empty=False)
+    destination = CodeRelatedField(slug_field="unlocode", queryset=Location.objects.all())
+    containers = ContainerRequestSerializer(many=True, allow_empty=False, max_length=len(SIZE_TYPE_CHOICES))
     commodity = serializers.CharField(max_length=200)
     cargo_weight_kg = serializers.DecimalField(max_digits=10, decimal_places=1, min_value=1, max_value=9999999)
-    un_number = serializers.RegexField(
-        r"^[0-9]{4}$",
+    un_number = CodeField(
+        max_length=4,
         required=False,
         allow_blank=True,
         default="",
-        error_messages={"invalid": _("A UN number is four digits, e.g. 1263.")},
+        validators=[RegexValidator(r"^[0-9]{4}$", _("A UN number is four digits, e.g. 1263."))],
     )
     imdg_class = serializers.ChoiceField(
         choices=[(c, c) for c in IMDG_CLASSES], required=False, allow_blank=True, default=""
@@ -167,14 +168,16 @@ class BookingCreateSerializer(KnownFieldsOnly, serializers.Serializer):
 
 
 class BookingAmendSerializer(KnownFieldsOnly, serializers.Serializer):
-    containers = ContainerRequestSerializer(many=True, allow_empty=False, required=False)
+    containers = ContainerRequestSerializer(
+        many=True, allow_empty=False, max_length=len(SIZE_TYPE_CHOICES), required=False
+    )
     departure = serializers.SlugRelatedField(
         slug_field="reference", required=False, queryset=Departure.objects.select_related("service__terminal")
     )
     vessel_call = serializers.SlugRelatedField(
         slug_field="reference", required=False, queryset=VesselCall.objects.select_related("terminal")
     )
-    destination = serializers.SlugRelatedField(slug_field="unlocode", required=False, queryset=Location.objects.all())
+    destination = CodeRelatedField(slug_field="unlocode", required=False, queryset=Location.objects.all())
     reason = serializers.CharField(max_length=250, required=False, default="")
 
     def validate(self, attrs):
@@ -192,7 +195,7 @@ class BookingRollSerializer(KnownFieldsOnly, serializers.Serializer):
     departure = serializers.SlugRelatedField(
         slug_field="reference", required=False, queryset=Departure.objects.select_related("service__terminal")
     )
-    destination = serializers.SlugRelatedField(slug_field="unlocode", required=False, queryset=Location.objects.all())
+    destination = CodeRelatedField(slug_field="unlocode", required=False, queryset=Location.objects.all())
     reason = serializers.CharField(max_length=250)
 
 
@@ -244,13 +247,13 @@ class EmptyRequestSerializer(KnownFieldsOnly, serializers.ModelSerializer):
 
 
 class ContainerAssignSerializer(KnownFieldsOnly, serializers.Serializer):
-    number = serializers.CharField(max_length=15)
+    number = CodeField(max_length=11)
     size_type = serializers.ChoiceField(choices=SIZE_TYPE_CHOICES)
-    seal_number = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    seal_number = CodeField(max_length=30, required=False, allow_blank=True, default="")
 
 
 class ContainerUpdateSerializer(KnownFieldsOnly, serializers.Serializer):
-    seal_number = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    seal_number = CodeField(max_length=30, required=False, allow_blank=True)
     vgm_kg = serializers.DecimalField(max_digits=8, decimal_places=1, min_value=1000, max_value=60000, required=False)
     vgm_method = serializers.ChoiceField(choices=VgmMethod.choices, required=False)
     vgm_signatory = serializers.CharField(max_length=100, required=False)
@@ -475,13 +478,13 @@ class ConnectionSerializer(serializers.Serializer):
     quote = QuoteSerializer()
 
 
-class ConnectionQuery(serializers.Serializer):
+class ConnectionQuery(InputPolicy, serializers.Serializer):
     station = serializers.SlugRelatedField(slug_field="code", queryset=Station.objects.all())
     containers = serializers.CharField(help_text=_("Size-types and counts, e.g. 42G1:2,22G1:1"))
     vessel_call = serializers.SlugRelatedField(
         slug_field="reference", required=False, queryset=VesselCall.objects.select_related("terminal")
     )
-    destination = serializers.SlugRelatedField(slug_field="unlocode", required=False, queryset=Location.objects.all())
+    destination = CodeRelatedField(slug_field="unlocode", required=False, queryset=Location.objects.all())
     latest_sailing = serializers.DateTimeField(required=False)
 
     def validate(self, attrs):
@@ -515,7 +518,7 @@ class ConnectionView(APIView):
         return Response(ConnectionSerializer(connections, many=True).data)
 
 
-class QuoteQuery(serializers.Serializer):
+class QuoteQuery(InputPolicy, serializers.Serializer):
     departure = serializers.SlugRelatedField(
         slug_field="reference", queryset=Departure.objects.select_related("service")
     )

@@ -59,7 +59,8 @@ SIZE_TYPE_CHOICES = [(code, format_lazy("{} - {}", code, info.label)) for code, 
 
 
 def validate_container_number(value: str) -> None:
-    if not iso6346.is_valid(value):
+    # ASCII only: full-width digits passed the check digit, then failed the table's constraint (a 409).
+    if not (value.isascii() and iso6346.is_valid(value)):
         compact = iso6346.compact(value) if value else value
         if len(compact or "") == 11 and compact[:10].isalnum():
             try:

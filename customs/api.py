@@ -13,7 +13,10 @@ from rest_framework.response import Response
 from bookings.selectors import booking_list
 from customs import selectors, services
 from customs.models import (
+    GOODS_LINE_CODES,
     GOODS_LINE_FIELDS,
+    MAX_DECLARATION_CONTAINERS,
+    MAX_GOODS_LINES,
     Decision,
     DecisionKind,
     Declaration,
@@ -26,10 +29,10 @@ from customs.models import (
 )
 from customs.selectors import sees_officers_notes
 from intermodal.access import Actor
-from intermodal.api import IsoDateTimeFilter, KnownFieldsOnly
+from intermodal.api import MULTI_LINE, CodeField, IsoDateTimeFilter, KnownFieldsOnly
 from intermodal.errors import InvalidInput
 from intermodal.idempotency import idempotent
-from intermodal.models import PartyKind, Scope
+from intermodal.models import PartyKind, Scope, validate_uscc
 
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 422), OpenApiTypes.OBJECT)
 KEY = [OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)]
@@ -41,6 +44,28 @@ class GoodsLineSerializer(serializers.ModelSerializer):
         fields = ["line_no", *GOODS_LINE_FIELDS]
         read_only_fields = ["line_no"]
         extra_kwargs = {"un_number": {"required": False}}
+
+
+class GoodsLineWriteSerializer(KnownFieldsOnly, serializers.ModelSerializer):
+    """A goods line as the declarant sends it: the model's fields, types and limits (one definition,
+    GOODS_LINE_FIELDS), codes normalised; nothing else is taken."""
+
+    class Meta:
+        model = GoodsLine
+        fields = list(GOODS_LINE_FIELDS)
+        extra_kwargs = {"un_number": {"required": False}}
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, kwargs = super().build_standard_field(field_name, model_field)
+        return (CodeField if field_name in GOODS_LINE_CODES else field_class), kwargs
+
+
+def _lines_field(**kwargs):
+    return GoodsLineWriteSerializer(many=True, allow_empty=False, max_length=MAX_GOODS_LINES, **kwargs)
+
+
+def _containers_field(**kwargs):
+    return serializers.ListField(child=CodeField(max_length=11), max_length=MAX_DECLARATION_CONTAINERS, **kwargs)
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -115,19 +140,19 @@ class DeclarationSerializer(serializers.ModelSerializer):
 
 class DeclarationWriteSerializer(KnownFieldsOnly, serializers.Serializer):
     booking = serializers.CharField(max_length=20)
-    declarant_uscc = serializers.CharField(max_length=18, required=False, allow_blank=True, default="")
+    declarant_uscc = CodeField(max_length=18, required=False, allow_blank=True, default="", validators=[validate_uscc])
     trade_mode = serializers.ChoiceField(choices=TradeMode.choices)
     transport_mode = serializers.ChoiceField(choices=TransportMode.choices)
-    containers = serializers.ListField(child=serializers.CharField(max_length=11), required=False, default=list)
-    lines = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+    containers = _containers_field(required=False, default=list)
+    lines = _lines_field()
 
 
 class DeclarationUpdateSerializer(KnownFieldsOnly, serializers.Serializer):
-    declarant_uscc = serializers.CharField(max_length=18, required=False)
+    declarant_uscc = CodeField(max_length=18, required=False, validators=[validate_uscc])
     trade_mode = serializers.ChoiceField(choices=TradeMode.choices, required=False)
     transport_mode = serializers.ChoiceField(choices=TransportMode.choices, required=False)
-    containers = serializers.ListField(child=serializers.CharField(max_length=11), required=False)
-    lines = serializers.ListField(child=serializers.DictField(), allow_empty=False, required=False)
+    containers = _containers_field(required=False)
+    lines = _lines_field(required=False)
 
 
 class DecideSerializer(KnownFieldsOnly, serializers.Serializer):
@@ -142,7 +167,7 @@ class ScheduleSerializer(KnownFieldsOnly, serializers.Serializer):
 
 class ResultSerializer(KnownFieldsOnly, serializers.Serializer):
     result = serializers.ChoiceField(choices=InspectionResult.choices)
-    findings = serializers.CharField(max_length=4000)
+    findings = serializers.CharField(max_length=4000, style=MULTI_LINE)
 
 
 class DeclarationFilter(django_filters.FilterSet):

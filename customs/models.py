@@ -17,7 +17,8 @@ from stations.models import Station
 
 
 def validate_hs_code(value: str) -> None:
-    if not value.isdigit() or len(value) != 10:
+    # ASCII digits only: "²³99999999" is digits to str.isdigit() and not to int() (a 500, issue 18).
+    if not (len(value) == 10 and value.isascii() and value.isdigit()):
         raise ValidationError(_("An HS code here is 10 digits, e.g. 9503000090."), code="hs_format")
     if not 1 <= int(value[:2]) <= 97:
         raise ValidationError(
@@ -135,6 +136,13 @@ class Declaration(models.Model):
 # fields (after the platform's `line_no`), what the services read and copy into an amendment.
 GOODS_LINE_FIELDS = ("hs_code", "description", "quantity", "unit", "gross_weight_kg", "value", "currency",
                      "origin_country", "un_number")
+# The goods-line fields that are codes: normalised (NFKC, upper case, no spaces or hyphens) on the way in.
+GOODS_LINE_CODES = ("hs_code", "currency", "origin_country", "un_number")
+# At most this many goods lines in one declaration, as on China Customs' declaration form (50 items); more is
+# refused before any is checked (2,000 lines once held a web worker past its timeout).
+MAX_GOODS_LINES = 50
+# At most this many containers covered by one declaration (a booking's containers, 200 per size-type at most).
+MAX_DECLARATION_CONTAINERS = 500
 
 
 class GoodsLine(models.Model):

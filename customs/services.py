@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from bookings.models import HOLDS_CAPACITY, Booking, Container
 from customs.models import (
     GOODS_LINE_FIELDS,
+    MAX_GOODS_LINES,
     Agency,
     Decision,
     DecisionKind,
@@ -64,11 +65,17 @@ def _agency(actor: Actor, declaration: Declaration) -> str:
 
 
 def _clean_lines(lines: Iterable[dict]) -> list[GoodsLine]:
+    lines = list(lines)
+    if len(lines) > MAX_GOODS_LINES:
+        message = _("At most %(n)s goods lines in one declaration.") % {"n": MAX_GOODS_LINES}
+        raise InvalidInput(errors={"lines": [message]})
     built, errors = [], {}
     for index, data in enumerate(lines):
         line = GoodsLine(line_no=index + 1, **{name: data.get(name, "") for name in GOODS_LINE_FIELDS})
         try:
-            line.full_clean(exclude=["declaration"])
+            # The fields' own checks say what is wrong; the table's constraints (named after the table) stay the
+            # database's last word and are not quoted to the declarant.
+            line.full_clean(exclude=["declaration"], validate_constraints=False)
         except ValidationError as error:
             for name, messages in error.message_dict.items():
                 errors[f"lines.{index}.{name}"] = messages

@@ -32,6 +32,7 @@ from intermodal.codes import Classifier, DocumentType, EventType, FacilityKind
 from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.events import event_record
 from intermodal.models import PartyKind
+from intermodal.text import export_text
 
 # Containers count as received at the station (pre-entry) from the laden gate-in on.
 RECEIVED = (ContainerStatus.GATED_IN, ContainerStatus.ON_TRAIN, ContainerStatus.DEPARTED, ContainerStatus.ARRIVED,
@@ -292,11 +293,12 @@ def _pdf(bill: BillOfLading, *, booking: Booking, verify_url: str) -> bytes:
     departure = booking.departure
 
     def text(x, y, value, size=9, bold=False):
-        font = _font_for(str(value))
+        value = export_text(str(value), multiline=False)  # whatever was stored, the PDF is written
+        font = _font_for(value)
         if bold and font == "Helvetica":
             font = "Helvetica-Bold"
         canvas.setFont(font, size)
-        canvas.drawString(x, y, str(value))
+        canvas.drawString(x, y, value)
 
     def box(x, y, w, h, label, lines):
         canvas.rect(x, y - h, w, h)

@@ -13,6 +13,7 @@ from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from intermodal import text
 from intermodal.errors import ApplicationError
 from intermodal.outage import is_outage, outage_detail, retry_after
 
@@ -132,12 +133,94 @@ class FilterBackend(django_filters.rest_framework.DjangoFilterBackend):
 
 
 MAX_UNKNOWN_NAMED = 20
+MULTI_LINE = {"base_template": "textarea.html"}  # DRF's mark of text on several lines (ModelSerializer: TextField)
+NUMBER_FIELDS = (serializers.IntegerField, serializers.DecimalField, serializers.FloatField)
 
 
-class KnownFieldsOnly:
+def _policy_errors(field, value, path: str, errors: dict[str, list[str]]) -> None:
+    """The text policy (intermodal/text.py) on one raw value, as its field will read it: characters in every
+    text, whatever the field (a choice, a reference, a date, a key of a free object); numbers as numbers."""
+    if isinstance(field, serializers.ListSerializer | serializers.ListField):
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                _policy_errors(field.child, item, f"{path}.{index}", errors)
+        return
+    if isinstance(field, serializers.BaseSerializer) and hasattr(field, "fields"):
+        if isinstance(value, Mapping):
+            for name, sub in field.fields.items():
+                if name in value and not sub.read_only:
+                    _policy_errors(sub, value[name], f"{path}.{name}" if path else name, errors)
+        return
+    if isinstance(field, serializers.DictField | serializers.JSONField):
+        child = getattr(field, "child", None)
+        _json_errors(value, path, errors, child)
+        return
+    if isinstance(field, NUMBER_FIELDS):
+        if value is not None and value != "" and not text.is_ascii_number(value):
+            errors.setdefault(path, []).append(str(text.NUMBER_MESSAGE))
+        return
+    if isinstance(value, str):
+        if getattr(field, "trim_whitespace", False):
+            value = value.strip()
+        problem = text.text_problem(value, multiline=field.style.get("base_template") == MULTI_LINE["base_template"])
+        if problem is None and isinstance(field, serializers.DateTimeField):
+            problem = _datetime_problem(field, value)
+        if problem:
+            errors.setdefault(path, []).append(problem)
+
+
+def _datetime_problem(field, value: str) -> str | None:
+    """A date-time outside what can be held (0001-01-01 in Shanghai is before year 1 in UTC): DRF's own
+    conversion overflows on some (a 500), others reach PostgreSQL; other mistakes are left to the field."""
+    try:
+        parsed = field.to_internal_value(value)
+    except OverflowError:
+        return str(text.DATETIME_RANGE_MESSAGE)
+    except (serializers.ValidationError, ValueError, TypeError):
+        return None
+    return text.datetime_problem(parsed)
+
+
+def _json_errors(value, path: str, errors: dict[str, list[str]], child=None) -> None:
+    """Free JSON: every key and every text in it, at any depth, single-line."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            problem = text.text_problem(str(key))
+            if problem:
+                errors.setdefault(path, []).append(problem)
+            elif child is not None and not isinstance(child, serializers.JSONField | serializers.DictField):
+                _policy_errors(child, item, f"{path}.{key}", errors)
+            else:
+                _json_errors(item, f"{path}.{key}", errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _json_errors(item, f"{path}.{index}", errors)
+    elif isinstance(value, str):
+        problem = text.text_problem(value)
+        if problem:
+            errors.setdefault(path, []).append(problem)
+
+
+class InputPolicy:
+    """The text policy on everything a serializer is given, nested serializers, lists and free JSON included,
+    before any field reads it: a NUL, a lone surrogate or a control character in any text, or a number given as
+    `true` or in other digits, or a date-time outside what can be held, is a 400 naming the field
+    (`lines.2.description`). Every request body serializer has it (through KnownFieldsOnly), and so do the query
+    serializers."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            errors: dict[str, list[str]] = {}
+            _policy_errors(self, data, "", errors)
+            if errors:
+                raise serializers.ValidationError(dict(list(errors.items())[:MAX_UNKNOWN_NAMED]))
+        return super().to_internal_value(data)
+
+
+class KnownFieldsOnly(InputPolicy):
     """A request body's keys must be the serializer's writable fields: `consignee_adress` (a typo) or a
     read-only field sent back is a 400 naming it, not silently dropped. The schema says so
-    (`additionalProperties: false` on request bodies, intermodal/schema.py)."""
+    (`additionalProperties: false` on request bodies, intermodal/schema.py). The text policy applies too."""
 
     def to_internal_value(self, data):
         if isinstance(data, Mapping):
@@ -154,6 +237,26 @@ def _printable(key) -> str:
     as `\\uXXXX` (UTF-8 cannot carry a lone surrogate, nor PostgreSQL's text a NUL: the answer, which an
     idempotent request stores, must be writable)."""
     return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in str(key)[:100])
+
+
+class CodeField(serializers.CharField):
+    """A code (container number, HS code, UN/LOCODE, USCC, seal, UN number, currency, country): normalised as
+    the text policy says (NFKC, upper case, no spaces or hyphens) before its length and validators see it, so
+    `ｃｓｑｕ 305438-3` is CSQU3054383 and `²³99999999` is 2399999999; ASCII only after that."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(text.validate_ascii_code)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(text.normalise_code(data))
+
+
+class CodeRelatedField(serializers.SlugRelatedField):
+    """An object named by its code (a destination's UN/LOCODE, a station's code), normalised like a CodeField."""
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(text.normalise_code(data))
 
 
 class StrictCharField(serializers.CharField):

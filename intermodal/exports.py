@@ -1,7 +1,9 @@
 """Tables out as CSV or Excel (.xlsx), the same rows either way, for every app's exports.
 
 Exports take the queryset the page shows (already scoped and filtered) and stream it; a text cell that a
-spreadsheet would run as a formula (=, +, -, @) is written with a leading apostrophe.
+spreadsheet would run as a formula (=, +, -, @) is written with a leading apostrophe, and a character no file
+can hold (a control character stored before the text policy, intermodal/text.py) as U+FFFD: no stored value
+makes an export fail.
 """
 
 import csv
@@ -14,6 +16,8 @@ from decimal import Decimal
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from intermodal.text import export_text
 
 FORMATS = ("csv", "xlsx")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -36,8 +40,10 @@ def _cell(value):
         return value.isoformat()
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        value = export_text(value)
+        if value.startswith(FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -69,8 +75,8 @@ def xlsx_bytes(tables: list[Table]) -> bytes:
 
     workbook = Workbook(write_only=True)
     for table in tables:
-        sheet = workbook.create_sheet(title=table.name[:31])
-        sheet.append(table.headers)
+        sheet = workbook.create_sheet(title=export_text(table.name, multiline=False)[:31])
+        sheet.append([_xlsx_cell(h) for h in table.headers])
         for row in table.rows:
             sheet.append([_xlsx_cell(v) for v in row])
     if not tables:

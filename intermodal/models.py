@@ -40,7 +40,7 @@ class PartyKind(models.TextChoices):
 def validate_uscc(value: str) -> None:
     from stdnum.cn import uscc
 
-    if not uscc.is_valid(value):
+    if not (value.isascii() and uscc.is_valid(value)) or value != uscc.compact(value):
         raise ValidationError(
             _("%(value)s is not a valid unified social credit code (18 characters with a check character)."),
             params={"value": value}, code="invalid_uscc",

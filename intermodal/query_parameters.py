@@ -1,12 +1,15 @@
 """A query parameter an endpoint does not take is a 400 naming it: a typo such as `equipmentRefrence=` or
 `statoin=` no longer reads as "no filter" and answers everything. What an endpoint takes is what its OpenAPI
 schema documents (django-filter's filters, paging, ordering, the views' declared parameters): one source for
-the docs and the check, read once per process."""
+the docs and the check, read once per process. The text policy (intermodal/text.py) applies to every value here,
+so no filter, query serializer or hand-parsed parameter is ever given a NUL or a control character."""
 
 import threading
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
+
+from intermodal.text import text_problem
 
 # DRF's format override (?format=json), taken by every endpoint.
 ALWAYS = frozenset({"format"})
@@ -44,12 +47,19 @@ class KnownQueryParameters(permissions.BasePermission):
     def has_permission(self, request, view):
         match = getattr(request, "resolver_match", None)
         allowed = documented(match.view_name, request.method) if match else None
-        if allowed is None:
-            return True
-        unknown = sorted(set(request.query_params) - allowed - ALWAYS)
+        unknown = sorted(set(request.query_params) - allowed - ALWAYS) if allowed is not None else []
         if unknown:
             raise exceptions.ValidationError(
                 {_printable(name): [_("This endpoint takes no such query parameter.")] for name in unknown[:MAX_NAMED]})
+        refused: dict[str, list[str]] = {}
+        for name, values in request.query_params.lists():
+            for value in values:
+                problem = text_problem(value.strip())
+                if problem:
+                    refused.setdefault(_printable(name), []).append(problem)
+                    break
+        if refused:
+            raise exceptions.ValidationError(dict(list(refused.items())[:MAX_NAMED]))
         return True
 
 

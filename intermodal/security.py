@@ -1,10 +1,12 @@
-"""Response headers every answer carries, and the request-size limit applied before a body is parsed."""
+"""Response headers every answer carries, the request-size limit applied before a body is parsed, and the text
+policy on URL paths."""
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 
 from intermodal.api import error_body
+from intermodal.text import forbidden_characters
 
 
 class SecurityHeadersMiddleware:
@@ -47,6 +49,20 @@ class RequestSizeLimitMiddleware:
                     code="too_large",
                 )
                 return JsonResponse(body, status=413)
+        return self.get_response(request)
+
+
+class PathPolicyMiddleware:
+    """A URL path holding a NUL or a control character (`/api/v1/track/%00/`) names nothing: a 404 (the API's
+    error shape on /api/, the page otherwise) before any view looks it up. PostgreSQL's text cannot hold a NUL, so
+    a lookup with one was a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if forbidden_characters(request.path):
+            raise Http404
         return self.get_response(request)
 
 

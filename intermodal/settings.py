@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "intermodal.security.SecurityHeadersMiddleware",
     "intermodal.security.RequestSizeLimitMiddleware",
     "intermodal.security.PathPolicyMiddleware",
+    "intermodal.security.PathPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext as _
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from intermodal import api_views, views
@@ -41,6 +41,21 @@ urlpatterns = [
     # The split view serves Swagger UI's start-up script as a file: the page needs no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+
+# Every error Django itself answers on the API is in the API's error shape: a form with more fields than
+# DATA_UPLOAD_MAX_NUMBER_FIELDS or a body over DATA_UPLOAD_MAX_MEMORY_SIZE read by the CSRF check (400), a
+# refusal outside DRF (403), no such route (404), a server error (500).
+def handler400(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error_view(400, _("The request could not be read: too many fields, or too large."))(request)
+    return bad_request(request, exception)
+
+
+def handler403(request, exception=None):
+    if request.path.startswith("/api/"):
+        return json_error_view(403, _("The request was refused."))(request)
+    return permission_denied(request, exception)
 
 
 def handler404(request, exception=None):
