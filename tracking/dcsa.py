@@ -742,7 +742,20 @@ def _filter_description(name: str) -> str:
         text += " Deprecated."
     if name in NEVER_MATCHING:
         text += " We issue none of these: matches no event."
+    text += _FILTER_MEANING.get(name, "")
+    if name in APPLIES_TO and APPLIES_TO[name] != _ALL:
+        text += f" Applies to {', '.join(sorted(APPLIES_TO[name]))} events: with another eventType, a 400."
     return text
+
+
+_FILTER_MEANING = {
+    "transportDocumentReference": " The B/L number: its own events (documentTypeCode TRD) and, once it is issued, "
+                                  "its booking's container, train and vessel events (documentReferences TRD).",
+    "equipmentReference": " The container's events, those of the trains and vessels it was loaded on and its "
+                          "booking's shipment events (references, EQ).",
+    "carrierServiceCode": " A rail or barge service's short code (GET /api/v1/services/ shows it), on its "
+                          "departures' transport calls.",
+}
 
 
 _LIST_PARAMETERS = [
