@@ -365,9 +365,10 @@ PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=
 # failures across accounts. A success resets the count. Behind proxies set NUM_PROXIES (see the API).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=6)
 AXES_COOLOFF_TIME = timedelta(hours=env.float("AXES_COOLOFF_HOURS", default=0.25))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # An address is locked only after this many failures across accounts (password spraying): far more than one
-# person's, so one person's typos cannot lock out everyone behind a station's gateway (intermodal.lockout).
+# person's, so one person's typos cannot lock out everyone behind a station's gateway (intermodal.lockout compares
+# each count with its own limit).
 LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=100)
 AXES_HANDLER = "intermodal.lockout.AccountLockoutHandler"
 AXES_IPWARE_PROXY_COUNT = env.int("NUM_PROXIES", default=0) or None

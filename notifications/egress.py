@@ -135,7 +135,7 @@ def url_check(url: str) -> None:
     scheme, host, port, _path = _parts(url)
     try:
         addresses = resolve(host, port)
-    except (OSError, UnicodeError):
+    except (OSError, ValueError):  # ValueError: UnicodeError (an IDNA label too long), an odd character
         return
     for address in addresses:
         kind = refusal(address)
@@ -152,7 +152,7 @@ def target(url: str) -> Target:
     scheme, host, port, path = _parts(url)
     try:
         addresses = resolve(host, port)
-    except (OSError, UnicodeError):
+    except (OSError, ValueError):  # ValueError: UnicodeError (an IDNA label too long), an odd character
         raise NameUnresolved(UNRESOLVED) from None
     if not addresses:
         raise NameUnresolved(UNRESOLVED)
