@@ -8,11 +8,12 @@ receivers are real local HTTP servers; only name resolution is replaced (a test 
 
 import socket
 import threading
+from types import SimpleNamespace
 
 import pytest
 
-from notifications import egress
 from notifications import delivery as sender
+from notifications import egress
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
 from notifications.services import subscription_test
 from tests.notifications.conftest import subscribe
@@ -261,3 +262,81 @@ def test_a_closed_port_and_a_dropped_connection_read_the_same_in_the_log(shipper
     errors = set(DeliveryAttempt.objects.values_list("error", flat=True))
     assert errors == {"The receiver could not be reached, or closed the connection before answering."}
     assert all("rrno" not in error and "refused" not in error.lower() for error in errors)
+
+
+# --- https: the TLS server name and certificate are the URL's host, though the post goes to an address ---------
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch):
+    """A real HTTPS receiver on 127.0.0.1 whose certificate names hooks.partner.example (and no address), and the
+    sender's connection pool trusting that certificate alone."""
+    import datetime
+    import ssl
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import urllib3
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hooks.partner.example")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("hooks.partner.example")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append({"host": self.headers["Host"], "sni": getattr(self.connection, "sni", None)})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+
+    def remember_sni(connection, server_name, _context):
+        connection.sni = server_name
+
+    context.sni_callback = remember_sni
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setattr(sender, "_pool", urllib3.PoolManager(ca_certs=str(cert_file), retries=False))
+    yield SimpleNamespace(port=server.server_address[1], seen=seen)
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_checks_the_certificate_against_the_urls_host(shipper, resolver, settings, tls_receiver):
+    settings.WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    resolver.answers["hooks.partner.example"] = [["127.0.0.1"]]
+    resolver.answers["other.partner.example"] = [["127.0.0.1"]]
+    good = subscribe(shipper.org, f"https://hooks.partner.example:{tls_receiver.port}/hook").subscription
+    wrong_name = subscribe(shipper.org, f"https://other.partner.example:{tls_receiver.port}/hook").subscription
+
+    delivered = sender.deliveries_send([subscription_test(actor=shipper.actor, subscription=good).pk])
+    refused = subscription_test(actor=shipper.actor, subscription=wrong_name)
+    sender.deliveries_send([refused.pk])
+
+    assert delivered == [DeliveryStatus.DELIVERED]
+    assert tls_receiver.seen == [{"host": f"hooks.partner.example:{tls_receiver.port}",
+                                  "sni": "hooks.partner.example"}]
+    refused.refresh_from_db()
+    assert refused.last_error == "The TLS handshake with the receiver failed (its certificate or protocol)."
