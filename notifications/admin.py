@@ -1,11 +1,27 @@
+from django import forms
 from django.contrib import admin
 
 from intermodal.admin_mixins import ReadOnlyAdminMixin
+from notifications import egress
 from notifications.models import Delivery, DeliveryAttempt, EmailPreference, Notification, Subscription
+
+
+class SubscriptionAdminForm(forms.ModelForm):
+    url = forms.URLField(max_length=500, assume_scheme="https")
+
+    def clean_url(self):
+        # The egress guard holds here too: the admin is one more way to set a URL the workers post to.
+        url = self.cleaned_data["url"]
+        try:
+            egress.url_check(url)
+        except egress.EgressRefused as refused:
+            raise forms.ValidationError(str(refused)) from None
+        return url
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionAdminForm
     list_display = ["subscription_id", "organisation", "name", "url", "format", "is_active", "consecutive_failures"]
     list_filter = ["format", "is_active", "organisation__kind"]
     search_fields = ["name", "url", "subscription_id", "organisation__code"]

@@ -340,3 +340,19 @@ def test_https_checks_the_certificate_against_the_urls_host(shipper, resolver, s
                                   "sni": "hooks.partner.example"}]
     refused.refresh_from_db()
     assert refused.last_error == "The TLS handshake with the receiver failed (its certificate or protocol)."
+
+
+def test_the_admin_refuses_an_internal_url_too(client, shipper):
+    from tests import factories
+
+    created = subscribe(shipper.org, "https://erp.example/hook").subscription
+    client.force_login(factories.user(shipper.org, username="root", is_staff=True, is_superuser=True))
+
+    response = client.post(f"/admin/notifications/subscription/{created.pk}/change/", {
+        "organisation": shipper.org.pk, "name": "", "url": "http://169.254.169.254/latest/meta-data/",
+        "format": "standard", "event_kinds": '["*"]', "station_code": "", "booking_reference": "",
+        "equipment_reference": "", "dcsa_filters": "{}", "is_active": "on", "disabled_reason": ""})
+
+    assert response.status_code == 200
+    assert "169.254.169.254" in str(response.context["adminform"].form.errors["url"])
+    assert Subscription.objects.get().url == "https://erp.example/hook"
