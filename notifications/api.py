@@ -4,6 +4,8 @@ Subscriptions are the caller organisation's own (another's is a 404); the secret
 create and rotate-secret calls only."""
 
 import django_filters
+from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -45,7 +47,13 @@ class SubscriptionSerializer(KnownFieldsOnly, serializers.ModelSerializer):
     event_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=services.EVENT_KINDS), min_length=1, max_length=len(services.EVENT_KINDS),
         help_text=_('Topics such as "equipment.gtin", "transport.*", or "*" for every event.'))
-    url = serializers.URLField(max_length=500)
+    # Where the guard can say it from the URL alone, the schema says it too: https only in production.
+    url = serializers.URLField(
+        max_length=500,
+        validators=[RegexValidator(r"^https://", _("Webhooks are sent over https only."))]
+        if settings.WEBHOOK_REQUIRE_HTTPS else [],
+        help_text=_("Where the events are posted: http(s) to a public address (https only in production); an "
+                    "address in a private, loopback, link-local or other internal range is refused."))
     # JSON strings and booleans only: DRF would take 12 for "12" and 0 for false.
     name = StrictCharField(max_length=100, required=False, allow_blank=True)
     station_code = StrictCharField(max_length=20, required=False, allow_blank=True)
