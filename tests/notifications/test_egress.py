@@ -356,3 +356,18 @@ def test_the_admin_refuses_an_internal_url_too(client, shipper):
     assert response.status_code == 200
     assert "169.254.169.254" in str(response.context["adminform"].form.errors["url"])
     assert Subscription.objects.get().url == "https://erp.example/hook"
+
+
+def test_a_dcsa_callback_is_guarded_at_send_time_as_well(shipper, resolver, receiver):
+    from notifications.models import SubscriptionFormat
+
+    port = receiver.server.server_address[1]
+    resolver.answers["dcsa.partner.example"] = [[PUBLIC], ["169.254.169.254"]]
+    created = subscribe(shipper.org, f"http://dcsa.partner.example:{port}/callback", format=SubscriptionFormat.DCSA,
+                        secret="c2VjcmV0LW9mLWF0LWxlYXN0LTE2LWJ5dGVz")
+
+    delivery = subscription_test(actor=shipper.actor, subscription=created.subscription)
+
+    assert sender.deliveries_send([delivery.pk]) == [DeliveryStatus.FAILED]
+    assert receiver.requests == []
+    assert Delivery.objects.get(pk=delivery.pk).last_error == egress.NOT_PUBLIC
