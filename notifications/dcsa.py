@@ -33,6 +33,7 @@ from tracking.dcsa import (
     _invalid,
     _limit,
     event_query_parse,
+    query_check_applies,
 )
 
 TAGS = ["DCSA Track & Trace 2.2.0"]
@@ -104,8 +105,11 @@ def _filters(body: dict) -> dict:
         unknown_codes = set(filters["transportDocumentTypeCode"]) - {"BOL", "SWB"}
         if unknown_codes:
             raise _invalid("transportDocumentTypeCode", "transportDocumentTypeCode is BOL or SWB.")
-    # The same checks as the events query (codes in the 2.2.0 enums, lengths, UUIDs).
-    event_query_parse(dcsa_params({k: v for k, v in filters.items() if k != "transportDocumentTypeCode"}))
+    # The same checks as the events query (codes in the 2.2.0 enums, lengths, UUIDs, each filter applying to an
+    # eventType asked for).
+    query, _given = event_query_parse(dcsa_params({k: v for k, v in filters.items()
+                                                   if k != "transportDocumentTypeCode"}))
+    query_check_applies(query.filters)
     return filters
 
 

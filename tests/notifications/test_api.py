@@ -202,6 +202,9 @@ def test_dcsa_subscriptions_post_get_put_secret_delete(api_client, shipper):
     ({"callbackUrl": "https://x.example/", "secret": "not base64!"}, "secret"),
     ({"callbackUrl": "https://x.example/", "secret": secret(), "equipmentEventTypeCode": ["NOPE"]},
      "equipmentEventTypeCode"),
+    # As GET /v2/events refuses it: a filter that does not apply to the eventType asked for.
+    ({"callbackUrl": "https://x.example/", "secret": secret(), "eventType": ["SHIPMENT"],
+      "transportEventTypeCode": ["ARRI"]}, "transportEventTypeCode: This filter does not apply"),
     ({"callbackUrl": "ftp://x.example/", "secret": secret()}, "callbackUrl"),
     ({"callbackUrl": "https://x.example/", "secret": secret(), "colour": "red"}, "colour"),
 ])
