@@ -19,6 +19,7 @@ from bookings.views import enterprise_required
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError
 from intermodal.exports import FORMATS, Table, export_response
+from intermodal.forms import InputPolicyForm
 from intermodal.models import PartyKind
 
 EXPORT_ROWS = 100_000  # a bigger export is a job for the API's paginated lists
@@ -83,7 +84,7 @@ def export(request, kind: str, file_format: str):
 # --- Import ----------------------------------------------------------------------------------------------
 
 
-class ImportForm(forms.Form):
+class ImportForm(InputPolicyForm, forms.Form):
     file = forms.FileField(label=gettext_lazy("CSV file"),
                            widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
 

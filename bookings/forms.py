@@ -14,6 +14,7 @@ from django.utils.translation import pgettext
 
 from bookings.models import SIZE_TYPE_CHOICES, SIZE_TYPES, Booking, BookingStatus
 from intermodal.errors import ApplicationError
+from intermodal.forms import InputPolicyForm
 from stations.models import IMDG_CLASSES, Location
 from stations.selectors import departure_list, station_list, vessel_call_list
 
@@ -90,7 +91,7 @@ def _lines_from_rows(form: forms.Form, rows) -> dict[str, int]:
 SIZE_TYPE_OPTIONS = [("", _("None")), *SIZE_TYPE_CHOICES]
 
 
-class SearchForm(forms.Form):
+class SearchForm(InputPolicyForm, forms.Form):
     """Step 1: where from, to which vessel (or destination and date), and which containers."""
 
     station = forms.ChoiceField(label=_("Inland station"))
@@ -180,7 +181,7 @@ class SearchForm(forms.Form):
         return kwargs
 
 
-class ConnectionForm(forms.Form):
+class ConnectionForm(InputPolicyForm, forms.Form):
     """Step 2's choice, carried along: a departure from the station and the vessel call it connects to."""
 
     departure = forms.ModelChoiceField(
@@ -201,7 +202,7 @@ class ConnectionForm(forms.Form):
         return departure
 
 
-class CargoForm(forms.Form):
+class CargoForm(InputPolicyForm, forms.Form):
     """Step 3: what goes in the containers and where it goes."""
 
     mark_optional = True
@@ -298,7 +299,7 @@ class CargoForm(forms.Form):
         }
 
 
-class BookingFilterForm(forms.Form):
+class BookingFilterForm(InputPolicyForm, forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any status")), *BookingStatus.choices]
     )
@@ -343,7 +344,7 @@ class BookingFilterForm(forms.Form):
         return bool(getattr(self, "cleaned_data", None)) and any(self.cleaned_data.values())
 
 
-class EmptyRequestForm(forms.Form):
+class EmptyRequestForm(InputPolicyForm, forms.Form):
     """Ask the station for empties of one of the booked size-types."""
 
     size_type = forms.ChoiceField(label=_("Size-type"))
@@ -355,7 +356,7 @@ class EmptyRequestForm(forms.Form):
         self.fields["size_type"].choices = [(line.size_type, line.size_type) for line in booking.lines.all()]
 
 
-class CancelForm(forms.Form):
+class CancelForm(InputPolicyForm, forms.Form):
     mark_optional = True
     reason = forms.CharField(
         label=_("Reason"), max_length=250, required=False, help_text=_("Shown in the booking's history.")
@@ -366,7 +367,7 @@ class CancelForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class AmendForm(forms.Form):
+class AmendForm(InputPolicyForm, forms.Form):
     """New quantities for the booked size-types (0 drops one), one more size-type, and/or another departure."""
 
     def __init__(self, *args, booking: Booking, departures=(), **kwargs):
@@ -427,7 +428,7 @@ class AmendForm(forms.Form):
         return cleaned
 
 
-class RollForm(forms.Form):
+class RollForm(InputPolicyForm, forms.Form):
     """Another vessel call (and, before the train has left, another departure) for a booking."""
 
     mark_optional = True

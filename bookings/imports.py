@@ -22,6 +22,7 @@ from bookings.services import booking_create, parse_container_request
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, InvalidInput, NotAllowed
 from intermodal.models import PartyKind
+from intermodal.text import is_ascii_number, normalise_code, text_problem
 from stations.models import Departure, Location, VesselCall
 
 COLUMNS = ["departure", "vessel_call", "destination", "containers", "commodity", "cargo_weight_kg", "un_number",
@@ -73,6 +74,9 @@ def booking_import_create(*, actor: Actor, file_name: str, data: bytes) -> Booki
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput(errors={"file": [_("Save the file as CSV in UTF-8.")]}) from None
+    problem = text_problem(content, multiline=True)  # the text policy: no NUL or control character in any cell
+    if problem:
+        raise InvalidInput(errors={"file": [problem]})
     rows = parse(content)
     job = BookingImport.objects.create(organisation=actor.organisation, created_by=actor.user, file_name=file_name,
                                        content=content, total_rows=len(rows))
@@ -82,6 +86,9 @@ def booking_import_create(*, actor: Actor, file_name: str, data: bytes) -> Booki
 
 def _decimal(value: str, name: str, errors: dict) -> Decimal | None:
     if not value:
+        return None
+    if not is_ascii_number(value.replace(",", "")):
+        errors[name] = [_("Write a number, e.g. 18000.")]
         return None
     try:
         return Decimal(value.replace(",", ""))
@@ -93,7 +100,7 @@ def _decimal(value: str, name: str, errors: dict) -> Decimal | None:
 def _integer(value: str, name: str, errors: dict) -> int | None:
     if not value:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         errors[name] = [_("Write a whole number.")]
         return None
     return int(value)
@@ -112,7 +119,7 @@ def row_arguments(row: dict) -> dict:
     vessel_call = VesselCall.objects.select_related("terminal").filter(reference=row.get("vessel_call", "")).first()
     if row.get("vessel_call") and vessel_call is None:
         errors["vessel_call"] = [_("No vessel call %(ref)s.") % {"ref": row["vessel_call"]}]
-    destination = Location.objects.filter(unlocode=row.get("destination", "").upper()).first()
+    destination = Location.objects.filter(unlocode=normalise_code(row.get("destination", ""))).first()
     if row.get("destination") and destination is None:
         errors["destination"] = [_("No port %(code)s.") % {"code": row["destination"]}]
     lines = {}
@@ -134,7 +141,7 @@ def row_arguments(row: dict) -> dict:
         raise InvalidInput(errors=errors)
     arguments = {
         "departure": departure, "vessel_call": vessel_call, "destination": destination, "lines": lines,
-        "commodity": row["commodity"], "cargo_weight_kg": weight, "un_number": row.get("un_number", ""),
+        "commodity": row["commodity"], "cargo_weight_kg": weight, "un_number": normalise_code(row.get("un_number", "")),
         "imdg_class": row.get("imdg_class", ""), "reefer_setpoint_c": setpoint,
         "reefer_ventilation_cbm_h": ventilation, "confirm": confirm in TRUE,
     }

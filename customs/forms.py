@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customs.models import GOODS_LINE_FIELDS, DecisionKind, GoodsLine, InspectionResult, TradeMode, TransportMode
 from intermodal.errors import ApplicationError
+from intermodal.forms import CodeFormField, InputPolicyForm
 
 LINE_ROWS = 3
 # A row with none of these filled in is a blank row and ignored (currency and origin come prefilled).
@@ -21,7 +22,7 @@ LINE_REQUIRED = tuple(name for name in GOODS_LINE_FIELDS if not GoodsLine._meta.
 def _line_fields() -> dict[str, forms.Field]:
     decimal = {"inputmode": "decimal"}
     return {
-        "hs_code": forms.CharField(
+        "hs_code": CodeFormField(
             label=_("HS code"),
             max_length=10,
             required=False,
@@ -43,18 +44,18 @@ def _line_fields() -> dict[str, forms.Field]:
             label=_("Value"), required=False, max_digits=14, decimal_places=2,
             widget=forms.NumberInput(attrs={**decimal, "step": "0.01"}),
         ),
-        "currency": forms.CharField(label=_("Currency"), max_length=3, required=False, initial="USD"),
-        "origin_country": forms.CharField(label=_("Origin country"), max_length=2, required=False, initial="CN"),
-        "un_number": forms.CharField(
+        "currency": CodeFormField(label=_("Currency"), max_length=3, required=False, initial="USD"),
+        "origin_country": CodeFormField(label=_("Origin country"), max_length=2, required=False, initial="CN"),
+        "un_number": CodeFormField(
             label=_("UN number"), max_length=4, required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"})
         ),
     }
 
 
-class DeclarationForm(forms.Form):
+class DeclarationForm(InputPolicyForm, forms.Form):
     """The single declaration of a booking: declarant, modes, containers covered and goods lines."""
 
-    declarant_uscc = forms.CharField(
+    declarant_uscc = CodeFormField(
         label=_("Declarant USCC"),
         max_length=18,
         help_text=_("The unified social credit code of the declaring enterprise (18 characters)."),
@@ -157,7 +158,7 @@ def add_declaration_error(form: forms.Form, error: ApplicationError) -> None:
         form.add_error(None, str(error.message))
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(InputPolicyForm, forms.Form):
     station = forms.ChoiceField(label=_("Station"), required=False)
     older_than_hours = forms.IntegerField(
         label=_("Waiting longer than (hours)"), required=False, min_value=1, max_value=24 * 90,
@@ -196,7 +197,7 @@ class QueueFilterForm(forms.Form):
         )
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(InputPolicyForm, forms.Form):
     kind = forms.ChoiceField(label=_("Decision"), choices=DecisionKind.choices, widget=forms.RadioSelect)
     reason = forms.CharField(
         label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
@@ -208,7 +209,7 @@ class DecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class ScheduleForm(forms.Form):
+class ScheduleForm(InputPolicyForm, forms.Form):
     appointment_at = forms.DateTimeField(
         label=_("Appointment"),
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
@@ -222,9 +223,9 @@ class ScheduleForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
-class ResultForm(forms.Form):
+class ResultForm(InputPolicyForm, forms.Form):
     result = forms.ChoiceField(label=_("Result"), choices=InspectionResult.choices, widget=forms.RadioSelect)
-    findings = forms.CharField(label=_("Findings"), widget=forms.Textarea(attrs={"rows": 3}))
+    findings = forms.CharField(label=_("Findings"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "result")

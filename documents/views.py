@@ -33,10 +33,11 @@ from documents.bill_of_lading import (
 from intermodal.access import Actor
 from intermodal.api import KnownFieldsOnly, StrictCharField
 from intermodal.errors import ApplicationError, NotFound
+from intermodal.forms import InputPolicyForm
 from intermodal.models import PartyKind, Scope
 
 
-class BillOfLadingForm(forms.ModelForm):
+class BillOfLadingForm(InputPolicyForm, forms.ModelForm):
     class Meta:
         model = BillOfLading
         fields = list(BILL_FIELDS)

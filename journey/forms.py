@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from bookings.models import VgmMethod, validate_container_number
 from intermodal.errors import ApplicationError
-from intermodal.forms import container_number_widget
+from intermodal.forms import CodeFormField, InputPolicyForm, container_number_widget
 from journey.services import FUTURE_TOLERANCE
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -62,15 +62,15 @@ class ScanAction:
 SCAN_VGM_METHODS = [(VgmMethod.WEIGHED, _("Method 1 (weighed)")), (VgmMethod.CALCULATED, _("Method 2 (calculated)"))]
 
 
-class ScanForm(forms.Form):
+class ScanForm(InputPolicyForm, forms.Form):
     """One scan at the station gate or the rail siding: a container number and what happens to it."""
 
     action = forms.ChoiceField(label=_("Action"), choices=ScanAction.CHOICES, initial=ScanAction.GATE_IN,
                                widget=forms.Select(attrs={"data-scan-action": ""}))
-    number = forms.CharField(label=_("Container number"), max_length=13,
+    number = CodeFormField(label=_("Container number"), max_length=13,
                              widget=container_number_widget(**{"data-scan-number": "", "enterkeyhint": "go"}),
                              help_text=_("Scan the code or type the number, e.g. CSQU3054383."))
-    seal_number = forms.CharField(label=_("Seal number"), max_length=30, required=False,
+    seal_number = CodeFormField(label=_("Seal number"), max_length=30, required=False,
                                   widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
                                                                 "class": "input-code"}))
     vgm_kg = forms.DecimalField(label=_("VGM (kg)"), required=False, min_value=1000, max_value=60000,
@@ -121,14 +121,14 @@ class ScanForm(forms.Form):
         return "number"
 
 
-class HandOutForm(forms.Form):
-    number = forms.CharField(label=_("Container number"), max_length=13, widget=container_number_widget())
+class HandOutForm(InputPolicyForm, forms.Form):
+    number = CodeFormField(label=_("Container number"), max_length=13, widget=container_number_widget())
 
     def clean_number(self):
         return clean_container_number(self.cleaned_data["number"])
 
 
-class ActualTimeForm(forms.Form):
+class ActualTimeForm(InputPolicyForm, forms.Form):
     """When it happened; empty means now."""
 
     at = _datetime_field(_("Actual time"), help_text=_("Leave empty for now."))
@@ -140,7 +140,7 @@ class ActualTimeForm(forms.Form):
         return at
 
 
-class DepartureDelayForm(forms.Form):
+class DepartureDelayForm(InputPolicyForm, forms.Form):
     estimated_departure = _datetime_field(_("New estimated departure"))
     estimated_arrival = _datetime_field(_("New estimated arrival at the terminal"),
                                         help_text=_("Leave empty to move the arrival by the same delay."))
@@ -155,7 +155,7 @@ class DepartureDelayForm(forms.Form):
         return data
 
 
-class VesselEstimateForm(forms.Form):
+class VesselEstimateForm(InputPolicyForm, forms.Form):
     eta = _datetime_field(_("New ETA"))
     etd = _datetime_field(_("New ETD"))
     reason = forms.CharField(label=_("Reason"), max_length=250)
@@ -167,7 +167,7 @@ class VesselEstimateForm(forms.Form):
         return data
 
 
-class CorrectionForm(forms.Form):
+class CorrectionForm(InputPolicyForm, forms.Form):
     """The right time of a step the organisation reported, and why the first report was wrong."""
 
     at = _datetime_field(_("Right time"), required=True)

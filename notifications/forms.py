@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from intermodal.forms import InputPolicyForm
 from notifications.models import DeliveryStatus, NotificationKind
 from notifications.services import EVENT_KINDS
 from stations.models import Station
@@ -15,7 +16,7 @@ def _kind_label(kind: str) -> str:
     return f"{event_type.upper()} {code.upper()}"
 
 
-class SubscriptionForm(forms.Form):
+class SubscriptionForm(InputPolicyForm, forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, required=False,
                            help_text=_("So you know it again, e.g. “ERP production”."))
     url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https",
@@ -43,12 +44,12 @@ class SubscriptionForm(forms.Form):
         return self.cleaned_data["equipment_reference"].strip().upper()
 
 
-class DeliveryFilterForm(forms.Form):
+class DeliveryFilterForm(InputPolicyForm, forms.Form):
     status = forms.ChoiceField(label=_("Status"), required=False,
                                choices=[("", _("Any status"))] + list(DeliveryStatus.choices))
 
 
-class EmailPreferencesForm(forms.Form):
+class EmailPreferencesForm(InputPolicyForm, forms.Form):
     """One checkbox per kind of notification: also by email."""
 
     def __init__(self, *args, chosen: dict[str, bool], **kwargs):

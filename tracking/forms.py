@@ -3,17 +3,17 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from intermodal.forms import container_number_widget
+from intermodal.forms import CodeFormField, InputPolicyForm, container_number_widget
 
 
-class TrackForm(forms.Form):
+class TrackForm(InputPolicyForm, forms.Form):
     q = forms.CharField(label=_("Container number or booking reference"), max_length=20,
                         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
                                                       "autocapitalize": "characters", "class": "input-code"}))
 
 
-class PublicTrackForm(forms.Form):
-    container = forms.CharField(label=_("Container number"), max_length=13, widget=container_number_widget())
+class PublicTrackForm(InputPolicyForm, forms.Form):
+    container = CodeFormField(label=_("Container number"), max_length=13, widget=container_number_widget())
     booking = forms.CharField(label=_("Booking reference"), max_length=20,
                               widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false",
                                                             "autocapitalize": "characters", "class": "input-code"}),
