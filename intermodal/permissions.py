@@ -49,6 +49,8 @@ BOOKING_PARTIES = frozenset({K.ENTERPRISE, K.STATION_OPERATOR, K.RAILWAY, K.PORT
 DECLARATION_PARTIES = frozenset({K.ENTERPRISE, K.CUSTOMS, K.BORDER_INSPECTION, K.PLATFORM_ADMIN})
 # Who sees a booking's events (bookings.selectors.events_visible) and may track it: the booking's parties.
 EVENT_PARTIES = BOOKING_PARTIES
+# Who may correct the matrix's event (a station's gate-in): its reporter's organisation, and the platform admin.
+CORRECTORS = frozenset({K.STATION_OPERATOR, K.PLATFORM_ADMIN})
 SHIPPER_OR_STATION = frozenset({K.ENTERPRISE, K.STATION_OPERATOR, K.PLATFORM_ADMIN})
 # Every organisation but a local government office may keep webhooks (notifications.views).
 WEBHOOK_PARTIES = ALL - {K.LOCAL_GOVERNMENT}
@@ -147,6 +149,9 @@ MATRIX: dict[str, Route] = {
     "operations:sailed": page("vessel_call", post=Access(parties=PORT)),
     "operations:vessel-estimate": page("vessel_call", post=Access(parties=PORT)),
     "operations:track": page(get=SIGNED_IN),
+    # A report is corrected by the organisation that made it (journey.corrections): any other's is a 404 here.
+    "operations:event-correct": page("event", get=Access(parties=CORRECTORS, others=H),
+                                     post=Access(parties=CORRECTORS, others=H)),
     # --- Declaration pages -----------------------------------------------------------------------------------
     "customs:list": page(get=Access(parties=DECLARATION_PARTIES)),
     **{
@@ -234,6 +239,8 @@ MATRIX: dict[str, Route] = {
     "dcsa-subscription-secret": api("dcsa_subscription", put=WEBHOOK_API),
     # --- API: events and tracking --------------------------------------------------------------------------
     "api-events": api(get=Access(scope=S.EVENTS_READ), post=Access(scope=S.EVENTS_WRITE, parties=REPORTERS)),
+    "api-event-correction": api("event", post=Access(scope=S.EVENTS_WRITE, parties=CORRECTORS,
+                                                     sees=EVENT_PARTIES - CORRECTORS, others=H)),
     "api-track": api("container", get=Access(scope=S.EVENTS_READ, parties=BOOKING_PARTIES, others=H)),
     "dcsa-events": api(get=Access(scope=S.EVENTS_READ)),
     "dcsa-event": api("event", get=Access(scope=S.EVENTS_READ, parties=EVENT_PARTIES, others=H)),

@@ -133,7 +133,7 @@ def kwargs_for(world: SimpleNamespace, subject: str | None, caller_kind: str | N
         "empty_request": {"pk": world.empty_request.pk},
         "declaration": {"reference": world.declaration.reference},
         "api_key": {"prefix": world.spare_keys[caller_kind or K.ENTERPRISE].prefix},
-        "event": {"eventID": str(world.event.event_id)},
+        "event": {"eventID": str(world.event.event_id), "event_id": str(world.event.event_id)},
         "departure": {"reference": world.departure.reference},
         "station_departure": {"reference": world.departure.reference},
         "published_departure": {"reference": world.departure.reference},
@@ -189,6 +189,12 @@ def body_for(view_name: str, method: str, world: SimpleNamespace, kind: str | No
         ("customs:record", "POST"): {"result-result": "passed", "result-findings": "As declared"},
         ("bookings:cancel", "POST"): {"reason": "No longer needed"},
         ("operations:scan", "POST"): {"number": world.container_number, "action": "load"},
+        # The gate-in's right time: a minute earlier (its reporter corrects it; confirmed, whatever the plan).
+        ("api-event-correction", "POST"): {
+            "event_datetime": (world.event.event_datetime - timedelta(minutes=1)).isoformat(), "confirm": True},
+        ("operations:event-correct", "POST"): {
+            "at": timezone.localtime(world.event.event_datetime - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"),
+            "confirm": "1"},
         ("documents:bill-request", "POST"): BILL,
         ("api-bill-of-lading", "POST"): BILL,
     }
