@@ -280,11 +280,6 @@ class Service(models.Model):
     def __str__(self):
         return self.code
 
-    def clean(self):
-        # A form (the admin's) left it empty: the code it will have, so the database's checks pass in validation.
-        if not self.short_code and self.code:
-            self.short_code = short_code_free(self.code)
-
     def save(self, *args, **kwargs):
         # Every way of creating a service (admin, seed, factories) gets a short code; bulk inserts name theirs.
         if not self.short_code:
@@ -292,6 +287,11 @@ class Service(models.Model):
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "short_code"}
         super().save(*args, **kwargs)
+
+    def clean(self):
+        # A form (the admin's) left it empty: the code it will have, so the database's checks pass in validation.
+        if not self.short_code and self.code:
+            self.short_code = short_code_free(self.code)
 
 
 class ContainerSize(models.TextChoices):
