@@ -8,7 +8,7 @@ departure estimates in a bulk are applied as one batch each, with the same check
 from django.db import DatabaseError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
@@ -21,6 +21,7 @@ from intermodal.access import Actor
 from intermodal.api import KnownFieldsOnly, _flatten, error_body
 from intermodal.codes import Classifier, EventType
 from intermodal.errors import ApplicationError, InvalidInput
+from intermodal.idempotency import idempotent
 from intermodal.models import PartyKind, Scope
 from journey import services as journey
 from journey.corrections import event_correct
@@ -297,7 +298,9 @@ class EventsView(EventsReadView):
             409: OpenApiTypes.OBJECT,
         },
         summary="Report events: an object, or a list of up to 1,000 (a result per item)",
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
     )
+    @idempotent
     def post(self, request):
         actor = Actor.from_request(request)
         if isinstance(request.data, list):

@@ -6,6 +6,7 @@ inside the booking service stops that server after the change (before its commit
 answer); the retry goes to the restarted server. No clock: every wait is on a condition."""
 
 import uuid
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -17,7 +18,8 @@ from rest_framework.test import APIClient
 
 from bookings import services as booking_services
 from bookings.models import Booking
-from intermodal.models import IdempotencyRecord, OutboxMessage, PartyKind, Scope
+from intermodal.models import Event, IdempotencyRecord, OutboxMessage, PartyKind, Scope
+from journey import services as journey_services
 from stations.models import Departure
 from tests import factories
 from tests.notifications.conftest import private_redis  # noqa: F401 - a fixture
@@ -38,13 +40,14 @@ def own_postgres(own_postgres_server, django_db_blocker):  # noqa: F811 - the im
         shipper = factories.organisation(PartyKind.ENTERPRISE, code="shipper-own")
         person = factories.user(shipper, username="own-alice")
         _key, raw = factories.api_key(shipper, scopes=[Scope.BOOKINGS_WRITE, Scope.BOOKINGS_READ])
+        _key, railway_raw = factories.api_key(network.railway, scopes=[Scope.EVENTS_WRITE, Scope.EVENTS_READ])
         departure = (Departure.objects.filter(service=network.yiwu_rail,
                                               planned_arrival__lte=network.vessel_call.latest_arrival_for())
                      .order_by("-planned_departure").first())
     server.world = SimpleNamespace(departure_pk=departure.pk, body={
         "departure": departure.reference, "vessel_call": network.vessel_call.reference, "destination": "NLRTM",
         "containers": [{"size_type": "22G1", "quantity": 1}], "cargo_weight_kg": "9000", "confirm": True,
-    }, key=raw, user=person)
+    }, key=raw, user=person, railway_key=railway_raw, departure=departure.reference)
     return server
 
 
@@ -131,6 +134,39 @@ def test_a_booking_committed_before_the_database_went_replays_its_answer(on_own_
     assert retry.json()["reference"] == hooked[0]
     assert Booking.objects.filter(commodity=commodity).count() == 1
     assert Departure.objects.get(pk=server.world.departure_pk).booked_teu == booked_before + 1
+
+
+def test_an_event_report_committed_before_the_database_went_is_replayed_not_reported_twice(
+        on_own_postgres, monkeypatch):
+    server, key = on_own_postgres, f"feed-{uuid.uuid4().hex}"
+    departure = Departure.objects.get(reference=server.world.departure)
+    estimate = {"event_type": "TRANSPORT", "event_code": "DEPA", "classifier": "EST",
+                "transport_reference": departure.reference,
+                "event_datetime": (departure.planned_departure + timedelta(minutes=37)).isoformat()}
+    reported = Event.objects.filter(transport_reference=departure.reference, event_code="DEPA")
+    before = reported.count()
+    # given: the server stops once the railway's estimate commits, before the railway has the answer
+    real, calls = journey_services.departure_estimate, []
+
+    def hooked(**kwargs):
+        calls.append(1)
+        transaction.on_commit(server.stop)
+        return real(**kwargs)
+
+    monkeypatch.setattr(journey_services, "departure_estimate", hooked)
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {server.world.railway_key}", HTTP_IDEMPOTENCY_KEY=key)
+
+    # when: the railway's feed resends the report with the same key once the database is back
+    first = served(client.post, "/api/v1/events/", estimate, format="json")
+    assert calls and first.status_code in (201, 503)
+    server.start()
+    retry = served(client.post, "/api/v1/events/", estimate, format="json")
+
+    # then: the first answer, replayed; the estimate is recorded once
+    assert retry.status_code == 201, retry.content
+    assert retry["Idempotent-Replayed"] == "true"
+    assert len(calls) == 1
+    assert reported.count() == before + 1
 
 
 def test_while_the_database_is_down_the_api_answers_503_with_retry_after(on_own_postgres):
