@@ -478,9 +478,12 @@ class ConnectionSerializer(serializers.Serializer):
     quote = QuoteSerializer()
 
 
+CONTAINERS_QUERY = {"type": "string", "maxLength": 200}
+
+
 class ConnectionQuery(InputPolicy, serializers.Serializer):
     station = serializers.SlugRelatedField(slug_field="code", queryset=Station.objects.all())
-    containers = serializers.CharField(help_text=_("Size-types and counts, e.g. 42G1:2,22G1:1"))
+    containers = serializers.CharField(max_length=200, help_text=_("Size-types and counts, e.g. 42G1:2,22G1:1"))
     vessel_call = serializers.SlugRelatedField(
         slug_field="reference", required=False, queryset=VesselCall.objects.select_related("terminal")
     )
@@ -503,7 +506,7 @@ class ConnectionView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("station", str, required=True),
-            OpenApiParameter("containers", str, required=True, description="e.g. 42G1:2,22G1:1"),
+            OpenApiParameter("containers", CONTAINERS_QUERY, required=True, description="e.g. 42G1:2,22G1:1"),
             OpenApiParameter("vessel_call", str),
             OpenApiParameter("destination", str),
             OpenApiParameter("latest_sailing", OpenApiTypes.DATETIME),
@@ -522,7 +525,7 @@ class QuoteQuery(InputPolicy, serializers.Serializer):
     departure = serializers.SlugRelatedField(
         slug_field="reference", queryset=Departure.objects.select_related("service")
     )
-    containers = serializers.CharField(help_text=_("Size-types and counts, e.g. 42G1:2,22G1:1"))
+    containers = serializers.CharField(max_length=200, help_text=_("Size-types and counts, e.g. 42G1:2,22G1:1"))
 
 
 class QuoteView(APIView):
@@ -534,7 +537,7 @@ class QuoteView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("departure", str, required=True),
-            OpenApiParameter("containers", str, required=True, description="e.g. 42G1:2"),
+            OpenApiParameter("containers", CONTAINERS_QUERY, required=True, description="e.g. 42G1:2"),
         ],
         responses={200: QuoteSerializer, 400: OpenApiTypes.OBJECT},
         summary="Quote",

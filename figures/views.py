@@ -16,6 +16,7 @@ from figures.compute import figures_compute
 from figures.exports import figure_tables
 from figures.query import (
     FIGURE_VIEWERS,
+    MAX_PERIOD_DAYS,
     FigureQuery,
     default_period,
     figure_query,
@@ -23,12 +24,14 @@ from figures.query import (
     stations_in_scope,
 )
 from intermodal.access import Actor
+from intermodal.api import InputPolicy
 from intermodal.errors import InvalidInput
 from intermodal.exports import FORMATS, export_response
+from intermodal.forms import InputPolicyForm
 from intermodal.models import Scope
 
 
-class FigureFilterForm(forms.Form):
+class FigureFilterForm(InputPolicyForm, forms.Form):
     date_from = forms.DateField(label=gettext_lazy("From"), required=False,
                                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     date_to = forms.DateField(label=gettext_lazy("To"), required=False,
@@ -276,11 +279,11 @@ class FiguresSerializer(serializers.Serializer):
     cargo_mix = _Chapter(many=True, required=False)
 
 
-class FiguresQuery(serializers.Serializer):
+class FiguresQuery(InputPolicy, serializers.Serializer):
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
-    station = serializers.CharField(required=False, allow_blank=True)
-    service = serializers.CharField(required=False, allow_blank=True)
+    station = serializers.CharField(required=False, allow_blank=True, max_length=20)
+    service = serializers.CharField(required=False, allow_blank=True, max_length=30)
 
 
 class FiguresView(APIView):
@@ -290,10 +293,15 @@ class FiguresView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("date_from", OpenApiTypes.DATE, description="first day (Asia/Shanghai)"),
-            OpenApiParameter("date_to", OpenApiTypes.DATE, description="last day, included"),
-            OpenApiParameter("station", str, description="a station code within the caller's scope"),
-            OpenApiParameter("service", str, description="a service code within the caller's scope"),
+            OpenApiParameter("date_from", OpenApiTypes.DATE,
+                             description="first day (Asia/Shanghai); default: twelve months before date_to"),
+            OpenApiParameter("date_to", OpenApiTypes.DATE,
+                             description=f"last day, included, not before date_from and at most {MAX_PERIOD_DAYS} "
+                                         "days (three years) after it; a longer period is a 400"),
+            OpenApiParameter("station", {"type": "string", "maxLength": 20},
+                             description="a station code within the caller's scope"),
+            OpenApiParameter("service", {"type": "string", "maxLength": 30},
+                             description="a service code within the caller's scope"),
         ],
         responses={200: FiguresSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
         summary="Figures (KPIs)",

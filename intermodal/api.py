@@ -99,14 +99,26 @@ def json_error_view(status_code: int, detail: str, headers: dict | None = None):
 
 
 class StrictPageSize:
-    """DRF falls back to the default on a page_size that is not a positive integer; the schema says it is one,
-    so anything else is refused (larger ones are cut to max_page_size)."""
+    """DRF falls back to the default on a page_size that is not a positive integer and cuts a larger one to
+    max_page_size; here both are a 400, as the schema says (`minimum: 1`, `maximum: max_page_size`)."""
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
-        if raw not in (None, "") and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
-            raise exceptions.ValidationError({self.page_size_query_param: [_("Give a whole number from 1.")]})
+        if raw not in (None, "") and not (
+            raw.isascii() and raw.isdigit() and len(raw) <= 6 and 1 <= int(raw) <= self.max_page_size
+        ):
+            raise exceptions.ValidationError({self.page_size_query_param: [
+                _("Give a whole number from 1 to %(n)s.") % {"n": self.max_page_size}]})
         return super().get_page_size(request)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {**parameter["schema"], "minimum": 1, "maximum": self.max_page_size}
+            elif parameter["name"] == getattr(self, "page_query_param", None):
+                parameter["schema"] = {**parameter["schema"], "minimum": 1}
+        return parameters
 
 
 class PagePagination(StrictPageSize, pagination.PageNumberPagination):

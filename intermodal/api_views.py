@@ -51,6 +51,7 @@ class MeView(APIView):
 class ApiKeySerializer(KnownFieldsOnly, serializers.ModelSerializer):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=Scope.choices), required=False, allow_empty=False, min_length=1,
+        max_length=len(Scope.choices),
         help_text=_("Defaults to the organisation's default scopes that the caller holds; never more than the "
                     "caller's own (a key's scopes, or a person's party's)."),
     )

@@ -4,7 +4,10 @@
 import re
 
 from django.urls import Resolver404, resolve
+from drf_spectacular import openapi
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import is_list_serializer
+from rest_framework import serializers
 
 
 class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
@@ -17,6 +20,32 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "description": "An organisation's API key: `Authorization: Bearer imk_<prefix>_<secret>`.",
         }
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, with limits it leaves out though DRF enforces them: a nested `many=True` serializer's
+    `allow_empty`, `min_length` and `max_length` (goods lines, containers, bulk events) as minItems / maxItems, and
+    the column length of an object named by its code or reference as maxLength."""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # An object named by its code or reference: a longer one names nothing (a 400), so the column's length
+        # is the parameter's maxLength.
+        if isinstance(field, serializers.SlugRelatedField) and field.queryset is not None and isinstance(schema, dict):
+            max_length = getattr(field.queryset.model._meta.get_field(field.slug_field), "max_length", None)
+            if max_length and schema.get("type") == "string":
+                schema.setdefault("maxLength", max_length)
+        return schema
+
+    def _unwrap_list_serializer(self, serializer, direction):
+        schema = super()._unwrap_list_serializer(serializer, direction)
+        if schema and is_list_serializer(serializer):
+            minimum = serializer.min_length or (0 if serializer.allow_empty else 1)
+            if minimum:
+                schema["minItems"] = minimum
+            if serializer.max_length is not None:
+                schema["maxItems"] = serializer.max_length
+        return schema
 
 
 # --- Error responses and anonymous access, added to every operation of the generated schema -------------------
@@ -100,6 +129,7 @@ def document_errors(result, generator, request, public):
                        if code in RETRY_AFTER else {}),
                 }
             for parameter in operation.get("parameters", []):
+                _parameter_limits(parameter)
                 # Filters and query serializers treat `?name=` as not given (HTML form semantics).
                 if parameter.get("in") == "query" and not parameter.get("required"):
                     parameter["allowEmptyValue"] = True
@@ -108,6 +138,31 @@ def document_errors(result, generator, request, public):
                 operation.setdefault("security", []).append({})
     _request_bodies_closed(result)
     return result
+
+
+DATETIME_RANGE = "Date-times from 0001-01-02 to 9999-12-30 (UTC); others are a 400."
+TEXT_POLICY = "No control characters (docs/SECURITY.md, text policy): a value holding one is a 400."
+
+
+def _parameter_limits(parameter: dict) -> None:
+    """What the server enforces on every parameter, said in the schema: a required text is not empty (minLength),
+    a date-time has a range, no text holds a control character (intermodal/text.py)."""
+    schema = parameter.get("schema")
+    if not isinstance(schema, dict) or parameter.get("in") not in ("query", "path"):
+        return
+    notes = []
+    if schema.get("type") == "string" and "enum" not in schema:
+        if parameter.get("required") and "minLength" not in schema and "format" not in schema:
+            schema["minLength"] = 1
+        if schema.get("format") == "date-time":
+            notes.append(DATETIME_RANGE)
+        notes.append(TEXT_POLICY)
+    description = parameter.get("description", "")
+    for note in notes:
+        if note not in description:
+            description = f"{description} {note}".strip()
+    if notes:
+        parameter["description"] = description
 
 
 def _request_bodies_closed(result) -> None:

@@ -66,7 +66,6 @@ MIDDLEWARE = [
     "intermodal.security.SecurityHeadersMiddleware",
     "intermodal.security.RequestSizeLimitMiddleware",
     "intermodal.security.PathPolicyMiddleware",
-    "intermodal.security.PathPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -272,7 +271,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "intermodal.api.PagePagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "intermodal.schema.AutoSchema",  # drf-spectacular's, with list limits documented
     "EXCEPTION_HANDLER": "intermodal.api.exception_handler",
     # One class picks the caller (API key, signed-in person, or address) and the rate for it; see throttling.py.
     "DEFAULT_THROTTLE_CLASSES": ["intermodal.throttling.CallerRateThrottle"],

@@ -289,7 +289,7 @@ class EventsView(EventsReadView):
     required_scopes = {"GET": Scope.EVENTS_READ, "POST": Scope.EVENTS_WRITE}
 
     @extend_schema(
-        request=EventReportSerializer(many=True),
+        request=EventReportSerializer(many=True, allow_empty=False, max_length=MAX_BULK),
         responses={
             201: OpenApiTypes.OBJECT,
             200: OpenApiTypes.OBJECT,

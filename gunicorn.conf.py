@@ -1,0 +1,8 @@
+"""gunicorn's settings wherever it is started from the repository root (it reads ./gunicorn.conf.py by default):
+the image's entrypoint, bench/fuzz.sh, by hand. Command-line options still override these."""
+
+# gunicorn's own errors (URL too long, header fields too large, a worker past its timeout) in the API's error
+# shape, not gunicorn's HTML (intermodal/gunicorn_worker.py).
+worker_class = "intermodal.gunicorn_worker.JsonErrorWorker"
+# The most gunicorn allows; the schema documents 414 past it.
+limit_request_line = 8190
