@@ -1,24 +1,28 @@
-"""A short Schemathesis run against the WSGI app with the demo network (the long one is bench/fuzz.sh).
+"""A short Schemathesis run against a served instance with production settings (DEBUG=0), as every party kind
+that uses the API: a shipper, a station, the railway, the port, customs and border inspection (the long one is
+bench/fuzz.sh).
 
-Every operation of /api/schema/ gets generated requests from a fixed seed, as demo-shipper-a's API key, aimed at
-objects that exist (bench/fuzz_data.py); every answer must be no server error, a documented status code, of the
-documented content type and headers, and valid against the documented response schema.
+The instance is gunicorn with DEBUG=0 on a PostgreSQL of the module's own (tests/own_postgres.py) holding the
+demo network, the fuzzer's targets (bench/fuzz_data.py) and an API key per party. Every operation of the schema
+gets generated requests from a fixed seed as each of the parties (a test per operation and party: two examples
+each, twelve per operation); every answer must be no server error, a documented status code, of the documented
+content type and headers, and valid against the documented response schema.
 """
 
-from io import StringIO
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
 import schemathesis
-from django.core.management import call_command
-from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
-from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
-from bench.fuzz_data import fuzz_targets
-from intermodal.access import api_key_create
-from intermodal.models import Organisation
+from tests.own_postgres import ROOT, own_postgres_server  # noqa: F401 - a fixture
 
 CHECKS = [
     checks.not_a_server_error,
@@ -38,38 +42,95 @@ TARGETS = [
     ("/api/v1/vessel-calls/{reference}", {"reference": "FUZZ_VESSEL_CALL"}),
     ("/api/v1/stations/{code}", {"code": "FUZZ_STATION"}),
 ]
+# The demo organisation of each party kind that calls the API.
+PARTIES = ["demo-shipper-a", "demo-yiwu-station", "demo-railway", "demo-port", "demo-customs", "demo-ciq"]
+# Run in the served instance's environment: the targets and a key per party, as JSON.
+PREPARE = """
+import json, os, sys
+sys.path.insert(0, os.getcwd())
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intermodal.settings")
+import django
+django.setup()
+from django.core.management import call_command
+from bench.fuzz_data import fuzz_targets
+from intermodal.access import api_key_create
+from intermodal.models import Organisation
+call_command("seed_demo", verbosity=0)
+found = fuzz_targets()
+found["keys"] = {code: api_key_create(organisation=Organisation.objects.get(code=code), name="fuzz")[1]
+                 for code in json.loads(sys.argv[1])}
+print(json.dumps(found))
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo network and the fuzzer's targets, once for the module, rolled back at its end."""
-    # As Django's test client does: requests must not close the connection that holds the test's transaction.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
+def served(own_postgres_server, tmp_path_factory):  # noqa: F811 - the imported fixture
+    """gunicorn with production settings on the module's own PostgreSQL, seeded; its URL, targets and keys."""
+    environment = {
+        # Not the suite's allowance of local webhook receivers (WEBHOOK_ALLOWED_NETWORKS): production has none.
+        **{name: value for name, value in os.environ.items()
+           if name not in ("DJANGO_SETTINGS_MODULE", "WEBHOOK_ALLOWED_NETWORKS")},
+        "DATABASE_URL": own_postgres_server.url, "DEBUG": "0", "SECURE_SSL_REDIRECT": "0",
+        "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "ERROR",
+        "SECRET_KEY": "short-fuzz-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        # The fuzzer is one caller per party sending many requests: the API is tested, not its rate limits.
+        "THROTTLE_RATE_KEY": "1000000/min", "THROTTLE_RATE_USER": "1000000/min",
+        "THROTTLE_RATE_ANON": "1000000/min",
+    }
+    prepared = subprocess.run([sys.executable, "-c", PREPARE, json.dumps(PARTIES)], cwd=ROOT, env=environment,
+                              capture_output=True, text=True, timeout=600)
+    assert prepared.returncode == 0, prepared.stderr[-3000:]
+    found = json.loads(prepared.stdout.strip().splitlines()[-1])
+    port = _free_port()
+    log = tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "intermodal.wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--log-level", "warning", "--limit-request-line", "8190"],
+            cwd=ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        with django_db_blocker.unblock(), transaction.atomic():
-            call_command("seed_demo", stdout=StringIO())
-            targets = fuzz_targets()
-            _key, raw = api_key_create(organisation=Organisation.objects.get(code="demo-shipper-a"), name="fuzz")
-            yield {**targets, "key": raw}
-            transaction.set_rollback(True)
+        deadline = time.monotonic() + 120
+        while not _answers(port) and server.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _answers(port), log.read_text()[-3000:]
+        yield {**found, "url": f"http://127.0.0.1:{port}"}
     finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
 
 
-# Loaded when the module is: reading /api/schema/ anonymously touches no database.
-schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+# The schema as the app serves it, read once at import in this process (anonymously: no database); the requests
+# go to the served instance.
+schema = schemathesis.openapi.from_dict(
+    schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application()).raw_schema)
 
 
-@pytest.mark.django_db
+@pytest.mark.parametrize("party", PARTIES)
 @schema.parametrize()
-@settings(max_examples=6, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck),
+@settings(max_examples=2, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck),
           database=None)
-def test_the_api_answers_generated_requests_as_its_schema_says(case, demo):
+def test_the_api_answers_every_party_as_its_schema_says(case, party, served):
     for prefix, names in TARGETS:
         if case.path.startswith(prefix):
             for name, target in names.items():
                 if case.path_parameters and name in case.path_parameters:
-                    case.path_parameters[name] = demo[target]
-    case.call_and_validate(headers={"Authorization": f"Bearer {demo['key']}"}, checks=CHECKS)
+                    case.path_parameters[name] = served[target]
+    case.call_and_validate(base_url=served["url"], headers={"Authorization": f"Bearer {served['keys'][party]}"},
+                           checks=CHECKS)
