@@ -293,7 +293,7 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
 
 
 def _record_outcomes(outcomes: list[tuple[Delivery, tuple]], states: dict[int, tuple]) -> set[int]:
-    """The attempts' rows (written at the claim) completed in one UPDATE, and every delivery's state in another,
+    """The attempts' rows (written at the claim) completed in one statement, every delivery's state in another,
     both from arrays; returns the deliveries still this worker's (sending, at the attempt it made). A post's
     row is completed even when its delivery was taken over meanwhile: the post was made."""
     attempts = list(zip(*[(d.pk, d.attempts, started, code, latency, error)
@@ -301,12 +301,14 @@ def _record_outcomes(outcomes: list[tuple[Delivery, tuple]], states: dict[int, t
     changes = list(zip(*[(d.pk, d.attempts, *states[d.pk]) for d, _outcome in outcomes], strict=True))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {DeliveryAttempt._meta.db_table} attempt
-                   SET started_at = made.started_at, status_code = made.status_code, latency_ms = made.latency_ms,
-                       error = made.error
-                  FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::int[], %s::int[], %s::varchar[])
-                       AS made (delivery_id, number, started_at, status_code, latency_ms, error)
-                 WHERE attempt.delivery_id = made.delivery_id AND attempt.number = made.number""",  # noqa: S608
+            # An upsert: the row is there since the claim (or not, for a claim made before rows were written then).
+            f"""INSERT INTO {DeliveryAttempt._meta.db_table}
+                    (delivery_id, number, started_at, status_code, latency_ms, error)
+                SELECT * FROM unnest(%s::bigint[], %s::int[], %s::timestamptz[], %s::int[], %s::int[],
+                                     %s::varchar[])
+                    ON CONFLICT (delivery_id, number) DO UPDATE
+                   SET started_at = EXCLUDED.started_at, status_code = EXCLUDED.status_code,
+                       latency_ms = EXCLUDED.latency_ms, error = EXCLUDED.error""",  # noqa: S608 - the model's table
             [list(column) for column in attempts])
         cursor.execute(
             f"""UPDATE {Delivery._meta.db_table} delivery

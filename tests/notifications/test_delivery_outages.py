@@ -122,3 +122,17 @@ def test_retries_after_database_errors_back_off_to_half_a_minute_and_stop_within
     assert waits[:5] == [1, 2, 4, 8, 16]
     assert max(waits) == 30
     assert 180 <= sum(waits) <= 600  # then the sweep's requeue takes over
+
+
+def test_an_outcome_is_recorded_even_for_a_claim_that_wrote_no_row(shipper, connecting, receiver):
+    # given: a delivery claimed as before attempt rows were written at the claim (a send in flight at an upgrade)
+    delivery = one_delivery(shipper, connecting, receiver.url)
+    claimed = sender._claim([delivery.pk])
+    DeliveryAttempt.objects.filter(delivery=delivery).delete()
+
+    # when
+    results = sender._record(list(zip(claimed, sender._post_all(claimed), strict=True)))
+
+    # then
+    assert results == [DeliveryStatus.DELIVERED]
+    assert attempts_of(delivery) == [(1, 200, "")]
