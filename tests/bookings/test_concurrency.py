@@ -1,7 +1,7 @@
 """Real concurrent clients against PostgreSQL: the platform never overbooks, and idempotent POSTs create once."""
 
 from concurrent.futures import ThreadPoolExecutor
-from threading import Barrier
+from threading import Barrier, Event
 
 import pytest
 from django.db import connection
@@ -13,6 +13,7 @@ from intermodal.models import Scope
 from stations.models import Departure
 from tests import factories
 from tests.bookings.test_api import body
+from tests.notifications.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,3 +96,56 @@ def test_concurrent_assignment_of_one_container_number(shipper, other_shipper, c
 
     assert outcomes.count("assigned") == 1
     assert outcomes.count("refused") == 9
+
+
+def test_a_retry_waits_for_the_first_request_with_its_key_and_gets_its_answer(shipper, connecting, monkeypatch,
+                                                                              settings):
+    from bookings import services
+
+    _key, raw = factories.api_key(shipper.org, scopes=[Scope.BOOKINGS_WRITE, Scope.BOOKINGS_READ])
+    payload = body(connecting, confirm=True)
+    # given: the first request holds its booking, uncommitted, until the test lets it go on
+    written, release, real = Event(), Event(), services.booking_create
+
+    def held(**kwargs):
+        booking = real(**kwargs)
+        written.set()
+        assert release.wait(120), "the test never let the first request go on"
+        return booking
+
+    monkeypatch.setattr(services, "booking_create", held)
+
+    def post():
+        try:
+            return APIClient().post("/api/v1/bookings/", payload, format="json", HTTP_AUTHORIZATION=f"Bearer {raw}",
+                                    HTTP_IDEMPOTENCY_KEY="po-held")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        first = pool.submit(post)
+        assert written.wait(120), "the first request never wrote its booking"
+
+        # when: a retry that may wait only a moment, then one that may wait long enough
+        settings.IDEMPOTENCY_WAIT_SECONDS = 0.2
+        impatient = pool.submit(post).result(timeout=120)
+        settings.IDEMPOTENCY_WAIT_SECONDS = 120
+        patient = pool.submit(post)
+        wait_for(_a_claim_waits, timeout=120, what="the retry to wait on the first request's claim")
+        release.set()
+
+        # then: the impatient retry was told the key is in use; the patient one got the first answer
+        assert impatient.status_code == 409 and impatient.json()["code"] == "in_progress"
+        created, replayed = first.result(timeout=120), patient.result(timeout=120)
+    assert created.status_code == 201, created.content
+    assert replayed.status_code == 201 and replayed["Idempotent-Replayed"] == "true"
+    assert replayed.content == created.content
+    assert Booking.objects.count() == 1
+
+
+def _a_claim_waits() -> bool:
+    """Some backend of this database waits on a lock (the retry's claim, on the first request's)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND wait_event_type = 'Lock'")
+        return cursor.fetchone()[0] > 0
