@@ -90,6 +90,32 @@ def datetime_problem(value) -> str | None:
     return None
 
 
+def json_problems(value, path: str = "") -> dict[str, list[str]]:
+    """The policy over free JSON (a body parsed by hand, a free object): every key and every text at any depth,
+    single-line, as {"dotted.path": [message]}."""
+    problems: dict[str, list[str]] = {}
+
+    def walk(item, where: str) -> None:
+        if isinstance(item, dict):
+            for key, sub in item.items():
+                here = f"{where}.{key}" if where else str(key)
+                problem = text_problem(str(key))
+                if problem:
+                    problems.setdefault(where or "body", []).append(problem)
+                else:
+                    walk(sub, here)
+        elif isinstance(item, list):
+            for index, sub in enumerate(item):
+                walk(sub, f"{where}.{index}" if where else str(index))
+        elif isinstance(item, str):
+            problem = text_problem(item.strip())
+            if problem:
+                problems.setdefault(where or "body", []).append(problem)
+
+    walk(value, path)
+    return problems
+
+
 @deconstructible
 class TextValidator:
     """The policy's character check as a Django validator (forms, models)."""

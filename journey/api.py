@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from bookings.models import Container, ContainerStatus, EmptyRequest, VgmMethod
 from bookings.selectors import booking_list
 from intermodal.access import Actor
-from intermodal.api import KnownFieldsOnly, _flatten, error_body
+from intermodal.api import CodeField, KnownFieldsOnly, _flatten, error_body
 from intermodal.codes import Classifier, EventType
 from intermodal.errors import ApplicationError, InvalidInput
 from intermodal.idempotency import idempotent
@@ -44,7 +44,7 @@ class EventReportSerializer(KnownFieldsOnly, serializers.Serializer):
     event_datetime = serializers.DateTimeField(
         required=False, help_text=_("When it happened (ACT, default now) or will (EST).")
     )
-    equipment_reference = serializers.CharField(max_length=15, required=False)
+    equipment_reference = CodeField(max_length=11, required=False, help_text=_("The container number."))
     transport_reference = serializers.CharField(
         max_length=50, required=False, help_text=_("A departure or vessel call reference.")
     )
@@ -52,7 +52,7 @@ class EventReportSerializer(KnownFieldsOnly, serializers.Serializer):
         required=False, min_value=1,
         help_text=_("For AVPU (empties ready) and GTOT (an empty handed out): the empty container request."),
     )
-    seal_number = serializers.CharField(max_length=30, required=False)
+    seal_number = CodeField(max_length=30, required=False)
     vgm_kg = serializers.DecimalField(max_digits=8, decimal_places=1, min_value=1000, max_value=60000, required=False)
     vgm_method = serializers.ChoiceField(choices=VgmMethod.choices, required=False)
     vgm_signatory = serializers.CharField(max_length=100, required=False)

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from intermodal.access import Actor
 from intermodal.models import Scope
+from intermodal.text import json_problems
 from notifications import egress, services
 from notifications.models import Subscription, SubscriptionFormat
 from notifications.relay import dcsa_params
@@ -82,6 +83,10 @@ def _filters(body: dict) -> dict:
     its query."""
     if not isinstance(body, dict):
         raise _invalid("body", "The body must be a JSON object.")
+    problems = json_problems(body)  # the text policy (intermodal/text.py): no NUL or control character anywhere
+    if problems:
+        where, messages = next(iter(problems.items()))
+        raise _invalid(where.split(".")[0], messages[0])
     filters: dict = {}
     for name in ARRAY_FILTERS:
         if name in body and body[name] is not None:

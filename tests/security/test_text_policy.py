@@ -359,3 +359,34 @@ def test_the_bill_of_lading_pdf_never_fails_on_a_stored_control_character(shippe
 
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(bytes(issued.pdf))).pages)
     assert issued.pdf and "Decorations" in text and "\x1b" not in text
+
+
+def test_reported_events_take_container_numbers_and_seals_as_codes():
+    from journey.api import EventReportSerializer
+
+    report = EventReportSerializer(data={"event_type": "EQUIPMENT", "event_code": "gtin",
+                                         "equipment_reference": "ｃｓｑｕ ３０５４３８-３", "seal_number": "sl-12 34"})
+    hostile = EventReportSerializer(data={"event_type": "EQUIPMENT", "event_code": "GTIN",
+                                          "equipment_reference": "CSQU3054383", "seal_number": "SL\x001234"})
+
+    assert report.is_valid(), report.errors
+    assert (report.validated_data["equipment_reference"], report.validated_data["seal_number"]) == (
+        "CSQU3054383", "SL1234")
+    assert not hostile.is_valid() and "seal_number" in hostile.errors
+
+
+@pytest.mark.parametrize("value", ["BK\x00-1", "BK\ud800", "BK\x1b"])
+def test_a_dcsa_subscription_filter_with_a_control_character_is_a_400_in_dcsas_error(api_client, shipper, value):
+    import base64
+
+    from notifications.models import Subscription
+
+    api_client.force_login(shipper.user)
+    body = {"callbackUrl": "https://erp.example/dcsa", "secret": base64.b64encode(b"s" * 32).decode(),
+            "carrierBookingReference": value}
+
+    response = post_json(api_client, "/api/dcsa/tnt/v2/event-subscriptions", body)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"].startswith("carrierBookingReference: Remove U+")
+    assert not Subscription.objects.exists()
