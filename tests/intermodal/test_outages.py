@@ -20,8 +20,9 @@ from bookings import services as booking_services
 from bookings.models import Booking
 from intermodal.models import Event, IdempotencyRecord, OutboxMessage, PartyKind, Scope
 from journey import services as journey_services
-from stations.models import Departure
+from stations.models import Departure, VesselCall
 from tests import factories
+from tests.bookings.test_views import CARGO, choice_params
 from tests.notifications.conftest import private_redis  # noqa: F401 - a fixture
 from tests.own_postgres import (  # noqa: F401 - fixtures
     default_connection_to,
@@ -134,6 +135,31 @@ def test_a_booking_committed_before_the_database_went_replays_its_answer(on_own_
     assert retry.json()["reference"] == hooked[0]
     assert Booking.objects.filter(commodity=commodity).count() == 1
     assert Departure.objects.get(pk=server.world.departure_pk).booked_teu == booked_before + 1
+
+
+def test_a_booking_page_sent_again_after_the_database_went_mid_submission_books_once(on_own_postgres, monkeypatch):
+    server, commodity = on_own_postgres, f"Kites {uuid.uuid4().hex[:8]}"
+    departure = Departure.objects.get(pk=server.world.departure_pk)
+    connecting = SimpleNamespace(departure=departure,
+                                 vessel_call=VesselCall.objects.get(reference=server.world.body["vessel_call"]))
+    form = {**choice_params(connecting), **CARGO, "cargo-commodity": commodity, "step": "confirm",
+            "submission": uuid.uuid4().hex}
+    person = Client(raise_request_exception=False)
+    person.force_login(server.world.user)
+    # given: the server stops right after the booking is written, before the wizard's token and booking commit
+    hooked = _hook_booking_create(monkeypatch, server.stop)
+
+    # when: the page is submitted, then sent again (the browser's resend) once the database is back
+    first = served(person.post, "/bookings/new/", form)
+    assert hooked and first.status_code == 503 and first["Retry-After"] == "5"
+    server.start()
+    again = served(person.post, "/bookings/new/", form)
+    once_more = served(person.post, "/bookings/new/", form)
+
+    # then: one booking; the last resend is shown the booking made, not a second one
+    booking = Booking.objects.get(commodity=commodity)
+    assert again.status_code == 302 and once_more.status_code == 302
+    assert again["Location"] == once_more["Location"] == f"/bookings/{booking.reference}/"
 
 
 def test_an_event_report_committed_before_the_database_went_is_replayed_not_reported_twice(
