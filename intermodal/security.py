@@ -1,9 +1,13 @@
 """Response headers every answer carries, the request-size limit applied before a body is parsed, and the text
 policy on URL paths."""
 
+from urllib.parse import unquote
+
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.defaults import bad_request
 
 from intermodal.api import error_body
 from intermodal.text import forbidden_characters
@@ -55,7 +59,9 @@ class RequestSizeLimitMiddleware:
 class PathPolicyMiddleware:
     """A URL path holding a NUL or a control character (`/api/v1/track/%00/`) names nothing: a 404 (the API's
     error shape on /api/, the page otherwise) before any view looks it up. PostgreSQL's text cannot hold a NUL, so
-    a lookup with one was a 500."""
+    a lookup with one was a 500. A page's query string holding a NUL is a 400 page for the same reason (a view
+    may read a parameter by hand, `?station=`); the pages' forms refuse the other control characters on their
+    fields, and the API checks every query value itself (intermodal.query_parameters)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -63,6 +69,8 @@ class PathPolicyMiddleware:
     def __call__(self, request):
         if forbidden_characters(request.path):
             raise Http404
+        if not request.path.startswith("/api/") and "\x00" in unquote(request.META.get("QUERY_STRING", "")):
+            return bad_request(request, SuspiciousOperation("NUL in the query string"))
         return self.get_response(request)
 
 

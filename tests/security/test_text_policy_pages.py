@@ -178,3 +178,14 @@ def test_a_csv_import_takes_ascii_numbers_only(browser, connecting):
                        "cargo_weight_kg": "１８０００", "free_days": "٧"})
 
     assert set(refused.value.errors) == {"cargo_weight_kg", "free_days"}
+
+
+@pytest.mark.parametrize(("url", "party"), [("/operations/railway/?station=%00", "railway"),
+                                            ("/bookings/?page=1%00", "shipper"),
+                                            ("/declarations/?status=%00draft", "shipper")])
+def test_a_nul_in_a_page_query_string_is_a_400_page_not_a_500(client, network, shipper, url, party):
+    client.force_login(factories.user(network.railway) if party == "railway" else shipper.user)
+
+    response = client.get(url)
+
+    assert response.status_code == 400
