@@ -15,13 +15,21 @@ from django.http import HttpResponse
 from django.template import loader
 from django.utils.translation import gettext as _
 
-# Connection refused or lost, the server shutting down, a transaction it ended: "try again soon". Errors in what
-# a request asked for (DataError, IntegrityError, ProgrammingError) are not outages.
+# Connection refused or lost, the server shutting down or out of resources, a transaction it ended (deadlock,
+# serialization, lock or statement timeout): "try again soon". Errors in what a request asked for (DataError,
+# IntegrityError, ProgrammingError, and OperationalError's "program limit exceeded", SQLSTATE class 54, e.g. an
+# index row too large) are not outages.
 OUTAGE_ERRORS = (OperationalError, InterfaceError)
+OUTAGE_SQLSTATE_CLASSES = {"08", "40", "53", "55", "57", "58"}
 
 
 def is_outage(exc: BaseException | None) -> bool:
-    return isinstance(exc, OUTAGE_ERRORS)
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    code = getattr(exc.__cause__, "pgcode", None)  # None: no answer from a server at all
+    return code is None or code[:2] in OUTAGE_SQLSTATE_CLASSES
 
 
 def retry_after() -> str:

@@ -9,8 +9,10 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 from django.db import close_old_connections, connections
 
@@ -19,17 +21,45 @@ from intermodal import embedded_db
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _names_a_live_process(lock: Path) -> bool:
+    try:
+        pid = int(lock.read_text().split()[0])
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (FileNotFoundError, ValueError, IndexError, psutil.NoSuchProcess):
+        return False
+
+
 class OwnPostgres:
     def __init__(self, var: Path):
         self.var = var
         self.url = ""
 
     def start(self) -> str:
-        self.url = embedded_db.start(self.var)
+        """Start it; tried again when the last server's socket lock still names a process at its end (seen once
+        on a loaded machine: the new postmaster refuses to start beside it)."""
+        for attempt in range(3):
+            try:
+                self.url = embedded_db.start(self.var)
+                return self.url
+            except subprocess.CalledProcessError:
+                if attempt == 2:
+                    raise
+                self._wait_for_the_socket_lock_to_go()
         return self.url
 
     def stop(self) -> None:
         assert embedded_db.stop(self.var), "the test's own PostgreSQL was not running"
+        self._wait_for_the_socket_lock_to_go()
+
+    def _wait_for_the_socket_lock_to_go(self, timeout: float = 60) -> None:
+        """The postmaster removes its socket's lock file as it exits; a start beside it fails."""
+        lock = embedded_db.data_dir(self.var) / f".s.PGSQL.{embedded_db.DEFAULT_PORT}.lock"
+        deadline = time.monotonic() + timeout
+        while lock.exists() and time.monotonic() < deadline:
+            if not _names_a_live_process(lock):
+                lock.unlink(missing_ok=True)  # left by a server that is gone for good
+                break
+            time.sleep(0.05)
 
     def running(self) -> bool:
         return embedded_db.is_running(self.var)

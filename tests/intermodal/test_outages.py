@@ -10,7 +10,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.test import Client
 from django.utils import translation
 from django.utils.translation import gettext
@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 from bookings import services as booking_services
 from bookings.models import Booking
 from intermodal.models import Event, IdempotencyRecord, OutboxMessage, PartyKind, Scope
+from intermodal.outage import is_outage
 from journey import services as journey_services
 from stations.models import Departure, VesselCall
 from tests import factories
@@ -285,3 +286,24 @@ def test_the_schema_documents_the_503_of_an_outage_with_retry_after_on_every_ope
         answer = schema["paths"][path][method]["responses"]["503"]
         assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
         assert "Retry-After" in answer["headers"]
+
+
+@pytest.mark.parametrize(("sqlstate", "outage"), [
+    (None, True),  # refused, or lost without an answer
+    ("57P01", True),  # admin shutdown
+    ("08006", True),  # connection failure
+    ("40P01", True),  # deadlock: the retry goes through
+    ("55P03", True),  # lock timeout
+    ("57014", True),  # statement timeout
+    ("53300", True),  # too many connections
+    ("54000", False),  # program limit exceeded: what the request asked for, not an outage
+])
+def test_which_operational_errors_are_an_outage(sqlstate, outage):
+    cause = Exception("the server's error")
+    cause.pgcode = sqlstate
+    error = OperationalError("the database said no")
+    error.__cause__ = cause
+
+    assert is_outage(error) is outage
+    assert is_outage(InterfaceError("connection already closed"))
+    assert not is_outage(IntegrityError("duplicate key")) and not is_outage(ValueError("NUL"))
