@@ -106,6 +106,7 @@ def document_errors(result, generator, request, public):
     for path, operations in result.get("paths", {}).items():
         is_dcsa = path.startswith("/api/dcsa/")
         view_name = view_name_of(path)
+        filters = _filters_of(path)
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
@@ -129,7 +130,7 @@ def document_errors(result, generator, request, public):
                        if code in RETRY_AFTER else {}),
                 }
             for parameter in operation.get("parameters", []):
-                _parameter_limits(parameter)
+                _parameter_limits(parameter, filters.get(parameter.get("name")) if method == "get" else None)
                 # Filters and query serializers treat `?name=` as not given (HTML form semantics).
                 if parameter.get("in") == "query" and not parameter.get("required"):
                     parameter["allowEmptyValue"] = True
@@ -144,12 +145,27 @@ DATETIME_RANGE = "Date-times from 0001-01-02 to 9999-12-30 (UTC); others are a 4
 TEXT_POLICY = "No control characters (docs/SECURITY.md, text policy): a value holding one is a 400."
 
 
-def _parameter_limits(parameter: dict) -> None:
-    """What the server enforces on every parameter, said in the schema: a required text is not empty (minLength),
-    a date-time has a range, no text holds a control character (intermodal/text.py)."""
+def _filters_of(path: str) -> dict:
+    """The django-filter filters of the view behind a schema path, by name ({} for a view without)."""
+    try:
+        view = resolve(re.sub(r"\{[^}]+\}", "x", path)).func
+    except Resolver404:
+        return {}
+    filterset = getattr(getattr(view, "cls", None), "filterset_class", None)
+    return dict(filterset.base_filters) if filterset is not None else {}
+
+
+def _parameter_limits(parameter: dict, filter_=None) -> None:
+    """What the server enforces on every parameter, said in the schema: a filter's min_value / max_value /
+    max_length, a required text is not empty (minLength), a date-time has a range, no text holds a control
+    character (intermodal/text.py)."""
     schema = parameter.get("schema")
     if not isinstance(schema, dict) or parameter.get("in") not in ("query", "path"):
         return
+    if filter_ is not None:
+        for option, keyword in (("min_value", "minimum"), ("max_value", "maximum"), ("max_length", "maxLength")):
+            if filter_.extra.get(option) is not None:
+                schema.setdefault(keyword, filter_.extra[option])
     notes = []
     if schema.get("type") == "string" and "enum" not in schema:
         if parameter.get("required") and "minLength" not in schema and "format" not in schema:

@@ -147,7 +147,7 @@ class DcsaSubscriptionView(DcsaView):
 class DcsaSubscriptionListView(DcsaSubscriptionView):
     @extend_schema(operation_id="dcsa_tnt_subscriptions_list", tags=TAGS,
                    summary="Your active DCSA event subscriptions (GET /v2/event-subscriptions)",
-                   parameters=[OpenApiParameter("limit", OpenApiTypes.INT),
+                   parameters=[OpenApiParameter("limit", {"type": "integer", "minimum": 1}),
                                OpenApiParameter("cursor", OpenApiTypes.STR)],
                    responses={200: OpenApiResponse(build_array_type(build_basic_type(OpenApiTypes.OBJECT)),
                                                    description="A JSON array of subscriptions"), **_ERRORS})

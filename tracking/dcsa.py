@@ -767,8 +767,9 @@ _LIST_PARAMETERS = [
                        description="Events created at (no operator, :eq), after (:gt, :gte) or before (:lt, :lte) "
                                    "this date-time, which needs a time zone offset.")
       for op in ("", "eq", "gt", "gte", "lt", "lte")],
-    OpenApiParameter("limit", OpenApiTypes.INT,
-                     description=f"Events per page, {DEFAULT_LIMIT} by default, at most {MAX_LIMIT}."),
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1},
+                     description=f"Events per page, {DEFAULT_LIMIT} by default; more than {MAX_LIMIT} is served as "
+                                 f"{MAX_LIMIT}."),
     OpenApiParameter("cursor", OpenApiTypes.STR,
                      description="From a Next-Page, Prev-Page, First-Page or Last-Page link; carries the filters."),
     OpenApiParameter("sort", OpenApiTypes.STR,

@@ -139,3 +139,15 @@ def test_a_figures_period_over_three_years_is_a_400(api_client, network):
     response = api_client.get("/api/v1/figures/", {"date_from": "2020-01-01", "date_to": "2026-01-01"})
 
     assert_error_shape(response, 400, "date_to")
+
+
+def test_filters_and_dcsa_limits_document_their_minimum(schema):
+    departures = {p["name"]: p for p in schema["paths"]["/api/v1/departures/"]["get"]["parameters"]}
+    dcsa = {p["name"]: p for p in schema["paths"]["/api/dcsa/tnt/v2/events"]["get"]["parameters"]}
+    numeric = [(path, p["name"]) for path, operations in schema["paths"].items() for operation in operations.values()
+               if isinstance(operation, dict) for p in operation.get("parameters", [])
+               if p.get("schema", {}).get("type") in ("integer", "number") and "minimum" not in p["schema"]]
+
+    assert departures["min_free_teu"]["schema"]["minimum"] == 0
+    assert dcsa["limit"]["schema"]["minimum"] == 1
+    assert numeric == []
