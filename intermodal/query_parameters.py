@@ -9,13 +9,16 @@ import threading
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
 
-from intermodal.text import text_problem
+from intermodal.text import NUMBER_MESSAGE, is_ascii_number, text_problem
 
 # DRF's format override (?format=json), taken by every endpoint.
 ALWAYS = frozenset({"format"})
 MAX_NAMED = 20
 
 _documented: dict[tuple[str, str], frozenset[str]] | None = None
+# The parameters the schema calls numbers: the text policy takes ASCII digits only there (Python's int() and
+# Decimal() would read other scripts' digits).
+_numeric: dict[tuple[str, str], frozenset[str]] = {}
 _lock = threading.Lock()
 
 
@@ -32,6 +35,13 @@ def documented(view_name: str, method: str) -> frozenset[str] | None:
                 from intermodal.schema import view_name_of
 
                 schema = SchemaGenerator().get_schema(request=None, public=True)
+                _numeric.update({
+                    (view_name_of(path), method.upper()): frozenset(
+                        p["name"] for p in operation.get("parameters", [])
+                        if p.get("in") == "query" and p.get("schema", {}).get("type") in ("integer", "number"))
+                    for path, operations in schema.get("paths", {}).items()
+                    for method, operation in operations.items() if isinstance(operation, dict)
+                })
                 _documented = {
                     (view_name_of(path), method.upper()): frozenset(
                         p["name"] for p in operation.get("parameters", []) if p.get("in") == "query")
@@ -51,10 +61,13 @@ class KnownQueryParameters(permissions.BasePermission):
         if unknown:
             raise exceptions.ValidationError(
                 {_printable(name): [_("This endpoint takes no such query parameter.")] for name in unknown[:MAX_NAMED]})
+        numeric = _numeric.get((match.view_name, request.method.upper()), frozenset()) if match else frozenset()
         refused: dict[str, list[str]] = {}
         for name, values in request.query_params.lists():
             for value in values:
                 problem = text_problem(value.strip())
+                if problem is None and name in numeric and value.strip() and not is_ascii_number(value):
+                    problem = str(NUMBER_MESSAGE)
                 if problem:
                     refused.setdefault(_printable(name), []).append(problem)
                     break

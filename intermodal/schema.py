@@ -80,8 +80,9 @@ ERROR_DESCRIPTIONS = {
     415: "The request body is not JSON.",
     422: "The Idempotency-Key was used with another request.",
     429: "Too many requests: wait for the seconds in Retry-After.",
-    503: "The database is briefly unreachable: try again after the seconds in Retry-After (with the same "
-         "Idempotency-Key, a change is made at most once).",
+    431: "The request's header fields are too many or too large (the web server's limit).",
+    503: "The database is briefly unreachable, or the request took longer than the server allows: try again after "
+         "the seconds in Retry-After (with the same Idempotency-Key, a change is made at most once).",
 }
 BODY_ONLY = {413, 415}
 WRITE_ONLY = {409, 422}

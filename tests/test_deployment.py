@@ -309,6 +309,7 @@ def test_the_build_context_leaves_out_tests_and_local_state_and_keeps_what_the_i
         "manage.py",
         "requirements.txt",
         "docker/entrypoint.sh",
+        "gunicorn.conf.py",  # gunicorn's errors in the API's error shape (its worker class)
         "templates/base.html",
         "static/css/x.css",
         "locale/zh_Hans/LC_MESSAGES/django.mo",

@@ -390,3 +390,19 @@ def test_a_dcsa_subscription_filter_with_a_control_character_is_a_400_in_dcsas_e
     assert response.status_code == 400
     assert response.json()["errors"][0]["message"].startswith("carrierBookingReference: Remove U+")
     assert not Subscription.objects.exists()
+
+
+@pytest.mark.parametrize(("url", "params", "field"), [
+    ("/api/v1/departures/", {"min_free_teu": "٣"}, "min_free_teu"),
+    ("/api/v1/departures/", {"min_free_teu": "３"}, "min_free_teu"),
+    ("/api/v1/bookings/", {"page": "２"}, "page"),
+])
+def test_numbers_in_query_strings_are_ascii_digits_only(shipper_api, url, params, field):
+    assert_error_shape(shipper_api.get(url, params), 400, field)
+
+
+def test_a_dcsa_limit_in_other_digits_is_a_400_in_dcsas_error(shipper_api):
+    response = shipper_api.get("/api/dcsa/tnt/v2/events", {"limit": "٣"})
+
+    assert response.status_code == 400
+    assert "limit" in response.json()["errors"][0]["message"]
