@@ -44,7 +44,7 @@ class EventReportSerializer(KnownFieldsOnly, serializers.Serializer):
     event_datetime = serializers.DateTimeField(
         required=False, help_text=_("When it happened (ACT, default now) or will (EST).")
     )
-    equipment_reference = CodeField(max_length=11, required=False, help_text=_("The container number."))
+    equipment_reference = CodeField(max_length=11, required=False, help_text=_("Container number"))
     transport_reference = serializers.CharField(
         max_length=50, required=False, help_text=_("A departure or vessel call reference.")
     )
