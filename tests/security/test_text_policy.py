@@ -83,11 +83,32 @@ def _write(kind, value, *, client, shipper, connecting):
         return post_json(client, "/api/v1/declarations/", body), f"lines.0.{name}"
     if kind == "API key name":
         return post_json(client, "/api/v1/api-keys/", {"name": value}), "name"
+    if kind in ("B/L consignee name", "B/L consignee address (multi-line)"):
+        from tests.bookings.test_bill_of_lading import REQUEST
+
+        booking = book(shipper.actor, connecting)
+        name = "consignee_name" if kind == "B/L consignee name" else "consignee_address"
+        url = f"/api/v1/bookings/{booking.reference}/bill-of-lading/"
+        return post_json(client, url, {**REQUEST, name: value}), name
+    if kind == "subscription name":
+        body = {"url": "https://erp.example/hook", "event_kinds": ["equipment.*"], "name": value}
+        return post_json(client, "/api/v1/subscriptions/", body), "name"
+    if kind == "decision reason":
+        from customs import services as customs_services
+        from tests.customs.conftest import draft
+
+        declaration = draft(SimpleNamespace(booking=_declared_booking(shipper, connecting), shipper=shipper))
+        customs_services.declaration_submit(actor=shipper.actor, declaration=declaration)
+        customs, _ciq = factories.inspection_offices(connecting.network.yiwu)
+        client.force_login(factories.user(customs))
+        url = f"/api/v1/declarations/{declaration.reference}/decide/"
+        return post_json(client, url, {"decision": "clear", "reason": value}), "reason"
     raise AssertionError(kind)
 
 
 WRITES = ["booking commodity", "booking cancel reason", "booking amend reason", "container VGM signatory",
-          "declaration line description", "declaration line unit", "API key name"]
+          "declaration line description", "declaration line unit", "API key name", "B/L consignee name",
+          "B/L consignee address (multi-line)", "subscription name", "decision reason"]
 
 
 @pytest.mark.parametrize("kind", WRITES)
