@@ -167,15 +167,10 @@ class VesselEstimateForm(InputPolicyForm, forms.Form):
         return data
 
 
-class CorrectionForm(InputPolicyForm, forms.Form):
-    """The right time of a step the organisation reported, and why the first report was wrong."""
+class CorrectionForm(ActualTimeForm):
+    """The right time of a step the organisation reported (not in the future, as any actual time), and why the
+    first report was wrong."""
 
     at = _datetime_field(_("Right time"), required=True)
     reason = forms.CharField(label=_("Reason"), max_length=250, required=False,
                              help_text=_("Subscribers see it, e.g. “Entered the loading time by mistake”."))
-
-    def clean_at(self):
-        at = self.cleaned_data["at"]
-        if at is not None and at > timezone.now() + FUTURE_TOLERANCE:
-            raise ValidationError(_("An actual time cannot be in the future."))
-        return at

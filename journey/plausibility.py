@@ -52,10 +52,12 @@ def far_from_plan(what: str, at: datetime, kind: str, planned: datetime, estimat
     early, late = _window(kind)
     times = [t for t in (planned, estimated, until) if t is not None]
     first, last = min(times), max(times)
-    expected = local(planned) + (f" ({_('estimated')} {local(estimated)})" if estimated and estimated != planned
-                                 else "")
     if until is not None:
         expected = f"{local(first)} – {local(last)}"
+    elif estimated is not None and estimated != planned:
+        expected = f"{local(planned)} ({_('estimated')} {local(estimated)})"
+    else:
+        expected = local(planned)
     if at < first - early:
         return _("%(what)s is reported at %(at)s, %(span)s before it was expected (%(expected)s).") % {
             "what": what, "at": local(at), "span": _span(at, first), "expected": expected}
