@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 
 from bookings.models import BookingImport, ImportStatus
 from bookings.services import booking_create, parse_container_request
+from guard.text import is_ascii_number, normalise_code, text_problem
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, InvalidInput, NotAllowed
 from intermodal.models import PartyKind
-from intermodal.text import is_ascii_number, normalise_code, text_problem
 from stations.models import Departure, Location, VesselCall
 
 COLUMNS = ["departure", "vessel_call", "destination", "containers", "commodity", "cargo_weight_kg", "un_number",

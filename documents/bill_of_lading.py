@@ -27,12 +27,12 @@ from bookings.models import (
     FreightTerms,
 )
 from customs.models import Declaration, DeclarationStatus
+from guard.text import export_text
 from intermodal.access import Actor
 from intermodal.codes import Classifier, DocumentType, EventType, FacilityKind
 from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.events import event_record
 from intermodal.models import PartyKind
-from intermodal.text import export_text
 
 # Containers count as received at the station (pre-entry) from the laden gate-in on.
 RECEIVED = (ContainerStatus.GATED_IN, ContainerStatus.ON_TRAIN, ContainerStatus.DEPARTED, ContainerStatus.ARRIVED,

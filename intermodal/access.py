@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions
 
-from intermodal.audit.receivers import key_refused
+from audit.receivers import key_refused
 from intermodal.errors import InvalidInput
 from intermodal.models import DEFAULT_SCOPES, ApiKey, Organisation, Scope, User
 from intermodal.permissions import access_for as route_access
@@ -131,7 +131,7 @@ def api_key_verify(raw: str) -> tuple[ApiKey | None, str]:
         return None, "organisation_inactive"
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        # A database trigger writes this use into the audit trail (intermodal.audit).
+        # A database trigger writes this use into the audit trail (the audit app).
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         key.last_used_at = now
     return key, ""

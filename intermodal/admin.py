@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import AuditEntry
 from intermodal.access import api_key_revoke
 from intermodal.admin_mixins import ReadOnlyAdminMixin
 from intermodal.models import ApiKey, Event, Organisation, OutboxMessage, User
@@ -59,3 +60,16 @@ class EventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class OutboxMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["id", "topic", "created_at", "processed_at"]
     list_filter = ["topic"]
+
+
+# The audit trail's own app imports nothing of the platform; its entries are shown here, beside keys and users.
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read only: nobody adds, changes or deletes an entry here (and the database refuses it anyway)."""
+
+    list_display = ["at", "action", "object_type", "object_ref", "before", "after", "actor_username",
+                    "api_key_prefix", "organisation_code", "ip_address"]
+    list_filter = ["action", "object_type", "organisation_code", "at"]
+    search_fields = ["object_ref", "actor_username", "api_key_prefix", "organisation_code", "ip_address"]
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]

@@ -13,9 +13,9 @@ from rest_framework import exceptions, pagination, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from intermodal import text
+from guard import text
+from guard.outage import is_outage, outage_detail, retry_after
 from intermodal.errors import ApplicationError
-from intermodal.outage import is_outage, outage_detail, retry_after
 
 NON_FIELD = "non_field_errors"
 
@@ -150,7 +150,7 @@ NUMBER_FIELDS = (serializers.IntegerField, serializers.DecimalField, serializers
 
 
 def _policy_errors(field, value, path: str, errors: dict[str, list[str]]) -> None:
-    """The text policy (intermodal/text.py) on one raw value, as its field will read it: characters in every
+    """The text policy (guard/text.py) on one raw value, as its field will read it: characters in every
     text, whatever the field (a choice, a reference, a date, a key of a free object); numbers as numbers."""
     if isinstance(field, serializers.ListSerializer | serializers.ListField):
         if isinstance(value, list):

@@ -2,7 +2,7 @@
 
 Exports take the queryset the page shows (already scoped and filtered) and stream it; a text cell that a
 spreadsheet would run as a formula (=, +, -, @) is written with a leading apostrophe, and a character no file
-can hold (a control character stored before the text policy, intermodal/text.py) as U+FFFD: no stored value
+can hold (a control character stored before the text policy, guard/text.py) as U+FFFD: no stored value
 makes an export fail.
 """
 
@@ -17,7 +17,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from intermodal.text import export_text
+from guard.text import export_text
 
 FORMATS = ("csv", "xlsx")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -5,9 +5,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from intermodal import text
+from guard import text
 
-# --- The text policy on the pages' forms (intermodal/text.py) --------------------------------------------------
+# --- The text policy on the pages' forms (guard/text.py) --------------------------------------------------
 
 NUMBER_FIELDS = (forms.IntegerField, forms.DecimalField, forms.FloatField)
 

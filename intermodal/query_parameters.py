@@ -1,7 +1,7 @@
 """A query parameter an endpoint does not take is a 400 naming it: a typo such as `equipmentRefrence=` or
 `statoin=` no longer reads as "no filter" and answers everything. What an endpoint takes is what its OpenAPI
 schema documents (django-filter's filters, paging, ordering, the views' declared parameters): one source for
-the docs and the check, read once per process. The text policy (intermodal/text.py) applies to every value here,
+the docs and the check, read once per process. The text policy (guard/text.py) applies to every value here,
 so no filter, query serializer or hand-parsed parameter is ever given a NUL or a control character."""
 
 import threading
@@ -9,7 +9,7 @@ import threading
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
 
-from intermodal.text import NUMBER_MESSAGE, is_ascii_number, text_problem
+from guard.text import NUMBER_MESSAGE, is_ascii_number, text_problem
 
 # DRF's format override (?format=json), taken by every endpoint.
 ALWAYS = frozenset({"format"})

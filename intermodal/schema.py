@@ -159,7 +159,7 @@ def _filters_of(path: str) -> dict:
 def _parameter_limits(parameter: dict, filter_=None) -> None:
     """What the server enforces on every parameter, said in the schema: a filter's min_value / max_value /
     max_length, a required text is not empty (minLength), a date-time has a range, no text holds a control
-    character (intermodal/text.py)."""
+    character (guard/text.py)."""
     schema = parameter.get("schema")
     if not isinstance(schema, dict) or parameter.get("in") not in ("query", "path"):
         return

@@ -9,8 +9,8 @@ from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.defaults import bad_request
 
+from guard.text import forbidden_characters
 from intermodal.api import error_body
-from intermodal.text import forbidden_characters
 
 
 class SecurityHeadersMiddleware:

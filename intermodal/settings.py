@@ -49,8 +49,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "guard",
+    "audit",
     "intermodal",
-    "intermodal.audit",
     "stations",
     "bookings",
     "customs",
@@ -72,7 +73,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "intermodal.audit.context.AuditContextMiddleware",
+    "audit.context.AuditContextMiddleware",
     "intermodal.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -121,7 +122,7 @@ for _key in ("HOST", "PORT"):
         DATABASES["default"][_key] = str(_value)
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# While the database cannot be reached, requests are answered 503 with this Retry-After (intermodal/outage.py).
+# While the database cannot be reached, requests are answered 503 with this Retry-After (guard/outage.py).
 OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
 # How long a retry with an Idempotency-Key waits for the first request with that key to finish before it is
 # answered 409 in_progress (intermodal/idempotency.py).
@@ -366,10 +367,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=6)
 AXES_COOLOFF_TIME = timedelta(hours=env.float("AXES_COOLOFF_HOURS", default=0.25))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # An address is locked only after this many failures across accounts (password spraying): far more than one
-# person's, so one person's typos cannot lock out everyone behind a station's gateway (intermodal.lockout compares
+# person's, so one person's typos cannot lock out everyone behind a station's gateway (guard.lockout compares
 # each count with its own limit).
 LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=100)
-AXES_HANDLER = "intermodal.lockout.AccountLockoutHandler"
+AXES_HANDLER = "guard.lockout.AccountLockoutHandler"
 AXES_IPWARE_PROXY_COUNT = env.int("NUM_PROXIES", default=0) or None
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -421,7 +422,7 @@ WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", defau
 # private link, 127.0.0.0/8 for the tests' local receivers) are allowed as well.
 WEBHOOK_ALLOWED_NETWORKS = env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
 WEBHOOK_REQUIRE_HTTPS = env.bool("WEBHOOK_REQUIRE_HTTPS", default=not DEBUG)
-# Subscription secrets are stored encrypted (intermodal/encryption.py): Fernet keys, comma-separated, the first
+# Subscription secrets are stored encrypted (guard/encryption.py): Fernet keys, comma-separated, the first
 # encrypts and all decrypt (add a new key first, run `manage.py secrets_rotate`, then drop the old one). Without
 # any, a key derived from SECRET_KEY (and SECRET_KEY_FALLBACKS) is used.
 SECRETS_ENCRYPTION_KEYS = env.list("SECRETS_ENCRYPTION_KEYS", default=[])

@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from guard.outage import current_outage, outage_detail, outage_page, retry_after
 from intermodal import api_views, views
 from intermodal.api import json_error_view
-from intermodal.outage import current_outage, outage_detail, outage_page, retry_after
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),

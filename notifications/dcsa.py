@@ -18,9 +18,9 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from guard.text import json_problems
 from intermodal.access import Actor
 from intermodal.models import Scope
-from intermodal.text import json_problems
 from notifications import egress, services
 from notifications.models import Subscription, SubscriptionFormat
 from notifications.relay import dcsa_params
@@ -83,7 +83,7 @@ def _filters(body: dict) -> dict:
     its query."""
     if not isinstance(body, dict):
         raise _invalid("body", "The body must be a JSON object.")
-    problems = json_problems(body)  # the text policy (intermodal/text.py): no NUL or control character anywhere
+    problems = json_problems(body)  # the text policy (guard/text.py): no NUL or control character anywhere
     if problems:
         where, messages = next(iter(problems.items()))
         raise _invalid(where.split(".")[0], messages[0])

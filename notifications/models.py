@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from intermodal.encryption import EncryptedTextField
+from guard.encryption import EncryptedTextField
 from intermodal.models import Event, Organisation
 
 
@@ -46,7 +46,7 @@ class Subscription(models.Model):
     equipment_reference = models.CharField(_("container"), max_length=15, blank=True)
     # DCSA subscriptions keep the 2.2.0 filters as given (callbackUrl, secret and subscriptionID aside).
     dcsa_filters = models.JSONField(_("DCSA filters"), default=dict, blank=True)
-    # Encrypted at rest (intermodal/encryption.py); read back in clear to sign with, never shown after creation.
+    # Encrypted at rest (guard/encryption.py); read back in clear to sign with, never shown after creation.
     secret = EncryptedTextField(_("secret"), editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     disabled_reason = models.CharField(_("why it was disabled"), max_length=250, blank=True)

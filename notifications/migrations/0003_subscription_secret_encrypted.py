@@ -3,8 +3,8 @@
 
 from django.db import migrations
 
-import intermodal.encryption
-from intermodal import encryption
+import guard.encryption
+from guard import encryption
 
 
 def _rows(schema_editor):
@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='subscription',
             name='secret',
-            field=intermodal.encryption.EncryptedTextField(editable=False, verbose_name='secret'),
+            field=guard.encryption.EncryptedTextField(editable=False, verbose_name='secret'),
         ),
         migrations.RunPython(encrypt_secrets, decrypt_secrets, elidable=False),
     ]

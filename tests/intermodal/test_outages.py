@@ -18,8 +18,8 @@ from rest_framework.test import APIClient
 
 from bookings import services as booking_services
 from bookings.models import Booking
+from guard.outage import is_outage
 from intermodal.models import Event, IdempotencyRecord, OutboxMessage, PartyKind, Scope
-from intermodal.outage import is_outage
 from journey import services as journey_services
 from stations.models import Departure, VesselCall
 from tests import factories

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
-from intermodal import encryption
+from guard import encryption
 from notifications.models import Subscription
 from tests.notifications.conftest import subscribe
 from tests.notifications.test_api import DCSA, SUBSCRIPTIONS, key_client

@@ -5,10 +5,10 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
+from audit.context import acting_as
+from audit.models import AuditAction, AuditEntry
 from bookings.models import Booking, BookingStatus, Container
 from intermodal.access import api_key_revoke
-from intermodal.audit.context import acting_as
-from intermodal.audit.models import AuditAction, AuditEntry
 from intermodal.models import PartyKind
 from tests import factories
 from tests.bookings.conftest import book

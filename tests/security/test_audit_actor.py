@@ -12,10 +12,10 @@ from django.db import connection, transaction
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from audit.context import SETTING, ActingCommand, AuditContextMiddleware, acting_as
+from audit.models import AuditAction, AuditEntry
 from bookings.imports import booking_import_task
 from bookings.models import Booking, BookingImport, BookingStatus, EmptyRequest, EmptyRequestStatus, ImportStatus
-from intermodal.audit.context import SETTING, ActingCommand, AuditContextMiddleware, acting_as
-from intermodal.audit.models import AuditAction, AuditEntry
 from intermodal.celery import app as celery_app
 from intermodal.models import PartyKind
 from tests import factories

@@ -7,10 +7,10 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from audit.models import AuditEntry
 from bookings import services as booking_services
 from bookings.models import Booking, Container
 from customs.models import Declaration
-from intermodal.audit.models import AuditEntry
 from tests import factories
 from tests.bookings.conftest import book
 

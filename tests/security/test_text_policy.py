@@ -1,4 +1,4 @@
-"""The one text policy (intermodal/text.py, docs/SECURITY.md "Text policy") through the API: hostile text in every
+"""The one text policy (guard/text.py, docs/SECURITY.md "Text policy") through the API: hostile text in every
 free-text field of the write endpoints, codes normalised or refused, numbers as numbers, dates in range, paths and
 query strings; and exports that never fail on a stored value. The pages' side is in test_text_policy_pages.py."""
 

@@ -1,7 +1,7 @@
 """Demo risk rules for the joint inspection: safe to run again (each rule is keyed on its name)."""
 
+from audit.context import ActingCommand
 from customs.models import Agency, RiskRule, RiskRuleKind
-from intermodal.audit.context import ActingCommand
 
 RULES = [
     {"name": "Weapons and explosives (HS 93, 36)", "kind": RiskRuleKind.HS_CHAPTER, "agency": Agency.CUSTOMS,

@@ -1,7 +1,7 @@
 """Roll up the figures of past days now (Celery beat does it hourly, and rebuilds everything nightly)."""
 
+from audit.context import ActingCommand
 from figures.compute import figures_refresh
-from intermodal.audit.context import ActingCommand
 
 
 class Command(ActingCommand):

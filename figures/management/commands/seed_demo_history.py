@@ -2,8 +2,8 @@
 
 from django.core.management import call_command
 
+from audit.context import ActingCommand
 from customs.demo_history import demo_history_create
-from intermodal.audit.context import ActingCommand
 
 
 class Command(ActingCommand):

@@ -2,8 +2,8 @@
 
 from django.core.management.base import CommandError
 
+from audit.context import ActingCommand
 from intermodal.access import api_key_create
-from intermodal.audit.context import ActingCommand
 from intermodal.errors import ApplicationError
 from intermodal.models import Organisation, Scope
 

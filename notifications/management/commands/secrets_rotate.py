@@ -3,8 +3,8 @@ so the old key can then be dropped. Safe to run again; prints how many secrets i
 
 from django.db import connection, transaction
 
-from intermodal import encryption
-from intermodal.audit.context import ActingCommand
+from audit.context import ActingCommand
+from guard import encryption
 from notifications.models import Subscription
 
 

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 
-from intermodal.audit.context import ActingCommand
+from audit.context import ActingCommand
 from stations.services import departures_generate
 
 

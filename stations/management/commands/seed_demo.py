@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from intermodal.audit.context import ActingCommand
+from audit.context import ActingCommand
 from intermodal.models import Organisation, User
 from stations import demo_data
 from stations.models import Departure, Location, Service, Station, Tariff, Terminal, VesselCall

@@ -4,7 +4,7 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from intermodal.audit.triggers import install as install_triggers
+    from audit.triggers import install as install_triggers
 
     install_triggers(schema_editor.connection)
 

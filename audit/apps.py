@@ -4,12 +4,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 class AuditConfig(AppConfig):
-    name = "intermodal.audit"
+    name = "audit"
     label = "audit"
     verbose_name = _("Audit trail")
 
     def ready(self):
-        from intermodal.audit import context, receivers, triggers
+        from audit import context, receivers, triggers
 
         receivers.connect()
         context.connect()  # Celery tasks act as `task:<name>`

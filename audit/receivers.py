@@ -5,7 +5,7 @@
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
-from intermodal.audit.models import AuditAction, AuditEntry
+from audit.models import AuditAction, AuditEntry
 
 
 def _address(request) -> str:

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class GuardConfig(AppConfig):
+    """What keeps a hostile world out, importing nothing of the platform: the text policy every input passes
+    (text.py), secrets encrypted at rest (encryption.py), lock-out per account (lockout.py) and the 503 that
+    answers a database outage (outage.py)."""
+
+    name = "guard"
+    verbose_name = _("Input and abuse guards")
