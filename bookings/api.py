@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 from bookings import selectors, services
 from bookings.models import SIZE_TYPE_CHOICES, Booking, BookingStatus, Container, EmptyRequest, VgmMethod
 from intermodal.access import Actor
-from intermodal.api import CodeField, CodeRelatedField, InputPolicy, KnownFieldsOnly
+from intermodal.api import CodeField, CodeRelatedField, InputPolicy, KnownFieldsOnly, ReferenceFilter
 from intermodal.errors import NotFound
-from intermodal.idempotency import idempotent
+from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import Scope
 from stations.models import IMDG_CLASSES, Departure, Location, Station, VesselCall
 
@@ -264,10 +264,10 @@ class ContainerUpdateSerializer(KnownFieldsOnly, serializers.Serializer):
 
 class BookingFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=BookingStatus.choices)
-    station = django_filters.CharFilter(field_name="departure__service__station__code")
-    vessel_call = django_filters.CharFilter(field_name="vessel_call__reference")
-    departure = django_filters.CharFilter(field_name="departure__reference")
-    reference = django_filters.CharFilter(lookup_expr="icontains")
+    station = ReferenceFilter(field_name="departure__service__station__code")
+    vessel_call = ReferenceFilter(field_name="vessel_call__reference")
+    departure = ReferenceFilter(field_name="departure__reference")
+    reference = ReferenceFilter(lookup_expr="icontains")
     departs_from = django_filters.DateFilter(
         field_name="departure__service_date", lookup_expr="gte", label=_("Departure date from")
     )
@@ -317,7 +317,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         request=BookingCreateSerializer,
         responses={201: BookingSerializer, **ERROR_RESPONSES},
         summary="Create a booking (a draft, or confirmed at once with confirm=true)",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent
     def create(self, request):
@@ -332,7 +332,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         request=None,
         responses={200: BookingSerializer, **ERROR_RESPONSES},
         summary="Confirm: reserve the slots on the departure",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @action(detail=True, methods=["post"])
     @idempotent
@@ -344,7 +344,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         request=BookingAmendSerializer,
         responses={200: BookingSerializer, **ERROR_RESPONSES},
         summary="Amend containers, departure or vessel; slots move atomically",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @action(detail=True, methods=["post"])
     @idempotent
@@ -361,7 +361,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         request=BookingCancelSerializer,
         responses={200: BookingSerializer, **ERROR_RESPONSES},
         summary="Cancel before loading; frees the slots",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @action(detail=True, methods=["post"])
     @idempotent
@@ -376,7 +376,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         request=BookingRollSerializer,
         responses={200: BookingSerializer, **ERROR_RESPONSES},
         summary="Roll onto another vessel (and departure), keeping reference and history",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @action(detail=True, methods=["post"])
     @idempotent
@@ -397,7 +397,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         request=ContainerAssignSerializer,
         responses={201: ContainerSerializer, **ERROR_RESPONSES},
         summary="Assign a container number",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
     def containers(self, request, reference=None):
@@ -423,7 +423,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         request=EmptyRequestSerializer,
         responses={201: EmptyRequestSerializer, **ERROR_RESPONSES},
         summary="Ask the station for empty containers",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @action(
         detail=True, methods=["get", "post"], url_path="empty-requests", pagination_class=None, filterset_class=None

@@ -4,7 +4,7 @@ the joint inspection. Scoped by the selectors: another organisation's declaratio
 import django_filters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -29,13 +29,13 @@ from customs.models import (
 )
 from customs.selectors import sees_officers_notes
 from intermodal.access import Actor
-from intermodal.api import MULTI_LINE, CodeField, IsoDateTimeFilter, KnownFieldsOnly
+from intermodal.api import MULTI_LINE, CodeField, IsoDateTimeFilter, KnownFieldsOnly, ReferenceFilter
 from intermodal.errors import InvalidInput
-from intermodal.idempotency import idempotent
+from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import PartyKind, Scope, validate_uscc
 
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 422), OpenApiTypes.OBJECT)
-KEY = [OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)]
+KEY = [IDEMPOTENCY_KEY]
 
 
 class GoodsLineSerializer(serializers.ModelSerializer):
@@ -172,8 +172,8 @@ class ResultSerializer(KnownFieldsOnly, serializers.Serializer):
 
 class DeclarationFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=DeclarationStatus.choices)
-    station = django_filters.CharFilter(field_name="station__code")
-    booking = django_filters.CharFilter(field_name="booking__reference")
+    station = ReferenceFilter(field_name="station__code")
+    booking = ReferenceFilter(field_name="booking__reference")
     risk_selected = django_filters.BooleanFilter()
     submitted_before = IsoDateTimeFilter(
         field_name="submitted_at", lookup_expr="lte", label=_("Submitted before (age)")
@@ -289,9 +289,11 @@ class DeclarationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(
         request=ScheduleSerializer,
         responses={200: DeclarationSerializer, **ERRORS},
+        parameters=KEY,
         summary="Set the joint inspection's appointment",
     )
     @action(detail=True, methods=["post"], url_path="inspection/schedule")
+    @idempotent
     def schedule(self, request, reference=None):
         declaration = self.get_object()
         serializer = ScheduleSerializer(data=request.data)
@@ -302,9 +304,11 @@ class DeclarationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(
         request=ResultSerializer,
         responses={200: DeclarationSerializer, **ERRORS},
+        parameters=KEY,
         summary="Record the joint inspection's one result",
     )
     @action(detail=True, methods=["post"], url_path="inspection/result")
+    @idempotent
     def result(self, request, reference=None):
         declaration = self.get_object()
         serializer = ResultSerializer(data=request.data)

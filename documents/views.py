@@ -34,6 +34,7 @@ from intermodal.access import Actor
 from intermodal.api import KnownFieldsOnly, StrictCharField
 from intermodal.errors import ApplicationError, NotFound
 from intermodal.forms import InputPolicyForm
+from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import PartyKind, Scope
 
 
@@ -199,7 +200,8 @@ class BillOfLadingView(_BillApi):
 
     @extend_schema(request=BillOfLadingSerializer, responses={200: BillOfLadingSerializer, 400: OpenApiTypes.OBJECT,
                                                               409: OpenApiTypes.OBJECT},
-                   summary="Ask for (or correct, before issue) the B/L")
+                   parameters=[IDEMPOTENCY_KEY], summary="Ask for (or correct, before issue) the B/L")
+    @idempotent
     def post(self, request, reference):
         booking = self.booking(request, reference)
         data = BillOfLadingSerializer(data=request.data, context={"request": request})
@@ -214,7 +216,8 @@ class BillOfLadingIssueView(_BillApi):
     required_scopes = {"POST": Scope.EVENTS_WRITE}
 
     @extend_schema(request=None, responses={200: BillOfLadingSerializer, 409: OpenApiTypes.OBJECT},
-                   summary="Issue the B/L (station staff)")
+                   parameters=[IDEMPOTENCY_KEY], summary="Issue the B/L (station staff)")
+    @idempotent
     def post(self, request, reference):
         booking = self.booking(request, reference)
         bill = bill_of_lading_issue(actor=Actor.from_request(request), booking=booking,

@@ -67,6 +67,15 @@ def normalise_code(value):
     return _CODE_SEPARATORS.sub("", unicodedata.normalize("NFKC", value)).upper()
 
 
+def normalise_reference(value):
+    """A reference or code that may hold hyphens and lower case (a booking BK-2026-000123, a station YIWU-W, a
+    departure's slug): NFKC, so full-width text typed on a Chinese keyboard names the same object, and trimmed.
+    Anything but text is returned as it is."""
+    if not isinstance(value, str):
+        return value
+    return unicodedata.normalize("NFKC", value).strip()
+
+
 def is_ascii_number(value) -> bool:
     """A JSON number (not a boolean) or text of ASCII digits; surrounding whitespace is trimmed first."""
     if isinstance(value, bool):

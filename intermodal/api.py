@@ -264,6 +264,39 @@ class CodeField(serializers.CharField):
         return super().to_internal_value(text.normalise_code(data))
 
 
+class StrictCodeField(CodeField):
+    """A CodeField that must be sent as a JSON string (a number is not a container number)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ReferenceField(serializers.CharField):
+    """A reference that keeps its hyphens and case (a booking, a station code), sent as a JSON string and
+    normalised as the text policy says for references (NFKC, trimmed)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(text.normalise_reference(data))
+
+
+class CodeFilter(django_filters.CharFilter):
+    """A query filter on a code: normalised as a CodeField is (`?container=ｃｓｑｕ 305438-3` finds CSQU3054383)."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, text.normalise_code(value))
+
+
+class ReferenceFilter(django_filters.CharFilter):
+    """A query filter on a reference or an object's code: NFKC and trimmed, as a ReferenceField."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, text.normalise_reference(value))
+
+
 class CodeRelatedField(serializers.SlugRelatedField):
     """An object named by its code (a destination's UN/LOCODE, a station's code), normalised like a CodeField."""
 

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from intermodal.access import Actor, KeyPrincipal, api_key_create, api_key_revoke, scopes_held
 from intermodal.api import KnownFieldsOnly
+from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import ApiKey, Organisation, Scope
 
 
@@ -84,7 +85,8 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
         actor = Actor.from_request(self.request)
         return ApiKey.objects.filter(organisation=actor.organisation)
 
-    @extend_schema(request=ApiKeySerializer, responses={201: ApiKeyCreatedSerializer})
+    @extend_schema(request=ApiKeySerializer, responses={201: ApiKeyCreatedSerializer}, parameters=[IDEMPOTENCY_KEY])
+    @idempotent(secret_fields=("key",))
     def create(self, request, *args, **kwargs):
         actor = Actor.from_request(request)
         serializer = ApiKeySerializer(data=request.data)

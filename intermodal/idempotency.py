@@ -7,7 +7,9 @@ make a retry book twice. A retry that arrives while the first request still runs
 on the first one's uncommitted record), and gets its answer; after IDEMPOTENCY_WAIT_SECONDS it is a 409.
 
 The same key with another body is a 422. Keys are per organisation and kept 24 hours (a beat task purges older
-ones).
+ones). An answer that shows a secret once (a new API key, a webhook subscription's signing secret) is kept with
+that secret encrypted as subscription secrets are (guard/encryption.py), so a retry gets the secret it lost and
+the table never holds one in clear.
 """
 
 import functools
@@ -20,15 +22,22 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
+from guard import encryption
 from intermodal.access import Actor
 from intermodal.api import error_body
 from intermodal.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
-KEPT_FOR = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# The header as every idempotent operation documents it: `@extend_schema(parameters=[IDEMPOTENCY_KEY])`.
+IDEMPOTENCY_KEY = OpenApiParameter(
+    HEADER, str, OpenApiParameter.HEADER,
+    description="Any text of yours up to 255 characters, new for each change: a retry with the same key and body "
+                "gets the first answer and changes nothing (kept 24 hours).")
+KEPT_FOR = timedelta(hours=24)
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ends a wait
 
 
@@ -91,9 +100,12 @@ def idempotency_answer_body(record: IdempotencyRecord):
     return json.loads(body) if isinstance(body, str) else body
 
 
-def idempotent(view_method):
+def idempotent(view_method=None, *, secret_fields: tuple[str, ...] = ()):
     """Wrap a DRF view method (create or a POST action) so it honours the Idempotency-Key header: the claim,
-    the change and the answer in one transaction."""
+    the change and the answer in one transaction. `@idempotent(secret_fields=("secret",))` keeps those fields of
+    the answer encrypted."""
+    if view_method is None:
+        return functools.partial(idempotent, secret_fields=secret_fields)
 
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
@@ -119,7 +131,7 @@ def idempotent(view_method):
                 fingerprint=fingerprint,
             )
             if record is None:
-                return _earlier_answer(existing, fingerprint)
+                return _earlier_answer(existing, fingerprint, secret_fields)
             try:
                 response = view_method(self, request, *args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - refusals become responses here, so they are replayed too
@@ -127,18 +139,28 @@ def idempotent(view_method):
             if response.status_code >= 500:
                 transaction.set_rollback(True)  # a server error: the key stays free for the retry
                 return response
-            idempotency_answer(record, status=response.status_code, body=response.data)
+            idempotency_answer(record, status=response.status_code,
+                               body=_sealed(response.data, secret_fields, encryption.encrypt))
         return response
 
+    wrapper.idempotent = True  # tests/intermodal/test_idempotent_writes.py finds every POST that is not
     return wrapper
 
 
-def _earlier_answer(existing: IdempotencyRecord | None, fingerprint: str) -> Response:
+def _sealed(body, fields: tuple[str, ...], seal):
+    """The answer with its secret fields passed through `seal` (encrypt to keep, decrypt to replay)."""
+    if not fields or not isinstance(body, dict):
+        return body
+    return {name: seal(value) if name in fields and isinstance(value, str) else value for name, value in body.items()}
+
+
+def _earlier_answer(existing: IdempotencyRecord | None, fingerprint: str, secret_fields=()) -> Response:
     if existing is not None and existing.request_hash != fingerprint:
         return _refusal(422, _("This Idempotency-Key was used with another request."), "key_reused")
     if existing is None or existing.response_status is None:
         return _refusal(409, _("A request with this Idempotency-Key is being processed."), "in_progress")
-    response = Response(idempotency_answer_body(existing), status=existing.response_status)
+    body = _sealed(idempotency_answer_body(existing), secret_fields, encryption.decrypt)
+    response = Response(body, status=existing.response_status)
     response["Idempotent-Replayed"] = "true"
     return response
 

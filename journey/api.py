@@ -8,7 +8,7 @@ departure estimates in a bulk are applied as one batch each, with the same check
 from django.db import DatabaseError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import get_object_or_404
@@ -21,7 +21,7 @@ from intermodal.access import Actor
 from intermodal.api import CodeField, KnownFieldsOnly, _flatten, error_body
 from intermodal.codes import Classifier, EventType
 from intermodal.errors import ApplicationError, InvalidInput
-from intermodal.idempotency import idempotent
+from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import PartyKind, Scope
 from journey import services as journey
 from journey.corrections import event_correct
@@ -298,7 +298,7 @@ class EventsView(EventsReadView):
             409: OpenApiTypes.OBJECT,
         },
         summary="Report events: an object, or a list of up to 1,000 (a result per item)",
-        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)],
+        parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent
     def post(self, request):
@@ -341,8 +341,10 @@ class EventCorrectionView(APIView):
         request=CorrectionSerializer,
         responses={201: EventOutSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT,
                    404: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        parameters=[IDEMPOTENCY_KEY],
         summary="Correct a reported time (the correction supersedes the event)",
     )
+    @idempotent
     def post(self, request, event_id):
         actor = Actor.from_request(request)
         event = get_object_or_404(events_visible(actor=actor), event_id=event_id)

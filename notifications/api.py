@@ -16,8 +16,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from intermodal.access import Actor
-from intermodal.api import KnownFieldsOnly, StrictCharField
+from intermodal.api import KnownFieldsOnly, ReferenceField, StrictCharField, StrictCodeField
 from intermodal.errors import NotFound
+from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import Scope
 from notifications import delivery as deliveries
 from notifications import selectors, services
@@ -56,9 +57,11 @@ class SubscriptionSerializer(KnownFieldsOnly, serializers.ModelSerializer):
                     "address in a private, loopback, link-local or other internal range is refused."))
     # JSON strings and booleans only: DRF would take 12 for "12" and 0 for false.
     name = StrictCharField(max_length=100, required=False, allow_blank=True)
-    station_code = StrictCharField(max_length=20, required=False, allow_blank=True)
-    booking_reference = StrictCharField(max_length=20, required=False, allow_blank=True)
-    equipment_reference = StrictCharField(max_length=15, required=False, allow_blank=True)
+    # Codes and references normalised as everywhere else (guard/text.py): a full-width or spaced container
+    # number is the one the events carry.
+    station_code = ReferenceField(max_length=20, required=False, allow_blank=True)
+    booking_reference = ReferenceField(max_length=20, required=False, allow_blank=True)
+    equipment_reference = StrictCodeField(max_length=15, required=False, allow_blank=True)
     is_active = StrictBooleanField(required=False)
 
     class Meta:
@@ -149,7 +152,9 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         return subscription
 
     @extend_schema(request=SubscriptionSerializer, responses={201: SubscriptionCreatedSerializer, **ERRORS},
+                   parameters=[IDEMPOTENCY_KEY],
                    summary="Subscribe a URL to event kinds (the answer holds the secret, once)")
+    @idempotent(secret_fields=("secret",))
     def create(self, request):
         serializer = SubscriptionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -172,16 +177,18 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
     def perform_destroy(self, instance):
         services.subscription_delete(actor=self.actor(), subscription=instance)
 
-    @extend_schema(request=None, responses={200: SecretSerializer, **ERRORS},
+    @extend_schema(request=None, responses={200: SecretSerializer, **ERRORS}, parameters=[IDEMPOTENCY_KEY],
                    summary="Replace the secret (the new one is in the answer, once)")
     @action(detail=True, methods=["post"], url_path="rotate-secret")
+    @idempotent(secret_fields=("secret",))
     def rotate_secret(self, request, subscription_id=None):
         secret = services.subscription_rotate_secret(actor=self.actor(), subscription=self.get_object())
         return Response({"secret": secret})
 
-    @extend_schema(request=None, responses={202: DeliverySerializer, **ERRORS},
+    @extend_schema(request=None, responses={202: DeliverySerializer, **ERRORS}, parameters=[IDEMPOTENCY_KEY],
                    summary="Send a signed test message now")
     @action(detail=True, methods=["post"])
+    @idempotent
     def test(self, request, subscription_id=None):
         delivery = services.subscription_test(actor=self.actor(), subscription=self.get_object())
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
@@ -224,8 +231,9 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(DeliveryDetailSerializer(self.get_object()).data)
 
     @extend_schema(request=None, responses={202: DeliverySerializer, **ERRORS},
-                   summary="Send the delivery again now (same body and webhook-id)")
+                   parameters=[IDEMPOTENCY_KEY], summary="Send the delivery again now (same body and webhook-id)")
     @action(detail=True, methods=["post"])
+    @idempotent
     def resend(self, request, webhook_id=None):
         delivery = deliveries.delivery_resend(self.get_object())
         return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 
-from intermodal.api import IsoDateTimeFilter
+from intermodal.api import CodeFilter, IsoDateTimeFilter, ReferenceFilter
 from intermodal.models import Scope
 from stations import selectors
 from stations.models import Departure, DepartureStatus, Mode, Service, Station, Tariff, VesselCall
@@ -92,7 +92,7 @@ class VesselCallSerializer(serializers.ModelSerializer):
 class StationFilter(django_filters.FilterSet):
     city = django_filters.CharFilter(lookup_expr="iexact")
     province = django_filters.CharFilter(lookup_expr="iexact")
-    unlocode = django_filters.CharFilter(lookup_expr="iexact")
+    unlocode = CodeFilter(lookup_expr="iexact")
     q = django_filters.CharFilter(method="filter_text", label=_("Name or city contains"))
 
     class Meta:
@@ -108,8 +108,8 @@ class StationFilter(django_filters.FilterSet):
 
 
 class ServiceFilter(django_filters.FilterSet):
-    station = django_filters.CharFilter(field_name="station__code")
-    terminal = django_filters.CharFilter(field_name="terminal__code")
+    station = ReferenceFilter(field_name="station__code")
+    terminal = ReferenceFilter(field_name="terminal__code")
     operator = django_filters.CharFilter(field_name="operator__code")
     mode = django_filters.ChoiceFilter(choices=Mode.choices)
 
@@ -119,9 +119,9 @@ class ServiceFilter(django_filters.FilterSet):
 
 
 class DepartureFilter(django_filters.FilterSet):
-    station = django_filters.CharFilter(field_name="service__station__code")
-    terminal = django_filters.CharFilter(field_name="service__terminal__code")
-    service = django_filters.CharFilter(field_name="service__code")
+    station = ReferenceFilter(field_name="service__station__code")
+    terminal = ReferenceFilter(field_name="service__terminal__code")
+    service = ReferenceFilter(field_name="service__code")
     mode = django_filters.ChoiceFilter(field_name="service__mode", choices=Mode.choices)
     status = django_filters.MultipleChoiceFilter(choices=DepartureStatus.choices)
     date_from = django_filters.DateFilter(field_name="service_date", lookup_expr="gte", label=_("Date from"))
@@ -147,10 +147,10 @@ class DepartureFilter(django_filters.FilterSet):
 
 
 class VesselCallFilter(django_filters.FilterSet):
-    terminal = django_filters.CharFilter(field_name="terminal__code")
+    terminal = ReferenceFilter(field_name="terminal__code")
     carrier = django_filters.CharFilter(lookup_expr="icontains")
-    destination = django_filters.CharFilter(field_name="destinations__unlocode", label=_("Destination UN/LOCODE"))
-    imo_number = django_filters.CharFilter()
+    destination = CodeFilter(field_name="destinations__unlocode", label=_("Destination UN/LOCODE"))
+    imo_number = CodeFilter()
     etd_after = IsoDateTimeFilter(field_name="etd", lookup_expr="gte")
     etd_before = IsoDateTimeFilter(field_name="etd", lookup_expr="lte")
     cy_cutoff_after = IsoDateTimeFilter(field_name="cy_cutoff", lookup_expr="gte")

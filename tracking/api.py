@@ -11,9 +11,10 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from guard.text import normalise_reference
 from intermodal import feed
 from intermodal.access import Actor
-from intermodal.api import FilterBackend, IsoDateTimeFilter, StrictPageSize
+from intermodal.api import CodeFilter, FilterBackend, IsoDateTimeFilter, ReferenceFilter, StrictPageSize
 from intermodal.codes import Classifier, EventType
 from intermodal.models import Event, Scope
 from tracking import cache as tracking_cache
@@ -65,10 +66,10 @@ class EventOutSerializer(serializers.ModelSerializer):
 
 
 class EventFilter(django_filters.FilterSet):
-    booking = django_filters.CharFilter(field_name="booking_reference")
-    container = django_filters.CharFilter(field_name="equipment_reference")
+    booking = ReferenceFilter(field_name="booking_reference")
+    container = CodeFilter(field_name="equipment_reference")
     station = django_filters.CharFilter(method="filter_station")
-    transport = django_filters.CharFilter(field_name="transport_reference")
+    transport = ReferenceFilter(field_name="transport_reference")
     code = django_filters.CharFilter(field_name="event_code")
     event_type = django_filters.ChoiceFilter(choices=EventType.choices)
     classifier = django_filters.ChoiceFilter(choices=Classifier.choices)
@@ -87,7 +88,7 @@ class EventFilter(django_filters.FilterSet):
                   "after"]
 
     def filter_station(self, queryset, name, value):
-        return queryset.filter(facility_kind="station", facility_code=value)
+        return queryset.filter(facility_kind="station", facility_code=normalise_reference(value))
 
     def filter_after(self, queryset, name, value):
         anchor = queryset.filter(event_id=value).values("txid", "id").first()

@@ -5,6 +5,7 @@ query strings; and exports that never fail on a stored value. The pages' side is
 import io
 import json
 from datetime import timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +18,7 @@ from bookings.models import Booking, Container
 from customs.models import Declaration, GoodsLine
 from intermodal.access import Actor
 from intermodal.models import ApiKey
+from journey import services as journey
 from tests import factories
 from tests.bookings.conftest import book
 from tests.security.test_bad_input import assert_error_shape, booking_body
@@ -427,3 +429,34 @@ def test_a_dcsa_limit_in_other_digits_is_a_400_in_dcsas_error(shipper_api):
 
     assert response.status_code == 400
     assert "limit" in response.json()["errors"][0]["message"]
+
+
+def test_a_subscriptions_codes_are_normalised_and_numbers_refused(shipper_api, network):
+    body = {"url": "https://erp.example/hook", "event_kinds": ["equipment.*"], "equipment_reference": "ｃｓｑｕ 305438-3",
+            "station_code": " ＹＩＷＵ－Ｗ ", "booking_reference": "ＢＫ-2026-000001"}
+
+    created = post_json(shipper_api, "/api/v1/subscriptions/", body)
+    as_number = post_json(shipper_api, "/api/v1/subscriptions/", {**body, "equipment_reference": 30543830000})
+
+    assert created.status_code == 201, created.content
+    assert (created.json()["equipment_reference"], created.json()["station_code"],
+            created.json()["booking_reference"]) == ("CSQU3054383", "YIWU-W", "BK-2026-000001")
+    assert_error_shape(as_number, 400, "equipment_reference")
+
+
+def test_query_filters_on_codes_and_references_are_normalised_too(shipper_api, shipper, connecting):
+    booking = _declared_booking(shipper, connecting)
+    staff = factories.user(connecting.network.yiwu.operator)
+    journey.laden_gate_in(actor=Actor(organisation=staff.organisation, user=staff), number=NUMBERS[0],
+                          seal_number="SL1", vgm_kg=Decimal("12000"), vgm_method=1, vgm_signatory="Gate")
+    wide_reference = booking.reference.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789BK-"})
+
+    by_container = shipper_api.get("/api/v1/events/", {"container": "ｃｓｑｕ 305438-3"})
+    by_booking = shipper_api.get("/api/v1/bookings/", {"reference": f" {wide_reference} "})
+    by_station = shipper_api.get("/api/v1/departures/", {"station": "ＹＩＷＵ－Ｗ"})
+
+    assert by_container.status_code == 200
+    assert [e["equipment_reference"] for e in by_container.json()["results"]] == [NUMBERS[0]]
+    assert [b["reference"] for b in by_booking.json()["results"]] == [booking.reference]
+    assert by_station.json()["count"] == shipper_api.get("/api/v1/departures/", {"station": "YIWU-W"}).json()["count"]
+    assert by_station.json()["count"] > 0
