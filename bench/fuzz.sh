@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # API fuzzing: Schemathesis with all its checks against a live server (gunicorn, production settings) that
-# holds the demo network, for FUZZ_SECONDS (default 600). Prints Schemathesis' summary; exits non-zero on any
-# failure. The database FUZZ_DATABASE_URL is dropped and rebuilt each run (never point it at real data).
+# holds the demo network, for FUZZ_SECONDS (default 600) as each party kind that uses the API in turn: a
+# shipper, a station, the railway, the port, customs and border inspection, each with a key of its own (an hour
+# in all). Prints Schemathesis' summary per party and a line per party at the end; exits non-zero on any failure.
+# The database FUZZ_DATABASE_URL is dropped and rebuilt once per run (never point it at real data); each party's
+# run finds what the runs before it wrote.
 #
-#   bash bench/fuzz.sh                       # 10 minutes, seed 8
-#   FUZZ_SECONDS=60 FUZZ_SEED=1 bash bench/fuzz.sh
+#   bash bench/fuzz.sh                                         # 10 minutes per party, seed 8
+#   FUZZ_SECONDS=60 FUZZ_SEED=1 FUZZ_ORGS=demo-port bash bench/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +15,8 @@ PORT=${FUZZ_PORT:-8800}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
 FUZZ_SEED=${FUZZ_SEED:-8}
 FUZZ_WORKERS=${FUZZ_WORKERS:-2}
-# The caller: a shipper's key reaches the most write paths (booking, declaring); officers' decisions answer 403.
-FUZZ_ORG=${FUZZ_ORG:-demo-shipper-a}
+# The callers, one demo organisation per party kind (tests/security/test_fuzz.py's PARTIES).
+FUZZ_ORGS=${FUZZ_ORGS:-demo-shipper-a demo-yiwu-station demo-railway demo-port demo-customs demo-ciq}
 REPORT_DIR=${FUZZ_REPORT_DIR:-var/fuzz}
 BIN=.venv/bin
 
@@ -22,6 +25,8 @@ export DEBUG=0 SECURE_SSL_REDIRECT=0 ALLOWED_HOSTS=127.0.0.1,localhost LOG_LEVEL
 export SECRET_KEY=${SECRET_KEY:-fuzz-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz}
 # The fuzzer is one caller sending thousands of requests: lift the rate limits so it tests the API, not them.
 export THROTTLE_RATE_KEY=1000000/min THROTTLE_RATE_USER=1000000/min THROTTLE_RATE_ANON=1000000/min
+# Production allows no private webhook receivers: whatever the caller's shell allows, the fuzzed server does not.
+unset WEBHOOK_ALLOWED_NETWORKS
 
 "$BIN/python" - <<'PY'
 import os
@@ -41,7 +46,6 @@ PY
 "$BIN/python" manage.py migrate --noinput -v0
 "$BIN/python" manage.py seed_demo >/dev/null
 "$BIN/python" manage.py collectstatic --noinput -v0
-KEY=$("$BIN/python" manage.py create_api_key --org "$FUZZ_ORG" --name fuzz 2>/dev/null)
 # Objects the path parameters name (bench/schemathesis.toml reads them from the environment).
 set -a
 eval "$("$BIN/python" bench/fuzz_data.py)"
@@ -56,14 +60,30 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 
-mkdir -p "$REPORT_DIR"
-echo "Schemathesis $("$BIN/st" --version | awk '{print $NF}'): all checks, ${FUZZ_SECONDS}s, seed $FUZZ_SEED, as $FUZZ_ORG"
-"$BIN/st" --config-file bench/schemathesis.toml run "http://127.0.0.1:$PORT/api/schema/" \
-  --checks all \
-  --header "Authorization: Bearer $KEY" \
-  --max-time "$FUZZ_SECONDS" \
-  --seed "$FUZZ_SEED" \
-  --workers "$FUZZ_WORKERS" \
-  --request-timeout 30 \
-  --report junit,ndjson --report-dir "$REPORT_DIR" \
-  "$@"
+VERSION=$("$BIN/st" --version | awk '{print $NF}')
+declare -A RESULT
+FAILED=0
+for ORG in $FUZZ_ORGS; do
+  KEY=$("$BIN/python" manage.py create_api_key --org "$ORG" --name "fuzz $(date -u +%s)" 2>/dev/null)
+  mkdir -p "$REPORT_DIR/$ORG"
+  echo "Schemathesis $VERSION: all checks, ${FUZZ_SECONDS}s, seed $FUZZ_SEED, as $ORG ($(date -u '+%F %T') UTC)"
+  if "$BIN/st" --config-file bench/schemathesis.toml run "http://127.0.0.1:$PORT/api/schema/" \
+      --checks all \
+      --header "Authorization: Bearer $KEY" \
+      --max-time "$FUZZ_SECONDS" \
+      --seed "$FUZZ_SEED" \
+      --workers "$FUZZ_WORKERS" \
+      --request-timeout 30 \
+      --report junit,ndjson --report-dir "$REPORT_DIR/$ORG" \
+      "$@"; then
+    RESULT[$ORG]=passed
+  else
+    RESULT[$ORG]=FAILED
+    FAILED=1
+  fi
+done
+echo "Summary (seed $FUZZ_SEED, ${FUZZ_SECONDS}s each):"
+for ORG in $FUZZ_ORGS; do
+  echo "  $ORG: ${RESULT[$ORG]}"
+done
+exit $FAILED
