@@ -31,6 +31,8 @@ from tracking.api import EventsView as EventsReadView
 from tracking.visibility import events_visible
 
 MAX_BULK = 1000
+# A refused list names at most this many fields: enough to fix a client, never a megabyte of errors.
+MAX_ITEM_ERRORS = 100
 REPORTABLE = {
     EventType.EQUIPMENT: {"AVPU", "GTOT", "GTIN", "LOAD", "DISC"},
     EventType.TRANSPORT: {"DEPA", "ARRI"},
@@ -247,28 +249,33 @@ def _apply_estimates(actor: Actor, run: list[tuple[int, journey.DepartureEstimat
 def events_apply_bulk(*, actor: Actor, items: list) -> list[dict]:
     """A list of reported events, each with its own result, as if each were posted alone and in order.
 
-    Every item is validated first. Runs of consecutive estimates for departures (the bulk of a railway's feed)
-    are applied in one transaction each (`journey.departure_estimates`: one lock, two INSERTs and one UPDATE
-    for the run); the other items one by one through `event_apply`, in their place in the order."""
+    Every item is validated first, against what the schema documents for an item (fields, types, codes, text
+    policy): a list with any item that does not match is refused whole, a 400 naming `<index>.<field>`, and
+    nothing is applied - the request is not the documented one, and a client's bug is not half-applied. Items
+    that match are refused one by one only for what the state says (an unknown container, a step out of order).
+    Runs of consecutive estimates for departures (the bulk of a railway's feed) are applied in one transaction
+    each (`journey.departure_estimates`: one lock, two INSERTs and one UPDATE for the run); the other items one
+    by one through `event_apply`, in their place in the order."""
     checker = EventReportSerializer()  # one instance: its fields are bound once, not once per item
-    validated: list[dict | None] = []
-    results: list[dict | None] = [None] * len(items)
+    validated: list[dict] = []
+    invalid: dict[str, list[str]] = {}
     for index, item in enumerate(items):
         try:
             validated.append(checker.run_validation(item))
         except ValidationError as exc:
-            validated.append(None)
-            results[index] = {"index": index, **_invalid(exc.detail)}
+            for field, messages in _flatten({str(index): exc.detail}).items():
+                invalid.setdefault(field, []).extend(messages)
+    if invalid:
+        raise ValidationError(dict(list(invalid.items())[:MAX_ITEM_ERRORS]))
+    results: list[dict | None] = [None] * len(items)
     references = {
         data["transport_reference"]
         for data in validated
-        if data is not None and data["event_type"] == EventType.TRANSPORT and data["classifier"] == Classifier.ESTIMATED
+        if data["event_type"] == EventType.TRANSPORT and data["classifier"] == Classifier.ESTIMATED
     }
     departures = dict(Departure.objects.filter(reference__in=references).values_list("reference", "pk"))
     run: list[tuple[int, journey.DepartureEstimate]] = []
     for index, data in enumerate(validated):
-        if data is None:
-            continue
         estimate = _departure_estimate(data, departures)
         if estimate is not None:
             run.append((index, estimate))

@@ -2,15 +2,18 @@
 and nothing written. Non-Latin text is kept as sent; HTML is escaped wherever it is shown."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test import Client
+from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from bookings import services as booking_services
 from bookings.models import Booking, Container
 from customs.models import Declaration
+from intermodal.models import Event
 from tests import factories
 from tests.bookings.conftest import book
 
@@ -269,17 +272,26 @@ def test_invalid_declarations_are_refused_with_field_messages(shipper_api, shipp
     ({"event_type": "EQUIPMENT", "event_code": "GTIN", "equipment_reference": "CSQU3054383",
       "vgm_kg": "-5"}, "vgm_kg"),
 ])
-def test_bad_events_are_refused_per_item(api_client, network, item, field):
+def test_bad_events_are_refused_alone_and_make_a_list_refused_whole(api_client, connecting, item, field):
+    network = connecting.network
     api_client.force_login(factories.user(network.operator))
+    railway = APIClient()
+    railway.force_login(factories.user(network.railway))
+    departure = connecting.departure
+    good = {"event_type": "TRANSPORT", "event_code": "DEPA", "classifier": "EST",
+            "transport_reference": departure.reference,
+            "event_datetime": (departure.planned_departure + timedelta(minutes=30)).isoformat()}
 
     single = api_client.post("/api/v1/events/", item, format="json")
-    bulk = api_client.post("/api/v1/events/", [item, "not an object"], format="json")
+    bulk = railway.post("/api/v1/events/", [good, item, "not an object"], format="json")
+    good_alone = railway.post("/api/v1/events/", [good], format="json")
 
     assert_error_shape(single, 400, field)
-    results = bulk.json()["results"]
-    assert bulk.status_code == 200 and bulk.json()["applied"] == 0
-    assert results[0]["status"] == 400 and field in results[0]["errors"]
-    assert results[1]["status"] == 400
+    assert_error_shape(bulk, 400, f"1.{field}")
+    assert "2" in bulk.json()["errors"]  # the item that is not an object, by its index
+    # the good item was not applied with the list; alone it is
+    assert good_alone.json()["applied"] == 1
+    assert Event.objects.filter(transport_reference=departure.reference).count() == 1
 
 
 def test_a_bulk_over_the_limit_is_refused_whole(api_client, network):
