@@ -14,7 +14,7 @@ from django.utils.translation import pgettext
 
 from bookings.models import SIZE_TYPE_CHOICES, SIZE_TYPES, Booking, BookingStatus
 from intermodal.errors import ApplicationError
-from intermodal.forms import InputPolicyForm
+from intermodal.forms import CodeFormField, InputPolicyForm, container_number_widget
 from stations.models import IMDG_CLASSES, Location
 from stations.selectors import departure_list, station_list, vessel_call_list
 
@@ -352,6 +352,23 @@ class EmptyRequestForm(InputPolicyForm, forms.Form):
 
     def __init__(self, *args, booking, **kwargs):
         kwargs.setdefault("prefix", "empties")
+        super().__init__(*args, **kwargs)
+        self.fields["size_type"].choices = [(line.size_type, line.size_type) for line in booking.lines.all()]
+
+
+class OwnContainerForm(InputPolicyForm, forms.Form):
+    """The shipper's own container (or one it already has from the carrier) put on the booking by its number,
+    instead of an empty from the station. The booking's declaration covers it at once."""
+
+    number = CodeFormField(
+        label=_("Container number"), max_length=11, widget=container_number_widget(),
+        help_text=_("ISO 6346: four letters, six digits and the check digit, e.g. MSKU1234565."),
+    )
+    size_type = forms.ChoiceField(label=_("Size-type"))
+    seal_number = CodeFormField(label=_("Seal"), max_length=20, required=False)
+
+    def __init__(self, *args, booking, **kwargs):
+        kwargs.setdefault("prefix", "container")
         super().__init__(*args, **kwargs)
         self.fields["size_type"].choices = [(line.size_type, line.size_type) for line in booking.lines.all()]
 

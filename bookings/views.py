@@ -29,11 +29,12 @@ from bookings.forms import (
     CargoForm,
     ConnectionForm,
     EmptyRequestForm,
+    OwnContainerForm,
     RollForm,
     SearchForm,
     add_application_error,
 )
-from bookings.models import Booking, BookingStatus
+from bookings.models import ACTIVE, Booking, BookingStatus
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotFound
 from intermodal.idempotency import idempotency_answer, idempotency_answer_body, idempotency_claim
@@ -148,6 +149,14 @@ def _roll_options(booking: Booking) -> dict:
     return {"vessel_calls": list(calls.distinct().order_by("etd", "reference")), "departures": departures}
 
 
+def _numbers_missing(booking: Booking) -> bool:
+    """Whether the shipper may still put numbers on the booking: it is active and has containers without one."""
+    if booking.status not in ACTIVE:
+        return False
+    booked = sum(line.quantity for line in booking.lines.all())
+    return booking.containers.filter(is_active=True).count() < booked
+
+
 def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None = None, error: str = "",
                  status=200):
     """The booking page; the B/L's request view (documents) shows it again with its form's errors."""
@@ -172,6 +181,8 @@ def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None 
             roll_form=RollForm(booking=booking, **_roll_options(booking)),
             can_request_empties=booking.status == BookingStatus.CONFIRMED,
             empty_form=EmptyRequestForm(booking=booking),
+            can_add_container=_numbers_missing(booking),
+            container_form=OwnContainerForm(booking=booking),
         )
         context.update(forms or {})
     return render(request, "bookings/detail.html", context, status=status)
@@ -243,6 +254,23 @@ def booking_request_empties(request, reference):
         return _refused(request, actor, booking, error, form, "empty_form")
     return _done(request, booking, _("%(n)s empty %(size_type)s requested at the station.")
                  % {"n": form.cleaned_data["quantity"], "size_type": form.cleaned_data["size_type"]})
+
+
+@enterprise_required
+@require_POST
+def booking_add_container(request, reference):
+    """The shipper enters a container number it already has (its own, or from the carrier)."""
+    actor = Actor.from_request(request)
+    booking = _booking(actor, reference)
+    form = OwnContainerForm(request.POST, booking=booking)
+    if not form.is_valid():
+        return booking_page(request, actor, booking, forms={"container_form": form}, status=400)
+    try:
+        container = services.container_assign(actor=actor, booking=booking, **form.cleaned_data)
+    except ApplicationError as error:
+        return _refused(request, actor, booking, error, form, "container_form")
+    return _done(request, booking, _("Container %(number)s is on booking %(ref)s.")
+                 % {"number": container.number, "ref": booking.reference})
 
 
 @enterprise_required

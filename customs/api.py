@@ -65,7 +65,12 @@ def _lines_field(**kwargs):
 
 
 def _containers_field(**kwargs):
-    return serializers.ListField(child=CodeField(max_length=11), max_length=MAX_DECLARATION_CONTAINERS, **kwargs)
+    return serializers.ListField(
+        child=CodeField(max_length=11), max_length=MAX_DECLARATION_CONTAINERS,
+        help_text=_("Optional: container numbers to check against the booking. The declaration covers every "
+                    "container of the booking, including those numbered after it is filed."),
+        **kwargs,
+    )
 
 
 class DecisionSerializer(serializers.ModelSerializer):
@@ -87,7 +92,10 @@ class DeclarationSerializer(serializers.ModelSerializer):
     declarant = serializers.CharField(source="declarant.code")
     station = serializers.CharField(source="station.code")
     previous = serializers.CharField(source="previous.reference", default=None, allow_null=True)
-    containers = serializers.SlugRelatedField(slug_field="number", many=True, read_only=True)
+    containers = serializers.SlugRelatedField(
+        source="booking.containers", slug_field="number", many=True, read_only=True,
+        help_text=_("Every container of the booking: the declaration covers them all, numbered later ones too."),
+    )
     lines = GoodsLineSerializer(many=True, read_only=True)
     decisions = DecisionSerializer(many=True, read_only=True)
     inspection = serializers.SerializerMethodField()
@@ -212,7 +220,7 @@ class DeclarationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     def get_queryset(self):
         return (
             selectors.declaration_list(actor=self.actor())
-            .prefetch_related("containers", "decisions__officer")
+            .prefetch_related("booking__containers", "decisions__officer")
             .select_related("inspection")
         )
 

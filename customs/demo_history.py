@@ -185,7 +185,6 @@ def _declaration(rng, booking, leaves) -> None:
         status=DeclarationStatus.RELEASED, submitted_at=submitted, decided_at=submitted + timedelta(hours=hours),
         released_at=submitted + timedelta(hours=hours), risk_selected=inspected,
     )
-    declaration.containers.set(booking.containers.all())
     hs_code, description = rng.choice(GOODS)
     GoodsLine.objects.create(declaration=declaration, line_no=1, hs_code=hs_code, description=description,
                              quantity=Decimal(rng.randint(200, 5000)), unit="pcs",

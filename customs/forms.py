@@ -53,7 +53,8 @@ def _line_fields() -> dict[str, forms.Field]:
 
 
 class DeclarationForm(InputPolicyForm, forms.Form):
-    """The single declaration of a booking: declarant, modes, containers covered and goods lines."""
+    """The single declaration of a booking: declarant, modes and goods lines. It covers every container of the
+    booking, those numbered later included, so the shipper need not wait for numbers to declare."""
 
     declarant_uscc = CodeFormField(
         label=_("Declarant USCC"),
@@ -62,14 +63,9 @@ class DeclarationForm(InputPolicyForm, forms.Form):
     )
     trade_mode = forms.ChoiceField(label=_("Trade mode"), choices=TradeMode.choices)
     transport_mode = forms.ChoiceField(label=_("Transport mode"), choices=TransportMode.choices)
-    containers = forms.MultipleChoiceField(
-        label=_("Containers covered"), required=False, widget=forms.CheckboxSelectMultiple
-    )
 
     def __init__(self, *args, booking, declaration=None, **kwargs):
         super().__init__(*args, **kwargs)
-        numbers = [c.number for c in booking.containers.filter(is_active=True).order_by("number")]
-        self.fields["containers"].choices = [(n, n) for n in numbers]
         lines = list(declaration.lines.all()) if declaration is not None else []
         self.rows = max(LINE_ROWS, len(lines) + 1) if declaration is not None else LINE_ROWS
         for row in range(self.rows):
@@ -80,14 +76,12 @@ class DeclarationForm(InputPolicyForm, forms.Form):
                 declarant_uscc=declaration.declarant_uscc,
                 trade_mode=declaration.trade_mode,
                 transport_mode=declaration.transport_mode,
-                containers=[c.number for c in declaration.containers.all()],
             )
             for row, line in enumerate(lines):
                 for name in GOODS_LINE_FIELDS:
                     self.initial[f"line{row}_{name}"] = getattr(line, name)
         else:
             self.initial.setdefault("declarant_uscc", booking.shipper.uscc)
-            self.initial.setdefault("containers", numbers)
         self.line_rows: list[int] = []  # the form rows sent to the service, in order
 
     def line_table(self):
@@ -134,7 +128,6 @@ class DeclarationForm(InputPolicyForm, forms.Form):
             "declarant_uscc": data["declarant_uscc"].strip().upper(),
             "trade_mode": data["trade_mode"],
             "transport_mode": data["transport_mode"],
-            "containers": data["containers"],
             "lines": self.lines(),
         }
 

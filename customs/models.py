@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from bookings.models import Booking, Container, DayRollup, un_number_validator
+from bookings.models import Booking, DayRollup, un_number_validator
 from intermodal.models import Organisation, validate_uscc
 from stations.models import Station
 
@@ -66,7 +66,12 @@ class Agency(models.TextChoices):
 
 
 class Declaration(models.Model):
-    """One version of a booking's single declaration. A rejected one is amended as a new version."""
+    """One version of a booking's single declaration. A rejected one is amended as a new version.
+
+    It covers the goods of the whole booking, so every container of the booking: those with numbers when it is
+    drafted and those that get one later (handed out as empties, entered by the shipper, gated in). The containers
+    are read from the booking, never copied, so a declaration drafted before any number exists covers them all.
+    """
 
     reference = models.CharField(_("reference"), max_length=24, unique=True)
     booking = models.ForeignKey(
@@ -85,9 +90,6 @@ class Declaration(models.Model):
     )
     trade_mode = models.CharField(_("trade mode"), max_length=4, choices=TradeMode.choices)
     transport_mode = models.CharField(_("transport"), max_length=12, choices=TransportMode.choices)
-    containers = models.ManyToManyField(
-        Container, verbose_name=_("containers"), related_name="declarations", blank=True
-    )
     status = models.CharField(
         _("status"), max_length=20, choices=DeclarationStatus.choices, default=DeclarationStatus.DRAFT, db_index=True
     )
@@ -126,6 +128,11 @@ class Declaration(models.Model):
     @property
     def total_gross_kg(self) -> Decimal:
         return sum((line.gross_weight_kg for line in self.lines.all()), Decimal("0"))
+
+    @property
+    def containers(self):
+        """The containers this declaration covers: the booking's."""
+        return self.booking.containers.order_by("number")
 
     @property
     def is_current(self) -> bool:

@@ -46,7 +46,7 @@ def declaration_list(*, actor: Actor) -> QuerySet[Declaration]:
 def declaration_get(*, actor: Actor, reference: str) -> Declaration:
     declaration = (
         declaration_list(actor=actor)
-        .prefetch_related("containers", "decisions__officer", "decisions__organisation")
+        .prefetch_related("booking__containers", "decisions__officer", "decisions__organisation")
         .select_related("inspection")
         .filter(reference=reference)
         .first()
@@ -90,12 +90,12 @@ def clearance_figures(*, actor: Actor) -> list[dict]:
 
 
 def customs_labels(containers: list[Container]) -> dict[int, str]:
-    """Each container's customs state, from the latest version of the declaration covering it (one query)."""
+    """Each container's customs state: that of the latest version of its booking's declaration (one query)."""
     latest: dict[int, tuple[int, str]] = {}
-    rows = Declaration.objects.filter(containers__in=[c.pk for c in containers]).values_list(
-        "containers", "version", "status"
+    rows = Declaration.objects.filter(booking_id__in={c.booking_id for c in containers}).values_list(
+        "booking_id", "version", "status"
     )
-    for container_id, version, status in rows:
-        if container_id not in latest or version > latest[container_id][0]:
-            latest[container_id] = (version, status)
-    return {pk: DeclarationStatus(status).label for pk, (_version, status) in latest.items()}
+    for booking_id, version, status in rows:
+        if booking_id not in latest or version > latest[booking_id][0]:
+            latest[booking_id] = (version, status)
+    return {c.pk: DeclarationStatus(latest[c.booking_id][1]).label for c in containers if c.booking_id in latest}

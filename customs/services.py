@@ -87,10 +87,12 @@ def _clean_lines(lines: Iterable[dict]) -> list[GoodsLine]:
     return built
 
 
-def _check_containers(booking: Booking, numbers: Iterable[str]) -> list[Container]:
+def _check_containers(booking: Booking, numbers: Iterable[str]) -> None:
+    """A declarant may name containers (partner systems do): each must be on the booking. The declaration covers
+    every container of the booking whether named or not."""
     numbers = [n.strip().upper() for n in numbers]
-    containers = list(booking.containers.filter(number__in=numbers, is_active=True))
-    unknown = sorted(set(numbers) - {c.number for c in containers})
+    known = set(booking.containers.filter(number__in=numbers, is_active=True).values_list("number", flat=True))
+    unknown = sorted(set(numbers) - known)
     if unknown:
         raise InvalidInput(
             errors={
@@ -100,7 +102,6 @@ def _check_containers(booking: Booking, numbers: Iterable[str]) -> list[Containe
                 ]
             }
         )
-    return containers
 
 
 def _check_uscc(value: str) -> str:
@@ -171,7 +172,7 @@ def declaration_create(
             )
         # Report every field that is wrong at once, not the first only.
         errors: dict[str, list[str]] = {}
-        uscc, goods, covered = "", [], []
+        uscc, goods = "", []
         for check in ("uscc", "lines", "containers"):
             try:
                 if check == "uscc":
@@ -179,7 +180,7 @@ def declaration_create(
                 elif check == "lines":
                     goods = _clean_lines(lines)
                 else:
-                    covered = _check_containers(booking, containers)
+                    _check_containers(booking, containers)
             except InvalidInput as error:
                 errors.update(error.errors)
         if errors:
@@ -196,7 +197,6 @@ def declaration_create(
         for line in goods:
             line.declaration = declaration
         GoodsLine.objects.bulk_create(goods)
-        declaration.containers.set(covered)
         _record(declaration, actor, "DRFT")
     return declaration
 
@@ -209,7 +209,7 @@ def declaration_update(
     containers: Iterable[str] | None = None,
     **fields,
 ) -> Declaration:
-    """Change a draft: its modes, goods lines or containers."""
+    """Change a draft: its modes or goods lines (containers named are checked against the booking)."""
     with transaction.atomic():
         declaration = _lock(declaration)
         _require_declarant(actor, declaration)
@@ -232,7 +232,7 @@ def declaration_update(
                 line.declaration = declaration
             GoodsLine.objects.bulk_create(goods)
         if containers is not None:
-            declaration.containers.set(_check_containers(declaration.booking, containers))
+            _check_containers(declaration.booking, containers)
     return declaration
 
 
@@ -308,8 +308,6 @@ def declaration_submit(*, actor: Actor, declaration: Declaration) -> Declaration
         booking = declaration.booking
         if not declaration.lines.exists():
             raise InvalidInput(errors={"lines": [_("Declare at least one goods line.")]})
-        if not declaration.containers.exists():
-            raise InvalidInput(errors={"containers": [_("Name the containers this declaration covers.")]})
         gross, cargo = declaration.total_gross_kg, booking.cargo_weight_kg
         if abs(gross - cargo) > cargo * WEIGHT_TOLERANCE:
             raise InvalidInput(
@@ -509,7 +507,6 @@ def declaration_amend(*, actor: Actor, declaration: Declaration) -> Declaration:
                 for line in declaration.lines.all()
             ]
         )
-        amended.containers.set(declaration.containers.all())
         _record(amended, actor, "DRFT", details={"amends": declaration.reference})
     return amended
 
@@ -518,7 +515,8 @@ def declaration_amend(*, actor: Actor, declaration: Declaration) -> Declaration:
 
 
 def container_released(container: Container) -> bool:
-    latest = container.declarations.order_by("-version").first()
+    """Whether the latest version of the declaration of the container's booking is released."""
+    latest = Declaration.objects.filter(booking_id=container.booking_id).order_by("-version").first()
     return latest is not None and latest.status == DeclarationStatus.RELEASED
 
 

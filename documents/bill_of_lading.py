@@ -70,7 +70,7 @@ def issue_problems(booking: Booking) -> list[str]:
     if booking.status not in REQUESTABLE:
         problems.append(_("Booking %(ref)s is %(status)s.") % {"ref": booking.reference,
                                                                "status": booking.get_status_display().lower()})
-    containers = list(bill_containers(booking).prefetch_related("declarations"))
+    containers = list(bill_containers(booking))
     booked = sum(line.quantity for line in booking.lines.all())
     if len(containers) < booked:
         problems.append(_("%(n)s of %(booked)s containers have numbers.") % {"n": len(containers), "booked": booked})
@@ -81,17 +81,18 @@ def issue_problems(booking: Booking) -> list[str]:
             )
         elif not container.seal_number or not container.has_vgm:
             problems.append(_("Container %(number)s lacks its seal or VGM.") % {"number": container.number})
-    problems.extend(
-        _("Container %(number)s is not released by customs and border inspection yet.") % {"number": c.number}
-        for c in containers if not _released(c)
-    )
+    if containers and not _released(booking):
+        problems.extend(
+            _("Container %(number)s is not released by customs and border inspection yet.") % {"number": c.number}
+            for c in containers
+        )
     return problems
 
 
-def _released(container) -> bool:
-    """Whether the container's latest declaration is released (from its prefetched declarations)."""
-    declarations = sorted(container.declarations.all(), key=lambda d: d.version)
-    return bool(declarations) and declarations[-1].status == DeclarationStatus.RELEASED
+def _released(booking: Booking) -> bool:
+    """Whether the latest version of the booking's declaration (which covers all its containers) is released."""
+    latest = Declaration.objects.filter(booking=booking).order_by("-version").values_list("status", flat=True)
+    return latest.first() == DeclarationStatus.RELEASED
 
 
 def _lock(booking: Booking) -> Booking:

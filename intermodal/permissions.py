@@ -110,7 +110,7 @@ MATRIX: dict[str, Route] = {
     "bookings:detail": page("booking", get=Access(parties=BOOKING_PARTIES, others=H)),
     **{
         f"bookings:{action}": page("booking", post=Access(parties=frozenset({K.ENTERPRISE})))
-        for action in ("confirm", "cancel", "amend", "roll", "empties")
+        for action in ("confirm", "cancel", "amend", "roll", "empties", "add-container")
     },
     # CSV / Excel (issue 7): exports of what the caller sees; bulk import is the shipper's.
     "bookings:export": page("export", get=SIGNED_IN),

@@ -309,9 +309,12 @@ def test_another_shipper_gets_404_on_every_page_and_changes_nothing(client, ship
         client.post(reverse("bookings:cancel", args=[ref]), {"cancel-reason": "mine now"}),
         client.post(reverse("bookings:amend", args=[ref]), {"amend-qty_42G1": "1"}),
         client.post(reverse("bookings:roll", args=[ref]), {"roll-vessel_call": later.reference, "roll-reason": "x"}),
+        client.post(reverse("bookings:add-container", args=[ref]),
+                    {"container-number": "CSQU3054383", "container-size_type": "42G1"}),
     ]
 
-    assert [r.status_code for r in responses] == [404] * 5
+    assert [r.status_code for r in responses] == [404] * 6
+    assert not booking.containers.exists()
     assert snapshot(booking) == before
 
 
@@ -446,3 +449,39 @@ def test_bookings_at_risk_are_flagged_in_the_list(client, shipper, connecting):
 
     assert late.reference in html
     assert html.count("data-at-risk-badge") == 1
+
+
+def test_the_shipper_enters_its_own_container_numbers_on_the_booking_page(client, shipper, connecting):
+    booking = book(shipper.actor, connecting, lines={"42G1": 2})
+    client.force_login(shipper.user)
+    url = reverse("bookings:add-container", args=[booking.reference])
+    assert url in client.get(reverse("bookings:detail", args=[booking.reference])).content.decode()
+
+    bad_digit = client.post(url, {"container-number": "CSQU3054384", "container-size_type": "42G1"})
+    added = client.post(url, {"container-number": "csqu 305438-3", "container-size_type": "42G1",
+                              "container-seal_number": "sl1234"})
+    twice = client.post(url, {"container-number": "CSQU3054383", "container-size_type": "42G1"})
+    client.post(url, {"container-number": "TCNU7200794", "container-size_type": "42G1"})
+    full = client.get(reverse("bookings:detail", args=[booking.reference])).content.decode()
+
+    assert bad_digit.status_code == 400 and bad_digit.context["container_form"].errors["number"]
+    assert added.status_code == 302
+    assert twice.status_code == 409 and "CSQU3054383" in str(twice.context["container_form"].non_field_errors())
+    assert list(booking.containers.values_list("number", "seal_number")) == [("CSQU3054383", "SL1234"),
+                                                                              ("TCNU7200794", "")]
+    assert url not in full  # every booked container has its number: nothing more to enter
+    asked = client.post(f"/bookings/{booking.reference}/empties/", {"empties-size_type": "42G1",
+                                                                    "empties-quantity": "1"})
+    assert asked.status_code == 400 and not booking.empty_requests.exists()  # no empty needed for its own
+
+
+def test_station_staff_do_not_get_the_shippers_container_form(client, shipper, connecting):
+    booking = book(shipper.actor, connecting)
+    client.force_login(factories.user(connecting.network.operator))
+
+    page = client.get(reverse("bookings:detail", args=[booking.reference])).content.decode()
+    posted = client.post(reverse("bookings:add-container", args=[booking.reference]),
+                         {"container-number": "CSQU3054383", "container-size_type": "42G1"})
+
+    assert 'id="own-container"' not in page
+    assert posted.status_code == 403 and not booking.containers.exists()

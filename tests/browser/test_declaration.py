@@ -47,8 +47,9 @@ def test_journey_c_customs_and_border_inspection_release_the_declaration(live_se
 
     assert page.get_by_label("Declarant USCC").input_value() == booking.shipper.uscc
     page.get_by_label("Trade mode").select_option("1039")
+    covered = page.locator("#containers-covered")
     for number in NUMBERS:
-        assert page.get_by_label(number).is_checked()
+        assert covered.locator(f"[data-container='{number}']").is_visible()
     page.get_by_label("HS code, line 1").fill("9505100000")
     page.get_by_label("Description, line 1").fill("Christmas decorations, plastic")
     page.get_by_label("Quantity, line 1").fill("24000")

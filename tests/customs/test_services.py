@@ -238,3 +238,69 @@ def test_the_port_cannot_load_an_unreleased_container_and_loads_it_once_released
 
     assert refused.value.code == "not_released"
     assert loaded.status == ContainerStatus.ON_VESSEL
+
+
+def test_a_declaration_filed_before_any_container_number_covers_those_numbered_later(shipper, connecting):
+    """Shippers declare when they book: the empties handed out and the shipper's own container join the
+    declaration as they get numbers, before and after release, and the port then loads them."""
+    from bookings import services as booking_services
+    from customs.selectors import customs_labels
+    from journey import services as journey
+    from tests.bookings.conftest import book
+
+    booking = book(shipper.actor, connecting, lines={"42G1": 3}, cargo_weight_kg="27000")
+    customs, ciq = factories.inspection_offices(connecting.network.yiwu)
+    station = Actor(organisation=connecting.network.operator)
+    declaration = services.declaration_create(
+        actor=shipper.actor, booking=booking, trade_mode="0110", transport_mode="rail_vessel",
+        lines=[factories.goods_line(gross_weight_kg="27000")], declarant_uscc=factories.VALID_USCC)
+    services.declaration_submit(actor=shipper.actor, declaration=declaration)
+
+    own = booking_services.container_assign(actor=shipper.actor, booking=booking, number="CSQU3054383",
+                                            size_type="42G1")
+    request = booking_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1",
+                                                    quantity=2)
+    journey.empty_request_ready(actor=station, request=request)
+    handed_out = journey.empty_hand_out(actor=station, request=request, number="TCNU7200794")
+    assert not services.container_released(own) and not services.container_released(handed_out)
+
+    for office in (customs, ciq):
+        services.declaration_decide(actor=Actor(organisation=office, user=factories.user(office)),
+                                    declaration=declaration, kind="clear", reason="Documents in order")
+    after_release = journey.empty_hand_out(actor=station, request=request, number="TOLU4734787")
+
+    declaration.refresh_from_db()
+    assert declaration.status == DeclarationStatus.RELEASED
+    assert list(declaration.containers.values_list("number", flat=True)) == [
+        "CSQU3054383", "TCNU7200794", "TOLU4734787"]
+    for container in (own, handed_out, after_release):
+        services.vessel_loading_customs_check(container)  # refused with not_released if it were not covered
+    labels = customs_labels([own, handed_out, after_release])
+    assert set(labels.values()) == {str(DeclarationStatus.RELEASED.label)}
+
+
+def test_an_amendment_covers_the_containers_numbered_after_the_rejected_version(declared):
+    from bookings import services as booking_services
+
+    booking = declared.booking
+    booking_services.booking_amend(actor=declared.shipper.actor, booking=booking, lines={"42G1": 3})
+    first = submitted(declared)
+    services.declaration_decide(actor=declared.customs, declaration=first, kind="reject", reason="Invoice missing")
+    late = booking_services.container_assign(actor=declared.shipper.actor, booking=booking, number="TOLU4734787",
+                                             size_type="42G1")
+
+    second = services.declaration_amend(actor=declared.shipper.actor, declaration=first)
+    services.declaration_submit(actor=declared.shipper.actor, declaration=second)
+    for officer in (declared.customs, declared.ciq):
+        services.declaration_decide(actor=officer, declaration=second, kind="clear", reason="OK")
+
+    assert "TOLU4734787" in set(second.containers.values_list("number", flat=True))
+    assert services.container_released(late)
+
+
+def test_naming_a_container_that_is_not_on_the_booking_is_refused(declared):
+    with pytest.raises(InvalidInput) as refused:
+        draft(declared, containers=["TOLU4734787"])
+
+    assert "TOLU4734787" in str(refused.value.errors["containers"])
+    assert not Declaration.objects.exists()
