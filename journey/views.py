@@ -50,6 +50,7 @@ from journey.forms import (
     refusal_text,
 )
 from journey.plausibility import Implausible
+from journey.review import rehearse, report_fields, review_page, reviewed
 from stations.models import Departure, DepartureStatus, Station, VesselCall
 from stations.selectors import departure_list
 from tracking.visibility import events_visible
@@ -199,8 +200,8 @@ def _confirmed(request) -> bool:
 def _confirm_report(request, error: Implausible, action: str, back_url: str):
     """The confirmation step of a report that looks wrong (journey.plausibility): why, the time it was expected,
     and the same report again, confirmed - or back, to correct the time."""
-    fields = [(name, value) for name, value in request.POST.items() if name not in ("csrfmiddlewaretoken", "confirm")]
-    context = {"error": error, "action": action, "fields": fields, "post_url": request.path, "back_url": back_url}
+    context = {"error": error, "action": action, "fields": report_fields(request), "post_url": request.path,
+               "back_url": back_url}
     return render(request, "operations/confirm_report.html", context, status=error.status)
 
 
@@ -353,12 +354,24 @@ def load_all_ready(request, reference: str):
     )
     if departure is None:
         raise Http404
+    action = _("Load all ready on train %(ref)s") % {"ref": departure.reference}
+    back = _url("operations:station-board", station=departure.service.station.code)
+
+    def load():
+        return journey.train_load_all_ready(actor=actor, departure=departure, confirmed=_confirmed(request))
+
     try:
-        loaded = journey.train_load_all_ready(actor=actor, departure=departure, confirmed=_confirmed(request))
+        if not reviewed(request):
+            rehearse(load)
+            return review_page(
+                request, action=action, back_url=back, reported_at=timezone.now(),
+                planned=[(_("Station closing time"), departure.closing_time),
+                         (_("Planned departure"), departure.planned_departure),
+                         (_("Estimated departure"), departure.estimated_departure)],
+                consequence=_("Every container gated in for this train and not yet loaded goes on it."))
+        loaded = load()
     except Implausible as implausible:
-        action = _("Load all ready on train %(ref)s") % {"ref": departure.reference}
-        return _confirm_report(request, implausible, action,
-                               _url("operations:station-board", station=departure.service.station.code))
+        return _confirm_report(request, implausible, action, back)
     except ApplicationError as error:
         messages.error(request, refusal_text(error))
     else:
@@ -448,16 +461,20 @@ def railway_manifest(request, reference: str):
     return _manifest_page(request, actor, _railway_departure(actor, reference))
 
 
-def _report(request, actor, departure, form, form_name, step, success, field_map=None, action=""):
+def _report(request, actor, departure, form, form_name, step, success, field_map=None, action="", review=None):
     """Run a report on a departure from its form; back to the manifest with the outcome (or, for a time that looks
-    wrong, to the confirmation step)."""
+    wrong, to the confirmation step). A report with a `review` (data -> its review_page arguments) is first shown
+    against the plan and recorded only once confirmed."""
     if not form.is_valid():
         return _manifest_page(request, actor, departure, forms={form_name: form}, status=400)
+    back = reverse("operations:manifest", args=[departure.reference])
     try:
+        if review is not None and not reviewed(request):
+            rehearse(lambda: step(form.cleaned_data))
+            return review_page(request, action=action, back_url=back, **review(form.cleaned_data))
         step(form.cleaned_data)
     except Implausible as implausible:
-        return _confirm_report(request, implausible, action,
-                               reverse("operations:manifest", args=[departure.reference]))
+        return _confirm_report(request, implausible, action, back)
     except ApplicationError as error:
         add_refusal(form, error, field_map)
         return _manifest_page(request, actor, departure, forms={form_name: form}, error=refusal_text(error),
@@ -476,7 +493,14 @@ def train_departed(request, reference: str):
         lambda data: journey.train_depart(actor=actor, departure=departure, at=data["at"],
                                           confirmed=_confirmed(request)),
         _("Train %(ref)s reported departed.") % {"ref": departure.reference}, {"event_datetime": "at"},
-        _("Report train %(ref)s departed") % {"ref": departure.reference})
+        _("Report train %(ref)s departed") % {"ref": departure.reference},
+        review=lambda data: {
+            "reported_at": data["at"],
+            "planned": [(_("Planned departure"), departure.planned_departure),
+                        (_("Estimated departure"), departure.estimated_departure)],
+            "consequence": _("Every container loaded on the train goes with it; the others stay at the station and "
+                             "their shippers are told."),
+        })
 
 
 @party_required(PartyKind.RAILWAY)
@@ -489,7 +513,13 @@ def train_arrived(request, reference: str):
         lambda data: journey.train_arrive(actor=actor, departure=departure, at=data["at"],
                                           confirmed=_confirmed(request)),
         _("Train %(ref)s reported arrived at the port.") % {"ref": departure.reference}, {"event_datetime": "at"},
-        _("Report train %(ref)s arrived") % {"ref": departure.reference})
+        _("Report train %(ref)s arrived") % {"ref": departure.reference},
+        review=lambda data: {
+            "reported_at": data["at"],
+            "planned": [(_("Planned arrival"), departure.planned_arrival),
+                        (_("Estimated arrival"), departure.estimated_arrival)],
+            "consequence": _("The port sees the train's containers at its rail yard, ready to discharge."),
+        })
 
 
 @party_required(PartyKind.RAILWAY)
@@ -663,17 +693,22 @@ def vessel_load(request, reference: str, number: str):
     return redirect("operations:vessel", reference=call.reference)
 
 
-def _vessel_report(request, reference, form_class, form_name, step, success, field_map=None, action=""):
+def _vessel_report(request, reference, form_class, form_name, step, success, field_map=None, action="",
+                   review=None):
     actor = Actor.from_request(request)
     call = _port_call(actor, reference)
     form = form_class(request.POST, auto_id=f"id_{form_name.removesuffix('_form')}_%s")
     if not form.is_valid():
         return _vessel_page(request, actor, call, forms={form_name: form}, status=400)
+    action = action % {"vessel": call.vessel_name, "voyage": call.voyage}
+    back = reverse("operations:vessel", args=[call.reference])
     try:
+        if review is not None and not reviewed(request):
+            rehearse(lambda: step(actor, call, form.cleaned_data))
+            return review_page(request, action=action, back_url=back, **review(call, form.cleaned_data))
         step(actor, call, form.cleaned_data)
     except Implausible as implausible:
-        return _confirm_report(request, implausible, action % {"vessel": call.vessel_name, "voyage": call.voyage},
-                               reverse("operations:vessel", args=[call.reference]))
+        return _confirm_report(request, implausible, action, back)
     except ApplicationError as error:
         add_refusal(form, error, field_map)
         return _vessel_page(request, actor, call, forms={form_name: form}, error=refusal_text(error),
@@ -689,7 +724,13 @@ def vessel_sailed(request, reference: str):
         request, reference, ActualTimeForm, "sailed_form",
         lambda actor, call, data: journey.vessel_depart(actor=actor, vessel_call=call, at=data["at"],
                                                         confirmed=_confirmed(request)),
-        _("%(vessel)s %(voyage)s reported sailed."), {"event_datetime": "at"}, _("Report %(vessel)s %(voyage)s sailed"))
+        _("%(vessel)s %(voyage)s reported sailed."), {"event_datetime": "at"}, _("Report %(vessel)s %(voyage)s sailed"),
+        review=lambda call, data: {
+            "reported_at": data["at"],
+            "planned": [(_("ETD"), call.etd)],
+            "consequence": _("The containers loaded on board have sailed; the others have missed this vessel and their "
+                             "shippers are told."),
+        })
 
 
 @party_required(PartyKind.PORT)

@@ -272,7 +272,8 @@ def test_load_all_ready_containers(client, shipper, tomorrow, staff):
     at_station(shipper, tomorrow, staff, NUMBERS[2:], gate_in=False)
     client.force_login(staff.user)
 
-    response = client.post(f"/operations/station/departures/{tomorrow.departure.reference}/load-all/", follow=True)
+    response = client.post(f"/operations/station/departures/{tomorrow.departure.reference}/load-all/",
+                           {"reviewed": "1"}, follow=True)
 
     assert any(f"2 containers loaded on train {tomorrow.departure.reference}." in m for m in messages_of(response))
     assert [status_of(n) for n in NUMBERS] == [ContainerStatus.ON_TRAIN, ContainerStatus.ON_TRAIN,

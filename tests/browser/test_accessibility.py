@@ -80,6 +80,20 @@ def test_the_main_pages_of_every_party_are_accessible_and_fit_laptop_and_tablet(
     if violations:
         found["yiwu-staff refused scan on a tablet"] = violations
 
+    # The railway's report, at the step that asks to confirm it against the plan (review or warning).
+    log_out(tablet)
+    log_in(page, live_server, "railway")
+    page.goto(f"{live_server.url}/operations/railway/{declared.departure.reference}/")
+    page.locator("[data-action='departed']").click()
+    page.wait_for_load_state()
+    assert page.locator("[data-review-report], [data-confirm-report]").count() == 1
+    violations = axe_violations(page)
+    if violations:
+        found["railway report confirmation"] = violations
+    page.set_viewport_size(TABLET_PORTRAIT)
+    if page.evaluate("document.documentElement.scrollWidth - innerWidth") > 0:
+        overflowing["railway report confirmation 768x1024"] = True
+
     assert found == {}
     assert overflowing == {}
 

@@ -99,6 +99,11 @@ def test_journey_b_station_staff_hand_out_the_empties_gate_them_in_and_load_the_
 
     card.locator(f'[data-load-all="{departure.reference}"]').click()
     page.wait_for_load_state()
+    review = page.locator("[data-review-report]")  # loading a train is confirmed against its plan first
+    assert review.locator("[data-planned]").count() >= 2
+    screenshot(page, "journey-b-6-review")
+    review.get_by_role("button", name="Record it").click()
+    page.wait_for_load_state()
     assert "2 containers loaded" in page.locator(".message-success").inner_text()
     for number in EMPTIES:
         assert card.locator(f'tr[data-container="{number}"]').get_attribute("data-status") == "on_train"

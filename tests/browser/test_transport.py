@@ -17,7 +17,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def confirmed_if_asked(page, screenshot=None, name: str = "") -> bool:
     """The demo reports its steps now, off their plan (the train is due days later): the page asks to confirm,
-    showing why and the expected time; the person confirms. Whether it asked."""
+    showing why and the expected time; the person confirms. Whether it asked. A report near its plan is shown
+    against the plan first (the review step) and recorded with "Record it"."""
+    review = page.locator("[data-review-report]")
+    if review.count():
+        assert review.locator("[data-planned]").count() >= 1
+        if screenshot and name:
+            screenshot(page, f"{name}-review")
+        review.get_by_role("button", name="Record it").click()
+        page.wait_for_load_state()
+        return False
     check = page.locator("[data-confirm-report]")
     if not check.count():
         return False

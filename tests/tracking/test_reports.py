@@ -148,6 +148,73 @@ def test_loading_on_a_vessel_long_before_it_arrives_is_refused(shipper, connecti
     assert Container.objects.get(number=NUMBERS[0]).status == "on_vessel"
 
 
+def test_a_departure_on_time_is_shown_against_the_plan_and_recorded_only_once_confirmed(connecting, now_at):
+    from intermodal.models import OutboxMessage
+
+    network, departure = connecting.network, connecting.departure
+    now_at(departure.planned_departure + timedelta(minutes=20))
+    client = Client()
+    client.force_login(factories.user(network.railway, username="rail-desk"))
+    url = f"/operations/railway/{departure.reference}/departed/"
+    manifest = client.get(f"/operations/railway/{departure.reference}/").content.decode()
+    events, outbox = Event.objects.count(), OutboxMessage.objects.count()
+
+    review = client.post(url, {"at": ""})
+
+    page = review.content.decode()
+    assert review.status_code == 200 and "data-review-report" in page
+    assert timezone.localtime(departure.planned_departure).isoformat() in page  # the plan, beside the time reported
+    assert "20\xa0minutes later" in page or "20 minutes later" in page
+    assert 'name="reviewed" value="1"' in page
+    assert Departure.objects.get(pk=departure.pk).status == DepartureStatus.SCHEDULED
+    assert (Event.objects.count(), OutboxMessage.objects.count()) == (events, outbox)  # tried, rolled back
+    assert "data-planned" in manifest  # the report form shows the plan too
+
+    recorded = client.post(url, {"at": "", "reviewed": "1"})
+
+    assert recorded.status_code == 302
+    assert Departure.objects.get(pk=departure.pk).status == DepartureStatus.DEPARTED
+    assert Event.objects.count() > events
+
+
+def test_a_refused_report_says_why_at_the_review_step_and_records_nothing(connecting, now_at):
+    network, departure = connecting.network, connecting.departure
+    now_at(departure.planned_departure + timedelta(minutes=5))
+    client = Client()
+    client.force_login(factories.user(network.railway, username="rail-desk"))
+
+    arrived_first = client.post(f"/operations/railway/{departure.reference}/arrived/", {"at": ""})
+
+    assert arrived_first.status_code == 409 and "data-review-report" not in arrived_first.content.decode()
+    assert Departure.objects.get(pk=departure.pk).status == DepartureStatus.SCHEDULED
+
+
+def test_sailing_and_loading_a_train_are_reviewed_before_they_are_recorded(shipper, connecting, parties, now_at):
+    network, departure, call = connecting.network, connecting.departure, connecting.vessel_call
+    to_station(shipper, connecting, parties, count=1)
+    now_at(departure.planned_departure - timedelta(hours=2))
+    station = Client()
+    station.force_login(factories.user(network.operator, username="gate"))
+    load_url = f"/operations/station/departures/{departure.reference}/load-all/"
+
+    load_review = station.post(load_url)
+    assert load_review.status_code == 200 and "data-review-report" in load_review.content.decode()
+    assert Container.objects.get(number=NUMBERS[0]).status == "gated_in"
+    assert station.post(load_url, {"reviewed": "1"}).status_code == 302
+    assert Container.objects.get(number=NUMBERS[0]).status == "on_train"
+
+    now_at(call.etd + timedelta(minutes=30))
+    port = Client()
+    port.force_login(factories.user(network.port, username="berth"))
+    sail_url = f"/operations/port/vessel/{call.reference}/sailed/"
+    sail_review = port.post(sail_url, {"at": ""})
+    page = sail_review.content.decode()
+    assert sail_review.status_code == 200 and timezone.localtime(call.etd).isoformat() in page
+    assert call.__class__.objects.get(pk=call.pk).actual_departure is None
+    assert port.post(sail_url, {"at": "", "reviewed": "1"}).status_code == 302
+    assert call.__class__.objects.get(pk=call.pk).actual_departure is not None
+
+
 def test_the_pages_ask_for_confirmation_and_show_the_planned_time(connecting, now_at):
     network, departure = connecting.network, connecting.departure
     now_at(departure.planned_departure + timedelta(hours=1))
