@@ -45,7 +45,8 @@ LOADED_ON_VESSEL = (ContainerStatus.ON_VESSEL, ContainerStatus.SAILED)
 
 
 def default_period(today: date | None = None) -> tuple[date, date]:
-    """The last twelve months, whole months, up to today."""
+    """The default period: twelve calendar months up to `today` - the current month so far and the eleven before
+    it, from the first day of the earliest. The dashboard, its exports, the API and README say the same."""
     today = today or timezone.localdate()
     first = today.replace(day=1)
     for _ in range(11):
@@ -165,8 +166,8 @@ def figure_query(
     """Check the filters against what the caller may see; refusals name the field (400)."""
     if actor.kind not in FIGURE_VIEWERS:
         raise NotAllowed(_no_figures_message(), code="no_figures")
-    default_from, default_to = default_period()
-    date_from, date_to = date_from or default_from, date_to or default_to
+    date_to = date_to or timezone.localdate()
+    date_from = date_from or default_period(date_to)[0]
     errors: dict[str, list[str]] = {}
     if date_from > date_to:
         errors["date_to"] = [_t("The period ends before it starts.")]

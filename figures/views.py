@@ -287,14 +287,15 @@ class FiguresQuery(InputPolicy, serializers.Serializer):
 
 
 class FiguresView(APIView):
-    """The network's figures for a period (default: the last twelve months), scoped to the caller."""
+    """The network's figures for a period (default: twelve calendar months up to today), scoped to the caller."""
 
     required_scopes = {"*": Scope.KPI_READ}
 
     @extend_schema(
         parameters=[
             OpenApiParameter("date_from", OpenApiTypes.DATE,
-                             description="first day (Asia/Shanghai); default: twelve months before date_to"),
+                             description="first day (Asia/Shanghai); default: the first day of the month eleven months "
+                                         "before date_to's, so twelve calendar months"),
             OpenApiParameter("date_to", OpenApiTypes.DATE,
                              description=f"last day, included, not before date_from and at most {MAX_PERIOD_DAYS} "
                                          "days (three years) after it; a longer period is a 400"),

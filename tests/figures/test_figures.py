@@ -146,3 +146,17 @@ def test_period_is_checked(figures_data, port_actor):
     with pytest.raises(NotAllowed) as refused:
         figure_query(actor=Actor(organisation=None))
     assert refused.value.status == 403
+
+
+def test_the_default_period_is_twelve_calendar_months_up_to_date_to_or_today(figures_data, monkeypatch):
+    from django.utils import timezone
+
+    port_actor = Actor(organisation=figures_data.network.port)
+    monkeypatch.setattr(timezone, "localdate", lambda *args: date(2026, 12, 4))
+
+    given_end = figure_query(actor=port_actor, date_to=date(2026, 6, 15))
+    today = figure_query(actor=port_actor)
+
+    assert (given_end.date_from, given_end.date_to) == (date(2025, 7, 1), date(2026, 6, 15))
+    assert (today.date_from, today.date_to) == (date(2026, 1, 1), date(2026, 12, 4))
+    assert len(today.months) == len(given_end.months) == 12

@@ -39,9 +39,9 @@ def test_beat_starts_from_a_fresh_checkout_without_var(tmp_path):
     log = tmp_path / "beat.log"
     assert not (checkout / "var").exists()
 
-    # when: beat runs until it has sent a periodic task
+    # when: beat runs until it has sent a periodic task (a sweep: logged at DEBUG, intermodal/celery.py)
     with log.open("w") as output:
-        beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "intermodal", "beat", "-l", "info"],
+        beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "intermodal", "beat", "-l", "debug"],
                                 cwd=checkout, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for(lambda: "Sending due task outbox-sweep" in log.read_text() or beat.poll() is not None,

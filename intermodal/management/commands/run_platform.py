@@ -93,11 +93,12 @@ class Command(BaseCommand):
         return url
 
     def serve(self, python: str, addr: str, concurrency: int, var, env: dict[str, str]) -> int:
+        level = env.get("LOG_LEVEL", "info").lower()  # DEBUG shows the sweeps too (intermodal/celery.py)
         commands = {
             "web": [python, "manage.py", "runserver", addr, "--noreload"],
-            "worker": [python, "-m", "celery", "-A", "intermodal", "worker", "-l", "info",
+            "worker": [python, "-m", "celery", "-A", "intermodal", "worker", "-l", level,
                        "--concurrency", str(concurrency), "-n", "worker@%h"],
-            "beat": [python, "-m", "celery", "-A", "intermodal", "beat", "-l", "info",
+            "beat": [python, "-m", "celery", "-A", "intermodal", "beat", "-l", level,
                      "--schedule", str(var / "celerybeat-schedule")],
         }
         broker = settings.CELERY_BROKER_URL.split("://", 1)[0]
