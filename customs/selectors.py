@@ -75,7 +75,7 @@ def clearance_figures(*, actor: Actor) -> list[dict]:
     released without inspection. Computed in the database."""
     released = declaration_list(actor=actor).filter(status=DeclarationStatus.RELEASED)
     rows = (
-        released.values("station__code", "station__name")
+        released.values("station__code", "station__name", "station__name_zh")
         .annotate(
             released=Count("id"),
             without_inspection=Count("id", filter=Q(inspection__isnull=True)),

@@ -27,6 +27,7 @@ from customs.models import Declaration, DeclarationStatus
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, InvalidInput, NotFound
 from intermodal.models import PartyKind
+from stations.models import localised
 
 PAGE_SIZE = 25
 OFFICERS = selectors.OFFICERS
@@ -82,6 +83,7 @@ def _queue(request, actor: Actor):
         figures.append(
             {
                 **row,
+                "station_name": localised(row["station__name"], row["station__name_zh"]),
                 "clearance_hours": clearance.total_seconds() / 3600 if clearance is not None else None,
                 "share_percent": share * 100 if share is not None else None,
             }

@@ -29,17 +29,22 @@ from notifications.models import (
     NotificationKind,
     Subscription,
 )
-from stations.models import Terminal, VesselCall
+from stations.models import Terminal, VesselCall, localised
 from tracking.visibility import as_seen_by
 
 logger = logging.getLogger(__name__)
 
 K = NotificationKind
+LOCALISED_PARAMS = ("station", "place")  # each kept beside its Chinese name, `<name>_zh`
 
 
 def title(notification: Notification) -> str:
-    """The one-line text of a notification, in the active language."""
-    p = notification.params
+    """The one-line text of a notification, in the active language (places by their Chinese names on Chinese
+    pages and emails, where the notification kept them)."""
+    p = dict(notification.params)
+    for name in LOCALISED_PARAMS:
+        if name in p:
+            p[name] = localised(p[name], p.get(f"{name}_zh", ""))
     texts = {
         K.BOOKING_CONFIRMED: lambda: _("Booking %(booking)s is confirmed on departure %(departure)s.") % p,
         K.BOOKING_ROLLED: lambda: _("Booking %(booking)s was rolled to departure %(departure)s.") % p,
@@ -137,17 +142,18 @@ def notifications_from_events(events: list[Event]) -> list[int]:
             if station.operator is not None:
                 users = users + [u for u in station.operator.users.all() if u not in users]
             kind = K.CONTAINER_LEFT_BEHIND
-            place = (station.name if event.facility_kind == "station" else
-                     booking.departure.service.terminal.name if event.facility_kind == "terminal" else
-                     _("on the way to the port"))
+            where = {"station": station, "terminal": booking.departure.service.terminal}.get(event.facility_kind)
+            place = {"place": where.name, "place_zh": where.name_zh} if where is not None else {
+                "place": str(_("on the way to the port"))}
             params = {**base, "container": event.equipment_reference, "missed": (event.details or {}).get("missed"),
-                      "transport": event.transport_reference, "place": str(place),
+                      "transport": event.transport_reference, **place,
                       "alternative": _alternative(booking, timezone.now())}
         elif event.event_code == "AVPU":
             kind = K.EMPTIES_READY
             details = event.details or {}
             params = {**base, "quantity": details.get("quantity", ""), "size_type": details.get("size_type", ""),
-                      "station": booking.departure.service.station.name}
+                      "station": booking.departure.service.station.name,
+                      "station_zh": booking.departure.service.station.name_zh}
         else:
             kind = K.DECLARATION_DECIDED
             [seen] = as_seen_by(PartyKind.ENTERPRISE, [event])  # the shipper's people: no officer's notes

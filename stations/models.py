@@ -55,6 +55,11 @@ def imo_check_digit_condition():
     return Exact(Mod(weighted, 10), _imo_digit(7))
 
 
+def localised(name: str, name_zh: str) -> str:
+    """The name in the active language: Chinese on Chinese pages (English where no Chinese name is known)."""
+    return (name_zh or name) if (get_language() or "").startswith("zh") else name
+
+
 class Localised(models.Model):
     """Names in English and Chinese; `display_name` follows the active language."""
 
@@ -69,7 +74,7 @@ class Localised(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.name_zh if (get_language() or "").startswith("zh") else self.name
+        return localised(self.name, self.name_zh)
 
 
 class Location(models.Model):

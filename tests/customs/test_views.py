@@ -129,6 +129,11 @@ def test_officers_queue_lists_it_and_both_agencies_clearing_releases_it(client, 
     assert queue.context["declarations"] == []
     [figures] = queue.context["figures"]
     assert figures["released"] == 1 and figures["share_percent"] == 100
+    declared.customs.user.language = "zh-hans"
+    declared.customs.user.save(update_fields=["language"])
+    station = declaration.station
+    in_chinese = client.get("/declarations/").content.decode()
+    assert f"{station.name_zh} <span" in in_chinese and f"{station.name} <span" not in in_chinese
 
     login(client, declared.shipper)
     page = client.get(f"/declarations/{declaration.reference}/")

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from django.core import mail
+from django.utils import translation
 
 from bookings import services as booking_services
 from bookings import services as bookings_services
@@ -11,7 +12,7 @@ from intermodal.access import Actor
 from intermodal.models import OutboxMessage, PartyKind
 from journey import services as journey
 from notifications.models import Delivery, EmailPreference, Notification, NotificationKind
-from notifications.people import notification_email
+from notifications.people import notification_email, title
 from notifications.relay import outbox_relay, outbox_sweep
 from tests import factories
 from tests.bookings.conftest import book
@@ -139,3 +140,8 @@ def test_a_roll_and_ready_empties_are_told_to_the_shipper(shipper, connecting):
     relay_all()
     ready = Notification.objects.get(user=shipper.user, kind=NotificationKind.EMPTIES_READY)
     assert ready.params["quantity"] == 2 and ready.params["booking"] == booking.reference
+    station = connecting.network.yiwu
+    with translation.override("zh-hans"):
+        assert station.name_zh in title(ready) and station.name not in title(ready)
+    with translation.override("en"):
+        assert station.name in title(ready)
