@@ -87,6 +87,9 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
     )
+    # The station a person last chose on the station board (its code): the board opens there on every device and
+    # after every sign-in. A code, not a key: the core knows no app's tables.
+    work_station = models.SlugField(_("work station"), max_length=20, blank=True)
 
     class Meta:
         verbose_name = _("user")

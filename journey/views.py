@@ -103,15 +103,21 @@ def _stations(actor: Actor) -> QuerySet[Station]:
 
 
 def _station_chosen(request, actor: Actor) -> tuple[Station | None, list[Station]]:
-    """The station the board is about: ?station=CODE among the organisation's, else the last one chosen."""
+    """The station the board is about: ?station=CODE among the organisation's, else the one this person last chose
+    (kept on the person, so the board opens there on any device), else the first."""
     stations = list(_stations(actor))
     by_code = {station.code: station for station in stations}
     asked = request.GET.get("station") or request.POST.get("station")
     if asked and asked not in by_code:
         raise Http404
-    station = by_code.get(asked or request.session.get(SESSION_STATION, "")) or (stations[0] if stations else None)
+    user = request.user
+    remembered = request.session.get(SESSION_STATION) or getattr(user, "work_station", "")
+    station = by_code.get(asked or remembered) or (stations[0] if stations else None)
     if station is not None and request.session.get(SESSION_STATION) != station.code:
         request.session[SESSION_STATION] = station.code
+    if asked and station is not None and getattr(user, "work_station", None) not in (None, station.code):
+        user.work_station = station.code
+        user.save(update_fields=["work_station"])
     return station, stations
 
 

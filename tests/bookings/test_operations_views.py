@@ -150,6 +150,35 @@ def test_the_board_offers_only_the_organisations_stations(client, network, staff
     assert as_admin.context["station"].code == "JINHUA-E"
 
 
+def test_the_board_opens_at_the_station_the_person_last_chose_on_any_device(network, staff):
+    from django.test import Client
+
+    factories.station("YIWU-S", operator=network.operator, name="Yiwu Suxi")
+    laptop, tablet = Client(), Client()
+    laptop.force_login(staff.user)
+    tablet.force_login(staff.user)
+    first = tablet.get(BOARD)
+
+    laptop.get(BOARD, {"station": "YIWU-S"})
+    next_morning = Client()
+    next_morning.force_login(staff.user)
+    opened = next_morning.get(BOARD)
+    colleague = person(network.operator)
+    colleague_client = Client()
+    colleague_client.force_login(colleague.user)
+
+    assert first.context["station"].code == "YIWU-S"  # nothing chosen yet: the first of the organisation's
+    assert opened.context["station"].code == "YIWU-S"
+    staff.user.refresh_from_db()
+    assert staff.user.work_station == "YIWU-S"
+    laptop.get(BOARD, {"station": "YIWU-W"})
+    assert Client().get(BOARD).status_code == 302  # signed out: nothing of it shows
+    again = Client()
+    again.force_login(staff.user)
+    assert again.get(BOARD).context["station"].code == "YIWU-W"
+    assert colleague_client.get(BOARD).context["station"].code == "YIWU-S"  # each person their own
+
+
 def test_mark_ready_and_hand_out_on_the_board(client, shipper, tomorrow, staff):
     booking = book(shipper.actor, tomorrow, lines={"42G1": 2})
     request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=2)
