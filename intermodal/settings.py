@@ -99,6 +99,8 @@ TEMPLATES = [
                 "intermodal.context_processors.party",
                 "notifications.context_processors.inbox",
             ],
+            # One date format per language on every page (intermodal/templatetags/moments.py).
+            "builtins": ["intermodal.templatetags.moments"],
         },
     },
 ]
