@@ -52,11 +52,24 @@ def _station_choices():
     return stations, list(grouped.items())
 
 
+DESTINATIONS_NAMED = 4  # in a vessel call's label; more are counted
+
+
+def _destinations(call) -> str:
+    """Where the vessel goes (from its prefetched destinations), so a shipper picks the vessel by its ports."""
+    places = sorted(call.destinations.all(), key=lambda place: place.unlocode)
+    names = [place.display_name for place in places[:DESTINATIONS_NAMED]]
+    if len(places) > DESTINATIONS_NAMED:
+        names.append(_("+%(n)s more") % {"n": len(places) - DESTINATIONS_NAMED})
+    return ", ".join(names)
+
+
 def vessel_call_label(call) -> str:
-    return _("%(vessel)s %(voyage)s · %(terminal)s · ETD %(etd)s · CY cut-off %(cutoff)s") % {
+    return _("%(vessel)s %(voyage)s · %(terminal)s → %(destinations)s · ETD %(etd)s · CY cut-off %(cutoff)s") % {
         "vessel": call.vessel_name,
         "voyage": call.voyage,
         "terminal": call.terminal.display_name,
+        "destinations": _destinations(call) or "–",
         "etd": local_time(call.etd),
         "cutoff": local_time(call.cy_cutoff),
     }

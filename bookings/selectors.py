@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from bookings.models import Booking, BookingChange, Container
+from bookings.models import SIZE_TYPES, Booking, BookingChange, Container
 from bookings.services import Quote, connection_problems, quote_build, validate_lines
 from intermodal.access import Actor
 from intermodal.errors import NotFound
@@ -87,19 +87,10 @@ class Connection:
         return self.departure.teu_free
 
 
-def connections_search(
-    *,
-    station: Station,
-    lines: dict[str, int],
-    vessel_call: VesselCall | None = None,
-    destination: Location | None = None,
-    latest_sailing: datetime | None = None,
-    limit: int = 50,
-) -> list[Connection]:
-    """Departures from the station that make the vessel's CY cut-off (less the handling buffer), are still
-    open at the station and have room for the containers, each with its quote and the saving against road."""
-    validate_lines(lines)
-    now = timezone.now()
+def _candidates(station: Station, vessel_call: VesselCall | None, destination: Location | None,
+                latest_sailing: datetime | None, limit: int, now: datetime):
+    """(vessel call, departure) pairs: the departures from the station, open and on time for the call's CY cut-off
+    (less the handling buffer), for the vessel asked or the vessels to the destination; room is not checked."""
     if vessel_call is not None:
         calls = [vessel_call]
     else:
@@ -116,8 +107,6 @@ def connections_search(
         if latest_sailing is not None:
             calls_qs = calls_qs.filter(etd__lte=latest_sailing)
         calls = list(calls_qs.order_by("etd")[:limit])
-    quotes: dict[int, Quote] = {}
-    found: list[Connection] = []
     open_departures = departure_list().filter(
         service__station=station,
         status=DepartureStatus.SCHEDULED,
@@ -126,14 +115,85 @@ def connections_search(
     )
     for call in calls:
         for departure in departures_connecting_to(open_departures, call).order_by("planned_departure"):
-            if connection_problems(departure=departure, vessel_call=call, now=now):
-                continue
-            if departure.service_id not in quotes:
-                quotes[departure.service_id] = quote_build(service=departure.service, lines=lines)
-            quote = quotes[departure.service_id]
-            if departure.teu_free < quote.teu:
-                continue
-            found.append(Connection(departure=departure, vessel_call=call, quote=quote))
+            if not connection_problems(departure=departure, vessel_call=call, now=now):
+                yield call, departure
+
+
+@dataclass
+class SplitOffer:
+    """Containers no single departure has room for, spread over the departures that make one vessel: each part is
+    a booking of its own (and its own capacity check when it is made)."""
+
+    vessel_call: VesselCall
+    parts: list[tuple[Departure, dict[str, int]]]
+
+
+def split_offers(
+    *,
+    station: Station,
+    lines: dict[str, int],
+    vessel_call: VesselCall | None = None,
+    destination: Location | None = None,
+    latest_sailing: datetime | None = None,
+    limit: int = 3,
+) -> list[SplitOffer]:
+    """For each vessel (earliest first, at most `limit`), the fewest departures, earliest first, whose free TEU
+    together take all the containers: the larger containers first, each departure filled before the next."""
+    validate_lines(lines)
+    by_call: dict[int, tuple[VesselCall, list[Departure]]] = {}
+    for call, departure in _candidates(station, vessel_call, destination, latest_sailing, 50, timezone.now()):
+        if departure.teu_free > 0:
+            by_call.setdefault(call.pk, (call, []))[1].append(departure)
+    offers = []
+    for call, departures in by_call.values():
+        parts = _spread(lines, departures)
+        if parts is not None and len(parts) > 1:
+            offers.append(SplitOffer(vessel_call=call, parts=parts))
+        if len(offers) == limit:
+            break
+    return offers
+
+
+def _spread(lines: dict[str, int], departures: list[Departure]) -> list[tuple[Departure, dict[str, int]]] | None:
+    left = dict(lines)
+    parts = []
+    for departure in departures:
+        room, part = departure.teu_free, {}
+        for size_type in sorted(left, key=lambda code: -SIZE_TYPES[code].teu):
+            fits = min(left[size_type], room // SIZE_TYPES[size_type].teu)
+            if fits:
+                part[size_type] = fits
+                left[size_type] -= fits
+                room -= fits * SIZE_TYPES[size_type].teu
+        if part:
+            parts.append((departure, part))
+        if not any(left.values()):
+            return parts
+    return None
+
+
+def connections_search(
+    *,
+    station: Station,
+    lines: dict[str, int],
+    vessel_call: VesselCall | None = None,
+    destination: Location | None = None,
+    latest_sailing: datetime | None = None,
+    limit: int = 50,
+) -> list[Connection]:
+    """Departures from the station that make the vessel's CY cut-off (less the handling buffer), are still
+    open at the station and have room for the containers, each with its quote and the saving against road."""
+    validate_lines(lines)
+    now = timezone.now()
+    quotes: dict[int, Quote] = {}
+    found: list[Connection] = []
+    for call, departure in _candidates(station, vessel_call, destination, latest_sailing, limit, now):
+        if departure.service_id not in quotes:
+            quotes[departure.service_id] = quote_build(service=departure.service, lines=lines)
+        quote = quotes[departure.service_id]
+        if departure.teu_free < quote.teu:
+            continue
+        found.append(Connection(departure=departure, vessel_call=call, quote=quote))
     found.sort(key=lambda c: (c.vessel_call.etd, c.departure.planned_departure))
     return found[:limit]
 

@@ -4,6 +4,7 @@ Thin: reads go through bookings.selectors (scoped to the signed-in organisation:
 booking is a 404), writes through bookings.services, whose refusals are shown on the page, never as a 500.
 """
 
+import re
 import uuid
 from functools import wraps
 from urllib.parse import urlencode
@@ -43,6 +44,7 @@ from intermodal.permissions import page_parties
 from stations.selectors import vessel_call_list
 
 PAGE_SIZE = 25
+CONTAINER_FIELD = re.compile(r"(st|q)\d+")  # the search's container rows (bookings.forms.SEARCH_FIELDS)
 # Which changes the page offers in which state; the services decide, these only spare a refused click.
 CANCELLABLE = (BookingStatus.DRAFT, BookingStatus.CONFIRMED)
 AMENDABLE = (BookingStatus.DRAFT, BookingStatus.CONFIRMED)
@@ -381,8 +383,33 @@ def _step_connections(request, search: SearchForm):
         "count": len(connections),
         "search_query": urlencode(search_carry),
         "change_url": _wizard_url(search_carry, "search"),
+        "splits": [] if connections else _split_offers(search, search_carry),
     }
     return _wizard(request, "connections", context)
+
+
+def _split_offers(search: SearchForm, search_carry: list[tuple[str, str]]) -> list[dict]:
+    """When no departure has room for all the containers: the departures that together do, for each vessel, each
+    part a link to its own booking (step 3 with that part's containers)."""
+    kwargs = search.search_kwargs()
+    kwargs.pop("limit", None)
+    try:
+        offers = selectors.split_offers(**kwargs)
+    except ApplicationError:
+        return []
+    others = [(name, value) for name, value in search_carry if not CONTAINER_FIELD.fullmatch(name)]
+    splits = []
+    for offer in offers:
+        parts = []
+        for departure, lines in offer.parts:
+            containers = [(f"{key}{n}", value) for n, (size_type, quantity) in enumerate(lines.items(), start=1)
+                          for key, value in (("st", size_type), ("q", quantity))]
+            query = others + containers + [("departure", departure.reference),
+                                           ("vessel", offer.vessel_call.reference), ("step", "cargo")]
+            url = f"{reverse('bookings:new')}?{urlencode(query)}"
+            parts.append({"departure": departure, "lines": lines, "url": url})
+        splits.append({"call": offer.vessel_call, "parts": parts})
+    return splits
 
 
 def _step_booking(request, search: SearchForm, step: str):

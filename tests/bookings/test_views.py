@@ -137,6 +137,38 @@ def test_a_search_by_destination_lists_the_vessels_that_call_there(client, shipp
     assert [group["call"] for group in response.context["groups"]] == [connecting.vessel_call]
 
 
+def test_step_one_names_each_vessels_destinations(client, shipper, connecting):
+    client.force_login(shipper.user)
+
+    form = client.get(NEW).context["form"]
+
+    labels = dict(form.fields["vessel_call"].choices)
+    label = labels[connecting.vessel_call.reference]
+    destinations = list(connecting.vessel_call.destinations.all())
+    assert destinations and all(place.name in label.split("→")[1] for place in destinations)
+
+
+def test_containers_no_departure_has_room_for_are_offered_in_parts_each_booked_on_its_own(client, shipper,
+                                                                                            connecting):
+    network, call = connecting.network, connecting.vessel_call
+    Departure.objects.filter(service=network.yiwu_rail).update(booked_teu=F("capacity_teu") - 40)
+    client.force_login(shipper.user)
+
+    response = client.get(NEW, {"station": "YIWU-W", "vessel_call": call.reference, "st1": "42G1", "q1": "30",
+                                "step": "connections"})
+
+    assert response.context["groups"] == []
+    [split] = response.context["splits"]
+    assert split["call"] == call
+    assert [part["lines"] for part in split["parts"]] == [{"42G1": 20}, {"42G1": 10}]
+    first, second = (part["departure"] for part in split["parts"])
+    assert first.planned_departure < second.planned_departure
+    cargo = client.get(split["parts"][1]["url"])
+    assert cargo.status_code == 200
+    assert cargo.context["step"] == "cargo"
+    assert f"data-split-part=\"{first.reference}\"" in response.content.decode()
+
+
 def test_a_refusal_on_confirm_shows_the_reason_and_books_nothing(client, shipper, connecting):
     client.force_login(shipper.user)
     Departure.objects.filter(pk=connecting.departure.pk).update(booked_teu=F("capacity_teu"))
