@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "documents",
     "figures",
     "notifications",
+    "worklists",
 ]
 
 MIDDLEWARE = [

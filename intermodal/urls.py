@@ -16,7 +16,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.set_language, name="set_language"),
     path("healthz", views.healthz, name="healthz"),
-    path("", include("stations.urls")),
+    path("", include("worklists.urls")),
     path("", include("tracking.urls")),  # before bookings': /bookings/export/events.csv is tracking's
     path("bookings/", include("bookings.urls")),
     path("", include("documents.urls")),

@@ -1,4 +1,5 @@
-"""Pages shared by every party: sign-in, language choice, health (the home page is the network: stations.views)."""
+"""Pages shared by every party: sign-in, language choice, health. The home page (a party's work queue, then
+the network) is worklists.views."""
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
