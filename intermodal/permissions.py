@@ -99,6 +99,7 @@ S = Scope
 MATRIX: dict[str, Route] = {
     # --- Pages shared by every party ---------------------------------------------------------------------
     "home": page(get=OPEN),
+    "search": page(get=SIGNED_IN),
     "login": page(get=OPEN, post=OPEN),
     "logout": page(post=OPEN),
     "set_language": page(post=OPEN),

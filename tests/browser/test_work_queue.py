@@ -47,3 +47,15 @@ def test_officers_work_their_queue_from_the_home_page(live_server, page, new_pag
     tablet.wait_for_url(f"{live_server.url}/declarations/{reference}/")
     declared.declaration.refresh_from_db()
     assert declared.declaration.status == DeclarationStatus.SUBMITTED  # only customs has cleared it so far
+
+
+def test_the_search_box_finds_a_container_from_any_page(live_server, page, declared):
+    log_in(page, live_server, "shipper-a", "en")
+    page.goto(f"{live_server.url}/declarations/")
+    page.get_by_label("Search by number").fill(scenario.NUMBERS[0].lower())
+    page.get_by_label("Search by number").press("Enter")
+    page.wait_for_url(f"{live_server.url}/operations/track/?q={scenario.NUMBERS[0]}")
+    assert scenario.NUMBERS[0] in page.locator("main").inner_text()
+    page.get_by_label("Search by number").fill(declared.declaration.reference)
+    page.get_by_label("Search by number").press("Enter")
+    page.wait_for_url(f"{live_server.url}/declarations/{declared.declaration.reference}/")
