@@ -49,6 +49,7 @@ from journey.forms import (
     add_refusal,
     refusal_text,
 )
+from journey.periods import period_from
 from journey.plausibility import Implausible
 from journey.review import rehearse, report_fields, review_page, reviewed
 from stations.models import Departure, DepartureStatus, Station, VesselCall
@@ -132,14 +133,19 @@ def _url(name: str, *args, **query) -> str:
 
 
 def _board_context(actor: Actor, station: Station, stations: list[Station], *, scan_form: ScanForm | None = None,
-                   scan_error: str = "", hand_out_forms: dict | None = None, action: str = "") -> dict:
-    """Today's and tomorrow's departures with their load lists, the yard and the empties waiting.
+                   scan_error: str = "", hand_out_forms: dict | None = None, action: str = "",
+                   request=None) -> dict:
+    """The departures of today and tomorrow (or of the days chosen, with the request's `from`/`to`) with their load
+    lists, the yard and the empties waiting.
 
     A fixed number of queries whatever the number of rows.
     """
     now = timezone.now()
     today = timezone.localdate(now, timezone=ZoneInfo(station.timezone))
-    days = [today, today + timedelta(days=1)]
+    period = None
+    if request is not None:
+        period = period_from(request, today=today, default_start=today, default_end=today + timedelta(days=1))
+    days = period.dates() if period is not None else [today, today + timedelta(days=1)]
     departures = list(
         departure_list().filter(service__station=station, service_date__in=days).order_by("planned_departure",
                                                                                           "reference")
@@ -157,6 +163,7 @@ def _board_context(actor: Actor, station: Station, stations: list[Station], *, s
         departure.ready_count = sum(1 for c in departure.load_list if c.status == ContainerStatus.GATED_IN)
         departure.is_open = departure.status in OPEN_DEPARTURE
         departure.is_today = departure.service_date == today
+        departure.is_tomorrow = departure.service_date == today + timedelta(days=1)
     yard = list(
         Container.objects.filter(is_active=True, status=ContainerStatus.GATED_IN,
                                  booking__departure__service__station=station)
@@ -184,7 +191,8 @@ def _board_context(actor: Actor, station: Station, stations: list[Station], *, s
         "station": station,
         "stations": stations,
         "today": today,
-        "tomorrow": days[1],
+        "tomorrow": today + timedelta(days=1),
+        "period": period,
         "departures": departures,
         "yard": yard,
         "empties": empties,
@@ -269,7 +277,8 @@ def station_board(request):
                                  action=form.cleaned_data["action"]))
         context = _board_context(actor, station, stations, scan_form=form, scan_error=error)
         return render(request, "operations/station_board.html", context, status=status)
-    return render(request, "operations/station_board.html", _board_context(actor, station, stations, action=action))
+    context = _board_context(actor, station, stations, action=action, request=request)
+    return render(request, "operations/station_board.html", context, status=context["period"].status)
 
 
 @party_required(PartyKind.STATION_OPERATOR)
@@ -403,10 +412,14 @@ def _railway_departures(actor: Actor) -> QuerySet[Departure]:
 def railway_departures(request):
     actor = Actor.from_request(request)
     today = timezone.localdate()
-    last_day = today + timedelta(days=RAILWAY_DAYS)
+    period = period_from(request, today=today, default_start=today,
+                         default_end=today + timedelta(days=RAILWAY_DAYS))
+    in_period = Q(service_date__gte=period.start, service_date__lte=period.end)
+    if period.includes_today:
+        in_period |= Q(status=DepartureStatus.DEPARTED)  # trains still on their way
     departures = (
         _railway_departures(actor)
-        .filter(Q(service_date__gte=today, service_date__lte=last_day) | Q(status=DepartureStatus.DEPARTED))
+        .filter(in_period)
         .annotate(container_count=Count("bookings__containers", filter=Q(
             bookings__containers__is_active=True, bookings__status__in=HOLDS_CAPACITY)))
         .order_by("service_date", "planned_departure", "reference")
@@ -417,8 +430,8 @@ def railway_departures(request):
     if station:
         departures = departures.filter(service__station__code=station)
     return render(request, "operations/railway_departures.html",
-                  {"departures": departures, "today": today, "last_day": last_day, "stations": stations,
-                   "station_code": station})
+                  {"departures": departures, "today": period.start, "last_day": period.end, "stations": stations,
+                   "station_code": station, "period": period}, status=period.status)
 
 
 def _manifest_containers(departure: Departure) -> list[Container]:
@@ -574,11 +587,18 @@ def port_page(request):
         departure.containers_here = by_departure[departure.pk]
     live_containers = Q(bookings__containers__is_active=True) | Q(bookings__containers__status=ContainerStatus.SAILED)
     live_bookings = Q(bookings__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED])
+    today = timezone.localdate(now)
+    period = period_from(request, today=today, default_start=today,
+                         default_end=today + timedelta(days=PORT_CALL_DAYS))
+    if period.is_default:  # the next days, and calls of the last week not yet reported sailed
+        when = (Q(etd__lte=now + timedelta(days=PORT_CALL_DAYS))
+                & (Q(etd__gte=now - timedelta(days=1))
+                   | Q(actual_departure__isnull=True, etd__gte=now - timedelta(days=7))))
+    else:
+        when = Q(etd__date__gte=period.start, etd__date__lte=period.end)
     calls = (
         VesselCall.objects.select_related("terminal")
-        .filter(_port_filter(actor, "terminal__operator"), etd__lte=now + timedelta(days=PORT_CALL_DAYS))
-        .filter(Q(etd__gte=now - timedelta(days=1))
-                | Q(actual_departure__isnull=True, etd__gte=now - timedelta(days=7)))
+        .filter(_port_filter(actor, "terminal__operator"), when)
         .annotate(
             booked_containers=Count("bookings__containers", filter=live_bookings & live_containers),
             loaded_containers=Count("bookings__containers", filter=live_bookings & Q(
@@ -587,7 +607,8 @@ def port_page(request):
         .order_by("etd", "reference")
     )
     return render(request, "operations/port.html",
-                  {"arrivals": arrivals, "vessel_calls": calls, "days": PORT_CALL_DAYS})
+                  {"arrivals": arrivals, "vessel_calls": calls, "days": PORT_CALL_DAYS, "period": period},
+                  status=period.status)
 
 
 def _port_container(actor: Actor, number: str, path: str) -> Container:

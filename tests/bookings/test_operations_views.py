@@ -546,3 +546,47 @@ def test_public_tracking_does_not_tell_whether_a_container_exists(client, shippe
     assert "data-step" not in wrong_booking.content.decode()
     assert form_only.status_code == 200
     assert 'name="container"' in form_only.content.decode()
+
+
+# --- Date navigation -------------------------------------------------------------------------------------
+
+
+def test_the_railway_pages_through_the_days_and_picks_a_period(client, network, railway):
+    client.force_login(railway.user)
+    today = timezone.localdate()
+    later = today + timedelta(days=8)
+
+    default = client.get("/operations/railway/")
+    picked = client.get("/operations/railway/", {"from": later.isoformat(), "to": later.isoformat(),
+                                                  "station": "YIWU-W"})
+    period = picked.context["period"]
+    stepped = client.get("/operations/railway/" + period.next_url)
+    wrong = client.get("/operations/railway/", {"from": later.isoformat(), "to": today.isoformat()})
+    too_long = client.get("/operations/railway/", {"from": today.isoformat(),
+                                                    "to": (today + timedelta(days=60)).isoformat()})
+
+    default_days = {d.service_date for d in default.context["departures"] if d.status == "scheduled"}
+    assert default_days and max(default_days) <= today + timedelta(days=3)
+    assert {d.service_date for d in picked.context["departures"]} == {later}
+    assert all(d.service.station.code == "YIWU-W" for d in picked.context["departures"])
+    assert "station=YIWU-W" in period.next_url and f"from={(later + timedelta(days=1)).isoformat()}" in period.next_url
+    assert {d.service_date for d in stepped.context["departures"]} == {later + timedelta(days=1)}
+    assert 'data-period="previous"' in picked.content.decode()
+    assert wrong.status_code == 400 and "ends before it starts" in wrong.content.decode()
+    assert too_long.status_code == 400 and wrong.context["period"].is_default
+
+
+def test_the_station_board_and_the_port_show_the_days_chosen(client, network, staff, port):
+    day = timezone.localdate() + timedelta(days=5)
+    client.force_login(staff.user)
+    board = client.get(BOARD, {"from": day.isoformat(), "to": day.isoformat()})
+    client.force_login(port.user)
+    call_day = timezone.localtime(network.vessel_call.etd).date()
+    calls = client.get("/operations/port/", {"from": call_day.isoformat(), "to": call_day.isoformat()})
+    none = client.get("/operations/port/", {"from": (call_day + timedelta(days=20)).isoformat(),
+                                             "to": (call_day + timedelta(days=20)).isoformat()})
+
+    assert board.status_code == 200
+    assert {d.service_date for d in board.context["departures"]} == {day}
+    assert network.vessel_call in list(calls.context["vessel_calls"])
+    assert list(none.context["vessel_calls"]) == []

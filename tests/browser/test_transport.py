@@ -53,7 +53,7 @@ def test_journey_d_the_railway_runs_the_train_and_the_port_loads_and_sails_the_v
     log_in(page, live_server, "railway", "en")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Departures").click()
     page.get_by_label("Station", exact=True).select_option(scenario.STATION)
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     page.locator(f'tr[data-departure="{departure.reference}"] a').click()
     page.wait_for_url(f"{live_server.url}/operations/railway/{departure.reference}/")
     assert page.locator("[data-total-containers]").inner_text() == "2"

@@ -1,7 +1,11 @@
-"""A party's day starts on its home page's work queue: the item, one click to its page, done, and gone from the
-queue; in English and in Chinese, on a laptop and on a tablet held upright, in a real browser."""
+"""A day's work in a real browser: the home page's work queue (the item, one click to its page, done, gone from
+the queue; in English and Chinese, on a laptop and a tablet held upright), the search box, and the date
+navigation of the operations pages."""
+
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from customs.models import DeclarationStatus
 from tests.browser import scenario
@@ -59,3 +63,25 @@ def test_the_search_box_finds_a_container_from_any_page(live_server, page, decla
     page.get_by_label("Search by number").fill(declared.declaration.reference)
     page.get_by_label("Search by number").press("Enter")
     page.wait_for_url(f"{live_server.url}/declarations/{declared.declaration.reference}/")
+
+
+def test_the_railway_steps_through_the_days_and_picks_a_date(live_server, page, demo):
+    log_in(page, live_server, "railway", "en")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Departures").click()
+    dates = page.get_by_role("navigation", name="Dates")
+    today = timezone.localdate()
+    assert dates.get_attribute("data-period-start") == today.isoformat()
+
+    dates.locator("[data-period='next']").click()
+    page.wait_for_load_state()
+    moved = page.get_by_role("navigation", name="Dates")
+    assert moved.get_attribute("data-period-start") == (today + timedelta(days=4)).isoformat()
+
+    day = today + timedelta(days=10)
+    moved.get_by_label("From").fill(day.isoformat())
+    moved.get_by_label("To").fill(day.isoformat())
+    moved.get_by_role("button", name="Show these days").click()
+    page.wait_for_load_state()
+    days = {section.get_attribute("id") for section in page.locator("section.ops-day").all()}
+    assert days == {f"day-{day.isoformat()}"}  # the demo publishes departures weeks ahead
+    assert page.get_by_role("navigation", name="Dates").get_attribute("data-period-end") == day.isoformat()
