@@ -202,6 +202,22 @@ class DecisionForm(InputPolicyForm, forms.Form):
         super().__init__(*args, **kwargs)
 
 
+class BulkClearForm(InputPolicyForm, forms.Form):
+    """Officers clear several declarations of their queue at once, with one reason."""
+
+    references = forms.MultipleChoiceField(label=_("Declarations"), error_messages={
+        "required": _("Select the declarations to clear.")})
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Recorded on each declaration, shown to its declarant and to the other agency."),
+    )
+
+    def __init__(self, *args, references=(), **kwargs):
+        kwargs.setdefault("prefix", "bulk")
+        super().__init__(*args, **kwargs)
+        self.fields["references"].choices = [(reference, reference) for reference in references]
+
+
 class ScheduleForm(InputPolicyForm, forms.Form):
     appointment_at = forms.DateTimeField(
         label=_("Appointment"),

@@ -9,6 +9,7 @@ app_name = "customs"
 urlpatterns = [
     path("", views.declaration_list, name="list"),
     path("new/<slug:booking_reference>/", views.declaration_new, name="new"),
+    path("clear-selected/", views.declarations_clear, name="clear-selected"),
     path("<slug:reference>/", views.declaration_detail, name="detail"),
     path("<slug:reference>/edit/", views.declaration_edit, name="edit"),
     path("<slug:reference>/submit/", views.declaration_submit, name="submit"),

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from bookings import selectors as booking_selectors
 from customs import selectors, services
 from customs.forms import (
+    BulkClearForm,
     DecisionForm,
     DeclarationForm,
     QueueFilterForm,
@@ -279,6 +280,39 @@ def declaration_decide(request, reference):
         _("Decision recorded. Declaration %(ref)s is now %(status)s.")
         % {"ref": declaration.reference, "status": declaration.get_status_display().lower()},
     )
+
+
+BULK_MAX = PAGE_SIZE  # a page of the queue at a time
+
+
+@login_required
+@require_POST
+def declarations_clear(request):
+    """An officer clears the declarations ticked on the queue, each in its own transaction: a per-declaration
+    result, so one refused (decided meanwhile, another office's) leaves the others cleared."""
+    actor = Actor.from_request(request)
+    if actor.kind not in OFFICERS:
+        return _not_for_you(request)
+    references = request.POST.getlist("bulk-references")[:BULK_MAX]
+    form = BulkClearForm(request.POST, references=references)
+    if not form.is_valid():
+        for messages_of_field in form.errors.values():
+            for message in messages_of_field:
+                messages.error(request, message)
+        return redirect("customs:list")
+    for reference in form.cleaned_data["references"]:
+        try:
+            declaration = selectors.declaration_get(actor=actor, reference=reference)
+            declaration = services.declaration_decide(actor=actor, declaration=declaration, kind="clear",
+                                                      reason=form.cleaned_data["reason"])
+        except NotFound:
+            messages.error(request, _("%(ref)s: not in your queue.") % {"ref": reference})
+        except ApplicationError as error:
+            messages.error(request, _("%(ref)s: %(reason)s") % {"ref": reference, "reason": _reason(error)})
+        else:
+            messages.success(request, _("%(ref)s cleared: now %(status)s.")
+                             % {"ref": reference, "status": declaration.get_status_display().lower()})
+    return redirect("customs:list")
 
 
 @login_required

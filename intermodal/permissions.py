@@ -161,6 +161,7 @@ MATRIX: dict[str, Route] = {
             for method in ("get", "post")}),
     },
     "customs:detail": page("declaration", get=Access(parties=DECLARATION_PARTIES, others=H)),
+    "customs:clear-selected": page(post=Access(parties=DECIDERS)),
     # The edit page is the declarant's own form: not even a platform admin fills it in for them.
     "customs:edit": page("declaration", **{
         method: Access(parties=frozenset({K.ENTERPRISE}), sees=DECLARATION_PARTIES, others=H)

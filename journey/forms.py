@@ -5,12 +5,15 @@ journey.services to decide, and its refusals are put on these forms with `add_re
 """
 
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from bookings.models import VgmMethod, validate_container_number
+from guard.text import normalise_code
 from intermodal.errors import ApplicationError
 from intermodal.forms import CodeFormField, InputPolicyForm, container_number_widget
 from journey.services import FUTURE_TOLERANCE
@@ -121,11 +124,39 @@ class ScanForm(InputPolicyForm, forms.Form):
         return "number"
 
 
+BULK_HAND_OUT_MAX = 50  # as the help text says
+_NUMBER_SEPARATORS = re.compile(r"[\s,;]+")
+
+
 class HandOutForm(InputPolicyForm, forms.Form):
-    number = CodeFormField(label=_("Container number"), max_length=13, widget=container_number_widget())
+    """One empty handed out by its number, or several at once (a list pasted or scanned one per line): each is
+    handed out on its own, with its own result."""
+
+    number = CodeFormField(label=_("Container number"), max_length=13, required=False,
+                           widget=container_number_widget())
+    numbers = forms.CharField(
+        label=_("Several container numbers"), required=False, max_length=BULK_HAND_OUT_MAX * 14,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false",
+                                     "autocapitalize": "characters"}),
+        help_text=_("One per line, or separated by spaces or commas; up to 50 at once."),
+    )
 
     def clean_number(self):
-        return clean_container_number(self.cleaned_data["number"])
+        number = self.cleaned_data["number"]
+        return clean_container_number(number) if number else ""
+
+    def clean_numbers(self):
+        """The numbers as typed, normalised but not checked: each is checked (and refused) on its own."""
+        typed = [normalise_code(n) for n in _NUMBER_SEPARATORS.split(self.cleaned_data["numbers"]) if n.strip()]
+        if len(typed) > BULK_HAND_OUT_MAX:
+            raise ValidationError(_("At most %(n)s numbers at once.") % {"n": BULK_HAND_OUT_MAX})
+        return list(dict.fromkeys(typed))
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("number") and not cleaned.get("numbers") and not self.errors:
+            self.add_error("number", _("Enter the container number."))
+        return cleaned
 
 
 class ActualTimeForm(InputPolicyForm, forms.Form):

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -47,6 +48,7 @@ from journey.forms import (
     ScanForm,
     VesselEstimateForm,
     add_refusal,
+    clean_container_number,
     refusal_text,
 )
 from journey.periods import period_from
@@ -340,6 +342,9 @@ def empty_hand_out(request, pk: int):
     station = empty.booking.departure.service.station
     form = HandOutForm(request.POST, auto_id=f"id_handout_{empty.pk}_%s")
     status = 400
+    if form.is_valid() and form.cleaned_data["numbers"]:
+        _hand_out_several(request, actor, empty, form.cleaned_data["numbers"])
+        return _to_board(station)
     if form.is_valid():
         try:
             container = journey.empty_hand_out(actor=actor, request=empty, number=form.cleaned_data["number"])
@@ -356,6 +361,24 @@ def empty_hand_out(request, pk: int):
     messages.error(request, _("Not handed out: %(reason)s") % {"reason": reasons})
     context = _board_context(actor, station, list(_stations(actor)), hand_out_forms={empty.pk: form})
     return render(request, "operations/station_board.html", context, status=status)
+
+
+def _hand_out_several(request, actor: Actor, empty: EmptyRequest, numbers: list[str]) -> None:
+    """Each number handed out on its own (its own transaction and event): a result per number, so a wrong one
+    leaves the others handed out."""
+    for number in numbers:
+        try:
+            number = clean_container_number(number)
+            container = journey.empty_hand_out(actor=actor, request=empty, number=number)
+        except ValidationError as error:
+            messages.error(request, _("%(number)s not handed out: %(reason)s")
+                           % {"number": number, "reason": " ".join(error.messages)})
+        except ApplicationError as error:
+            messages.error(request, _("%(number)s not handed out: %(reason)s")
+                           % {"number": number, "reason": refusal_text(error)})
+        else:
+            messages.success(request, _("Empty %(number)s handed out for booking %(ref)s.")
+                             % {"number": container.number, "ref": empty.booking.reference})
 
 
 @party_required(PartyKind.STATION_OPERATOR)

@@ -199,6 +199,25 @@ def test_mark_ready_and_hand_out_on_the_board(client, shipper, tomorrow, staff):
                for m in messages_of(handed))
 
 
+def test_several_empties_are_handed_out_in_one_go_with_a_result_for_each(client, shipper, tomorrow, staff):
+    booking = book(shipper.actor, tomorrow, lines={"42G1": 3})
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=3)
+    journey.empty_request_ready(actor=staff.actor, request=request)
+    client.force_login(staff.user)
+
+    handed = client.post(f"/operations/station/empty-requests/{request.pk}/hand-out/",
+                         {"numbers": f"{NUMBERS[0].lower()}\nCSQU3054384, {NUMBERS[1]} {NUMBERS[1]}"}, follow=True)
+    nothing = client.post(f"/operations/station/empty-requests/{request.pk}/hand-out/", {"number": "", "numbers": ""})
+
+    request.refresh_from_db()
+    results = messages_of(handed)
+    assert request.handed_out == 2
+    assert [status_of(n) for n in NUMBERS[:2]] == [ContainerStatus.EMPTY_OUT, ContainerStatus.EMPTY_OUT]
+    assert sum(f"Empty {n} handed out" in m for n in NUMBERS[:2] for m in results) == 2
+    assert any("CSQU3054384 not handed out" in m and "check digit" in m for m in results)
+    assert nothing.status_code == 400 and request.handed_out == 2
+
+
 def test_a_hand_out_with_a_wrong_number_says_why_and_hands_out_nothing(client, shipper, tomorrow, staff):
     booking = book(shipper.actor, tomorrow, lines={"42G1": 1})
     request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1", quantity=1)

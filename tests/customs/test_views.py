@@ -265,3 +265,42 @@ def test_the_queue_is_paginated_and_keeps_its_filters(client, declared, connecti
     assert [d.reference for d in page_two.context["declarations"]] == [second.reference]
     assert 'href="?risk=no&amp;page=2"' in page_one.content.decode()
     assert "2 declarations waiting" in page_one.content.decode()
+
+
+def test_officers_clear_several_declarations_at_once_with_a_result_for_each(client, declared, connecting):
+    from django.contrib.messages import get_messages
+
+    from customs import services
+    from tests.bookings.conftest import book
+
+    first = submitted(declared)
+    booking = book(declared.shipper.actor, connecting, lines={"42G1": 1})
+    second = services.declaration_submit(actor=declared.shipper.actor, declaration=services.declaration_create(
+        actor=declared.shipper.actor, booking=booking, trade_mode="0110", transport_mode="rail_vessel",
+        lines=[factories.goods_line()], declarant_uscc=factories.VALID_USCC))
+    login(client, declared.customs)
+    queue = client.get("/declarations/").content.decode()
+    assert 'form="bulk-clear"' in queue and 'id="bulk-clear"' in queue
+
+    cleared = client.post("/declarations/clear-selected/", {
+        "bulk-references": [first.reference, second.reference, "SD-2099-999999-1"],
+        "bulk-reason": "Documents in order"}, follow=True)
+    results = [str(m) for m in get_messages(cleared.wsgi_request)] or [
+        str(m) for m in cleared.context["messages"]]
+    nothing = client.post("/declarations/clear-selected/", {"bulk-reason": "x"}, follow=True)
+    login(client, declared.ciq)
+    client.post("/declarations/clear-selected/", {"bulk-references": [first.reference, second.reference],
+                                                  "bulk-reason": "No quarantine concerns"})
+    login(client, declared.shipper)
+    shipper_try = client.post("/declarations/clear-selected/", {"bulk-references": [first.reference],
+                                                                "bulk-reason": "mine"})
+
+    assert cleared.status_code == 200
+    assert any(first.reference in r and "cleared" in r for r in results)
+    assert any(second.reference in r and "cleared" in r for r in results)
+    assert any("SD-2099-999999-1" in r for r in results)
+    assert "Select the declarations to clear." in nothing.content.decode()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == (DeclarationStatus.RELEASED, DeclarationStatus.RELEASED)
+    assert shipper_try.status_code == 403
