@@ -41,9 +41,15 @@ from intermodal.errors import ApplicationError, NotFound
 from intermodal.idempotency import idempotency_answer, idempotency_answer_body, idempotency_claim
 from intermodal.models import PartyKind
 from intermodal.permissions import page_parties
+from intermodal.sorting import sort_from
 from stations.selectors import vessel_call_list
 
 PAGE_SIZE = 25
+BOOKING_COLUMNS = {  # the bookings list's sortable columns (intermodal/sorting.py)
+    "reference": ("reference",), "status": ("status",), "station": ("departure__service__station__code",),
+    "departure": ("departure__planned_departure",), "vessel": ("vessel_call__etd",), "teu": ("teu",),
+    "created": ("created_at",),
+}
 CONTAINER_FIELD = re.compile(r"(st|q)\d+")  # the search's container rows (bookings.forms.SEARCH_FIELDS)
 # Which changes the page offers in which state; the services decide, these only spare a refused click.
 CANCELLABLE = (BookingStatus.DRAFT, BookingStatus.CONFIRMED)
@@ -84,7 +90,8 @@ def _booking(actor: Actor, reference: str) -> Booking:
 def booking_list(request):
     actor = Actor.from_request(request)
     form = BookingFilterForm(request.GET or None)
-    bookings = form.filter(selectors.booking_list(actor=actor))
+    sort = sort_from(request, BOOKING_COLUMNS)
+    bookings = sort.apply(form.filter(selectors.booking_list(actor=actor)))
     page = Paginator(bookings, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -98,6 +105,7 @@ def booking_list(request):
             "sees_prices": selectors.sees_prices(actor),
             "is_shipper": actor.kind == PartyKind.ENTERPRISE,
             "querystring": query.urlencode(),
+            "sort": sort,
             "exports": [
                 (_("Bookings"), *(reverse("bookings:export", args=["bookings", f]) for f in ("csv", "xlsx"))),
                 (_("Containers"), *(reverse("bookings:export", args=["containers", f]) for f in ("csv", "xlsx"))),

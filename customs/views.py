@@ -28,9 +28,14 @@ from customs.models import Declaration, DeclarationStatus
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, InvalidInput, NotFound
 from intermodal.models import PartyKind
+from intermodal.sorting import sort_from
 from stations.models import localised
 
 PAGE_SIZE = 25
+QUEUE_COLUMNS = {  # the officers' queue's sortable columns (intermodal/sorting.py); oldest first by default
+    "reference": ("reference",), "station": ("station__code",), "submitted": ("submitted_at",),
+    "risk": ("risk_selected",), "status": ("status",),
+}
 OFFICERS = selectors.OFFICERS
 DECIDABLE = (DeclarationStatus.SUBMITTED, DeclarationStatus.INSPECTION_REQUIRED, DeclarationStatus.INSPECTED)
 
@@ -72,7 +77,8 @@ def declaration_list(request):
 def _queue(request, actor: Actor):
     stations = list(actor.organisation.covered_stations.order_by("code"))
     form = QueueFilterForm(request.GET or None, stations=stations)
-    page = Paginator(selectors.declaration_queue(actor=actor, **form.queue_kwargs()), PAGE_SIZE).get_page(
+    sort = sort_from(request, QUEUE_COLUMNS)
+    page = Paginator(sort.apply(selectors.declaration_queue(actor=actor, **form.queue_kwargs())), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     query = request.GET.copy()
@@ -92,7 +98,7 @@ def _queue(request, actor: Actor):
     return render(
         request,
         "customs/queue.html",
-        {"form": form, "page": page, "declarations": list(page.object_list), "figures": figures,
+        {"form": form, "page": page, "declarations": list(page.object_list), "figures": figures, "sort": sort,
          "querystring": query.urlencode()},
     )
 

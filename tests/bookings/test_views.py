@@ -517,3 +517,24 @@ def test_station_staff_do_not_get_the_shippers_container_form(client, shipper, c
 
     assert 'id="own-container"' not in page
     assert posted.status_code == 403 and not booking.containers.exists()
+
+
+def test_the_bookings_list_sorts_by_a_column_both_ways_and_keeps_the_filters(client, shipper, connecting):
+    first = book(shipper.actor, connecting, lines={"42G1": 2})
+    second = book(shipper.actor, connecting, lines={"22G1": 1})
+    third = book(shipper.actor, connecting, lines={"42G1": 3})
+    client.force_login(shipper.user)
+
+    by_teu = client.get("/bookings/", {"sort": "teu", "status": "confirmed"})
+    by_teu_down = client.get("/bookings/", {"sort": "-teu", "status": "confirmed"})
+    unknown = client.get("/bookings/", {"sort": "shipper__password"})
+
+    assert [b.reference for b in by_teu.context["bookings"]] == [second.reference, first.reference, third.reference]
+    assert [b.reference for b in by_teu_down.context["bookings"]] == [third.reference, first.reference,
+                                                                       second.reference]
+    header = by_teu.context["sort"].headers["teu"]
+    assert header["state"] == "ascending" and "sort=-teu" in header["url"] and "status=confirmed" in header["url"]
+    assert 'aria-sort="ascending"' in by_teu.content.decode()
+    assert unknown.status_code == 200
+    assert [b.reference for b in unknown.context["bookings"]] == [third.reference, second.reference,
+                                                                   first.reference]  # newest first, as without

@@ -304,3 +304,22 @@ def test_officers_clear_several_declarations_at_once_with_a_result_for_each(clie
     second.refresh_from_db()
     assert (first.status, second.status) == (DeclarationStatus.RELEASED, DeclarationStatus.RELEASED)
     assert shipper_try.status_code == 403
+
+
+def test_the_queue_sorts_by_a_column(client, declared, connecting):
+    from customs import services
+    from tests.bookings.conftest import book
+
+    older = submitted(declared)
+    booking = book(declared.shipper.actor, connecting, lines={"42G1": 1})
+    newer = services.declaration_submit(actor=declared.shipper.actor, declaration=services.declaration_create(
+        actor=declared.shipper.actor, booking=booking, trade_mode="0110", transport_mode="rail_vessel",
+        lines=[factories.goods_line()], declarant_uscc=factories.VALID_USCC))
+    login(client, declared.customs)
+
+    default = client.get("/declarations/")
+    newest_first = client.get("/declarations/", {"sort": "-submitted"})
+
+    assert [d.reference for d in default.context["declarations"]] == [older.reference, newer.reference]
+    assert [d.reference for d in newest_first.context["declarations"]] == [newer.reference, older.reference]
+    assert 'aria-sort="descending"' in newest_first.content.decode()

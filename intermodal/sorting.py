@@ -1,0 +1,43 @@
+"""Sortable columns of the pages' lists: `?sort=<column>` (ascending) or `?sort=-<column>` (descending), among
+the columns a list offers; anything else keeps the list's own order. Each column's header links to the other
+direction and says which way the list is sorted (aria-sort), for screen readers too."""
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.db.models import QuerySet
+
+
+@dataclass
+class Sort:
+    columns: dict[str, tuple[str, ...]]  # column -> the fields it orders by
+    key: str = ""  # the column sorted on ("" for the list's own order)
+    descending: bool = False
+    others: list[tuple[str, str]] = field(default_factory=list)  # the page's other parameters, page number aside
+
+    def apply(self, queryset: QuerySet) -> QuerySet:
+        if not self.key:
+            return queryset
+        sign = "-" if self.descending else ""
+        return queryset.order_by(*(f"{sign}{name}" for name in self.columns[self.key]), f"{sign}pk")
+
+    @property
+    def headers(self) -> dict[str, dict]:
+        """For each column: the link that sorts by it (the other way when it is the current one) and its state."""
+        headers = {}
+        for key in self.columns:
+            current = key == self.key
+            flip = current and not self.descending
+            state = ("descending" if self.descending else "ascending") if current else "none"
+            query = [*self.others, ("sort", f"-{key}" if flip else key)]
+            headers[key] = {"url": f"?{urlencode(query)}", "state": state}
+        return headers
+
+
+def sort_from(request, columns: dict[str, tuple[str, ...]]) -> Sort:
+    asked = request.GET.get("sort", "")
+    key = asked.removeprefix("-")
+    others = [(name, value) for name, value in request.GET.items() if name not in ("sort", "page")]
+    if key not in columns:
+        return Sort(columns, others=others)
+    return Sort(columns, key=key, descending=asked.startswith("-"), others=others)
