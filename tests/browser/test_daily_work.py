@@ -85,3 +85,27 @@ def test_the_railway_steps_through_the_days_and_picks_a_date(live_server, page, 
     days = {section.get_attribute("id") for section in page.locator("section.ops-day").all()}
     assert days == {f"day-{day.isoformat()}"}  # the demo publishes departures weeks ahead
     assert page.get_by_role("navigation", name="Dates").get_attribute("data-period-end") == day.isoformat()
+
+
+def test_the_station_board_works_from_the_keyboard(live_server, page, demo):
+    log_in(page, live_server, "yiwu-staff", "en")
+    page.goto(f"{live_server.url}/operations/station/?station=YIWU-W")
+    page.locator("body").click(position={"x": 5, "y": 300})  # nothing focused: keys are the page's
+
+    page.keyboard.press("?")
+    assert page.locator("[data-shortcuts]").get_attribute("open") is not None
+    page.keyboard.press("Escape")
+    page.locator("h1").first.click()
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "site-search"
+    page.locator("h1").first.click()
+    page.keyboard.press("n")
+    assert page.evaluate("document.activeElement.hasAttribute('data-scan-number')")
+    page.keyboard.type("x")  # typed into the field: not a shortcut
+    assert page.locator("[data-scan-number]").input_value().lower().endswith("x")
+    page.locator("h1").first.click()
+    start = page.get_by_role("navigation", name="Dates").get_attribute("data-period-start")
+    page.keyboard.press("]")
+    page.wait_for_url("**/operations/station/?*from=*")
+    moved = page.get_by_role("navigation", name="Dates").get_attribute("data-period-start")
+    assert moved > start
