@@ -33,9 +33,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
-# psycopg2 links against libpq at run time; nothing else comes from apt.
+# psycopg2 links against libpq at run time; the printed documents (B/L, manifests) embed WenQuanYi Zen Hei for
+# Chinese names and addresses (documents/fonts.py). Nothing else comes from apt.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 \
+ && apt-get install -y --no-install-recommends libpq5 fonts-wqy-zenhei \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -27,6 +27,7 @@ from bookings.models import (
     FreightTerms,
 )
 from customs.models import Declaration, DeclarationStatus
+from documents.fonts import font_for
 from guard.text import export_text
 from intermodal.access import Actor
 from intermodal.codes import Classifier, DocumentType, EventType, FacilityKind
@@ -259,10 +260,6 @@ def _fit(canvas, text: str, font: str, size: float, width: float) -> list[str]:
     return lines
 
 
-def _font_for(text: str) -> str:
-    return "Helvetica" if all(ord(c) < 256 for c in text) else "STSong-Light"
-
-
 def pdf_render(bill: BillOfLading, *, booking: Booking, verify_url: str) -> bytes:
     """The B/L as a one-page A4 PDF (more pages when the containers need them), with the verification QR.
     In English, the language of the trade, whatever the language of the person issuing it."""
@@ -276,12 +273,8 @@ def _pdf(bill: BillOfLading, *, booking: Booking, verify_url: str) -> bytes:
     from reportlab.graphics.shapes import Drawing
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
     from reportlab.pdfgen.canvas import Canvas
 
-    if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))  # Chinese names and addresses
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=1, pageCompression=0)
     canvas.setTitle(f"Bill of lading {bill.number}")
@@ -295,9 +288,7 @@ def _pdf(bill: BillOfLading, *, booking: Booking, verify_url: str) -> bytes:
 
     def text(x, y, value, size=9, bold=False):
         value = export_text(str(value), multiline=False)  # whatever was stored, the PDF is written
-        font = _font_for(value)
-        if bold and font == "Helvetica":
-            font = "Helvetica-Bold"
+        font = font_for(value, bold=bold)
         canvas.setFont(font, size)
         canvas.drawString(x, y, value)
 
@@ -306,7 +297,7 @@ def _pdf(bill: BillOfLading, *, booking: Booking, verify_url: str) -> bytes:
         text(x + 2 * mm, y - 4 * mm, label, size=7, bold=True)
         row = y - 8.5 * mm
         for value in lines:
-            for line in _fit(canvas, value, _font_for(value), 9, w - 4 * mm):
+            for line in _fit(canvas, value, font_for(value), 9, w - 4 * mm):
                 if row < y - h + 2 * mm:
                     break
                 text(x + 2 * mm, row, line)
@@ -381,7 +372,7 @@ def _pdf(bill: BillOfLading, *, booking: Booking, verify_url: str) -> bytes:
     if booking.is_dangerous:
         goods.append(f"Dangerous goods: UN {booking.un_number}, IMDG class {booking.imdg_class}")
     for value in goods:
-        for line in _fit(canvas, value, _font_for(value), 9, width - 2 * margin):
+        for line in _fit(canvas, value, font_for(value), 9, width - 2 * margin):
             if y < 25 * mm:
                 canvas.showPage()
                 y = height - margin

@@ -1,4 +1,5 @@
-"""Bill of lading pages: requested and issued from the booking page, verified by anyone through its QR code."""
+"""Documents: the bill of lading (requested and issued from the booking page, verified by anyone through its QR
+code) and train manifests (PDF and CSV)."""
 
 from django.urls import path
 
@@ -11,4 +12,5 @@ urlpatterns = [
     path("bookings/<slug:reference>/bill-of-lading/issue/", views.issue_view, name="bill-issue"),
     path("bookings/<slug:reference>/bill-of-lading.pdf", views.pdf_view, name="bill-pdf"),
     path("bl/<str:token>/", views.verify_view, name="bill-of-lading-verify"),
+    path("departures/<slug:reference>/manifest.<str:file_format>", views.manifest_view, name="manifest"),
 ]

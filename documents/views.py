@@ -30,9 +30,11 @@ from documents.bill_of_lading import (
     issue_problems,
     may_issue,
 )
+from documents.manifest import manifest_get, manifest_pdf, manifest_table
 from intermodal.access import Actor
 from intermodal.api import KnownFieldsOnly, StrictCharField
 from intermodal.errors import ApplicationError, NotFound
+from intermodal.exports import export_response
 from intermodal.forms import InputPolicyForm
 from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import PartyKind, Scope
@@ -237,3 +239,23 @@ class BillOfLadingPdfView(_BillApi):
         if not bill.is_issued:
             raise NotFound()
         return _pdf_response(request, bill)
+
+
+# --- Train manifests -------------------------------------------------------------------------------------
+
+
+@login_required
+def manifest_view(request, reference: str, file_format: str):
+    """A departure's manifest as a printable PDF or a CSV, for the railway, the station and the port."""
+    if file_format not in ("pdf", "csv"):
+        raise Http404
+    actor = Actor.from_request(request)
+    try:
+        manifest = manifest_get(actor=actor, reference=reference)
+    except NotFound:
+        raise Http404 from None
+    if file_format == "csv":
+        return export_response([manifest_table(manifest)], filename=f"manifest-{reference}", file_format="csv")
+    response = HttpResponse(manifest_pdf(manifest), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="manifest-{reference}.pdf"'
+    return response

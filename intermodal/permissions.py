@@ -127,6 +127,9 @@ MATRIX: dict[str, Route] = {
     "documents:bill-issue": page("booking", post=Access(parties=STATION, sees=BOOKING_PARTIES, others=H)),
     "documents:bill-pdf": page("booking", get=Access(parties=BOOKING_PARTIES, others=H)),
     "documents:bill-of-lading-verify": page("bill_token", get=OPEN),
+    # A train's manifest is the railway's, its station's and the port's at its terminal (documents/manifest.py).
+    "documents:manifest": page("departure_manifest", get=Access(
+        parties=frozenset({K.RAILWAY, K.STATION_OPERATOR, K.PORT, K.PLATFORM_ADMIN}), others=H)),
     # Figures (issue 7): every party sees the figures of what concerns it.
     "figures:dashboard": page(get=SIGNED_IN),
     "figures:export": page("export", get=SIGNED_IN),
@@ -315,7 +318,8 @@ def expected(view_name: str, method: str, *, kind: str | None, caller: Caller, f
 # published departures and vessel calls) are public schedules that anyone may read.
 OWNED_SUBJECTS = frozenset({
     "booking", "booking_container", "booking_to_declare", "container", "empty_request", "declaration",
-    "event", "departure", "station_departure", "vessel_call", "vessel_call_container", "booking_import",
+    "event", "departure", "departure_manifest", "station_departure", "vessel_call", "vessel_call_container",
+    "booking_import",
 })
 # Each organisation's own (keys, webhooks) or person's (notifications). The platform admin is one organisation in
 # both test worlds, so its "other" object is its own there.

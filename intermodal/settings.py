@@ -258,6 +258,9 @@ STORAGES = {
     },
 }
 
+# The CJK font embedded in printed documents (documents/fonts.py): Debian's fonts-wqy-zenhei.
+PDF_CJK_FONT_FILE = env.str("PDF_CJK_FONT_FILE", default="/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+
 # --- API ------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -197,3 +197,20 @@ def test_api_bill_of_lading(api_client, shipper, ready, station_actor, other_shi
     _key, other_key = factories.api_key(other_shipper.org)
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {other_key}")
     assert api_client.get(f"/api/v1/bookings/{ready.reference}/bill-of-lading/").status_code == 404
+
+
+def test_chinese_parties_and_addresses_are_written_in_an_embedded_font(shipper, connecting, station_actor, ready):
+    from documents.fonts import EMBEDDED
+
+    bill = ready.bill_of_lading
+    bill.shipper_name, bill.shipper_address = "义乌工艺品有限公司", "浙江省义乌市稠州路88号"
+    bill.save(update_fields=["shipper_name", "shipper_address"])
+
+    issued = bl.bill_of_lading_issue(actor=station_actor, booking=ready, verify_url=verify_url)
+
+    reader = PdfReader(io.BytesIO(bytes(issued.pdf)))
+    text = " ".join(page.extract_text() for page in reader.pages)
+    fonts = {str(font.get_object().get("/BaseFont")) for page in reader.pages
+             for font in page["/Resources"]["/Font"].values()}
+    assert "义乌工艺品有限公司" in text and "浙江省义乌市稠州路88号" in text
+    assert any(EMBEDDED in name for name in fonts)  # the font travels with the PDF

@@ -135,6 +135,7 @@ def kwargs_for(world: SimpleNamespace, subject: str | None, caller_kind: str | N
         "api_key": {"prefix": world.spare_keys[caller_kind or K.ENTERPRISE].prefix},
         "event": {"eventID": str(world.event.event_id), "event_id": str(world.event.event_id)},
         "departure": {"reference": world.departure.reference},
+        "departure_manifest": {"reference": world.departure.reference, "file_format": "pdf"},
         "station_departure": {"reference": world.departure.reference},
         "published_departure": {"reference": world.departure.reference},
         "vessel_call": {"reference": world.call.reference},
