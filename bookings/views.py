@@ -178,6 +178,10 @@ def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None 
         "action_error": error,
         "empty_requests": list(booking.empty_requests.order_by("requested_at")),
         "bill_form": (forms or {}).get("bill_form"),  # a refused B/L request, shown again with its errors
+        # The gate's paper (EIR, labels: documents/papers.py) is the shipper's and its station's.
+        "gate_papers": is_owner or actor.kind == PartyKind.PLATFORM_ADMIN or (
+            actor.kind == PartyKind.STATION_OPERATOR
+            and booking.departure.service.station.operator_id == actor.organisation.pk),
     }
     if is_owner:
         context.update(

@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings import selectors
-from bookings.models import BillOfLading, Booking
+from bookings.models import BillOfLading, Booking, Container
 from bookings.views import booking_page
 from documents.bill_of_lading import (
     BILL_FIELDS,
@@ -31,6 +31,7 @@ from documents.bill_of_lading import (
     may_issue,
 )
 from documents.manifest import manifest_get, manifest_pdf, manifest_table
+from documents.papers import booking_confirmation_pdf, container_label_pdf, eir_pdf, gate_move
 from intermodal.access import Actor
 from intermodal.api import KnownFieldsOnly, StrictCharField
 from intermodal.errors import ApplicationError, NotFound
@@ -259,3 +260,56 @@ def manifest_view(request, reference: str, file_format: str):
     response = HttpResponse(manifest_pdf(manifest), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="manifest-{reference}.pdf"'
     return response
+
+
+# --- Booking confirmation, EIR, container label ----------------------------------------------------------
+
+# The gate's paper (EIR, label) is the shipper's and its station's; the confirmation every party seeing the booking.
+GATE_PAPER_PARTIES = frozenset({PartyKind.ENTERPRISE, PartyKind.STATION_OPERATOR, PartyKind.PLATFORM_ADMIN})
+
+
+def _pdf_answer(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def _visible_booking(request, reference: str) -> tuple[Actor, Booking]:
+    actor = Actor.from_request(request)
+    try:
+        return actor, selectors.booking_get(actor=actor, reference=reference)
+    except NotFound:
+        raise Http404 from None
+
+
+def _gate_container(request, reference: str, number: str) -> Container:
+    """A container of a booking the caller may see, for the gate's paper: the shipper's and its station's."""
+    actor, booking = _visible_booking(request, reference)
+    if actor.kind not in GATE_PAPER_PARTIES:
+        raise Http404
+    container = booking.containers.filter(number=number).order_by("-is_active", "-pk").first()
+    if container is None:
+        raise Http404
+    container.booking = booking
+    return container
+
+
+@login_required
+def booking_confirmation_view(request, reference: str):
+    actor, booking = _visible_booking(request, reference)
+    content = booking_confirmation_pdf(booking, sees_prices=selectors.sees_prices(actor))
+    return _pdf_answer(content, f"booking-{booking.reference}.pdf")
+
+
+@login_required
+def eir_view(request, reference: str, number: str, direction: str):
+    move = gate_move(_gate_container(request, reference, number), direction)
+    if move is None:
+        raise Http404
+    return _pdf_answer(eir_pdf(move), f"eir-{direction}-{number}.pdf")
+
+
+@login_required
+def container_label_view(request, reference: str, number: str):
+    container = _gate_container(request, reference, number)
+    return _pdf_answer(container_label_pdf(container), f"label-{number}.pdf")

@@ -127,6 +127,11 @@ MATRIX: dict[str, Route] = {
     "documents:bill-issue": page("booking", post=Access(parties=STATION, sees=BOOKING_PARTIES, others=H)),
     "documents:bill-pdf": page("booking", get=Access(parties=BOOKING_PARTIES, others=H)),
     "documents:bill-of-lading-verify": page("bill_token", get=OPEN),
+    "documents:booking-confirmation": page("booking", get=Access(parties=BOOKING_PARTIES, others=H)),
+    # The gate's paper is the shipper's and its station's (documents/papers.py); others seeing the booking: 404.
+    **{name: page("booking_container", get=Access(
+        parties=frozenset({K.ENTERPRISE, K.STATION_OPERATOR, K.PLATFORM_ADMIN}), others=H))
+       for name in ("documents:eir", "documents:container-label")},
     # A train's manifest is the railway's, its station's and the port's at its terminal (documents/manifest.py).
     "documents:manifest": page("departure_manifest", get=Access(
         parties=frozenset({K.RAILWAY, K.STATION_OPERATOR, K.PORT, K.PLATFORM_ADMIN}), others=H)),

@@ -128,7 +128,8 @@ def kwargs_for(world: SimpleNamespace, subject: str | None, caller_kind: str | N
     values = {
         "booking": {"reference": world.booking.reference},
         "booking_to_declare": {"booking_reference": world.undeclared.reference},
-        "booking_container": {"reference": world.booking.reference, "number": world.container_number},
+        "booking_container": {"reference": world.booking.reference, "number": world.container_number,
+                              "direction": "in"},  # gated in laden: its EIR exists
         "container": {"number": world.container_number, "key": world.container_number},
         "empty_request": {"pk": world.empty_request.pk},
         "declaration": {"reference": world.declaration.reference},
