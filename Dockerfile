@@ -3,7 +3,7 @@
 #   docker run --env-file prod.env -p 8000:8000 intermodal                            # web: migrate, then gunicorn
 #   docker run --env-file prod.env intermodal celery -A intermodal worker -l info     # any other command runs as given
 #
-# Two stages. `build` has the compiler and libpq's headers and installs the runtime set, requirements.txt (locked
+# Three stages. `assets` installs the web font with npm (its files only are copied on). `build` has the compiler and libpq's headers and installs the runtime set, requirements.txt (locked
 # with hashes; psycopg2 compiled from source there), into the virtualenv /opt/venv. The final stage gets only that
 # virtualenv, libpq5 and the code: no compiler, no headers, no test tool (requirements-dev.txt never enters the
 # build context; tests/test_deployment.py checks all of this by reading this file).
@@ -23,6 +23,14 @@ RUN python -m venv /opt/venv
 # the very file that was locked, and psycopg2 (an sdist) is built against libpq here.
 COPY requirements.txt /tmp/requirements.txt
 RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes -r /tmp/requirements.txt
+
+
+# The pages' own static assets from npm (assets/package-lock.json, nothing else of the repository): the Chinese web
+# font. Only its files reach the final stage; node does not.
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY assets/package.json assets/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --loglevel=error
 
 
 FROM python:3.11-slim
@@ -49,6 +57,7 @@ RUN groupadd --system --gid 1000 app \
 COPY --from=build /opt/venv /opt/venv
 
 COPY . .
+COPY --from=assets /assets/node_modules/@fontsource-variable/noto-sans-sc /app/assets/node_modules/@fontsource-variable/noto-sans-sc
 
 # Static files are collected into the image (STATIC_ROOT=/app/staticfiles, served by whitenoise). The settings need
 # a database URL and, with DEBUG=0, a SECRET_KEY: both values here exist only for this command and are not kept in

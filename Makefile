@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-requirements
 export DATABASE_URL_TEST := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/intermodal)
 export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 
-.PHONY: help venv node-modules run test lint format migrations-check docs-images messages bench bench-generate \
+.PHONY: help venv node-modules assets run test lint format migrations-check docs-images messages bench bench-generate \
 	bench-ingest bench-contention bench-track bench-queries bench-load bench-fanout bench-dashboard clean
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make lint   - ruff and the apps' import contracts (lint-imports)"
 	@echo "make lock   - re-lock requirements.txt and requirements-dev.txt (hashed) from their .in files"
 	@echo "make messages - refresh and compile the translation catalogues"
+	@echo "make assets - the pages' own static assets from npm (the Chinese web font, assets/package.json)"
 	@echo "make docs-images - the user guide's screenshots (docs/images/), taken by the browser tests"
 	@echo "make bench  - a year of traffic, then P1-P7 against their baselines, and a summary (docs/PERFORMANCE.md)"
 	@echo "make bench-generate   - only the year of traffic (BENCH_SCALE=1: Ningbo's ~1M containers, ~10M events)"
@@ -60,9 +61,19 @@ $(NODE_STAMP): package-lock.json
 
 node-modules: $(NODE_STAMP)
 
+# The pages' own static assets from npm (assets/package.json): the Chinese web font, served by the app.
+ASSETS_STAMP := assets/node_modules/@fontsource-variable/noto-sans-sc/index.css
+
+$(ASSETS_STAMP): assets/package-lock.json
+	npm ci --prefix assets --omit=dev --no-audit --no-fund --loglevel=error
+	touch $(ASSETS_STAMP)
+
+assets: $(ASSETS_STAMP)
+
 # One process starts the embedded PostgreSQL (var/postgres; none when DATABASE_URL is set), migrates, loads the
 # demo data and serves web, worker and beat against it; Ctrl-C stops all of them, PostgreSQL last.
 run: venv
+	@$(MAKE) --no-print-directory assets || echo "npm is missing: Chinese pages use the fonts of the machine"
 	$(BIN)/python manage.py run_platform --demo
 
 # ruff, then the apps' dependency contracts (pyproject.toml [tool.importlinter]: one-way layers, no cycles).
@@ -78,7 +89,7 @@ migrations-check: venv
 # the next run (`PYTEST_ARGS=--create-db` makes them afresh); TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 4
 
-test: venv node-modules lint
+test: venv node-modules assets lint
 	DATABASE_URL=$(DATABASE_URL_TEST) $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) $(BIN)/python -m pytest \
 	  -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)

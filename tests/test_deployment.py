@@ -303,6 +303,7 @@ def test_the_build_context_leaves_out_tests_and_local_state_and_keeps_what_the_i
         "test-artifacts/screenshots/a.png",
         ".env",
         "staticfiles/staticfiles.json",
+        "assets/node_modules/@fontsource-variable/noto-sans-sc/index.css",  # installed in the image's assets stage
     ):
         assert _dockerignore_excludes(path), f"{path} would enter the build context"
     needed = [
@@ -314,6 +315,8 @@ def test_the_build_context_leaves_out_tests_and_local_state_and_keeps_what_the_i
         "static/css/x.css",
         "locale/zh_Hans/LC_MESSAGES/django.mo",
         "intermodal/settings.py",
+        "assets/package.json",  # the web font's lock, for the image's assets stage
+        "assets/package-lock.json",
     ]
     # Every Python package at the top (the apps) except the tests and the benchmarks.
     needed += [

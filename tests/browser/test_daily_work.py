@@ -109,3 +109,14 @@ def test_the_station_board_works_from_the_keyboard(live_server, page, demo):
     page.wait_for_url("**/operations/station/?*from=*")
     moved = page.get_by_role("navigation", name="Dates").get_attribute("data-period-start")
     assert moved > start
+
+
+def test_chinese_pages_load_the_font_they_bring(live_server, page, demo):
+    log_in(page, live_server, "customs", "zh-hans")
+    loaded = page.evaluate("""async () => {
+        const faces = await document.fonts.load('16px "Noto Sans SC Variable"', '义乌海关');
+        await document.fonts.ready;
+        return faces.map(face => face.status);
+    }""")
+
+    assert loaded and set(loaded) == {"loaded"}
