@@ -156,9 +156,28 @@ PROVINCES_ZH = {
 YIWU_OPERATOR = "demo-yiwu-station"
 
 
+# Where the stations and terminals are (WGS 84, to a few hundred metres: for the network map).
+COORDINATES = {
+    "YIWU-W": (29.33, 120.02), "YIWU-S": (29.40, 120.10), "JINHUA-E": (29.11, 119.72), "JINHUA-L": (29.21, 119.46),
+    "QUZHOU": (28.94, 118.87), "LISHUI": (28.45, 119.92), "SHAOXING": (30.00, 120.58), "DEQING-LH": (30.54, 119.98),
+    "ANJI": (30.64, 119.68), "JIAXING": (30.75, 120.76), "HANGZHOU": (30.38, 120.30), "HEFEI": (31.92, 117.28),
+    "XUANCHENG": (30.94, 118.76), "WUHU": (31.33, 118.38), "NANCHANG": (28.52, 115.95), "SHANGRAO": (28.45, 117.94),
+    "YINGTAN": (28.26, 117.07), "JINGDEZHEN": (29.27, 117.18), "XIAN-ITP": (34.38, 109.06), "XIAN-N": (34.40, 108.95),
+    "CHONGQING": (29.64, 106.45), "CHANGSHA": (28.30, 113.01), "LANZHOU": (36.10, 103.72), "URUMQI": (43.90, 87.53),
+    "BEILUN": (29.93, 121.88), "CHUANSHAN": (29.90, 121.99), "MEISHAN": (29.78, 121.95), "DAXIE": (29.92, 121.96),
+    "JINTANG": (30.03, 121.90),
+}
+
+
+def place(code: str) -> dict:
+    latitude, longitude = COORDINATES[code]
+    return {"latitude": Decimal(str(latitude)), "longitude": Decimal(str(longitude))}
+
+
 def _station(code, name, name_zh, city, city_zh, province, unlocode, road_km, *, depot=True, customs=True,
              bills=False, operator=None):
     return {
+        **place(code),
         "code": code,
         "name": name,
         "name_zh": name_zh,

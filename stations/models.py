@@ -7,7 +7,7 @@ from decimal import Decimal
 import pycountry
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Mod, StrIndex, Substr
@@ -117,7 +117,27 @@ def validate_imdg_classes(value) -> None:
         )
 
 
-class Station(Localised):
+class Placed(models.Model):
+    """Where it is on the map (WGS 84, degrees); unknown places are left off the map."""
+
+    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=5, null=True, blank=True,
+                                   validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=5, null=True, blank=True,
+                                    validators=[MinValueValidator(-180), MaxValueValidator(180)])
+
+    class Meta:
+        abstract = True
+
+
+def _on_earth(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=(Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90))
+        & (Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180)),
+        name=name,
+    )
+
+
+class Station(Localised, Placed):
     code = models.SlugField(_("code"), max_length=20, unique=True)
     city = models.CharField(_("city"), max_length=60)
     city_zh = models.CharField(_("city (Chinese)"), max_length=60)
@@ -150,7 +170,8 @@ class Station(Localised):
         ordering = ["province", "city", "code"]
         verbose_name = _("station")
         verbose_name_plural = _("stations")
-        constraints = [models.CheckConstraint(condition=Q(unlocode__regex=UNLOCODE_RE), name="station_unlocode")]
+        constraints = [models.CheckConstraint(condition=Q(unlocode__regex=UNLOCODE_RE), name="station_unlocode"),
+                       _on_earth("station_on_earth")]
 
     @property
     def display_city(self) -> str:
@@ -161,7 +182,7 @@ class Station(Localised):
         return self.province_zh if (get_language() or "").startswith("zh") else self.province
 
 
-class Terminal(Localised):
+class Terminal(Localised, Placed):
     code = models.SlugField(_("code"), max_length=20, unique=True)
     unlocode = models.CharField(_("UN/LOCODE"), max_length=5, validators=[validate_unlocode])
     port_unlocode = models.CharField(_("port UN/LOCODE"), max_length=5, validators=[validate_unlocode])
@@ -185,7 +206,8 @@ class Terminal(Localised):
             models.CheckConstraint(
                 condition=Q(unlocode__regex=UNLOCODE_RE) & Q(port_unlocode__regex=UNLOCODE_RE),
                 name="terminal_unlocodes",
-            )
+            ),
+            _on_earth("terminal_on_earth"),
         ]
 
     @property

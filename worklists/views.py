@@ -4,10 +4,14 @@
 from django.shortcuts import render
 
 from intermodal.access import Actor
+from stations.maps import network_map
 from stations.selectors import network_overview
 from worklists.queues import work_queue
 
 
 def home(request):
     actor = Actor.from_request(request)
-    return render(request, "home.html", {**network_overview(actor=actor), "work": work_queue(actor)})
+    overview = network_overview(actor=actor)
+    focus = {station.code for station in overview["stations"] if station.is_focus}
+    drawn = network_map(focus=focus, stations=overview["stations"], near_port=True)
+    return render(request, "home.html", {**overview, "work": work_queue(actor), "map": drawn})

@@ -119,7 +119,7 @@ def _terminals(organisations: dict[str, Organisation], created: Counter) -> dict
     terminals = {}
     for row in demo_data.TERMINALS:
         defaults = {key: value for key, value in row.items() if key != "code"}
-        defaults["operator"] = organisations[demo_data.PORT_OPERATOR]
+        defaults.update(operator=organisations[demo_data.PORT_OPERATOR], **demo_data.place(row["code"]))
         terminal, new = Terminal.objects.update_or_create(code=row["code"], defaults=defaults)
         created["terminals"] += new
         terminals[terminal.code] = terminal

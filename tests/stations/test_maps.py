@@ -1,0 +1,89 @@
+"""The network map: an SVG drawn from the stations' and terminals' coordinates (no tiles, no CDN), on every
+home page, and on a booking's page with its route picked out and its containers' place along it."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from intermodal.access import Actor
+from journey import services as journey
+from stations.maps import MARGIN, WIDTH, network_map
+from stations.models import Departure
+from tests import factories
+from tests.bookings.conftest import book
+
+pytestmark = pytest.mark.django_db
+
+
+def place(obj, latitude, longitude):
+    obj.latitude, obj.longitude = Decimal(str(latitude)), Decimal(str(longitude))
+    obj.save(update_fields=["latitude", "longitude"])
+
+
+@pytest.fixture
+def placed(network):
+    place(network.yiwu, 29.33, 120.02)
+    place(network.jinhua, 29.11, 119.72)
+    place(network.beilun, 29.93, 121.88)
+    return network
+
+
+def test_every_placed_station_and_terminal_is_drawn_inside_the_map_with_its_services(placed):
+    unplaced = factories.station("NOWHERE")
+
+    drawn = network_map(focus={"YIWU-W"})
+
+    dots = {dot.code: dot for dot in drawn.dots}
+    assert set(dots) == {"YIWU-W", "JINHUA-E", "BEILUN"} and unplaced.code not in dots
+    assert all(MARGIN - 1 <= dot.x <= WIDTH - MARGIN + 1 and MARGIN - 1 <= dot.y <= drawn.height for dot in
+               dots.values())
+    assert dots["BEILUN"].x > dots["YIWU-W"].x > dots["JINHUA-E"].x  # east is right
+    assert dots["YIWU-W"].y < dots["JINHUA-E"].y  # north is up
+    assert dots["YIWU-W"].focus and dots["YIWU-W"].label and not dots["JINHUA-E"].label
+    assert {(line.station, line.terminal) for line in drawn.lines} == {("YIWU-W", "BEILUN"), ("JINHUA-E", "BEILUN")}
+
+
+def test_a_route_is_picked_out_with_the_containers_place_along_it(placed):
+    drawn = network_map(route=("YIWU-W", "BEILUN"), progress=0.5)
+
+    line = drawn.route
+    assert (line.station, line.terminal) == ("YIWU-W", "BEILUN")
+    assert drawn.marker == (round((line.x1 + line.x2) / 2, 1), round((line.y1 + line.y2) / 2, 1))
+
+
+def test_nothing_placed_draws_no_map(network):
+    assert network_map() is None
+
+
+def test_the_home_page_and_the_booking_page_show_the_map(client, shipper, connecting, placed):
+    booking = book(shipper.actor, connecting)
+    client.force_login(shipper.user)
+
+    home = client.get("/").content.decode()
+    at_station = client.get(f"/bookings/{booking.reference}/")
+    departure = connecting.departure
+    railway = Actor(organisation=placed.railway, user=factories.user(placed.railway))
+    journey.train_depart(actor=railway, departure=departure, at=timezone.now() - timedelta(hours=2), confirmed=True)
+    Departure.objects.filter(pk=departure.pk).update(estimated_arrival=timezone.now() + timedelta(hours=2))
+    on_the_way = client.get(f"/bookings/{booking.reference}/")
+
+    assert "data-network-map" in home and 'data-map-station="YIWU-W"' in home
+    assert 'data-route="YIWU-W:BEILUN"' in at_station.content.decode()
+    start, moving = at_station.context["map"], on_the_way.context["map"]
+    assert start.marker == (start.route.x1, start.route.y1)  # still at the station
+    assert 0.3 < (moving.marker[0] - moving.route.x1) / (moving.route.x2 - moving.route.x1) < 0.7
+
+
+def test_the_map_around_the_port_leaves_the_far_west_out_and_counts_it(placed):
+    far = factories.station("URUMQI")
+    place(far, 43.90, 87.53)
+    factories.service(far, placed.beilun, placed.railway, code="URUMQI-BLG-R")
+
+    whole = network_map()
+    near = network_map(near_port=True)
+
+    assert "URUMQI" in {dot.code for dot in whole.dots}
+    assert "URUMQI" not in {dot.code for dot in near.dots} and near.left_out == 1
+    assert all(line.station != "URUMQI" for line in near.lines)
