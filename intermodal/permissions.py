@@ -148,7 +148,7 @@ MATRIX: dict[str, Route] = {
     "operations:manifest": page("departure", get=Access(parties=RAILWAY)),
     **{
         f"operations:{action}": page("departure", post=Access(parties=RAILWAY))
-        for action in ("departed", "arrived", "delay")
+        for action in ("departed", "arrived", "delay", "manifest-confirm")
     },
     "operations:port": page(get=Access(parties=PORT)),
     "operations:discharge": page("container", post=Access(parties=PORT)),

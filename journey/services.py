@@ -392,7 +392,31 @@ def train_load(
         )
         _move(container, S.ON_TRAIN)
         booking_status_refresh(container.booking)
+        if departure.manifest_confirmed_at is not None:  # the manifest changed: the railway confirms it again
+            departure.manifest_confirmed_at = departure.manifest_confirmed_containers = None
+            departure.save(update_fields=["manifest_confirmed_at", "manifest_confirmed_containers"])
     return container
+
+
+def manifest_confirm(*, actor: Actor, departure: Departure) -> Departure:
+    """The railway confirms the whole manifest at once: the containers loaded on the train are the ones it takes."""
+    with transaction.atomic():
+        departure = _departure_locked(departure)
+        _require_railway(actor, departure)
+        if departure.status not in (DepartureStatus.SCHEDULED, DepartureStatus.CLOSED):
+            raise StateConflict(
+                _("Departure %(ref)s is %(status)s: its manifest is final.")
+                % {"ref": departure.reference, "status": departure.get_status_display().lower()},
+                code="departure_gone",
+            )
+        loaded = Container.objects.filter(booking__departure=departure, is_active=True, status=S.ON_TRAIN).count()
+        if not loaded:
+            raise StateConflict(_("No container is loaded on train %(ref)s yet: there is nothing to confirm.")
+                                % {"ref": departure.reference}, code="nothing_loaded")
+        departure.manifest_confirmed_at = timezone.now()
+        departure.manifest_confirmed_containers = loaded
+        departure.save(update_fields=["manifest_confirmed_at", "manifest_confirmed_containers"])
+    return departure
 
 
 def train_load_all_ready(*, actor: Actor, departure: Departure, confirmed: bool = False) -> list[Container]:

@@ -16,6 +16,7 @@ urlpatterns = [
     path("railway/", operations.railway_departures, name="railway"),
     path("railway/<slug:reference>/", operations.railway_manifest, name="manifest"),
     path("railway/<slug:reference>/departed/", operations.train_departed, name="departed"),
+    path("railway/<slug:reference>/confirm-manifest/", operations.manifest_confirm, name="manifest-confirm"),
     path("railway/<slug:reference>/arrived/", operations.train_arrived, name="arrived"),
     path("railway/<slug:reference>/delay/", operations.train_delay, name="delay"),
     path("port/", operations.port_page, name="port"),

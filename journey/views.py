@@ -566,6 +566,23 @@ def train_arrived(request, reference: str):
 
 @party_required(PartyKind.RAILWAY)
 @require_POST
+def manifest_confirm(request, reference: str):
+    """The railway confirms the whole manifest in one go (the containers loaded are the ones the train takes)."""
+    actor = Actor.from_request(request)
+    departure = _railway_departure(actor, reference)
+    try:
+        departure = journey.manifest_confirm(actor=actor, departure=departure)
+    except ApplicationError as error:
+        return _manifest_page(request, actor, departure, error=refusal_text(error), status=error.status)
+    messages.success(request, ngettext("Manifest of train %(ref)s confirmed: %(count)s container.",
+                                       "Manifest of train %(ref)s confirmed: %(count)s containers.",
+                                       departure.manifest_confirmed_containers)
+                     % {"ref": departure.reference, "count": departure.manifest_confirmed_containers})
+    return redirect("operations:manifest", reference=departure.reference)
+
+
+@party_required(PartyKind.RAILWAY)
+@require_POST
 def train_delay(request, reference: str):
     actor = Actor.from_request(request)
     departure = _railway_departure(actor, reference)

@@ -392,6 +392,10 @@ class Departure(models.Model):
     estimated_arrival = models.DateTimeField(_("estimated arrival"), null=True, blank=True)
     actual_departure = models.DateTimeField(_("actual departure"), null=True, blank=True)
     actual_arrival = models.DateTimeField(_("actual arrival"), null=True, blank=True)
+    # The railway confirmed the train's manifest as loaded: when, and how many containers it then held. A later
+    # loading clears it (journey.services.train_load): the manifest changed and is confirmed again.
+    manifest_confirmed_at = models.DateTimeField(_("manifest confirmed"), null=True, blank=True)
+    manifest_confirmed_containers = models.PositiveIntegerField(_("containers confirmed"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=DepartureStatus.choices, default=DepartureStatus.SCHEDULED
     )

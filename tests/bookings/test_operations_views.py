@@ -609,3 +609,31 @@ def test_the_station_board_and_the_port_show_the_days_chosen(client, network, st
     assert {d.service_date for d in board.context["departures"]} == {day}
     assert network.vessel_call in list(calls.context["vessel_calls"])
     assert list(none.context["vessel_calls"]) == []
+
+
+def test_the_railway_confirms_the_whole_manifest_and_a_later_loading_asks_again(client, shipper, tomorrow, staff,
+                                                                               railway):
+    departure = tomorrow.departure
+    url = f"/operations/railway/{departure.reference}/confirm-manifest/"
+    client.force_login(railway.user)
+    nothing = client.post(url)
+    at_station(shipper, tomorrow, staff, NUMBERS[:3])
+    for number in NUMBERS[:2]:
+        journey.train_load(actor=staff.actor, number=number, confirmed=True)
+
+    confirmed = client.post(url, follow=True)
+    departure.refresh_from_db()
+    first = (departure.manifest_confirmed_at is not None, departure.manifest_confirmed_containers)
+    journey.train_load(actor=staff.actor, number=NUMBERS[2], confirmed=True)
+    departure.refresh_from_db()
+    other = person(factories.organisation(PartyKind.RAILWAY, code="other-rail"))
+    client.force_login(other.user)
+    stranger = client.post(url)
+
+    assert nothing.status_code == 409 and "nothing to confirm" in nothing.content.decode()
+    assert first == (True, 2)
+    assert any(f"Manifest of train {departure.reference} confirmed: 2 containers." in m
+               for m in messages_of(confirmed))
+    assert 'data-manifest-confirmed="2"' in confirmed.content.decode()
+    assert departure.manifest_confirmed_at is None  # loaded since: to be confirmed again
+    assert stranger.status_code == 404
