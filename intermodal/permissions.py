@@ -156,6 +156,7 @@ MATRIX: dict[str, Route] = {
     "operations:vessel": page("vessel_call", get=Access(parties=PORT)),
     "operations:vessel-load": page("vessel_call_container", post=Access(parties=PORT)),
     "operations:sailed": page("vessel_call", post=Access(parties=PORT)),
+    "operations:vessel-load-selected": page("vessel_call", post=Access(parties=PORT)),
     "operations:vessel-estimate": page("vessel_call", post=Access(parties=PORT)),
     "operations:track": page(get=SIGNED_IN),
     # A report is corrected by the organisation that made it (journey.corrections): any other's is a 404 here.

@@ -25,6 +25,7 @@ urlpatterns = [
     path("port/vessel/<slug:reference>/", operations.vessel_loading_list, name="vessel"),
     path("port/vessel/<slug:reference>/containers/<str:number>/load/", operations.vessel_load, name="vessel-load"),
     path("port/vessel/<slug:reference>/sailed/", operations.vessel_sailed, name="sailed"),
+    path("port/vessel/<slug:reference>/load-selected/", operations.vessel_load_selected, name="vessel-load-selected"),
     path("port/vessel/<slug:reference>/estimate/", operations.vessel_estimate, name="vessel-estimate"),
     path("track/", tracking_views.track, name="track"),
     path("events/<uuid:event_id>/correct/", operations.event_correct_page, name="event-correct"),

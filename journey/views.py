@@ -760,6 +760,65 @@ def vessel_load(request, reference: str, number: str):
     return redirect("operations:vessel", reference=call.reference)
 
 
+VESSEL_BULK_MAX = 100
+
+
+@party_required(PartyKind.PORT)
+@require_POST
+def vessel_load_selected(request, reference: str):
+    """The port loads the containers ticked on the loading list: shown against the vessel's times first (the
+    review step, where any that would be refused are named), then each loaded on its own with its own result."""
+    actor = Actor.from_request(request)
+    call = _port_call(actor, reference)
+    back = reverse("operations:vessel", args=[call.reference])
+    numbers = list(dict.fromkeys(request.POST.getlist("numbers")))[:VESSEL_BULK_MAX]
+    if not numbers:
+        messages.error(request, _("Tick the containers to load first."))
+        return redirect(back)
+    on_call = set(Container.objects.filter(booking__vessel_call=call, number__in=numbers, is_active=True)
+                  .values_list("number", flat=True))
+    action = ngettext("Load %(count)s container on %(vessel)s %(voyage)s",
+                      "Load %(count)s containers on %(vessel)s %(voyage)s", len(numbers)) % {
+        "count": len(numbers), "vessel": call.vessel_name, "voyage": call.voyage}
+
+    def load(number):
+        if number not in on_call:
+            raise StateConflict(_("Container %(number)s is not booked on this vessel.") % {"number": number})
+        return journey.vessel_load(actor=actor, number=number, confirmed=_confirmed(request))
+
+    try:
+        if not reviewed(request):
+            refused = []
+
+            def load_all():
+                for number in numbers:
+                    try:
+                        load(number)
+                    except Implausible:
+                        raise
+                    except ApplicationError as error:
+                        refused.append(f"{number}: {refusal_text(error)}")
+
+            rehearse(load_all)
+            consequence = " ".join([", ".join(numbers)] + ([_("Refused: %(list)s") % {"list": "; ".join(refused)}]
+                                                         if refused else []))
+            return review_page(request, action=action, back_url=back, reported_at=timezone.now(),
+                               planned=[(_("CY cut-off"), call.cy_cutoff), (_("ETD"), call.etd)],
+                               consequence=consequence)
+    except Implausible as implausible:
+        return _confirm_report(request, implausible, action, back)
+    for number in numbers:
+        try:
+            load(number)
+        except ApplicationError as error:
+            messages.error(request, _("%(number)s not loaded: %(reason)s")
+                           % {"number": number, "reason": refusal_text(error)})
+        else:
+            messages.success(request, _("Container %(number)s loaded on %(vessel)s.")
+                             % {"number": number, "vessel": call.vessel_name})
+    return redirect(back)
+
+
 def _vessel_report(request, reference, form_class, form_name, step, success, field_map=None, action="",
                    review=None):
     actor = Actor.from_request(request)

@@ -375,3 +375,39 @@ def test_a_container_step_is_corrected_on_the_page_and_the_timeline_marks_it(dep
     other = Client()
     other.force_login(parties["port"].user)
     assert other.get(url).status_code == 404
+
+
+def test_the_port_loads_the_containers_it_ticks_after_seeing_them_against_the_vessels_times(shipper, connecting,
+                                                                                           parties, now_at):
+    from intermodal.models import PartyKind
+
+    to_station(shipper, connecting, parties, count=2)
+    departure, call = connecting.departure, connecting.vessel_call
+    for number in NUMBERS[:2]:
+        journey.train_load(actor=parties["station"], number=number, at=departure.planned_departure)
+    journey.train_depart(actor=parties["railway"], departure=departure, at=departure.planned_departure)
+    journey.train_arrive(actor=parties["railway"], departure=departure, at=departure.planned_arrival)
+    for number in NUMBERS[:2]:
+        journey.train_discharge(actor=parties["port"], number=number, at=departure.planned_arrival)
+        journey.terminal_gate_in(actor=parties["port"], number=number,
+                                 at=departure.planned_arrival + timedelta(hours=1))
+    factories.declaration_released(Container.objects.get(number=NUMBERS[0]).booking)
+    now_at(call.eta + timedelta(hours=1))
+    client = Client()
+    client.force_login(factories.user(connecting.network.port, username="berth"))
+    url = f"/operations/port/vessel/{call.reference}/load-selected/"
+
+    review = client.post(url, {"numbers": NUMBERS[:2]})
+    before = [Container.objects.get(number=n).status for n in NUMBERS[:2]]
+    loaded = client.post(url, {"numbers": NUMBERS[:2], "reviewed": "1"})
+    none_ticked = client.post(url, {})
+    stranger = Client()
+    stranger.force_login(factories.user(factories.organisation(PartyKind.PORT, code="other-port")))
+
+    assert review.status_code == 200 and "data-review-report" in review.content.decode()
+    assert all(number in review.content.decode() for number in NUMBERS[:2])
+    assert before == ["at_terminal", "at_terminal"]  # tried for the review, rolled back
+    assert loaded.status_code == 302
+    assert [Container.objects.get(number=n).status for n in NUMBERS[:2]] == ["on_vessel", "on_vessel"]
+    assert none_ticked.status_code == 302
+    assert stranger.post(url, {"numbers": NUMBERS[:1]}).status_code == 404
