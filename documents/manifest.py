@@ -116,7 +116,7 @@ def manifest_pdf(manifest: Manifest) -> bytes:
             "terminal": service.terminal.display_name, "service": service.code}
         text(margin, y - 10 * mm, where, size=9)
         when = _("Planned departure %(departs)s, arrival %(arrives)s (Asia/Shanghai) · status %(status)s") % {
-            "departs": _moment(departure.planned_departure), "arrives": _moment(departure.planned_arrival),
+            "departs": moment(departure.planned_departure), "arrives": moment(departure.planned_arrival),
             "status": departure.get_status_display()}
         text(margin, y - 15 * mm, when, size=9)
         y -= 22 * mm
@@ -145,10 +145,6 @@ def manifest_pdf(manifest: Manifest) -> bytes:
     totals = _("%(n)s containers, %(teu)s TEU, VGM %(kg)s kg") % {
         "n": len(manifest.containers), "teu": manifest.teu, "kg": f"{manifest.vgm_kg:,.0f}"}
     text(margin, y - 3 * mm, totals, size=9, bold=True)
-    text(margin, margin - 4 * mm, _("Printed %(when)s") % {"when": _moment(timezone.now())}, size=7)
+    text(margin, margin - 4 * mm, _("Printed %(when)s") % {"when": moment(timezone.now())}, size=7)
     canvas.save()
     return buffer.getvalue()
-
-
-def _moment(value) -> str:
-    return moment(timezone.localtime(value))

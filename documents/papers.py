@@ -73,7 +73,7 @@ class Sheet:
         self.text(x, y - 10, label, size=7)
 
     def pdf(self) -> bytes:
-        self.text(self.width - 20, 12, _("Printed %(when)s") % {"when": moment(timezone.localtime())}, size=6,
+        self.text(self.width - 20, 12, _("Printed %(when)s") % {"when": moment(timezone.now())}, size=6,
                   right=True)
         self.canvas.save()
         return self.buffer.getvalue()
@@ -88,7 +88,7 @@ def _shipper(booking: Booking) -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return moment(timezone.localtime(value)) if value else "–"
+    return moment(value) or "–"
 
 
 # --- Booking confirmation --------------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def _shipper(actor: Actor, now: datetime) -> list[WorkItem]:
             LATER, booking.created_at, "booking_draft",
             _("Booking %(ref)s is a draft") % {"ref": booking.reference},
             _("Confirm it to hold the space; the station closes %(closing)s.")
-            % {"closing": _moment(booking.departure.closing_time)},
+            % {"closing": moment(booking.departure.closing_time)},
             _booking_url(booking), _("Confirm it")))
 
     undeclared = bookings.filter(status__in=HOLDS_CAPACITY, declarations__isnull=True,
@@ -148,7 +148,7 @@ def _shipper(actor: Actor, now: datetime) -> list[WorkItem]:
             LATER, booking.vessel_call.customs_cutoff, "to_declare",
             _("Declare the goods of booking %(ref)s") % {"ref": booking.reference},
             _("Customs cut-off %(cutoff)s. You can declare before the containers have numbers.")
-            % {"cutoff": _moment(booking.vessel_call.customs_cutoff)},
+            % {"cutoff": moment(booking.vessel_call.customs_cutoff)},
             reverse("customs:new", args=[booking.reference]), _("Declare goods")))
 
     for declaration in declaration_list(actor=actor).filter(status=DeclarationStatus.DRAFT):
@@ -183,7 +183,7 @@ def _station(actor: Actor, now: datetime) -> list[WorkItem]:
                 _("Get %(n)s x %(size_type)s empties ready for booking %(ref)s")
                 % {"n": request.quantity, "size_type": request.size_type, "ref": request.booking.reference},
                 _("%(station)s · requested %(when)s") % {"station": station.display_name,
-                                                         "when": _moment(request.requested_at)},
+                                                         "when": moment(request.requested_at)},
                 url, _("Open the station board")))
         else:
             items.append(WorkItem(
@@ -192,7 +192,7 @@ def _station(actor: Actor, now: datetime) -> list[WorkItem]:
                 % {"n": request.quantity - request.handed_out, "size_type": request.size_type,
                    "ref": request.booking.reference},
                 _("%(station)s · ready since %(when)s") % {"station": station.display_name,
-                                                           "when": _moment(request.ready_at or now)},
+                                                           "when": moment(request.ready_at or now)},
                 url, _("Open the station board")))
 
     to_load = (Departure.objects
@@ -208,8 +208,8 @@ def _station(actor: Actor, now: datetime) -> list[WorkItem]:
             _("Load %(containers)s on train %(ref)s") % {"containers": _containers(departure.ready),
                                                         "ref": departure.reference},
             _("%(station)s · closes %(closing)s, leaves %(leaves)s")
-            % {"station": station.display_name, "closing": _moment(departure.closing_time),
-               "leaves": _moment(departure.planned_departure)},
+            % {"station": station.display_name, "closing": moment(departure.closing_time),
+               "leaves": moment(departure.planned_departure)},
             f"{board}?station={station.code}#departures", _("Open the station board")))
     return items
 
@@ -228,7 +228,7 @@ def _railway(actor: Actor, now: datetime) -> list[WorkItem]:
             NOW if expected <= now else SOON, expected, "train_to_depart",
             _("Report train %(ref)s departed") % {"ref": departure.reference},
             _("%(station)s · planned %(planned)s") % {"station": departure.service.station.display_name,
-                                                      "planned": _moment(departure.planned_departure)},
+                                                      "planned": moment(departure.planned_departure)},
             reverse("operations:manifest", args=[departure.reference]), _("Open the manifest")))
     on_the_way = departures.filter(status=DepartureStatus.DEPARTED, actual_departure__gte=now - timedelta(days=7))
     for departure in on_the_way:
@@ -237,7 +237,7 @@ def _railway(actor: Actor, now: datetime) -> list[WorkItem]:
             items.append(WorkItem(
                 NOW, expected, "train_to_arrive",
                 _("Report train %(ref)s arrived") % {"ref": departure.reference},
-                _("Expected at the port %(when)s") % {"when": _moment(expected)},
+                _("Expected at the port %(when)s") % {"when": moment(expected)},
                 reverse("operations:manifest", args=[departure.reference]), _("Open the manifest")))
     return items
 
@@ -259,7 +259,7 @@ def _port(actor: Actor, now: datetime) -> list[WorkItem]:
             _("Discharge %(containers)s from train %(ref)s") % {"containers": _containers(departure.waiting),
                                                                "ref": departure.reference},
             _("%(terminal)s rail yard · arrived %(when)s")
-            % {"terminal": departure.service.terminal.display_name, "when": _moment(departure.actual_arrival or now)},
+            % {"terminal": departure.service.terminal.display_name, "when": moment(departure.actual_arrival or now)},
             reverse("operations:port") + f"#arrival-{departure.reference}", _("Open the port page")))
 
     calls = (VesselCall.objects.filter(terminal__operator=organisation, actual_departure__isnull=True,
@@ -274,13 +274,13 @@ def _port(actor: Actor, now: datetime) -> list[WorkItem]:
                 SOON, call.etd, "vessel_to_load",
                 _("Load %(containers)s on %(vessel)s %(voyage)s")
                 % {"containers": _containers(call.to_load), "vessel": call.vessel_name, "voyage": call.voyage},
-                _("%(terminal)s · ETD %(etd)s") % {"terminal": call.terminal.display_name, "etd": _moment(call.etd)},
+                _("%(terminal)s · ETD %(etd)s") % {"terminal": call.terminal.display_name, "etd": moment(call.etd)},
                 url, _("Open the loading list")))
         if call.etd <= now:
             items.append(WorkItem(
                 NOW, call.etd, "vessel_to_sail",
                 _("Report %(vessel)s %(voyage)s sailed") % {"vessel": call.vessel_name, "voyage": call.voyage},
-                _("%(terminal)s · ETD %(etd)s") % {"terminal": call.terminal.display_name, "etd": _moment(call.etd)},
+                _("%(terminal)s · ETD %(etd)s") % {"terminal": call.terminal.display_name, "etd": moment(call.etd)},
                 url, _("Open the loading list")))
     return items
 
@@ -312,7 +312,7 @@ def _officers(actor: Actor, now: datetime) -> list[WorkItem]:
                 items.append(WorkItem(
                     NOW, inspection.appointment_at, "inspection_to_record",
                     _("Record the result of the inspection of %(ref)s") % {"ref": declaration.reference},
-                    _("Appointment %(when)s at %(place)s") % {"when": _moment(inspection.appointment_at),
+                    _("Appointment %(when)s at %(place)s") % {"when": moment(inspection.appointment_at),
                                                               "place": inspection.place},
                     url, _("Open the declaration")))
             continue
@@ -320,7 +320,7 @@ def _officers(actor: Actor, now: datetime) -> list[WorkItem]:
             NOW if waiting_since < now - OVERDUE_DECISION else SOON, waiting_since, "declaration_to_decide",
             _("Decide on declaration %(ref)s") % {"ref": declaration.reference},
             _("%(station)s · submitted %(when)s%(risk)s")
-            % {"station": declaration.station.display_name, "when": _moment(waiting_since),
+            % {"station": declaration.station.display_name, "when": moment(waiting_since),
                "risk": (" · " + _("selected for inspection")) if declaration.risk_selected else ""},
             url, _("Open the declaration")))
     return items
@@ -334,10 +334,6 @@ BUILDERS = {
     PartyKind.CUSTOMS: _officers,
     PartyKind.BORDER_INSPECTION: _officers,
 }
-
-
-def _moment(value: datetime) -> str:
-    return moment(timezone.localtime(value))
 
 
 def _start_of(day) -> datetime:
