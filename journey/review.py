@@ -59,3 +59,12 @@ def review_page(request, *, action: str, reported_at: datetime | None, planned: 
     context = {"action": action, "reported_at": reported_at, "rows": rows, "fields": report_fields(request),
                "post_url": request.path, "back_url": back_url, "consequence": consequence}
     return render(request, "operations/review_report.html", context)
+
+
+def review_first(request, step: Callable[[], object], **page):
+    """The review page for a report not reviewed yet (after trying `step` and rolling it back), or None once it
+    is: the caller then records it. `page` is review_page's arguments."""
+    if reviewed(request):
+        return None
+    rehearse(step)
+    return review_page(request, **page)

@@ -53,7 +53,7 @@ from journey.forms import (
 )
 from journey.periods import period_from
 from journey.plausibility import Implausible
-from journey.review import rehearse, report_fields, review_page, reviewed
+from journey.review import rehearse, report_fields, review_first, review_page, reviewed
 from stations.models import Departure, DepartureStatus, Station, VesselCall
 from stations.selectors import departure_list
 from tracking.visibility import events_visible
@@ -370,12 +370,9 @@ def _hand_out_several(request, actor: Actor, empty: EmptyRequest, numbers: list[
         try:
             number = clean_container_number(number)
             container = journey.empty_hand_out(actor=actor, request=empty, number=number)
-        except ValidationError as error:
-            messages.error(request, _("%(number)s not handed out: %(reason)s")
-                           % {"number": number, "reason": " ".join(error.messages)})
-        except ApplicationError as error:
-            messages.error(request, _("%(number)s not handed out: %(reason)s")
-                           % {"number": number, "reason": refusal_text(error)})
+        except (ValidationError, ApplicationError) as error:
+            reason = " ".join(error.messages) if isinstance(error, ValidationError) else refusal_text(error)
+            messages.error(request, _("%(number)s not handed out: %(reason)s") % {"number": number, "reason": reason})
         else:
             messages.success(request, _("Empty %(number)s handed out for booking %(ref)s.")
                              % {"number": container.number, "ref": empty.booking.reference})
@@ -399,14 +396,14 @@ def load_all_ready(request, reference: str):
         return journey.train_load_all_ready(actor=actor, departure=departure, confirmed=_confirmed(request))
 
     try:
-        if not reviewed(request):
-            rehearse(load)
-            return review_page(
-                request, action=action, back_url=back, reported_at=timezone.now(),
-                planned=[(_("Station closing time"), departure.closing_time),
-                         (_("Planned departure"), departure.planned_departure),
-                         (_("Estimated departure"), departure.estimated_departure)],
-                consequence=_("Every container gated in for this train and not yet loaded goes on it."))
+        page = review_first(
+            request, load, action=action, back_url=back, reported_at=timezone.now(),
+            planned=[(_("Station closing time"), departure.closing_time),
+                     (_("Planned departure"), departure.planned_departure),
+                     (_("Estimated departure"), departure.estimated_departure)],
+            consequence=_("Every container gated in for this train and not yet loaded goes on it."))
+        if page is not None:
+            return page
         loaded = load()
     except Implausible as implausible:
         return _confirm_report(request, implausible, action, back)
@@ -511,9 +508,10 @@ def _report(request, actor, departure, form, form_name, step, success, field_map
         return _manifest_page(request, actor, departure, forms={form_name: form}, status=400)
     back = reverse("operations:manifest", args=[departure.reference])
     try:
-        if review is not None and not reviewed(request):
-            rehearse(lambda: step(form.cleaned_data))
-            return review_page(request, action=action, back_url=back, **review(form.cleaned_data))
+        page = review and review_first(request, lambda: step(form.cleaned_data), action=action, back_url=back,
+                                       **review(form.cleaned_data))
+        if page:
+            return page
         step(form.cleaned_data)
     except Implausible as implausible:
         return _confirm_report(request, implausible, action, back)
@@ -829,9 +827,10 @@ def _vessel_report(request, reference, form_class, form_name, step, success, fie
     action = action % {"vessel": call.vessel_name, "voyage": call.voyage}
     back = reverse("operations:vessel", args=[call.reference])
     try:
-        if review is not None and not reviewed(request):
-            rehearse(lambda: step(actor, call, form.cleaned_data))
-            return review_page(request, action=action, back_url=back, **review(call, form.cleaned_data))
+        page = review and review_first(request, lambda: step(actor, call, form.cleaned_data), action=action,
+                                       back_url=back, **review(call, form.cleaned_data))
+        if page:
+            return page
         step(actor, call, form.cleaned_data)
     except Implausible as implausible:
         return _confirm_report(request, implausible, action, back)
