@@ -6,7 +6,15 @@ from datetime import datetime
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from bookings.models import SIZE_TYPES, Booking, BookingChange, Container
+from bookings.models import (
+    HOLDS_CAPACITY,
+    SIZE_TYPES,
+    Booking,
+    BookingChange,
+    BookingStatus,
+    Container,
+    ContainerStatus,
+)
 from bookings.services import Quote, connection_problems, quote_build, validate_lines
 from intermodal.access import Actor
 from intermodal.errors import NotFound
@@ -66,6 +74,13 @@ def booking_get(*, actor: Actor, reference: str) -> Booking:
     if booking is None:
         raise NotFound()
     return booking
+
+
+def travelling_containers() -> QuerySet[Container]:
+    """The containers that travel (or travelled) with their booking: the active ones of live bookings, and those
+    that sailed. What a train's manifest and a vessel's loading list hold."""
+    return Container.objects.filter(Q(is_active=True) | Q(status=ContainerStatus.SAILED),
+                                    booking__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED])
 
 
 def sees_prices(actor: Actor) -> bool:

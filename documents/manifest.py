@@ -2,28 +2,22 @@
 its booking, shipper, seal, VGM, dangerous goods and customs state, and the totals - for the rail desk, the
 station's siding and the port's rail yard. In the reader's language; Chinese names in an embedded font."""
 
-import io
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bookings.models import HOLDS_CAPACITY, SIZE_TYPES, BookingStatus, Container, ContainerStatus
+from bookings.models import SIZE_TYPES, Container
+from bookings.selectors import travelling_containers
 from customs.selectors import customs_labels
-from documents.fonts import font_for
-from guard.text import export_text
+from documents.papers import Sheet
 from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.exports import Table
 from intermodal.models import PartyKind
 from intermodal.templatetags.moments import moment
 from stations.models import Departure, localised
-
-# The containers a manifest lists: those of live bookings on the departure, and those that sailed with it.
-_TRAVELLING = (Q(is_active=True) | Q(status=ContainerStatus.SAILED)) & Q(
-    booking__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED])
 
 
 @dataclass
@@ -54,7 +48,7 @@ def manifest_get(*, actor: Actor, reference: str) -> Manifest:
     if departure is None:
         raise NotFound()
     containers = list(
-        Container.objects.filter(_TRAVELLING, booking__departure=departure)
+        travelling_containers().filter(booking__departure=departure)
         .select_related("booking__shipper", "booking__destination")
         .order_by("booking__reference", "number")
     )
@@ -87,26 +81,15 @@ def manifest_pdf(manifest: Manifest) -> bytes:
     """An A4 landscape PDF, as many pages as the containers need, each with the train's heading and the columns."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import mm
-    from reportlab.pdfgen.canvas import Canvas
 
     departure = manifest.departure
     service = departure.service
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=landscape(A4), invariant=1, pageCompression=0)
-    canvas.setTitle(_("Train manifest %(ref)s") % {"ref": departure.reference})
-    width, height = landscape(A4)
+    sheet = Sheet(landscape(A4), _("Train manifest %(ref)s") % {"ref": departure.reference})
+    canvas, text, width, height = sheet.canvas, sheet.text, sheet.width, sheet.height
     margin = 12 * mm
     widths = [30, 17, 32, 58, 20, 24, 20, 26, 26, 0]
     widths[-1] = (width - 2 * margin) / mm - sum(widths[:-1])
     columns = [margin + sum(widths[:i]) * mm for i in range(len(widths))]
-
-    def text(x, y, value, size=8, bold=False, limit=None):
-        value = export_text("" if value is None else str(value), multiline=False)
-        font = font_for(value, bold=bold)
-        while limit and len(value) > 1 and canvas.stringWidth(value, font, size) > limit:
-            value = value[:-2] + "…"
-        canvas.setFont(font, size)
-        canvas.drawString(x, y, value)
 
     def heading() -> float:
         y = height - margin
@@ -132,7 +115,7 @@ def manifest_pdf(manifest: Manifest) -> bytes:
             y = heading()
         for column, (x, value) in enumerate(zip(columns, _row(container), strict=True)):
             shown = f"{value:,.0f}" if isinstance(value, Decimal) else value
-            text(x, y, shown, limit=widths[column] * mm - 2 * mm)
+            text(x, y, shown, size=8, limit=widths[column] * mm - 2 * mm)
         y -= 5 * mm
         if index % 5 == 4:
             canvas.setLineWidth(0.2)
@@ -145,6 +128,4 @@ def manifest_pdf(manifest: Manifest) -> bytes:
     totals = _("%(n)s containers, %(teu)s TEU, VGM %(kg)s kg") % {
         "n": len(manifest.containers), "teu": manifest.teu, "kg": f"{manifest.vgm_kg:,.0f}"}
     text(margin, y - 3 * mm, totals, size=9, bold=True)
-    text(margin, margin - 4 * mm, _("Printed %(when)s") % {"when": moment(timezone.now())}, size=7)
-    canvas.save()
-    return buffer.getvalue()
+    return sheet.pdf()

@@ -274,17 +274,10 @@ def _pdf_answer(content: bytes, filename: str) -> HttpResponse:
     return response
 
 
-def _visible_booking(request, reference: str) -> tuple[Actor, Booking]:
-    actor = Actor.from_request(request)
-    try:
-        return actor, selectors.booking_get(actor=actor, reference=reference)
-    except NotFound:
-        raise Http404 from None
-
-
 def _gate_container(request, reference: str, number: str) -> Container:
     """A container of a booking the caller may see, for the gate's paper: the shipper's and its station's."""
-    actor, booking = _visible_booking(request, reference)
+    actor = Actor.from_request(request)
+    booking = _booking(actor, reference)
     if actor.kind not in GATE_PAPER_PARTIES:
         raise Http404
     container = booking.containers.filter(number=number).order_by("-is_active", "-pk").first()
@@ -296,7 +289,8 @@ def _gate_container(request, reference: str, number: str) -> Container:
 
 @login_required
 def booking_confirmation_view(request, reference: str):
-    actor, booking = _visible_booking(request, reference)
+    actor = Actor.from_request(request)
+    booking = _booking(actor, reference)
     content = booking_confirmation_pdf(booking, sees_prices=selectors.sees_prices(actor))
     return _pdf_answer(content, f"booking-{booking.reference}.pdf")
 

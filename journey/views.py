@@ -32,6 +32,7 @@ from bookings.models import (
     EmptyRequest,
     EmptyRequestStatus,
 )
+from bookings.selectors import travelling_containers
 from customs.selectors import customs_labels
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotAllowed, StateConflict
@@ -64,9 +65,6 @@ PORT_CALL_DAYS = 14
 # Arrived trains stay on the port page this long after arrival, or while containers wait to be handled.
 PORT_ARRIVALS_KEPT = timedelta(days=3)
 OPEN_DEPARTURE = (DepartureStatus.SCHEDULED, DepartureStatus.CLOSED)
-# Containers that travel(led) with their booking: those of live bookings, and those that sailed.
-_TRAVELLING = Q(is_active=True) | Q(status=ContainerStatus.SAILED)
-_LIVE_BOOKING = Q(booking__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED])
 
 AUDIENCE = {
     PartyKind.STATION_OPERATOR: gettext_lazy("This page is for the staff of inland stations."),
@@ -456,7 +454,7 @@ def railway_departures(request):
 
 def _manifest_containers(departure: Departure) -> list[Container]:
     return list(
-        Container.objects.filter(_TRAVELLING, _LIVE_BOOKING, booking__departure=departure)
+        travelling_containers().filter(booking__departure=departure)
         .select_related("booking")
         .order_by("booking__reference", "number")
     )
@@ -703,7 +701,7 @@ def _port_call(actor: Actor, reference: str) -> VesselCall:
 def _vessel_page(request, actor: Actor, call: VesselCall, *, forms: dict | None = None, error: str = "",
                  status: int = 200):
     containers = list(
-        Container.objects.filter(_TRAVELLING, _LIVE_BOOKING, booking__vessel_call=call)
+        travelling_containers().filter(booking__vessel_call=call)
         .select_related("booking__departure__service__terminal")
         .order_by("booking__reference", "number")
     )
