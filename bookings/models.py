@@ -100,6 +100,8 @@ class BookingStatus(models.TextChoices):
 HOLDS_CAPACITY = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT, BookingStatus.LOADED)
 # Containers are committed to the booking in these states (a container is in at most one of them).
 ACTIVE = (BookingStatus.DRAFT, *HOLDS_CAPACITY)
+# A booking can miss its vessel in these states (Booking.is_at_risk); loaded or sailed, it has made it.
+AT_RISK_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT)
 _money = {"max_digits": 12, "decimal_places": 2}
 
 
@@ -206,7 +208,7 @@ class Booking(models.Model):
     @property
     def is_at_risk(self) -> bool:
         """The booked connection no longer makes the vessel's CY cut-off (a delay, or the vessel moved)."""
-        if self.status not in (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT):
+        if self.status not in AT_RISK_STATUSES:
             return False
         if self.vessel_call.actual_departure is not None:
             return True

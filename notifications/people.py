@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from bookings.models import Booking, BookingStatus
+from bookings.models import AT_RISK_STATUSES, Booking, BookingStatus
 from bookings.selectors import connections_search
 from intermodal.codes import DocumentType, EventType
 from intermodal.models import Event, PartyKind, User
@@ -167,7 +167,6 @@ def notifications_from_events(events: list[Event]) -> list[int]:
 # --- Periodic checks ------------------------------------------------------------------------------------
 
 
-AT_RISK_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT)
 
 
 def _at_risk_candidates(now):

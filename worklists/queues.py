@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from bookings.models import (
+    AT_RISK_STATUSES,
     HOLDS_CAPACITY,
     Booking,
     BookingStatus,
@@ -36,7 +37,6 @@ from stations.models import Departure, DepartureStatus, VesselCall
 
 NOW, SOON, LATER = 0, 1, 2  # urgency: act now (a deadline passed or is today), soon, when there is time
 SHOWN = 25  # items on the home page; the count says how many there are in all
-AT_RISK_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT)
 LOADING_AHEAD = timedelta(hours=24)  # trains closing and vessels leaving this soon ask for their loading
 OVERDUE_DECISION = timedelta(hours=24)
 

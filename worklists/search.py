@@ -41,16 +41,15 @@ class Found:
 def search_for(actor: Actor, text: str) -> list[Found]:
     key = normalise_reference(text).translate(SPACES).upper()
     found: list[Found] = []
-    tracked = _tracked(actor, key)
     if CONTAINER_NUMBER.match(key):
-        if tracked:
+        if _tracked(actor, key):
             found.append(Found("container", _("Container %(number)s") % {"number": key}, _track_url(key)))
         return found
     booking = booking_list(actor=actor).filter(reference=key).first()
     if booking is not None:
         found.append(Found("booking", _("Booking %(ref)s") % {"ref": key},
                            reverse("bookings:detail", args=[booking.reference])))
-    elif tracked:
+    elif _tracked(actor, key):  # a booking its page does not show this party, but tracking does
         found.append(Found("booking", _("Booking %(ref)s") % {"ref": key}, _track_url(key)))
     declaration = declaration_list(actor=actor).filter(reference=key).first()
     if declaration is not None:
