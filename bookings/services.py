@@ -641,16 +641,18 @@ def booking_roll(
 # --- Containers ------------------------------------------------------------------------------------------
 
 
-def _require_container_actor(actor: Actor, booking: Booking) -> None:
-    """The shipper, or staff of the station the booking leaves from."""
+def handles_containers(actor: Actor, booking: Booking) -> bool:
+    """Whether the actor handles the booking's containers (numbers, seals, the gate's paper): the shipper, or
+    staff of the station the booking leaves from."""
     if actor.kind == PartyKind.PLATFORM_ADMIN:
-        return
-    if actor.organisation is not None and (
-        booking.shipper_id == actor.organisation.pk
-        or booking.departure.service.station.operator_id == actor.organisation.pk
-    ):
-        return
-    raise NotAllowed(_("Only the shipper or the station's staff can assign containers."), code="not_allowed")
+        return True
+    return actor.organisation is not None and actor.organisation.pk in (
+        booking.shipper_id, booking.departure.service.station.operator_id)
+
+
+def _require_container_actor(actor: Actor, booking: Booking) -> None:
+    if not handles_containers(actor, booking):
+        raise NotAllowed(_("Only the shipper or the station's staff can assign containers."), code="not_allowed")
 
 
 def container_assign(

@@ -165,7 +165,7 @@ def _numbers_missing(booking: Booking) -> bool:
     if booking.status not in ACTIVE:
         return False
     booked = sum(line.quantity for line in booking.lines.all())
-    return booking.containers.filter(is_active=True).count() < booked
+    return sum(1 for container in booking.containers.all() if container.is_active) < booked  # prefetched
 
 
 def _journey_map(booking: Booking):
@@ -200,9 +200,7 @@ def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None 
         "bill_form": (forms or {}).get("bill_form"),  # a refused B/L request, shown again with its errors
         "map": _journey_map(booking),
         # The gate's paper (EIR, labels: documents/papers.py) is the shipper's and its station's.
-        "gate_papers": is_owner or actor.kind == PartyKind.PLATFORM_ADMIN or (
-            actor.kind == PartyKind.STATION_OPERATOR
-            and booking.departure.service.station.operator_id == actor.organisation.pk),
+        "gate_papers": services.handles_containers(actor, booking),
     }
     if is_owner:
         context.update(
@@ -424,10 +422,8 @@ def _step_connections(request, search: SearchForm):
 def _split_offers(search: SearchForm, search_carry: list[tuple[str, str]]) -> list[dict]:
     """When no departure has room for all the containers: the departures that together do, for each vessel, each
     part a link to its own booking (step 3 with that part's containers)."""
-    kwargs = search.search_kwargs()
-    kwargs.pop("limit", None)
     try:
-        offers = selectors.split_offers(**kwargs)
+        offers = selectors.split_offers(**search.search_kwargs())
     except ApplicationError:
         return []
     others = [(name, value) for name, value in search_carry if not CONTAINER_FIELD.fullmatch(name)]

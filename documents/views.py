@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from bookings import selectors
 from bookings.models import BillOfLading, Booking, Container
+from bookings.services import handles_containers
 from bookings.views import booking_page
 from documents.bill_of_lading import (
     BILL_FIELDS,
@@ -264,8 +265,8 @@ def manifest_view(request, reference: str, file_format: str):
 
 # --- Booking confirmation, EIR, container label ----------------------------------------------------------
 
-# The gate's paper (EIR, label) is the shipper's and its station's; the confirmation every party seeing the booking.
-GATE_PAPER_PARTIES = frozenset({PartyKind.ENTERPRISE, PartyKind.STATION_OPERATOR, PartyKind.PLATFORM_ADMIN})
+# The gate's paper (EIR, label) is for those who handle the containers (bookings.services.handles_containers);
+# the confirmation for every party that sees the booking.
 
 
 def _pdf_answer(content: bytes, filename: str) -> HttpResponse:
@@ -278,7 +279,7 @@ def _gate_container(request, reference: str, number: str) -> Container:
     """A container of a booking the caller may see, for the gate's paper: the shipper's and its station's."""
     actor = Actor.from_request(request)
     booking = _booking(actor, reference)
-    if actor.kind not in GATE_PAPER_PARTIES:
+    if not handles_containers(actor, booking):
         raise Http404
     container = booking.containers.filter(number=number).order_by("-is_active", "-pk").first()
     if container is None:
