@@ -247,7 +247,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # The Chinese web font (Noto Sans SC, OFL), installed from npm by `make assets` and the Dockerfile into
 # assets/node_modules (assets/package.json): served from here, never from a CDN.
 CJK_WEB_FONT_DIR = BASE_DIR / "assets" / "node_modules" / "@fontsource-variable" / "noto-sans-sc"
-if CJK_WEB_FONT_DIR.is_dir():
+CJK_WEB_FONT = CJK_WEB_FONT_DIR.is_dir()  # read once here, not on every page
+if CJK_WEB_FONT:
     STATICFILES_DIRS.append(("fonts/noto-sans-sc", CJK_WEB_FONT_DIR))
 if DEBUG:
     # Under runserver and tests files come from the finders; there is no collected STATIC_ROOT to warn about.
