@@ -42,7 +42,6 @@ from intermodal.idempotency import idempotency_answer, idempotency_answer_body, 
 from intermodal.models import PartyKind
 from intermodal.permissions import page_parties
 from intermodal.sorting import sort_from
-from stations.maps import NEAR_PORT_LONGITUDE, network_map
 from stations.selectors import vessel_call_list
 
 PAGE_SIZE = 25
@@ -168,25 +167,6 @@ def _numbers_missing(booking: Booking) -> bool:
     return sum(1 for container in booking.containers.all() if container.is_active) < booked  # prefetched
 
 
-def _journey_map(booking: Booking):
-    """The network map with the booking's route picked out and its containers' place along it: at the station
-    until the train leaves, then by the time gone of the trip, at the terminal once the train arrived."""
-    departure = booking.departure
-    if departure.actual_arrival is not None or booking.status in (BookingStatus.AT_PORT, BookingStatus.LOADED,
-                                                                  BookingStatus.SAILED):
-        progress = 1.0
-    elif departure.actual_departure is not None:
-        trip = (departure.expected_arrival - departure.actual_departure).total_seconds()
-        gone = (timezone.now() - departure.actual_departure).total_seconds()
-        progress = min(max(gone / trip, 0.05), 0.95) if trip > 0 else 0.5
-    else:
-        progress = 0.0
-    service = departure.service
-    far = service.station.longitude is not None and service.station.longitude < NEAR_PORT_LONGITUDE
-    return network_map(route=(service.station.code, service.terminal.code), near_port=not far,
-                       progress=None if booking.status == BookingStatus.CANCELLED else progress)
-
-
 def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None = None, error: str = "",
                  status=200):
     """The booking page; the B/L's request view (documents) shows it again with its form's errors."""
@@ -198,7 +178,7 @@ def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None 
         "action_error": error,
         "empty_requests": list(booking.empty_requests.order_by("requested_at")),
         "bill_form": (forms or {}).get("bill_form"),  # a refused B/L request, shown again with its errors
-        "map": _journey_map(booking),
+        "map": selectors.journey_map(booking),
         # The gate's paper (EIR, labels: documents/papers.py) is the shipper's and its station's.
         "gate_papers": services.handles_containers(actor, booking),
     }

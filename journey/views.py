@@ -742,12 +742,20 @@ def vessel_load(request, reference: str, number: str):
     container = _port_container(actor, number, "booking__vessel_call__terminal__operator")
     if container.booking.vessel_call_id != call.pk:
         raise Http404
+    action = _("Load %(number)s on %(vessel)s") % {"number": container.number, "vessel": call.vessel_name}
+    back = reverse("operations:vessel", args=[call.reference])
+
+    def load():
+        return journey.vessel_load(actor=actor, number=container.number, confirmed=_confirmed(request))
+
     try:
-        journey.vessel_load(actor=actor, number=container.number, confirmed=_confirmed(request))
+        page = review_first(request, load, action=action, back_url=back, reported_at=timezone.now(),
+                            planned=[(_("CY cut-off"), call.cy_cutoff), (_("ETD"), call.etd)])
+        if page is not None:
+            return page
+        load()
     except Implausible as implausible:
-        return _confirm_report(request, implausible, _("Load %(number)s on %(vessel)s")
-                               % {"number": container.number, "vessel": call.vessel_name},
-                               reverse("operations:vessel", args=[call.reference]))
+        return _confirm_report(request, implausible, action, back)
     except ApplicationError as error:
         messages.error(request, refusal_text(error))
     else:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from bookings.csv_views import EXPORT_ROWS, bookings_filtered
+from bookings.selectors import journey_map
 from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.exports import FORMATS, Table, export_response
@@ -31,7 +32,8 @@ def track(request):
     by_container = bool(timeline and tracking.CONTAINER_NUMBER.match(form.cleaned_data["q"].strip().upper()))
     return render(request, "tracking/track.html",
                   {"form": form, "timeline": timeline, "not_found": not_found, "by_container": by_container,
-                   "correcting_organisation": getattr(actor.organisation, "pk", None)},
+                   "correcting_organisation": getattr(actor.organisation, "pk", None),
+                   "map": journey_map(timeline.booking) if timeline else None},
                   status=404 if not_found else 200)
 
 
@@ -56,7 +58,9 @@ def tracking_public(request):
                                              booking_reference=form.cleaned_data["booking"])
         except NotFound:
             not_found = True
-    return render(request, "tracking/public.html", {"form": form, "timeline": timeline, "not_found": not_found},
+    return render(request, "tracking/public.html",
+                  {"form": form, "timeline": timeline, "not_found": not_found,
+                   "map": journey_map(timeline.booking) if timeline else None},
                   status=404 if not_found else 200)
 
 

@@ -1,5 +1,6 @@
 """The network map: an SVG drawn from the stations' and terminals' coordinates (no tiles, no CDN), on every
-home page, and on a booking's page with its route picked out and its containers' place along it."""
+home page, and on a booking's page and the tracking pages with its route picked out and its containers' place
+along it."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -12,9 +13,12 @@ from journey import services as journey
 from stations.maps import MARGIN, WIDTH, network_map
 from stations.models import Departure
 from tests import factories
+from tests.bookings import test_journey
 from tests.bookings.conftest import book
+from tests.bookings.test_journey import NUMBERS, to_station
 
 pytestmark = pytest.mark.django_db
+parties = test_journey.parties
 
 
 def place(obj, latitude, longitude):
@@ -87,3 +91,23 @@ def test_the_map_around_the_port_leaves_the_far_west_out_and_counts_it(placed):
     assert "URUMQI" in {dot.code for dot in whole.dots}
     assert "URUMQI" not in {dot.code for dot in near.dots} and near.left_out == 1
     assert all(line.station != "URUMQI" for line in near.lines)
+
+
+def test_the_tracking_pages_show_where_the_container_is_on_its_route(client, shipper, connecting, parties, placed):
+    booking, _request = to_station(shipper, connecting, parties, count=1)
+    journey.train_load(actor=parties["station"], number=NUMBERS[0], confirmed=True)
+    journey.train_depart(actor=parties["railway"], departure=connecting.departure, confirmed=True,
+                         at=timezone.now() - timedelta(hours=2))
+    Departure.objects.filter(pk=connecting.departure.pk).update(estimated_arrival=timezone.now() + timedelta(hours=2))
+    client.force_login(shipper.user)
+
+    signed_in = client.get("/operations/track/", {"q": NUMBERS[0]})
+    client.logout()
+    public = client.get("/track/", {"container": NUMBERS[0], "booking": booking.reference})
+    nothing = client.get("/track/", {"container": NUMBERS[0], "booking": "BK-NOT-THIS"})
+
+    for response in (signed_in, public):
+        page, drawn = response.content.decode(), response.context["map"]
+        assert 'data-route="YIWU-W:BEILUN"' in page and "data-container-position" in page
+        assert 0.3 < (drawn.marker[0] - drawn.route.x1) / (drawn.route.x2 - drawn.route.x1) < 0.7  # on the train
+    assert nothing.status_code == 404 and "data-network-map" not in nothing.content.decode()

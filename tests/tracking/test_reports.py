@@ -411,3 +411,30 @@ def test_the_port_loads_the_containers_it_ticks_after_seeing_them_against_the_ve
     assert [Container.objects.get(number=n).status for n in NUMBERS[:2]] == ["on_vessel", "on_vessel"]
     assert none_ticked.status_code == 302
     assert stranger.post(url, {"numbers": NUMBERS[:1]}).status_code == 404
+
+
+def test_one_container_loaded_with_its_own_button_is_reviewed_first(shipper, connecting, parties, now_at):
+    to_station(shipper, connecting, parties, count=1)
+    departure, call = connecting.departure, connecting.vessel_call
+    journey.train_load(actor=parties["station"], number=NUMBERS[0], at=departure.planned_departure)
+    journey.train_depart(actor=parties["railway"], departure=departure, at=departure.planned_departure)
+    journey.train_arrive(actor=parties["railway"], departure=departure, at=departure.planned_arrival)
+    journey.train_discharge(actor=parties["port"], number=NUMBERS[0], at=departure.planned_arrival)
+    journey.terminal_gate_in(actor=parties["port"], number=NUMBERS[0],
+                             at=departure.planned_arrival + timedelta(hours=1))
+    factories.declaration_released(Container.objects.get(number=NUMBERS[0]).booking)
+    now_at(call.eta + timedelta(hours=1))
+    client = Client()
+    client.force_login(factories.user(connecting.network.port, username="berth"))
+    url = f"/operations/port/vessel/{call.reference}/containers/{NUMBERS[0]}/load/"
+
+    review = client.post(url)
+    before = Container.objects.get(number=NUMBERS[0]).status
+    loaded = client.post(url, {"reviewed": "1"})
+
+    page = review.content.decode()
+    assert review.status_code == 200 and "data-review-report" in page
+    assert timezone.localtime(call.cy_cutoff).isoformat() in page and timezone.localtime(call.etd).isoformat() in page
+    assert before == "at_terminal"  # tried for the review, rolled back
+    assert loaded.status_code == 302
+    assert Container.objects.get(number=NUMBERS[0]).status == "on_vessel"
