@@ -15,11 +15,13 @@ class Sort:
     descending: bool = False
     others: list[tuple[str, str]] = field(default_factory=list)  # the page's other parameters, page number aside
 
-    def apply(self, queryset: QuerySet) -> QuerySet:
+    def apply(self, queryset: QuerySet, within: tuple[str, ...] = ()) -> QuerySet:
+        """The queryset in the column's order; `within`: the groups the page shows the list in (e.g. its days),
+        kept first so that each group is sorted on its own."""
         if not self.key:
             return queryset
         sign = "-" if self.descending else ""
-        return queryset.order_by(*(f"{sign}{name}" for name in self.columns[self.key]), f"{sign}pk")
+        return queryset.order_by(*within, *(f"{sign}{name}" for name in self.columns[self.key]), f"{sign}pk")
 
     @property
     def headers(self) -> dict[str, dict]:

@@ -38,6 +38,7 @@ from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotAllowed, StateConflict
 from intermodal.models import Event, PartyKind
 from intermodal.permissions import page_parties
+from intermodal.sorting import sort_from
 from journey import services as journey
 from journey.corrections import event_correct, may_correct
 from journey.forms import (
@@ -55,7 +56,7 @@ from journey.forms import (
 from journey.periods import period_from
 from journey.plausibility import Implausible
 from journey.review import rehearse, report_fields, review_first, review_page, reviewed
-from stations.models import Departure, DepartureStatus, Station, VesselCall
+from stations.models import Departure, DepartureStatus, Station, Terminal, VesselCall
 from stations.selectors import departure_list
 from tracking.visibility import events_visible
 
@@ -64,6 +65,16 @@ RAILWAY_DAYS = 3
 PORT_CALL_DAYS = 14
 # Arrived trains stay on the port page this long after arrival, or while containers wait to be handled.
 PORT_ARRIVALS_KEPT = timedelta(days=3)
+# The sortable columns of the operations pages (intermodal/sorting.py): the railway's within each day shown.
+RAILWAY_COLUMNS = {
+    "departure": ("reference",), "station": ("service__station__code",), "terminal": ("service__terminal__code",),
+    "departs": ("planned_departure",), "arrives": ("planned_arrival",), "status": ("status",),
+    "booked": ("booked_teu",), "containers": ("container_count",),
+}
+VESSEL_CALL_COLUMNS = {
+    "vessel": ("vessel_name", "voyage"), "terminal": ("terminal__code",), "etd": ("etd",), "cutoff": ("cy_cutoff",),
+    "loaded": ("loaded_containers",), "status": ("actual_departure",),
+}
 OPEN_DEPARTURE = (DepartureStatus.SCHEDULED, DepartureStatus.CLOSED)
 
 AUDIENCE = {
@@ -447,9 +458,11 @@ def railway_departures(request):
     station = request.GET.get("station", "")
     if station:
         departures = departures.filter(service__station__code=station)
+    sort = sort_from(request, RAILWAY_COLUMNS)
     return render(request, "operations/railway_departures.html",
-                  {"departures": departures, "today": period.start, "last_day": period.end, "stations": stations,
-                   "station_code": station, "period": period}, status=period.status)
+                  {"departures": sort.apply(departures, within=("service_date",)), "today": period.start,
+                   "last_day": period.end, "stations": stations, "station_code": station, "period": period,
+                   "sort": sort}, status=period.status)
 
 
 def _manifest_containers(departure: Departure) -> list[Container]:
@@ -604,9 +617,12 @@ def port_page(request):
     now = timezone.now()
     waiting = Q(bookings__containers__is_active=True,
                 bookings__containers__status__in=[ContainerStatus.ARRIVED, ContainerStatus.DISCHARGED])
+    terminals = Terminal.objects.filter(_port_filter(actor, "operator")).order_by("code")
+    terminal = request.GET.get("terminal", "")
+    at_terminal = Q(service__terminal__code=terminal) if terminal else Q()
     arrivals = list(
         departure_list()
-        .filter(_port_filter(actor, "service__terminal__operator"),
+        .filter(_port_filter(actor, "service__terminal__operator"), at_terminal,
                 status__in=[DepartureStatus.DEPARTED, DepartureStatus.ARRIVED])
         .filter(Q(status=DepartureStatus.DEPARTED) | Q(actual_arrival__gte=now - PORT_ARRIVALS_KEPT) | waiting)
         .distinct()
@@ -634,7 +650,7 @@ def port_page(request):
         when = Q(etd__date__gte=period.start, etd__date__lte=period.end)
     calls = (
         VesselCall.objects.select_related("terminal")
-        .filter(_port_filter(actor, "terminal__operator"), when)
+        .filter(_port_filter(actor, "terminal__operator"), when, Q(terminal__code=terminal) if terminal else Q())
         .annotate(
             booked_containers=Count("bookings__containers", filter=live_bookings & live_containers),
             loaded_containers=Count("bookings__containers", filter=live_bookings & Q(
@@ -642,8 +658,10 @@ def port_page(request):
         )
         .order_by("etd", "reference")
     )
+    sort = sort_from(request, VESSEL_CALL_COLUMNS)
     return render(request, "operations/port.html",
-                  {"arrivals": arrivals, "vessel_calls": calls, "days": PORT_CALL_DAYS, "period": period},
+                  {"arrivals": arrivals, "vessel_calls": sort.apply(calls), "days": PORT_CALL_DAYS, "period": period,
+                   "sort": sort, "terminals": terminals, "terminal_code": terminal},
                   status=period.status)
 
 

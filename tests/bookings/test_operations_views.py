@@ -637,3 +637,47 @@ def test_the_railway_confirms_the_whole_manifest_and_a_later_loading_asks_again(
     assert 'data-manifest-confirmed="2"' in confirmed.content.decode()
     assert departure.manifest_confirmed_at is None  # loaded since: to be confirmed again
     assert stranger.status_code == 404
+
+
+# --- Sorting and filters ---------------------------------------------------------------------------------
+
+
+def test_the_railway_sorts_each_day_by_a_column_and_keeps_the_station_and_days(client, network, railway):
+    client.force_login(railway.user)
+    today = timezone.localdate()
+    days = {"from": today.isoformat(), "to": (today + timedelta(days=2)).isoformat()}
+
+    by_station = client.get("/operations/railway/", {**days, "sort": "-station"})
+    by_time = client.get("/operations/railway/", {**days, "sort": "departs"})
+
+    listed = list(by_station.context["departures"])
+    assert {d.service.station.code for d in listed} == {"YIWU-W", "JINHUA-E"}
+    for day in {d.service_date for d in listed}:
+        stations = [d.service.station.code for d in listed if d.service_date == day]
+        assert stations == sorted(stations, reverse=True)  # within each day: the days stay in order
+    assert [d.service_date for d in listed] == sorted(d.service_date for d in listed)
+    page = by_station.content.decode()
+    assert 'aria-sort="descending"' in page
+    header = re.search(r'<th scope="col"[^>]*aria-sort="descending"[^>]*><a class="sort-link" href="([^"]+)"', page)
+    assert "sort=station" in header.group(1) and f"from={today.isoformat()}" in header.group(1)
+    times = [d.planned_departure for d in by_time.context["departures"]]
+    assert times == sorted(times)
+
+
+def test_the_port_sorts_its_vessel_calls_and_filters_them_by_terminal(client, network, port):
+    other = factories.terminal("CHUANSHAN", operator=network.port, name="Chuanshan", name_zh="穿山",
+                               unlocode="CNCSN")
+    early = factories.vessel_call(other, network.vessel_call.etd - timedelta(hours=6), vessel_name="Alpha Star")
+    client.force_login(port.user)
+
+    by_vessel = client.get("/operations/port/", {"sort": "-vessel"})
+    by_etd = client.get("/operations/port/", {"sort": "etd"})
+    one_terminal = client.get("/operations/port/", {"terminal": "CHUANSHAN"})
+
+    names = [call.vessel_name for call in by_vessel.context["vessel_calls"]]
+    assert names == sorted(names, reverse=True) and "Alpha Star" in names
+    etds = [call.etd for call in by_etd.context["vessel_calls"]]
+    assert etds == sorted(etds) and etds[0] == early.etd
+    assert list(one_terminal.context["vessel_calls"]) == [early]
+    assert 'id="terminal-filter"' in one_terminal.content.decode()
+    assert '<option value="CHUANSHAN" selected>' in one_terminal.content.decode()
