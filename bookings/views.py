@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from bookings import selectors, services
@@ -41,14 +42,18 @@ from intermodal.errors import ApplicationError, NotFound
 from intermodal.idempotency import idempotency_answer, idempotency_answer_body, idempotency_claim
 from intermodal.models import PartyKind
 from intermodal.permissions import page_parties
-from intermodal.sorting import sort_from
+from intermodal.sorting import Column, sort_from
 from stations.selectors import vessel_call_list
 
 PAGE_SIZE = 25
 BOOKING_COLUMNS = {  # the bookings list's sortable columns (intermodal/sorting.py)
-    "reference": ("reference",), "status": ("status",), "station": ("departure__service__station__code",),
-    "departure": ("departure__planned_departure",), "vessel": ("vessel_call__etd",), "teu": ("teu",),
-    "created": ("created_at",),
+    "reference": Column(gettext_lazy("Reference"), ("reference",)),
+    "status": Column(gettext_lazy("Status"), ("status",)),
+    "station": Column(gettext_lazy("Station"), ("departure__service__station__code",)),
+    "departure": Column(gettext_lazy("Departure"), ("departure__planned_departure",)),
+    "vessel": Column(gettext_lazy("Vessel"), ("vessel_call__etd",)),
+    "teu": Column(gettext_lazy("TEU"), ("teu",)),
+    "created": Column(pgettext_lazy("date a booking was made", "Created"), ("created_at",)),
 }
 CONTAINER_FIELD = re.compile(r"(st|q)\d+")  # the search's container rows (bookings.forms.SEARCH_FIELDS)
 # Which changes the page offers in which state; the services decide, these only spare a refused click.

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from bookings import selectors as booking_selectors
@@ -28,13 +29,16 @@ from customs.models import Declaration, DeclarationStatus
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, InvalidInput, NotFound
 from intermodal.models import PartyKind
-from intermodal.sorting import sort_from
+from intermodal.sorting import Column, sort_from
 from stations.models import localised
 
 PAGE_SIZE = 25
 QUEUE_COLUMNS = {  # the officers' queue's sortable columns (intermodal/sorting.py); oldest first by default
-    "reference": ("reference",), "station": ("station__code",), "submitted": ("submitted_at",),
-    "risk": ("risk_selected",), "status": ("status",),
+    "reference": Column(gettext_lazy("Reference"), ("reference",)),
+    "station": Column(gettext_lazy("Station"), ("station__code",)),
+    "submitted": Column(gettext_lazy("Submitted"), ("submitted_at",)),
+    "risk": Column(gettext_lazy("Risk selection"), ("risk_selected",)),
+    "status": Column(gettext_lazy("Status"), ("status",)),
 }
 OFFICERS = selectors.OFFICERS
 DECIDABLE = (DeclarationStatus.SUBMITTED, DeclarationStatus.INSPECTION_REQUIRED, DeclarationStatus.INSPECTED)

@@ -26,8 +26,10 @@ def reviewed(request) -> bool:
 
 
 def report_fields(request) -> list[tuple[str, str]]:
-    """The report's own fields, to send again from a review or warning step."""
-    return [(name, value) for name, value in request.POST.items() if name not in CONTROL_FIELDS]
+    """The report's own fields, to send again from a review or warning step: every value of a field sent more
+    than once (the containers ticked), not only its last."""
+    return [(name, value) for name, values in request.POST.lists() if name not in CONTROL_FIELDS
+            for value in values]
 
 
 def rehearse(step: Callable[[], object]) -> None:

@@ -38,7 +38,7 @@ from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotAllowed, StateConflict
 from intermodal.models import Event, PartyKind
 from intermodal.permissions import page_parties
-from intermodal.sorting import sort_from
+from intermodal.sorting import Column, sort_from
 from journey import services as journey
 from journey.corrections import event_correct, may_correct
 from journey.forms import (
@@ -67,13 +67,23 @@ PORT_CALL_DAYS = 14
 PORT_ARRIVALS_KEPT = timedelta(days=3)
 # The sortable columns of the operations pages (intermodal/sorting.py): the railway's within each day shown.
 RAILWAY_COLUMNS = {
-    "departure": ("reference",), "station": ("service__station__code",), "terminal": ("service__terminal__code",),
-    "departs": ("planned_departure",), "arrives": ("planned_arrival",), "status": ("status",),
-    "booked": ("booked_teu",), "containers": ("container_count",),
+    "departure": Column(gettext_lazy("Departure"), ("reference",)),
+    "station": Column(gettext_lazy("Station"), ("service__station__code",)),
+    "terminal": Column(gettext_lazy("To terminal"), ("service__terminal__code",)),
+    "departs": Column(gettext_lazy("Departs"), ("planned_departure",)),
+    "arrives": Column(gettext_lazy("Arrives"), ("planned_arrival",)),
+    "status": Column(gettext_lazy("Status"), ("status",)),
+    "booked": Column(gettext_lazy("Booked / capacity"), ("booked_teu",)),
+    "containers": Column(gettext_lazy("Containers"), ("container_count",)),
 }
 VESSEL_CALL_COLUMNS = {
-    "vessel": ("vessel_name", "voyage"), "terminal": ("terminal__code",), "etd": ("etd",), "cutoff": ("cy_cutoff",),
-    "loaded": ("loaded_containers",), "status": ("actual_departure",),
+    "vessel": Column(gettext_lazy("Vessel"), ("vessel_name", "voyage")),
+    "terminal": Column(gettext_lazy("Terminal"), ("terminal__code",)),
+    "etd": Column(gettext_lazy("ETD"), ("etd",), gettext_lazy("Estimated time of departure")),
+    "cutoff": Column(gettext_lazy("CY cut-off"), ("cy_cutoff",),
+                     gettext_lazy("Container yard: last time a laden container may reach the terminal")),
+    "loaded": Column(gettext_lazy("Loaded / booked"), ("loaded_containers",)),
+    "status": Column(gettext_lazy("Status"), ("actual_departure",)),
 }
 OPEN_DEPARTURE = (DepartureStatus.SCHEDULED, DepartureStatus.CLOSED)
 
@@ -222,11 +232,12 @@ def _confirmed(request) -> bool:
     return request.POST.get("confirm") == "1"
 
 
-def _confirm_report(request, error: Implausible, action: str, back_url: str):
+def _confirm_report(request, error: Implausible, action: str, back_url: str, consequence: str = ""):
     """The confirmation step of a report that looks wrong (journey.plausibility): why, the time it was expected,
-    and the same report again, confirmed - or back, to correct the time."""
+    what it applies to (`consequence`, e.g. the containers ticked), and the same report again, confirmed - or
+    back, to correct the time."""
     context = {"error": error, "action": action, "fields": report_fields(request), "post_url": request.path,
-               "back_url": back_url}
+               "back_url": back_url, "consequence": consequence}
     return render(request, "operations/confirm_report.html", context, status=error.status)
 
 
@@ -828,7 +839,7 @@ def vessel_load_selected(request, reference: str):
                                planned=[(_("CY cut-off"), call.cy_cutoff), (_("ETD"), call.etd)],
                                consequence=consequence)
     except Implausible as implausible:
-        return _confirm_report(request, implausible, action, back)
+        return _confirm_report(request, implausible, action, back, consequence=", ".join(numbers))
     for number in numbers:
         try:
             load(number)

@@ -1,11 +1,14 @@
 """What people do on every page in the browser tests: sign in and out, choose the language, and two checks run
 on a page as it is shown: axe-core's accessibility rules, and English UI strings left on a Chinese page."""
 
+import io
 import re
 from functools import cache
 from pathlib import Path
+from urllib.parse import urljoin
 
 from django.utils import translation
+from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -43,6 +46,19 @@ def use_language(page, language: str) -> None:
     page.locator(".lang-form button[type=submit]").click()
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == language
+
+
+# --- Papers ----------------------------------------------------------------------------------------------
+
+
+def printed(page, link) -> str:
+    """The document behind a link on the page, fetched in the person's session (its cookies, its language): its
+    text, a PDF's as pypdf reads it."""
+    response = page.context.request.get(urljoin(page.url, link.get_attribute("href")))
+    assert response.ok, (link.get_attribute("href"), response.status)
+    if response.headers["content-type"] != "application/pdf":
+        return response.text()
+    return " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(response.body())).pages)
 
 
 # --- axe-core --------------------------------------------------------------------------------------------

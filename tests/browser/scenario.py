@@ -113,6 +113,24 @@ def declared() -> State:
     return state
 
 
+def other_declaration(state: State) -> Declaration:
+    """Another shipper's booking on the same train and vessel, declared and submitted before its containers
+    have numbers: a second declaration in the officers' queues."""
+    other = actor("demo-shipper-b")
+    booking = booking_create(
+        actor=other, departure=state.departure, vessel_call=state.vessel_call, destination=state.booking.destination,
+        lines={SIZE_TYPE: 1}, commodity="Ceramic tableware", cargo_weight_kg=Decimal("9000"), confirm=True,
+    )
+    declaration = customs_services.declaration_create(
+        actor=other, booking=booking, trade_mode="0110", transport_mode="rail_vessel",
+        declarant_uscc=booking.shipper.uscc,
+        lines=[{"hs_code": "6911101900", "description": "Porcelain tableware", "quantity": "3000", "unit": "pcs",
+                "gross_weight_kg": "9000", "value": "21000", "currency": "USD", "origin_country": "CN",
+                "un_number": ""}],
+    )
+    return customs_services.declaration_submit(actor=other, declaration=declaration)
+
+
 def released() -> State:
     """After journey (c): customs and border inspection both cleared the declaration, so it is released."""
     state = declared()

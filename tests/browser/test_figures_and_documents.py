@@ -18,7 +18,7 @@ from intermodal.models import Organisation, User
 from journey import services as journey
 from stations.models import DepartureStatus, Location, Station
 from tests import factories
-from tests.browser.pages import log_in, use_language
+from tests.browser.pages import log_in, printed, use_language
 from tests.figures.conftest import booking as history_booking
 from tests.figures.conftest import declaration, departure, empty_request
 
@@ -143,6 +143,8 @@ def test_station_issues_a_bill_and_its_verification_page_shows_it(live_server, p
     bill = ready_for_bill.bill_of_lading
     assert bill.number in page.locator("#bill-issued").inner_text()
     screenshot(page, "bill-of-lading-2-issued")
+    pdf = printed(page, page.locator(f"#bill-of-lading a[href$='/{ready_for_bill.reference}/bill-of-lading.pdf']"))
+    assert bill.number in pdf and "Rotterdam Gifts B.V." in pdf and "Waalhaven 12, Rotterdam" in pdf
 
     page.context.clear_cookies()  # the verification page is public: whoever scans the QR code
     page.goto(f"{live_server.url}/bl/{bill.verification_token}/")

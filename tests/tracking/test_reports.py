@@ -406,6 +406,8 @@ def test_the_port_loads_the_containers_it_ticks_after_seeing_them_against_the_ve
 
     assert review.status_code == 200 and "data-review-report" in review.content.decode()
     assert all(number in review.content.decode() for number in NUMBERS[:2])
+    for number in NUMBERS[:2]:  # each ticked container is sent again from the review step, not only the last
+        assert f'<input type="hidden" name="numbers" value="{number}">' in review.content.decode()
     assert before == ["at_terminal", "at_terminal"]  # tried for the review, rolled back
     assert loaded.status_code == 302
     assert [Container.objects.get(number=n).status for n in NUMBERS[:2]] == ["on_vessel", "on_vessel"]
