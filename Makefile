@@ -97,7 +97,7 @@ test: venv node-modules assets lint
 # The user guide's pictures (docs/images/*.png), taken by the browser journeys; pngquant makes them smaller.
 docs-images: venv node-modules
 	DOCS_IMAGES=1 DATABASE_URL=$(DATABASE_URL_TEST) REDIS_URL=$(REDIS_URL_TEST) \
-	  $(BIN)/python -m pytest tests/browser -q -k "journey or tablet or home"
+	  $(BIN)/python -m pytest tests/browser -q -k "journey or tablet or home or day"
 
 messages: venv
 	$(BIN)/python manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles --no-obsolete

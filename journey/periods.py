@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from intermodal.forms import InputPolicyForm
 
@@ -16,9 +16,9 @@ MAX_DAYS = 31  # one page holds at most a month of departures or calls
 
 
 class PeriodForm(InputPolicyForm, forms.Form):
-    start = forms.DateField(label=gettext_lazy("From"), required=False,
+    start = forms.DateField(label=pgettext_lazy("first day of a period", "From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    end = forms.DateField(label=gettext_lazy("To"), required=False,
+    end = forms.DateField(label=pgettext_lazy("last day of a period", "To"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
 
     def clean(self):

@@ -262,6 +262,34 @@ def _scan_apply(actor: Actor, form: ScanForm, confirmed: bool) -> str:
         "number": container.number, "departure": container.booking.departure.reference}
 
 
+def _scan_review(request, actor: Actor):
+    """A container scanned onto its train is shown against the train's times first and loaded once confirmed,
+    like loading the whole train (the review page's button has the focus: Enter records it). None when there is
+    nothing to review: a gate-in (at the gate's pace; its time is still checked for plausibility), a scan
+    already reviewed, or one refused, which the scan itself then reports."""
+    form = ScanForm(request.POST)
+    if reviewed(request) or not form.is_valid() or form.cleaned_data["action"] != ScanAction.TRAIN_LOAD:
+        return None
+    container = (Container.objects.select_related("booking__departure")
+                 .filter(number=form.cleaned_data["number"], is_active=True,
+                         booking__departure__service__station__in=_stations(actor)).first())
+    if container is None:
+        return None
+    departure = container.booking.departure
+    try:
+        return review_first(
+            request, lambda: _scan_apply(actor, form, _confirmed(request)), back_url=request.get_full_path(),
+            action=_("Load %(number)s on train %(ref)s") % {"number": container.number, "ref": departure.reference},
+            reported_at=timezone.now(),
+            planned=[(_("Station closing time"), departure.closing_time),
+                     (_("Planned departure"), departure.planned_departure),
+                     (_("Estimated departure"), departure.estimated_departure)])
+    except Implausible:
+        raise
+    except ApplicationError:
+        return None
+
+
 def _scan_post(request, actor: Actor) -> tuple[str | None, ScanForm, str, int]:
     """Handle a scan: (success message or None, the form to show, the reason it failed, status); a scan that
     looks wrong raises Implausible for the confirmation step."""
@@ -290,6 +318,9 @@ def station_board(request):
     action = request.GET.get("action", "")
     if request.method == "POST":
         try:
+            page = _scan_review(request, actor)
+            if page is not None:
+                return page
             message, form, error, status = _scan_post(request, actor)
         except Implausible as implausible:
             return _confirm_report(request, implausible, _("Scan at the gate"), request.get_full_path())
@@ -313,6 +344,9 @@ def scan(request):
     form, error, status = _fresh_scan_form(request.GET.get("action", "")), "", 200
     if request.method == "POST":
         try:
+            page = _scan_review(request, actor)
+            if page is not None:
+                return page
             message, form, error, status = _scan_post(request, actor)
         except Implausible as implausible:
             return _confirm_report(request, implausible, _("Scan at the gate"), request.get_full_path())

@@ -24,6 +24,7 @@ class Dot:
     kind: str  # "station" or "terminal"
     focus: bool = False
     label: bool = False
+    label_shift: float = 0  # moved down, clear of a label above it that it would overlap
 
     @property
     def label_left(self) -> bool:
@@ -35,7 +36,7 @@ class Dot:
 
     @property
     def label_y(self) -> float:
-        return round(self.y - 10, 1)
+        return round(self.y - 10 + self.label_shift, 1)
 
 
 @dataclass
@@ -117,9 +118,26 @@ def network_map(*, focus: set[str] = frozenset(), route: tuple[str, str] | None 
         result.lines.append(line)
         if route == (station_code, terminal_code):
             result.route = line
+    _spread_labels([dot for dot in result.dots if dot.label])
     if result.route is not None and progress is not None:
         share = min(max(progress, 0.0), 1.0)
         line = result.route
         result.marker = (round(line.x1 + (line.x2 - line.x1) * share, 1),
                          round(line.y1 + (line.y2 - line.y1) * share, 1))
     return result
+
+
+LABEL_HEIGHT = 18  # a label's line, in the map's units (its font is sized in them)
+LABEL_WIDTH = 160  # about a long station name's width
+
+
+def _spread_labels(labelled: list[Dot]) -> None:
+    """Labels of nearby stations (Yiwu West and Yiwu North are a few kilometres apart) would print over each
+    other: from the top down, a label that would overlap one above it on the same side moves down below it."""
+    placed: list[Dot] = []
+    for dot in sorted(labelled, key=lambda d: (d.y, d.x)):
+        for other in placed:
+            if other.label_left == dot.label_left and abs(other.label_x - dot.label_x) < LABEL_WIDTH \
+                    and abs(other.label_y - dot.label_y) < LABEL_HEIGHT:
+                dot.label_shift += other.label_y + LABEL_HEIGHT - dot.label_y
+        placed.append(dot)

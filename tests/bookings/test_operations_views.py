@@ -253,8 +253,14 @@ def test_scan_gate_in_then_scan_load_on_the_train(client, shipper, tomorrow, sta
 
     gated = client.post(BOARD, gate_in_post(NUMBERS[0].lower()), follow=True)
     after_gate_in = Container.objects.get(number=NUMBERS[0])
-    loaded = client.post(BOARD, {"action": "train_load", "number": NUMBERS[0]}, follow=True)
+    review = client.post(BOARD, {"action": "train_load", "number": NUMBERS[0]})
+    before_review = Container.objects.get(number=NUMBERS[0]).status
+    loaded = client.post(BOARD, {"action": "train_load", "number": NUMBERS[0], "reviewed": "1"}, follow=True)
 
+    # Loading on the train is shown against the train's closing and departure times first, then recorded.
+    assert review.status_code == 200 and "data-review-report" in review.content.decode()
+    assert timezone.localtime(tomorrow.departure.closing_time).isoformat() in review.content.decode()
+    assert before_review == ContainerStatus.GATED_IN
     assert gated.status_code == 200
     assert any(f"Container {NUMBERS[0]} gated in at Yiwu West with seal SEAL12345" in m for m in messages_of(gated))
     assert gated.context["scan_form"]["action"].value() == "gate_in"  # the next scan keeps the action

@@ -93,6 +93,11 @@ def record_the_report(page) -> None:
             page.wait_for_load_state()
 
 
+def guide_picture(name: str, language: str) -> str:
+    """The user guide's name of a picture: the English one on a laptop, the Chinese one on a tablet."""
+    return name if language == "en" else f"{name}-zh-768x1024"
+
+
 def station_name(language: str) -> str:
     station = Station.objects.get(code=scenario.STATION)
     return station.name if language == "en" else station.name_zh
@@ -136,6 +141,8 @@ def test_a_shippers_day(live_server, page, screenshot, demo, language):
     assert page.locator("[data-network-map] [data-container-position]").count() == 1
     assert page.locator(f"[data-route^='{scenario.STATION}:']").count() == 1
     looked_at(page, language)
+    screenshot(page, f"day-shipper-track-{language}", docs=guide_picture("tracking-map", language),
+               scroll_to="[data-network-map]")
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -157,6 +164,7 @@ def test_a_station_day(live_server, page, screenshot, demo, language):
     page.wait_for_load_state()
     assert page.locator(".message-success").count() == 2
     assert "CSQU3054380" in page.locator(".message-error").inner_text()  # a wrong check digit: that one only
+    screenshot(page, f"day-station-hand-out-{language}", docs="hand-out-several" if language == "en" else "")
     assert queue_holds(page, live_server, reference) == 0
 
     # The gate, keyboard only: both containers gated in laden, then the train loaded after its review.
@@ -246,6 +254,7 @@ def test_a_railway_day(live_server, page, screenshot, demo, language):
     assert page.get_by_role("navigation", name=text("Dates", language)).get_attribute("data-period-start") > start
     assert "sort=-station" in page.url  # the order chosen travels with the days
     looked_at(page, language)
+    screenshot(page, f"day-railway-departures-{language}", docs=guide_picture("railway-departures", language))
     search(page, departure.reference)
     assert departure.reference in page.locator("main").inner_text()
 
@@ -347,8 +356,8 @@ def test_an_officers_day(live_server, page, screenshot, two_declared, language):
     page.locator("[data-action='clear-selected']").click()
     page.wait_for_load_state()
     assert page.locator(".message-success").count() == 2
+    screenshot(page, f"day-customs-{language}", docs="clear-selected" if language == "en" else "")
     assert all(queue_holds(page, live_server, reference) == 0 for reference in references)
-    screenshot(page, f"day-customs-{language}")
 
     # Border inspection works the scenario's declaration from its own queue, one at a time.
     page.context.clear_cookies()

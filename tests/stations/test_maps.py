@@ -111,3 +111,15 @@ def test_the_tracking_pages_show_where_the_container_is_on_its_route(client, shi
         assert 'data-route="YIWU-W:BEILUN"' in page and "data-container-position" in page
         assert 0.3 < (drawn.marker[0] - drawn.route.x1) / (drawn.route.x2 - drawn.route.x1) < 0.7  # on the train
     assert nothing.status_code == 404 and "data-network-map" not in nothing.content.decode()
+
+
+def test_the_names_of_stations_close_together_do_not_print_over_each_other(placed):
+    near = factories.station("YIWU-N")
+    place(near, 29.36, 120.05)  # a few kilometres from Yiwu West
+
+    drawn = network_map(focus={"YIWU-W", "YIWU-N"})
+
+    labels = sorted((dot for dot in drawn.dots if dot.label), key=lambda dot: dot.label_y)
+    assert [dot.code for dot in labels] == ["YIWU-N", "YIWU-W"]
+    assert labels[1].label_y - labels[0].label_y >= 18  # one line apart
+    assert all(dot.label_shift == 0 for dot in drawn.dots if not dot.label)
