@@ -15,6 +15,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 from intermodal import embedded_db
 
@@ -154,7 +155,8 @@ else:
 
 # Without Redis the broker is a folder on disk, so `make run` still runs a real worker and beat beside the
 # web server; with REDIS_URL (tests, docker compose, production) Redis carries the messages.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+# Empty counts as unset (docker compose passes CELERY_BROKER_URL through, empty unless RabbitMQ is chosen).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL or "filesystem://"
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
     _broker_dir.mkdir(parents=True, exist_ok=True)
@@ -204,6 +206,32 @@ def _beat_schedule_file() -> str:
     return str(Path(tempfile.gettempdir()) / "intermodal-celerybeat-schedule")
 
 
+# Each kind of work on a queue of its own, so that a flood of one (a burst of webhooks to slow receivers, a large
+# CSV import, a nightly figures rebuild) never holds up another, and each can be given its own workers and scaled
+# on its own (`celery -A intermodal worker -Q webhooks`; README, "Queues and workers"). A worker started without
+# -Q works every queue, as `make run` does.
+CELERY_QUEUE_NAMES = ("default", "relay", "webhooks", "email", "imports", "figures")
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name, type="direct"), routing_key=name) for name in CELERY_QUEUE_NAMES]
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_DEFAULT_EXCHANGE = "default"
+CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
+CELERY_TASK_ROUTES = {
+    # The outbox relay: matches each committed event to its subscriptions, files the deliveries.
+    "notifications.outbox_relay": {"queue": "relay"},
+    "notifications.outbox_sweep": {"queue": "relay"},
+    # Webhook sending: waits on partners' servers, the most to scale.
+    "notifications.delivery_send": {"queue": "webhooks"},
+    "notifications.deliveries_sweep": {"queue": "webhooks"},
+    # E-mail and the alerts and reminders that end as e-mail.
+    "notifications.notification_email": {"queue": "email"},
+    "notifications.emails_sweep": {"queue": "email"},
+    "notifications.at_risk_alerts": {"queue": "email"},
+    "notifications.last_free_day_reminders": {"queue": "email"},
+    # Files partners upload (bookings CSV; EDI interchanges when they come).
+    "bookings.tasks.booking_import_run": {"queue": "imports"},
+    "figures.tasks.figures_refresh": {"queue": "figures"},
+    # The rest (departures from timetables, upkeep) on "default".
+}
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default="") or _beat_schedule_file()
 # How often the outbox and the due deliveries are swept (what the on-commit triggers missed, and retries).
 NOTIFICATIONS_SWEEP_SECONDS = env.float("NOTIFICATIONS_SWEEP_SECONDS", default=10.0)

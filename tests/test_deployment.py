@@ -11,16 +11,32 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 
 
-def test_the_five_services_exist_and_the_app_ones_share_one_image():
-    assert set(SERVICES) == {"web", "worker", "beat", "db", "redis"}
-    app_images = {SERVICES[name]["image"] for name in ("web", "worker", "beat")}
+APP_SERVICES = ("web", "worker", "worker-webhooks", "beat")
+WORKERS = ("worker", "worker-webhooks")
+
+
+def test_the_services_exist_and_the_app_ones_share_one_image():
+    assert set(SERVICES) == {*APP_SERVICES, "db", "redis", "rabbitmq"}
+    app_images = {SERVICES[name]["image"] for name in APP_SERVICES}
     assert len(app_images) == 1
-    assert all(SERVICES[name]["build"] == "." for name in ("web", "worker", "beat"))
+    assert all(SERVICES[name]["build"] == "." for name in APP_SERVICES)
     assert "version" not in COMPOSE
+    assert SERVICES["rabbitmq"]["profiles"] == ["rabbitmq"]  # only when chosen
+
+
+def test_the_workers_between_them_work_every_queue_once():
+    from django.conf import settings
+
+    queues = []
+    for name in WORKERS:
+        command = SERVICES[name]["command"]
+        assert command[:4] == ["celery", "-A", "intermodal", "worker"]
+        queues += command[command.index("-Q") + 1].split(",")
+    assert sorted(queues) == sorted(settings.CELERY_QUEUE_NAMES)
 
 
 def test_app_services_wait_for_healthy_db_and_redis_and_point_at_them():
-    for name in ("web", "worker", "beat"):
+    for name in APP_SERVICES:
         service = SERVICES[name]
         assert service["depends_on"] == {
             "db": {"condition": "service_healthy"},
@@ -32,7 +48,7 @@ def test_app_services_wait_for_healthy_db_and_redis_and_point_at_them():
 
 
 def test_every_long_running_server_has_a_health_check():
-    for name in ("web", "worker", "db", "redis"):
+    for name in ("web", *WORKERS, "db", "redis", "rabbitmq"):
         assert SERVICES[name]["healthcheck"]["test"], name
     assert "/healthz" in " ".join(SERVICES["web"]["healthcheck"]["test"])
 

@@ -260,7 +260,8 @@ def private_redis():
 class Worker:
     """`celery -A intermodal worker` in a process of its own, against the test database and a given broker."""
 
-    def __init__(self, broker_url: str, tmp_path: Path, beat: bool = True, concurrency: int = 2, **env):
+    def __init__(self, broker_url: str, tmp_path: Path, beat: bool = True, concurrency: int = 2, queues: str = "",
+                 **env):
         database = connection.settings_dict
         self.env = {
             **os.environ,
@@ -278,6 +279,7 @@ class Worker:
         }
         self.tmp_path = tmp_path
         self.beat = beat
+        self.queues = queues  # -Q: the queues it works (settings.CELERY_QUEUE_NAMES), all when empty
         self.concurrency = concurrency
         self.process = None
         self.log = tmp_path / f"worker-{time.monotonic_ns()}.log"
@@ -288,6 +290,8 @@ class Worker:
                    "--without-heartbeat"]
         if self.beat:
             command += ["-B", "-s", str(self.tmp_path / "beat-schedule")]
+        if self.queues:
+            command += ["-Q", self.queues, "-n", f"{self.queues.replace(',', '-')}-{time.monotonic_ns()}@%h"]
         self.handle = self.log.open("w")
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.handle,
                                         stderr=subprocess.STDOUT, start_new_session=True)
