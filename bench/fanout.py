@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit, urlunsplit
 
 try:
     from bench import common
@@ -143,6 +144,17 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+BENCH_QUEUES = "relay,webhooks"  # what fan-out runs on (settings.CELERY_TASK_ROUTES)
+
+
+def bench_broker() -> str:
+    """BENCH_BROKER_URL, else database 14 of the Redis server that REDIS_URL names: the benchmark purges its
+    queues there at the start, so never in the database the platform's own tasks use."""
+    if os.environ.get("BENCH_BROKER_URL"):
+        return os.environ["BENCH_BROKER_URL"]
+    return urlunsplit(urlsplit(common.redis_url())._replace(path="/14"))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.serve:
@@ -150,7 +162,7 @@ def main(argv=None) -> int:
         return 0
     common.exit_on_sigterm()
     url = common.database_url(NOT_POSTGRES)
-    broker = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+    broker = bench_broker()
     common.ensure_database(url)
     # The receiver is on loopback and plain HTTP: named for the egress guard (notifications/egress.py), here and in
     # the workers; one encryption key for the subscription secrets this process writes and the workers read (their
@@ -178,7 +190,9 @@ def main(argv=None) -> int:
     Delivery.objects.filter(subscription__in=stale, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
                             ).update(status=DeliveryStatus.FAILED, next_attempt_at=None)
     stale.update(is_active=False, disabled_reason="bench run over")
-    app.control.purge()
+    with app.connection_for_write() as connection:  # this benchmark's queues only, on its own broker database
+        for name in BENCH_QUEUES.split(","):
+            app.amqp.queues[name].bind(connection.default_channel).purge()
     run_id = uuid.uuid4().hex[:8]
     parties = common.parties_create(run_id)
     station, _terminal = common.station_and_terminal(parties)
@@ -199,7 +213,7 @@ def main(argv=None) -> int:
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "intermodal", "worker", "-P", "prefork", "-c", str(args.workers),
              "-l", os.environ.get("BENCH_WORKER_LOG_LEVEL", "warning"), "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-Q", "celery",
+             "--without-heartbeat", "-Q", BENCH_QUEUES,
              "-n", f"fanout-{run_id}@%h"],
             cwd=common.ROOT, env=env, stdout=worker_log.open("w"), stderr=subprocess.STDOUT))
         time.sleep(4)  # the worker starts before the clock does
