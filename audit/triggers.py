@@ -2,7 +2,9 @@
 
 Status columns are watched by triggers rather than by the services, so a change made any way at all (a
 service, the admin, QuerySet.update(), a bulk job, SQL by hand) is recorded. The audit table refuses UPDATE
-and DELETE. The actor is the transaction's setting `intermodal.audit_actor` (see context.py).
+and DELETE (but the retention job's DELETE of entries older than the cutoff it sets for its own transaction,
+RETENTION_PERMIT, see retention/pruning.py). The actor is the transaction's setting `intermodal.audit_actor`
+(see context.py).
 
 `install()` is idempotent (CREATE OR REPLACE, DROP ... IF EXISTS): migration 0002 calls it, and so does every
 `migrate` afterwards (post_migrate), so a function edited here reaches every existing database without a
@@ -22,9 +24,18 @@ WATCHED = [
     ("inspection", "customs_inspection", "declaration_id", "result", False, ""),
 ]
 
+# Run in each of the retention job's transactions: entries older than its cutoff may then be deleted, in that
+# transaction only (set_config(..., true) is transaction-local).
+RETENTION_PERMIT = "SELECT set_config('intermodal.audit_retention_before', %(cutoff)s::text, true)"
+
 FUNCTIONS = r"""
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE cutoff text := current_setting('intermodal.audit_retention_before', true);
 BEGIN
+    -- The retention job alone removes entries, only those older than the cutoff it names in its transaction.
+    IF TG_OP = 'DELETE' AND cutoff IS NOT NULL AND cutoff <> '' AND OLD.at < cutoff::timestamptz THEN
+        RETURN OLD;
+    END IF;
     RAISE EXCEPTION 'audit entries are append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
 END $$;
 

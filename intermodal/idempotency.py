@@ -163,8 +163,3 @@ def _earlier_answer(existing: IdempotencyRecord | None, fingerprint: str, secret
     response = Response(body, status=existing.response_status)
     response["Idempotent-Replayed"] = "true"
     return response
-
-
-def idempotency_purge() -> int:
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - KEPT_FOR).delete()
-    return deleted

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "figures",
     "notifications",
     "worklists",
+    "retention",
 ]
 
 MIDDLEWARE = [
@@ -241,8 +242,8 @@ CELERY_BEAT_SCHEDULE = {
         # Every night at 01:10 Shanghai time, and once at start-up by the worker's first beat tick.
         "schedule": crontab(hour=1, minute=10),
     },
-    "idempotency-purge": {
-        "task": "intermodal.tasks.idempotency_purge_task",
+    "retention-prune": {  # rows past their retention (RETENTION_* below), in short batches
+        "task": "retention.tasks.retention_prune",
         "schedule": crontab(minute=25),
     },
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": NOTIFICATIONS_SWEEP_SECONDS},
@@ -256,6 +257,16 @@ CELERY_BEAT_SCHEDULE = {
     "figures-rebuild": {"task": "figures.tasks.figures_refresh", "schedule": crontab(hour=2, minute=50),
                         "kwargs": {"full": True}},
 }
+# Retention (retention/pruning.py): how long rows that only serve for a while are kept; 0 keeps them for ever.
+RETENTION_OUTBOX_DAYS = env.int("RETENTION_OUTBOX_DAYS", default=7)  # once relayed
+RETENTION_DELIVERIES_DAYS = env.int("RETENTION_DELIVERIES_DAYS", default=90)  # once delivered or given up
+RETENTION_ATTEMPTS_DAYS = env.int("RETENTION_ATTEMPTS_DAYS", default=30)  # the log of each POST
+RETENTION_IDEMPOTENCY_HOURS = env.int("RETENTION_IDEMPOTENCY_HOURS", default=24)  # replayed for 24 hours
+RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=1825)  # five years
+RETENTION_ARCHIVE_DIR = env.str("RETENTION_ARCHIVE_DIR", default="")  # JSON lines of what is pruned, when set
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)  # rows per transaction
+RETENTION_MAX_BATCHES = env.int("RETENTION_MAX_BATCHES", default=200)  # per kind of row per run: the rest next hour
+
 # Days before yesterday that the hourly refresh rewrites: late reports and corrections of those days show
 # within the hour; older ones after the nightly rebuild.
 FIGURES_ROLLUP_LOOKBACK_DAYS = env.int("FIGURES_ROLLUP_LOOKBACK_DAYS", default=7)
