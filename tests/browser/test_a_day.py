@@ -340,6 +340,7 @@ def test_an_officers_day(live_server, page, screenshot, two_declared, language):
     state, other = two_declared
     references = [state.declaration.reference, other.reference]
     start_the_day(page, live_server, "customs", language)
+    screenshot(page, f"day-customs-queue-{language}", docs="work-queue" if language == "en" else "")
 
     # The queue: the declarations to decide. The queue page sorted; both ticked and cleared in one go.
     open_work_item(page, "declaration_to_decide", references[1])

@@ -1,16 +1,13 @@
-"""A day's work in a real browser: the home page's work queue (the item, one click to its page, done, gone from
-the queue; in English and Chinese, on a laptop and a tablet held upright), the search box, and the date
-navigation of the operations pages."""
+"""A day's work in a real browser, beside each party's whole day (test_a_day.py): the search box, picking a
+period on the operations pages, the station board from the keyboard, and the Chinese web font."""
 
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
-from customs.models import DeclarationStatus
 from tests.browser import scenario
-from tests.browser.conftest import TABLET_PORTRAIT
-from tests.browser.pages import english_on_page, log_in, log_out
+from tests.browser.pages import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,38 +16,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def declared(demo):
     """A booking's containers on the train and its declaration waiting for both agencies."""
     return scenario.declared()
-
-
-def test_officers_work_their_queue_from_the_home_page(live_server, page, new_page, screenshot, declared):
-    reference = declared.declaration.reference
-    log_in(page, live_server, "customs", "en")
-    item = page.locator(f"#work [data-work='declaration_to_decide']:has-text('{reference}')")
-    item.wait_for()
-    screenshot(page, "work-queue-customs", docs="work-queue")
-    item.get_by_role("link").click()
-    page.wait_for_url(f"{live_server.url}/declarations/{reference}/")
-    page.get_by_label("Clear", exact=True).check()
-    page.get_by_label("Reason").fill("Documents in order")
-    page.get_by_role("button", name="Record decision").click()
-    page.wait_for_url(f"{live_server.url}/declarations/{reference}/")
-    page.goto(f"{live_server.url}/")
-    assert page.locator(f"#work [data-work]:has-text('{reference}')").count() == 0  # done: off this queue
-    log_out(page)
-
-    # Border inspection still has it, in Chinese on a tablet held upright.
-    log_in(page, live_server, "ciq", "zh-hans")
-    tablet = new_page(TABLET_PORTRAIT, storage_state=page.context.storage_state(), locale="zh-CN")
-    tablet.goto(f"{live_server.url}/")
-    waiting = tablet.locator(f"#work [data-work='declaration_to_decide']:has-text('{reference}')")
-    waiting.wait_for()
-    assert "待您处理" in tablet.locator("#work-title").inner_text()
-    assert english_on_page(tablet) == []
-    assert tablet.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
-    screenshot(tablet, "work-queue-ciq-zh-tablet")
-    waiting.get_by_role("link").click()
-    tablet.wait_for_url(f"{live_server.url}/declarations/{reference}/")
-    declared.declaration.refresh_from_db()
-    assert declared.declaration.status == DeclarationStatus.SUBMITTED  # only customs has cleared it so far
 
 
 def test_the_search_box_finds_a_container_from_any_page(live_server, page, declared):
