@@ -10,6 +10,8 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -56,15 +58,61 @@ class Subscription(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # What the relay finds the subscription by (match_terms), kept from the filters above on every save.
+    match_kinds = ArrayField(models.CharField(max_length=60), default=list, editable=False)
+    match_keys = ArrayField(models.CharField(max_length=60), default=list, editable=False)
 
     class Meta:
         verbose_name = _("webhook subscription")
         verbose_name_plural = _("webhook subscriptions")
         ordering = ["organisation_id", "created_at", "id"]
-        indexes = [models.Index(fields=["is_active"], name="subscription_active_idx")]
+        indexes = [
+            models.Index(fields=["is_active"], name="subscription_active_idx"),
+            GinIndex(fields=["match_kinds"], name="subscription_kinds_gin", condition=Q(is_active=True)),
+            GinIndex(fields=["match_keys"], name="subscription_keys_gin", condition=Q(is_active=True)),
+        ]
 
     def __str__(self):
         return self.name or self.url
+
+    def save(self, *args, **kwargs):
+        self.match_kinds, self.match_keys = match_terms(self)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "match_kinds", "match_keys"}
+        super().save(*args, **kwargs)
+
+
+MATCH_ANY = "any"
+
+
+def _upper_values(value) -> list[str]:
+    """A DCSA filter's values: a list, or a string of comma-separated values."""
+    values = value if isinstance(value, list) else str(value or "").split(",")
+    return sorted({str(v).strip().upper() for v in values if str(v).strip()})
+
+
+def match_terms(subscription: "Subscription") -> tuple[list[str], list[str]]:
+    """What the relay finds a subscription by, with two GIN indexes, instead of reading every active one for each
+    batch of events (notifications.relay.subscriptions_for): the kinds of event it takes ("*", "equipment.*",
+    "equipment.gtin") and its most selective filter as one key ("eq:<container>", else "bk:<booking>", else
+    "st:<station>", else "any"). A batch finds the subscriptions whose kinds and keys overlap its own; their
+    filters are then checked exactly. DCSA subscriptions are keyed from their eventType, equipmentReference and
+    carrierBookingReference (or bookingReference) filters."""
+    if subscription.format == SubscriptionFormat.DCSA:
+        filters = subscription.dcsa_filters or {}
+        kinds = [f"{kind.lower()}.*" for kind in _upper_values(filters.get("eventType"))] or ["*"]
+        keys = ([f"eq:{number}" for number in _upper_values(filters.get("equipmentReference"))]
+                or [f"bk:{reference}" for reference in _upper_values(
+                    [*_upper_values(filters.get("carrierBookingReference")),
+                     *_upper_values(filters.get("bookingReference"))])]
+                or [MATCH_ANY])
+        return kinds, keys
+    kinds = sorted({kind.lower() for kind in subscription.event_kinds or []}) or ["*"]
+    for prefix, value in (("eq", subscription.equipment_reference), ("bk", subscription.booking_reference),
+                          ("st", subscription.station_code)):
+        if value:
+            return kinds, [f"{prefix}:{value.upper()}"]
+    return kinds, [MATCH_ANY]
 
 
 class DeliveryStatus(models.TextChoices):

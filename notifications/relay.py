@@ -17,12 +17,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
-from bookings.models import Booking
+from bookings.models import Booking, Container
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EventType, FacilityKind
 from intermodal.models import Event, Organisation, OutboxMessage
 from notifications.delivery import deliveries_queue
-from notifications.models import Delivery, DeliveryStatus, Subscription, SubscriptionFormat
+from notifications.models import MATCH_ANY, Delivery, DeliveryStatus, Subscription, SubscriptionFormat
 from notifications.people import at_risk_alerts_task, emails_dispatch, notifications_from_events
 from tracking.api import EventOutSerializer
 from tracking.dcsa import _filter, dcsa_events, event_query_parse, events_as_dcsa
@@ -96,6 +96,33 @@ class _Places:
         return set(self.transport_bookings.get(event.transport_reference, ()))
 
 
+def batch_terms(events: list[Event], places: _Places) -> tuple[list[str], list[str]]:
+    """The kinds and keys of a batch (notifications.models.match_terms): a subscription concerns the batch only
+    if its own overlap them. A container's key comes with every event of its bookings and of the trains and
+    vessels they travel on (a DCSA equipmentReference filter takes those too): one more query, for the numbers
+    of the batch's bookings' containers."""
+    kinds, keys, bookings = {"*"}, {MATCH_ANY}, set()
+    for event in events:
+        topic = topic_of(event)
+        kinds |= {topic, f"{topic.split('.', 1)[0]}.*"}
+        if event.equipment_reference:
+            keys.add(f"eq:{event.equipment_reference.upper()}")
+        bookings |= places.bookings(event)
+        keys |= {f"st:{station.upper()}" for station in places.stations(event)}
+    keys |= {f"bk:{reference.upper()}" for reference in bookings}
+    numbers = Container.objects.filter(booking__reference__in=bookings).values_list("number", flat=True)
+    keys |= {f"eq:{number}" for number in numbers}
+    return sorted(kinds), sorted(keys)
+
+
+def subscriptions_for(events: list[Event], places: _Places) -> list[Subscription]:
+    """The active subscriptions a batch may concern, found by the GIN indexes of their match terms: the rest,
+    however many, are never read."""
+    kinds, keys = batch_terms(events, places)
+    return list(Subscription.objects.select_related("organisation")
+                .filter(is_active=True, match_kinds__overlap=kinds, match_keys__overlap=keys).order_by("id"))
+
+
 def kinds_match(kinds: list[str], topic: str) -> bool:
     event_type = topic.split(".", 1)[0]
     return "*" in kinds or topic in kinds or f"{event_type}.*" in kinds
@@ -143,12 +170,17 @@ def _dcsa_deliveries(subscription: Subscription, event_ids: list[int]) -> list[D
     ]
 
 
-def deliveries_plan(events: list[Event], subscriptions: list[Subscription]) -> list[Delivery]:
+def deliveries_plan(events: list[Event], subscriptions: list[Subscription] | None = None) -> list[Delivery]:
     """The deliveries a batch of events makes: each subscription's matching events that its organisation may
-    see (one visibility query per organisation, one query per DCSA subscription)."""
-    if not events or not subscriptions:
+    see (one visibility query per organisation, one query per DCSA subscription). `subscriptions`: those the
+    batch may concern (subscriptions_for) when not given."""
+    if not events:
         return []
     places = _Places(events)
+    if subscriptions is None:
+        subscriptions = subscriptions_for(events, places)
+    if not subscriptions:
+        return []
     event_ids = [e.pk for e in events]
     visible: dict[int, set[int]] = {}
     by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
@@ -190,8 +222,7 @@ def outbox_relay(ids: list[int] | None = None, batch: int = BATCH) -> int:
             return 0
         events = list(Event.objects.select_related("reported_by_organisation")
                       .filter(pk__in=[row.event_id for row in claimed]).order_by("id"))
-        subscriptions = list(Subscription.objects.select_related("organisation").filter(is_active=True))
-        planned = deliveries_plan(events, subscriptions)
+        planned = deliveries_plan(events)
         created = deliveries_insert(planned, now)
         emails = notifications_from_events(events)
         estimates = any(e.classifier == Classifier.ESTIMATED and e.event_type == EventType.TRANSPORT for e in events)

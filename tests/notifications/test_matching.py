@@ -1,0 +1,126 @@
+"""Subscriptions found by index (issue 21, item 3): the relay reads only the subscriptions whose match terms
+(kinds and most selective filter) overlap the batch's, so 10,000 idle subscriptions beside the few that match -
+standard and DCSA, on other containers, bookings, stations and kinds - cost it what none do."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from bookings import services as bookings_services
+from intermodal.models import OutboxMessage
+from journey import services as journey
+from notifications import relay
+from notifications.models import Delivery, Subscription, SubscriptionFormat, match_terms
+from tests.bookings import test_journey
+from tests.bookings.conftest import book
+from tests.bookings.test_journey import NUMBERS, vgm
+from tests.notifications.conftest import subscribe
+
+pytestmark = pytest.mark.django_db
+parties = test_journey.parties
+
+
+def test_match_terms_take_the_most_selective_filter():
+    def terms(**fields):
+        return match_terms(Subscription(**fields))
+
+    assert terms(event_kinds=["*"]) == (["*"], ["any"])
+    assert terms(event_kinds=["Equipment.GTIN", "transport.*"], station_code="yiwu-w") == (
+        ["equipment.gtin", "transport.*"], ["st:YIWU-W"])
+    assert terms(event_kinds=["*"], station_code="YIWU-W", booking_reference="BK-2026-000001",
+                 equipment_reference="CSQU3054383") == (["*"], ["eq:CSQU3054383"])
+    assert terms(format=SubscriptionFormat.DCSA, dcsa_filters={}) == (["*"], ["any"])
+    assert terms(format=SubscriptionFormat.DCSA, dcsa_filters={
+        "eventType": ["EQUIPMENT", "TRANSPORT"], "equipmentReference": "csqu3054383,TCNU7200794",
+        "carrierBookingReference": "BK-2026-000001"}) == (
+        ["equipment.*", "transport.*"], ["eq:CSQU3054383", "eq:TCNU7200794"])
+    assert terms(format=SubscriptionFormat.DCSA, dcsa_filters={"bookingReference": "BK-2026-000001"}) == (
+        ["*"], ["bk:BK-2026-000001"])
+
+
+def idle(organisation, count: int) -> None:
+    """Subscriptions of other containers, bookings, stations and kinds, standard and DCSA: none concerns the
+    batch. Made as the services make them (save() keeps their match terms), many at a time."""
+    rows = []
+    for n in range(count):
+        kind = n % 5
+        fields = {"event_kinds": ["*"]}
+        if kind == 0:
+            fields["equipment_reference"] = f"ZZZU{n:07d}"
+        elif kind == 1:
+            fields["booking_reference"] = f"BK-1999-{n:06d}"
+        elif kind == 2:
+            fields["station_code"] = f"NOWHERE-{n}"
+        elif kind == 3:
+            fields = {"event_kinds": [], "format": SubscriptionFormat.DCSA,
+                      "dcsa_filters": {"equipmentReference": f"ZZZU{n:07d}"}}
+        else:
+            fields["event_kinds"] = ["shipment.canc"]
+        subscription = Subscription(organisation=organisation, url=f"https://idle.example/{n}", secret="whsec_idle",
+                                    subscription_id=uuid.uuid4(), **fields)
+        subscription.match_kinds, subscription.match_keys = match_terms(subscription)
+        rows.append(subscription)
+    Subscription.objects.bulk_create(rows, batch_size=2000)
+
+
+def relay_gate_in(shipper, connecting, parties, number: str, n: int):
+    """A container handed out and gated in at Yiwu West: its events waiting in the outbox, the rest relayed."""
+    booking = book(shipper.actor, connecting, lines={"42G1": 1})
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1",
+                                                     quantity=1)
+    journey.empty_request_ready(actor=parties["station"], request=request)
+    journey.empty_hand_out(actor=parties["station"], request=request, number=number)
+    relay.outbox_sweep()
+    journey.laden_gate_in(confirmed=True, actor=parties["station"], number=number, **vgm(n))
+    return booking
+
+
+def relay_measured(monkeypatch) -> tuple[int, int, int]:
+    """Relay what waits: (subscriptions read, queries, deliveries made)."""
+    read = []
+    original = relay.subscriptions_for
+
+    def counting(events, places):
+        found = original(events, places)
+        read.append(len(found))
+        return found
+
+    monkeypatch.setattr(relay, "subscriptions_for", counting)
+    before = Delivery.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        relay.outbox_relay()
+    monkeypatch.setattr(relay, "subscriptions_for", original)
+    return sum(read), len(queries), Delivery.objects.count() - before
+
+
+def test_ten_thousand_idle_subscriptions_cost_the_relay_what_none_do(shipper, other_shipper, connecting, parties,
+                                                                    monkeypatch):
+    network = connecting.network
+    everything = subscribe(shipper.org, "https://a.example/all").subscription
+    station = subscribe(network.operator, "https://station.example/yiwu", station_code=network.yiwu.code,
+                        kinds=["equipment.*"]).subscription
+    unrelated = subscribe(other_shipper.org, "https://b.example/all").subscription  # may not see the events
+    by_box = {number: (subscribe(shipper.org, f"https://a.example/{number}", equipment_reference=number).subscription,
+                       subscribe(shipper.org, f"https://a.example/dcsa/{number}", format=SubscriptionFormat.DCSA,
+                                 dcsa_filters={"equipmentReference": number}).subscription)
+              for number in NUMBERS[:2]}
+    relay_gate_in(shipper, connecting, parties, NUMBERS[0], 0)
+    few = relay_measured(monkeypatch)
+
+    idle(other_shipper.org, 10_000)
+    relay_gate_in(shipper, connecting, parties, NUMBERS[1], 1)
+    many = relay_measured(monkeypatch)
+
+    assert OutboxMessage.objects.filter(processed_at__isnull=True).count() == 0
+    # Read: everything, the station's, the unrelated one and the container's two (standard and DCSA) - the same
+    # five beside 10,000 idle ones; as many queries; the same four deliveries.
+    assert (few[0], many[0]) == (5, 5)
+    assert many[1] <= few[1]
+    assert (few[2], many[2]) == (4, 4)
+    for number, (standard, dcsa) in by_box.items():
+        delivered_to = set(Delivery.objects.filter(event__equipment_reference=number, event__event_code="GTIN")
+                           .values_list("subscription_id", flat=True))
+        assert delivered_to == {everything.pk, station.pk, standard.pk, dcsa.pk}
+    assert not Delivery.objects.filter(subscription=unrelated).exists()
