@@ -262,6 +262,7 @@ RETENTION_OUTBOX_DAYS = env.int("RETENTION_OUTBOX_DAYS", default=7)  # once rela
 RETENTION_DELIVERIES_DAYS = env.int("RETENTION_DELIVERIES_DAYS", default=90)  # once delivered or given up
 RETENTION_ATTEMPTS_DAYS = env.int("RETENTION_ATTEMPTS_DAYS", default=30)  # the log of each POST
 RETENTION_IDEMPOTENCY_HOURS = env.int("RETENTION_IDEMPOTENCY_HOURS", default=24)  # replayed for 24 hours
+RETENTION_REPORTED_EVENTS_DAYS = env.int("RETENTION_REPORTED_EVENTS_DAYS", default=30)  # reporters' event ids
 RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=1825)  # five years
 RETENTION_ARCHIVE_DIR = env.str("RETENTION_ARCHIVE_DIR", default="")  # JSON lines of what is pruned, when set
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)  # rows per transaction

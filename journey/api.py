@@ -5,7 +5,7 @@ each item applies on its own: a refused item is reported with its reason and doe
 departure estimates in a bulk are applied as one batch each, with the same checks and outcome per item.
 """
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -25,6 +25,7 @@ from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import PartyKind, Scope
 from journey import services as journey
 from journey.corrections import event_correct
+from journey.models import ReportedEvent
 from stations.models import Departure, VesselCall
 from tracking.api import EventOutSerializer
 from tracking.api import EventsView as EventsReadView
@@ -59,6 +60,12 @@ class EventReportSerializer(KnownFieldsOnly, serializers.Serializer):
     vgm_method = serializers.ChoiceField(choices=VgmMethod.choices, required=False)
     vgm_signatory = serializers.CharField(max_length=100, required=False)
     reason = serializers.CharField(max_length=250, required=False, default="")
+    external_id = serializers.CharField(
+        max_length=100, required=False, default="",
+        help_text=_("Your own id of this event, unique among your organisation's reports: sent again (a retry after "
+                    "a timeout), the event is not applied twice and the answer is the first one's, marked "
+                    "`replayed`. A refused report keeps no id: sent again, it is tried again."),
+    )
     confirm = serializers.BooleanField(
         required=False, default=False,
         help_text=_("Record an actual time that is far from the plan, before the previous step, or faster than the "
@@ -197,16 +204,54 @@ def _apply_validated(actor: Actor, data: dict) -> tuple[int, dict]:
     return 201, {"status": 201, "result": "applied", **_describe(result)}
 
 
+class _Refused(Exception):
+    """Rolls back a report named with an external id that was refused: its id is not kept."""
+
+    def __init__(self, code: int, body: dict):
+        super().__init__(code)
+        self.code, self.body = code, body
+
+
+def _apply_reported(actor: Actor, data: dict) -> tuple[int, dict]:
+    """Apply a validated report; one named with the reporter's `external_id` once only. The id is claimed first,
+    in the transaction that applies the event (INSERT ... ON CONFLICT DO NOTHING: a second post of the same id
+    waits there for the first to commit or roll back), and keeps the answer; a post whose id is already kept
+    gets that answer again, marked replayed, and changes nothing."""
+    external_id = data.get("external_id", "")
+    if not external_id or actor.organisation is None:
+        return _apply_validated(actor, data)
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {ReportedEvent._meta.db_table} (organisation_id, external_id, created_at) "  # noqa: S608
+                    "VALUES (%s, %s, now()) ON CONFLICT DO NOTHING RETURNING id",
+                    [actor.organisation.pk, external_id])
+                claimed = cursor.fetchone()
+            if claimed is None:
+                first = ReportedEvent.objects.get(organisation=actor.organisation, external_id=external_id)
+                return first.status, {**first.body, "replayed": True}
+            code, body = _apply_validated(actor, data)
+            if code != 201:
+                raise _Refused(code, body)
+            ReportedEvent.objects.filter(pk=claimed[0]).update(status=code, body={**body, "external_id": external_id})
+            return code, {**body, "external_id": external_id}
+    except _Refused as refused:
+        return refused.code, refused.body
+
+
 def _apply_one(actor: Actor, item) -> tuple[int, dict]:
     serializer = EventReportSerializer(data=item)
     if not serializer.is_valid():
         return 400, _invalid(serializer.errors)
-    return _apply_validated(actor, serializer.validated_data)
+    return _apply_reported(actor, serializer.validated_data)
 
 
 def _departure_estimate(data: dict, departures: dict[str, int]) -> journey.DepartureEstimate | None:
-    """The item as a departure's estimate when it is one (applied in a batch), else None."""
-    if data["event_type"] != EventType.TRANSPORT or data["classifier"] != Classifier.ESTIMATED:
+    """The item as a departure's estimate when it is one (applied in a batch), else None. An estimate named with
+    an external id goes on its own, with its id, in its transaction."""
+    if (data["event_type"] != EventType.TRANSPORT or data["classifier"] != Classifier.ESTIMATED
+            or data.get("external_id")):
         return None
     departure_id = departures.get(data["transport_reference"])
     if departure_id is None:
@@ -283,7 +328,7 @@ def events_apply_bulk(*, actor: Actor, items: list) -> list[dict]:
         if run:
             _apply_estimates(actor, run, results)
             run = []
-        _status, body = _apply_validated(actor, data)
+        _status, body = _apply_reported(actor, data)
         results[index] = {"index": index, **body}
     if run:
         _apply_estimates(actor, run, results)

@@ -1,6 +1,7 @@
 """Retention: the rows that only serve for a while (outbox rows once relayed, webhook deliveries and their
-attempts once settled, idempotency keys, audit entries) are pruned once they are older than their setting
-(RETENTION_* in settings, in days; 0 keeps them for ever), by beat's hourly `retention.tasks.retention_prune`.
+attempts once settled, idempotency keys, reporters' event ids, audit entries) are pruned once they are older
+than their setting (RETENTION_* in settings, in days; 0 keeps them for ever), by beat's hourly
+`retention.tasks.retention_prune`.
 
 Rows go in batches of RETENTION_BATCH_SIZE, each batch one short transaction that locks
 only its own rows and skips any another transaction holds (a delivery being sent is pruned on a later run): no
@@ -50,6 +51,7 @@ POLICIES = {policy.name: policy for policy in (
     Policy("outbox", "intermodal_outboxmessage", "processed_at"),
     Policy("idempotency", "intermodal_idempotencyrecord", "created_at", setting="RETENTION_IDEMPOTENCY_HOURS",
            unit="hours"),
+    Policy("reported_events", "journey_reportedevent", "created_at"),  # reporters' own event ids
     Policy("attempts", "notifications_deliveryattempt", "started_at"),
     # Settled deliveries only (never one waiting or being sent), with what is left of their attempts.
     Policy("deliveries", "notifications_delivery", "created_at", condition="status IN ('delivered', 'failed')",

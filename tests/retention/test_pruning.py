@@ -18,6 +18,7 @@ from audit.models import AuditEntry
 from intermodal.codes import Classifier, EventType
 from intermodal.events import event_record
 from intermodal.models import IdempotencyRecord, OutboxMessage, PartyKind
+from journey.models import ReportedEvent
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
 from retention import pruning as retention
 from retention.tasks import retention_prune_task
@@ -86,6 +87,16 @@ def test_attempts_go_after_their_own_days_and_their_delivery_stays(subscription)
     assert retention.prune(retention.POLICIES["attempts"]) == 2
     assert list(DeliveryAttempt.objects.values_list("delivery_id", flat=True)) == [recent.pk]
     assert Delivery.objects.filter(pk=old.pk).exists()
+
+
+def test_reporters_event_ids_go_after_their_days():
+    org = factories.organisation(PartyKind.STATION_OPERATOR)
+    for key, days in (("old", 31), ("new", 29)):
+        ReportedEvent.objects.create(organisation=org, external_id=key, status=201, body={},
+                                     created_at=timezone.now() - timedelta(days=days))
+
+    assert retention.prune(retention.POLICIES["reported_events"]) == 1
+    assert list(ReportedEvent.objects.values_list("external_id", flat=True)) == ["new"]
 
 
 def test_idempotency_keys_go_after_24_hours():
@@ -173,5 +184,6 @@ def test_beat_runs_every_policy_hourly():
     entry = settings.CELERY_BEAT_SCHEDULE["retention-prune"]
 
     assert entry["task"] == "retention.tasks.retention_prune"
-    assert set(retention.POLICIES) == {"outbox", "deliveries", "attempts", "idempotency", "audit"}
+    assert set(retention.POLICIES) == {"outbox", "deliveries", "attempts", "idempotency", "reported_events",
+                                       "audit"}
     assert retention_prune_task() == dict.fromkeys(sorted(retention.POLICIES), 0)
