@@ -19,48 +19,27 @@ from intermodal.models import Organisation, PartyKind
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_history_gives_the_dashboard_figures(db):
-    call_command("seed_demo", "--quiet", verbosity=0)
-
-    made = demo_history_create(days=30)
-
-    assert made > 0
-    figures = figures_compute(figure_query(actor=Actor(organisation=Organisation.objects.get(code="demo-port"))))
-    assert figures["on_schedule"]["containers"] > 0 and 80 <= figures["on_schedule"]["rate"] <= 100
-    assert figures["empty_wait"]["median_hours"] > 0 and figures["clearance"]["released"] == made
-    assert figures["throughput"]["teu"] > 0 and figures["cost"]["saving"] > 0 and figures["cargo_mix"]
-    assert demo_history_create(days=30) == 0
-    assert Booking.objects.filter(reference__contains="-H").count() == made
-
-
-def test_rolled_up_figures_equal_the_figures_of_the_rows(db):
-    """A month of demo traffic: every party's figures are the same read from the rows and from the rollups
-    (`seed_demo_history` refreshes them), down to each month's percentiles and each station's prices."""
-    call_command("seed_demo", "--quiet", verbosity=0)
-    demo_history_create(days=30)
-    call_command("figures_refresh", full=True, stdout=StringIO())
-
-    compared = 0
-    for organisation in Organisation.objects.exclude(kind=PartyKind.ENTERPRISE).filter(code__startswith="demo-"):
-        actor = Actor(organisation=organisation)
-        try:
-            query = figure_query(actor=actor)
-        except InvalidInput:  # parties without figures (a forwarder, a carrier)
-            continue
-        assert query.rolled_through == timezone.localdate() - timedelta(days=1)
-        assert figures_compute(query) == figures_compute(replace(query, rolled_through=None)), organisation.code
-        compared += 1
-    assert compared >= 4
-
-
-def test_demo_history_has_its_events_so_every_feed_and_timeline_has_a_past(db, api_client):
+def test_a_month_of_demo_history_gives_figures_events_and_rollups(db, api_client):
+    """One month of demo history, seeded once (it takes most of this test's time), read three ways: the
+    dashboard's figures, the events every feed and timeline shows, and the rollups, equal to the rows."""
     from intermodal.models import Event, Scope
     from tests import factories
     from tracking.timeline import timeline_build
 
     call_command("seed_demo", "--quiet", verbosity=0)
-    demo_history_create(days=30)
+    made = demo_history_create(days=30)
 
+    # The figures, and a second run changes nothing.
+    assert made > 0
+    figures = figures_compute(figure_query(actor=Actor(organisation=Organisation.objects.get(code="demo-port"))))
+    assert figures["on_schedule"]["containers"] > 0 and 80 <= figures["on_schedule"]["rate"] <= 100
+    assert figures["empty_wait"]["median_hours"] > 0 and figures["clearance"]["released"] == made
+    assert figures["throughput"]["teu"] > 0 and figures["cost"]["saving"] > 0 and figures["cargo_mix"]
+    before = Event.objects.count()
+    assert demo_history_create(days=30) == 0 and Event.objects.count() == before
+    assert Booking.objects.filter(reference__contains="-H").count() == made
+
+    # Its events, so that every feed and timeline has a past.
     booking = Booking.objects.filter(reference__contains="-H").order_by("reference").first()
     number = booking.containers.order_by("number").first().number
     journey = list(Event.objects.filter(equipment_reference=number).order_by("event_datetime")
@@ -72,7 +51,6 @@ def test_demo_history_has_its_events_so_every_feed_and_timeline_has_a_past(db, a
     assert all(e.created_at == e.event_datetime < timezone.now() for e in history)
     timeline = timeline_build(booking=booking)
     assert all(step.done for step in timeline.steps)
-
     _key, raw = factories.api_key(booking.shipper, scopes=[Scope.EVENTS_READ])
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
     ours = api_client.get("/api/v1/events/?page_size=1000").json()["results"]
@@ -80,5 +58,18 @@ def test_demo_history_has_its_events_so_every_feed_and_timeline_has_a_past(db, a
     assert {e["event_code"] for e in ours} >= {"CONF", "AVPU", "GTOT", "GTIN", "LOAD", "DISC", "DEPA", "ARRI",
                                               "SUBM", "RELS"}
     assert {e["eventType"] for e in dcsa} == {"SHIPMENT", "TRANSPORT", "EQUIPMENT"}
-    before = Event.objects.count()
-    assert demo_history_create(days=30) == 0 and Event.objects.count() == before
+
+    # Rolled up (`seed_demo_history` refreshes them): every party's figures are the same read from the rows and
+    # from the rollups, down to each month's percentiles and each station's prices.
+    call_command("figures_refresh", full=True, stdout=StringIO())
+    compared = 0
+    for organisation in Organisation.objects.exclude(kind=PartyKind.ENTERPRISE).filter(code__startswith="demo-"):
+        actor = Actor(organisation=organisation)
+        try:
+            query = figure_query(actor=actor)
+        except InvalidInput:  # parties without figures (a forwarder, a carrier)
+            continue
+        assert query.rolled_through == timezone.localdate() - timedelta(days=1)
+        assert figures_compute(query) == figures_compute(replace(query, rolled_through=None)), organisation.code
+        compared += 1
+    assert compared >= 4
