@@ -262,13 +262,26 @@ def _scan_apply(actor: Actor, form: ScanForm, confirmed: bool) -> str:
         "number": container.number, "departure": container.booking.departure.reference}
 
 
+def _loading_times(departure: Departure) -> list:
+    """What loading a train is shown against at its review step."""
+    return [(_("Station closing time"), departure.closing_time), (_("Planned departure"), departure.planned_departure),
+            (_("Estimated departure"), departure.estimated_departure)]
+
+
+def _vessel_loading_times(call: VesselCall) -> list:
+    """What loading a vessel is shown against at its review step."""
+    return [(_("CY cut-off"), call.cy_cutoff), (_("ETD"), call.etd)]
+
+
 def _scan_review(request, actor: Actor):
     """A container scanned onto its train is shown against the train's times first and loaded once confirmed,
     like loading the whole train (the review page's button has the focus: Enter records it). None when there is
     nothing to review: a gate-in (at the gate's pace; its time is still checked for plausibility), a scan
     already reviewed, or one refused, which the scan itself then reports."""
+    if reviewed(request):
+        return None
     form = ScanForm(request.POST)
-    if reviewed(request) or not form.is_valid() or form.cleaned_data["action"] != ScanAction.TRAIN_LOAD:
+    if not form.is_valid() or form.cleaned_data["action"] != ScanAction.TRAIN_LOAD:
         return None
     container = (Container.objects.select_related("booking__departure")
                  .filter(number=form.cleaned_data["number"], is_active=True,
@@ -281,9 +294,7 @@ def _scan_review(request, actor: Actor):
             request, lambda: _scan_apply(actor, form, _confirmed(request)), back_url=request.get_full_path(),
             action=_("Load %(number)s on train %(ref)s") % {"number": container.number, "ref": departure.reference},
             reported_at=timezone.now(),
-            planned=[(_("Station closing time"), departure.closing_time),
-                     (_("Planned departure"), departure.planned_departure),
-                     (_("Estimated departure"), departure.estimated_departure)])
+            planned=_loading_times(departure))
     except Implausible:
         raise
     except ApplicationError:
@@ -452,9 +463,7 @@ def load_all_ready(request, reference: str):
     try:
         page = review_first(
             request, load, action=action, back_url=back, reported_at=timezone.now(),
-            planned=[(_("Station closing time"), departure.closing_time),
-                     (_("Planned departure"), departure.planned_departure),
-                     (_("Estimated departure"), departure.estimated_departure)],
+            planned=_loading_times(departure),
             consequence=_("Every container gated in for this train and not yet loaded goes on it."))
         if page is not None:
             return page
@@ -813,7 +822,7 @@ def vessel_load(request, reference: str, number: str):
 
     try:
         page = review_first(request, load, action=action, back_url=back, reported_at=timezone.now(),
-                            planned=[(_("CY cut-off"), call.cy_cutoff), (_("ETD"), call.etd)])
+                            planned=_vessel_loading_times(call))
         if page is not None:
             return page
         load()
@@ -870,7 +879,7 @@ def vessel_load_selected(request, reference: str):
             consequence = " ".join([", ".join(numbers)] + ([_("Refused: %(list)s") % {"list": "; ".join(refused)}]
                                                          if refused else []))
             return review_page(request, action=action, back_url=back, reported_at=timezone.now(),
-                               planned=[(_("CY cut-off"), call.cy_cutoff), (_("ETD"), call.etd)],
+                               planned=_vessel_loading_times(call),
                                consequence=consequence)
     except Implausible as implausible:
         return _confirm_report(request, implausible, action, back, consequence=", ".join(numbers))

@@ -102,9 +102,9 @@ def match_terms(subscription: "Subscription") -> tuple[list[str], list[str]]:
         filters = subscription.dcsa_filters or {}
         kinds = [f"{kind.lower()}.*" for kind in _upper_values(filters.get("eventType"))] or ["*"]
         keys = ([f"eq:{number}" for number in _upper_values(filters.get("equipmentReference"))]
-                or [f"bk:{reference}" for reference in _upper_values(
-                    [*_upper_values(filters.get("carrierBookingReference")),
-                     *_upper_values(filters.get("bookingReference"))])]
+                or [f"bk:{reference}" for reference in sorted({
+                    *_upper_values(filters.get("carrierBookingReference")),
+                    *_upper_values(filters.get("bookingReference"))})]
                 or [MATCH_ANY])
         return kinds, keys
     kinds = sorted({kind.lower() for kind in subscription.event_kinds or []}) or ["*"]

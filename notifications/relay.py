@@ -170,15 +170,14 @@ def _dcsa_deliveries(subscription: Subscription, event_ids: list[int]) -> list[D
     ]
 
 
-def deliveries_plan(events: list[Event], subscriptions: list[Subscription] | None = None) -> list[Delivery]:
-    """The deliveries a batch of events makes: each subscription's matching events that its organisation may
-    see (one visibility query per organisation, one query per DCSA subscription). `subscriptions`: those the
-    batch may concern (subscriptions_for) when not given."""
+def deliveries_plan(events: list[Event]) -> list[Delivery]:
+    """The deliveries a batch of events makes: each subscription it may concern (subscriptions_for), with its
+    matching events that its organisation may see (one visibility query per organisation, one query per DCSA
+    subscription)."""
     if not events:
         return []
     places = _Places(events)
-    if subscriptions is None:
-        subscriptions = subscriptions_for(events, places)
+    subscriptions = subscriptions_for(events, places)
     if not subscriptions:
         return []
     event_ids = [e.pk for e in events]

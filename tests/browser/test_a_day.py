@@ -84,6 +84,18 @@ def sort_by(page, key: str) -> None:
         assert page.locator(f"th[data-sort-key='{key}']").first.get_attribute("aria-sort") == expected
 
 
+def dates(page, language: str):
+    return page.get_by_role("navigation", name=text("Dates", language))
+
+
+def to_the_next_days(page, language: str) -> None:
+    """The date navigation's next days: the period shown starts later."""
+    start = dates(page, language).get_attribute("data-period-start")
+    dates(page, language).locator("[data-period='next']").click()
+    page.wait_for_load_state()
+    assert dates(page, language).get_attribute("data-period-start") > start
+
+
 def record_the_report(page) -> None:
     """A report is shown against its plan first (review), or asked again when far from it (warning)."""
     for step in ("[data-review-report] [data-action='record']", "[data-confirm-report] [data-action='confirm']"):
@@ -203,10 +215,10 @@ def test_a_station_day(live_server, page, screenshot, demo, language):
     # The next days from the keyboard, and a container found from the search box.
     page.goto(f"{live_server.url}/operations/station/?station={scenario.STATION}")
     page.locator("h1").first.click()
-    start = page.get_by_role("navigation", name=text("Dates", language)).get_attribute("data-period-start")
+    start = dates(page, language).get_attribute("data-period-start")
     page.keyboard.press("]")
     page.wait_for_url("**/operations/station/?*from=*")
-    assert page.get_by_role("navigation", name=text("Dates", language)).get_attribute("data-period-start") > start
+    assert dates(page, language).get_attribute("data-period-start") > start
     looked_at(page, language)
     search(page, scenario.NUMBERS[1])
     assert page.locator("[data-network-map] [data-container-position]").count() == 1
@@ -247,11 +259,7 @@ def test_a_railway_day(live_server, page, screenshot, demo, language):
     # The departures: sorted within each day, the next days, a day picked.
     page.goto(f"{live_server.url}/operations/railway/")
     sort_by(page, "station")
-    dates = page.get_by_role("navigation", name=text("Dates", language))
-    start = dates.get_attribute("data-period-start")
-    dates.locator("[data-period='next']").click()
-    page.wait_for_load_state()
-    assert page.get_by_role("navigation", name=text("Dates", language)).get_attribute("data-period-start") > start
+    to_the_next_days(page, language)
     assert "sort=-station" in page.url  # the order chosen travels with the days
     looked_at(page, language)
     screenshot(page, f"day-railway-departures-{language}", docs=guide_picture("railway-departures", language))
@@ -296,12 +304,8 @@ def test_a_port_day(live_server, page, screenshot, arrived, language):
     page.wait_for_load_state()
     assert f"terminal={call.terminal.code}" in page.url
     sort_by(page, "etd")
-    dates = page.get_by_role("navigation", name=text("Dates", language))
-    start = dates.get_attribute("data-period-start")
-    dates.locator("[data-period='next']").click()
-    page.wait_for_load_state()
-    assert page.get_by_role("navigation", name=text("Dates", language)).get_attribute("data-period-start") > start
-    page.get_by_role("navigation", name=text("Dates", language)).locator("[data-period='today']").click()
+    to_the_next_days(page, language)
+    dates(page, language).locator("[data-period='today']").click()
     page.wait_for_load_state()
     looked_at(page, language)
     page.locator(f"tr[data-vessel-call='{call.reference}'] a").click()

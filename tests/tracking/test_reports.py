@@ -129,16 +129,25 @@ def test_a_departure_before_the_last_container_was_loaded_is_refused(shipper, co
     assert Departure.objects.get(pk=departure.pk).status == DepartureStatus.SCHEDULED
 
 
-def test_loading_on_a_vessel_long_before_it_arrives_is_refused(shipper, connecting, parties):
-    to_station(shipper, connecting, parties, count=1)
-    departure, call = connecting.departure, connecting.vessel_call
-    journey.train_load(actor=parties["station"], number=NUMBERS[0], at=departure.planned_departure)
+def at_terminal(shipper, connecting, parties, count: int) -> None:
+    """`count` containers booked, gated in, loaded on their train and taken to the port on plan, gated in at the
+    terminal, their declaration released: ready for the vessel."""
+    to_station(shipper, connecting, parties, count=count)
+    departure = connecting.departure
+    for number in NUMBERS[:count]:
+        journey.train_load(actor=parties["station"], number=number, at=departure.planned_departure)
     journey.train_depart(actor=parties["railway"], departure=departure, at=departure.planned_departure)
     journey.train_arrive(actor=parties["railway"], departure=departure, at=departure.planned_arrival)
-    journey.train_discharge(actor=parties["port"], number=NUMBERS[0], at=departure.planned_arrival)
-    journey.terminal_gate_in(actor=parties["port"], number=NUMBERS[0],
-                             at=departure.planned_arrival + timedelta(hours=1))
+    for number in NUMBERS[:count]:
+        journey.train_discharge(actor=parties["port"], number=number, at=departure.planned_arrival)
+        journey.terminal_gate_in(actor=parties["port"], number=number,
+                                 at=departure.planned_arrival + timedelta(hours=1))
     factories.declaration_released(Container.objects.get(number=NUMBERS[0]).booking)
+
+
+def test_loading_on_a_vessel_long_before_it_arrives_is_refused(shipper, connecting, parties):
+    at_terminal(shipper, connecting, parties, count=1)
+    call = connecting.vessel_call
 
     with pytest.raises(Implausible) as refused:
         journey.vessel_load(actor=parties["port"], number=NUMBERS[0], at=call.eta - timedelta(days=2))
@@ -381,17 +390,8 @@ def test_the_port_loads_the_containers_it_ticks_after_seeing_them_against_the_ve
                                                                                            parties, now_at):
     from intermodal.models import PartyKind
 
-    to_station(shipper, connecting, parties, count=2)
-    departure, call = connecting.departure, connecting.vessel_call
-    for number in NUMBERS[:2]:
-        journey.train_load(actor=parties["station"], number=number, at=departure.planned_departure)
-    journey.train_depart(actor=parties["railway"], departure=departure, at=departure.planned_departure)
-    journey.train_arrive(actor=parties["railway"], departure=departure, at=departure.planned_arrival)
-    for number in NUMBERS[:2]:
-        journey.train_discharge(actor=parties["port"], number=number, at=departure.planned_arrival)
-        journey.terminal_gate_in(actor=parties["port"], number=number,
-                                 at=departure.planned_arrival + timedelta(hours=1))
-    factories.declaration_released(Container.objects.get(number=NUMBERS[0]).booking)
+    at_terminal(shipper, connecting, parties, count=2)
+    call = connecting.vessel_call
     now_at(call.eta + timedelta(hours=1))
     client = Client()
     client.force_login(factories.user(connecting.network.port, username="berth"))
@@ -416,15 +416,8 @@ def test_the_port_loads_the_containers_it_ticks_after_seeing_them_against_the_ve
 
 
 def test_one_container_loaded_with_its_own_button_is_reviewed_first(shipper, connecting, parties, now_at):
-    to_station(shipper, connecting, parties, count=1)
-    departure, call = connecting.departure, connecting.vessel_call
-    journey.train_load(actor=parties["station"], number=NUMBERS[0], at=departure.planned_departure)
-    journey.train_depart(actor=parties["railway"], departure=departure, at=departure.planned_departure)
-    journey.train_arrive(actor=parties["railway"], departure=departure, at=departure.planned_arrival)
-    journey.train_discharge(actor=parties["port"], number=NUMBERS[0], at=departure.planned_arrival)
-    journey.terminal_gate_in(actor=parties["port"], number=NUMBERS[0],
-                             at=departure.planned_arrival + timedelta(hours=1))
-    factories.declaration_released(Container.objects.get(number=NUMBERS[0]).booking)
+    at_terminal(shipper, connecting, parties, count=1)
+    call = connecting.vessel_call
     now_at(call.eta + timedelta(hours=1))
     client = Client()
     client.force_login(factories.user(connecting.network.port, username="berth"))
