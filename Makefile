@@ -142,5 +142,5 @@ format: venv
 
 # A PostgreSQL still running on var/postgres is stopped before its folder goes.
 clean:
-	-test ! -x $(BIN)/python || $(BIN)/python -m intermodal.embedded_db stop
+	-test ! -x $(BIN)/python || $(BIN)/python -m databases.embedded_db stop
 	rm -rf var staticfiles .pytest_cache .ruff_cache

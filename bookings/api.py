@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from bookings import selectors, services
 from bookings.models import SIZE_TYPE_CHOICES, Booking, BookingStatus, Container, EmptyRequest, VgmMethod
+from databases.replicas import ReplicaReadsMixin
 from intermodal.access import Actor
 from intermodal.api import CodeField, CodeRelatedField, InputPolicy, KnownFieldsOnly, ReferenceFilter
 from intermodal.errors import NotFound
@@ -286,7 +287,7 @@ class BookingFilter(django_filters.FilterSet):
         summary="One booking by its reference", responses={200: BookingSerializer, 404: OpenApiTypes.OBJECT}
     ),
 )
-class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class BookingViewSet(ReplicaReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Bookings follow their lifecycle through actions; there is no PUT or DELETE to bypass it."""
 
     serializer_class = BookingSerializer

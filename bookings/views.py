@@ -37,6 +37,7 @@ from bookings.forms import (
     add_application_error,
 )
 from bookings.models import ACTIVE, Booking, BookingStatus
+from databases.replicas import reads_from_replica
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotFound
 from intermodal.idempotency import idempotency_answer, idempotency_answer_body, idempotency_claim
@@ -92,6 +93,7 @@ def _booking(actor: Actor, reference: str) -> Booking:
 
 
 @login_required
+@reads_from_replica
 def booking_list(request):
     actor = Actor.from_request(request)
     form = BookingFilterForm(request.GET or None)

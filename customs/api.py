@@ -28,6 +28,7 @@ from customs.models import (
     TransportMode,
 )
 from customs.selectors import sees_officers_notes
+from databases.replicas import ReplicaReadsMixin
 from intermodal.access import Actor
 from intermodal.api import MULTI_LINE, CodeField, IsoDateTimeFilter, KnownFieldsOnly, ReferenceFilter
 from intermodal.errors import InvalidInput
@@ -198,7 +199,7 @@ class DeclarationFilter(django_filters.FilterSet):
         summary="One declaration version", responses={200: DeclarationSerializer, 404: OpenApiTypes.OBJECT}
     ),
 )
-class DeclarationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DeclarationViewSet(ReplicaReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = DeclarationSerializer
     filterset_class = DeclarationFilter
     lookup_field = "reference"

@@ -26,6 +26,7 @@ from customs.forms import (
     add_declaration_error,
 )
 from customs.models import Declaration, DeclarationStatus
+from databases.replicas import reads_from_replica
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, InvalidInput, NotFound
 from intermodal.models import PartyKind
@@ -63,6 +64,7 @@ def _is_declarant(actor: Actor, declaration: Declaration) -> bool:
 
 
 @login_required
+@reads_from_replica
 def declaration_list(request):
     """Officers: their queue and clearance figures. Shippers: their declarations. Platform admins: all."""
     actor = Actor.from_request(request)

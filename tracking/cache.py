@@ -4,7 +4,9 @@ A look-up (GET /api/v1/track/{key}/) is the most-called read; building it is fou
 about three times the cost of a bare API request. Its answer is cached per organisation, language and key,
 under the versions (intermodal/versions.py) of the references it shows: the booking, its departure and vessel
 call, and the key itself (a container number). A change that records no event at all (a cut-off edited in the
-admin) shows within ANSWER_SECONDS, the longest an answer is kept.
+admin) shows within ANSWER_SECONDS, the longest an answer is kept. With a read replica, an answer is built on the
+primary while what it shows changed within the replica's tolerated lag (databases/replicas.py): a replica behind
+the change would otherwise have its old answer kept under the new version.
 """
 
 import hashlib
@@ -13,6 +15,7 @@ import logging
 from django.core.cache import cache
 from django.utils.translation import get_language
 
+from databases.replicas import primary_reads_after
 from intermodal.versions import versions
 
 ANSWER_SECONDS = 60
@@ -54,16 +57,21 @@ def _cached(call, *args, **kwargs):
 
 def _answer(*, organisation_id, key: str, build) -> dict:
     key = key.strip().upper()
-    route_key = _route_key(organisation_id, key, _cached(versions, [key]))
+    key_version = _cached(versions, [key])
+    route_key = _route_key(organisation_id, key, key_version)
+    newest = key_version
     route = _cached(cache.get, route_key)
     if route is not None:
         # Versions read before the database is: a change after this point gives a newer version.
         route_versions = _cached(versions, [key, *route])
+        newest = route_versions
         answer_key = _answer_key(organisation_id, key, route, route_versions)
         data = _cached(cache.get, answer_key)
         if data is not None:
             return data
-    data, built_route = build()
+    # An answer built from a replica that may not have the newest change yet would be kept under its version.
+    with primary_reads_after(max(int(stamp) for stamp in newest.split("."))):
+        data, built_route = build()
     built_route = tuple(built_route)
     try:
         if route is not None and built_route == tuple(route):

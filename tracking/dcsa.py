@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 
 from bookings.models import BillOfLadingStatus, Booking, BookingStatus
 from bookings.selectors import booking_scope
+from databases.replicas import ReplicaReadsMixin
 from intermodal import feed
 from intermodal.access import Actor
 from intermodal.api import NON_FIELD
@@ -785,7 +786,7 @@ _LIST_PARAMETERS = [
 ]
 
 
-class DcsaView(APIView):
+class DcsaView(ReplicaReadsMixin, APIView):
     """DCSA's error shape and API-Version header on every response; scope events:read for API keys."""
 
     required_scopes = {"*": Scope.EVENTS_READ}

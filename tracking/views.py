@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 
 from bookings.csv_views import EXPORT_ROWS, bookings_filtered
 from bookings.selectors import journey_map
+from databases.replicas import reads_from_replica
 from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.exports import FORMATS, Table, export_response
@@ -19,6 +20,7 @@ from tracking.visibility import as_seen_by, events_visible
 
 
 @login_required
+@reads_from_replica
 def track(request):
     """Any party: a container number or booking reference among what the organisation may see."""
     actor = Actor.from_request(request)
@@ -38,6 +40,7 @@ def track(request):
 
 
 @never_cache
+@reads_from_replica
 def tracking_public(request):
     """Anyone with both the container number and its booking reference: the journey, and nothing else.
 

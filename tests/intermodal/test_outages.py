@@ -1,6 +1,6 @@
 """Outages answered cleanly (issue 18, item 7): a PostgreSQL of the test's own, stopped in the middle of a request.
 
-The module's requests run against an embedded PostgreSQL (intermodal/embedded_db.py) in a temporary folder,
+The module's requests run against an embedded PostgreSQL (databases/embedded_db.py) in a temporary folder,
 migrated once: the default connection is pointed at it for each test, then back at the test database. A hook
 inside the booking service stops that server after the change (before its commit, or after it and before the
 answer); the retry goes to the restarted server. No clock: every wait is on a condition."""

@@ -1,13 +1,13 @@
 """Serve the whole platform on one machine: its database, web server, Celery worker and Celery beat.
 
 Used by `make run` (`run_platform --demo`). Without DATABASE_URL it starts the embedded PostgreSQL
-(intermodal/embedded_db.py, data in var/postgres) and hands its URL to every process it runs; with DATABASE_URL
+(databases/embedded_db.py, data in var/postgres) and hands its URL to every process it runs; with DATABASE_URL
 it starts no database. With --demo it first migrates and loads the demo network and four months of its history
 (both safe to run again), in this process: three Django start-ups fewer. Without REDIS_URL the broker is the
 filesystem transport under var/, so the worker and beat are real processes, not eager calls.
 
 Ctrl-C (SIGINT), SIGTERM or SIGHUP stops everything it started: the set-up step, or the three servers, then PostgreSQL,
-last. A PostgreSQL that was already running on var/postgres (`python -m intermodal.embedded_db start`) is used
+last. A PostgreSQL that was already running on var/postgres (`python -m databases.embedded_db start`) is used
 and left running.
 """
 
@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from intermodal import embedded_db
+from databases import embedded_db
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 DEMO_STEPS = [("migrate", {"interactive": False}), ("seed_demo", {}), ("seed_demo_history", {})]
@@ -87,7 +87,7 @@ class Command(BaseCommand):
         connections["default"].settings_dict.update(HOST=str(folder), PORT=str(port))
         self.stdout.write(
             f"Database: embedded PostgreSQL in {embedded_db.data_dir(var)}"
-            + ("" if ours else " (already running, so left running: `python -m intermodal.embedded_db stop`)")
+            + ("" if ours else " (already running, so left running: `python -m databases.embedded_db stop`)")
             + f". DATABASE_URL={url}"
         )
         return url

@@ -212,10 +212,10 @@ def _create_database(maintenance_url: str, name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m intermodal.embedded_db start|stop|url [--var DIR]`, without Django (`make clean` stops it)."""
+    """`python -m databases.embedded_db start|stop|url [--var DIR]`, without Django (`make clean` stops it)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m intermodal.embedded_db", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m databases.embedded_db", description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=["start", "stop", "url"])
     parser.add_argument("--var", default=str(Path(__file__).resolve().parent.parent / "var"), help="var folder")
     options = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""`make run`'s embedded PostgreSQL (intermodal/embedded_db.py): a real server from the wheel that stops
+"""`make run`'s embedded PostgreSQL (databases/embedded_db.py): a real server from the wheel that stops
 completely and starts again on its data, even after a kill -9.
 
 No Django database: these tests start their own server in a temporary folder (a few seconds in all)."""
@@ -11,7 +11,7 @@ import psutil
 import psycopg2
 import pytest
 
-from intermodal import embedded_db
+from databases import embedded_db
 
 
 def query(url: str, sql: str):
