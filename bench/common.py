@@ -381,6 +381,11 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs; PostgreSQL {postgres_version()} ({connection.settings_dict['NAME']})"
 
 
+# The events table's size on disk, indexes included: the sum of its partitions' (intermodal migration 0011; the
+# partitioned table itself holds nothing).
+EVENTS_SIZE_SQL = ("SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits "
+                   "WHERE inhparent = 'intermodal_event'::regclass")
+
 # The columns of intermodal_event a benchmark writes itself (raw INSERT, COPY), in one order for all of them.
 EVENT_COLUMNS = (
     "event_id",

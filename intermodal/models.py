@@ -218,8 +218,11 @@ class Event(models.Model):
     )
     # A correction names the report it replaces (same step, the right time); the replaced event stays in the
     # feeds as it was told, and every timeline shows the correction instead (journey.corrections).
+    # No foreign key in the database (the table is partitioned: its keys include the month, migration 0011); one
+    # correction per report is kept by the correction's lock on the report it replaces (journey.corrections).
     supersedes = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by", db_index=False
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by", db_index=False,
+        db_constraint=False,
     )
 
     class Meta:
@@ -231,6 +234,8 @@ class Event(models.Model):
             # A timeline reads the transport's own events (train, vessel); containers' events on it are many more.
             models.Index(fields=["transport_reference", "event_datetime"], name="event_transport_own_time",
                          condition=models.Q(event_type="TRANSPORT")),
+            # Timelines leave out replaced reports (superseded_by IS NULL); corrections are few.
+            models.Index(fields=["supersedes"], name="event_supersedes", condition=models.Q(supersedes__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(event_type__in=EventType.values), name="event_type_valid"),
@@ -247,7 +252,8 @@ class Event(models.Model):
 class OutboxMessage(models.Model):
     """A change waiting to be told to whoever subscribed; written in the transaction of the change."""
 
-    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="outbox")
+    # No foreign key in the database: the events table is partitioned by month (its keys include the month).
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="outbox", db_constraint=False)
     topic = models.CharField(max_length=60, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     # Set by the relay once every matching delivery has been planned; unprocessed rows are swept.

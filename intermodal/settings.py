@@ -270,6 +270,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "retention.tasks.retention_prune",
         "schedule": crontab(minute=25),
     },
+    "event-partitions": {  # the events table's partitions of the months ahead (retention/partitions.py)
+        "task": "retention.tasks.event_partitions_ensure",
+        "schedule": crontab(hour=3, minute=5),
+    },
     "outbox-sweep": {"task": "notifications.outbox_sweep", "schedule": NOTIFICATIONS_SWEEP_SECONDS},
     "deliveries-sweep": {"task": "notifications.deliveries_sweep", "schedule": NOTIFICATIONS_SWEEP_SECONDS},
     "emails-sweep": {"task": "notifications.emails_sweep", "schedule": 300.0},
@@ -290,6 +294,8 @@ RETENTION_REPORTED_EVENTS_DAYS = env.int("RETENTION_REPORTED_EVENTS_DAYS", defau
 RETENTION_AUDIT_DAYS = env.int("RETENTION_AUDIT_DAYS", default=1825)  # five years
 RETENTION_ARCHIVE_DIR = env.str("RETENTION_ARCHIVE_DIR", default="")  # JSON lines of what is pruned, when set
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=5000)  # rows per transaction
+# The events table is partitioned by month (intermodal migration 0011): partitions are made this many months ahead.
+EVENT_PARTITIONS_AHEAD_MONTHS = env.int("EVENT_PARTITIONS_AHEAD_MONTHS", default=3)
 RETENTION_MAX_BATCHES = env.int("RETENTION_MAX_BATCHES", default=200)  # per kind of row per run: the rest next hour
 
 # Days before yesterday that the hourly refresh rewrites: late reports and corrections of those days show

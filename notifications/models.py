@@ -127,7 +127,9 @@ class Delivery(models.Model):
 
     webhook_id = models.CharField(_("webhook ID"), max_length=40, unique=True, editable=False)
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # No foreign key in the database: the events table is partitioned by month (its keys include the month).
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                              db_constraint=False)
     topic = models.CharField(_("kind"), max_length=40)
     # The body as first built: every retry sends the same bytes.
     body = models.TextField(_("body"))

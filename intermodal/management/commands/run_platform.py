@@ -26,7 +26,9 @@ from django.db import connections
 from databases import embedded_db
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-DEMO_STEPS = [("migrate", {"interactive": False}), ("seed_demo", {}), ("seed_demo_history", {})]
+# The history's events are back-dated: their months get partitions of their own (retention/partitions.py).
+DEMO_STEPS = [("migrate", {"interactive": False}), ("seed_demo", {}), ("seed_demo_history", {}),
+              ("event_partitions", {"ensure": True})]
 
 
 class Command(BaseCommand):
