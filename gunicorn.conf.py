@@ -6,3 +6,6 @@ the image's entrypoint, bench/fuzz.sh, by hand. Command-line options still overr
 worker_class = "intermodal.gunicorn_worker.JsonErrorWorker"
 # The most gunicorn allows; the schema documents 414 past it.
 limit_request_line = 8190
+# A worker busy past this is killed, and its request's transaction rolls back; a list of reported events gives up
+# well before it (EVENTS_BULK_SECONDS, 20) with an answer. gunicorn's own default, said here.
+timeout = 30

@@ -156,6 +156,9 @@ OUTAGE_RETRY_AFTER_SECONDS = env.int("OUTAGE_RETRY_AFTER_SECONDS", default=5)
 # How long a retry with an Idempotency-Key waits for the first request with that key to finish before it is
 # answered 409 in_progress (intermodal/idempotency.py).
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
+# The longest a list of reported events (POST /api/v1/events/) is applied before it is rolled back whole and
+# answered 503 (journey/api.py): well below gunicorn's timeout (gunicorn.conf.py), past which no answer comes.
+EVENTS_BULK_SECONDS = env.float("EVENTS_BULK_SECONDS", default=20.0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "intermodal.User"

@@ -2,9 +2,14 @@
 
 Reported events go through the same journey functions as the pages, so the same checks apply. In a bulk,
 each item applies on its own: a refused item is reported with its reason and does not stop the others. Runs of
-departure estimates in a bulk are applied as one batch each, with the same checks and outcome per item.
+departure estimates in a bulk are applied as one batch each, runs of container steps (gate-ins, loads,
+discharges) with their writes made together (journey.steps_deferred), with the same checks and outcome per item.
+The whole list is one transaction that commits with its answer (all or reported).
 """
 
+import time
+
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -198,7 +203,8 @@ def _invalid(detail) -> dict:
 
 def _apply_validated(actor: Actor, data: dict) -> tuple[int, dict]:
     try:
-        result = event_apply(actor=actor, data=data)
+        with journey.step_deferred():  # in a run of container steps: a refused one keeps nothing
+            result = event_apply(actor=actor, data=data)
     except ApplicationError as exc:
         return exc.status, _refusal(exc)
     return 201, {"status": 201, "result": "applied", **_describe(result)}
@@ -313,26 +319,89 @@ def events_apply_bulk(*, actor: Actor, items: list) -> list[dict]:
     if invalid:
         raise ValidationError(dict(list(invalid.items())[:MAX_ITEM_ERRORS]))
     results: list[dict | None] = [None] * len(items)
+    # All or reported: the list is applied in one transaction (each item in a savepoint of its own, refused alone),
+    # which commits only with the answer that reports every item. A list that would run past EVENTS_BULK_SECONDS
+    # (below the server's timeout, after which the client would get no answer) is rolled back whole and answered
+    # 503: nothing of it is kept, so sending it again (or in smaller lists) applies each event once.
+    with transaction.atomic():
+        _apply_in_order(actor, validated, results, deadline=time.monotonic() + settings.EVENTS_BULK_SECONDS)
+    return results
+
+
+def _past(deadline: float, index: int, count: int) -> None:
+    if time.monotonic() > deadline:
+        raise ApplicationError(
+            _("The list took longer than %(seconds)s seconds to apply (at item %(index)s of %(count)s) and was rolled "
+              "back: nothing of it was applied. Send it again, or in smaller lists.")
+            % {"seconds": settings.EVENTS_BULK_SECONDS, "index": index, "count": count},
+            status=503, code="too_slow")
+
+
+# Container steps applied as one run at most (their writes made together: journey.steps_deferred).
+MAX_STEP_RUN = 500
+_STEP_CODES = ("GTIN", "LOAD", "DISC")
+
+
+def _step_number(data: dict) -> str | None:
+    """The container of an item that is a container step (gate-in, load, discharge), else None."""
+    if data["event_type"] != EventType.EQUIPMENT or data["event_code"] not in _STEP_CODES:
+        return None
+    return data["equipment_reference"].strip().upper().replace(" ", "")
+
+
+def _apply_steps(actor: Actor, run: list[tuple[int, dict, str]], results: list) -> None:
+    """A run of container steps, each container once: its rows read and locked once, by id (two runs over the
+    same containers wait for each other instead of deadlocking), each step checked as if posted alone, in order,
+    and the writes made together (one INSERT of the events, one of the outbox, an UPDATE of the containers);
+    should the writes fail, the run is undone and applied one step after the other."""
+    if len(run) > 1:
+        try:
+            loads = [number for _i, data, number in run if data["event_code"] == "LOAD"]
+            with transaction.atomic(), journey.steps_deferred(
+                    [number for _i, _d, number in run], trains_of=loads if actor.kind != PartyKind.PORT else ()):
+                for index, data, _number in run:
+                    results[index] = {"index": index, **_apply_reported(actor, data)[1]}
+            return
+        except DatabaseError:
+            pass
+    for index, data, _number in run:
+        results[index] = {"index": index, **_apply_reported(actor, data)[1]}
+
+
+def _apply_in_order(actor: Actor, validated: list[dict], results: list, *, deadline: float) -> None:
+    """Items in their order; consecutive departure estimates as one batch, consecutive container steps as one run
+    (until a container comes again: its next step reads what the first wrote), every other item alone."""
     references = {
         data["transport_reference"]
         for data in validated
         if data["event_type"] == EventType.TRANSPORT and data["classifier"] == Classifier.ESTIMATED
     }
     departures = dict(Departure.objects.filter(reference__in=references).values_list("reference", "pk"))
-    run: list[tuple[int, journey.DepartureEstimate]] = []
+    estimates: list[tuple[int, journey.DepartureEstimate]] = []
+    steps: list[tuple[int, dict, str]] = []
+    in_steps: set[str] = set()
     for index, data in enumerate(validated):
+        _past(deadline, index, len(validated))
         estimate = _departure_estimate(data, departures)
+        number = _step_number(data) if estimate is None else None
+        if estimate is None and estimates:
+            _apply_estimates(actor, estimates, results)
+            estimates = []
+        if steps and (number is None or number in in_steps or len(steps) >= MAX_STEP_RUN):
+            _apply_steps(actor, steps, results)
+            steps, in_steps = [], set()
         if estimate is not None:
-            run.append((index, estimate))
-            continue
-        if run:
-            _apply_estimates(actor, run, results)
-            run = []
-        _status, body = _apply_reported(actor, data)
-        results[index] = {"index": index, **body}
-    if run:
-        _apply_estimates(actor, run, results)
-    return results
+            estimates.append((index, estimate))
+        elif number is not None:
+            steps.append((index, data, number))
+            in_steps.add(number)
+        else:
+            results[index] = {"index": index, **_apply_reported(actor, data)[1]}
+    if estimates:
+        _apply_estimates(actor, estimates, results)
+    if steps:
+        _apply_steps(actor, steps, results)
+    _past(deadline, len(validated), len(validated))
 
 
 class EventsView(EventsReadView):

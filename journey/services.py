@@ -7,8 +7,10 @@ Departure- and vessel-level steps move every container on board. Lock order: dep
 then containers, then bookings.
 """
 
+import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -84,6 +86,9 @@ _CONTAINER_RELATED = (
 
 def _active_container(number: str, *, lock: bool = True) -> Container:
     number = (number or "").strip().upper().replace(" ", "")
+    pending = _deferred.get()
+    if pending is not None and number in pending.locked:
+        return pending.locked[number]  # locked when the run began, and this step is its only one in the run
     queryset = Container.objects.select_related(*_CONTAINER_RELATED).filter(number=number, is_active=True)
     if lock:
         queryset = queryset.select_for_update(of=("self",))
@@ -112,6 +117,85 @@ def _terminal_place(terminal: Terminal) -> dict:
     }
 
 
+# --- A run of container steps written together ------------------------------------------------------------
+
+
+@dataclass
+class _Deferred:
+    """What the container steps of a run wrote, kept to be written together (`steps_deferred`)."""
+
+    events: list = field(default_factory=list)
+    containers: dict = field(default_factory=dict)  # pk -> (container, the fields its step changed)
+    bookings: set = field(default_factory=set)
+    locked: dict = field(default_factory=dict)  # number -> the container, read and locked once for the run
+    departures: dict = field(default_factory=dict)  # pk -> the departure, read and locked once for the run
+
+
+_deferred: ContextVar[_Deferred | None] = ContextVar("journey_deferred", default=None)
+
+
+@contextlib.contextmanager
+def steps_deferred(numbers: Iterable[str], *, trains_of: Iterable[str] = ()):
+    """Container steps (gate-ins, loads, discharges) of the containers `numbers` run inside with every check as
+    usual, on rows read and locked once for the run, in the services' order and by id: the departures of the
+    containers `trains_of` (loaded on their trains), then the containers. Their writes are kept and made together
+    as the block ends: one INSERT of the events, one of their outbox rows, one UPDATE of the containers per set of
+    changed fields, then the bookings' statuses in the order of their ids. Each step inside runs in
+    `step_deferred`, so a refused one leaves nothing kept; a container takes one step per block (its next step
+    reads what this one wrote). Raises what the writes raise: the caller's savepoint then undoes the whole run."""
+    pending = _Deferred()
+    trains_of = sorted(trains_of)
+    if trains_of:
+        booked_on = Container.objects.filter(number__in=trains_of, is_active=True).values("booking__departure_id")
+        pending.departures = {
+            departure.pk: departure for departure in Departure.objects.select_for_update(of=("self",))
+            .select_related("service__station", "service__terminal", "service__operator")
+            .filter(pk__in=booked_on).order_by("pk")}
+    pending.locked = {
+        container.number: container for container in Container.objects.select_for_update(of=("self",))
+        .select_related(*_CONTAINER_RELATED).filter(number__in=sorted(numbers), is_active=True).order_by("pk")}
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    events_append(pending.events)
+    by_fields: dict[tuple[str, ...], list[Container]] = {}
+    for container, fields in pending.containers.values():
+        by_fields.setdefault(fields, []).append(container)
+    for fields, containers in by_fields.items():
+        Container.objects.bulk_update(sorted(containers, key=lambda c: c.pk), list(fields))
+    _bookings_refresh(pending.bookings)
+
+
+@contextlib.contextmanager
+def step_deferred():
+    """One step of a deferred run: what it kept is dropped again should it be refused."""
+    pending = _deferred.get()
+    if pending is None:
+        yield
+        return
+    events, containers, bookings = len(pending.events), set(pending.containers), set(pending.bookings)
+    try:
+        yield
+    except BaseException:
+        del pending.events[events:]
+        for pk in set(pending.containers) - containers:
+            del pending.containers[pk]
+        pending.bookings.clear()
+        pending.bookings.update(bookings)
+        raise
+
+
+def _booking_refresh_after(booking: Booking) -> None:
+    """The booking's status from its containers, now or, in a deferred run, once its containers are written."""
+    pending = _deferred.get()
+    if pending is None:
+        booking_status_refresh(booking)
+    else:
+        pending.bookings.add(booking.pk)
+
+
 def _equipment_event(
     container: Container,
     actor: Actor,
@@ -123,7 +207,8 @@ def _equipment_event(
     transport: dict | None = None,
     details: dict | None = None,
 ):
-    event = event_record(
+    pending = _deferred.get()
+    event = (event_build if pending is not None else event_record)(
         event_type=EventType.EQUIPMENT,
         event_code=code,
         classifier=Classifier.ACTUAL,
@@ -137,6 +222,8 @@ def _equipment_event(
         **(transport or {}),
         details={"size_type": container.size_type, **(details or {})},
     )
+    if pending is not None:
+        pending.events.append(event)
     container.last_event_at = event.event_datetime
     return event
 
@@ -164,7 +251,12 @@ def _vessel(call: VesselCall) -> dict:
 
 def _move(container: Container, status: str, *extra_fields: str) -> None:
     container.status = status
-    container.save(update_fields=["status", "last_event_at", *extra_fields])
+    fields = ("status", "last_event_at", *extra_fields)
+    pending = _deferred.get()
+    if pending is None:
+        container.save(update_fields=list(fields))
+    else:
+        pending.containers[container.pk] = (container, fields)
 
 
 def _require_after_last_step(container: Container, at: datetime, step: str, *, confirmed: bool,
@@ -332,7 +424,7 @@ def laden_gate_in(
         _require_station_staff(actor, station)
         _require_status(container, [S.ASSIGNED, S.EMPTY_OUT], _("gated in"))
         _require_after_last_step(container, at, _("The gate-in of %(number)s"), confirmed=confirmed)
-        container = container_update(
+        updated = container_update(
             actor=actor,
             container=container,
             seal_number=seal_number,
@@ -340,7 +432,11 @@ def laden_gate_in(
             vgm_method=vgm_method,
             vgm_signatory=vgm_signatory,
         )
-        container = _active_container(container.number)
+        if _deferred.get() is None:
+            container = _active_container(updated.number)
+        else:  # the run's locked row takes what was written
+            for name in ("seal_number", "vgm_kg", "vgm_method", "vgm_signatory"):
+                setattr(container, name, getattr(updated, name))
         _equipment_event(
             container,
             actor,
@@ -362,7 +458,8 @@ def train_load(
     with transaction.atomic():
         found = _active_container(number, lock=False)
         departure = departure or found.booking.departure
-        departure = (
+        pending = _deferred.get()
+        departure = (pending.departures.get(departure.pk) if pending is not None else None) or (
             Departure.objects.select_for_update(of=("self",))
             .select_related("service__station", "service__terminal", "service__operator")
             .get(pk=departure.pk)
@@ -391,7 +488,7 @@ def train_load(
             container, actor, "LOAD", place=station_place(departure.service.station), at=at, transport=_rail(departure)
         )
         _move(container, S.ON_TRAIN)
-        booking_status_refresh(container.booking)
+        _booking_refresh_after(container.booking)
         if departure.manifest_confirmed_at is not None:  # the manifest changed: the railway confirms it again
             departure.manifest_confirmed_at = departure.manifest_confirmed_containers = None
             departure.save(update_fields=["manifest_confirmed_at", "manifest_confirmed_containers"])
@@ -551,7 +648,7 @@ def terminal_gate_in(*, actor: Actor, number: str, at: datetime | None = None, c
         _equipment_event(container, actor, "GTIN", place=_terminal_place(terminal), at=at)
         container.terminal_gate_in_at = at
         _move(container, S.AT_TERMINAL, "terminal_gate_in_at")
-        booking_status_refresh(container.booking)
+        _booking_refresh_after(container.booking)
     return container
 
 
@@ -585,7 +682,7 @@ def vessel_load(*, actor: Actor, number: str, at: datetime | None = None, confir
                                  at, "vessel_loading", call.eta, until=call.etd)])
         _equipment_event(container, actor, "LOAD", place=_terminal_place(call.terminal), at=at, transport=_vessel(call))
         _move(container, S.ON_VESSEL)
-        booking_status_refresh(container.booking)
+        _booking_refresh_after(container.booking)
     return container
 
 

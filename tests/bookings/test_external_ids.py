@@ -101,3 +101,54 @@ def test_two_posts_of_one_event_at_the_same_moment_apply_it_once(connecting, han
     assert sorted(answer.status_code for answer in answers) == [201, 201]
     assert sorted("replayed" in answer.json() for answer in answers) == [False, True]
     assert gate_ins() == 1
+
+
+@pytest.mark.django_db
+def test_a_list_past_its_time_is_rolled_back_whole_and_applies_once_when_sent_again(
+        connecting, handed_out, monkeypatch, settings):  # noqa: F811
+    from journey import api as journey_api
+
+    client = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+    items = [gate_in("CSQU3054383", external_id="slow-a"), gate_in("TCNU7200794", external_id="slow-b")]
+    # given: a clock on which each item takes 15 s, against the 20 s a list may take
+    ticks = iter(range(0, 10_000, 15))
+    monkeypatch.setattr(journey_api.time, "monotonic", lambda: next(ticks))
+
+    slow = client.post("/api/v1/events/", items, format="json")
+
+    # then: 503 saying so, and nothing of the list was kept - neither event nor reporter's id
+    assert slow.status_code == 503, slow.content
+    assert slow.json()["code"] == "too_slow" and "nothing of it was applied" in slow.json()["detail"]
+    assert gate_ins() == 0 and Event.objects.filter(event_code="GTIN").count() == 0
+    assert not ReportedEvent.objects.exists()
+
+    # when: sent again in time, each event is applied once
+    monkeypatch.undo()
+    again = client.post("/api/v1/events/", items, format="json").json()
+    assert [r["status"] for r in again["results"]] == [201, 201]
+    assert not any(r.get("replayed") for r in again["results"])
+    assert Event.objects.filter(event_code="GTIN").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_list_cut_short_by_a_failure_commits_nothing_it_did_not_answer(
+        connecting, handed_out, monkeypatch):  # noqa: F811
+    from journey import api as journey_api
+
+    client = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+    applied = []
+    original = journey_api._apply_reported
+
+    def dies_at_the_second(actor, data):
+        if applied:
+            raise RuntimeError("the worker is gone")  # as a server killed in the middle of the list
+        applied.append(data)
+        return original(actor, data)
+
+    monkeypatch.setattr(journey_api, "_apply_reported", dies_at_the_second)
+
+    with pytest.raises(RuntimeError):
+        client.post("/api/v1/events/", [gate_in("CSQU3054383"), gate_in("TCNU7200794")], format="json")
+
+    # then: the first item, applied but never answered, is not kept either
+    assert applied and Event.objects.filter(event_code="GTIN").count() == 0

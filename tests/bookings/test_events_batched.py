@@ -1,0 +1,178 @@
+"""Container steps reported in lists are applied in runs (issue 21, item 1): each step checked as if posted alone, in
+order, the run's writes made together (one INSERT of the events, one of the outbox rows, one UPDATE of the
+containers), locks taken by id before any step; a container named again starts a new run; should the writes fail,
+the run is applied one step after the other; two lists over the same containers in opposite orders never deadlock."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import DatabaseError, close_old_connections, connection
+from django.db.models.query import QuerySet
+from django.test.utils import CaptureQueriesContext
+from stdnum import iso6346
+
+from bookings import services as bookings_services
+from bookings.models import Booking, BookingStatus, Container, ContainerStatus
+from intermodal.access import Actor
+from intermodal.models import Event, OutboxMessage, Scope
+from journey import services as journey
+from tests import factories
+from tests.bookings.conftest import book
+from tests.bookings.test_events_api import gate_in, key_client
+
+COUNT = 6
+
+
+def number(n: int) -> str:
+    prefix = f"BTCU{n:06d}"
+    return prefix + iso6346.calc_check_digit(prefix)
+
+
+NUMBERS = [number(n) for n in range(COUNT)]
+
+
+@pytest.fixture
+def handed_out_six(shipper, connecting):
+    booking = book(shipper.actor, connecting, lines={"42G1": COUNT})
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1",
+                                                     quantity=COUNT)
+    staff = Actor(organisation=connecting.network.operator)
+    for each in NUMBERS:
+        journey.empty_hand_out(actor=staff, request=request, number=each)
+    return booking
+
+
+def step(code: str, each: str, **extra) -> dict:
+    return {"event_type": "EQUIPMENT", "event_code": code, "equipment_reference": each, "confirm": True, **extra}
+
+
+def _writes(queries, table: str, verb: str = "INSERT INTO") -> int:
+    """Statements writing the table (each is sent after the audit trail's actor: `SELECT set_config(...); ...`)."""
+    return sum(1 for query in queries.captured_queries if f'{verb} "{table}" ' in query["sql"])
+
+
+def _statuses() -> set[str]:
+    return set(Container.objects.filter(number__in=NUMBERS).values_list("status", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_whole_journey_in_lists_writes_each_run_at_once(connecting, handed_out_six):
+    network = connecting.network
+    station = key_client(network.operator, [Scope.EVENTS_WRITE])
+    port = key_client(network.port, [Scope.EVENTS_WRITE])
+    items = [gate_in(each, confirm=True) for each in NUMBERS]
+    items.insert(3, gate_in("GYOU4047990", confirm=True))  # not in any booking: refused alone
+
+    with CaptureQueriesContext(connection) as queries:
+        gated = station.post("/api/v1/events/", items, format="json").json()
+
+    # then: each item has its own result, in order; the refused one kept nothing
+    assert [r["status"] for r in gated["results"]] == [201, 201, 201, 409, 201, 201, 201]
+    assert gated["results"][3]["code"] == "unknown_container"
+    assert [r["index"] for r in gated["results"]] == list(range(7))
+    assert _statuses() == {ContainerStatus.GATED_IN}
+    # and the six events and their outbox rows were written with one statement each, the containers with one
+    assert _writes(queries, "intermodal_event") == 1
+    assert _writes(queries, "intermodal_outboxmessage") == 1
+    assert sum(1 for q in queries.captured_queries if "UPDATE \"bookings_container\" SET \"status\"" in q["sql"]) == 1
+    assert Event.objects.filter(event_code="GTIN", equipment_reference__in=NUMBERS).count() == COUNT
+    assert not Event.objects.filter(equipment_reference="GYOU4047990").exists()
+
+    # when: the train is loaded, runs, arrives; the port discharges and gates in, then loads the vessel
+    loaded = station.post("/api/v1/events/", [step("LOAD", each) for each in NUMBERS], format="json").json()
+    assert loaded["applied"] == COUNT
+    assert Booking.objects.get(pk=handed_out_six.pk).status == BookingStatus.IN_TRANSIT
+    railway = Actor(organisation=network.railway)
+    leaves = connecting.departure.planned_departure
+    journey.train_depart(actor=railway, departure=connecting.departure, at=leaves, confirmed=True)
+    journey.train_arrive(actor=railway, departure=connecting.departure, at=leaves + timedelta(hours=8),
+                         confirmed=True)
+    cut_off = connecting.vessel_call.cy_cutoff - timedelta(hours=2)
+    at_port = port.post("/api/v1/events/", [step("DISC", each) for each in NUMBERS]
+                        + [step("GTIN", each, event_datetime=cut_off.isoformat()) for each in NUMBERS],
+                        format="json").json()
+    assert at_port["applied"] == 2 * COUNT
+    assert Booking.objects.get(pk=handed_out_six.pk).status == BookingStatus.AT_PORT
+    factories.declaration_released(handed_out_six)
+    on_board = port.post("/api/v1/events/", [step("LOAD", each) for each in NUMBERS], format="json").json()
+
+    # then: the same journey as step by step
+    assert on_board["applied"] == COUNT
+    assert _statuses() == {ContainerStatus.ON_VESSEL}
+    assert Booking.objects.get(pk=handed_out_six.pk).status == BookingStatus.LOADED
+    for each in NUMBERS:
+        codes = list(Event.objects.filter(equipment_reference=each).order_by("id").values_list("event_code",
+                                                                                                 flat=True))
+        assert codes == ["GTOT", "GTIN", "LOAD", "DISC", "GTIN", "LOAD"]
+    assert OutboxMessage.objects.count() == Event.objects.count()
+
+
+@pytest.mark.django_db
+def test_a_container_named_again_takes_its_next_step_after_the_first(connecting, handed_out_six):
+    station = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+    first, second = NUMBERS[:2]
+
+    answer = station.post("/api/v1/events/", [gate_in(first, confirm=True), gate_in(second, confirm=True),
+                                              step("LOAD", first), gate_in(first, confirm=True)],
+                          format="json").json()
+
+    # then: the load reads the gate-in before it; the second gate-in of a loaded container is refused
+    assert [r["status"] for r in answer["results"]] == [201, 201, 201, 409]
+    assert answer["results"][2]["container_status"] == ContainerStatus.ON_TRAIN
+    assert answer["results"][3]["code"] == "illegal_step"
+    assert Container.objects.get(number=first).status == ContainerStatus.ON_TRAIN
+
+
+@pytest.mark.django_db
+def test_a_run_whose_writes_fail_is_applied_one_step_after_the_other(connecting, handed_out_six, monkeypatch):
+    station = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+    real = QuerySet.bulk_update
+    failed = []
+
+    def fails_once(self, objs, fields, batch_size=None):
+        if not failed:
+            failed.append(len(objs))
+            raise DatabaseError("a write of the run fails")
+        return real(self, objs, fields, batch_size)
+
+    monkeypatch.setattr(QuerySet, "bulk_update", fails_once)
+
+    answer = station.post("/api/v1/events/", [gate_in(each, confirm=True) for each in NUMBERS], format="json").json()
+
+    # then: every item applied once, by the steps one after the other
+    assert failed == [COUNT]
+    assert answer["applied"] == COUNT
+    assert _statuses() == {ContainerStatus.GATED_IN}
+    assert Event.objects.filter(event_code="GTIN", equipment_reference__in=NUMBERS).count() == COUNT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_lists_over_the_same_containers_in_opposite_orders_apply_each_step_once(connecting, handed_out_six):
+    staff = connecting.network.operator
+    lists = [[gate_in(each, confirm=True) for each in NUMBERS],
+             [gate_in(each, confirm=True) for each in reversed(NUMBERS)]]
+    clients = [key_client(staff, [Scope.EVENTS_WRITE]) for _ in lists]
+    answers: list = [None, None]
+    start = threading.Barrier(2)
+
+    def post(n: int) -> None:
+        try:
+            start.wait()
+            answers[n] = clients[n].post("/api/v1/events/", lists[n], format="json")
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # then: both answered (no deadlock, no server error), and each container was gated in once
+    assert [answer.status_code for answer in answers] == [200, 200]
+    applied = [answer.json()["applied"] for answer in answers]
+    assert sum(applied) == COUNT
+    refused = [r for answer in answers for r in answer.json()["results"] if r["status"] != 201]
+    assert {r["code"] for r in refused} <= {"illegal_step"}
+    assert Event.objects.filter(event_code="GTIN", equipment_reference__in=NUMBERS).count() == COUNT
