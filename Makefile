@@ -22,7 +22,7 @@ help:
 	@echo "make docs-images - the user guide's screenshots (docs/images/), taken by the browser tests"
 	@echo "make bench  - a year of traffic, then P1-P7 against their baselines, and a summary (docs/PERFORMANCE.md)"
 	@echo "make bench-generate   - only the year of traffic (BENCH_SCALE=1: Ningbo's ~1M containers, ~10M events)"
-	@echo "make bench-ingest     - P1 bulk event ingest through the API against raw INSERTs of the same rows"
+	@echo "make bench-ingest     - P1 every kind of event through the API into the year's table, against COPY of the same rows"
 	@echo "make bench-contention - P2 booking under contention against uncontended bookings"
 	@echo "make bench-track      - P3 tracking look-up latency with a year of events and with ~10k"
 	@echo "make bench-queries    - P4 SQL queries per list request at page size 10 and 100"
@@ -116,7 +116,7 @@ bench-generate: venv
 	$(BENCH_ENV) $(BIN)/python bench/generate.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
 
 bench-ingest: venv
-	$(BENCH_ENV) $(BIN)/python bench/ingest.py $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python bench/ingest.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
 
 bench-contention: venv
 	$(BENCH_ENV) $(BIN)/python bench/booking_contention.py $(BENCH_ARGS)

@@ -251,8 +251,9 @@ def http_get(port: int, path: str, headers: dict[str, str] | None = None) -> int
 
 
 @contextlib.contextmanager
-def gunicorn_server(*, port: int, workers: int, env: dict[str, str], log_path: Path):
-    """gunicorn serving intermodal.wsgi on 127.0.0.1:port until the block ends, however it ends."""
+def gunicorn_server(*, port: int, workers: int, env: dict[str, str], log_path: Path, timeout: int | None = 120):
+    """gunicorn serving intermodal.wsgi on 127.0.0.1:port until the block ends, however it ends. `timeout`: a
+    worker's, in seconds; None keeps gunicorn.conf.py's, the one deployed (30 s)."""
     command = [
         sys.executable,
         "-m",
@@ -266,8 +267,7 @@ def gunicorn_server(*, port: int, workers: int, env: dict[str, str], log_path: P
         "sync",
         "--threads",
         "1",
-        "--timeout",
-        "120",
+        *(("--timeout", str(timeout)) if timeout is not None else ()),
         "--graceful-timeout",
         "10",
         "--chdir",
@@ -383,7 +383,7 @@ def machine() -> str:
 
 # The events table's size on disk, indexes included: the sum of its partitions' (intermodal migration 0011; the
 # partitioned table itself holds nothing).
-EVENTS_SIZE_SQL = ("SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits "
+EVENTS_SIZE_SQL = ("SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0)::bigint FROM pg_inherits "
                    "WHERE inhparent = 'intermodal_event'::regclass")
 
 # The columns of intermodal_event a benchmark writes itself (raw INSERT, COPY), in one order for all of them.
