@@ -6,8 +6,9 @@ Runs, one after the other, each as its own process (its output shown as it goes)
 
 - generate.py: a year of Ningbo's sea-rail traffic at `--scale` (0.1: ~100,000 containers, ~1,030,000 events;
   1: ~1,000,000 and ~10 million), reused when already there;
-- P1 ingest.py (a journey's every kind of event into the year's table), P2 booking_contention.py, P3 track_lookup.py (the year against ~10,000 events of the same
-  traffic), P4 query_counts.py, P5 track_load.py (wrk; installed with apt-get when missing and possible);
+- P1 ingest.py (a journey's every kind of event into the year's table), P2 booking_contention.py,
+  P3 track_lookup.py (the year against ~10,000 events of the same traffic), P4 query_counts.py, P5 track_load.py
+  (wrk; installed with apt-get when missing and possible);
 - P6 fanout.py and P7 dashboard.py when they exist (written with issues 6 and 7), else "not run: script missing".
 
 Each benchmark prints `BENCH-RESULT {json}` lines with its figure, goal and verdict; the summary table at the
