@@ -5,13 +5,15 @@ changes never wait on each other crosswise), checks the free TEU under the lock 
 database check `departure_not_overbooked` backs this up whatever else writes.
 """
 
+import contextlib
 import uuid
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -283,18 +285,18 @@ def _require_owner(actor: Actor, booking: Booking) -> None:
         raise NotAllowed(_("Only the shipper of this booking can change it."), code="not_the_shipper")
 
 
-def _lock(booking: Booking) -> Booking:
+def _locking():
     # Lock the booking row only: PostgreSQL would otherwise also lock every joined row (departure, service,
     # vessel call), making unrelated bookings on the same vessel queue behind each other.
-    return (
-        Booking.objects.select_for_update(of=("self",))
-        .select_related(
-            "departure__service__station",
-            "departure__service__terminal",
-            "vessel_call__terminal",
-        )
-        .get(pk=booking.pk)
+    return Booking.objects.select_for_update(of=("self",)).select_related(
+        "departure__service__station",
+        "departure__service__terminal",
+        "vessel_call__terminal",
     )
+
+
+def _lock(booking: Booking) -> Booking:
+    return _locking().get(pk=booking.pk)
 
 
 def _snapshot(booking: Booking) -> dict:
@@ -655,6 +657,62 @@ def _require_container_actor(actor: Actor, booking: Booking) -> None:
         raise NotAllowed(_("Only the shipper or the station's staff can assign containers."), code="not_allowed")
 
 
+@dataclass
+class _Assignments:
+    """Container numbers put on bookings in a run (`assignments_deferred`), to be written together."""
+
+    bookings: dict = field(default_factory=dict)  # pk -> the booking, locked once for the run
+    counts: dict = field(default_factory=dict)  # (booking pk, size-type) -> its active containers
+    in_use: set = field(default_factory=set)  # numbers in an active booking
+    containers: list = field(default_factory=list)
+    changes: list = field(default_factory=list)
+    references: list = field(default_factory=list)
+
+
+_assignments: ContextVar[_Assignments | None] = ContextVar("bookings_assignments", default=None)
+
+
+@contextlib.contextmanager
+def assignments_deferred(booking_ids, numbers):
+    """`container_assign` to the bookings `booking_ids` runs inside with its checks as usual, on the bookings
+    locked once (by id) and their counts read once; the containers and their history rows are written together as
+    the block ends (one INSERT each). A number that another transaction assigns meanwhile fails that INSERT: the
+    caller's savepoint then undoes the run. Each assignment runs in `assignment_deferred`."""
+    state = _Assignments()
+    state.bookings = {b.pk: b for b in _locking().prefetch_related("lines").filter(pk__in=sorted(set(booking_ids)))
+                      .order_by("pk")}
+    for row in (Container.objects.filter(booking_id__in=list(state.bookings), is_active=True)
+                .values("booking_id", "size_type").annotate(n=Count("id"))):
+        state.counts[(row["booking_id"], row["size_type"])] = row["n"]
+    state.in_use = set(Container.objects.filter(number__in=list(numbers), is_active=True)
+                       .values_list("number", flat=True))
+    token = _assignments.set(state)
+    try:
+        yield
+    finally:
+        _assignments.reset(token)
+    Container.objects.bulk_create(state.containers)
+    BookingChange.objects.bulk_create(state.changes)
+    versions.forget(state.references)  # tracking shows the booking's containers: no event says so
+
+
+@contextlib.contextmanager
+def assignment_deferred():
+    """One assignment of a deferred run: what it kept is dropped again should the step it is part of fail."""
+    state = _assignments.get()
+    if state is None:
+        yield
+        return
+    kept = (len(state.containers), len(state.changes), len(state.references), dict(state.counts),
+            set(state.in_use))
+    try:
+        yield
+    except BaseException:
+        del state.containers[kept[0]:], state.changes[kept[1]:], state.references[kept[2]:]
+        state.counts, state.in_use = kept[3], kept[4]
+        raise
+
+
 def container_assign(
     *,
     actor: Actor,
@@ -672,8 +730,9 @@ def container_assign(
         validate_container_number(number)
     except Exception as exc:  # noqa: BLE001 - the validator's message is the field error
         raise InvalidInput(errors={"number": list(getattr(exc, "messages", [str(exc)]))}) from None
+    state = _assignments.get()
     with transaction.atomic():
-        booking = _lock(booking)
+        booking = (state.bookings.get(booking.pk) if state else None) or _lock(booking)
         _require_container_actor(actor, booking)
         if booking.status not in ACTIVE:
             raise StateConflict(
@@ -682,17 +741,29 @@ def container_assign(
                 code="not_active",
             )
         booked = _booked(booking, size_type)
-        already = booking.containers.filter(is_active=True, size_type=size_type).count()
+        already = (state.counts.get((booking.pk, size_type), 0) if state
+                   else booking.containers.filter(is_active=True, size_type=size_type).count())
         if already >= booked[size_type]:
             raise StateConflict(
                 _("All %(n)s %(size_type)s containers of this booking already have numbers.")
                 % {"n": booked[size_type], "size_type": size_type},
                 code="all_assigned",
             )
-        if Container.objects.filter(number=number, is_active=True).exists():
+        if (number in state.in_use) if state else Container.objects.filter(number=number, is_active=True).exists():
             raise StateConflict(
                 _("Container %(number)s is already in an active booking.") % {"number": number}, code="container_in_use"
             )
+        change = BookingChange(booking=booking, kind=ChangeKind.CONTAINER, organisation=actor.organisation,
+                               user=actor.user, after={"container": number, "size_type": size_type})
+        if state is not None:  # written with the run's others
+            container = Container(booking=booking, number=number, size_type=size_type, seal_number=seal_number,
+                                  status=status)
+            state.containers.append(container)
+            state.changes.append(change)
+            state.references += [booking.reference, number]
+            state.counts[(booking.pk, size_type)] = already + 1
+            state.in_use.add(number)
+            return container
         try:
             with transaction.atomic():
                 container = Container.objects.create(
@@ -702,13 +773,7 @@ def container_assign(
             raise StateConflict(
                 _("Container %(number)s is already in an active booking.") % {"number": number}, code="container_in_use"
             ) from None
-        BookingChange.objects.create(
-            booking=booking,
-            kind=ChangeKind.CONTAINER,
-            organisation=actor.organisation,
-            user=actor.user,
-            after={"container": number, "size_type": size_type},
-        )
+        change.save()
         versions.forget([booking.reference, number])  # tracking shows the booking's containers: no event says so
     return container
 

@@ -339,14 +339,14 @@ def _past(deadline: float, index: int, count: int) -> None:
 
 # Container steps applied as one run at most (their writes made together: journey.steps_deferred).
 MAX_STEP_RUN = 500
-_STEP_CODES = ("GTIN", "LOAD", "DISC")
+# The kinds of run: container steps; empties handed out (which put new containers on bookings).
+_RUN_KINDS = {"GTIN": "steps", "LOAD": "steps", "DISC": "steps", "GTOT": "hand-outs"}
 
 
-def _step_number(data: dict) -> str | None:
-    """The container of an item that is a container step (gate-in, load, discharge), else None."""
-    if data["event_type"] != EventType.EQUIPMENT or data["event_code"] not in _STEP_CODES:
-        return None
-    return data["equipment_reference"].strip().upper().replace(" ", "")
+def _step_of(data: dict) -> tuple[str, str] | None:
+    """(kind of run, container) of an item applied in a run of its kind, else None."""
+    kind = _RUN_KINDS.get(data["event_code"]) if data["event_type"] == EventType.EQUIPMENT else None
+    return None if kind is None else (kind, data["equipment_reference"].strip().upper().replace(" ", ""))
 
 
 def _apply_steps(actor: Actor, run: list[tuple[int, dict, str]], results: list) -> None:
@@ -358,7 +358,8 @@ def _apply_steps(actor: Actor, run: list[tuple[int, dict, str]], results: list) 
         try:
             loads = [number for _i, data, number in run if data["event_code"] == "LOAD"]
             with transaction.atomic(), journey.steps_deferred(
-                    [number for _i, _d, number in run], trains_of=loads if actor.kind != PartyKind.PORT else ()):
+                    [number for _i, _d, number in run], trains_of=loads if actor.kind != PartyKind.PORT else (),
+                    requests=[data.get("empty_request") for _i, data, _n in run if data["event_code"] == "GTOT"]):
                 for index, data, _number in run:
                     results[index] = {"index": index, **_apply_reported(actor, data)[1]}
             return
@@ -369,8 +370,9 @@ def _apply_steps(actor: Actor, run: list[tuple[int, dict, str]], results: list) 
 
 
 def _apply_in_order(actor: Actor, validated: list[dict], results: list, *, deadline: float) -> None:
-    """Items in their order; consecutive departure estimates as one batch, consecutive container steps as one run
-    (until a container comes again: its next step reads what the first wrote), every other item alone."""
+    """Items in their order; consecutive departure estimates as one batch, consecutive container steps and
+    consecutive hand-outs of empties as one run each (until a container comes again: its next step reads what the
+    first wrote), every other item alone."""
     references = {
         data["transport_reference"]
         for data in validated
@@ -379,21 +381,22 @@ def _apply_in_order(actor: Actor, validated: list[dict], results: list, *, deadl
     departures = dict(Departure.objects.filter(reference__in=references).values_list("reference", "pk"))
     estimates: list[tuple[int, journey.DepartureEstimate]] = []
     steps: list[tuple[int, dict, str]] = []
-    in_steps: set[str] = set()
+    run_kind, in_steps = None, set()
     for index, data in enumerate(validated):
         _past(deadline, index, len(validated))
         estimate = _departure_estimate(data, departures)
-        number = _step_number(data) if estimate is None else None
+        kind, number = (_step_of(data) if estimate is None else None) or (None, None)
         if estimate is None and estimates:
             _apply_estimates(actor, estimates, results)
             estimates = []
-        if steps and (number is None or number in in_steps or len(steps) >= MAX_STEP_RUN):
+        if steps and (kind != run_kind or number in in_steps or len(steps) >= MAX_STEP_RUN):
             _apply_steps(actor, steps, results)
             steps, in_steps = [], set()
         if estimate is not None:
             estimates.append((index, estimate))
         elif number is not None:
             steps.append((index, data, number))
+            run_kind = kind
             in_steps.add(number)
         else:
             results[index] = {"index": index, **_apply_reported(actor, data)[1]}

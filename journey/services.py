@@ -28,7 +28,14 @@ from bookings.models import (
     EmptyRequest,
     EmptyRequestStatus,
 )
-from bookings.services import container_assign, container_check_loadable_on_vessel, container_update, station_place
+from bookings.services import (
+    assignment_deferred,
+    assignments_deferred,
+    container_assign,
+    container_check_loadable_on_vessel,
+    container_update,
+    station_place,
+)
 from customs.services import vessel_loading_customs_check
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
@@ -129,21 +136,52 @@ class _Deferred:
     bookings: set = field(default_factory=set)
     locked: dict = field(default_factory=dict)  # number -> the container, read and locked once for the run
     departures: dict = field(default_factory=dict)  # pk -> the departure, read and locked once for the run
+    requests: dict = field(default_factory=dict)  # pk -> the empty request, read and locked once for the run
+    requests_changed: dict = field(default_factory=dict)  # pk -> (request, the fields its hand-out changed)
+    free_time_from: set = field(default_factory=set)  # bookings whose free time starts today at the latest
 
 
 _deferred: ContextVar[_Deferred | None] = ContextVar("journey_deferred", default=None)
 
 
 @contextlib.contextmanager
-def steps_deferred(numbers: Iterable[str], *, trains_of: Iterable[str] = ()):
+def steps_deferred(numbers: Iterable[str], *, trains_of: Iterable[str] = (), requests: Iterable[int] = ()):
     """Container steps (gate-ins, loads, discharges) of the containers `numbers` run inside with every check as
     usual, on rows read and locked once for the run, in the services' order and by id: the departures of the
     containers `trains_of` (loaded on their trains), then the containers. Their writes are kept and made together
     as the block ends: one INSERT of the events, one of their outbox rows, one UPDATE of the containers per set of
     changed fields, then the bookings' statuses in the order of their ids. Each step inside runs in
     `step_deferred`, so a refused one leaves nothing kept; a container takes one step per block (its next step
-    reads what this one wrote). Raises what the writes raise: the caller's savepoint then undoes the whole run."""
+    reads what this one wrote). Raises what the writes raise: the caller's savepoint then undoes the whole run.
+
+    Empties handed out (`requests`: the empty requests they serve) are read and locked once too, with their
+    bookings (bookings.services.assignments_deferred); the new containers, their history rows, the requests' counts
+    and the bookings' free time are written together as well."""
     pending = _Deferred()
+    requests = sorted({pk for pk in requests if pk is not None})
+    if requests:
+        pending.requests = {
+            request.pk: request for request in EmptyRequest.objects.select_for_update(of=("self",))
+            .select_related("booking__departure__service__station").filter(pk__in=requests).order_by("pk")}
+        with assignments_deferred([request.booking_id for request in pending.requests.values()], numbers):
+            yield from _deferred_run(pending, numbers, trains_of)
+        _hand_outs_write(pending)
+        return
+    yield from _deferred_run(pending, numbers, trains_of)
+
+
+def _hand_outs_write(pending: _Deferred) -> None:
+    by_fields: dict[tuple[str, ...], list[EmptyRequest]] = {}
+    for request, fields in pending.requests_changed.values():
+        by_fields.setdefault(fields, []).append(request)
+    for fields, requests in by_fields.items():
+        EmptyRequest.objects.bulk_update(sorted(requests, key=lambda r: r.pk), list(fields))
+    today = timezone.localdate()
+    Booking.objects.filter(pk__in=sorted(pending.free_time_from)).filter(
+        Q(free_time_start__isnull=True) | Q(free_time_start__gt=today)).update(free_time_start=today)
+
+
+def _deferred_run(pending: _Deferred, numbers: Iterable[str], trains_of: Iterable[str]):
     trains_of = sorted(trains_of)
     if trains_of:
         booked_on = Container.objects.filter(number__in=trains_of, is_active=True).values("booking__departure_id")
@@ -176,14 +214,22 @@ def step_deferred():
         yield
         return
     events, containers, bookings = len(pending.events), set(pending.containers), set(pending.bookings)
+    requests = {pk: (request, request.handed_out, request.status, request.picked_up_at, fields)
+                for pk, (request, fields) in pending.requests_changed.items()}
+    free_time_from = set(pending.free_time_from)
     try:
-        yield
+        with assignment_deferred():
+            yield
     except BaseException:
         del pending.events[events:]
         for pk in set(pending.containers) - containers:
             del pending.containers[pk]
         pending.bookings.clear()
         pending.bookings.update(bookings)
+        pending.requests_changed = {pk: (request, fields) for pk, (request, *_was, fields) in requests.items()}
+        for request, handed_out, status, picked_up_at, _fields in requests.values():
+            request.handed_out, request.status, request.picked_up_at = handed_out, status, picked_up_at
+        pending.free_time_from = free_time_from
         raise
 
 
@@ -328,6 +374,9 @@ def _bookings_refresh(booking_ids: Iterable[int]) -> None:
 
 
 def _locked_request(request: EmptyRequest) -> EmptyRequest:
+    pending = _deferred.get()
+    if pending is not None and request.pk in pending.requests:
+        return pending.requests[request.pk]  # locked when the run began
     return (
         EmptyRequest.objects.select_for_update(of=("self",))
         .select_related("booking__departure__service__station")
@@ -386,15 +435,20 @@ def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Conta
         _equipment_event(
             container, actor, "GTOT", empty=True, place=station_place(station), details={"empty_request": request.pk}
         )
-        container.save(update_fields=["last_event_at"])
         request.handed_out += 1
         fields = ["handed_out"]
         if request.handed_out == request.quantity:
             request.status = EmptyRequestStatus.PICKED_UP
             request.picked_up_at = timezone.now()
             fields += ["status", "picked_up_at"]
-        request.save(update_fields=fields)
         booking = request.booking
+        pending = _deferred.get()
+        if pending is not None:  # written with the run's others (the container, last_event_at included)
+            pending.requests_changed[request.pk] = (request, tuple(fields))
+            pending.free_time_from.add(booking.pk)
+            return container
+        container.save(update_fields=["last_event_at"])
+        request.save(update_fields=fields)
         if booking.free_time_start is None or booking.free_time_start > timezone.localdate():
             Booking.objects.filter(pk=booking.pk).update(free_time_start=timezone.localdate())
     return container

@@ -176,3 +176,50 @@ def test_two_lists_over_the_same_containers_in_opposite_orders_apply_each_step_o
     refused = [r for answer in answers for r in answer.json()["results"] if r["status"] != 201]
     assert {r["code"] for r in refused} <= {"illegal_step"}
     assert Event.objects.filter(event_code="GTIN", equipment_reference__in=NUMBERS).count() == COUNT
+
+
+@pytest.fixture
+def six_empties_ready(shipper, connecting):
+    booking = book(shipper.actor, connecting, lines={"42G1": COUNT})
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1",
+                                                     quantity=COUNT)
+    journey.empty_request_ready(actor=Actor(organisation=connecting.network.operator), request=request)
+    return request
+
+
+@pytest.mark.django_db
+def test_empties_handed_out_in_a_list_are_written_at_once_and_refused_one_by_one(connecting, six_empties_ready):
+    from bookings.models import BookingChange, EmptyRequest, EmptyRequestStatus
+
+    request = six_empties_ready
+    station = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+    items = [step("GTOT", each, empty_request=request.pk) for each in NUMBERS[:5]]
+    items.insert(2, step("GTOT", NUMBERS[0], empty_request=request.pk))  # the same number again: in use
+    items.append(step("GTOT", NUMBERS[5], empty_request=request.pk + 1000))  # a request that is not there
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = station.post("/api/v1/events/", items, format="json").json()
+
+    # then: a result per item, in order; the refused ones kept nothing
+    assert [r["status"] for r in answer["results"]] == [201, 201, 409, 201, 201, 201, 400]
+    assert answer["results"][2]["code"] == "container_in_use"
+    assert set(Container.objects.values_list("number", flat=True)) == set(NUMBERS[:5])
+    assert _statuses() == {ContainerStatus.EMPTY_OUT}
+    request = EmptyRequest.objects.get(pk=request.pk)
+    assert (request.handed_out, request.status) == (5, EmptyRequestStatus.READY)
+    assert Booking.objects.get(pk=request.booking_id).free_time_start is not None
+    assert BookingChange.objects.filter(booking_id=request.booking_id, kind="container").count() == 5
+    assert Event.objects.filter(event_code="GTOT").count() == 5 == OutboxMessage.objects.filter(
+        topic="equipment.gtot").count()
+    # and the containers were written in one statement per run (the repeated number cut the list into two runs)
+    assert _writes(queries, "bookings_container") == 2
+    assert _writes(queries, "intermodal_event") == 2
+
+    # when: the sixth is handed out alone, and a seventh is asked for
+    last = station.post("/api/v1/events/", [step("GTOT", NUMBERS[5], empty_request=request.pk),
+                                            step("GTOT", number(99), empty_request=request.pk)],
+                        format="json").json()
+
+    # then: the request is picked up, and there is no seventh
+    assert [r["status"] for r in last["results"]] == [201, 409]
+    assert EmptyRequest.objects.get(pk=request.pk).status == EmptyRequestStatus.PICKED_UP
