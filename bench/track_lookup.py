@@ -1,7 +1,7 @@
 """P3 Tracking look-up: latency of GET /api/v1/track/{key}/ for keys drawn at random from a year of events, and
 from about 10,000 events of the same traffic.
 
-    make bench-track BENCH_SCALE=1      # bench/track_lookup.py --scale 1 --keys 400
+    make bench-track BENCH_SCALE=1      # bench/track_lookup.py --scale 1 --keys 1000
 
 The look-up must not slow down as the events table grows, for the keys people ask about: any booking or container
 of the year, not one key asked again and again. The tables come from bench/generate.py, each in its own schema
@@ -326,7 +326,7 @@ def parse_args(argv=None):
     parser.add_argument(
         "--small", type=int, default=SMALL, help=f"about this many events in the small table (default {SMALL:,})"
     )
-    parser.add_argument("--keys", type=int, default=400, help="keys per size, each looked up once (default 400)")
+    parser.add_argument("--keys", type=int, default=1000, help="keys per size, each looked up once (default 1,000)")
     parser.add_argument("--warmup", type=int, default=20, help="of them, look-ups per size before measuring (20)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers per server (default 4)")
     parser.add_argument("--fresh", action="store_true", help="drop both schemas first: fill from empty again")

@@ -77,8 +77,13 @@ def _events_for(booking: Booking, container: Container | None) -> list[Event]:
     if container:
         # Container numbers are reused across bookings: only this booking's journey of the box.
         own &= Q(equipment_reference=container.number)
-    # A report a correction replaced is not the truth any more; the correction is.
-    return list(Event.objects.filter(own | transports, superseded_by__isnull=True).order_by("event_datetime", "id"))
+    events = list(Event.objects.filter(own | transports).order_by("event_datetime", "id"))
+    # A report a correction replaced is not the truth any more; the correction is. A correction repeats the
+    # references of the report it replaces, so it is among these events: the replaced ones are left out here
+    # rather than by a join of every event to the table's corrections (one probe per event and monthly partition,
+    # which made the planner start parallel workers for a look-up of 20 rows: P3, docs/PERFORMANCE.md).
+    replaced = {event.supersedes_id for event in events if event.supersedes_id}
+    return [event for event in events if event.pk not in replaced]
 
 
 # Where each step's actual time comes from: its event code, and the transport ("rail", "vessel") or the place.
