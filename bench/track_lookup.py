@@ -125,9 +125,10 @@ def keys_sample(run_id: str, count: int, seed: float = 0.5) -> list[Key]:
                        [count])
         bookings = cursor.fetchall()
         cursor.execute(_CONTAINERS_SQL, [count])
-        containers = [row for row in cursor.fetchall() if row[2] not in {b[0] for b in bookings}]
+        containers = cursor.fetchall()
     chosen = [("booking", *row) for row in bookings[: count - count // 2]]
-    chosen += [("container", *row) for row in containers[: count // 2]]
+    asked = {reference for _kind, reference, _shipper, _booking in chosen}  # a container of another booking
+    chosen += [("container", *row) for row in containers if row[2] not in asked][: count // 2]
     shippers = {shipper_id for _kind, _key, shipper_id, _booking in chosen}
     api_keys = {
         organisation.pk: common.api_key_create(organisation, name=f"bench track {run_id}", scopes=[Scope.EVENTS_READ])
