@@ -10,7 +10,7 @@ export DATABASE_URL_TEST := $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5
 export REDIS_URL_TEST := $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 
 .PHONY: help venv node-modules assets run test lint format migrations-check docs-images messages bench bench-generate \
-	bench-ingest bench-contention bench-track bench-queries bench-load bench-fanout bench-dashboard clean
+	bench-ingest bench-contention bench-track bench-queries bench-load bench-fanout bench-dashboard bench-dcsa clean
 
 help:
 	@echo "make run    - serve the platform with demo data at http://127.0.0.1:8000 (embedded PostgreSQL, worker, beat)"
@@ -20,7 +20,7 @@ help:
 	@echo "make messages - refresh and compile the translation catalogues"
 	@echo "make assets - the pages' own static assets from npm (the Chinese web font, assets/package.json)"
 	@echo "make docs-images - the user guide's screenshots (docs/images/), taken by the browser tests"
-	@echo "make bench  - a year of traffic, then P1-P7 against their baselines, and a summary (docs/PERFORMANCE.md)"
+	@echo "make bench  - a year of traffic, then P1-P8 against their baselines, and a summary (docs/PERFORMANCE.md)"
 	@echo "make bench-generate   - only the year of traffic (BENCH_SCALE=1: Ningbo's ~1M containers, ~10M events)"
 	@echo "make bench-ingest     - P1 every kind of event through the API into the year's table, against COPY of the same rows"
 	@echo "make bench-contention - P2 booking under contention against uncontended bookings"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench-load       - P5 tracking requests/s under gunicorn and wrk against a bare DRF endpoint"
 	@echo "make bench-fanout     - P6 webhook fan-out through the relay and Celery workers against a plain loop"
 	@echo "make bench-dashboard  - P7 the figures dashboard with 10k and with 1M events of history (--events N)"
+	@echo "make bench-dcsa       - P8 DCSA GET /v2/events polls with filters, cold keys, a year against 10k events"
 	@echo "             (the bench targets take BENCH_DATABASE_URL, BENCH_SCALE (0.1), options in BENCH_ARGS=...)"
 
 # .venv gets the complete development set: requirements-dev.txt, locked with hashes (the runtime pins of
@@ -114,6 +115,9 @@ bench: venv
 
 bench-generate: venv
 	$(BENCH_ENV) $(BIN)/python bench/generate.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
+
+bench-dcsa: venv
+	$(BENCH_ENV) $(BIN)/python bench/dcsa_poll.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
 
 bench-ingest: venv
 	$(BENCH_ENV) $(BIN)/python bench/ingest.py --scale $(BENCH_SCALE) $(BENCH_ARGS)

@@ -1,0 +1,178 @@
+"""P8 DCSA poll: latency of DCSA Track & Trace `GET /v2/events` with filters, a year of events against 10,000.
+
+    make bench-dcsa BENCH_SCALE=1       # bench/dcsa_poll.py --scale 1 --keys 1000
+
+A partner system following its shipments polls `GET /api/dcsa/tnt/v2/events` with a filter: the events of a
+booking (`carrierBookingReference`) or of a container (`equipmentReference`). The poll must not slow down as the
+events table grows. As P3 (bench/track_lookup.py) does, on the same two tables of bench/generate.py (the year at
+`--scale`, and the few days that make about 10,000 events), it draws `--keys` keys at random from each table
+(half bookings, half containers, each with an `events:read` key of its shipper) and polls each once, so every
+poll is cold as far as PostgreSQL's buffers go; one gunicorn per table as deployed (DEBUG=0, gunicorn.conf.py's
+timeout), one client alternating between them. **Goal: p50 at the year <= 1.5 x p50 at 10,000 events**, for
+both filters.
+
+Exit status 1 on an answer other than 200 with a JSON array of the key's events (each naming the booking, or
+the container); the goal prints PASS/FAIL without changing the exit status.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import sys
+import time
+import uuid
+from urllib.parse import urlencode
+
+try:
+    from bench import common
+except ImportError:  # run as a script: bench/ is on sys.path, the project root is not
+    import common
+
+RATIO_GOAL = 1.5
+EVENTS_PATH = "/api/dcsa/tnt/v2/events"
+NOT_POSTGRES = "This benchmark polls the DCSA feed of the year of traffic that bench/generate.py writes."
+
+
+def poll(port: int, key) -> tuple[int, float, bytes]:
+    """One poll for the key's events: by carrierBookingReference, or by equipmentReference."""
+    query = ({"carrierBookingReference": key.key} if key.kind == "booking"
+             else {"equipmentReference": key.key, "eventType": "EQUIPMENT"})
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Bearer {key.api_key}", "Accept": "application/json"}
+    began = time.perf_counter()
+    try:
+        connection.request("GET", f"{EVENTS_PATH}?{urlencode(query)}", headers=headers)
+        response = connection.getresponse()
+        payload, status = response.read(), response.status
+    except (OSError, http.client.HTTPException) as exc:
+        payload, status = f"{type(exc).__name__}: {exc}".encode(), 0
+    finally:
+        connection.close()
+    return status, time.perf_counter() - began, payload
+
+
+def answer_problem(status: int, payload: bytes, key) -> str | None:
+    if status != 200:
+        return f"{key.key}: HTTP {status} {payload[:100].decode(errors='replace')}"
+    events = json.loads(payload)
+    if not isinstance(events, list) or not events:
+        return f"{key.key}: no events"
+    for event in events:
+        if key.kind == "container" and event.get("equipmentReference") != key.key:
+            return f"{key.key}: an event of {event.get('equipmentReference')}"
+        if key.kind == "booking" and key.key not in json.dumps(event):
+            return f"{key.key}: an event that does not name the booking"
+    return None
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=0.1, help="traffic of bench/generate.py (default 0.1)")
+    parser.add_argument("--small", type=int, default=10_000, help="about this many events in the small table")
+    parser.add_argument("--keys", type=int, default=1000, help="keys per size, each polled once (default 1,000)")
+    parser.add_argument("--warmup", type=int, default=20, help="of them, polls per size before measuring (20)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers per server (default 4)")
+    args = parser.parse_args(argv)
+    if not 0 <= args.warmup < args.keys:
+        parser.error("--warmup must be below --keys")
+    common.exit_on_sigterm()
+    url = common.database_url(NOT_POSTGRES)
+    redis_url = common.redis_url()
+    began = time.monotonic()
+    common.ensure_database(url)
+    common.django_setup(url, redis_url, migrate=False)
+    from django.db import connection
+
+    from bench import generate as traffic
+    from bench.track_lookup import Series, django_use_schema, keys_sample, search_path
+
+    run_id = uuid.uuid4().hex[:8]
+    generated, samples = {}, {}
+    for days in (traffic.days_for_events(args.scale, args.small), 365):
+        done = traffic.generate(url, args.scale, days=days)
+        print(f"bench: {done.summary()}", flush=True)
+        django_use_schema(done.schema)
+        generated[done.events] = done
+        samples[done.events] = keys_sample(run_id, args.keys, seed=0.375)
+        connection.close()
+    small, big = list(generated)
+    ports = {small: common.free_port()}
+    while (port := common.free_port()) == ports[small]:
+        pass
+    ports[big] = port
+    logs = {size: common.log_file(run_id, f"dcsa-{size}") for size in generated}
+    envs = {size: common.server_env(url, redis_url, PGOPTIONS=search_path(generated[size].schema),
+                                    **common.as_deployed()) for size in generated}
+    series = {(size, kind): Series() for size in generated for kind in ("booking", "container")}
+    try:
+        with (
+            common.gunicorn_server(port=ports[small], workers=args.workers, env=envs[small], log_path=logs[small],
+                                   timeout=None),
+            common.gunicorn_server(port=ports[big], workers=args.workers, env=envs[big], log_path=logs[big],
+                                   timeout=None),
+        ):
+            print(f"bench: gunicorn on {ports[small]} ({small:,}) and {ports[big]} ({big:,}); {args.keys} keys a size",
+                  flush=True)
+            for n in range(max(len(keys) for keys in samples.values())):
+                for size in generated:
+                    if n >= len(samples[size]):
+                        continue
+                    key = samples[size][n]
+                    status, latency, payload = poll(ports[size], key)
+                    target = series[size, key.kind]
+                    if problem := answer_problem(status, payload, key):
+                        target.failures.append(problem)
+                    if n >= args.warmup:
+                        target.latencies.append(latency)
+    except BaseException:
+        for path in logs.values():
+            print(f"bench: server log kept at {path}")
+        raise
+    load = os.getloadavg()
+    problems = []
+    print()
+    print(f"P8 DCSA poll, cold keys - run {run_id}")
+    print(f"  server       gunicorn {common.gunicorn_version()}, {args.workers} sync workers, DEBUG=0, one per size")
+    print(f"  machine      {common.machine()}; load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    print()
+    width = 18
+    print(f"  {'':<28}{f'{small:,} events':>{width}}{f'{big:,} events':>{width}}{'big/small':>{width}}")
+    for kind in ("booking", "container"):
+        print(f"  by {kind}")
+        for label, q in (("p50 ms", 50), ("p95 ms", 95), ("p99 ms", 99), ("max ms", 100)):
+            a, b = series[small, kind].percentile(q), series[big, kind].percentile(q)
+            print(f"    {label:<26}{a:>{width}.1f}{b:>{width}.1f}{b / a if a else float('nan'):>{width}.2f}")
+        print(f"    {'polls measured':<26}{len(series[small, kind].latencies):>{width}}"
+              f"{len(series[big, kind].latencies):>{width}}")
+    print()
+    for size in generated:
+        for kind in ("booking", "container"):
+            failures = series[size, kind].failures
+            text = f"{size:,} events, {kind}: every answer 200 with the key's events ({len(failures)} not)"
+            print(f"  [{'ok' if not failures else 'FAIL'}] {text}")
+            for failure in failures[:3]:
+                print(f"         {failure}")
+            if failures:
+                problems.append(text)
+    print()
+    for kind in ("booking", "container"):
+        a, b = series[small, kind].percentile(50), series[big, kind].percentile(50)
+        ratio = b / a if a else float("nan")
+        verdict = "PASS" if ratio <= RATIO_GOAL else "FAIL"
+        print(f"  poll by {kind}: p50 at {big:,} / at {small:,} events = {b:.1f} / {a:.1f} ms = {ratio:.2f}  "
+              f"(goal <= {RATIO_GOAL}): {verdict}")
+        common.result_line(f"P8 {kind}", figure=ratio, goal=f"<= {RATIO_GOAL}", passed=verdict == "PASS",
+                           detail=f"cold p50 {b:.1f} ms at {big:,} vs {a:.1f} ms at {small:,} events")
+    print()
+    print("RESULT:", "FAIL - " + "; ".join(problems) if problems else "ok (every poll answered its key's events)")
+    print(f"bench: {time.monotonic() - began:.0f} s in all")
+    if problems:
+        return 1
+    for path in logs.values():
+        path.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
