@@ -101,13 +101,17 @@ class Key:
     api_key: str  # an events:read key of the shipper
 
 
-# A container number answers the latest booking of it its shipper may see (tracking/timeline.py track_lookup).
+# A container number answers the latest booking of it its shipper may see (tracking/timeline.py track_lookup):
+# only numbers whose latest booking for the shipper is one (the generator assigns a box to several of a shipper's
+# bookings at the same minute, and then either is the right answer).
 _CONTAINERS_SQL = """
     SELECT number, shipper_id, reference FROM (
-        SELECT DISTINCT ON (c.number, b.shipper_id) c.number, b.shipper_id, b.reference
+        SELECT c.number, b.shipper_id, b.reference,
+               rank() OVER (PARTITION BY c.number, b.shipper_id ORDER BY c.is_active DESC, c.assigned_at DESC) AS place,
+               count(*) OVER (PARTITION BY c.number, b.shipper_id, c.is_active, c.assigned_at) AS alike
           FROM bookings_container c JOIN bookings_booking b ON b.id = c.booking_id
-         ORDER BY c.number, b.shipper_id, c.is_active DESC, c.assigned_at DESC
-    ) AS latest
+    ) AS ranked
+    WHERE place = 1 AND alike = 1
     ORDER BY random() LIMIT %s
 """
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core import signing
-from django.db.models import Q, QuerySet
+from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import urlencode
@@ -359,14 +359,17 @@ def _filter(query: EventQuery, actor: Actor) -> Q:
     if "equipmentReference" in f:
         # The container's own events; the departures and arrivals of the trains and vessels it was loaded on and
         # the shipment events of its bookings, which name it in `references` (EQ).
+        # What the containers' events name is read first, by the container index: inside the events' query it
+        # was a subquery the planner ran against every monthly partition (P8, docs/PERFORMANCE.md).
         numbers = f["equipmentReference"]
-        carried = _equipment_events(actor).filter(equipment_reference__in=numbers)
+        carried = list(_equipment_events(actor).filter(equipment_reference__in=numbers)
+                       .values_list("event_code", "transport_reference", "booking_reference"))
+        loaded_on = sorted({transport for code, transport, _b in carried if code == EquipmentCode.LOAD and transport})
+        bookings = sorted({booking for _c, _t, booking in carried if booking})
         q &= (
             Q(event_type=EventType.EQUIPMENT, equipment_reference__in=numbers)
-            | Q(event_type=EventType.TRANSPORT, transport_reference__in=carried.filter(
-                event_code=EquipmentCode.LOAD).exclude(transport_reference="").values("transport_reference"))
-            | Q(event_type=EventType.SHIPMENT, booking_reference__in=carried.exclude(
-                booking_reference="").values("booking_reference"))
+            | Q(event_type=EventType.TRANSPORT, transport_reference__in=loaded_on)
+            | Q(event_type=EventType.SHIPMENT, booking_reference__in=bookings)
         )
     if "transportDocumentReference" in f:
         # The B/L's own shipment events (documentTypeCode TRD), and once it is issued the events of its booking
@@ -421,6 +424,22 @@ def _cursor(query: EventQuery, limit: int, direction: str, key: list | None) -> 
                          compress=True)
 
 
+# Filters that name a few events (a booking's, a container's, a transport's, a document's): found by their own
+# indexes, then sorted.
+SELECTIVE = {"carrierBookingReference", "bookingReference", "equipmentReference", "transportCallID",
+             "transportDocumentReference"}
+
+
+def _order(ascending: bool, *, selective: bool) -> list:
+    """The feed's order. With a selective filter the same order, by an expression the feed's (txid, id) index
+    cannot serve: else the planner, for a LIMIT, walks that index through every monthly partition and filters
+    each event (P8: a booking's 13 events in 1.1 s at a year of events), instead of finding the few first."""
+    if not selective:
+        return feed.ORDER if ascending else [f"-{name}" for name in feed.ORDER]
+    keys = [ExpressionWrapper(F(name) + 0, output_field=BigIntegerField()) for name in feed.ORDER]
+    return [key.asc() if ascending else key.desc() for key in keys]
+
+
 def event_page(*, actor: Actor, params) -> EventPage:
     """One page of GET /v2/events: `limit` events from the `cursor` on, in the order of `sort`.
 
@@ -457,7 +476,7 @@ def event_page(*, actor: Actor, params) -> EventPage:
     walk = events
     if key is not None:
         walk = walk.filter(_after(key) if ascending else _before(key))
-    walk = walk.order_by(*(feed.ORDER if ascending else [f"-{name}" for name in feed.ORDER]))
+    walk = walk.order_by(*_order(ascending, selective=bool(SELECTIVE & set(query.filters))))
     rows = list(walk[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
