@@ -110,6 +110,7 @@ _CONTAINERS_SQL = """
                rank() OVER (PARTITION BY c.number, b.shipper_id ORDER BY c.is_active DESC, c.assigned_at DESC) AS place,
                count(*) OVER (PARTITION BY c.number, b.shipper_id, c.is_active, c.assigned_at) AS alike
           FROM bookings_container c JOIN bookings_booking b ON b.id = c.booking_id
+         WHERE b.shipper_id IN (SELECT id FROM intermodal_organisation WHERE code NOT LIKE 'bench-%%')
     ) AS ranked
     WHERE place = 1 AND alike = 1
     ORDER BY random() LIMIT %s
@@ -125,8 +126,10 @@ def keys_sample(run_id: str, count: int, seed: float = 0.5) -> list[Key]:
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(%s)", [seed])
-        cursor.execute("SELECT reference, shipper_id, reference FROM bookings_booking ORDER BY random() LIMIT %s",
-                       [count])
+        # The year's bookings, not those other benchmarks made (P1 deletes its rounds' events, not its bookings).
+        cursor.execute("SELECT reference, shipper_id, reference FROM bookings_booking WHERE shipper_id IN "
+                       "(SELECT id FROM intermodal_organisation WHERE code NOT LIKE 'bench-%%') "
+                       "ORDER BY random() LIMIT %s", [count])
         bookings = cursor.fetchall()
         cursor.execute(_CONTAINERS_SQL, [count])
         containers = cursor.fetchall()
