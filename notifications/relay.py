@@ -161,7 +161,8 @@ def _dcsa_deliveries(subscription: Subscription, event_ids: list[int]) -> list[D
 
     actor = Actor(organisation=subscription.organisation)
     query, _given = event_query_parse(dcsa_params(subscription.dcsa_filters))
-    events = list(dcsa_events(actor=actor).filter(_filter(query, actor)).filter(pk__in=event_ids).order_by("id"))
+    events = list(dcsa_events(actor=actor, query=query).filter(_filter(query, actor)).filter(pk__in=event_ids)
+                  .order_by("id"))
     bodies = events_as_dcsa(actor=actor, events=events)
     return [
         Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event, topic=topic_of(event),

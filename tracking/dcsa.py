@@ -388,9 +388,13 @@ def _filter(query: EventQuery, actor: Actor) -> Q:
     return q
 
 
-def dcsa_events(*, actor: Actor) -> QuerySet[Event]:
-    """The events the caller may read that DCSA 2.2.0 can carry."""
-    return events_visible(actor=actor).filter(EMITTABLE)
+def dcsa_events(*, actor: Actor, query: EventQuery | None = None) -> QuerySet[Event]:
+    """The events the caller may read that DCSA 2.2.0 can carry; for a query filtered by booking, the visibility of
+    those bookings alone (every event the filter matches is of them, or of their trains and vessels)."""
+    named = None
+    if query is not None and ("carrierBookingReference" in query.filters or "bookingReference" in query.filters):
+        named = sorted({*query.filters.get("carrierBookingReference", ()), *query.filters.get("bookingReference", ())})
+    return events_visible(actor=actor, bookings_named=named).filter(EMITTABLE)
 
 
 # Pages walk the events in the order of their writing transactions (intermodal.feed), which follows
@@ -469,7 +473,7 @@ def event_page(*, actor: Actor, params) -> EventPage:
         query = carried
     limit = _limit(params, default_limit)
 
-    events = feed.committed_in_order(dcsa_events(actor=actor).filter(_filter(query, actor)))
+    events = feed.committed_in_order(dcsa_events(actor=actor, query=query).filter(_filter(query, actor)))
     # Walking towards later events when reading the next page of an ascending sort, or the previous page of
     # a descending one.
     ascending = (direction == "next") != query.descending

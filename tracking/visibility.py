@@ -54,8 +54,10 @@ def as_seen_by(kind: str | None, events: list[Event]) -> list[Event]:
     return seen
 
 
-def events_visible(*, actor: Actor) -> QuerySet[Event]:
-    """The events an actor may read, and so be sent."""
+def events_visible(*, actor: Actor, bookings_named: list[str] | None = None) -> QuerySet[Event]:
+    """The events an actor may read, and so be sent. `bookings_named`: a query that only wants events of these
+    bookings (and of their trains and vessels) has the visibility of these bookings decided alone, instead of that of
+    every booking the actor may see (a shipper's thousands, read once per monthly partition)."""
     organisation = actor.organisation
     events = Event.objects.select_related("reported_by_organisation")
     if organisation is None:
@@ -77,6 +79,8 @@ def events_visible(*, actor: Actor) -> QuerySet[Event]:
         return events.none()
     scope = booking_scope(actor)
     bookings = Booking.objects.filter(scope)
+    if bookings_named is not None:
+        bookings = bookings.filter(reference__in=bookings_named)
     # A transport's own events (no booking) are shared by everyone on board; booking and container events
     # recorded on the same departure or vessel call belong to their booking only.
     visible = Q(booking_reference__in=bookings.values("reference")) | Q(booking_reference="") & (
