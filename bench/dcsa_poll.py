@@ -16,7 +16,6 @@ the container); the goal prints PASS/FAIL without changing the exit status.
 """
 
 import argparse
-import http.client
 import json
 import os
 import sys
@@ -36,20 +35,11 @@ NOT_POSTGRES = "This benchmark polls the DCSA feed of the year of traffic that b
 
 def poll(port: int, key) -> tuple[int, float, bytes]:
     """One poll for the key's events: by carrierBookingReference, or by equipmentReference."""
+    from bench.track_lookup import get
+
     query = ({"carrierBookingReference": key.key} if key.kind == "booking"
              else {"equipmentReference": key.key, "eventType": "EQUIPMENT"})
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Authorization": f"Bearer {key.api_key}", "Accept": "application/json"}
-    began = time.perf_counter()
-    try:
-        connection.request("GET", f"{EVENTS_PATH}?{urlencode(query)}", headers=headers)
-        response = connection.getresponse()
-        payload, status = response.read(), response.status
-    except (OSError, http.client.HTTPException) as exc:
-        payload, status = f"{type(exc).__name__}: {exc}".encode(), 0
-    finally:
-        connection.close()
-    return status, time.perf_counter() - began, payload
+    return get(port, f"{EVENTS_PATH}?{urlencode(query)}", key.api_key)
 
 
 def answer_problem(status: int, payload: bytes, key) -> str | None:
@@ -85,7 +75,7 @@ def main(argv=None) -> int:
     from django.db import connection
 
     from bench import generate as traffic
-    from bench.track_lookup import Series, django_use_schema, keys_sample, search_path
+    from bench.track_lookup import answers_checked, django_use_schema, keys_sample, measure, search_path, sizes_table
 
     run_id = uuid.uuid4().hex[:8]
     generated, samples = {}, {}
@@ -104,7 +94,6 @@ def main(argv=None) -> int:
     logs = {size: common.log_file(run_id, f"dcsa-{size}") for size in generated}
     envs = {size: common.server_env(url, redis_url, PGOPTIONS=search_path(generated[size].schema),
                                     **common.as_deployed()) for size in generated}
-    series = {(size, kind): Series() for size in generated for kind in ("booking", "container")}
     try:
         with (
             common.gunicorn_server(port=ports[small], workers=args.workers, env=envs[small], log_path=logs[small],
@@ -114,47 +103,20 @@ def main(argv=None) -> int:
         ):
             print(f"bench: gunicorn on {ports[small]} ({small:,}) and {ports[big]} ({big:,}); {args.keys} keys a size",
                   flush=True)
-            for n in range(max(len(keys) for keys in samples.values())):
-                for size in generated:
-                    if n >= len(samples[size]):
-                        continue
-                    key = samples[size][n]
-                    status, latency, payload = poll(ports[size], key)
-                    target = series[size, key.kind]
-                    if problem := answer_problem(status, payload, key):
-                        target.failures.append(problem)
-                    if n >= args.warmup:
-                        target.latencies.append(latency)
+            series = measure(ports, samples, warmup=args.warmup, ask=poll, check=answer_problem)
     except BaseException:
         for path in logs.values():
             print(f"bench: server log kept at {path}")
         raise
     load = os.getloadavg()
-    problems = []
     print()
     print(f"P8 DCSA poll, cold keys - run {run_id}")
     print(f"  server       gunicorn {common.gunicorn_version()}, {args.workers} sync workers, DEBUG=0, one per size")
     print(f"  machine      {common.machine()}; load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
     print()
-    width = 18
-    print(f"  {'':<28}{f'{small:,} events':>{width}}{f'{big:,} events':>{width}}{'big/small':>{width}}")
-    for kind in ("booking", "container"):
-        print(f"  by {kind}")
-        for label, q in (("p50 ms", 50), ("p95 ms", 95), ("p99 ms", 99), ("max ms", 100)):
-            a, b = series[small, kind].percentile(q), series[big, kind].percentile(q)
-            print(f"    {label:<26}{a:>{width}.1f}{b:>{width}.1f}{b / a if a else float('nan'):>{width}.2f}")
-        print(f"    {'polls measured':<26}{len(series[small, kind].latencies):>{width}}"
-              f"{len(series[big, kind].latencies):>{width}}")
+    sizes_table(series, generated, "polls measured")
     print()
-    for size in generated:
-        for kind in ("booking", "container"):
-            failures = series[size, kind].failures
-            text = f"{size:,} events, {kind}: every answer 200 with the key's events ({len(failures)} not)"
-            print(f"  [{'ok' if not failures else 'FAIL'}] {text}")
-            for failure in failures[:3]:
-                print(f"         {failure}")
-            if failures:
-                problems.append(text)
+    problems = answers_checked(series, generated, "the key's events")
     print()
     for kind in ("booking", "container"):
         a, b = series[small, kind].percentile(50), series[big, kind].percentile(50)

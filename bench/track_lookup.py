@@ -146,14 +146,15 @@ def keys_sample(run_id: str, count: int, seed: float = 0.5) -> list[Key]:
     return keys
 
 
-def look_up(port: int, key: Key) -> tuple[int, float, bytes]:
+def get(port: int, path: str, api_key: str) -> tuple[int, float, bytes]:
+    """One GET with the key, on a connection of its own: (status, seconds, body); status 0 on a socket error."""
     import http.client
 
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Authorization": f"Bearer {key.api_key}", "Accept": "application/json"}
+    headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
     began = time.perf_counter()
     try:
-        connection.request("GET", TRACK_PATH.format(key=key.key), headers=headers)
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         payload, status = response.read(), response.status
     except (OSError, http.client.HTTPException) as exc:
@@ -161,6 +162,10 @@ def look_up(port: int, key: Key) -> tuple[int, float, bytes]:
     finally:
         connection.close()
     return status, time.perf_counter() - began, payload
+
+
+def look_up(port: int, key: Key) -> tuple[int, float, bytes]:
+    return get(port, TRACK_PATH.format(key=key.key), key.api_key)
 
 
 def answer_problem(status: int, payload: bytes, key: Key) -> str | None:
@@ -238,9 +243,10 @@ class Series:
         return common.percentile(self.latencies, q) * 1000
 
 
-def measure(servers: dict[int, int], samples: dict[int, list[Key]], *, warmup: int) -> dict:
+def measure(servers: dict[int, int], samples: dict[int, list[Key]], *, warmup: int, ask=look_up,
+            check=answer_problem) -> dict:
     """Each server's first `warmup` keys to warm it up (its workers' first requests), then every other key once,
-    alternating between the servers."""
+    alternating between the servers: `ask(port, key)`, its answer checked by `check(status, body, key)`."""
     series = {(size, kind): Series() for size in servers for kind in ("booking", "container")}
     rounds = max(len(keys) for keys in samples.values())
     for n in range(rounds):
@@ -248,8 +254,8 @@ def measure(servers: dict[int, int], samples: dict[int, list[Key]], *, warmup: i
             if n >= len(samples[size]):
                 continue
             key = samples[size][n]
-            status, latency, payload = look_up(port, key)
-            problem = answer_problem(status, payload, key)
+            status, latency, payload = ask(port, key)
+            problem = check(status, payload, key)
             target = series[size, key.kind]
             if problem:
                 target.failures.append(problem)
@@ -265,6 +271,35 @@ def _mb(n: int) -> str:
     return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
 
 
+def sizes_table(series: dict, generated: dict, counted: str) -> None:
+    """p50/p95/p99/max of each kind at both sizes, and their ratio."""
+    small, big = list(generated)
+    width = 18
+    print(f"  {'':<28}{f'{small:,} events':>{width}}{f'{big:,} events':>{width}}{'big/small':>{width}}")
+    for kind in ("booking", "container"):
+        print(f"  by {kind}")
+        for label, q in (("p50 ms", 50), ("p95 ms", 95), ("p99 ms", 99), ("max ms", 100)):
+            a, b = series[small, kind].percentile(q), series[big, kind].percentile(q)
+            print(f"    {label:<26}{a:>{width}.1f}{b:>{width}.1f}{b / a if a else float('nan'):>{width}.2f}")
+        counts = [len(series[size, kind].latencies) for size in (small, big)]
+        print(f"    {counted:<26}{counts[0]:>{width}}{counts[1]:>{width}}")
+
+
+def answers_checked(series: dict, generated: dict, answer: str) -> list[str]:
+    """[ok]/[FAIL] of every answer at each size and kind; the failures, as problems."""
+    problems = []
+    for size in generated:
+        for kind in ("booking", "container"):
+            failures = series[size, kind].failures
+            text = f"{size:,} events, {kind}: every answer 200 with {answer} ({len(failures)} not)"
+            print(f"  [{'ok' if not failures else 'FAIL'}] {text}")
+            for failure in failures[:3]:
+                print(f"         {failure}")
+            if failures:
+                problems.append(text)
+    return problems
+
+
 def report(*, run_id, generated, series, plans, setup) -> list[str]:
     problems: list[str] = []
     small, big = list(generated)
@@ -275,28 +310,11 @@ def report(*, run_id, generated, series, plans, setup) -> list[str]:
     for size, done in generated.items():
         print(f"  {done.schema:<16} {size:,} events ({_mb(done.table_bytes)} with indexes)")
     print()
-    width = 18
-    print(f"  {'':<28}{f'{small:,} events':>{width}}{f'{big:,} events':>{width}}{'big/small':>{width}}")
-    verdicts = []
-    for kind in ("booking", "container"):
-        print(f"  by {kind}")
-        for label, q in (("p50 ms", 50), ("p95 ms", 95), ("p99 ms", 99), ("max ms", 100)):
-            a, b = series[small, kind].percentile(q), series[big, kind].percentile(q)
-            print(f"    {label:<26}{a:>{width}.1f}{b:>{width}.1f}{b / a if a else float('nan'):>{width}.2f}")
-        print(f"    {'look-ups measured':<26}{len(series[small, kind].latencies):>{width}}"
-              f"{len(series[big, kind].latencies):>{width}}")
-        verdicts.append((kind, series[small, kind].percentile(50), series[big, kind].percentile(50),
-                         series[big, kind].percentile(99)))
+    sizes_table(series, generated, "look-ups measured")
+    verdicts = [(kind, series[small, kind].percentile(50), series[big, kind].percentile(50),
+                 series[big, kind].percentile(99)) for kind in ("booking", "container")]
     print()
-    for size in generated:
-        for kind in ("booking", "container"):
-            failures = series[size, kind].failures
-            text = f"{size:,} events, {kind}: every answer 200 with the key's timeline ({len(failures)} not)"
-            print(f"  [{'ok' if not failures else 'FAIL'}] {text}")
-            for failure in failures[:3]:
-                print(f"         {failure}")
-            if failures:
-                problems.append(text)
+    problems += answers_checked(series, generated, "the key's timeline")
     print()
     for kind, a, b, p99 in verdicts:
         ratio = b / a if a else float("nan")
