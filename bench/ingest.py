@@ -76,7 +76,6 @@ class Journey:
     bookings: list  # Booking ids
     requests: dict  # container number -> its empty request's id
     numbers: list
-    shipper: object = None
 
 
 def journey_create(run_id: str, containers: int) -> Journey:
@@ -128,7 +127,7 @@ def journey_create(run_id: str, containers: int) -> Journey:
             numbers.append(number)
     return Journey(run_id=run_id, keys=keys, reporters=[parties.operator.pk, parties.railway.pk, parties.port.pk],
                    departures=[d.reference for d in departures], call=call.reference, bookings=bookings,
-                   requests=requests, numbers=numbers, shipper=parties.shipper)
+                   requests=requests, numbers=numbers)
 
 
 def release(journey: Journey) -> None:
@@ -541,7 +540,7 @@ def main(argv=None) -> int:
     }
     measured = [r for r in rounds if r.number > 0]
     problems = report(measured, setup)
-    problems += [p for p in report_warm(rounds[0]) if p]
+    problems += report_warm(rounds[0])
     if args.keep:
         print("bench: kept the rounds' events")
     else:

@@ -170,12 +170,17 @@ def steps_deferred(numbers: Iterable[str], *, trains_of: Iterable[str] = (), req
     yield from _deferred_run(pending, numbers, trains_of)
 
 
+def _write_changed(model, changed) -> None:
+    """Rows changed in memory, (row, the fields changed): one UPDATE per set of fields, rows in the order of ids."""
+    by_fields: dict[tuple[str, ...], list] = {}
+    for row, fields in changed:
+        by_fields.setdefault(fields, []).append(row)
+    for fields, rows in by_fields.items():
+        model.objects.bulk_update(sorted(rows, key=lambda row: row.pk), list(fields))
+
+
 def _hand_outs_write(pending: _Deferred) -> None:
-    by_fields: dict[tuple[str, ...], list[EmptyRequest]] = {}
-    for request, fields in pending.requests_changed.values():
-        by_fields.setdefault(fields, []).append(request)
-    for fields, requests in by_fields.items():
-        EmptyRequest.objects.bulk_update(sorted(requests, key=lambda r: r.pk), list(fields))
+    _write_changed(EmptyRequest, pending.requests_changed.values())
     today = timezone.localdate()
     Booking.objects.filter(pk__in=sorted(pending.free_time_from)).filter(
         Q(free_time_start__isnull=True) | Q(free_time_start__gt=today)).update(free_time_start=today)
@@ -198,11 +203,7 @@ def _deferred_run(pending: _Deferred, numbers: Iterable[str], trains_of: Iterabl
     finally:
         _deferred.reset(token)
     events_append(pending.events)
-    by_fields: dict[tuple[str, ...], list[Container]] = {}
-    for container, fields in pending.containers.values():
-        by_fields.setdefault(fields, []).append(container)
-    for fields, containers in by_fields.items():
-        Container.objects.bulk_update(sorted(containers, key=lambda c: c.pk), list(fields))
+    _write_changed(Container, pending.containers.values())
     _bookings_refresh(pending.bookings)
 
 

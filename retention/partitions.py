@@ -80,14 +80,19 @@ def partitions_ensure(today: date | None = None, since: date | None = None) -> l
     return made
 
 
-def partitions() -> list[Partition]:
+def _attached() -> list[str]:
+    """The attached month partitions' names, oldest first."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE i.inhparent = %s::regclass AND c.relname <> %s ORDER BY c.relname", [PARENT, DEFAULT])
-        names = [row[0] for row in cursor.fetchall()]
+        return [row[0] for row in cursor.fetchall()]
+
+
+def partitions() -> list[Partition]:
+    with connection.cursor() as cursor:
         found = []
-        for name in names:
+        for name in _attached():
             cursor.execute(f'SELECT count(*) FROM "{name}"')  # noqa: S608 - a partition's own name
             found.append(Partition(name=name, month=date(int(name[-6:-2]), int(name[-2:]), 1),
                                    rows=cursor.fetchone()[0]))
@@ -99,7 +104,7 @@ def partition_detach(month: date) -> str:
     name = partition_name(month)
     if month >= _month(timezone.now().date()):
         raise PartitionRefused(f"{name}: only a past month is detached (this month and later still take events).")
-    if name not in {partition.name for partition in partitions()}:
+    if name not in _attached():
         raise PartitionRefused(f"{name}: no such attached partition.")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SET LOCAL lock_timeout = '{PARTITION_LOCK_TIMEOUT}'")

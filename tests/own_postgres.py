@@ -29,6 +29,20 @@ def _names_a_live_process(lock: Path) -> bool:
         return False
 
 
+def query(url: str, sql: str):
+    """One statement at the URL, on a connection of its own, in autocommit; its first row (None without rows)."""
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone() if cursor.description else None
+    finally:
+        connection.close()
+
+
 class OwnPostgres:
     def __init__(self, var: Path):
         self.var = var

@@ -15,7 +15,7 @@ from django.db import connections
 
 from databases import embedded_db
 from databases.replicas import REPLICA
-from tests.own_postgres import OwnPostgres
+from tests.own_postgres import OwnPostgres, query
 
 PORT = 5433
 
@@ -71,16 +71,7 @@ class OwnReplica:
 
     def sql(self, statement: str):
         """One statement on the replica, on a connection of its own; its first row."""
-        import psycopg2
-
-        connection = psycopg2.connect(host=str(self.data), port=PORT, user="postgres", dbname=embedded_db.DATABASE)
-        try:
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
-                return cursor.fetchone() if cursor.description else None
-        finally:
-            connection.close()
+        return query(f"postgres://postgres@/{embedded_db.DATABASE}?host={self.data}&port={PORT}", statement)
 
     def pause(self) -> None:
         self.sql("SELECT pg_wal_replay_pause()")

@@ -8,21 +8,10 @@ import signal
 import time
 
 import psutil
-import psycopg2
 import pytest
 
 from databases import embedded_db
-
-
-def query(url: str, sql: str):
-    connection = psycopg2.connect(url)
-    try:
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            return cursor.fetchone() if cursor.description else None
-    finally:
-        connection.close()
+from tests.own_postgres import query
 
 
 def postmaster_pid(var) -> int:
