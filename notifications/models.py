@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from guard.encryption import EncryptedTextField
-from intermodal.models import Event, Organisation
+from intermodal.models import Event, Organisation, PartyKind
 
 
 def standard_secret() -> str:
@@ -83,6 +83,8 @@ class Subscription(models.Model):
 
 
 MATCH_ANY = "any"
+# The parties whose events are all of their bookings or at their stations (tracking.visibility.events_visible).
+SCOPED_KINDS = (PartyKind.ENTERPRISE, PartyKind.STATION_OPERATOR)
 
 
 def _upper_values(value) -> list[str]:
@@ -95,9 +97,9 @@ def match_terms(subscription: "Subscription") -> tuple[list[str], list[str]]:
     """What the relay finds a subscription by, with two GIN indexes, instead of reading every active one for each
     batch of events (notifications.relay.subscriptions_for): the kinds of event it takes ("*", "equipment.*",
     "equipment.gtin") and its most selective filter as one key ("eq:<container>", else "bk:<booking>", else
-    "st:<station>", else "any"). A batch finds the subscriptions whose kinds and keys overlap its own; their
-    filters are then checked exactly. DCSA subscriptions are keyed from their eventType, equipmentReference and
-    carrierBookingReference (or bookingReference) filters."""
+    "st:<station>", else its organisation's scope, _scope_key). A batch finds the subscriptions whose kinds and
+    keys overlap its own; their filters are then checked exactly. DCSA subscriptions are keyed from their
+    eventType, equipmentReference and carrierBookingReference (or bookingReference) filters."""
     if subscription.format == SubscriptionFormat.DCSA:
         filters = subscription.dcsa_filters or {}
         kinds = [f"{kind.lower()}.*" for kind in _upper_values(filters.get("eventType"))] or ["*"]
@@ -105,14 +107,27 @@ def match_terms(subscription: "Subscription") -> tuple[list[str], list[str]]:
                 or [f"bk:{reference}" for reference in sorted({
                     *_upper_values(filters.get("carrierBookingReference")),
                     *_upper_values(filters.get("bookingReference"))})]
-                or [MATCH_ANY])
+                or [_scope_key(subscription)])
         return kinds, keys
     kinds = sorted({kind.lower() for kind in subscription.event_kinds or []}) or ["*"]
     for prefix, value in (("eq", subscription.equipment_reference), ("bk", subscription.booking_reference),
                           ("st", subscription.station_code)):
         if value:
             return kinds, [f"{prefix}:{value.upper()}"]
-    return kinds, [MATCH_ANY]
+    return kinds, [_scope_key(subscription)]
+
+
+def _scope_key(subscription: "Subscription") -> str:
+    """The key of a subscription without a filter of its own: "org:<id>" for an enterprise or a station operator
+    (it may only be sent the events of its bookings and, for an operator, of its stations: a batch names the
+    organisations those belong to, notifications.relay.batch_terms), so a thousand shippers' "everything"
+    subscriptions are not read for every batch; "any" for the port, railways, customs and the other parties,
+    whose reach is wider and who are few."""
+    if subscription.organisation_id is None:
+        return MATCH_ANY
+    if subscription.organisation.kind in SCOPED_KINDS:
+        return f"org:{subscription.organisation_id}"
+    return MATCH_ANY
 
 
 class DeliveryStatus(models.TextChoices):

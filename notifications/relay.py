@@ -24,6 +24,7 @@ from intermodal.models import Event, Organisation, OutboxMessage
 from notifications.delivery import deliveries_queue
 from notifications.models import MATCH_ANY, Delivery, DeliveryStatus, Subscription, SubscriptionFormat
 from notifications.people import at_risk_alerts_task, emails_dispatch, notifications_from_events
+from stations.models import Station
 from tracking.api import EventOutSerializer
 from tracking.dcsa import _filter, dcsa_events, event_query_parse, events_as_dcsa
 from tracking.visibility import visible_ids
@@ -67,18 +68,26 @@ class _Places:
         booking_refs = {e.booking_reference for e in events if e.booking_reference}
         transport_refs = {e.transport_reference for e in events if e.transport_reference}
         self.booking_station: dict[str, str] = {}
+        self.booking_shipper: dict[str, int] = {}
         self.transport_station: dict[str, str] = {}
         self.transport_bookings: dict[str, set[str]] = defaultdict(set)
+        self.station_operator: dict[str, int | None] = {}
         rows = Booking.objects.filter(
             Q(reference__in=booking_refs) | Q(departure__reference__in=transport_refs)
             | Q(vessel_call__reference__in=transport_refs)
         ).values_list("reference", "departure__reference", "vessel_call__reference",
-                      "departure__service__station__code")
-        for reference, departure, vessel_call, station in rows:
+                      "departure__service__station__code", "departure__service__station__operator_id", "shipper_id")
+        for reference, departure, vessel_call, station, operator, shipper in rows:
             self.booking_station[reference] = station
+            self.booking_shipper[reference] = shipper
+            self.station_operator[station] = operator
             self.transport_station[departure] = station
             self.transport_bookings[departure].add(reference)
             self.transport_bookings[vessel_call].add(reference)
+        facilities = {e.facility_code for e in events if e.facility_kind == FacilityKind.STATION and e.facility_code}
+        if facilities - self.station_operator.keys():
+            self.station_operator.update(Station.objects.filter(code__in=facilities - self.station_operator.keys())
+                                         .values_list("code", "operator_id"))
 
     def stations(self, event: Event) -> set[str]:
         found = set()
@@ -95,10 +104,21 @@ class _Places:
             return {event.booking_reference}
         return set(self.transport_bookings.get(event.transport_reference, ()))
 
+    def organisations(self, event: Event) -> set[int]:
+        """The enterprises and station operators that may see the event (a superset: tracking.visibility
+        decides): the shippers of its bookings, the operators of their stations and of the station it happened
+        at."""
+        bookings = self.bookings(event)
+        stations = self.stations(event) | {self.booking_station[b] for b in bookings if b in self.booking_station}
+        found = {self.booking_shipper[b] for b in bookings if b in self.booking_shipper}
+        found |= {self.station_operator[s] for s in stations if self.station_operator.get(s)}
+        return found
+
 
 def batch_terms(events: list[Event], places: _Places) -> tuple[list[str], list[str]]:
     """The kinds and keys of a batch (notifications.models.match_terms): a subscription concerns the batch only
-    if its own overlap them. A container's key comes with every event of its bookings and of the trains and
+    if its own overlap them; the organisations that may see its events key the subscriptions without a filter of
+    their own. A container's key comes with every event of its bookings and of the trains and
     vessels they travel on (a DCSA equipmentReference filter takes those too): one more query, for the numbers
     of the batch's bookings' containers."""
     kinds, keys, bookings = {"*"}, {MATCH_ANY}, set()
@@ -109,6 +129,7 @@ def batch_terms(events: list[Event], places: _Places) -> tuple[list[str], list[s
             keys.add(f"eq:{event.equipment_reference.upper()}")
         bookings |= places.bookings(event)
         keys |= {f"st:{station.upper()}" for station in places.stations(event)}
+        keys |= {f"org:{organisation}" for organisation in places.organisations(event)}
     keys |= {f"bk:{reference.upper()}" for reference in bookings}
     numbers = Container.objects.filter(booking__reference__in=bookings).values_list("number", flat=True)
     keys |= {f"eq:{number}" for number in numbers}
