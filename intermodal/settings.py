@@ -492,12 +492,16 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
 # A queued delivery not sent after this long is queued again (its broker message was lost).
 WEBHOOK_REQUEUE_AFTER_SECONDS = env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=300)
-# Deliveries of one subscription sent by one task, and how many of them are posted at the same time.
-# 100 and 8: P6 (docs/PERFORMANCE.md) sends 0.33 x the plain loop's rate against 0.26 with 25 and 4.
+# Deliveries sent by one task: a subscription's, or the few of many subscriptions packed together (an event's
+# for its subscribers, notifications.delivery.send_batches); posts to one subscription's receiver at the same time
+# (a subscription with fewer waiting is packed with others); threads that post, for the whole worker process (its
+# send tasks share them; made as needed): posts in flight, 256 for the 64 send tasks of docker-compose.yml's
+# threads pool (P6 with 100 receivers of 50-300 ms: 64 posting threads capped it at 160 deliveries a second).
 WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=100)
-WEBHOOK_POST_THREADS = env.int("WEBHOOK_POST_THREADS", default=8)
-# A batch is posted one delivery after the other while the receiver answers within this many milliseconds on
-# average; once it is slower, the rest go WEBHOOK_POST_THREADS at a time.
+WEBHOOK_RECEIVER_POSTS = env.int("WEBHOOK_RECEIVER_POSTS", default=8)
+WEBHOOK_POST_THREADS = env.int("WEBHOOK_POST_THREADS", default=256)
+# A subscription's batch is posted one delivery after the other while the receiver answers within this many
+# milliseconds on average; once it is slower, the rest go WEBHOOK_RECEIVER_POSTS at a time.
 WEBHOOK_PARALLEL_AFTER_MS = env.int("WEBHOOK_PARALLEL_AFTER_MS", default=20)
 # Failed attempts in a row (across deliveries) that disable a subscription.
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=25)

@@ -17,6 +17,7 @@ import hmac
 import logging
 import math
 import random
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -56,24 +57,30 @@ USER_AGENT = "intermodal-webhooks/1"
 
 _pool: urllib3.PoolManager | None = None
 _posters: ThreadPoolExecutor | None = None
+_posters_lock = threading.Lock()
 
 
 def _http() -> urllib3.PoolManager:
     """One connection pool per worker process (created after the fork), keeping a connection to a receiver for
-    each thread that posts to it (fewer, and every batch opened new connections and threw them away)."""
+    each thread that posts to it (fewer, and every batch opened new connections and threw them away), for up to
+    a thousand receivers (a host and port each: with 50, a hundred receivers' pools pushed each other out, and
+    every post opened a connection)."""
     global _pool
     if _pool is None:
-        _pool = urllib3.PoolManager(num_pools=50, maxsize=max(settings.WEBHOOK_POST_THREADS, 1), retries=False)
+        _pool = urllib3.PoolManager(num_pools=1000, maxsize=max(settings.WEBHOOK_RECEIVER_POSTS, 1),
+                                    retries=False)
     return _pool
 
 
 def _threads() -> ThreadPoolExecutor:
     """The threads that post, kept for the life of the worker process (created after the fork): starting
-    WEBHOOK_POST_THREADS threads for every batch cost a tenth of a batch's time."""
+    WEBHOOK_POST_THREADS threads for every batch cost a tenth of a batch's time. One for the process, whatever
+    its pool: a worker of the threads pool runs many send tasks at once."""
     global _posters
-    if _posters is None:
-        _posters = ThreadPoolExecutor(max_workers=max(settings.WEBHOOK_POST_THREADS, 1),
-                                      thread_name_prefix="webhook-post")
+    with _posters_lock:
+        if _posters is None:
+            _posters = ThreadPoolExecutor(max_workers=max(settings.WEBHOOK_POST_THREADS, 1),
+                                          thread_name_prefix="webhook-post")
     return _posters
 
 
@@ -181,8 +188,8 @@ def _claim_due(delivery_ids: list[int], now: datetime, lease: datetime) -> list[
 def lease_for(count: int) -> timedelta:
     """How long a claimed batch stays taken: long enough for its worst case (a receiver that hangs must not
     let the sweep send the batch twice): posts one after the other just under WEBHOOK_PARALLEL_AFTER_MS on
-    average, then one that times out, then the rest timing out a round of WEBHOOK_POST_THREADS at a time."""
-    rounds = 1 + math.ceil(count / max(settings.WEBHOOK_POST_THREADS, 1))
+    average, then one that times out, then the rest timing out a round of WEBHOOK_RECEIVER_POSTS at a time."""
+    rounds = 1 + math.ceil(count / _per_receiver())
     worst = (count * settings.WEBHOOK_PARALLEL_AFTER_MS / 1000
              + rounds * (settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT) + 5)
     return timedelta(seconds=max(settings.WEBHOOK_LEASE_SECONDS, math.ceil(worst)))
@@ -369,13 +376,21 @@ def outcomes_record(dumped: list[list]) -> list[str]:
     return _record(outcomes)
 
 
+def _per_receiver() -> int:
+    return max(settings.WEBHOOK_RECEIVER_POSTS, 1)
+
+
 def _post_all(claimed: list[Delivery]) -> list[tuple]:
-    """Post a batch: one after the other while the receiver answers within WEBHOOK_PARALLEL_AFTER_MS on average,
-    the rest WEBHOOK_POST_THREADS at a time from then on. A receiver that answers quickly is kept busy by one
+    """Post a batch. Of many subscriptions (fewer than WEBHOOK_RECEIVER_POSTS each): all side by side. Of one: one
+    after the other while the receiver answers within WEBHOOK_PARALLEL_AFTER_MS on average, the rest
+    WEBHOOK_RECEIVER_POSTS at a time from then on. A receiver that answers quickly is kept busy by one
     connection, and posting threads would only fight over the interpreter (P6: they cost half as much CPU
     again); a slow one (most receivers across the internet) gets its posts side by side. The average, not one
     answer: on a busy machine a fast receiver's answer waits now and then for the CPU, and that is no reason for
     threads."""
+    if len({delivery.subscription_id for delivery in claimed}) > 1:
+        # Many subscriptions' few deliveries (send_batches): to as many receivers, side by side from the start.
+        return list(_threads().map(_post, claimed))
     outcomes: list[tuple] = []
     waited = 0
     for position, delivery in enumerate(claimed):
@@ -383,7 +398,9 @@ def _post_all(claimed: list[Delivery]) -> list[tuple]:
         outcomes.append(outcome)
         waited += outcome[2]
         if waited >= settings.WEBHOOK_PARALLEL_AFTER_MS * (position + 1) and position + 1 < len(claimed):
-            outcomes.extend(_threads().map(_post, claimed[position + 1:]))
+            rest = claimed[position + 1:]
+            for start in range(0, len(rest), _per_receiver()):
+                outcomes.extend(_threads().map(_post, rest[start:start + _per_receiver()]))
             break
     return outcomes
 
@@ -414,17 +431,39 @@ def deliveries_dispatch(delivery_ids: list[int]) -> None:
     deliveries_queue(by_subscription)
 
 
-def deliveries_queue(by_subscription: dict[int, list[int]]) -> None:
-    """Queue send tasks for deliveries already marked dispatched: one per batch of a subscription's. Those the
-    broker did not take are unmarked, for the sweep."""
-
+def send_batches(by_subscription: dict[int, list[int]]) -> list[list[int]]:
+    """The send tasks' batches: a subscription's deliveries WEBHOOK_BATCH at a time, and the few of many
+    subscriptions (fewer than WEBHOOK_RECEIVER_POSTS each: an event's deliveries to its subscribers) packed
+    together, up to WEBHOOK_BATCH, to be posted side by side. One task per subscription kept a worker process
+    waiting on one receiver's answer for each delivery: with slow receivers (50-300 ms) and an event for a handful
+    of subscriptions, eight processes made 40 deliveries a second (P6, docs/PERFORMANCE.md)."""
     size = settings.WEBHOOK_BATCH
+    batches: list[list[int]] = []
+    packed: list[int] = []
+    for ids in by_subscription.values():
+        for start in range(0, len(ids), size):
+            chunk = ids[start:start + size]
+            if len(chunk) >= _per_receiver():
+                batches.append(chunk)
+                continue
+            if len(packed) + len(chunk) > size:
+                batches.append(packed)
+                packed = []
+            packed.extend(chunk)
+    if packed:
+        batches.append(packed)
+    return batches
+
+
+def deliveries_queue(by_subscription: dict[int, list[int]]) -> None:
+    """Queue send tasks for deliveries already marked dispatched (send_batches). Those the broker did not take
+    are unmarked, for the sweep."""
+
     queued: set[int] = set()
     try:
-        for ids in by_subscription.values():
-            for start in range(0, len(ids), size):
-                delivery_send_task.apply_async(args=[ids[start:start + size]])
-                queued.update(ids[start:start + size])
+        for batch in send_batches(by_subscription):
+            delivery_send_task.apply_async(args=[batch])
+            queued.update(batch)
     except Exception as error:  # noqa: BLE001 - any broker failure: the sweep is the fallback
         logger.warning("Deliveries not queued (%s); the sweep will send them", error)
         unqueued = {pk for ids in by_subscription.values() for pk in ids} - queued

@@ -68,8 +68,12 @@ class Subscription(models.Model):
         ordering = ["organisation_id", "created_at", "id"]
         indexes = [
             models.Index(fields=["is_active"], name="subscription_active_idx"),
-            GinIndex(fields=["match_kinds"], name="subscription_kinds_gin", condition=Q(is_active=True)),
-            GinIndex(fields=["match_keys"], name="subscription_keys_gin", condition=Q(is_active=True)),
+            # fastupdate off: new entries go into the index at once, not into a pending list that every search
+            # reads through until a vacuum (10,000 subscriptions just made: 12.5 ms a batch instead of 0.1).
+            GinIndex(fields=["match_kinds"], name="subscription_kinds_gin", condition=Q(is_active=True),
+                     fastupdate=False),
+            GinIndex(fields=["match_keys"], name="subscription_keys_gin", condition=Q(is_active=True),
+                     fastupdate=False),
         ]
 
     def __str__(self):

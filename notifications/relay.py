@@ -10,10 +10,11 @@ import json
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 
 from celery import shared_task
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
@@ -178,24 +179,64 @@ def standard_bodies(events: list[Event], party_kind: str) -> dict[int, str]:
             for event, item in zip(events, data, strict=True)}
 
 
-def _dcsa_deliveries(subscription: Subscription, event_ids: list[int]) -> list[Delivery]:
+# The DCSA filters a subscription's events are matched by in Python, on the rows its organisation may see: the
+# kinds and codes of events (a subscription's usual filters). The others are asked of the database.
+_CODE_FILTERS = {"shipmentEventTypeCode": EventType.SHIPMENT, "transportEventTypeCode": EventType.TRANSPORT,
+                 "equipmentEventTypeCode": EventType.EQUIPMENT}
 
-    actor = Actor(organisation=subscription.organisation)
-    query, _given = event_query_parse(dcsa_params(subscription.dcsa_filters))
-    events = list(dcsa_events(actor=actor, query=query).filter(_filter(query, actor)).filter(pk__in=event_ids)
-                  .order_by("id"))
-    bodies = events_as_dcsa(actor=actor, events=events)
-    return [
-        Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event, topic=topic_of(event),
-                 body=json_body([body]))
-        for event, body in zip(events, bodies, strict=True)
-    ]
+
+def _dcsa_match(query) -> Callable[[Event], bool] | None:
+    """`query`'s filters (tracking.dcsa._filter) as a test of one event, when they are only of kinds and codes;
+    None otherwise."""
+    filters = query.filters
+    if query.created or set(filters) - {"eventType", *_CODE_FILTERS}:
+        return None
+
+    def match(event: Event) -> bool:
+        if "eventType" in filters and event.event_type not in filters["eventType"]:
+            return False
+        return all(event.event_type == event_type and event.event_code in filters[name]
+                   for name, event_type in _CODE_FILTERS.items() if name in filters)
+
+    return match
+
+
+def _dcsa_deliveries(subscriptions: list[Subscription], event_ids: list[int]) -> list[Delivery]:
+    """The DCSA subscriptions' deliveries, organisation by organisation: the events it may be sent read once, their
+    DCSA bodies built once, and each subscription's filters applied to them (in Python for kinds and codes, else
+    one query of ids). One query and one set of bodies per subscription cost the relay more than all the rest of
+    a batch (P6, docs/PERFORMANCE.md)."""
+    by_org: dict[int, list[Subscription]] = defaultdict(list)
+    for subscription in subscriptions:
+        by_org[subscription.organisation_id].append(subscription)
+    planned: list[Delivery] = []
+    for subscriptions_of in by_org.values():
+        actor = Actor(organisation=subscriptions_of[0].organisation)
+        seen = list(dcsa_events(actor=actor).filter(pk__in=event_ids).order_by("id"))
+        if not seen:
+            continue
+        bodies: dict[int, str] = {}
+        for subscription in subscriptions_of:
+            query, _given = event_query_parse(dcsa_params(subscription.dcsa_filters))
+            match = _dcsa_match(query)
+            if match is None:
+                ids = set(dcsa_events(actor=actor, query=query).filter(_filter(query, actor))
+                          .filter(pk__in=[e.pk for e in seen]).values_list("pk", flat=True))
+                matching = [e for e in seen if e.pk in ids]
+            else:
+                matching = [e for e in seen if match(e)]
+            if matching and not bodies:
+                bodies = {e.pk: json_body([body]) for e, body in zip(
+                    seen, events_as_dcsa(actor=actor, events=seen), strict=True)}
+            planned += [Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
+                                 topic=topic_of(event), body=bodies[event.pk]) for event in matching]
+    return planned
 
 
 def deliveries_plan(events: list[Event]) -> list[Delivery]:
     """The deliveries a batch of events makes: each subscription it may concern (subscriptions_for), with its
-    matching events that its organisation may see (one visibility query per organisation, one query per DCSA
-    subscription)."""
+    matching events that its organisation may see (one visibility query per organisation, and one more for the
+    DCSA subscriptions of an organisation)."""
     if not events:
         return []
     places = _Places(events)
@@ -207,9 +248,9 @@ def deliveries_plan(events: list[Event]) -> list[Delivery]:
     by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
     planned: list[Delivery] = []
     bodies: dict[str, dict[int, str]] = {}  # by party kind: what one kind may know of an event, another may not
+    planned.extend(_dcsa_deliveries([s for s in subscriptions if s.format == SubscriptionFormat.DCSA], event_ids))
     for subscription in subscriptions:
         if subscription.format == SubscriptionFormat.DCSA:
-            planned.extend(_dcsa_deliveries(subscription, event_ids))
             continue
         matching = [e for e in events if subscription_matches(subscription, e, places)]
         if not matching:
@@ -230,15 +271,21 @@ def deliveries_plan(events: list[Event]) -> list[Delivery]:
 
 
 def outbox_relay(ids: list[int] | None = None, batch: int = BATCH) -> int:
-    """Relay up to `batch` unprocessed outbox rows (those of `ids`, or the oldest); returns how many.
+    """Relay up to `batch` unprocessed outbox rows (those of `ids` and older ones waiting, or the oldest);
+    returns how many.
 
     Deliveries are queued for sending once the transaction commits."""
     now = timezone.now()
     with transaction.atomic():
         rows = OutboxMessage.objects.filter(processed_at__isnull=True)
-        if ids is not None:
-            rows = rows.filter(pk__in=ids)
-        claimed = list(rows.select_for_update(skip_locked=True).order_by("id").only("id", "event_id")[:batch])
+        order = ["id"]
+        if ids:
+            # Its own rows first, then older ones still waiting (their tasks queued behind this one, when the
+            # relay is behind): a busy relay's batches grow, and their fixed cost - the matching, the visibility,
+            # the send tasks - is paid once for many events. Newer rows may not be committed yet.
+            rows = rows.filter(Q(pk__in=ids) | Q(pk__lt=max(ids)))
+            order = [Case(When(pk__in=ids, then=Value(0)), default=Value(1)), "id"]
+        claimed = list(rows.select_for_update(skip_locked=True).order_by(*order).only("id", "event_id")[:batch])
         if not claimed:
             return 0
         events = list(Event.objects.select_related("reported_by_organisation")

@@ -189,7 +189,7 @@ def test_a_dcsa_callback_is_an_array_signed_with_notification_signature(shipper,
         assert events[0]["eventType"] == "SHIPMENT" and events[0]["documentID"] == booking.reference
 
 
-@override_settings(WEBHOOK_POST_THREADS=8, WEBHOOK_CONNECT_TIMEOUT=5, WEBHOOK_READ_TIMEOUT=10,
+@override_settings(WEBHOOK_RECEIVER_POSTS=8, WEBHOOK_CONNECT_TIMEOUT=5, WEBHOOK_READ_TIMEOUT=10,
                    WEBHOOK_LEASE_SECONDS=60, WEBHOOK_PARALLEL_AFTER_MS=20)
 def test_a_batch_is_leased_long_enough_for_all_its_posts_to_time_out():
     # 100 deliveries: answering just under 20 ms on average one after the other, then one that takes 5 + 10 s,
@@ -250,7 +250,7 @@ def posting_threads(monkeypatch):
         sender._posters.shutdown()
 
 
-@override_settings(WEBHOOK_PARALLEL_AFTER_MS=100, WEBHOOK_POST_THREADS=4)
+@override_settings(WEBHOOK_PARALLEL_AFTER_MS=100, WEBHOOK_POST_THREADS=4, WEBHOOK_RECEIVER_POSTS=4)
 def test_a_receiver_slow_on_average_gets_the_rest_of_the_batch_side_by_side(
         shipper, receiver, answer_times, posting_threads):
     subscription = subscribe(shipper.org, receiver.url).subscription
@@ -272,6 +272,29 @@ def test_a_receiver_slow_on_average_gets_the_rest_of_the_batch_side_by_side(
     assert [r.paired for r in rest] == [True] * 6
     assert len({r.client for r in rest}) >= 2
     assert Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.DELIVERED).count() == 10
+
+
+@override_settings(WEBHOOK_BATCH=5, WEBHOOK_RECEIVER_POSTS=3)
+def test_the_few_deliveries_of_many_subscriptions_are_packed_into_one_send_task():
+    # Subscription 1 has many: its own tasks (5, then 2 left: few, so packed); 2, 3 and 4 few: packed, 5 at most.
+    batches = sender.send_batches({1: [10, 11, 12, 13, 14, 15, 16], 2: [20, 21], 3: [30], 4: [40, 41]})
+
+    assert batches == [[10, 11, 12, 13, 14], [15, 16, 20, 21, 30], [40, 41]]
+
+
+@override_settings(WEBHOOK_PARALLEL_AFTER_MS=1000, WEBHOOK_POST_THREADS=8)
+def test_a_packed_batch_is_posted_side_by_side_from_the_start(shipper, receiver, answer_times, posting_threads):
+    # Four subscriptions' one delivery each (an event for its subscribers), every receiver quick: each answer is
+    # held until another post arrives beside it, so posts one after the other would not be answered together.
+    subscriptions = [subscribe(shipper.org, f"{receiver.url}/{n}").subscription for n in range(4)]
+    ids = [bare_deliveries(subscription, 1)[0] for subscription in subscriptions]
+    receiver.pair_after(0)
+
+    assert sender.deliveries_send(ids) == [DeliveryStatus.DELIVERED] * 4
+
+    assert [r.paired for r in receiver.requests] == [True] * 4
+    assert sorted(r.path for r in receiver.requests) == [f"/hook/{n}" for n in range(4)]
+    assert Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.DELIVERED).count() == 4
 
 
 def test_a_disabled_subscriptions_waiting_deliveries_are_given_up_at_the_claim(shipper, receiver):

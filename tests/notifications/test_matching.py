@@ -2,6 +2,7 @@
 (kinds and most selective filter) overlap the batch's, so 10,000 idle subscriptions beside the few that match -
 standard and DCSA, on other containers, bookings, stations and kinds - cost it what none do."""
 
+import json
 import uuid
 
 import pytest
@@ -9,7 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from bookings import services as bookings_services
-from intermodal.models import Organisation, OutboxMessage, PartyKind
+from intermodal.access import Actor
+from intermodal.models import Event, Organisation, OutboxMessage, PartyKind
 from journey import services as journey
 from notifications import relay
 from notifications.models import Delivery, Subscription, SubscriptionFormat, match_terms
@@ -18,6 +20,8 @@ from tests.bookings import test_journey
 from tests.bookings.conftest import book
 from tests.bookings.test_journey import NUMBERS, vgm
 from tests.notifications.conftest import subscribe
+from tracking.dcsa import _filter as dcsa_filter
+from tracking.dcsa import dcsa_events, event_query_parse
 
 pytestmark = pytest.mark.django_db
 parties = test_journey.parties
@@ -163,3 +167,32 @@ def test_ten_thousand_idle_subscriptions_cost_the_relay_what_none_do(shipper, ot
                            .values_list("subscription_id", flat=True))
         assert delivered_to == {everything.pk, station.pk, standard.pk, dcsa.pk}
     assert not Delivery.objects.filter(subscription=unrelated).exists()
+
+
+def test_dcsa_subscriptions_get_what_their_filters_give_in_the_database(shipper, connecting, parties):
+    """The DCSA subscriptions of an organisation are matched on the events it may see, read once: their kinds and
+    codes in Python, the other filters by a query. Both give what GET /v2/events with the same filters gives."""
+    network = connecting.network
+    shapes = [{}, {"eventType": "EQUIPMENT"}, {"eventType": ["TRANSPORT", "SHIPMENT"]},
+              {"equipmentEventTypeCode": "GTIN"}, {"eventType": "EQUIPMENT", "equipmentEventTypeCode": "GTOT,LOAD"},
+              {"shipmentEventTypeCode": "CONF"}, {"transportEventTypeCode": "ARRI"},
+              {"equipmentReference": NUMBERS[0]}, {"eventType": "EQUIPMENT", "UNLocationCode": network.yiwu.unlocode}]
+    subscriptions = [subscribe(shipper.org, f"https://a.example/dcsa/{n}", format=SubscriptionFormat.DCSA,
+                               dcsa_filters=filters).subscription for n, filters in enumerate(shapes)]
+    relay_gate_in(shipper, connecting, parties, NUMBERS[0], 0)
+    event_ids = list(Event.objects.values_list("pk", flat=True))
+
+    planned = relay._dcsa_deliveries(subscriptions, event_ids)
+
+    actor = Actor(organisation=shipper.org)
+    expected = set()
+    for subscription in subscriptions:
+        query, _given = event_query_parse(relay.dcsa_params(subscription.dcsa_filters))
+        expected |= {(subscription.pk, pk) for pk in dcsa_events(actor=actor, query=query)
+                     .filter(dcsa_filter(query, actor)).filter(pk__in=event_ids).values_list("pk", flat=True)}
+    assert {(d.subscription_id, d.event_id) for d in planned} == expected
+    assert len({subscription for subscription, _event in expected}) >= 6  # most shapes match some event
+    assert len(planned) == len(expected)
+    # Each body is the event as the feed shows it to the organisation.
+    body = json.loads(next(d.body for d in planned if d.subscription_id == subscriptions[0].pk))
+    assert body[0]["eventType"] in ("SHIPMENT", "EQUIPMENT", "TRANSPORT")

@@ -30,6 +30,22 @@ def topics(subscription) -> list[str]:
     return sorted(Delivery.objects.filter(subscription=subscription).values_list("topic", flat=True))
 
 
+def test_a_relay_takes_older_rows_still_waiting_with_its_own_and_never_newer_ones(shipper, connecting):
+    """When the relay is behind, a task takes the rows of the tasks queued behind it (older, still waiting) with
+    its own: one batch instead of many. A newer row may belong to a transaction not committed yet: not taken."""
+    subscription = subscribe(shipper.org, "https://a.example/hook").subscription
+    for _ in range(3):
+        book(shipper.actor, connecting)  # each: DRFT and CONF, two outbox rows
+    older, middle, newer = (list(OutboxMessage.objects.order_by("id").values_list("pk", flat=True)[n:n + 2])
+                            for n in (0, 2, 4))
+
+    assert outbox_relay(ids=middle) == 4  # its own two and the two older ones
+    assert set(OutboxMessage.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == set(newer)
+    assert outbox_relay(ids=older) == 0  # the older rows' own task: nothing left
+    assert outbox_relay(ids=newer) == 2
+    assert Delivery.objects.filter(subscription=subscription).count() == 6
+
+
 def test_each_event_reaches_the_subscriptions_that_may_see_it_once(shipper, other_shipper, connecting):
     mine = subscribe(shipper.org, "https://a.example/hook").subscription
     theirs = subscribe(other_shipper.org, "https://b.example/hook").subscription
