@@ -110,7 +110,8 @@ BENCH_DB := $(or $(BENCH_DATABASE_URL),postgres://postgres@127.0.0.1:5432/interm
 BENCH_SCALE ?= 0.1
 BENCH_ENV := DATABASE_URL=$(BENCH_DB) REDIS_URL=$(REDIS_URL_TEST)
 
-bench: venv
+# P7 serves the pages as deployed (DEBUG off): their static files collected, the npm assets among them.
+bench: venv assets
 	$(BENCH_ENV) $(BIN)/python bench/run_all.py --scale $(BENCH_SCALE) $(BENCH_ARGS)
 
 bench-generate: venv
@@ -137,7 +138,7 @@ bench-load: venv
 bench-fanout: venv
 	$(BENCH_ENV) $(BIN)/python bench/fanout.py $(BENCH_ARGS)
 
-bench-dashboard: venv
+bench-dashboard: venv assets
 	$(BENCH_ENV) $(BIN)/python bench/dashboard.py $(BENCH_ARGS)
 
 format: venv

@@ -29,7 +29,9 @@ written) exits 1; the time goal prints PASS/FAIL only.
 import argparse
 import contextlib
 import os
+import secrets
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -109,9 +111,10 @@ SELECT 'Bench Station ' || g, '测试站' || g, 'BST-' || lpad(g::text, 2, '0'),
        'Asia/Shanghai', true, true, g %% 2 = 1, o.id
   FROM generate_series(1, {STATIONS}) g JOIN intermodal_organisation o ON o.code = 'bench-station-op-' || g;
 
-INSERT INTO stations_service (code, mode, weekdays, departure_time, transit_hours, closing_hours, teu_capacity,
-                              distance_km, dangerous_goods_classes, is_active, operator_id, station_id, terminal_id)
-SELECT s.code || '-R', 'RAIL', '[1,2,3,4,5,6,7]', '09:30', 8, 4, 100, 300, '[]', true,
+INSERT INTO stations_service (code, short_code, mode, weekdays, departure_time, transit_hours, closing_hours,
+                              teu_capacity, distance_km, dangerous_goods_classes, is_active, operator_id, station_id,
+                              terminal_id)
+SELECT s.code || '-R', 'BS' || right(s.code, 2), 'RAIL', '[1,2,3,4,5,6,7]', '09:30', 8, 4, 100, 300, '[]', true,
        (SELECT id FROM intermodal_organisation WHERE code = 'bench-railway'), s.id,
        (SELECT id FROM stations_terminal WHERE code = CASE WHEN s.id %% 2 = 0 THEN 'BEILUN' ELSE 'MEISHAN' END)
   FROM stations_station s;
@@ -509,6 +512,9 @@ def main(argv=None) -> int:
     url = common.database_url(NOT_POSTGRES)
     common.ensure_database(url)
     sizes = [args.small, args.events]
+    # One secret key for this process, which makes the sessions, and the servers, which read them.
+    secret_key = secrets.token_urlsafe(64)
+    os.environ["SECRET_KEY"] = secret_key
     common.django_setup(url, common.redis_url(), migrate=False)
     fills = []
     for size in sizes:
@@ -530,11 +536,16 @@ def main(argv=None) -> int:
     ports = {size: common.free_port() for size in sizes}
     while ports[sizes[0]] == ports[sizes[1]]:
         ports[sizes[1]] = common.free_port()
+    # The pages name their static files through the manifest that the deployed image's collectstatic writes
+    # (Dockerfile); made here with the servers' settings (DEBUG off).
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"], cwd=common.ROOT,
+                   env=common.server_env(url, common.redis_url(), **{**common.as_deployed(), "SECRET_KEY": secret_key}),
+                   check=True)
     with contextlib.ExitStack() as servers:
         for size in sizes:
             # As deployed: DEBUG off, gunicorn.conf.py's timeout (30 s), sync workers.
             env = common.server_env(url, common.redis_url(), PGOPTIONS=f"-c search_path={schema_name(size)}",
-                                    **common.as_deployed())
+                                    **{**common.as_deployed(), "SECRET_KEY": secret_key})
             servers.enter_context(common.gunicorn_server(port=ports[size], workers=args.workers, env=env,
                                                          log_path=common.log_file(run_id, f"dashboard-{size}"),
                                                          timeout=None))
