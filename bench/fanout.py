@@ -47,7 +47,7 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -166,7 +166,7 @@ class Receivers:
     count: int
     slots: int
     log_path: str
-    process: subprocess.Popen = field(default=None)
+    process: subprocess.Popen | None = None
 
     def start(self, seed: int) -> None:
         Path(self.log_path + ".ready").unlink(missing_ok=True)
@@ -400,10 +400,9 @@ def wait_delivered(after_id: int, expected: int, timeout: float) -> int:
         time.sleep(1)
 
 
-def platform_round(network: Network, operator, receivers: Receivers, plan, rate: float, seconds: float,
-                   timeout: float) -> tuple[dict, list, float]:
-    """Commit the plan's first `rate * seconds` events at `rate` a second; wait for their deliveries. Returns
-    (commit time by event id, the events as (id, code, booking, departure), the clock's start)."""
+def events_commit(network: Network, operator, plan, rate: float, seconds: float) -> tuple[dict, list, float]:
+    """Commit the plan's first `rate * seconds` events at `rate` a second, one per transaction. Returns (commit
+    time by event id, the events as (id, code, booking, departure), the clock's start)."""
     count = min(len(plan), max(1, round(rate * seconds)))
     committed, events = {}, []
     started = time.time()
@@ -427,7 +426,7 @@ def round_run(network: Network, operator, receivers: Receivers, plan, per_event:
         measured = capacity(receivers, BASELINE_SECONDS)
         rate = OFFERED_SHARE * measured / per_event
         after_id = last_delivery()
-        committed, events, started = platform_round(network, operator, receivers, plan, rate, seconds, timeout)
+        committed, events, started = events_commit(network, operator, plan, rate, seconds)
         pairs = expected_pairs(network, events)
         event_ids = list(committed)
         done = wait_delivered(after_id, len(pairs), timeout)
@@ -588,8 +587,8 @@ def main(argv=None) -> int:
         receivers.start(args.seed)
         try:
             after_id = last_delivery()
-            committed, events, _started = platform_round(network, parties.operator, receivers, warm_plan, 20.0,
-                                                         len(warm_plan) / 20.0, args.timeout)
+            committed, events, _started = events_commit(network, parties.operator, warm_plan, 20.0,
+                                                        len(warm_plan) / 20.0)
             wait_delivered(after_id, len(expected_pairs(network, events)), args.timeout)
         finally:
             receivers.stop()

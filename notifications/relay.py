@@ -85,10 +85,10 @@ class _Places:
             self.transport_station[departure] = station
             self.transport_bookings[departure].add(reference)
             self.transport_bookings[vessel_call].add(reference)
-        facilities = {e.facility_code for e in events if e.facility_kind == FacilityKind.STATION and e.facility_code}
-        if facilities - self.station_operator.keys():
-            self.station_operator.update(Station.objects.filter(code__in=facilities - self.station_operator.keys())
-                                         .values_list("code", "operator_id"))
+        unknown = {e.facility_code for e in events if e.facility_kind == FacilityKind.STATION and e.facility_code
+                   } - self.station_operator.keys()
+        if unknown:
+            self.station_operator.update(Station.objects.filter(code__in=unknown).values_list("code", "operator_id"))
 
     def stations(self, event: Event) -> set[str]:
         found = set()
@@ -249,9 +249,7 @@ def deliveries_plan(events: list[Event]) -> list[Delivery]:
     planned: list[Delivery] = []
     bodies: dict[str, dict[int, str]] = {}  # by party kind: what one kind may know of an event, another may not
     planned.extend(_dcsa_deliveries([s for s in subscriptions if s.format == SubscriptionFormat.DCSA], event_ids))
-    for subscription in subscriptions:
-        if subscription.format == SubscriptionFormat.DCSA:
-            continue
+    for subscription in (s for s in subscriptions if s.format != SubscriptionFormat.DCSA):
         matching = [e for e in events if subscription_matches(subscription, e, places)]
         if not matching:
             continue
@@ -275,11 +273,13 @@ def outbox_relay(ids: list[int] | None = None, batch: int = BATCH) -> int:
     returns how many.
 
     Deliveries are queued for sending once the transaction commits."""
+    if ids is not None and not ids:
+        return 0
     now = timezone.now()
     with transaction.atomic():
         rows = OutboxMessage.objects.filter(processed_at__isnull=True)
         order = ["id"]
-        if ids:
+        if ids is not None:
             # Its own rows first, then older ones still waiting (their tasks queued behind this one, when the
             # relay is behind): a busy relay's batches grow, and their fixed cost - the matching, the visibility,
             # the send tasks - is paid once for many events. Newer rows may not be committed yet.

@@ -39,6 +39,7 @@ def test_a_relay_takes_older_rows_still_waiting_with_its_own_and_never_newer_one
     older, middle, newer = (list(OutboxMessage.objects.order_by("id").values_list("pk", flat=True)[n:n + 2])
                             for n in (0, 2, 4))
 
+    assert outbox_relay(ids=[]) == 0  # no rows of its own: nothing, not the oldest waiting
     assert outbox_relay(ids=middle) == 4  # its own two and the two older ones
     assert set(OutboxMessage.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == set(newer)
     assert outbox_relay(ids=older) == 0  # the older rows' own task: nothing left
