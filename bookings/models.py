@@ -515,10 +515,17 @@ class FigureRollup(models.Model):
         return f"figures rolled up through {self.through_day}"
 
 
+class RollupSpan(models.TextChoices):
+    DAY = "day", _("day")
+    MONTH = "month", _("month")
+
+
 class DayRollup(models.Model):
     """A day (Asia/Shanghai) of one service and its station; its month (the first day) kept beside it, as the
-    figures group by month."""
+    figures group by month. Beside the days, a row per month (`span` month, `day` its first day) sums the days
+    rolled up in it, so a year is read as twelve months, not 365 days (figures/rollups.py)."""
 
+    span = models.CharField(max_length=5, choices=RollupSpan.choices, default=RollupSpan.DAY)
     day = models.DateField()
     month = models.DateField()
     station = models.ForeignKey(Station, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -556,11 +563,26 @@ class BookingDay(DayRollup):
         indexes = [models.Index(fields=["day", "station"], name="bookingday_day")]
 
 
-class EmptyWait(DayRollup):
-    """One empty-container request handed out, dated by its request: how long it waited (seconds: a number
-    sorts faster than an interval, and the percentiles sort every one of the period)."""
+class DurationHistogram(DayRollup):
+    """A histogram of durations: the rows of a day (or month) whose duration falls in `bucket` (a slice of the
+    logarithmic scale, intermodal.aggregates.DurationBucket), how many, their total and their shortest and
+    longest. Buckets add up over days and stations where exact percentiles would have to sort every value again;
+    the figures' medians and 90th percentiles are read from them (figures/rollups.py: exact where a bucket holds
+    one or two values, otherwise within the bucket's own spread)."""
 
-    wait_seconds = models.FloatField()
+    bucket = models.SmallIntegerField()
+    total_seconds = models.FloatField(default=0)
+    shortest_seconds = models.FloatField()
+    longest_seconds = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+
+class EmptyWait(DurationHistogram):
+    """Empty-container requests handed out, dated by their request: how long they waited."""
+
+    requests = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["day", "station"], name="emptywait_day")]

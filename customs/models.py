@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from bookings.models import Booking, DayRollup, un_number_validator
+from bookings.models import Booking, DayRollup, DurationHistogram, un_number_validator
 from intermodal.models import Organisation, validate_uscc
 from stations.models import Station
 
@@ -273,11 +273,11 @@ class RiskRule(models.Model):
 # --- Figures rolled up by day (bookings/rollups.py) --------------------------------------------------------
 
 
-class ClearanceTime(DayRollup):
-    """One declaration released, dated by its release: submitted -> released, and whether it was inspected."""
+class ClearanceTime(DurationHistogram):
+    """Declarations released, dated by their release: submitted -> released, and how many were inspected."""
 
-    clearance_seconds = models.FloatField()
-    inspected = models.BooleanField()
+    declarations = models.PositiveIntegerField(default=0)
+    inspected = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["day", "station"], name="clearancetime_day")]

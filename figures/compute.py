@@ -85,12 +85,12 @@ def _wait():
     return Seconds("picked_up_at", "requested_at")
 
 
-EMPTY_WAITS = (rollups.Rollup(
+EMPTY_WAITS = (rollups.duration_rollup(
     model=EmptyWait,
     rows=lambda: EmptyRequest.objects.filter(picked_up_at__isnull=False),
     dated_by="requested_at",
     station="booking__departure__service__station", service="booking__departure__service", shipper="booking__shipper",
-    columns={"wait_seconds": _wait},
+    seconds=_wait, count="requests",
 ))
 
 
@@ -109,7 +109,7 @@ def on_schedule(query: FigureQuery) -> dict:
 
 def empty_wait(query: FigureQuery) -> dict:
     """From an empty-container request to the last of its empties handed out at the station."""
-    summary, by_month = rollups.durations(EMPTY_WAITS, query, "wait_seconds")
+    summary, by_month = rollups.durations(EMPTY_WAITS, query, "requests")
     monthly = [{"month": month, "requests": row["count"], "median": row[0.5], "p90": row[0.9]}
                for month, row in by_month.items()]
     months = _by_month(query, monthly, requests=0, median=None, p90=None)

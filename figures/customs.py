@@ -1,7 +1,7 @@
 """Customs' part of the figures: clearance time and the share released without inspection, and the cargo mix
 by HS chapter ("port + channel + industry"). Part of figures.compute's answer; scoped the same way."""
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
@@ -25,13 +25,13 @@ def _clearance():
     return Seconds("released_at", "submitted_at")
 
 
-CLEARANCES = (rollups.Rollup(
+CLEARANCES = (rollups.duration_rollup(
     model=ClearanceTime,
     rows=lambda: Declaration.objects.filter(status=DeclarationStatus.RELEASED),
     dated_by="released_at",
     station="station", service="booking__departure__service", shipper="declarant",
-    columns={"clearance_seconds": _clearance,
-             "inspected": lambda: ExpressionWrapper(Q(inspection__isnull=False), output_field=BooleanField())},
+    seconds=_clearance, count="declarations",
+    extra={"inspected": lambda: Count("pk", filter=Q(inspection__isnull=False))},
 ))
 
 CARGO = (rollups.Rollup(
@@ -49,7 +49,7 @@ CARGO = (rollups.Rollup(
 
 def clearance(query: FigureQuery) -> dict:
     """Declarations released in the period: submitted -> released, and how many without an inspection."""
-    summary, monthly = rollups.durations(CLEARANCES, query, "clearance_seconds", flag="inspected")
+    summary, monthly = rollups.durations(CLEARANCES, query, "declarations", flag="inspected")
     by_month = []
     for month in query.months:
         row = monthly.get(month, {"count": 0, "flagged": 0, 0.5: None})

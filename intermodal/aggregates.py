@@ -1,6 +1,6 @@
-"""SQL the ORM lacks: a difference in seconds, a continuous percentile over a column of a UNION."""
+"""SQL the ORM lacks: a difference in seconds, a duration's histogram bucket."""
 
-from django.db.models import FloatField, Func
+from django.db.models import FloatField, Func, IntegerField
 
 
 class Seconds(Func):
@@ -14,9 +14,12 @@ class Seconds(Func):
                               arg_joiner=" - ", **extra_context)
 
 
-def percentile_sql(column: str, fraction: float) -> str:
-    """The continuous percentile of a column as SQL text, PostgreSQL's `percentile_cont(f) WITHIN GROUP (ORDER
-    BY x)`: for the figures' percentiles over a UNION, which the ORM cannot express."""
-    if not 0 <= fraction <= 1:
-        raise ValueError("A percentile's fraction lies between 0 and 1.")
-    return f"PERCENTILE_CONT({float(fraction)!r}) WITHIN GROUP (ORDER BY {column})"
+class DurationBucket(Func):
+    """The histogram bucket of a duration in seconds: `BUCKETS_PER_OCTAVE` buckets per doubling, from 1 s (bucket
+    0 holds everything shorter). Each bucket spans 4.4 % of its values: [2^(b/16), 2^((b+1)/16)) s. Monotone, so
+    every value of a bucket is below every value of the next."""
+
+    BUCKETS_PER_OCTAVE = 16
+    output_field = IntegerField()
+    arity = 1
+    template = f"FLOOR(LN(GREATEST(%(expressions)s, 1.0)) * {BUCKETS_PER_OCTAVE} / LN(2.0))::integer"
