@@ -27,7 +27,7 @@ from notifications.models import MATCH_ANY, Delivery, DeliveryStatus, Subscripti
 from notifications.people import at_risk_alerts_task, emails_dispatch, notifications_from_events
 from stations.models import Station
 from tracking.api import EventOutSerializer
-from tracking.dcsa import _filter, dcsa_events, event_query_parse, events_as_dcsa
+from tracking.dcsa import dcsa_events, dcsa_matching, event_query_parse, events_as_dcsa
 from tracking.visibility import visible_ids
 
 logger = logging.getLogger(__name__)
@@ -220,8 +220,8 @@ def _dcsa_deliveries(subscriptions: list[Subscription], event_ids: list[int]) ->
             query, _given = event_query_parse(dcsa_params(subscription.dcsa_filters))
             match = _dcsa_match(query)
             if match is None:
-                ids = set(dcsa_events(actor=actor, query=query).filter(_filter(query, actor))
-                          .filter(pk__in=[e.pk for e in seen]).values_list("pk", flat=True))
+                ids = set(dcsa_matching(actor=actor, query=query).filter(pk__in=[e.pk for e in seen])
+                          .values_list("pk", flat=True))
                 matching = [e for e in seen if e.pk in ids]
             else:
                 matching = [e for e in seen if match(e)]

@@ -52,7 +52,7 @@ from intermodal.codes import (
 )
 from intermodal.models import Event, Scope
 from stations.models import Departure, Station, Terminal, VesselCall
-from tracking.visibility import as_seen_by, events_visible
+from tracking.visibility import as_seen_by, events_visible, visible_among
 
 API_VERSION = "2.2.0"
 DEFAULT_LIMIT = 100
@@ -314,16 +314,28 @@ def _with_bill_issued(actor: Actor, numbers: list[str]) -> QuerySet[Booking]:
                                               bill_of_lading__number__in=numbers)
 
 
-def _equipment_events(actor: Actor) -> QuerySet[Event]:
-    """The containers' own events the caller may read: who was loaded on which transport, of which booking."""
-    return events_visible(actor=actor).filter(event_type=EventType.EQUIPMENT).exclude(equipment_reference="")
+def _equipment_events(actor: Actor, among: Q) -> QuerySet[Event]:
+    """The containers' own events matching `among` that the caller may read: who was loaded on which transport,
+    of which booking. Their visibility is decided for the bookings they name alone (visible_among)."""
+    return visible_among(actor=actor, among=Q(event_type=EventType.EQUIPMENT) & ~Q(equipment_reference="") & among)
 
 
-def _filter(query: EventQuery, actor: Actor) -> Q:
+@dataclass(frozen=True)
+class _Bound:
+    """Every event a filter can match is of these bookings, or (without a booking) on these transports (None:
+    on the named bookings' own trains and vessels): the visibility need only be decided for them."""
+
+    bookings: list[str]
+    transports: list[str] | None = None
+
+
+def _filter(query: EventQuery, actor: Actor) -> tuple[Q, _Bound | None]:
     """Different filters AND-ed, the values of one filter OR-ed. A filter only matches events that show the
-    value it matched on (a location filter does not match shipment events, which carry no location)."""
+    value it matched on (a location filter does not match shipment events, which carry no location). With a
+    booking or container filter, also the bound of what it can match (a booking's events, a container's)."""
     f = query.filters
     q = Q()
+    bound = None
     if "eventType" in f:
         q &= Q(event_type__in=f["eventType"])
     if "shipmentEventTypeCode" in f:
@@ -344,6 +356,7 @@ def _filter(query: EventQuery, actor: Actor) -> Q:
                 document_reference__in=f[name])
             q &= (Q(booking_reference__in=f[name]) & ~other_document) | _transports_of(
                 _bookings_travelling(actor).filter(reference__in=f[name]))
+            bound = bound or _Bound(bookings=sorted(f[name]))
     if "transportCallID" in f:
         q &= _has_transport_call() & Q(transport_reference__in=f["transportCallID"])
     if "vesselIMONumber" in f:
@@ -362,7 +375,7 @@ def _filter(query: EventQuery, actor: Actor) -> Q:
         # What the containers' events name is read first, by the container index: inside the events' query it
         # was a subquery the planner ran against every monthly partition (P8, docs/PERFORMANCE.md).
         numbers = f["equipmentReference"]
-        carried = list(_equipment_events(actor).filter(equipment_reference__in=numbers)
+        carried = list(_equipment_events(actor, Q(equipment_reference__in=numbers))
                        .values_list("event_code", "transport_reference", "booking_reference"))
         loaded_on = sorted({transport for code, transport, _b in carried if code == EquipmentCode.LOAD and transport})
         bookings = sorted({booking for _c, _t, booking in carried if booking})
@@ -371,6 +384,9 @@ def _filter(query: EventQuery, actor: Actor) -> Q:
             | Q(event_type=EventType.TRANSPORT, transport_reference__in=loaded_on)
             | Q(event_type=EventType.SHIPMENT, booking_reference__in=bookings)
         )
+        # The container's events name its bookings (or, of an empty's, none: then its transports).
+        transports = sorted({transport for _c, transport, booking in carried if transport and not booking})
+        bound = bound or _Bound(bookings=bookings, transports=sorted({*loaded_on, *transports}))
     if "transportDocumentReference" in f:
         # The B/L's own shipment events (documentTypeCode TRD), and once it is issued the events of its booking
         # that carry documentReferences: the containers' and those of the train and vessel the booking is on.
@@ -385,16 +401,23 @@ def _filter(query: EventQuery, actor: Actor) -> Q:
         q &= Q(pk__in=[])
     for lookup, moment in query.created:
         q &= Q(**{f"created_at__{lookup}": datetime.fromisoformat(moment)})
-    return q
+    return q, bound
 
 
-def dcsa_events(*, actor: Actor, query: EventQuery | None = None) -> QuerySet[Event]:
-    """The events the caller may read that DCSA 2.2.0 can carry; for a query filtered by booking, the visibility of
-    those bookings alone (every event the filter matches is of them, or of their trains and vessels)."""
-    named = None
-    if query is not None and ("carrierBookingReference" in query.filters or "bookingReference" in query.filters):
-        named = sorted({*query.filters.get("carrierBookingReference", ()), *query.filters.get("bookingReference", ())})
-    return events_visible(actor=actor, bookings_named=named).filter(EMITTABLE)
+def dcsa_events(*, actor: Actor) -> QuerySet[Event]:
+    """The events the caller may read that DCSA 2.2.0 can carry."""
+    return events_visible(actor=actor).filter(EMITTABLE)
+
+
+def dcsa_matching(*, actor: Actor, query: EventQuery) -> QuerySet[Event]:
+    """The events the caller may read that DCSA 2.2.0 can carry and the query's filters match; for a query
+    filtered by booking or container, with the visibility of what it can match alone."""
+    q, bound = _filter(query, actor)
+    if bound is None:
+        visible = events_visible(actor=actor)
+    else:
+        visible = events_visible(actor=actor, bookings_named=bound.bookings, transports_named=bound.transports)
+    return visible.filter(EMITTABLE).filter(q)
 
 
 # Pages walk the events in the order of their writing transactions (intermodal.feed), which follows
@@ -473,7 +496,7 @@ def event_page(*, actor: Actor, params) -> EventPage:
         query = carried
     limit = _limit(params, default_limit)
 
-    events = feed.committed_in_order(dcsa_events(actor=actor, query=query).filter(_filter(query, actor)))
+    events = feed.committed_in_order(dcsa_matching(actor=actor, query=query))
     # Walking towards later events when reading the next page of an ascending sort, or the previous page of
     # a descending one.
     ascending = (direction == "next") != query.descending
@@ -570,10 +593,10 @@ def _context(actor: Actor, events: list[Event]) -> _Context:
             if bill_status == BillOfLadingStatus.ISSUED and bill_number:
                 context.bills[reference] = bill_number
     if transport_refs or shipment_bookings:
-        rows = _equipment_events(actor).filter(
+        rows = _equipment_events(actor, (
             Q(booking_reference__in=shipment_bookings)
             | Q(event_code=EquipmentCode.LOAD, transport_reference__in=transport_refs)
-        ).values_list("booking_reference", "event_code", "transport_reference", "equipment_reference").order_by(
+        )).values_list("booking_reference", "event_code", "transport_reference", "equipment_reference").order_by(
         ).distinct()
         for booking, code, transport, number in rows:
             if booking in shipment_bookings:

@@ -54,10 +54,15 @@ def as_seen_by(kind: str | None, events: list[Event]) -> list[Event]:
     return seen
 
 
-def events_visible(*, actor: Actor, bookings_named: list[str] | None = None) -> QuerySet[Event]:
-    """The events an actor may read, and so be sent. `bookings_named`: a query that only wants events of these
-    bookings (and of their trains and vessels) has the visibility of these bookings decided alone, instead of that of
-    every booking the actor may see (a shipper's thousands, read once per monthly partition)."""
+def events_visible(*, actor: Actor, bookings_named: list[str] | None = None,
+                   transports_named: list[str] | None = None) -> QuerySet[Event]:
+    """The events an actor may read, and so be sent.
+
+    A query that wants only a few events can have their visibility decided alone, instead of that of every
+    booking the actor may see (a shipper's thousands, read once per monthly partition: P8, docs/PERFORMANCE.md):
+    `bookings_named`, events of these bookings and of the trains and vessels they travel on; with
+    `transports_named` too, events of these bookings, and events without a booking (a train's, a vessel's) on
+    these transports. The answer is then exact for those events, and a subset of the actor's for the others."""
     organisation = actor.organisation
     events = Event.objects.select_related("reported_by_organisation")
     if organisation is None:
@@ -79,13 +84,17 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None) -> 
         return events.none()
     scope = booking_scope(actor)
     bookings = Booking.objects.filter(scope)
+    own = carrying_by_train = carrying_by_vessel = bookings
     if bookings_named is not None:
-        bookings = bookings.filter(reference__in=bookings_named)
+        own = carrying_by_train = carrying_by_vessel = bookings.filter(reference__in=bookings_named)
+    if transports_named is not None:
+        carrying_by_train = bookings.filter(departure__reference__in=transports_named)
+        carrying_by_vessel = bookings.filter(vessel_call__reference__in=transports_named)
     # A transport's own events (no booking) are shared by everyone on board; booking and container events
     # recorded on the same departure or vessel call belong to their booking only.
-    visible = Q(booking_reference__in=bookings.values("reference")) | Q(booking_reference="") & (
-        Q(transport_reference__in=bookings.values("departure__reference"))
-        | Q(transport_reference__in=bookings.values("vessel_call__reference"))
+    visible = Q(booking_reference__in=own.values("reference")) | Q(booking_reference="") & (
+        Q(transport_reference__in=carrying_by_train.values("departure__reference"))
+        | Q(transport_reference__in=carrying_by_vessel.values("vessel_call__reference"))
     )
     if kind == PartyKind.STATION_OPERATOR:
         visible |= Q(facility_kind="station", facility_code__in=organisation.operated_stations.values("code"))
@@ -96,6 +105,21 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None) -> 
         visible |= Q(facility_kind="terminal", facility_code__in=organisation.terminals.values("code")) | Q(
             transport_reference__in=VesselCall.objects.filter(terminal__operator=organisation).values("reference"))
     return events.filter(visible)
+
+
+def visible_among(*, actor: Actor, among: Q) -> QuerySet[Event]:
+    """The events matching `among` - a filter that names few events, found by their own indexes - that the actor
+    may read: the bookings and transports those events name are read first, and the visibility decided for them
+    alone (events_visible), so a shipper's thousands of other bookings cost nothing."""
+    named = Event.objects.filter(among).values_list("booking_reference", "transport_reference").order_by().distinct()
+    bookings, transports = set(), set()
+    for booking, transport in named:
+        if booking:
+            bookings.add(booking)
+        elif transport:
+            transports.add(transport)
+    return events_visible(actor=actor, bookings_named=sorted(bookings),
+                          transports_named=sorted(transports)).filter(among)
 
 
 def visible_ids(organisation: Organisation, event_ids: list[int]) -> set[int]:

@@ -20,8 +20,7 @@ from tests.bookings import test_journey
 from tests.bookings.conftest import book
 from tests.bookings.test_journey import NUMBERS, vgm
 from tests.notifications.conftest import subscribe
-from tracking.dcsa import _filter as dcsa_filter
-from tracking.dcsa import dcsa_events, event_query_parse
+from tracking.dcsa import dcsa_matching, event_query_parse
 
 pytestmark = pytest.mark.django_db
 parties = test_journey.parties
@@ -188,8 +187,8 @@ def test_dcsa_subscriptions_get_what_their_filters_give_in_the_database(shipper,
     expected = set()
     for subscription in subscriptions:
         query, _given = event_query_parse(relay.dcsa_params(subscription.dcsa_filters))
-        expected |= {(subscription.pk, pk) for pk in dcsa_events(actor=actor, query=query)
-                     .filter(dcsa_filter(query, actor)).filter(pk__in=event_ids).values_list("pk", flat=True)}
+        expected |= {(subscription.pk, pk) for pk in dcsa_matching(actor=actor, query=query)
+                     .filter(pk__in=event_ids).values_list("pk", flat=True)}
     assert {(d.subscription_id, d.event_id) for d in planned} == expected
     assert len({subscription for subscription, _event in expected}) >= 6  # most shapes match some event
     assert len(planned) == len(expected)

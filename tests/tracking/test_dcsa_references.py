@@ -220,3 +220,50 @@ def test_a_page_takes_the_same_queries_whatever_its_size(api_client, world):
     assert len(one.json()) == 1 and len(every.json()) > 10
     # key, events, stations, terminals, vessel calls, departures' services, bookings and B/Ls, containers
     assert len(large) <= 8 and len(small) <= 8
+
+
+# --- Visibility decided for what a filter names ----------------------------------------------------------
+
+
+def _among(world) -> list:
+    from django.db.models import Q
+
+    from intermodal.codes import EventType
+    return [Q(equipment_reference=MINE[0]), Q(equipment_reference=THEIRS), Q(equipment_reference__in=[*MINE, THEIRS]),
+            Q(transport_reference=world.departure.reference), Q(booking_reference=world.booking.reference),
+            Q(event_type=EventType.TRANSPORT), Q(event_type=EventType.EQUIPMENT, event_code="LOAD")]
+
+
+def test_visibility_decided_for_the_named_events_alone_is_the_partys_own(world, shipper, other_shipper, connecting):
+    """visible_among reads what a few events name and decides their visibility for those bookings and trains
+    alone: for every party and filter it answers what the party's whole visibility answers."""
+    from tracking.visibility import events_visible, visible_among
+
+    network = connecting.network
+    parties = [shipper.org, other_shipper.org, network.operator, network.railway, network.port,
+               factories.organisation("platform_admin", code="admin")]
+    for organisation in parties:
+        actor = Actor(organisation=organisation)
+        for among in _among(world):
+            expected = set(events_visible(actor=actor).filter(among).values_list("pk", flat=True))
+            assert set(visible_among(actor=actor, among=among).values_list("pk", flat=True)) == expected, (
+                organisation.kind, among)
+    # Not vacuous: the shipper sees its container's events, not the other shipper's.
+    mine = visible_among(actor=shipper.actor, among=_among(world)[2])
+    assert {e.equipment_reference for e in mine} == set(MINE)
+
+
+def test_a_containers_poll_reads_none_of_the_shippers_other_bookings(api_client, world, shipper):
+    """A container's poll decides visibility for the bookings and trains its events name: no query reads every
+    booking of the shipper (at a year of traffic, thousands, once per monthly partition: P8's multi-second
+    tails)."""
+    fetch(api_client, world.raw)  # the key's last use is written once a minute
+
+    with CaptureQueriesContext(connection) as captured:
+        found = fetch(api_client, world.raw, equipmentReference=MINE[0])
+        by_booking = fetch(api_client, world.raw, carrierBookingReference=world.booking.reference)
+
+    assert found and by_booking
+    unrestricted = f'WHERE U0."shipper_id" = {shipper.org.pk})'
+    reads = [query["sql"] for query in captured.captured_queries if "intermodal_event" in query["sql"]]
+    assert reads and not [sql for sql in reads if unrestricted in sql]
