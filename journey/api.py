@@ -3,7 +3,8 @@
 Reported events go through the same journey functions as the pages, so the same checks apply. In a bulk,
 each item applies on its own: a refused item is reported with its reason and does not stop the others. Runs of
 departure estimates in a bulk are applied as one batch each, runs of container steps (gate-ins, loads,
-discharges) with their writes made together (journey.steps_deferred), with the same checks and outcome per item.
+discharges) and of trains' departures and arrivals with their writes made together (journey.steps_deferred,
+journey.transports_deferred), with the same checks and outcome per item.
 The whole list is one transaction that commits with its answer (all or reported).
 """
 
@@ -369,14 +370,38 @@ def _apply_steps(actor: Actor, run: list[tuple[int, dict, str]], results: list) 
         results[index] = {"index": index, **_apply_reported(actor, data)[1]}
 
 
+def _transport_step_of(data: dict, departures: dict[str, int]) -> tuple[str, int] | None:
+    """("transports", departure id) of a train's departure or arrival (DEPA, ARRI actual), applied in a run."""
+    if data["event_type"] != EventType.TRANSPORT or data["classifier"] != Classifier.ACTUAL:
+        return None
+    departure_id = departures.get(data["transport_reference"])
+    return None if departure_id is None else ("transports", departure_id)
+
+
+def _apply_transports(actor: Actor, run: list[tuple[int, dict, int]], results: list) -> None:
+    """A run of trains' departures and arrivals, each departure once: the departures locked once, by id, each step
+    checked as if posted alone, in order, and the writes made together (journey.transports_deferred); should
+    the writes fail, the run is undone and applied one step after the other."""
+    if len(run) > 1:
+        try:
+            with transaction.atomic(), journey.transports_deferred([pk for _i, _d, pk in run]):
+                for index, data, _pk in run:
+                    results[index] = {"index": index, **_apply_reported(actor, data)[1]}
+            return
+        except DatabaseError:
+            pass
+    for index, data, _pk in run:
+        results[index] = {"index": index, **_apply_reported(actor, data)[1]}
+
+
 def _apply_in_order(actor: Actor, validated: list[dict], results: list, *, deadline: float) -> None:
-    """Items in their order; consecutive departure estimates as one batch, consecutive container steps and
-    consecutive hand-outs of empties as one run each (until a container comes again: its next step reads what the
-    first wrote), every other item alone."""
+    """Items in their order; consecutive departure estimates as one batch, consecutive container steps,
+    consecutive hand-outs of empties and consecutive trains' departures and arrivals as one run each (until a
+    container or departure comes again: its next step reads what the first wrote), every other item alone."""
     references = {
         data["transport_reference"]
         for data in validated
-        if data["event_type"] == EventType.TRANSPORT and data["classifier"] == Classifier.ESTIMATED
+        if data["event_type"] == EventType.TRANSPORT and data["classifier"] in (Classifier.ESTIMATED, Classifier.ACTUAL)
     }
     departures = dict(Departure.objects.filter(reference__in=references).values_list("reference", "pk"))
     estimates: list[tuple[int, journey.DepartureEstimate]] = []
@@ -385,12 +410,13 @@ def _apply_in_order(actor: Actor, validated: list[dict], results: list, *, deadl
     for index, data in enumerate(validated):
         _past(deadline, index, len(validated))
         estimate = _departure_estimate(data, departures)
-        kind, number = (_step_of(data) if estimate is None else None) or (None, None)
+        kind, number = ((_step_of(data) or _transport_step_of(data, departures)) if estimate is None else None) or (
+            None, None)
         if estimate is None and estimates:
             _apply_estimates(actor, estimates, results)
             estimates = []
         if steps and (kind != run_kind or number in in_steps or len(steps) >= MAX_STEP_RUN):
-            _apply_steps(actor, steps, results)
+            _apply_run(actor, run_kind, steps, results)
             steps, in_steps = [], set()
         if estimate is not None:
             estimates.append((index, estimate))
@@ -403,8 +429,12 @@ def _apply_in_order(actor: Actor, validated: list[dict], results: list, *, deadl
     if estimates:
         _apply_estimates(actor, estimates, results)
     if steps:
-        _apply_steps(actor, steps, results)
+        _apply_run(actor, run_kind, steps, results)
     _past(deadline, len(validated), len(validated))
+
+
+def _apply_run(actor: Actor, kind: str, run: list, results: list) -> None:
+    (_apply_transports if kind == "transports" else _apply_steps)(actor, run, results)
 
 
 class EventsView(EventsReadView):

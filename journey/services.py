@@ -139,6 +139,11 @@ class _Deferred:
     requests: dict = field(default_factory=dict)  # pk -> the empty request, read and locked once for the run
     requests_changed: dict = field(default_factory=dict)  # pk -> (request, the fields its hand-out changed)
     free_time_from: set = field(default_factory=set)  # bookings whose free time starts today at the latest
+    # A run of trains' departures and arrivals (transports_deferred):
+    departures_changed: dict = field(default_factory=dict)  # pk -> (departure, the fields its step changed)
+    moves: dict = field(default_factory=dict)  # departure pk -> (status on board before, after, at)
+    last_loaded: dict = field(default_factory=dict)  # departure pk -> its last container's loading
+    left_at_station: dict = field(default_factory=dict)  # departure pk -> its gated-in containers, locked
 
 
 _deferred: ContextVar[_Deferred | None] = ContextVar("journey_deferred", default=None)
@@ -208,6 +213,59 @@ def _deferred_run(pending: _Deferred, numbers: Iterable[str], trains_of: Iterabl
 
 
 @contextlib.contextmanager
+def transports_deferred(departure_ids: Iterable[int]):
+    """Trains' departures and arrivals (DEPA, ARRI on a departure) of the departures `departure_ids` run inside
+    with every check as usual, on rows read once for the run: the departures locked in the order of their ids,
+    their last loadings, and the containers gated in for them (left behind should the train leave), locked.
+    Their writes are kept and made together as the block ends: one INSERT of the events, one of their outbox rows,
+    one UPDATE of the departures per set of changed fields, one UPDATE moving the containers on board of every
+    departure, one of the containers left behind, then the bookings' statuses in the order of their ids. A
+    departure takes one step per block (its arrival reads what its departure wrote). Each step runs in
+    `step_deferred`; raises what the writes raise, and the caller's savepoint then undoes the whole run."""
+    ids = sorted(set(departure_ids))
+    pending = _Deferred()
+    pending.departures = {
+        departure.pk: departure for departure in Departure.objects.select_for_update(of=("self",))
+        .select_related("service__station", "service__terminal", "service__operator")
+        .filter(pk__in=ids).order_by("pk")}
+    pending.last_loaded = dict(
+        Container.objects.filter(booking__departure_id__in=ids, is_active=True, status=S.ON_TRAIN)
+        .values("booking__departure_id").annotate(at=Max("last_event_at")).values_list("booking__departure_id", "at")
+        .order_by())
+    for container in (Container.objects.select_for_update(of=("self",)).select_related(*_CONTAINER_RELATED)
+                      .filter(booking__departure_id__in=ids, is_active=True, status=S.GATED_IN).order_by("pk")):
+        pending.left_at_station.setdefault(container.booking.departure_id, []).append(container)
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    events_append(pending.events)
+    _write_changed(Departure, pending.departures_changed.values())
+    pending.bookings.update(_moves_write(pending.moves))
+    _write_changed(Container, pending.containers.values())
+    _bookings_refresh(pending.bookings)
+
+
+def _moves_write(moves: dict) -> set[int]:
+    """Each departure's containers on board from one status to the next, at its time: one UPDATE for all; the
+    bookings they belong to."""
+    if not moves:
+        return set()
+    rows = [(pk, before, after, at) for pk, (before, after, at) in sorted(moves.items())]
+    values = ", ".join(["(%s::bigint, %s::text, %s::text, %s::timestamptz)"] * len(rows))
+    container, booking = Container._meta.db_table, Booking._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {container} AS c SET status = v.after, last_event_at = v.at "  # noqa: S608 - model tables
+            f"FROM (VALUES {values}) AS v(departure_id, before, after, at), {booking} AS b "
+            "WHERE c.booking_id = b.id AND b.departure_id = v.departure_id AND c.is_active AND c.status = v.before "
+            "RETURNING c.booking_id",
+            [value for row in rows for value in row])
+        return {booking_id for (booking_id,) in cursor.fetchall()}
+
+
+@contextlib.contextmanager
 def step_deferred():
     """One step of a deferred run: what it kept is dropped again should it be refused."""
     pending = _deferred.get()
@@ -218,6 +276,7 @@ def step_deferred():
     requests = {pk: (request, request.handed_out, request.status, request.picked_up_at, fields)
                 for pk, (request, fields) in pending.requests_changed.items()}
     free_time_from = set(pending.free_time_from)
+    departures_changed, moves = set(pending.departures_changed), set(pending.moves)
     try:
         with assignment_deferred():
             yield
@@ -225,6 +284,10 @@ def step_deferred():
         del pending.events[events:]
         for pk in set(pending.containers) - containers:
             del pending.containers[pk]
+        for pk in set(pending.departures_changed) - departures_changed:
+            del pending.departures_changed[pk]
+        for pk in set(pending.moves) - moves:
+            del pending.moves[pk]
         pending.bookings.clear()
         pending.bookings.update(bookings)
         pending.requests_changed = {pk: (request, fields) for pk, (request, *_was, fields) in requests.items()}
@@ -276,7 +339,8 @@ def _equipment_event(
 
 
 def _transport_event(actor: Actor, code: str, at: datetime, *, place: dict, transport: dict, **extra):
-    return event_record(
+    pending = _deferred.get()
+    event = (event_build if pending is not None else event_record)(
         event_type=EventType.TRANSPORT,
         event_code=code,
         event_datetime=at,
@@ -286,6 +350,9 @@ def _transport_event(actor: Actor, code: str, at: datetime, *, place: dict, tran
         **transport,
         **extra,
     )
+    if pending is not None:
+        pending.events.append(event)
+    return event
 
 
 def _rail(departure: Departure) -> dict:
@@ -590,6 +657,9 @@ def train_load_all_ready(*, actor: Actor, departure: Departure, confirmed: bool 
 
 
 def _departure_locked(departure: Departure) -> Departure:
+    pending = _deferred.get()
+    if pending is not None and departure.pk in pending.departures:
+        return pending.departures[departure.pk]  # locked when the run began
     return (
         Departure.objects.select_for_update(of=("self",))
         .select_related("service__station", "service__terminal", "service__operator")
@@ -612,18 +682,27 @@ def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = No
                 code="illegal_step",
             )
         what = _("The departure of train %(ref)s") % {"ref": departure.reference}
-        last_loaded = Container.objects.filter(
-            booking__departure=departure, is_active=True, status=S.ON_TRAIN).aggregate(at=Max("last_event_at"))["at"]
+        pending = _deferred.get()
+        if pending is not None and departure.pk in pending.departures:
+            last_loaded = pending.last_loaded.get(departure.pk)
+        else:
+            last_loaded = Container.objects.filter(
+                booking__departure=departure, is_active=True, status=S.ON_TRAIN).aggregate(
+                at=Max("last_event_at"))["at"]
         require_plausible([
             far_from_plan(what, at, "train_departure", departure.planned_departure, departure.estimated_departure),
             before_previous(what, at, _("the last container was loaded on it"), last_loaded),
         ], confirmed=confirmed, planned=departure.estimated_departure or departure.planned_departure)
         departure.status = DepartureStatus.DEPARTED
         departure.actual_departure = at
-        departure.save(update_fields=["status", "actual_departure"])
+        _departure_save(departure, "status", "actual_departure")
         _transport_event(actor, "DEPA", at, place=station_place(departure.service.station), transport=_rail(departure))
         _move_on_board(departure, S.ON_TRAIN, S.DEPARTED, at)
-        _left_behind(actor, Q(booking__departure=departure, status=S.GATED_IN), "train", _rail(departure), at)
+        if pending is not None and departure.pk in pending.departures:
+            _left_behind_containers(actor, pending.left_at_station.get(departure.pk, []), "train", _rail(departure),
+                                    at)
+        else:
+            _left_behind(actor, Q(booking__departure=departure, status=S.GATED_IN), "train", _rail(departure), at)
     return departure
 
 
@@ -648,7 +727,7 @@ def train_arrive(*, actor: Actor, departure: Departure, at: datetime | None = No
         ], confirmed=confirmed, planned=departure.estimated_arrival or departure.planned_arrival)
         departure.status = DepartureStatus.ARRIVED
         departure.actual_arrival = at
-        departure.save(update_fields=["status", "actual_arrival"])
+        _departure_save(departure, "status", "actual_arrival")
         _transport_event(
             actor, "ARRI", at, place=_terminal_place(departure.service.terminal), transport=_rail(departure)
         )
@@ -656,7 +735,20 @@ def train_arrive(*, actor: Actor, departure: Departure, at: datetime | None = No
     return departure
 
 
+def _departure_save(departure: Departure, *fields: str) -> None:
+    """Save the departure's changed fields, now or, in a run (transports_deferred), with the run's writes."""
+    pending = _deferred.get()
+    if pending is not None and departure.pk in pending.departures:
+        pending.departures_changed[departure.pk] = (departure, fields)
+    else:
+        departure.save(update_fields=list(fields))
+
+
 def _move_on_board(departure: Departure, from_status: str, to_status: str, at: datetime) -> None:
+    pending = _deferred.get()
+    if pending is not None and departure.pk in pending.departures:
+        pending.moves[departure.pk] = (from_status, to_status, at)
+        return
     on_board = Container.objects.select_for_update(of=("self",)).filter(
         booking__departure=departure, is_active=True, status=from_status
     )
@@ -786,7 +878,12 @@ def _left_behind(actor: Actor, which: Q, missed: str, transport: dict, at: datet
     and its shipper and station are told at once (notifications.people)."""
     left = list(Container.objects.select_for_update(of=("self",)).filter(which, is_active=True)
                 .select_related(*_CONTAINER_RELATED).order_by("number"))
-    for container in left:
+    _left_behind_containers(actor, left, missed, transport, at)
+
+
+def _left_behind_containers(actor: Actor, left: list[Container], missed: str, transport: dict, at: datetime) -> None:
+    pending = _deferred.get()
+    for container in sorted(left, key=lambda container: container.number):
         departure = container.booking.departure
         if container.status == S.GATED_IN:
             place = station_place(departure.service.station)
@@ -796,7 +893,10 @@ def _left_behind(actor: Actor, which: Q, missed: str, transport: dict, at: datet
             place = {}
         _equipment_event(container, actor, "MISS", place=place, at=at, transport=transport,
                          details={"missed": missed, "status": container.status})
-        container.save(update_fields=["last_event_at"])
+        if pending is None:
+            container.save(update_fields=["last_event_at"])
+        else:
+            pending.containers[container.pk] = (container, ("last_event_at",))
 
 
 # --- Estimates -------------------------------------------------------------------------------------------

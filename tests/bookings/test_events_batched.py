@@ -1,7 +1,8 @@
-"""Container steps reported in lists are applied in runs (issue 21, item 1): each step checked as if posted alone, in
-order, the run's writes made together (one INSERT of the events, one of the outbox rows, one UPDATE of the
-containers), locks taken by id before any step; a container named again starts a new run; should the writes fail,
-the run is applied one step after the other; two lists over the same containers in opposite orders never deadlock."""
+"""Container steps and trains' departures and arrivals reported in lists are applied in runs (issue 21, item 1):
+each step checked as if posted alone, in order, the run's writes made together (one INSERT of the events, one of
+the outbox rows, one UPDATE of the containers), locks taken by id before any step; a container or train named
+again starts a new run; should the writes fail, the run is applied one step after the other; two lists over the
+same containers or trains in opposite orders never deadlock."""
 
 import threading
 from datetime import timedelta
@@ -223,3 +224,131 @@ def test_empties_handed_out_in_a_list_are_written_at_once_and_refused_one_by_one
     # then: the request is picked up, and there is no seventh
     assert [r["status"] for r in last["results"]] == [201, 409]
     assert EmptyRequest.objects.get(pk=request.pk).status == EmptyRequestStatus.PICKED_UP
+
+
+# --- Trains' departures and arrivals in runs -------------------------------------------------------------
+
+
+def transport(code: str, departure, at) -> dict:
+    return {"event_type": "TRANSPORT", "event_code": code, "classifier": "ACT",
+            "transport_reference": departure.reference, "event_datetime": at.isoformat(), "confirm": True}
+
+
+@pytest.fixture
+def four_on_the_train(connecting, handed_out_six):
+    """Six gated in for the connecting train, four of them loaded on it; two more trains of the service, empty."""
+    from stations.models import Departure
+
+    station = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+    assert station.post("/api/v1/events/", [gate_in(each, confirm=True) for each in NUMBERS],
+                        format="json").json()["applied"] == COUNT
+    assert station.post("/api/v1/events/", [step("LOAD", each) for each in NUMBERS[:4]],
+                        format="json").json()["applied"] == 4
+    others = list(Departure.objects.filter(service=connecting.departure.service)
+                  .exclude(pk=connecting.departure.pk).order_by("planned_departure")[:3])
+    return [connecting.departure, *others]
+
+
+@pytest.mark.django_db
+def test_trains_leaving_and_arriving_in_a_list_are_written_per_run(connecting, handed_out_six, four_on_the_train):
+    from stations.models import Departure, DepartureStatus
+
+    ours, first, second, third = four_on_the_train
+    railway = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+    items = [transport("DEPA", ours, ours.planned_departure),
+             transport("DEPA", first, first.planned_departure),
+             transport("ARRI", third, third.planned_arrival),  # not gone yet: refused alone, keeps nothing
+             transport("DEPA", second, second.planned_departure),
+             transport("ARRI", first, first.planned_arrival),  # first named again: a new run, after its departure
+             transport("ARRI", ours, ours.planned_arrival)]
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = railway.post("/api/v1/events/", items, format="json").json()
+
+    # then: each item its own result, as if posted alone and in order
+    assert [r["status"] for r in answer["results"]] == [201, 201, 409, 201, 201, 201]
+    assert answer["results"][2]["code"] == "illegal_step"
+    assert [r.get("departure_status") for r in answer["results"]] == [
+        "departed", "departed", None, "departed", "arrived", "arrived"]
+    statuses = dict(Departure.objects.filter(pk__in=[d.pk for d in four_on_the_train]).values_list("pk", "status"))
+    assert statuses == {ours.pk: DepartureStatus.ARRIVED, first.pk: DepartureStatus.ARRIVED,
+                        second.pk: DepartureStatus.DEPARTED, third.pk: DepartureStatus.SCHEDULED}
+    # the four on board went and arrived with the train; the two gated in were left behind, each told once
+    assert dict(Container.objects.filter(number__in=NUMBERS).values_list("number", "status")) == {
+        **dict.fromkeys(NUMBERS[:4], ContainerStatus.ARRIVED), **dict.fromkeys(NUMBERS[4:], ContainerStatus.GATED_IN)}
+    assert sorted(Event.objects.filter(event_code="MISS").values_list("equipment_reference", flat=True)) == NUMBERS[4:]
+    assert not Event.objects.filter(transport_reference=third.reference, event_type="TRANSPORT").exists()
+    # and two runs, each written with one INSERT of its events, one of their outbox rows, one UPDATE of the boxes
+    assert _writes(queries, "intermodal_event") == 2
+    assert _writes(queries, "intermodal_outboxmessage") == 2
+    assert sum(1 for q in queries.captured_queries if 'UPDATE bookings_container AS c' in q["sql"]) == 2
+    assert Event.objects.filter(event_type="TRANSPORT", event_code__in=["DEPA", "ARRI"]).count() == 5
+    assert OutboxMessage.objects.count() == Event.objects.count()
+    # the booking's status refreshed from its boxes as a report posted alone leaves it
+    booking = Booking.objects.get(pk=handed_out_six.pk)
+    assert booking.status == BookingStatus.AT_PORT  # four of its boxes arrived at the port
+    journey.booking_status_refresh(booking)
+    assert Booking.objects.get(pk=handed_out_six.pk).status == BookingStatus.AT_PORT
+
+
+@pytest.mark.django_db
+def test_a_run_of_trains_whose_writes_fail_is_applied_one_after_the_other(connecting, handed_out_six,
+                                                                          four_on_the_train, monkeypatch):
+    from journey import services as journey_services
+
+    real, failed = journey_services._moves_write, []
+
+    def fails_once(moves):
+        if not failed:
+            failed.append(len(moves))
+            raise DatabaseError("a write of the run fails")
+        return real(moves)
+
+    monkeypatch.setattr(journey_services, "_moves_write", fails_once)
+    ours, first, _second, _third = four_on_the_train
+    railway = key_client(connecting.network.railway, [Scope.EVENTS_WRITE])
+
+    answer = railway.post("/api/v1/events/", [transport("DEPA", ours, ours.planned_departure),
+                                              transport("DEPA", first, first.planned_departure)],
+                          format="json").json()
+
+    # then: both applied once, by the steps one after the other
+    assert failed == [2]
+    assert answer["applied"] == 2
+    assert Event.objects.filter(event_type="TRANSPORT", event_code="DEPA").count() == 2
+    assert set(Container.objects.filter(number__in=NUMBERS[:4]).values_list("status", flat=True)) == {
+        ContainerStatus.DEPARTED}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_lists_over_the_same_trains_in_opposite_orders_apply_each_departure_once(connecting, handed_out_six,
+                                                                                      four_on_the_train):
+    ours, first, second, _third = four_on_the_train
+    trains = [ours, first, second]
+    lists = [[transport("DEPA", d, d.planned_departure) for d in trains],
+             [transport("DEPA", d, d.planned_departure) for d in reversed(trains)]]
+    clients = [key_client(connecting.network.railway, [Scope.EVENTS_WRITE]) for _ in lists]
+    answers: list = [None, None]
+    start = threading.Barrier(2)
+
+    def post(n: int) -> None:
+        try:
+            start.wait()
+            answers[n] = clients[n].post("/api/v1/events/", lists[n], format="json")
+        finally:
+            close_old_connections()
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # then: both answered (no deadlock, no server error), and each train left once
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert sum(answer.json()["applied"] for answer in answers) == len(trains)
+    refused = [r for answer in answers for r in answer.json()["results"] if r["status"] != 201]
+    assert {r["code"] for r in refused} <= {"illegal_step"}
+    assert Event.objects.filter(event_type="TRANSPORT", event_code="DEPA").count() == len(trains)
+    assert set(Container.objects.filter(number__in=NUMBERS[:4]).values_list("status", flat=True)) == {
+        ContainerStatus.DEPARTED}
