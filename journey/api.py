@@ -353,20 +353,25 @@ def _step_of(data: dict) -> tuple[str, str] | None:
 def _apply_steps(actor: Actor, run: list[tuple[int, dict, str]], results: list) -> None:
     """A run of container steps, each container once: its rows read and locked once, by id (two runs over the
     same containers wait for each other instead of deadlocking), each step checked as if posted alone, in order,
-    and the writes made together (one INSERT of the events, one of the outbox, an UPDATE of the containers);
-    should the writes fail, the run is undone and applied one step after the other."""
+    and the writes made together (one INSERT of the events, one of the outbox, an UPDATE of the containers)."""
+    loads = [number for _i, data, number in run if data["event_code"] == "LOAD"]
+    _apply_together(actor, run, results, lambda: journey.steps_deferred(
+        [number for _i, _d, number in run], trains_of=loads if actor.kind != PartyKind.PORT else (),
+        requests=[data.get("empty_request") for _i, data, _n in run if data["event_code"] == "GTOT"]))
+
+
+def _apply_together(actor: Actor, run: list[tuple[int, dict, object]], results: list, together) -> None:
+    """The run's items applied inside `together()` (their writes made together as it ends), in a savepoint of
+    their own; should the writes fail, the run is undone and applied one item after the other."""
     if len(run) > 1:
         try:
-            loads = [number for _i, data, number in run if data["event_code"] == "LOAD"]
-            with transaction.atomic(), journey.steps_deferred(
-                    [number for _i, _d, number in run], trains_of=loads if actor.kind != PartyKind.PORT else (),
-                    requests=[data.get("empty_request") for _i, data, _n in run if data["event_code"] == "GTOT"]):
-                for index, data, _number in run:
+            with transaction.atomic(), together():
+                for index, data, _key in run:
                     results[index] = {"index": index, **_apply_reported(actor, data)[1]}
             return
         except DatabaseError:
             pass
-    for index, data, _number in run:
+    for index, data, _key in run:
         results[index] = {"index": index, **_apply_reported(actor, data)[1]}
 
 
@@ -380,18 +385,8 @@ def _transport_step_of(data: dict, departures: dict[str, int]) -> tuple[str, int
 
 def _apply_transports(actor: Actor, run: list[tuple[int, dict, int]], results: list) -> None:
     """A run of trains' departures and arrivals, each departure once: the departures locked once, by id, each step
-    checked as if posted alone, in order, and the writes made together (journey.transports_deferred); should
-    the writes fail, the run is undone and applied one step after the other."""
-    if len(run) > 1:
-        try:
-            with transaction.atomic(), journey.transports_deferred([pk for _i, _d, pk in run]):
-                for index, data, _pk in run:
-                    results[index] = {"index": index, **_apply_reported(actor, data)[1]}
-            return
-        except DatabaseError:
-            pass
-    for index, data, _pk in run:
-        results[index] = {"index": index, **_apply_reported(actor, data)[1]}
+    checked as if posted alone, in order, and the writes made together (journey.transports_deferred)."""
+    _apply_together(actor, run, results, lambda: journey.transports_deferred([pk for _i, _d, pk in run]))
 
 
 def _apply_in_order(actor: Actor, validated: list[dict], results: list, *, deadline: float) -> None:

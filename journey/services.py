@@ -195,21 +195,33 @@ def _deferred_run(pending: _Deferred, numbers: Iterable[str], trains_of: Iterabl
     trains_of = sorted(trains_of)
     if trains_of:
         booked_on = Container.objects.filter(number__in=trains_of, is_active=True).values("booking__departure_id")
-        pending.departures = {
-            departure.pk: departure for departure in Departure.objects.select_for_update(of=("self",))
-            .select_related("service__station", "service__terminal", "service__operator")
-            .filter(pk__in=booked_on).order_by("pk")}
+        pending.departures = _departures_locked(booked_on)
     pending.locked = {
         container.number: container for container in Container.objects.select_for_update(of=("self",))
         .select_related(*_CONTAINER_RELATED).filter(number__in=sorted(numbers), is_active=True).order_by("pk")}
+    yield from _deferred_block(pending)
+
+
+def _deferred_block(pending: _Deferred):
+    """Run the block with `pending` kept for its steps, then make their writes: the events and their outbox rows,
+    the departures, the containers on board of each train, the containers, the bookings' statuses."""
     token = _deferred.set(pending)
     try:
         yield
     finally:
         _deferred.reset(token)
     events_append(pending.events)
+    _write_changed(Departure, pending.departures_changed.values())
+    pending.bookings.update(_moves_write(pending.moves))
     _write_changed(Container, pending.containers.values())
     _bookings_refresh(pending.bookings)
+
+
+def _departures_locked(ids) -> dict[int, Departure]:
+    """The departures (ids, or a query of them), locked in the order of their ids, by id."""
+    return {departure.pk: departure for departure in Departure.objects.select_for_update(of=("self",))
+            .select_related("service__station", "service__terminal", "service__operator")
+            .filter(pk__in=ids).order_by("pk")}
 
 
 @contextlib.contextmanager
@@ -224,10 +236,7 @@ def transports_deferred(departure_ids: Iterable[int]):
     `step_deferred`; raises what the writes raise, and the caller's savepoint then undoes the whole run."""
     ids = sorted(set(departure_ids))
     pending = _Deferred()
-    pending.departures = {
-        departure.pk: departure for departure in Departure.objects.select_for_update(of=("self",))
-        .select_related("service__station", "service__terminal", "service__operator")
-        .filter(pk__in=ids).order_by("pk")}
+    pending.departures = _departures_locked(ids)
     pending.last_loaded = dict(
         Container.objects.filter(booking__departure_id__in=ids, is_active=True, status=S.ON_TRAIN)
         .values("booking__departure_id").annotate(at=Max("last_event_at")).values_list("booking__departure_id", "at")
@@ -235,16 +244,7 @@ def transports_deferred(departure_ids: Iterable[int]):
     for container in (Container.objects.select_for_update(of=("self",)).select_related(*_CONTAINER_RELATED)
                       .filter(booking__departure_id__in=ids, is_active=True, status=S.GATED_IN).order_by("pk")):
         pending.left_at_station.setdefault(container.booking.departure_id, []).append(container)
-    token = _deferred.set(pending)
-    try:
-        yield
-    finally:
-        _deferred.reset(token)
-    events_append(pending.events)
-    _write_changed(Departure, pending.departures_changed.values())
-    pending.bookings.update(_moves_write(pending.moves))
-    _write_changed(Container, pending.containers.values())
-    _bookings_refresh(pending.bookings)
+    yield from _deferred_block(pending)
 
 
 def _moves_write(moves: dict) -> set[int]:

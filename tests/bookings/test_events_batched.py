@@ -148,14 +148,10 @@ def test_a_run_whose_writes_fail_is_applied_one_step_after_the_other(connecting,
     assert Event.objects.filter(event_code="GTIN", equipment_reference__in=NUMBERS).count() == COUNT
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_lists_over_the_same_containers_in_opposite_orders_apply_each_step_once(connecting, handed_out_six):
-    staff = connecting.network.operator
-    lists = [[gate_in(each, confirm=True) for each in NUMBERS],
-             [gate_in(each, confirm=True) for each in reversed(NUMBERS)]]
-    clients = [key_client(staff, [Scope.EVENTS_WRITE]) for _ in lists]
-    answers: list = [None, None]
-    start = threading.Barrier(2)
+def _posted_at_once(clients: list, lists: list) -> list:
+    """Each client posts its list, all at the same moment, each from a thread of its own: their answers."""
+    answers: list = [None] * len(lists)
+    start = threading.Barrier(len(lists))
 
     def post(n: int) -> None:
         try:
@@ -164,11 +160,21 @@ def test_two_lists_over_the_same_containers_in_opposite_orders_apply_each_step_o
         finally:
             close_old_connections()
 
-    threads = [threading.Thread(target=post, args=(n,)) for n in range(2)]
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(len(lists))]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    return answers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_lists_over_the_same_containers_in_opposite_orders_apply_each_step_once(connecting, handed_out_six):
+    staff = connecting.network.operator
+    lists = [[gate_in(each, confirm=True) for each in NUMBERS],
+             [gate_in(each, confirm=True) for each in reversed(NUMBERS)]]
+    clients = [key_client(staff, [Scope.EVENTS_WRITE]) for _ in lists]
+    answers = _posted_at_once(clients, lists)
 
     # then: both answered (no deadlock, no server error), and each container was gated in once
     assert [answer.status_code for answer in answers] == [200, 200]
@@ -328,21 +334,7 @@ def test_two_lists_over_the_same_trains_in_opposite_orders_apply_each_departure_
     lists = [[transport("DEPA", d, d.planned_departure) for d in trains],
              [transport("DEPA", d, d.planned_departure) for d in reversed(trains)]]
     clients = [key_client(connecting.network.railway, [Scope.EVENTS_WRITE]) for _ in lists]
-    answers: list = [None, None]
-    start = threading.Barrier(2)
-
-    def post(n: int) -> None:
-        try:
-            start.wait()
-            answers[n] = clients[n].post("/api/v1/events/", lists[n], format="json")
-        finally:
-            close_old_connections()
-
-    threads = [threading.Thread(target=post, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    answers = _posted_at_once(clients, lists)
 
     # then: both answered (no deadlock, no server error), and each train left once
     assert [answer.status_code for answer in answers] == [200, 200]
