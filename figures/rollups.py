@@ -24,6 +24,7 @@ values, otherwise within the bucket's own spread (at most 4.4 % of the value, Du
 from __future__ import annotations
 
 import math
+import operator
 import time as clock
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -250,12 +251,13 @@ def _group(rollup: Rollup, names: Iterable[str], side: str) -> dict:
     return out
 
 
+_COMBINE = {"sum": operator.add, "min": min, "max": max}
+
+
 def _merged(how: str, total, value):
-    if value is None:
-        return total
-    if total is None or how == "sum":
-        return value if total is None else total + value
-    return min(total, value) if how == "min" else max(total, value)
+    if value is None or total is None:
+        return total if value is None else value
+    return _COMBINE[how](total, value)
 
 
 def _empty(rollup: Rollup) -> dict:

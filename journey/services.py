@@ -580,12 +580,7 @@ def train_load(
     with transaction.atomic():
         found = _active_container(number, lock=False)
         departure = departure or found.booking.departure
-        pending = _deferred.get()
-        departure = (pending.departures.get(departure.pk) if pending is not None else None) or (
-            Departure.objects.select_for_update(of=("self",))
-            .select_related("service__station", "service__terminal", "service__operator")
-            .get(pk=departure.pk)
-        )
+        departure = _departure_locked(departure)  # in a run, read and locked when it began
         container = _active_container(number)
         _require_station_staff(actor, container.booking.departure.service.station)
         if container.booking.departure_id != departure.pk:
@@ -657,9 +652,9 @@ def train_load_all_ready(*, actor: Actor, departure: Departure, confirmed: bool 
 
 
 def _departure_locked(departure: Departure) -> Departure:
-    pending = _deferred.get()
-    if pending is not None and departure.pk in pending.departures:
-        return pending.departures[departure.pk]  # locked when the run began
+    run = _run_holding(departure)
+    if run is not None:
+        return run.departures[departure.pk]  # locked when the run began
     return (
         Departure.objects.select_for_update(of=("self",))
         .select_related("service__station", "service__terminal", "service__operator")
@@ -682,9 +677,9 @@ def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = No
                 code="illegal_step",
             )
         what = _("The departure of train %(ref)s") % {"ref": departure.reference}
-        pending = _deferred.get()
-        if pending is not None and departure.pk in pending.departures:
-            last_loaded = pending.last_loaded.get(departure.pk)
+        run = _run_holding(departure)
+        if run is not None:
+            last_loaded = run.last_loaded.get(departure.pk)
         else:
             last_loaded = Container.objects.filter(
                 booking__departure=departure, is_active=True, status=S.ON_TRAIN).aggregate(
@@ -698,9 +693,8 @@ def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = No
         _departure_save(departure, "status", "actual_departure")
         _transport_event(actor, "DEPA", at, place=station_place(departure.service.station), transport=_rail(departure))
         _move_on_board(departure, S.ON_TRAIN, S.DEPARTED, at)
-        if pending is not None and departure.pk in pending.departures:
-            _left_behind_containers(actor, pending.left_at_station.get(departure.pk, []), "train", _rail(departure),
-                                    at)
+        if run is not None:
+            _left_behind_containers(actor, run.left_at_station.get(departure.pk, []), "train", _rail(departure), at)
         else:
             _left_behind(actor, Q(booking__departure=departure, status=S.GATED_IN), "train", _rail(departure), at)
     return departure
@@ -735,19 +729,25 @@ def train_arrive(*, actor: Actor, departure: Departure, at: datetime | None = No
     return departure
 
 
+def _run_holding(departure: Departure) -> _Deferred | None:
+    """The deferred run that read and locked this departure when it began, if the step runs in one."""
+    pending = _deferred.get()
+    return pending if pending is not None and departure.pk in pending.departures else None
+
+
 def _departure_save(departure: Departure, *fields: str) -> None:
     """Save the departure's changed fields, now or, in a run (transports_deferred), with the run's writes."""
-    pending = _deferred.get()
-    if pending is not None and departure.pk in pending.departures:
-        pending.departures_changed[departure.pk] = (departure, fields)
+    run = _run_holding(departure)
+    if run is not None:
+        run.departures_changed[departure.pk] = (departure, fields)
     else:
         departure.save(update_fields=list(fields))
 
 
 def _move_on_board(departure: Departure, from_status: str, to_status: str, at: datetime) -> None:
-    pending = _deferred.get()
-    if pending is not None and departure.pk in pending.departures:
-        pending.moves[departure.pk] = (from_status, to_status, at)
+    run = _run_holding(departure)
+    if run is not None:
+        run.moves[departure.pk] = (from_status, to_status, at)
         return
     on_board = Container.objects.select_for_update(of=("self",)).filter(
         booking__departure=departure, is_active=True, status=from_status

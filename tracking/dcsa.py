@@ -286,17 +286,9 @@ def _bookings_travelling(actor: Actor) -> QuerySet[Booking]:
 
 
 def _transports_of(bookings: QuerySet[Booking]) -> Q:
-    return Q(event_type=EventType.TRANSPORT) & (
-        Q(mode_of_transport=ModeOfTransport.VESSEL, transport_reference__in=bookings.values("vessel_call__reference"))
-        | (~Q(mode_of_transport=ModeOfTransport.VESSEL)
-           & Q(transport_reference__in=bookings.values("departure__reference")))
-    )
-
-
-def _transports_listed(bookings: QuerySet[Booking]) -> Q:
-    """As _transports_of, with the few bookings' trains and vessels read first: as values the events' transport
-    index finds them in each monthly partition, where a subquery had every transport event of the year
-    filtered against it (P8)."""
+    """The transport events of the trains and vessels `bookings` (a few) travel on. Their references are read
+    first and given as values, which the events' transport index finds in each monthly partition: as a subquery,
+    every transport event of the year was filtered against it (P8)."""
     trains, vessels = set(), set()
     for departure, vessel_call in bookings.values_list("departure__reference", "vessel_call__reference"):
         trains.add(departure)
@@ -368,7 +360,7 @@ def _filter(query: EventQuery, actor: Actor) -> tuple[Q, _Bound | None]:
             # document's ID, not the booking's: it does not match.
             other_document = Q(event_type=EventType.SHIPMENT) & ~Q(document_reference="") & ~Q(
                 document_reference__in=f[name])
-            q &= (Q(booking_reference__in=f[name]) & ~other_document) | _transports_listed(
+            q &= (Q(booking_reference__in=f[name]) & ~other_document) | _transports_of(
                 _bookings_travelling(actor).filter(reference__in=f[name]))
             bound = bound or _Bound(bookings=sorted(f[name]))
     if "transportCallID" in f:
