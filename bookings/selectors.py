@@ -135,6 +135,36 @@ def _candidates(station: Station, vessel_call: VesselCall | None, destination: L
                 yield call, departure
 
 
+def routes_between(*, stations: list[Station], destination: Location, now: datetime | None = None
+                   ) -> list[tuple[VesselCall, Departure]]:
+    """What a schedule offers from these stations to the destination (DCSA Commercial Schedules): every pair of a
+    departure still open at its station, with room for a container, and a vessel call to the destination whose CY
+    cut-off it makes - the rules of connections_search, without a quote. Earliest sailing first, then earliest
+    departure. Two queries, whatever the number of calls."""
+    now = now or timezone.now()
+    calls = list(
+        VesselCall.objects.select_related("terminal")
+        .filter(etd__gt=now, actual_departure__isnull=True, destinations=destination,
+                terminal__services__station__in=stations)
+        .distinct()
+    )
+    departures = list(
+        departure_list().filter(
+            service__station__in=stations, service__terminal__in={call.terminal_id for call in calls},
+            status=DepartureStatus.SCHEDULED, closing_time__gt=now, service__is_active=True, free_teu__gt=0,
+        )
+    )
+    pairs = [
+        (call, departure)
+        for call in calls
+        for departure in departures
+        if departure.service.terminal_id == call.terminal_id
+        and not connection_problems(departure=departure, vessel_call=call, now=now)
+    ]
+    pairs.sort(key=lambda pair: (pair[0].etd, pair[0].reference, pair[1].planned_departure, pair[1].reference))
+    return pairs
+
+
 @dataclass
 class SplitOffer:
     """Containers no single departure has room for, spread over the departures that make one vessel: each part is

@@ -193,6 +193,7 @@ MATRIX: dict[str, Route] = {
             ("service-detail", "service"), ("departure-list", None), ("departure-detail", "published_departure"),
             ("vessel-call-list", None), ("vessel-call-detail", "published_vessel_call"),
             ("api-connections", None), ("api-quotes", None),
+            ("dcsa-cs-point-to-point", None), ("dcsa-cs-port-schedules", None), ("dcsa-cs-vessel-schedules", None),
         )
     },
     # --- API: bookings ---------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "bookings",
     "customs",
     "tracking",
+    "schedules",
     "journey",
     "documents",
     "figures",

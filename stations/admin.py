@@ -5,7 +5,7 @@ from stations.models import Departure, Location, Service, Station, Tariff, Termi
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
-    list_display = ["unlocode", "name", "name_zh"]
+    list_display = ["unlocode", "name", "name_zh", "sea_transit_days"]
     search_fields = ["unlocode", "name", "name_zh"]
 
 
@@ -53,8 +53,8 @@ class DepartureAdmin(admin.ModelAdmin):
 
 @admin.register(VesselCall)
 class VesselCallAdmin(admin.ModelAdmin):
-    list_display = ["reference", "vessel_name", "imo_number", "voyage", "carrier", "terminal", "eta", "etd",
-                    "cy_cutoff"]
+    list_display = ["reference", "vessel_name", "imo_number", "voyage", "carrier", "service_code", "terminal", "eta",
+                    "etd", "cy_cutoff"]
     list_filter = ["terminal", "carrier"]
     search_fields = ["reference", "vessel_name", "imo_number", "voyage"]
     list_select_related = ["terminal"]

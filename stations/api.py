@@ -84,7 +84,8 @@ class VesselCallSerializer(serializers.ModelSerializer):
     class Meta:
         model = VesselCall
         fields = [
-            "reference", "vessel_name", "imo_number", "voyage", "carrier", "carrier_scac", "terminal", "eta",
+            "reference", "vessel_name", "imo_number", "voyage", "carrier", "carrier_scac", "service_code",
+            "service_name", "terminal", "eta",
             "etd", "cy_cutoff", "vgm_cutoff", "si_cutoff", "customs_cutoff", "dg_cutoff", "destinations",
             "actual_departure",
         ]

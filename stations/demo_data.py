@@ -128,16 +128,17 @@ TERMINALS = [
 
 # Destination ports of the vessel calls.
 LOCATIONS = [
-    ("NLRTM", "Rotterdam", "鹿特丹"),
-    ("DEHAM", "Hamburg", "汉堡"),
-    ("BEANR", "Antwerp", "安特卫普"),
-    ("GBFXT", "Felixstowe", "费利克斯托"),
-    ("USLAX", "Los Angeles", "洛杉矶"),
-    ("USNYC", "New York", "纽约"),
-    ("JPTYO", "Tokyo", "东京"),
-    ("SGSIN", "Singapore", "新加坡"),
-    ("AEJEA", "Jebel Ali", "杰贝阿里"),
-    ("BRSSZ", "Santos", "桑托斯"),
+    # UN/LOCODE, name, Chinese name, typical days at sea from Ningbo-Zhoushan (illustrative).
+    ("NLRTM", "Rotterdam", "鹿特丹", 30),
+    ("DEHAM", "Hamburg", "汉堡", 32),
+    ("BEANR", "Antwerp", "安特卫普", 31),
+    ("GBFXT", "Felixstowe", "费利克斯托", 29),
+    ("USLAX", "Los Angeles", "洛杉矶", 14),
+    ("USNYC", "New York", "纽约", 31),
+    ("JPTYO", "Tokyo", "东京", 3),
+    ("SGSIN", "Singapore", "新加坡", 6),
+    ("AEJEA", "Jebel Ali", "杰贝阿里", 17),
+    ("BRSSZ", "Santos", "桑托斯", 36),
 ]
 
 # --- Inland stations ------------------------------------------------------------------------------------
@@ -376,44 +377,52 @@ def _vessels(*rows):
 # weekly strings and two alternating pairs make five calls a week.
 VESSEL_STRINGS = [
     {
-        "carrier": "COSCO Shipping", "scac": "COSU", "terminal": "BEILUN", "weeks": "all",
+        "carrier": "COSCO Shipping", "scac": "COSU", "service_code": "AEU3", "service_name": "Asia - North Europe 3",
+        "terminal": "BEILUN", "weeks": "all",
         "etd_weekday": 3, "etd_time": time(22, 0), "berth_hours": 30, "direction": "W",
         "destinations": ["NLRTM", "DEHAM", "BEANR", "GBFXT"],
         "vessels": _vessels(("COSCO Shipping Yiwu", "981231"), ("OOCL Zhoushan", "979936", "OOCL", "OOLU"),
                             ("COSCO Shipping Jinhua", "981243")),
     },
     {
-        "carrier": "Maersk", "scac": "MAEU", "terminal": "CHUANSHAN", "weeks": "all",
+        "carrier": "Maersk", "scac": "MAEU", "service_code": "TP6", "service_name": "Transpacific 6",
+        "terminal": "CHUANSHAN", "weeks": "all",
         "etd_weekday": 5, "etd_time": time(6, 0), "berth_hours": 26, "direction": "E",
         "destinations": ["JPTYO", "USLAX", "USNYC"],
         "vessels": _vessels(("Maersk Zhoushan", "978012"), ("Maersk Beilun", "978024")),
     },
     {
-        "carrier": "MSC", "scac": "MSCU", "terminal": "MEISHAN", "weeks": "all",
+        "carrier": "MSC", "scac": "MSCU", "service_code": "SWAN",
+        "service_name": "Swan - Asia Middle East Latin America",
+        "terminal": "MEISHAN", "weeks": "all",
         "etd_weekday": 6, "etd_time": time(14, 0), "berth_hours": 32, "direction": "W",
         "destinations": ["SGSIN", "AEJEA", "BRSSZ"],
         "vessels": _vessels(("MSC Aurelia", "983107"), ("MSC Valentina", "983119"), ("MSC Serafina", "983121")),
     },
     {
-        "carrier": "CMA CGM", "scac": "CMDU", "terminal": "BEILUN", "weeks": "even",
+        "carrier": "CMA CGM", "scac": "CMDU", "service_code": "FAL5", "service_name": "French Asia Line 5",
+        "terminal": "BEILUN", "weeks": "even",
         "etd_weekday": 1, "etd_time": time(18, 0), "berth_hours": 28, "direction": "W",
         "destinations": ["SGSIN", "AEJEA", "GBFXT"],
         "vessels": _vessels(("CMA CGM Zhejiang", "986405"), ("CMA CGM Ningbo", "986417")),
     },
     {
-        "carrier": "Hapag-Lloyd", "scac": "HLCU", "terminal": "BEILUN", "weeks": "odd",
+        "carrier": "Hapag-Lloyd", "scac": "HLCU", "service_code": "FE5", "service_name": "Far East - Latin America 5",
+        "terminal": "BEILUN", "weeks": "odd",
         "etd_weekday": 1, "etd_time": time(18, 0), "berth_hours": 28, "direction": "W",
         "destinations": ["SGSIN", "BRSSZ"],
         "vessels": _vessels(("Hanover Express", "977311"), ("Ningbo Express", "977323")),
     },
     {
-        "carrier": "ONE", "scac": "ONEY", "terminal": "DAXIE", "weeks": "even",
+        "carrier": "ONE", "scac": "ONEY", "service_code": "PN1", "service_name": "Pacific North 1",
+        "terminal": "DAXIE", "weeks": "even",
         "etd_weekday": 2, "etd_time": time(10, 0), "berth_hours": 24, "direction": "E",
         "destinations": ["JPTYO", "USLAX"],
         "vessels": _vessels(("ONE Harmony", "984702"), ("ONE Integrity", "984714")),
     },
     {
-        "carrier": "Evergreen", "scac": "EGLV", "terminal": "JINTANG", "weeks": "odd",
+        "carrier": "Evergreen", "scac": "EGLV", "service_code": "CEM", "service_name": "China - Europe - Middle East",
+        "terminal": "JINTANG", "weeks": "odd",
         "etd_weekday": 2, "etd_time": time(10, 0), "berth_hours": 24, "direction": "W",
         "destinations": ["SGSIN", "AEJEA", "NLRTM"],
         "vessels": _vessels(("Ever Gracious", "982510"), ("Ever Jubilant", "982522")),

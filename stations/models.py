@@ -85,6 +85,12 @@ class Location(models.Model):
     )
     name = models.CharField(_("name"), max_length=120)
     name_zh = models.CharField(_("name (Chinese)"), max_length=120, blank=True)
+    # What a schedule tells a shipper about the ocean leg: the vessel calls we know are Ningbo-Zhoushan's, so a
+    # route's arrival at its destination is the vessel's departure plus this (DCSA Commercial Schedules).
+    sea_transit_days = models.PositiveSmallIntegerField(
+        _("typical sea transit (days)"), null=True, blank=True, validators=[MinValueValidator(1)],
+        help_text=_("From Ningbo-Zhoushan. Without it, routes to this port are not offered in schedules."),
+    )
 
     class Meta:
         ordering = ["unlocode"]
@@ -451,6 +457,9 @@ class VesselCall(models.Model):
     voyage = models.CharField(_("voyage"), max_length=20)
     carrier = models.CharField(_("carrier"), max_length=60)
     carrier_scac = models.CharField(_("carrier SCAC"), max_length=4, blank=True)
+    # The carrier's ocean service (its "string"), as schedules name it: e.g. AEU3, Asia - North Europe 3.
+    service_code = models.CharField(_("carrier service code"), max_length=11, blank=True)
+    service_name = models.CharField(_("carrier service name"), max_length=50, blank=True)
     terminal = models.ForeignKey(
         Terminal, verbose_name=_("terminal"), on_delete=models.PROTECT, related_name="vessel_calls"
     )

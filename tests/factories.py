@@ -64,7 +64,7 @@ def service(station: Station, terminal: Terminal, operator: Organisation, code: 
 
 
 def vessel_call(terminal: Terminal, etd: datetime, imo: str = "9811000", voyage: str | None = None,
-                destinations=("NLRTM",), **fields) -> VesselCall:
+                destinations=("NLRTM",), reference: str | None = None, **fields) -> VesselCall:
     voyage = voyage or f"{next(_seq):03d}W"
     defaults = {
         "vessel_name": "Demo Express", "carrier": "COSCO Shipping", "carrier_scac": "COSU",
@@ -73,8 +73,8 @@ def vessel_call(terminal: Terminal, etd: datetime, imo: str = "9811000", voyage:
         "customs_cutoff": etd - timedelta(hours=24), "dg_cutoff": etd - timedelta(hours=72),
     }
     defaults.update(fields)
-    call = VesselCall.objects.create(reference=f"{imo}-{voyage}", imo_number=imo, voyage=voyage, terminal=terminal,
-                                     etd=etd, **defaults)
+    call = VesselCall.objects.create(reference=reference or f"{imo}-{voyage}", imo_number=imo, voyage=voyage,
+                                     terminal=terminal, etd=etd, **defaults)
     for code in destinations:
         location, _ = Location.objects.get_or_create(unlocode=code, defaults={"name": code})
         call.destinations.add(location)

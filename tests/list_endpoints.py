@@ -142,6 +142,7 @@ def world_build() -> World:
             network.beilun, etd=factories.shanghai(first + timedelta(days=days), 12), imo="9811000",
             voyage=f"Q{name}", destinations=("NLRTM",),
         )  # fmt: skip
+    Location.objects.filter(unlocode="NLRTM").update(sea_transit_days=30)  # routes to it in DCSA schedules
     for n in range(ITEMS):
         factories.vessel_call(network.beilun, etd=factories.shanghai(network.today + timedelta(days=n % 60 + 2), 18),
                               imo="9321483", voyage=f"Q{n:03d}E")  # fmt: skip
@@ -279,7 +280,24 @@ CASES: dict[str, Case] = {
     "/api/v1/notifications/": Case(_page("/api/v1/notifications/"), signed_in=True),
     "/api/dcsa/tnt/v2/event-subscriptions": Case(lambda w, n: f"/api/dcsa/tnt/v2/event-subscriptions?limit={n}",
                                                  items=len),
+    # DCSA Commercial Schedules: routes from the stations of CNYIU (the connections' station among them) to
+    # Rotterdam; Ningbo's one terminal here, and its calls (all of one unpublished service) by place.
+    "/api/dcsa/cs/v1/point-to-point-routes": Case(
+        lambda w, n: f"/api/dcsa/cs/v1/point-to-point-routes?placeOfReceipt=CNYIU&placeOfDelivery=NLRTM&limit={n}",
+        keyed=False, items=len),
+    "/api/dcsa/cs/v1/port-schedules": Case(
+        lambda w, n: f"/api/dcsa/cs/v1/port-schedules?UNLocationCode=CNNGB&date={_today()}&limit={n}",
+        keyed=False, items=len, most=1),
+    "/api/dcsa/cs/v1/vessel-schedules": Case(
+        lambda w, n: f"/api/dcsa/cs/v1/vessel-schedules?UNLocationCode=CNNGB&limit={n}",
+        keyed=False, items=len, most=1),
 }
+
+
+def _today() -> str:
+    from django.utils import timezone
+
+    return str(timezone.localdate())
 
 
 @dataclass

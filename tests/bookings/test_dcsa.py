@@ -6,8 +6,6 @@ formats are checked), and once more against a closed copy that allows no propert
 """
 
 import copy
-import functools
-import re
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,11 +15,9 @@ from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
-from jsonschema import Draft4Validator, FormatChecker
 
 from bookings import services
 from bookings import services as bookings_services
@@ -32,6 +28,7 @@ from intermodal.models import Event, Scope
 from journey import services as journey
 from tests import factories
 from tests.bookings.conftest import book
+from tests.dcsa_spec import FORMATS, DcsaSpec, assert_valid, closed  # noqa: F401 - FORMATS for other tests
 from tracking import dcsa
 
 pytestmark = pytest.mark.django_db
@@ -44,125 +41,13 @@ NUMBERS = ["CSQU3054383", "TCNU7200794"]
 
 # --- The spec, as JSON Schema ----------------------------------------------------------------------------
 
-
-@functools.cache
-def spec() -> dict:
-    return yaml.safe_load(SPEC_FILE.read_text(encoding="utf-8"))
-
-
-def _resolve(node, seen: tuple = ()):
-    """Inline every `$ref` (the file is self-contained; OpenAPI 3.0 ignores a `$ref`'s siblings)."""
-    if isinstance(node, list):
-        return [_resolve(item, seen) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node:
-        ref = node["$ref"]
-        assert ref.startswith("#/") and ref not in seen, ref
-        target = spec()
-        for part in ref[2:].split("/"):
-            target = target[part]
-        return _resolve(target, (*seen, ref))
-    return {key: _resolve(value, seen) for key, value in node.items()}
-
-
-# Keywords of the OpenAPI 3.0 schema object that JSON Schema does not have, or that do not validate.
-OAS_ONLY = {"nullable", "discriminator", "readOnly", "writeOnly", "xml", "externalDocs", "example", "deprecated"}
-
-
-def _to_json_schema(node):
-    """OpenAPI 3.0 schema object -> JSON Schema draft 4. `nullable: true` allows null. A `discriminator` only
-    tells which `oneOf` branch to try; this spec maps none and each branch pins `eventType` to one value, so
-    `oneOf` alone picks the same branch (and the closed check below selects it by eventType explicitly)."""
-    if isinstance(node, list):
-        return [_to_json_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {}
-    for key, value in node.items():
-        if key in OAS_ONLY:
-            continue
-        if key == "properties":
-            out[key] = {name: _to_json_schema(sub) for name, sub in value.items()}
-        else:
-            out[key] = _to_json_schema(value)
-    if node.get("nullable") is True:
-        out = {"anyOf": [out, {"type": "null"}]}
-    return out
-
-
-def schema(name: str) -> dict:
-    return _to_json_schema(_resolve({"$ref": f"#/components/schemas/{name}"}))
+TNT = DcsaSpec(SPEC_FILE)
+spec = TNT.raw
+schema = TNT.schema
 
 
 def list_item_schema() -> dict:
-    response = spec()["paths"]["/v2/events"]["get"]["responses"]["200"]
-    return _to_json_schema(_resolve(response["content"]["application/json"]["schema"]["items"]))
-
-
-def _flat(node: dict) -> dict:
-    """Merge `allOf` parts into one object schema (properties and required united)."""
-    merged = {key: value for key, value in node.items() if key != "allOf"}
-    leftovers = []
-    for part in node.get("allOf", []):
-        for key, value in _flat(part).items():
-            if key == "properties":
-                properties = merged.setdefault("properties", {})
-                for name, sub in value.items():
-                    properties[name] = {"allOf": [properties[name], sub]} if name in properties else sub
-            elif key == "required":
-                merged["required"] = sorted(set(merged.get("required", [])) | set(value))
-            elif key == "description":
-                merged.setdefault(key, value)
-            elif key not in merged:
-                merged[key] = value
-            elif merged[key] != value:
-                leftovers.append({key: value})
-    if leftovers:
-        merged["allOf"] = leftovers
-    return merged
-
-
-def closed(node):
-    """The schema with no room for properties it does not name: what we send must be what DCSA defines."""
-    if isinstance(node, list):
-        return [closed(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = _flat(node)
-    out = {}
-    for key, value in node.items():
-        if key == "properties":
-            out[key] = {name: closed(sub) for name, sub in value.items()}
-        elif key in ("items", "anyOf", "oneOf", "allOf", "not"):
-            out[key] = closed(value)
-        else:
-            out[key] = value
-    if out.get("type") == "object" or "properties" in out:
-        out["additionalProperties"] = False
-    return out
-
-
-RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-FORMATS = FormatChecker(formats=())
-
-
-@FORMATS.checks("date-time", raises=ValueError)
-def _is_date_time(value) -> bool:
-    if not isinstance(value, str):
-        return True
-    return bool(RFC3339.match(value)) and datetime.fromisoformat(value.replace("Z", "+00:00")) is not None
-
-
-@FORMATS.checks("uuid", raises=ValueError)
-def _is_uuid(value) -> bool:
-    return not isinstance(value, str) or str(uuid.UUID(value)) == value.lower()
-
-
-def assert_valid(instance, against: dict, what: str = "") -> None:
-    errors = sorted(Draft4Validator(against, format_checker=FORMATS).iter_errors(instance), key=str)
-    assert not errors, f"{what} does not conform:\n" + "\n".join(
-        f"- {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors)
+    return TNT.response_schema("/v2/events", item=True)
 
 
 EVENT_SCHEMA = {"EQUIPMENT": "equipmentEvent", "TRANSPORT": "transportEvent", "SHIPMENT": "shipmentEvent"}
@@ -347,8 +232,7 @@ def test_shipment_events_carry_the_document_and_the_creation_time(api_client, tr
 
 def test_one_event_by_id_conforms_to_the_single_event_schema(api_client, tracked):
     events = everything(api_client, tracked.raw)
-    single = _to_json_schema(_resolve(
-        spec()["paths"]["/v2/events/{eventID}"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]))
+    single = TNT.response_schema("/v2/events/{eventID}")
 
     for kind in ("EQUIPMENT", "TRANSPORT", "SHIPMENT"):
         listed = next(e for e in events if e["eventType"] == kind)

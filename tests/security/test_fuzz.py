@@ -9,6 +9,7 @@ each, twelve per operation); every answer must be no server error, a documented 
 content type and headers, and valid against the documented response schema.
 """
 
+import datetime
 import json
 import os
 import socket
@@ -136,3 +137,39 @@ def test_the_api_answers_every_party_as_its_schema_says(case, party, served):
     # other tests beside it (a subscription on a loaded machine once took longer); a hang still fails.
     case.call_and_validate(base_url=served["url"], headers={"Authorization": f"Bearer {served['keys'][party]}"},
                            checks=CHECKS, timeout=60)
+
+
+# --- DCSA Commercial Schedules 1.0.3, against DCSA's own file --------------------------------------------
+
+# The file's paths (/v1/...) under our mount point; its answers checked as the file says, not as our schema does.
+CS_SPEC = ROOT / "tests" / "fixtures" / "standards" / "dcsa" / "CS_v1.0.3.yaml"
+cs_schema = schemathesis.openapi.from_path(CS_SPEC)
+CS_BASE = "/api/dcsa/cs"
+
+
+@cs_schema.parametrize()
+@settings(max_examples=25, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_dcsa_commercial_schedules_answer_as_dcsas_file_says(case, served):
+    case.call_and_validate(base_url=served["url"] + CS_BASE, checks=CHECKS, timeout=60,
+                           headers={"Authorization": f"Bearer {served['keys']['demo-shipper-a']}"})
+
+
+# Requests that find routes, calls and trains in the demo network (generated ones rarely name a served place).
+CS_FOUND = [
+    ("/v1/point-to-point-routes", {"placeOfReceipt": "CNYIU", "placeOfDelivery": "NLRTM"}),
+    ("/v1/point-to-point-routes", {"placeOfReceipt": "CNXIA", "placeOfDelivery": "SGSIN", "limit": 2}),
+    ("/v1/port-schedules", {"UNLocationCode": "CNNGB", "date": "today"}),
+    ("/v1/port-schedules", {"UNLocationCode": "CNYIU", "date": "today"}),
+    ("/v1/vessel-schedules", {"UNLocationCode": "CNNGB"}),
+    ("/v1/vessel-schedules", {"vesselOperatorCarrierCode": "COSU", "responseScope": "MATCHED_CALLS", "limit": 1}),
+]
+
+
+@pytest.mark.parametrize(("path", "query"), CS_FOUND)
+def test_dcsa_commercial_schedules_of_the_demo_network_conform(path, query, served):
+    query = {name: datetime.date.today().isoformat() if value == "today" else value for name, value in query.items()}
+    case = cs_schema[path]["GET"].Case(query=query)
+    response = case.call_and_validate(base_url=served["url"] + CS_BASE, checks=CHECKS, timeout=60,
+                                      headers={"Authorization": f"Bearer {served['keys']['demo-shipper-a']}"})
+    assert response.status_code == 200
+    assert response.json(), f"the demo network has something for {path} {query}"

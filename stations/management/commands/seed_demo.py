@@ -128,9 +128,9 @@ def _terminals(organisations: dict[str, Organisation], created: Counter) -> dict
 
 def _locations(created: Counter) -> dict[str, Location]:
     locations = {}
-    for unlocode, name, name_zh in demo_data.LOCATIONS:
+    for unlocode, name, name_zh, sea_days in demo_data.LOCATIONS:
         location, new = Location.objects.update_or_create(
-            unlocode=unlocode, defaults={"name": name, "name_zh": name_zh}
+            unlocode=unlocode, defaults={"name": name, "name_zh": name_zh, "sea_transit_days": sea_days}
         )
         created["locations"] += new
         locations[unlocode] = location
@@ -211,6 +211,8 @@ def _vessel_call(string: dict, iso_year: int, iso_week: int, terminals) -> dict 
         "voyage": voyage,
         "carrier": vessel.get("carrier", string["carrier"]),
         "carrier_scac": vessel.get("scac", string["scac"]),
+        "service_code": string["service_code"],
+        "service_name": string["service_name"],
         "terminal": terminals[string["terminal"]],
         "eta": etd - timedelta(hours=string["berth_hours"]),
         "etd": etd,
