@@ -5,82 +5,23 @@ translated and the OpenAPI-only keywords dropped, `date-time`, `date` and `uuid`
 a copy that allows no property the spec does not name: what we send must be what DCSA defines.
 """
 
-import functools
 import re
 import uuid
 from datetime import date, datetime
 from pathlib import Path
 
-import yaml
 from jsonschema import Draft4Validator, FormatChecker
+
+from intermodal.openapi_files import OpenApiFile
 
 DCSA_FILES = Path(__file__).resolve().parent / "fixtures" / "standards" / "dcsa"
 
-# Keywords of the OpenAPI 3.0 schema object that JSON Schema does not have, or that do not validate.
-OAS_ONLY = {"nullable", "discriminator", "readOnly", "writeOnly", "xml", "externalDocs", "example", "examples",
-            "deprecated"}
 
+class DcsaSpec(OpenApiFile):
+    """A DCSA file of tests/fixtures/standards/dcsa/, by name."""
 
-class DcsaSpec:
     def __init__(self, path: Path | str):
-        self.path = Path(path) if Path(path).is_absolute() else DCSA_FILES / path
-
-    @functools.cached_property
-    def document(self) -> dict:
-        return yaml.safe_load(self.path.read_text(encoding="utf-8"))
-
-    def raw(self) -> dict:
-        return self.document
-
-    def resolve(self, node, seen: tuple = ()):
-        """Inline every `$ref` (the files are self-contained; OpenAPI 3.0 ignores a `$ref`'s siblings)."""
-        if isinstance(node, list):
-            return [self.resolve(item, seen) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if "$ref" in node:
-            ref = node["$ref"]
-            assert ref.startswith("#/") and ref not in seen, ref
-            target = self.document
-            for part in ref[2:].split("/"):
-                target = target[part]
-            return self.resolve(target, (*seen, ref))
-        return {key: self.resolve(value, seen) for key, value in node.items()}
-
-    def schema(self, name: str) -> dict:
-        return to_json_schema(self.resolve({"$ref": f"#/components/schemas/{name}"}))
-
-    def response_schema(self, path: str, method: str = "get", status: str = "200", *, item: bool = False) -> dict:
-        response = self.resolve(self.document["paths"][path][method]["responses"][status])
-        body = response["content"]["application/json"]["schema"]
-        return to_json_schema(body["items"] if item else body)
-
-    def request_schema(self, path: str, method: str = "post") -> dict:
-        operation = self.resolve(self.document["paths"][path][method])
-        return to_json_schema(operation["requestBody"]["content"]["application/json"]["schema"])
-
-    def response_headers(self, path: str, method: str = "get", status: str = "200") -> dict:
-        return self.resolve(self.document["paths"][path][method]["responses"][status]).get("headers", {})
-
-
-def to_json_schema(node):
-    """OpenAPI 3.0 schema object -> JSON Schema draft 4. `nullable: true` allows null. A `discriminator` only
-    tells which `oneOf` branch to try: `oneOf` alone picks the same branch where each branch pins its kind."""
-    if isinstance(node, list):
-        return [to_json_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {}
-    for key, value in node.items():
-        if key in OAS_ONLY:
-            continue
-        if key == "properties":
-            out[key] = {name: to_json_schema(sub) for name, sub in value.items()}
-        else:
-            out[key] = to_json_schema(value)
-    if node.get("nullable") is True:
-        out = {"anyOf": [out, {"type": "null"}]}
-    return out
+        super().__init__(Path(path) if Path(path).is_absolute() else DCSA_FILES / path)
 
 
 def _flat(node: dict) -> dict:
