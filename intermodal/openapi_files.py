@@ -25,33 +25,51 @@ class OpenApiFile:
     def raw(self) -> dict:
         return self.document
 
-    def resolve(self, node, seen: tuple = ()):
-        """Inline every `$ref` (the files are self-contained; OpenAPI 3.0 ignores a `$ref`'s siblings)."""
+    def resolve(self, node, seen: tuple = (), recursive: set | None = None):
+        """Inline every `$ref` (the files are self-contained; OpenAPI 3.0 ignores a `$ref`'s siblings). A schema that
+        contains itself (DCSA Booking's InnerPackaging) becomes `#/definitions/<name>`, collected in `recursive`."""
         if isinstance(node, list):
-            return [self.resolve(item, seen) for item in node]
+            return [self.resolve(item, seen, recursive) for item in node]
         if not isinstance(node, dict):
             return node
         if "$ref" in node:
             ref = node["$ref"]
-            if not ref.startswith("#/") or ref in seen:
+            if not ref.startswith("#/"):
                 raise ValueError(f"{self.path.name}: cannot inline {ref}")
+            if ref in seen:
+                if recursive is None:
+                    raise ValueError(f"{self.path.name}: {ref} contains itself")
+                recursive.add(ref)
+                return {"$ref": f"#/definitions/{ref.rsplit('/', 1)[-1]}"}
             target = self.document
             for part in ref[2:].split("/"):
                 target = target[part]
-            return self.resolve(target, (*seen, ref))
-        return {key: self.resolve(value, seen) for key, value in node.items()}
+            return self.resolve(target, (*seen, ref), recursive)
+        return {key: self.resolve(value, seen, recursive) for key, value in node.items()}
+
+    def _root(self, node) -> dict:
+        """`node` inlined, with the definitions its recursive parts refer to."""
+        recursive: set[str] = set()
+        root = self.resolve(node, (), recursive)
+        definitions, done = {}, set()
+        while recursive - done:
+            ref = sorted(recursive - done)[0]
+            done.add(ref)
+            definitions[ref.rsplit("/", 1)[-1]] = self.resolve({"$ref": ref}, (), recursive)
+        if definitions:
+            root = {**root, "definitions": definitions}
+        return root
 
     def schema(self, name: str) -> dict:
-        return to_json_schema(self.resolve({"$ref": f"#/components/schemas/{name}"}))
+        return to_json_schema(self._root({"$ref": f"#/components/schemas/{name}"}))
 
     def response_schema(self, path: str, method: str = "get", status: str = "200", *, item: bool = False) -> dict:
-        response = self.resolve(self.document["paths"][path][method]["responses"][status])
-        body = response["content"]["application/json"]["schema"]
-        return to_json_schema(body["items"] if item else body)
+        body = self.document["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+        return to_json_schema(self._root(body["items"] if item else body))
 
     def request_schema(self, path: str, method: str = "post") -> dict:
-        operation = self.resolve(self.document["paths"][path][method])
-        return to_json_schema(operation["requestBody"]["content"]["application/json"]["schema"])
+        body = self.document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+        return to_json_schema(self._root(body))
 
     def response_headers(self, path: str, method: str = "get", status: str = "200") -> dict:
         return self.resolve(self.document["paths"][path][method]["responses"][status]).get("headers", {})

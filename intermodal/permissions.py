@@ -255,6 +255,11 @@ MATRIX: dict[str, Route] = {
                                                      sees=EVENT_PARTIES - CORRECTORS, others=H)),
     "api-track": api("container", get=Access(scope=S.EVENTS_READ, parties=BOOKING_PARTIES, others=H)),
     "dcsa-events": api(get=Access(scope=S.EVENTS_READ)),
+    # DCSA Booking 2.0.5: a shipper's booking requests (bkg/); the platform's admins may read and act on them.
+    "dcsa-bkg-bookings": api(post=Access(scope=S.BOOKINGS_WRITE, parties=frozenset({K.ENTERPRISE}))),
+    "dcsa-bkg-booking": api("dcsa_booking", **{
+        method: Access(scope=S.BOOKINGS_READ if method == "get" else S.BOOKINGS_WRITE, parties=SHIPPER, others=H)
+        for method in ("get", "put", "patch")}),
     "dcsa-event": api("event", get=Access(scope=S.EVENTS_READ, parties=EVENT_PARTIES, others=H)),
     # --- API: declarations -----------------------------------------------------------------------------------
     "declaration-list": api(get=Access(scope=S.DECLARATIONS_READ),
@@ -326,7 +331,7 @@ def expected(view_name: str, method: str, *, kind: str | None, caller: Caller, f
 OWNED_SUBJECTS = frozenset({
     "booking", "booking_container", "booking_to_declare", "container", "empty_request", "declaration",
     "event", "departure", "departure_manifest", "station_departure", "vessel_call", "vessel_call_container",
-    "booking_import",
+    "booking_import", "dcsa_booking",
 })
 # Each organisation's own (keys, webhooks) or person's (notifications). The platform admin is one organisation in
 # both test worlds, so its "other" object is its own there.

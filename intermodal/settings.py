@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "stations",
     "bookings",
     "customs",
+    "bkg",
     "tracking",
     "schedules",
     "journey",

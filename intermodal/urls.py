@@ -2,13 +2,14 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import JsonResponse
 from django.urls import include, path
 from django.utils.translation import gettext as _
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from guard.outage import current_outage, outage_detail, outage_page, retry_after
-from intermodal import api_views, views
+from intermodal import api_views, dcsa_errors, views
 from intermodal.api import json_error_view
 
 urlpatterns = [
@@ -38,6 +39,7 @@ urlpatterns = [
     path("api/dcsa/tnt/v2/", include("tracking.dcsa_urls")),
     path("api/dcsa/tnt/v2/", include("notifications.dcsa_urls")),
     path("api/dcsa/cs/v1/", include("schedules.dcsa_urls")),
+    path("api/dcsa/bkg/v2/", include("bkg.dcsa_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: the page needs no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
@@ -60,6 +62,9 @@ def handler403(request, exception=None):
 
 
 def handler404(request, exception=None):
+    if request.path.startswith(dcsa_errors.PATHS):
+        return JsonResponse(dcsa_errors.plain_error(request, 404, str(_("Not found."))), status=404,
+                            headers={"API-Version": dcsa_errors.version_of(request.path)})
     if request.path.startswith("/api/"):
         return json_error_view(404, _("Not found."))(request)
     return page_not_found(request, exception)

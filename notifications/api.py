@@ -13,13 +13,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from intermodal.access import Actor
 from intermodal.api import KnownFieldsOnly, ReferenceField, StrictCharField, StrictCodeField
 from intermodal.errors import NotFound
 from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
-from intermodal.models import Scope
+from intermodal.models import PartyKind, Scope
 from notifications import delivery as deliveries
 from notifications import selectors, services
 from notifications.models import (
@@ -71,6 +72,40 @@ class SubscriptionSerializer(KnownFieldsOnly, serializers.ModelSerializer):
                   "created_at", "updated_at"]
         read_only_fields = ["subscription_id", "format", "disabled_reason", "disabled_at", "consecutive_failures",
                             "created_at", "updated_at"]
+
+
+class SubscriptionCreateSerializer(SubscriptionSerializer):
+    """A new subscription: Standard Webhooks events, or DCSA Booking notifications of the organisation's own
+    booking requests (POST /api/dcsa/bkg/v2/bookings) in DCSA's CloudEvents envelope, signed the same way."""
+
+    format = serializers.ChoiceField(
+        choices=[(SubscriptionFormat.STANDARD, SubscriptionFormat.STANDARD.label),
+                 (SubscriptionFormat.DCSA_BOOKING, SubscriptionFormat.DCSA_BOOKING.label)],
+        default=SubscriptionFormat.STANDARD,
+        help_text=_("standard (the default), or dcsa-bkg: DCSA Booking 2.0.5 notifications, posted to your "
+                    "/v2/booking-notifications endpoint; its events are fixed (every change of your booking "
+                    "requests), so it takes no event kinds or filters."))
+    event_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=services.EVENT_KINDS), min_length=1, max_length=len(services.EVENT_KINDS),
+        required=False, help_text=_('Topics such as "equipment.gtin", "transport.*", or "*" for every event '
+                                    '(required for the standard format).'))
+
+    class Meta(SubscriptionSerializer.Meta):
+        read_only_fields = [name for name in SubscriptionSerializer.Meta.read_only_fields if name != "format"]
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs.get("format") == SubscriptionFormat.DCSA_BOOKING:
+            given = [name for name in ("event_kinds", "station_code", "booking_reference", "equipment_reference")
+                     if attrs.get(name)]
+            if given:
+                raise serializers.ValidationError({name: [_("DCSA booking notifications take no event kinds or "
+                                                            "filters: they are every change of your booking "
+                                                            "requests.")] for name in given})
+            attrs["event_kinds"] = ["shipment.*"]
+        elif not attrs.get("event_kinds"):
+            raise serializers.ValidationError({"event_kinds": [_("This field is required.")]})
+        return attrs
 
 
 class SubscriptionCreatedSerializer(SubscriptionSerializer):
@@ -144,21 +179,25 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         return Actor.from_request(self.request)
 
     def get_queryset(self):
-        return selectors.subscription_list(actor=self.actor()).filter(format=SubscriptionFormat.STANDARD)
+        return selectors.subscription_list(actor=self.actor()).filter(
+            format__in=[SubscriptionFormat.STANDARD, SubscriptionFormat.DCSA_BOOKING])
 
     def get_object(self):
         subscription = selectors.subscription_get(actor=self.actor(), subscription_id=self.kwargs["subscription_id"])
         self.check_object_permissions(self.request, subscription)
         return subscription
 
-    @extend_schema(request=SubscriptionSerializer, responses={201: SubscriptionCreatedSerializer, **ERRORS},
+    @extend_schema(request=SubscriptionCreateSerializer, responses={201: SubscriptionCreatedSerializer, **ERRORS},
                    parameters=[IDEMPOTENCY_KEY],
                    summary="Subscribe a URL to event kinds (the answer holds the secret, once)")
     @idempotent(secret_fields=("secret",))
     def create(self, request):
-        serializer = SubscriptionSerializer(data=request.data)
+        serializer = SubscriptionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
+        if data["format"] == SubscriptionFormat.DCSA_BOOKING and self.actor().kind != PartyKind.ENTERPRISE:
+            raise ValidationError({"format": [_("DCSA booking notifications are for shippers and forwarders, who "
+                                                "make booking requests.")]})
         data.pop("is_active", None)
         created = services.subscription_create(actor=self.actor(), **data)
         body = SubscriptionSerializer(created.subscription).data

@@ -53,6 +53,8 @@ DATABASE_RETRIES = 15
 DATABASE_RETRY_MAX_SECONDS = 30
 
 DCSA_API_VERSION = "2.2.0"
+# DCSA Booking notifications (bkg/): signed as Standard Webhooks, with the Booking API's version.
+BKG_API_VERSION = "2.0.5"
 USER_AGENT = "intermodal-webhooks/1"
 
 _pool: urllib3.PoolManager | None = None
@@ -115,6 +117,8 @@ def request_headers(subscription: Subscription, delivery: Delivery, moment: date
         # Standard Webhooks ids ride along, so DCSA receivers can de-duplicate retries too.
         headers["webhook-id"] = delivery.webhook_id
         return headers
+    if subscription.format == SubscriptionFormat.DCSA_BOOKING:
+        headers["API-Version"] = BKG_API_VERSION
     signature = Webhook(subscription.secret).sign(msg_id=delivery.webhook_id, timestamp=moment, data=delivery.body)
     headers.update({
         "webhook-id": delivery.webhook_id,

@@ -30,6 +30,7 @@ def standard_secret() -> str:
 class SubscriptionFormat(models.TextChoices):
     STANDARD = "standard", _("Standard Webhooks (one event as JSON)")
     DCSA = "dcsa", _("DCSA Track & Trace 2.2.0 (a JSON array of events)")
+    DCSA_BOOKING = "dcsa-bkg", _("DCSA Booking 2.0.5 notifications (CloudEvents)")
 
 
 class Subscription(models.Model):
@@ -113,6 +114,9 @@ def match_terms(subscription: "Subscription") -> tuple[list[str], list[str]]:
                     *_upper_values(filters.get("bookingReference"))})]
                 or [_scope_key(subscription)])
         return kinds, keys
+    if subscription.format == SubscriptionFormat.DCSA_BOOKING:
+        # The changes of the organisation's own booking requests: shipment events, keyed by the shipper.
+        return ["shipment.*"], [_scope_key(subscription)]
     kinds = sorted({kind.lower() for kind in subscription.event_kinds or []}) or ["*"]
     for prefix, value in (("eq", subscription.equipment_reference), ("bk", subscription.booking_reference),
                           ("st", subscription.station_code)):

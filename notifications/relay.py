@@ -18,9 +18,11 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
+from bkg.dcsa import booking_notification
+from bkg.models import BookingNotice, BookingRequest
 from bookings.models import Booking, Container
 from intermodal.access import Actor
-from intermodal.codes import Classifier, EventType, FacilityKind
+from intermodal.codes import Classifier, DocumentType, EventType, FacilityKind
 from intermodal.models import Event, Organisation, OutboxMessage
 from notifications.delivery import deliveries_queue
 from notifications.models import MATCH_ANY, Delivery, DeliveryStatus, Subscription, SubscriptionFormat
@@ -85,6 +87,11 @@ class _Places:
             self.transport_station[departure] = station
             self.transport_bookings[departure].add(reference)
             self.transport_bookings[vessel_call].add(reference)
+        # DCSA booking requests not yet a booking: their events name the request (document CBR) alone.
+        requests = {e.document_reference for e in events if e.document_type == DocumentType.CBR}
+        self.request_shipper: dict[str, int] = dict(
+            BookingRequest.objects.filter(reference__in=requests).values_list("reference", "shipper_id")
+        ) if requests else {}
         unknown = {e.facility_code for e in events if e.facility_kind == FacilityKind.STATION and e.facility_code
                    } - self.station_operator.keys()
         if unknown:
@@ -113,6 +120,8 @@ class _Places:
         stations = self.stations(event) | {self.booking_station[b] for b in bookings if b in self.booking_station}
         found = {self.booking_shipper[b] for b in bookings if b in self.booking_shipper}
         found |= {self.station_operator[s] for s in stations if self.station_operator.get(s)}
+        if event.document_type == DocumentType.CBR and event.document_reference in self.request_shipper:
+            found.add(self.request_shipper[event.document_reference])
         return found
 
 
@@ -233,6 +242,27 @@ def _dcsa_deliveries(subscriptions: list[Subscription], event_ids: list[int]) ->
     return planned
 
 
+def _booking_deliveries(subscriptions: list[Subscription], events: list[Event]) -> list[Delivery]:
+    """DCSA Booking notifications: each change of a booking request (its BookingNotice, written with the event)
+    to its shipper's booking-notification subscriptions, in DCSA's CloudEvents envelope."""
+    if not subscriptions:
+        return []
+    by_event = {e.pk: e for e in events}
+    notices = BookingNotice.objects.select_related("request").filter(event_id__in=list(by_event))
+    planned = []
+    for notice in notices:
+        event = by_event[notice.event_id]
+        for subscription in subscriptions:
+            if subscription.organisation_id != notice.request.shipper_id:
+                continue
+            body = booking_notification(request=notice.request, data=notice.data, time=event.created_at,
+                                        subscription_reference=str(subscription.subscription_id),
+                                        event_id=str(event.event_id))
+            planned.append(Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
+                                    topic=topic_of(event), body=json_body(body)))
+    return planned
+
+
 def deliveries_plan(events: list[Event]) -> list[Delivery]:
     """The deliveries a batch of events makes: each subscription it may concern (subscriptions_for), with its
     matching events that its organisation may see (one visibility query per organisation, and one more for the
@@ -249,7 +279,9 @@ def deliveries_plan(events: list[Event]) -> list[Delivery]:
     planned: list[Delivery] = []
     bodies: dict[str, dict[int, str]] = {}  # by party kind: what one kind may know of an event, another may not
     planned.extend(_dcsa_deliveries([s for s in subscriptions if s.format == SubscriptionFormat.DCSA], event_ids))
-    for subscription in (s for s in subscriptions if s.format != SubscriptionFormat.DCSA):
+    planned.extend(_booking_deliveries([s for s in subscriptions if s.format == SubscriptionFormat.DCSA_BOOKING],
+                                       events))
+    for subscription in (s for s in subscriptions if s.format == SubscriptionFormat.STANDARD):
         matching = [e for e in events if subscription_matches(subscription, e, places)]
         if not matching:
             continue

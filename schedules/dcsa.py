@@ -20,7 +20,6 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from http import HTTPStatus
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -37,12 +36,13 @@ from rest_framework.views import APIView
 
 from bookings.selectors import routes_between
 from databases.replicas import ReplicaReadsMixin
+from intermodal import dcsa_errors
 from intermodal.api import NON_FIELD
-from intermodal.api import exception_handler as project_exception_handler
+from intermodal.dcsa_errors import dcsa_error_handler
 from intermodal.models import Scope
 from stations.models import Departure, DepartureStatus, Location, Mode, Station, Terminal, VesselCall
 
-API_VERSION = "1.0.3"
+API_VERSION = dcsa_errors.VERSIONS["/api/dcsa/cs/"]
 DEFAULT_LIMIT = 100
 # The spec sets no maximum; a larger `limit` is served as this many, the rest follows with Next-Page-Cursor.
 MAX_LIMIT = 1000
@@ -69,47 +69,6 @@ CARGO_TYPES = ("DRY", "REEFER")
 
 def _invalid(parameter: str, message: str) -> exceptions.ValidationError:
     return exceptions.ValidationError({parameter: [message]})
-
-
-# --- Errors ----------------------------------------------------------------------------------------------
-
-_ERROR_TEXT = {400: "invalidQuery", 401: "unauthorized", 403: "forbidden", 404: "notFound", 405: "methodNotAllowed",
-               406: "notAcceptable", 429: "tooManyRequests"}
-
-
-def cs_exception_handler(exc, context):
-    """The project's handler (status, headers such as WWW-Authenticate and Retry-After), the body in DCSA's
-    ErrorResponse: one DetailedError per message, naming the parameter and the value sent."""
-    response = project_exception_handler(exc, context)
-    if response is None:
-        return None
-    request = context["request"]
-    body = response.data if isinstance(response.data, dict) else {}
-    code = response.status_code
-    text = _ERROR_TEXT.get(code, "internalError")
-    errors = []
-    for name, messages in (body.get("errors") or {}).items():
-        for message in messages:
-            error = {"errorCode": 7000 + code, "errorCodeText": text, "errorCodeMessage": str(message)[:5000]}
-            if name != NON_FIELD:
-                error["property"] = name[:100]
-                sent = request.query_params.get(name)
-                if sent is not None:
-                    error["value"] = sent[:500]
-            errors.append(error)
-    if not errors:
-        errors = [{"errorCode": 7000 + code, "errorCodeText": text,
-                   "errorCodeMessage": str(body.get("detail", HTTPStatus(code).phrase))[:5000]}]
-    response.data = {
-        "httpMethod": request.method if request.method in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
-        else "GET",
-        "requestUri": request.build_absolute_uri(),
-        "statusCode": code,
-        "statusCodeText": HTTPStatus(code).phrase,
-        "errorDateTime": _utc(timezone.now()),
-        "errors": errors,
-    }
-    return response
 
 
 # --- Query parameters ------------------------------------------------------------------------------------
@@ -553,7 +512,7 @@ class CsView(ReplicaReadsMixin, APIView):
     answer = None
 
     def get_exception_handler(self):
-        return cs_exception_handler
+        return dcsa_error_handler
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)

@@ -20,7 +20,7 @@ def _sources(app: str):
 
 
 def test_the_project_apps_are_the_layout_the_readme_draws():
-    assert sorted(["audit", "guard", "intermodal", "stations", "bookings", "customs", "tracking", "schedules",
+    assert sorted(["audit", "guard", "intermodal", "stations", "bookings", "customs", "bkg", "tracking", "schedules",
                    "journey", "documents", "figures", "notifications", "worklists", "retention", "databases"]) == APPS
 
 

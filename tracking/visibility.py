@@ -2,7 +2,8 @@
 (GET /api/v1/events/, DCSA /v2/events, the events export, webhooks, DCSA callbacks, in-app notifications and
 emails).
 
-Enterprises: the events of their bookings and of the transports those travel on; station operators: also what
+Enterprises: the events of their bookings and of the transports those travel on, and of their DCSA booking
+requests; station operators: also what
 happens at their stations; railways: their services' departures; the port: its terminals and vessel calls;
 customs and border inspection: the declarations at the stations their offices cover; maritime safety: dangerous
 goods on vessel calls; local government: nothing commercial, so no events; the platform's admins: everything.
@@ -18,6 +19,7 @@ import copy
 
 from django.db.models import Q, QuerySet
 
+from bkg.models import BookingRequest
 from bookings.models import Booking
 from bookings.selectors import booking_scope
 from customs.selectors import declaration_list, sees_officers_notes
@@ -96,7 +98,12 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None,
         Q(transport_reference__in=carrying_by_train.values("departure__reference"))
         | Q(transport_reference__in=carrying_by_vessel.values("vessel_call__reference"))
     )
-    if kind == PartyKind.STATION_OPERATOR:
+    if kind == PartyKind.ENTERPRISE and bookings_named is None:
+        # Its DCSA booking requests' changes, also before a request is a booking (bkg/). Not asked when only named
+        # bookings matter: a request's own events name no booking.
+        visible |= Q(document_type=DocumentType.CBR, booking_reference="",
+                     document_reference__in=BookingRequest.objects.filter(shipper=organisation).values("reference"))
+    elif kind == PartyKind.STATION_OPERATOR:
         visible |= Q(facility_kind="station", facility_code__in=organisation.operated_stations.values("code"))
     elif kind == PartyKind.RAILWAY:
         visible |= Q(transport_reference__in=Departure.objects.filter(service__operator=organisation)

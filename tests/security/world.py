@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from django.utils import timezone
 
+from bkg.models import BookingRequest, RequestStatus
 from bookings import services as booking_services
 from bookings import services as bookings_services
 from bookings.models import BookingImport
@@ -101,6 +102,11 @@ def _journey(world, today) -> None:
                                                           dedupe_key=f"{world.tag}-{kind}")
     world.__dict__.update(subscriptions=subscriptions, dcsa_subscriptions=dcsa_subscriptions, deliveries=deliveries,
                           notifications=notifications)
+    # The booking as a DCSA booking request would have made it.
+    dcsa_booking = BookingRequest.objects.create(
+        reference=f"CBR-{world.tag.upper()}", shipper=booking.shipper, booking=booking,
+        status=RequestStatus.CONFIRMED, payload={"receiptTypeAtOrigin": "CY"})
+    world.__dict__.update(dcsa_booking=dcsa_booking)
     world.__dict__.update(call=call, departure=departure, booking=booking, empty_request=empty_request,
                           declaration=declaration, undeclared=undeclared, event=event, bill=bill,
                           booking_import=booking_import)
@@ -152,6 +158,7 @@ def kwargs_for(world: SimpleNamespace, subject: str | None, caller_kind: str | N
         "bill_token": {"token": world.bill.verification_token},
         "export": {"kind": "bookings", "file_format": "csv"},
         "service": {"code": world.service.code},
+        "dcsa_booking": {"bookingReference": world.dcsa_booking.reference},
     }[subject]
     return {name: value for name, value in values.items() if name in url_kwargs}
 
