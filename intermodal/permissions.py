@@ -255,6 +255,9 @@ MATRIX: dict[str, Route] = {
     "api-track": api("container", get=Access(scope=S.EVENTS_READ, parties=BOOKING_PARTIES, others=H)),
     "dcsa-events": api(get=Access(scope=S.EVENTS_READ)),
     "dcsa-event": api("event", get=Access(scope=S.EVENTS_READ, parties=EVENT_PARTIES, others=H)),
+    # UN/EDIFACT D.95B (edi): IFTSTA of the events the caller may see; CODECO/COARRI reported as events.
+    "edi-iftsta": api(get=Access(scope=S.EVENTS_READ)),
+    "edi-inbound": api(post=Access(scope=S.EVENTS_WRITE, parties=REPORTERS)),
     # --- API: declarations -----------------------------------------------------------------------------------
     "declaration-list": api(get=Access(scope=S.DECLARATIONS_READ),
                             post=Access(scope=S.DECLARATIONS_WRITE, parties=SHIPPER, others=F)),

@@ -63,13 +63,17 @@ class SubscriptionSerializer(KnownFieldsOnly, serializers.ModelSerializer):
     booking_reference = ReferenceField(max_length=20, required=False, allow_blank=True)
     equipment_reference = StrictCodeField(max_length=15, required=False, allow_blank=True)
     is_active = StrictBooleanField(required=False)
+    format = serializers.ChoiceField(
+        choices=[SubscriptionFormat.STANDARD, SubscriptionFormat.IFTSTA], required=False,
+        help_text=_("standard: one event as JSON (Standard Webhooks); iftsta: one UN/EDIFACT D.95B interchange with "
+                    "the event as an IFTSTA message (Content-Type application/edifact), signed the same way."))
 
     class Meta:
         model = Subscription
         fields = ["subscription_id", "name", "url", "format", "event_kinds", "station_code", "booking_reference",
                   "equipment_reference", "is_active", "disabled_reason", "disabled_at", "consecutive_failures",
                   "created_at", "updated_at"]
-        read_only_fields = ["subscription_id", "format", "disabled_reason", "disabled_at", "consecutive_failures",
+        read_only_fields = ["subscription_id", "disabled_reason", "disabled_at", "consecutive_failures",
                             "created_at", "updated_at"]
 
 
@@ -144,7 +148,8 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
         return Actor.from_request(self.request)
 
     def get_queryset(self):
-        return selectors.subscription_list(actor=self.actor()).filter(format=SubscriptionFormat.STANDARD)
+        return selectors.subscription_list(actor=self.actor()).filter(
+            format__in=[SubscriptionFormat.STANDARD, SubscriptionFormat.IFTSTA])
 
     def get_object(self):
         subscription = selectors.subscription_get(actor=self.actor(), subscription_id=self.kwargs["subscription_id"])

@@ -115,6 +115,8 @@ def request_headers(subscription: Subscription, delivery: Delivery, moment: date
         # Standard Webhooks ids ride along, so DCSA receivers can de-duplicate retries too.
         headers["webhook-id"] = delivery.webhook_id
         return headers
+    if subscription.format == SubscriptionFormat.IFTSTA:
+        headers["Content-Type"] = "application/edifact"  # the body is an interchange, signed as Standard Webhooks
     signature = Webhook(subscription.secret).sign(msg_id=delivery.webhook_id, timestamp=moment, data=delivery.body)
     headers.update({
         "webhook-id": delivery.webhook_id,

@@ -30,6 +30,7 @@ def standard_secret() -> str:
 class SubscriptionFormat(models.TextChoices):
     STANDARD = "standard", _("Standard Webhooks (one event as JSON)")
     DCSA = "dcsa", _("DCSA Track & Trace 2.2.0 (a JSON array of events)")
+    IFTSTA = "iftsta", _("UN/EDIFACT IFTSTA D.95B (one interchange per event)")
 
 
 class Subscription(models.Model):
