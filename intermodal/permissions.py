@@ -261,6 +261,9 @@ MATRIX: dict[str, Route] = {
         method: Access(scope=S.BOOKINGS_READ if method == "get" else S.BOOKINGS_WRITE, parties=SHIPPER, others=H)
         for method in ("get", "put", "patch")}),
     "dcsa-event": api("event", get=Access(scope=S.EVENTS_READ, parties=EVENT_PARTIES, others=H)),
+    # UN/EDIFACT D.95B (edi): IFTSTA of the events the caller may see; CODECO/COARRI reported as events.
+    "edi-iftsta": api(get=Access(scope=S.EVENTS_READ)),
+    "edi-inbound": api(post=Access(scope=S.EVENTS_WRITE, parties=REPORTERS)),
     # --- API: declarations -----------------------------------------------------------------------------------
     "declaration-list": api(get=Access(scope=S.DECLARATIONS_READ),
                             post=Access(scope=S.DECLARATIONS_WRITE, parties=SHIPPER, others=F)),

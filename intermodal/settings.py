@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "journey",
     "documents",
     "figures",
+    "edi",
     "notifications",
     "worklists",
     "retention",
@@ -161,6 +162,8 @@ IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
 # The longest a list of reported events (POST /api/v1/events/) is applied before it is rolled back whole and
 # answered 503 (journey/api.py): well below gunicorn's timeout (gunicorn.conf.py), past which no answer comes.
 EVENTS_BULK_SECONDS = env.float("EVENTS_BULK_SECONDS", default=20.0)
+# The platform's interchange sender / recipient identification in UN/EDIFACT UNB segments (edi), an..35.
+EDI_SENDER_ID = env.str("EDI_SENDER_ID", default="INTERMODAL")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "intermodal.User"
@@ -404,6 +407,9 @@ SPECTACULAR_SETTINGS = {
         "DecisionKindEnum": "customs.models.DecisionKind",
         "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
         "SubscriptionFormatEnum": "notifications.models.SubscriptionFormat",
+        # What a subscription may be changed to, and what a new one may be (DCSA T&T's have their own endpoint).
+        "SubscriptionChangeFormatEnum": ["standard", "iftsta"],
+        "SubscriptionNewFormatEnum": ["standard", "iftsta", "dcsa-bkg"],
         "NotificationKindEnum": "notifications.models.NotificationKind",
     },
 }

@@ -40,6 +40,7 @@ urlpatterns = [
     path("api/dcsa/tnt/v2/", include("notifications.dcsa_urls")),
     path("api/dcsa/cs/v1/", include("schedules.dcsa_urls")),
     path("api/dcsa/bkg/v2/", include("bkg.dcsa_urls")),
+    path("api/edi/", include("edi.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: the page needs no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

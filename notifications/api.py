@@ -64,26 +64,32 @@ class SubscriptionSerializer(KnownFieldsOnly, serializers.ModelSerializer):
     booking_reference = ReferenceField(max_length=20, required=False, allow_blank=True)
     equipment_reference = StrictCodeField(max_length=15, required=False, allow_blank=True)
     is_active = StrictBooleanField(required=False)
+    format = serializers.ChoiceField(
+        choices=[SubscriptionFormat.STANDARD, SubscriptionFormat.IFTSTA], required=False,
+        help_text=_("standard: one event as JSON (Standard Webhooks); iftsta: one UN/EDIFACT D.95B interchange with "
+                    "the event as an IFTSTA message (Content-Type application/edifact), signed the same way."))
 
     class Meta:
         model = Subscription
         fields = ["subscription_id", "name", "url", "format", "event_kinds", "station_code", "booking_reference",
                   "equipment_reference", "is_active", "disabled_reason", "disabled_at", "consecutive_failures",
                   "created_at", "updated_at"]
-        read_only_fields = ["subscription_id", "format", "disabled_reason", "disabled_at", "consecutive_failures",
+        read_only_fields = ["subscription_id", "disabled_reason", "disabled_at", "consecutive_failures",
                             "created_at", "updated_at"]
 
 
 class SubscriptionCreateSerializer(SubscriptionSerializer):
-    """A new subscription: Standard Webhooks events, or DCSA Booking notifications of the organisation's own
-    booking requests (POST /api/dcsa/bkg/v2/bookings) in DCSA's CloudEvents envelope, signed the same way."""
+    """A new subscription: Standard Webhooks events (as JSON or as IFTSTA), or DCSA Booking notifications of the
+    organisation's own booking requests (POST /api/dcsa/bkg/v2/bookings) in DCSA's CloudEvents envelope, signed the
+    same way."""
 
     format = serializers.ChoiceField(
-        choices=[(SubscriptionFormat.STANDARD, SubscriptionFormat.STANDARD.label),
-                 (SubscriptionFormat.DCSA_BOOKING, SubscriptionFormat.DCSA_BOOKING.label)],
+        choices=[SubscriptionFormat.STANDARD, SubscriptionFormat.IFTSTA, SubscriptionFormat.DCSA_BOOKING],
         default=SubscriptionFormat.STANDARD,
-        help_text=_("standard (the default), or dcsa-bkg: DCSA Booking 2.0.5 notifications, posted to your "
-                    "/v2/booking-notifications endpoint; its events are fixed (every change of your booking "
+        help_text=_("standard (the default): one event as JSON (Standard Webhooks); iftsta: one UN/EDIFACT D.95B "
+                    "interchange with the event as an IFTSTA message (Content-Type application/edifact), signed "
+                    "the same way; dcsa-bkg: DCSA Booking 2.0.5 notifications, posted to your "
+                    "/v2/booking-notifications endpoint, whose events are fixed (every change of your booking "
                     "requests), so it takes no event kinds or filters."))
     event_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=services.EVENT_KINDS), min_length=1, max_length=len(services.EVENT_KINDS),
@@ -180,7 +186,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixi
 
     def get_queryset(self):
         return selectors.subscription_list(actor=self.actor()).filter(
-            format__in=[SubscriptionFormat.STANDARD, SubscriptionFormat.DCSA_BOOKING])
+            format__in=[SubscriptionFormat.STANDARD, SubscriptionFormat.DCSA_BOOKING, SubscriptionFormat.IFTSTA])
 
     def get_object(self):
         subscription = selectors.subscription_get(actor=self.actor(), subscription_id=self.kwargs["subscription_id"])

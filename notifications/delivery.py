@@ -119,6 +119,8 @@ def request_headers(subscription: Subscription, delivery: Delivery, moment: date
         return headers
     if subscription.format == SubscriptionFormat.DCSA_BOOKING:
         headers["API-Version"] = BKG_API_VERSION
+    if subscription.format == SubscriptionFormat.IFTSTA:
+        headers["Content-Type"] = "application/edifact"  # the body is an interchange, signed as Standard Webhooks
     signature = Webhook(subscription.secret).sign(msg_id=delivery.webhook_id, timestamp=moment, data=delivery.body)
     headers.update({
         "webhook-id": delivery.webhook_id,

@@ -31,6 +31,7 @@ class SubscriptionFormat(models.TextChoices):
     STANDARD = "standard", _("Standard Webhooks (one event as JSON)")
     DCSA = "dcsa", _("DCSA Track & Trace 2.2.0 (a JSON array of events)")
     DCSA_BOOKING = "dcsa-bkg", _("DCSA Booking 2.0.5 notifications (CloudEvents)")
+    IFTSTA = "iftsta", _("UN/EDIFACT IFTSTA D.95B (one interchange per event)")
 
 
 class Subscription(models.Model):

@@ -21,6 +21,7 @@ from django.utils.datastructures import MultiValueDict
 from bkg.dcsa import booking_notification
 from bkg.models import BookingNotice, BookingRequest
 from bookings.models import Booking, Container
+from edi.iftsta import iftsta_interchange
 from intermodal.access import Actor
 from intermodal.codes import Classifier, DocumentType, EventType, FacilityKind
 from intermodal.models import Event, Organisation, OutboxMessage
@@ -278,10 +279,12 @@ def deliveries_plan(events: list[Event]) -> list[Delivery]:
     by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
     planned: list[Delivery] = []
     bodies: dict[str, dict[int, str]] = {}  # by party kind: what one kind may know of an event, another may not
+    iftsta: dict[tuple[int, int], str] = {}
     planned.extend(_dcsa_deliveries([s for s in subscriptions if s.format == SubscriptionFormat.DCSA], event_ids))
     planned.extend(_booking_deliveries([s for s in subscriptions if s.format == SubscriptionFormat.DCSA_BOOKING],
                                        events))
-    for subscription in (s for s in subscriptions if s.format == SubscriptionFormat.STANDARD):
+    for subscription in (s for s in subscriptions
+                         if s.format in (SubscriptionFormat.STANDARD, SubscriptionFormat.IFTSTA)):
         matching = [e for e in events if subscription_matches(subscription, e, places)]
         if not matching:
             continue
@@ -290,11 +293,25 @@ def deliveries_plan(events: list[Event]) -> list[Delivery]:
         kind = by_org[subscription.organisation_id].kind
         for event in matching:
             if event.pk in visible[subscription.organisation_id]:
-                if kind not in bodies:
-                    bodies[kind] = standard_bodies(events, kind)
+                if subscription.format == SubscriptionFormat.IFTSTA:
+                    # An interchange addressed to the organisation (UNB recipient): built for each organisation.
+                    body = iftsta_body(by_org[subscription.organisation_id], event, iftsta)
+                else:
+                    if kind not in bodies:
+                        bodies[kind] = standard_bodies(events, kind)
+                    body = bodies[kind][event.pk]
                 planned.append(Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
-                                        topic=topic_of(event), body=bodies[kind][event.pk]))
+                                        topic=topic_of(event), body=body))
     return planned
+
+
+def iftsta_body(organisation: Organisation, event: Event, built: dict[tuple[int, int], str]) -> str:
+    """The IFTSTA format's body: one UN/EDIFACT interchange to the organisation, the event as an IFTSTA message
+    as its party may know it (edi.iftsta, tracking.visibility)."""
+    key = (organisation.pk, event.pk)
+    if key not in built:
+        built[key] = iftsta_interchange(actor=Actor(organisation=organisation), events=[event])
+    return built[key]
 
 
 # --- The relay ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from edi.iftsta import iftsta_interchange
 from intermodal.access import Actor
 from intermodal.codes import CODES_BY_TYPE, EventType
 from intermodal.errors import InvalidInput, NotAllowed
@@ -123,6 +124,8 @@ def subscription_test(*, actor: Actor, subscription: Subscription) -> Delivery:
     now = timezone.now()
     if subscription.format == SubscriptionFormat.DCSA:
         body = json_body([])
+    elif subscription.format == SubscriptionFormat.IFTSTA:
+        body = iftsta_interchange(actor=Actor(organisation=subscription.organisation), events=[])
     else:
         body = json_body({"type": "webhook.test", "timestamp": now.isoformat(),
                           "data": {"subscription": str(subscription.subscription_id),

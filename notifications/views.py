@@ -159,7 +159,7 @@ def _form_errors(form, error: ApplicationError) -> None:
 @webhook_page
 def subscription_detail(request, actor, subscription_id):
     subscription = _subscription(actor, subscription_id)
-    if subscription.format == SubscriptionFormat.STANDARD:
+    if subscription.format in (SubscriptionFormat.STANDARD, SubscriptionFormat.IFTSTA):  # the same filters
         initial = {f: getattr(subscription, f) for f in ("name", "url", "event_kinds", "station_code",
                                                           "booking_reference", "equipment_reference", "is_active")}
         form = SubscriptionForm(request.POST or None, initial=initial)

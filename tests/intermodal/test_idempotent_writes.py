@@ -23,6 +23,8 @@ NATURALLY_IDEMPOTENT = {
     "api/v1/^notifications/(?P<pk>[0-9]+)/read/$": "read is read",
     # DCSA's own API has no Idempotency-Key, and its errors are DCSA's error object, not ours.
     "api/dcsa/tnt/v2/event-subscriptions": "DCSA Track & Trace 2.2's subscription, as DCSA defines it",
+    # EDIFACT clients send no such header: each container is named by the interchange (edi.inbound.external_id).
+    "api/edi/inbound": "an interchange sent again applies nothing twice and answers as the first time",
 }
 # GET-and-POST actions whose POST half is a method of its own (a GET is never replayed from a record).
 POST_HALF = {"containers": "_assign", "empty_requests": "_request_empties"}
