@@ -141,6 +141,19 @@ def test_the_api_answers_every_party_as_its_schema_says(case, party, served):
 
 # --- DCSA Commercial Schedules 1.0.3, against DCSA's own file --------------------------------------------
 
+@schemathesis.check
+def status_code_conformance_within_the_url_limit(ctx, response, case):
+    """DCSA's files list no 414: a URL longer than the web server takes (a request line of 8,190 bytes, gunicorn's
+    most) is refused before any view sees it - a cursor of 1,024 characters of four-byte UTF-8 is 12 KB once
+    encoded. Every other status must be one the file documents."""
+    if response.status_code == 414:
+        return None
+    return checks.status_code_conformance(ctx, response, case)
+
+
+DCSA_CHECKS = [status_code_conformance_within_the_url_limit if check is checks.status_code_conformance else check
+               for check in CHECKS]
+
 # The file's paths (/v1/...) under our mount point; its answers checked as the file says, not as our schema does.
 CS_SPEC = ROOT / "tests" / "fixtures" / "standards" / "dcsa" / "CS_v1.0.3.yaml"
 cs_schema = schemathesis.openapi.from_path(CS_SPEC)
@@ -150,7 +163,7 @@ CS_BASE = "/api/dcsa/cs"
 @cs_schema.parametrize()
 @settings(max_examples=12, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_dcsa_commercial_schedules_answer_as_dcsas_file_says(case, served):
-    case.call_and_validate(base_url=served["url"] + CS_BASE, checks=CHECKS, timeout=60,
+    case.call_and_validate(base_url=served["url"] + CS_BASE, checks=DCSA_CHECKS, timeout=60,
                            headers={"Authorization": f"Bearer {served['keys']['demo-shipper-a']}"})
 
 
@@ -169,7 +182,7 @@ CS_FOUND = [
 def test_dcsa_commercial_schedules_of_the_demo_network_conform(path, query, served):
     query = {name: datetime.date.today().isoformat() if value == "today" else value for name, value in query.items()}
     case = cs_schema[path]["GET"].Case(query=query)
-    response = case.call_and_validate(base_url=served["url"] + CS_BASE, checks=CHECKS, timeout=60,
+    response = case.call_and_validate(base_url=served["url"] + CS_BASE, checks=DCSA_CHECKS, timeout=60,
                                       headers={"Authorization": f"Bearer {served['keys']['demo-shipper-a']}"})
     assert response.status_code == 200
     assert response.json(), f"the demo network has something for {path} {query}"
@@ -197,24 +210,24 @@ def test_dcsa_bookings_dcsas_examples_are_answered_as_its_file_says(path, method
         "examples"][name]["value"]
     headers = {"Authorization": f"Bearer {served['keys']['demo-shipper-a']}"}
     post = bkg_schema["/v2/bookings"]["POST"].Case(body=example, media_type="application/json")
-    made = post.call_and_validate(base_url=served["url"] + "/api/dcsa/bkg", checks=CHECKS, timeout=60,
+    made = post.call_and_validate(base_url=served["url"] + "/api/dcsa/bkg", checks=DCSA_CHECKS, timeout=60,
                                   headers=headers)
     assert made.status_code == 202
     if method == "PUT":
         reference = made.json()["carrierBookingRequestReference"]
         case = bkg_schema[path]["PUT"].Case(path_parameters={"bookingReference": reference}, body=example,
                                             media_type="application/json")
-        assert case.call_and_validate(base_url=served["url"] + "/api/dcsa/bkg", checks=CHECKS, timeout=60,
+        assert case.call_and_validate(base_url=served["url"] + "/api/dcsa/bkg", checks=DCSA_CHECKS, timeout=60,
                                       headers=headers).status_code in (202, 409)
     # Every request made so far answers GET as DCSA's file says.
     reference = made.json()["carrierBookingRequestReference"]
     got = bkg_schema["/v2/bookings/{bookingReference}"]["GET"].Case(path_parameters={"bookingReference": reference})
-    assert got.call_and_validate(base_url=served["url"] + "/api/dcsa/bkg", checks=CHECKS, timeout=60,
+    assert got.call_and_validate(base_url=served["url"] + "/api/dcsa/bkg", checks=DCSA_CHECKS, timeout=60,
                                  headers=headers).status_code == 200
 
 
 @bkg_schema.include(method=["GET", "PATCH"]).parametrize()
 @settings(max_examples=12, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_dcsa_booking_answers_as_dcsas_file_says(case, served):
-    case.call_and_validate(base_url=served["url"] + "/api/dcsa/bkg", checks=CHECKS, timeout=60,
+    case.call_and_validate(base_url=served["url"] + "/api/dcsa/bkg", checks=DCSA_CHECKS, timeout=60,
                            headers={"Authorization": f"Bearer {served['keys']['demo-shipper-a']}"})
