@@ -2,7 +2,8 @@
 # API fuzzing: Schemathesis with all its checks against a live server (gunicorn, production settings) that
 # holds the demo network, for FUZZ_SECONDS (default 600) as each party kind that uses the API in turn: a
 # shipper, a station, the railway, the port, customs and border inspection, each with a key of its own (an hour
-# in all). Prints Schemathesis' summary per party and a line per party at the end; exits non-zero on any failure.
+# in all), then DCSA's Commercial Schedules and Booking files against their interfaces (DCSA_SECONDS each, as a
+# shipper). Prints Schemathesis' summary per run and a line per run at the end; exits non-zero on any failure.
 # The database FUZZ_DATABASE_URL is dropped and rebuilt once per run (never point it at real data); each party's
 # run finds what the runs before it wrote.
 #
@@ -84,8 +85,36 @@ for ORG in $FUZZ_ORGS; do
     FAILED=1
   fi
 done
+# DCSA's own files against their interfaces, as a shipper (a booking request is a shipper's): Commercial Schedules
+# and Booking (its consumer's /v2/booking-notifications excluded: we send there, we do not serve it). DCSA's files
+# document no 401/404/409/422 for every operation and cannot say which places exist, so the checks are those of
+# the suite's run (tests/security/test_fuzz.py): no server error, documented statuses, content types, headers and
+# bodies; a 414 (a URL longer than gunicorn's request line) is the web server's, before any view (bench/dcsa_checks.py).
+DCSA_FILES="CS_v1.0.3.yaml:/api/dcsa/cs BKG_v2.0.5.yaml:/api/dcsa/bkg"
+DCSA_SECONDS=${DCSA_SECONDS:-$FUZZ_SECONDS}
+if [ -n "${DCSA_FILES}" ]; then
+  KEY=$("$BIN/python" manage.py create_api_key --org demo-shipper-a --name "fuzz dcsa $(date -u +%s)" 2>/dev/null)
+  for ENTRY in $DCSA_FILES; do
+    FILE=${ENTRY%%:*}
+    BASE=${ENTRY#*:}
+    mkdir -p "$REPORT_DIR/dcsa-$FILE"
+    echo "Schemathesis $VERSION: DCSA's $FILE at $BASE, ${DCSA_SECONDS}s, seed $FUZZ_SEED ($(date -u '+%F %T') UTC)"
+    if SCHEMATHESIS_HOOKS=bench.dcsa_checks "$BIN/st" run "tests/fixtures/standards/dcsa/$FILE" \
+        --url "http://127.0.0.1:$PORT$BASE" \
+        --checks not_a_server_error,status_code_conformance_within_the_url_limit,content_type_conformance,response_headers_conformance,response_schema_conformance \
+        --exclude-path /v2/booking-notifications \
+        --header "Authorization: Bearer $KEY" \
+        --max-time "$DCSA_SECONDS" --seed "$FUZZ_SEED" --workers "$FUZZ_WORKERS" --request-timeout 30 \
+        --report junit,ndjson --report-dir "$REPORT_DIR/dcsa-$FILE"; then
+      RESULT[dcsa-$FILE]=passed
+    else
+      RESULT[dcsa-$FILE]=FAILED
+      FAILED=1
+    fi
+  done
+fi
 echo "Summary (seed $FUZZ_SEED, ${FUZZ_SECONDS}s each):"
-for ORG in $FUZZ_ORGS; do
-  echo "  $ORG: ${RESULT[$ORG]}"
+for NAME in "${!RESULT[@]}"; do
+  echo "  $NAME: ${RESULT[$NAME]}"
 done
 exit $FAILED

@@ -23,6 +23,7 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
+from bench.dcsa_checks import status_code_conformance_within_the_url_limit
 from tests.own_postgres import ROOT, own_postgres_server  # noqa: F401 - a fixture
 
 CHECKS = [
@@ -140,16 +141,6 @@ def test_the_api_answers_every_party_as_its_schema_says(case, party, served):
 
 
 # --- DCSA Commercial Schedules 1.0.3, against DCSA's own file --------------------------------------------
-
-@schemathesis.check
-def status_code_conformance_within_the_url_limit(ctx, response, case):
-    """DCSA's files list no 414: a URL longer than the web server takes (a request line of 8,190 bytes, gunicorn's
-    most) is refused before any view sees it - a cursor of 1,024 characters of four-byte UTF-8 is 12 KB once
-    encoded. Every other status must be one the file documents."""
-    if response.status_code == 414:
-        return None
-    return checks.status_code_conformance(ctx, response, case)
-
 
 DCSA_CHECKS = [status_code_conformance_within_the_url_limit if check is checks.status_code_conformance else check
                for check in CHECKS]
