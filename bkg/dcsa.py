@@ -104,9 +104,13 @@ def _body(request) -> dict:
     return request.data
 
 
-def _accepted() -> HttpResponse:
-    """DCSA's 202 to an update or cancellation: an empty body, of the JSON content type its file declares (DRF
-    drops the content type of an empty answer)."""
+def _changed(request, reference: str, schema_name: str, change) -> HttpResponse:
+    """PUT and PATCH: another organisation's request is a 404 whatever the body; the body is checked against DCSA's
+    schema; the change is made. DCSA's 202 has an empty body, of the JSON content type its file declares (DRF drops
+    the content type of an empty answer)."""
+    actor = Actor.from_request(request)
+    services.request_get(actor=actor, reference=reference)
+    change(actor, _checked(schema_name, _body(request)))
     return HttpResponse(status=202, content_type="application/json")
 
 
@@ -209,11 +213,9 @@ class BookingView(BkgView):
                    **dict.fromkeys((400, 401, 403, 404, 409), _ERROR)},
     )
     def put(self, request, bookingReference):  # noqa: N803
-        actor = Actor.from_request(request)
-        services.request_get(actor=actor, reference=bookingReference)  # another's is a 404 whatever the body
-        payload = _checked("UpdateBooking", _body(request))
-        services.request_update(actor=actor, reference=bookingReference, payload=payload)
-        return _accepted()
+        return _changed(request, bookingReference, "UpdateBooking",
+                        lambda actor, body: services.request_update(actor=actor, reference=bookingReference,
+                                                                    payload=body))
 
     @extend_schema(
         operation_id="dcsa_bkg_booking_cancel", tags=_TAGS,
@@ -224,11 +226,9 @@ class BookingView(BkgView):
                    **dict.fromkeys((400, 401, 403, 404, 409), _ERROR)},
     )
     def patch(self, request, bookingReference):  # noqa: N803
-        actor = Actor.from_request(request)
-        services.request_get(actor=actor, reference=bookingReference)
-        change = _checked("CancelBookingRequest", _body(request))
-        services.request_cancel(actor=actor, reference=bookingReference, change=change)
-        return _accepted()
+        return _changed(request, bookingReference, "CancelBookingRequest",
+                        lambda actor, body: services.request_cancel(actor=actor, reference=bookingReference,
+                                                                    change=body))
 
 
 def booking_notification(*, request: BookingRequest, data: dict, subscription_reference: str, event_id: str,
