@@ -599,9 +599,15 @@ def _context(actor: Actor, events: list[Event]) -> _Context:
             if bill_status == BillOfLadingStatus.ISSUED and bill_number:
                 context.bills[reference] = bill_number
     if transport_refs or shipment_bookings:
+        # The loads onto the page's trains and vessels are asked of the caller's bookings on them (found above),
+        # by the events' booking index: a vessel's loads of every shipper (a thousand and more) are never read.
+        on_transports = sorted({reference for references in (*context.bookings_by_departure.values(),
+                                                             *context.bookings_by_vessel_call.values())
+                                for reference in references})
         rows = _equipment_events(actor, (
             Q(booking_reference__in=shipment_bookings)
-            | Q(event_code=EquipmentCode.LOAD, transport_reference__in=transport_refs)
+            | Q(event_code=EquipmentCode.LOAD, transport_reference__in=transport_refs,
+                booking_reference__in=on_transports)
         )).values_list("booking_reference", "event_code", "transport_reference", "equipment_reference").order_by(
         ).distinct()
         for booking, code, transport, number in rows:

@@ -267,3 +267,23 @@ def test_a_containers_poll_reads_none_of_the_shippers_other_bookings(api_client,
     unrestricted = f'WHERE U0."shipper_id" = {shipper.org.pk})'
     reads = [query["sql"] for query in captured.captured_queries if "intermodal_event" in query["sql"]]
     assert reads and not [sql for sql in reads if unrestricted in sql]
+
+
+def test_a_bookings_poll_reads_the_loads_of_its_own_bookings_only(api_client, world, shipper):
+    """The containers each train or vessel event names are read from the loads of the caller's bookings on it, by
+    the events' booking index: another shipper's loads on the same train are neither read nor shown (at a year of
+    traffic a vessel carries a thousand and more: P8's booking poll read them all)."""
+    fetch(api_client, world.raw)
+
+    with CaptureQueriesContext(connection) as captured:
+        events = fetch(api_client, world.raw, carrierBookingReference=world.booking.reference)
+
+    def containers(event) -> set[str]:
+        return {r["referenceValue"] for r in event.get("references", []) if r["referenceType"] == "EQ"}
+
+    departures = [e for e in events if e["eventType"] == "TRANSPORT"]
+    assert departures and all(containers(d) <= set(MINE) for d in departures)
+    assert any(containers(d) == set(MINE) for d in departures)
+    # The other shipper's booking on the same train is never so much as named in a query.
+    reads = [query["sql"] for query in captured.captured_queries if "intermodal_event" in query["sql"]]
+    assert reads and not [sql for sql in reads if world.theirs.reference in sql]
