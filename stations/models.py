@@ -457,9 +457,10 @@ class VesselCall(models.Model):
     voyage = models.CharField(_("voyage"), max_length=20)
     carrier = models.CharField(_("carrier"), max_length=60)
     carrier_scac = models.CharField(_("carrier SCAC"), max_length=4, blank=True)
-    # The carrier's ocean service (its "string"), as schedules name it: e.g. AEU3, Asia - North Europe 3.
-    service_code = models.CharField(_("carrier service code"), max_length=11, blank=True)
-    service_name = models.CharField(_("carrier service name"), max_length=50, blank=True)
+    # The carrier's ocean service (its "string"), as schedules name it: e.g. AEU3, Asia - North Europe 3. Empty by
+    # default in the database too: calls written by SQL of their own (bench/dashboard.py) need not name it.
+    service_code = models.CharField(_("carrier service code"), max_length=11, blank=True, default="", db_default="")
+    service_name = models.CharField(_("carrier service name"), max_length=50, blank=True, default="", db_default="")
     terminal = models.ForeignKey(
         Terminal, verbose_name=_("terminal"), on_delete=models.PROTECT, related_name="vessel_calls"
     )
