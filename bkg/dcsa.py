@@ -163,6 +163,15 @@ _REFERENCE = OpenApiParameter("bookingReference", OpenApiTypes.STR, OpenApiParam
                               description="The request's reference (CBR-...) or the booking's (BK-...).")
 
 
+def _change_schema(operation_id: str, summary: str):
+    """PUT and PATCH: a DCSA body, 202 with an empty body, DCSA's errors."""
+    return extend_schema(
+        operation_id=operation_id, tags=_TAGS, summary=summary, request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[_REFERENCE, *_VERSION],
+        responses={202: OpenApiResponse(description="Accepted; GET it for the outcome"),
+                   **dict.fromkeys((400, 401, 403, 404, 409), _ERROR)})
+
+
 class BookingsView(BkgView):
     @extend_schema(
         operation_id="dcsa_bkg_booking_create", tags=_TAGS,
@@ -204,27 +213,14 @@ class BookingView(BkgView):
             raise NotFound()
         return Response(booking_body(found, amended=amended == "true"))
 
-    @extend_schema(
-        operation_id="dcsa_bkg_booking_update", tags=_TAGS,
-        summary="Update a request or amend a booking (DCSA Booking 2.0.5 PUT, UC3 and UC7)",
-        request={"application/json": OpenApiTypes.OBJECT},
-        parameters=[_REFERENCE, *_VERSION],
-        responses={202: OpenApiResponse(description="Accepted; GET it for the outcome"),
-                   **dict.fromkeys((400, 401, 403, 404, 409), _ERROR)},
-    )
+    @_change_schema("dcsa_bkg_booking_update",
+                    "Update a request or amend a booking (DCSA Booking 2.0.5 PUT, UC3 and UC7)")
     def put(self, request, bookingReference):  # noqa: N803
         return _changed(request, bookingReference, "UpdateBooking",
                         lambda actor, body: services.request_update(actor=actor, reference=bookingReference,
                                                                     payload=body))
 
-    @extend_schema(
-        operation_id="dcsa_bkg_booking_cancel", tags=_TAGS,
-        summary="Cancel a request or a booking (DCSA Booking 2.0.5 PATCH, UC11, UC13)",
-        request={"application/json": OpenApiTypes.OBJECT},
-        parameters=[_REFERENCE, *_VERSION],
-        responses={202: OpenApiResponse(description="Accepted; GET it for the outcome"),
-                   **dict.fromkeys((400, 401, 403, 404, 409), _ERROR)},
-    )
+    @_change_schema("dcsa_bkg_booking_cancel", "Cancel a request or a booking (DCSA Booking 2.0.5 PATCH, UC11, UC13)")
     def patch(self, request, bookingReference):  # noqa: N803
         return _changed(request, bookingReference, "CancelBookingRequest",
                         lambda actor, body: services.request_cancel(actor=actor, reference=bookingReference,
