@@ -3,7 +3,6 @@
 against DCSA's own file (bkg.services.payload_problems): a 400 names each JSON path DCSA's schema refuses."""
 
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -19,7 +18,8 @@ from bkg.models import AmendmentStatus, BookingRequest
 from databases.replicas import ReplicaReadsMixin
 from guard.text import json_problems
 from intermodal.access import Actor
-from intermodal.dcsa_errors import dcsa_error_handler
+from intermodal.dcsa import dcsa_error_handler
+from intermodal.dcsa import local_text as _local
 from intermodal.errors import NotFound
 from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import Scope
@@ -29,11 +29,7 @@ API_VERSION = services.API_VERSION
 
 
 def _local_date(moment) -> str:
-    return str(moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date())
-
-
-def _local(moment, zone: str | None = None) -> str:
-    return moment.astimezone(ZoneInfo(zone or settings.TIME_ZONE)).isoformat()
+    return _local(moment)[:10]
 
 
 def _transport_plan(booking) -> list[dict]:

@@ -27,16 +27,17 @@ from bkg.models import AmendmentStatus, BookingNotice, BookingRequest, Cancellat
 from bookings import services as bookings_services
 from bookings.models import SIZE_TYPES, Booking, BookingStatus, ChangeKind
 from bookings.selectors import routes_between
-from intermodal import dcsa_errors
+from intermodal import dcsa
 from intermodal.access import Actor
 from intermodal.codes import Classifier, DocumentType, EventType
+from intermodal.dcsa import local_text
 from intermodal.errors import ApplicationError, InvalidInput, NotAllowed, NotFound, StateConflict
 from intermodal.events import event_record
 from intermodal.models import PartyKind
 from intermodal.openapi_files import OpenApiFile
 from stations.models import Departure, Location, Station, VesselCall
 
-API_VERSION = dcsa_errors.VERSIONS["/api/dcsa/bkg/"]
+API_VERSION = dcsa.VERSIONS["/api/dcsa/bkg/"]
 SPEC = OpenApiFile(Path(__file__).resolve().parent / "standards" / "BKG_v2.0.5.yaml")
 # Pre-carriage a station offers: rail, or barge (and rail) on the inland waterways.
 PRE_CARRIAGE = {"RAIL", "BARGE", "BARGE_RAIL", "RAIL_TRUCK"}
@@ -266,12 +267,12 @@ def _connection(payload: dict, teu: int) -> tuple[Departure, VesselCall, Locatio
                   if (not vessel.get("vesselIMONumber") or c.imo_number == vessel["vesselIMONumber"])
                   and (not voyage or c.voyage == voyage)]
     leaving = payload.get("expectedDepartureFromPlaceOfReceiptDate")
-    if leaving:
-        routes = [(c, d) for c, d in routes if str(d.planned_departure.astimezone(
-            timezone.get_current_timezone()).date()) == leaving]
+    if leaving:  # the station's local date
+        routes = [(c, d) for c, d in routes
+                  if local_text(d.planned_departure, d.service.station.timezone)[:10] == leaving]
     sailing = payload.get("expectedDepartureDate")
-    if sailing:
-        routes = [(c, d) for c, d in routes if str(c.etd.astimezone(timezone.get_current_timezone()).date()) >= sailing]
+    if sailing:  # the port's
+        routes = [(c, d) for c, d in routes if local_text(c.etd)[:10] >= sailing]
     roomy = [(c, d) for c, d in routes if d.teu_free >= teu]
     if not roomy:
         raise NeedsUpdate([_must_change(

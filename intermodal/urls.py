@@ -9,7 +9,7 @@ from django.views.defaults import bad_request, page_not_found, permission_denied
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from guard.outage import current_outage, outage_detail, outage_page, retry_after
-from intermodal import api_views, dcsa_errors, views
+from intermodal import api_views, dcsa, views
 from intermodal.api import json_error_view
 
 urlpatterns = [
@@ -63,9 +63,9 @@ def handler403(request, exception=None):
 
 
 def handler404(request, exception=None):
-    if request.path.startswith(dcsa_errors.PATHS):
-        return JsonResponse(dcsa_errors.plain_error(request, 404, str(_("Not found."))), status=404,
-                            headers={"API-Version": dcsa_errors.version_of(request.path)})
+    if request.path.startswith(dcsa.PATHS):
+        return JsonResponse(dcsa.plain_error(request, 404, str(_("Not found."))), status=404,
+                            headers={"API-Version": dcsa.version_of(request.path)})
     if request.path.startswith("/api/"):
         return json_error_view(404, _("Not found."))(request)
     return page_not_found(request, exception)

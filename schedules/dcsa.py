@@ -17,6 +17,7 @@ references, ocean arrival at the destination estimated from the port's typical s
 """
 
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,20 +37,19 @@ from rest_framework.views import APIView
 
 from bookings.selectors import routes_between
 from databases.replicas import ReplicaReadsMixin
-from intermodal import dcsa_errors
+from intermodal import dcsa
 from intermodal.api import NON_FIELD
-from intermodal.dcsa_errors import dcsa_error_handler
+from intermodal.dcsa import SCAC_PROVIDER, dcsa_error_handler
+from intermodal.dcsa import local_text as _local
+from intermodal.dcsa import utc_text as _utc
 from intermodal.models import Scope
-from stations.models import Departure, DepartureStatus, Location, Mode, Station, Terminal, VesselCall
+from stations.models import UNLOCODE_RE, Departure, DepartureStatus, Location, Mode, Station, Terminal, VesselCall
 
-API_VERSION = dcsa_errors.VERSIONS["/api/dcsa/cs/"]
+API_VERSION = dcsa.VERSIONS["/api/dcsa/cs/"]
 DEFAULT_LIMIT = 100
 # The spec sets no maximum; a larger `limit` is served as this many, the rest follows with Next-Page-Cursor.
 MAX_LIMIT = 1000
 CURSOR_SALT = "schedules.dcsa.cursor"
-UNLOCODE_PATTERN = r"^[A-Z]{2}[A-Z2-9]{3}$"
-# SCAC codes are issued by NMFTA.
-SCAC_PROVIDER = "NMFTA"
 # A vessel call the port published without its carrier service: DCSA requires a service code and name.
 NO_SERVICE_CODE = "UNPUBLISHED"
 NO_SERVICE_NAME = "Service not published"
@@ -91,8 +91,7 @@ def _unlocode(params, name: str, *, required: bool) -> str | None:
         if required:
             raise _invalid(name, "Required: a UN/LOCODE such as CNYIU.")
         return None
-    if len(value) != 5 or not value.isascii() or not value[:2].isalpha() or not value.isupper() \
-            or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZ23456789" for c in value[2:]):
+    if not re.fullmatch(UNLOCODE_RE, value):
         raise _invalid(name, f"{value!r} is not a UN/LOCODE (two letters of a country, three letters or digits 2-9).")
     return value
 
@@ -184,13 +183,6 @@ def _paged(params, filters: dict, keyed: list[tuple[list, dict]]) -> Page:
 # --- DCSA's objects --------------------------------------------------------------------------------------
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _local(moment: datetime, zone: str | None = None) -> str:
-    """The local date-time of the place, with its offset: a station's zone, else the network's."""
-    return moment.astimezone(ZoneInfo(zone or settings.TIME_ZONE)).isoformat()
 
 
 def _station_location(station: Station) -> dict:
@@ -481,8 +473,8 @@ def vessel_schedules(params) -> Page:
         if scope == "FULL_VOYAGE" and matched:
             # The whole voyage of each matched call: its calls at the other terminals of the port too.
             voyages = Q()
-            for call in matched:
-                voyages |= Q(imo_number=call.imo_number, voyage=call.voyage)
+            for imo, voyage in {(call.imo_number, call.voyage) for call in matched}:
+                voyages |= Q(imo_number=imo, voyage=voyage)
             calls = list(VesselCall.objects.select_related("terminal").filter(voyages))
         services: dict[tuple[str, str], dict[str, list[VesselCall]]] = defaultdict(lambda: defaultdict(list))
         for call in sorted(calls, key=lambda c: (c.eta, c.reference)):
@@ -552,7 +544,7 @@ _TAGS = [f"DCSA Commercial Schedules {API_VERSION}"]
 
 
 def _unlocode_parameter(name: str, description: str, required: bool = False) -> OpenApiParameter:
-    return OpenApiParameter(name, {"type": "string", "pattern": UNLOCODE_PATTERN}, required=required,
+    return OpenApiParameter(name, {"type": "string", "pattern": UNLOCODE_RE}, required=required,
                             description=description)
 
 

@@ -15,9 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.core import signing
 from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet
 from django.utils import timezone
@@ -50,6 +48,8 @@ from intermodal.codes import (
     ShipmentCode,
     TransportCode,
 )
+from intermodal.dcsa import SCAC_PROVIDER, local_text
+from intermodal.dcsa import utc_text as _utc
 from intermodal.models import Event, Scope
 from stations.models import Departure, Station, Terminal, VesselCall
 from tracking.visibility import as_seen_by, events_visible, visible_among
@@ -72,8 +72,6 @@ FACILITY_TYPE = {FacilityKind.STATION: "INTE", FacilityKind.TERMINAL: "POTE"}
 # schema allows), so places go out as UN/LOCODE plus a name: locationName, or otherFacility in a transport call.
 # 2.2.0 requires a sealType we do not record: containers travel under ISO 17712 bolt seals.
 SEAL_TYPE = "BLT"
-# SCAC codes are issued by NMFTA.
-SCAC_PROVIDER = "NMFTA"
 
 CURSOR_SALT = "tracking.dcsa.events-cursor"
 
@@ -618,9 +616,6 @@ def _context(actor: Actor, events: list[Event]) -> _Context:
     return context
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
 
 def _facility(event: Event, context: _Context) -> Station | Terminal | None:
     if event.facility_kind == FacilityKind.STATION:
@@ -633,8 +628,7 @@ def _facility(event: Event, context: _Context) -> Station | Terminal | None:
 def _local(event: Event, context: _Context) -> str:
     """eventDateTime is the local time of the place: the station's zone, else the network's."""
     facility = _facility(event, context)
-    zone = getattr(facility, "timezone", None) or settings.TIME_ZONE
-    return event.event_datetime.astimezone(ZoneInfo(zone)).isoformat()
+    return local_text(event.event_datetime, getattr(facility, "timezone", None))
 
 
 def _location(event: Event, context: _Context) -> dict | None:

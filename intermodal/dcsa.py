@@ -1,11 +1,16 @@
-"""DCSA's ErrorResponse (API Design & Implementation Principles 2.0), for the DCSA interfaces whose standard uses it
-(Commercial Schedules 1.0, Booking 2.0): the project's handler decides the status and headers (WWW-Authenticate,
-Retry-After), this writes the body. Each message is a DetailedError: `errorCode` 7000 + the HTTP status (DCSA
-leaves the codes to the implementer), the parameter and value sent, or the JSON path into the body."""
+"""What the DCSA interfaces (tracking: Track & Trace; schedules: Commercial Schedules; bkg: Booking) share: their
+versions, how they write times, the code-list provider of SCAC codes, and DCSA's ErrorResponse (API Design &
+Implementation Principles 2.0) for the interfaces whose standard uses it (Commercial Schedules 1.0, Booking 2.0).
 
-from datetime import UTC
+The project's handler decides an error's status and headers (WWW-Authenticate, Retry-After), this writes the body.
+Each message is a DetailedError: `errorCode` 7000 + the HTTP status (DCSA leaves the codes to the implementer),
+the parameter and value sent, or the JSON path into the body."""
+
+from datetime import UTC, datetime
 from http import HTTPStatus
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
 
 from intermodal.api import NON_FIELD
@@ -17,8 +22,18 @@ _ERROR_TEXT = {400: "invalidInput", 401: "unauthorized", 403: "forbidden", 404: 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
 
 
-def _utc(moment) -> str:
+# SCAC codes are issued by NMFTA.
+SCAC_PROVIDER = "NMFTA"
+
+
+def utc_text(moment: datetime) -> str:
+    """A date-time in UTC, as DCSA writes it: 2026-12-04T08:00:00Z."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def local_text(moment: datetime, zone: str | None = None) -> str:
+    """A date-time in the place's time zone (a station's), else the network's, with its offset."""
+    return moment.astimezone(ZoneInfo(zone or settings.TIME_ZONE)).isoformat()
 
 
 # The DCSA interfaces that answer in this shape, and their versions (Track & Trace 2.2.0 has an error object of its
@@ -37,7 +52,7 @@ def error_body(request, code: int, errors: list[dict]) -> dict:
         "requestUri": request.build_absolute_uri()[:2000],
         "statusCode": code,
         "statusCodeText": HTTPStatus(code).phrase[:50],
-        "errorDateTime": _utc(timezone.now()),
+        "errorDateTime": utc_text(timezone.now()),
         "errors": errors,
     }
 
