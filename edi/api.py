@@ -9,11 +9,9 @@ Errors are the API's JSON error shape whatever was asked (a 400 names the segmen
 """
 
 from contextlib import nullcontext
-from datetime import UTC
 
 from django.conf import settings
 from django.utils import translation
-from django.utils.dateparse import parse_datetime
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -32,6 +30,7 @@ from edi.inbound import interchange_apply, interchange_read
 from intermodal.access import Actor
 from intermodal.models import Scope
 from intermodal.permissions import REPORTERS
+from tracking.dcsa import datetime_param
 
 TAG = "UN/EDIFACT D.95B"
 
@@ -84,21 +83,8 @@ class _EdifactView(APIView):
 
 
 def _since(raw: str | None):
-    if raw is None or not raw.strip():
-        return None
-    value = raw.strip().replace(" ", "+")  # an unencoded "+" of the offset arrives as a space
-    try:
-        moment = parse_datetime(value)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise exceptions.ValidationError({"since": [
-            _("Give a date and time with its offset, e.g. 2026-12-04T08:00:00+08:00 or ...Z.")]})
-    try:
-        moment.astimezone(UTC)
-    except OverflowError:
-        raise exceptions.ValidationError({"since": [_("The date and time is out of range.")]}) from None
-    return moment
+    """An aware date-time, as DCSA's eventCreatedDateTime takes it (an unencoded "+" arrives as a space)."""
+    return datetime_param("since", raw) if raw is not None and raw.strip() else None
 
 
 def _limit(raw: str | None) -> int | None:

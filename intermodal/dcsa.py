@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
+from rest_framework import exceptions
 
 from intermodal.api import NON_FIELD
 from intermodal.api import exception_handler as project_exception_handler
@@ -24,6 +25,17 @@ _METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH")
 
 # SCAC codes are issued by NMFTA.
 SCAC_PROVIDER = "NMFTA"
+
+
+def limit_param(raw: str | None, *, default: int, maximum: int) -> int:
+    """A DCSA list's `limit`: `default` when not given; a larger one than `maximum` is served as `maximum` (the
+    rest follows on the next page)."""
+    value = (raw or "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise exceptions.ValidationError({"limit": [f"{raw!r} is not a whole number of at least 1."]})
+    return min(int(value), maximum)
 
 
 def utc_text(moment: datetime) -> str:

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from guard.text import json_problems
 from intermodal.access import Actor
+from intermodal.dcsa import limit_param
 from intermodal.models import Scope
 from notifications import egress, services
 from notifications.models import Subscription, SubscriptionFormat
@@ -28,11 +29,11 @@ from notifications.selectors import subscription_list
 from tracking.dcsa import (
     CODE_FILTERS,
     DEFAULT_LIMIT,
+    MAX_LIMIT,
     TEXT_FILTERS,
     UUID_FILTERS,
     DcsaView,
     _invalid,
-    _limit,
     event_query_parse,
     query_check_applies,
 )
@@ -152,7 +153,7 @@ class DcsaSubscriptionListView(DcsaSubscriptionView):
                    responses={200: OpenApiResponse(build_array_type(build_basic_type(OpenApiTypes.OBJECT)),
                                                    description="A JSON array of subscriptions"), **_ERRORS})
     def get(self, request):
-        limit = _limit(request.query_params, DEFAULT_LIMIT)
+        limit = limit_param(request.query_params.get("limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
         after = 0
         raw = request.query_params.get("cursor", "").strip()
         if raw:

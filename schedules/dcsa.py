@@ -39,7 +39,7 @@ from bookings.selectors import routes_between
 from databases.replicas import ReplicaReadsMixin
 from intermodal import dcsa
 from intermodal.api import NON_FIELD
-from intermodal.dcsa import SCAC_PROVIDER, dcsa_error_handler
+from intermodal.dcsa import SCAC_PROVIDER, dcsa_error_handler, limit_param
 from intermodal.dcsa import local_text as _local
 from intermodal.dcsa import utc_text as _utc
 from intermodal.models import Scope
@@ -131,18 +131,6 @@ def _text(params, name: str, max_length: int) -> str | None:
     return value
 
 
-def _limit(params) -> int:
-    raw = _one(params, "limit")
-    if not raw:
-        return DEFAULT_LIMIT
-    if not (raw.isascii() and raw.isdigit()):
-        raise _invalid("limit", f"{raw!r} is not a whole number.")
-    limit = int(raw)
-    if limit < 1:
-        raise _invalid("limit", "The limit is at least 1.")
-    return min(limit, MAX_LIMIT)
-
-
 def _window(params, start: str, end: str) -> tuple[date | None, date | None]:
     first, last = _date(params, start), _date(params, end)
     if first and last and last < first:
@@ -161,7 +149,7 @@ class Page:
 def _paged(params, filters: dict, keyed: list[tuple[list, dict]]) -> Page:
     """`limit` items after the cursor's key. The cursor is signed and carries the filters: a request with one must
     send the same filters (DCSA: they may not be altered)."""
-    limit = _limit(params)
+    limit = limit_param(_one(params, "limit"), default=DEFAULT_LIMIT, maximum=MAX_LIMIT)
     after = None
     raw = _one(params, "cursor")
     if raw:

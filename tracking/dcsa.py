@@ -48,7 +48,7 @@ from intermodal.codes import (
     ShipmentCode,
     TransportCode,
 )
-from intermodal.dcsa import SCAC_PROVIDER, local_text
+from intermodal.dcsa import SCAC_PROVIDER, limit_param, local_text
 from intermodal.dcsa import utc_text as _utc
 from intermodal.models import Event, Scope
 from stations.models import Departure, Station, Terminal, VesselCall
@@ -155,7 +155,7 @@ def _values(params, name: str) -> list[str]:
     return sorted({v.strip() for raw in params.getlist(name) for v in raw.split(",") if v.strip()})
 
 
-def _parse_created(parameter: str, raw: str) -> datetime:
+def datetime_param(parameter: str, raw: str) -> datetime:
     # An unencoded "+" of the offset arrives as a space.
     value = raw.strip().replace(" ", "+")
     try:
@@ -215,7 +215,7 @@ def event_query_parse(params) -> tuple[EventQuery, bool]:
             raise _invalid(key, f"Unknown operator {operator!r}: use one of :gte, :gt, :lte, :lt, :eq.")
         for raw in params.getlist(key):
             if raw.strip():
-                created.add((lookup, _parse_created(key, raw).astimezone(UTC).isoformat()))
+                created.add((lookup, datetime_param(key, raw).astimezone(UTC).isoformat()))
 
     descending = False
     sort = params.get("sort", "").strip()
@@ -245,19 +245,6 @@ def query_check_applies(filters: dict[str, list[str]]) -> None:
     }
     if errors:
         raise exceptions.ValidationError(errors)
-
-
-def _limit(params, default: int) -> int:
-    raw = params.get("limit")
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        limit = int(raw)
-    except ValueError:
-        raise _invalid("limit", f"{raw!r} is not an integer.") from None
-    if limit < 1:
-        raise _invalid("limit", "The limit is at least 1.")
-    return min(limit, MAX_LIMIT)
 
 
 # --- Which events, in which order ------------------------------------------------------------------------
@@ -498,7 +485,7 @@ def event_page(*, actor: Actor, params) -> EventPage:
             raise _invalid("cursor", "The cursor belongs to other filters: send it alone, or with the same "
                                      "filters and sort.")
         query = carried
-    limit = _limit(params, default_limit)
+    limit = limit_param(params.get("limit"), default=default_limit, maximum=MAX_LIMIT)
 
     events = feed.committed_in_order(dcsa_matching(actor=actor, query=query))
     # Walking towards later events when reading the next page of an ascending sort, or the previous page of
