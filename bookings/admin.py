@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from bookings.models import BillOfLading, Booking, BookingChange, BookingImport, BookingLine, Container
+from bookings.models import (
+    ArrivingContainer,
+    BillOfLading,
+    Booking,
+    BookingChange,
+    BookingImport,
+    BookingLine,
+    Container,
+    ReturnedEmpty,
+)
 from intermodal.admin_mixins import ReadOnlyAdminMixin
 
 
@@ -21,8 +30,9 @@ class ContainerInline(ReadOnlyAdminMixin, admin.TabularInline):
 class BookingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read here; bookings change only through their lifecycle (the pages and the API)."""
 
-    list_display = ["reference", "shipper", "status", "departure", "vessel_call", "teu", "quote_total", "created_at"]
-    list_filter = ["status", "departure__service__station"]
+    list_display = ["reference", "direction", "shipper", "status", "departure", "vessel_call", "teu", "quote_total",
+                    "created_at"]
+    list_filter = ["direction", "status", "departure__service__station"]
     search_fields = ["reference", "shipper__code", "shipper__name", "commodity"]
     list_select_related = ["shipper", "departure", "vessel_call"]
     date_hierarchy = "created_at"
@@ -75,3 +85,22 @@ class BookingImportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ArrivingContainer)
+class ArrivingContainerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read here; the port announces and releases through its pages and the API."""
+
+    list_display = ["number", "vessel_call", "bl_number", "consignee", "size_type", "discharged_at", "freight_hold",
+                    "terminal_hold", "booking"]
+    list_filter = ["freight_hold", "terminal_hold"]
+    search_fields = ["number", "bl_number", "consignee__code", "vessel_call__reference"]
+    list_select_related = ["vessel_call", "consignee", "booking"]
+
+
+@admin.register(ReturnedEmpty)
+class ReturnedEmptyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["number", "station", "size_type", "owner_scac", "returned_at", "used_at"]
+    list_filter = ["station", "size_type"]
+    search_fields = ["number"]
+    list_select_related = ["station"]

@@ -1,5 +1,9 @@
 """Bookings: a shipper's order for container slots on a departure that connects to a vessel call.
 
+An export booking takes its containers from the inland station to the vessel; an import booking (made by the
+consignee or its forwarder) takes containers the port announced on an arriving vessel from the terminal to the
+inland station, where they wait for the consignee and come back as empties.
+
 Workflows live in services.py; this module holds the data and the invariants the database enforces.
 """
 
@@ -22,6 +26,7 @@ from stations.models import (
     TEU_BY_SIZE,
     ContainerSize,
     Departure,
+    Direction,
     Location,
     Service,
     Station,
@@ -93,6 +98,9 @@ class BookingStatus(models.TextChoices):
     AT_PORT = "at_port", _("At port")
     LOADED = "loaded", _("Loaded")
     SAILED = "sailed", _("Sailed")
+    # Imports: the containers arrived at the inland station; every one of them gone to the consignee.
+    AT_STATION = "at_station", _("At the inland station")
+    DELIVERED = "delivered", _("Delivered")
     CANCELLED = "cancelled", _("Cancelled")
 
 
@@ -123,6 +131,9 @@ class Booking(models.Model):
     original_vessel_call = models.ForeignKey(
         VesselCall, on_delete=models.PROTECT, related_name="+", verbose_name=_("originally booked vessel")
     )
+    direction = models.CharField(_("direction"), max_length=6, choices=Direction.choices, default=Direction.EXPORT,
+                                 db_default=Direction.EXPORT)
+    # For an import, the overseas port the containers were loaded at.
     destination = models.ForeignKey(
         Location, verbose_name=_("destination port"), on_delete=models.PROTECT, related_name="+"
     )
@@ -180,6 +191,7 @@ class Booking(models.Model):
             models.CheckConstraint(condition=Q(teu__gt=0), name="booking_teu_positive"),
             models.CheckConstraint(condition=Q(cargo_weight_kg__gt=0), name="booking_weight_positive"),
             models.CheckConstraint(condition=Q(status__in=BookingStatus.values), name="booking_status_valid"),
+            models.CheckConstraint(condition=Q(direction__in=Direction.values), name="booking_direction_valid"),
             models.CheckConstraint(
                 condition=(Q(un_number="") & Q(imdg_class="")) | (~Q(un_number="") & ~Q(imdg_class="")),
                 name="booking_dangerous_goods_complete",
@@ -196,6 +208,10 @@ class Booking(models.Model):
         return self.reference
 
     @property
+    def is_import(self) -> bool:
+        return self.direction == Direction.IMPORT
+
+    @property
     def is_dangerous(self) -> bool:
         return bool(self.un_number)
 
@@ -208,7 +224,7 @@ class Booking(models.Model):
     @property
     def is_at_risk(self) -> bool:
         """The booked connection no longer makes the vessel's CY cut-off (a delay, or the vessel moved)."""
-        if self.status not in AT_RISK_STATUSES:
+        if self.status not in AT_RISK_STATUSES or self.is_import:
             return False
         if self.vessel_call.actual_departure is not None:
             return True
@@ -262,6 +278,13 @@ class ContainerStatus(models.TextChoices):
     AT_TERMINAL = "at_terminal", _("At the terminal")
     ON_VESSEL = "on_vessel", _("Loaded on the vessel")
     SAILED = "sailed", _("Sailed")
+    # Imports, after AT_TERMINAL (discharged from the vessel) and ON_TRAIN (loaded at the terminal):
+    ARRIVING = "arriving", _("On the vessel, arriving")
+    INLAND = "inland", _("On the way to the station")
+    AT_STATION_TRACK = "station_track", _("Arrived at the station")
+    AT_STATION = "at_station", _("At the station")
+    DELIVERED = "delivered", _("Gated out to the consignee")
+    RETURNED = "returned", _("Empty returned")
 
 
 class Container(models.Model):
@@ -271,7 +294,7 @@ class Container(models.Model):
     number = models.CharField(_("container number"), max_length=11, validators=[validate_container_number])
     size_type = models.CharField(_("size-type"), max_length=4, choices=SIZE_TYPE_CHOICES)
     status = models.CharField(
-        _("status"), max_length=12, choices=ContainerStatus.choices, default=ContainerStatus.ASSIGNED
+        _("status"), max_length=13, choices=ContainerStatus.choices, default=ContainerStatus.ASSIGNED
     )
     # False once the booking is cancelled or the container has sailed: the number may then be booked again.
     is_active = models.BooleanField(default=True)
@@ -289,6 +312,11 @@ class Container(models.Model):
     assigned_at = models.DateTimeField(_("assigned"), auto_now_add=True)
     # When the laden container reached the terminal: it made the vessel only if this is before the CY cut-off.
     terminal_gate_in_at = models.DateTimeField(_("gated in at the terminal"), null=True, blank=True)
+    # Imports: discharged at the inland station (demurrage counts from the next day), gated out full to the
+    # consignee (detention counts from the next day), the empty returned (where, to hand out again: match-back).
+    station_discharge_at = models.DateTimeField(_("discharged at the station"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("gated out to the consignee"), null=True, blank=True)
+    returned_at = models.DateTimeField(_("empty returned"), null=True, blank=True)
     last_event_at = models.DateTimeField(_("last event"), null=True, blank=True)
 
     class Meta:
@@ -386,6 +414,87 @@ class EmptyRequest(models.Model):
     @property
     def wait(self) -> timedelta | None:
         return self.picked_up_at - self.requested_at if self.picked_up_at else None
+
+
+class HoldKind(models.TextChoices):
+    """What keeps an import container at the station (Terminal49's holds): customs until the declaration is
+    released; the carrier's freight hold until freight is paid and the bill surrendered; the terminal's until its
+    charges are paid."""
+
+    CUSTOMS = "customs", _("Customs")
+    FREIGHT = "freight", _("Freight")
+    TERMINAL = "terminal", _("Terminal")
+
+
+class ArrivingContainer(models.Model):
+    """A full container the port (or the carrier) announced on an arriving vessel call, for its consignee to book
+    inland: the import manifest line, with the carrier's and terminal's holds."""
+
+    vessel_call = models.ForeignKey(VesselCall, verbose_name=_("vessel call"), on_delete=models.PROTECT,
+                                    related_name="arriving_containers")
+    number = models.CharField(_("container number"), max_length=11, validators=[validate_container_number])
+    size_type = models.CharField(_("size-type"), max_length=4, choices=SIZE_TYPE_CHOICES)
+    seal_number = models.CharField(_("seal number"), max_length=30, blank=True)
+    gross_weight_kg = models.DecimalField(
+        _("gross weight (kg)"), max_digits=8, decimal_places=1,
+        validators=[MinValueValidator(Decimal("1000")), MaxValueValidator(Decimal("60000"))])
+    bl_number = models.CharField(_("B/L number"), max_length=24)
+    port_of_loading = models.ForeignKey(Location, verbose_name=_("port of loading"), on_delete=models.PROTECT,
+                                        related_name="+")
+    consignee = models.ForeignKey(Organisation, verbose_name=_("consignee"), on_delete=models.PROTECT,
+                                  related_name="arriving_containers")
+    announced_by = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    announced_at = models.DateTimeField(_("announced"), auto_now_add=True)
+    discharged_at = models.DateTimeField(_("discharged from the vessel"), null=True, blank=True)
+    freight_hold = models.BooleanField(_("freight hold"), default=False)
+    terminal_hold = models.BooleanField(_("terminal hold"), default=False)
+    # The import booking that takes it inland; none while the consignee has not booked it.
+    booking = models.ForeignKey(Booking, verbose_name=_("booking"), on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="arrivals")
+
+    class Meta:
+        ordering = ["vessel_call", "bl_number", "number"]
+        verbose_name = _("arriving container")
+        verbose_name_plural = _("arriving containers")
+        constraints = [
+            models.UniqueConstraint(fields=["vessel_call", "number"], name="arrival_once_per_call"),
+            models.CheckConstraint(condition=Q(number__regex=r"^[A-Z]{3}[UJZ][0-9]{7}$"),
+                                   name="arrival_number_format"),
+        ]
+        indexes = [models.Index(fields=["consignee", "vessel_call"], name="arrival_consignee_call"),
+                   models.Index(fields=["number"], name="arrival_number")]
+
+    def __str__(self):
+        return f"{self.number} ({self.vessel_call.reference})"
+
+
+class ReturnedEmpty(models.Model):
+    """An import container returned empty at an inland station: stock the station hands out to an export booking
+    of the same size-type instead of bringing an empty from the port (match-back)."""
+
+    number = models.CharField(_("container number"), max_length=11, validators=[validate_container_number])
+    size_type = models.CharField(_("size-type"), max_length=4, choices=SIZE_TYPE_CHOICES)
+    station = models.ForeignKey(Station, verbose_name=_("station"), on_delete=models.PROTECT,
+                                related_name="returned_empties")
+    # Whose box it is: an export booking whose vessel is another carrier's may not take it.
+    owner_scac = models.CharField(_("owner (carrier SCAC)"), max_length=4, blank=True)
+    returned_at = models.DateTimeField(_("returned"))
+    import_container = models.OneToOneField(Container, on_delete=models.PROTECT, related_name="returned_empty")
+    # Road kilometres an empty from the port would have run to reach this station: saved when it is reused.
+    port_distance_km = models.PositiveIntegerField(_("distance from the port (km)"), default=0)
+    used_at = models.DateTimeField(_("handed out for an export"), null=True, blank=True)
+    used_by = models.OneToOneField(Container, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="matched_empty")
+
+    class Meta:
+        ordering = ["returned_at", "id"]
+        verbose_name = _("returned empty")
+        verbose_name_plural = _("returned empties")
+        indexes = [models.Index(fields=["station", "size_type"], name="returned_empty_stock",
+                                condition=Q(used_at__isnull=True))]
+
+    def __str__(self):
+        return self.number
 
 
 class FreightTerms(models.TextChoices):

@@ -21,6 +21,7 @@ from bookings.models import (
     ACTIVE,
     HOLDS_CAPACITY,
     SIZE_TYPES,
+    ArrivingContainer,
     Booking,
     BookingChange,
     BookingLine,
@@ -37,7 +38,16 @@ from intermodal.codes import Classifier, DocumentType, EventType, FacilityKind
 from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.events import event_record
 from intermodal.models import PartyKind
-from stations.models import Departure, DepartureStatus, Location, Service, Station, Tariff, VesselCall
+from stations.models import (
+    Departure,
+    DepartureStatus,
+    Direction,
+    Location,
+    Service,
+    Station,
+    Tariff,
+    VesselCall,
+)
 
 CENT = Decimal("0.01")
 
@@ -168,6 +178,8 @@ def _local(moment) -> str:
 def connection_problems(*, departure: Departure, vessel_call: VesselCall, now=None) -> list[str]:
     """Why this departure cannot take containers to this vessel now; empty when it can."""
     now = now or timezone.now()
+    if departure.service.direction == Direction.IMPORT:
+        return _import_connection_problems(departure=departure, vessel_call=vessel_call, now=now)
     problems = []
     if departure.status != DepartureStatus.SCHEDULED:
         problems.append(
@@ -191,6 +203,27 @@ def connection_problems(*, departure: Departure, vessel_call: VesselCall, now=No
         )
     if vessel_call.actual_departure is not None or vessel_call.etd <= now:
         problems.append(_("Vessel %(vessel)s has sailed.") % {"vessel": vessel_call.vessel_name})
+    return problems
+
+
+def _import_connection_problems(*, departure: Departure, vessel_call: VesselCall, now) -> list[str]:
+    """Why this import departure cannot take the vessel's containers inland: it must leave the vessel's terminal,
+    still take bookings, and close no earlier than the containers can be on the stack (arrival plus handling)."""
+    problems = []
+    if departure.status != DepartureStatus.SCHEDULED:
+        problems.append(
+            _("Departure %(ref)s is %(status)s and takes no more bookings.")
+            % {"ref": departure.reference, "status": departure.get_status_display().lower()}
+        )
+    elif departure.closing_time <= now:
+        problems.append(_("Departure %(ref)s closed at the terminal at %(time)s.")
+                        % {"ref": departure.reference, "time": _local(departure.closing_time)})
+    if departure.service.terminal_id != vessel_call.terminal_id:
+        problems.append(_("Departure %(ref)s leaves from %(terminal)s, not from the vessel's terminal.")
+                        % {"ref": departure.reference, "terminal": departure.service.terminal.code})
+    elif vessel_call.import_stacked_at > departure.closing_time:
+        problems.append(_("Departure %(ref)s closes at %(time)s, before the vessel's containers can be discharged.")
+                        % {"ref": departure.reference, "time": _local(departure.closing_time)})
     return problems
 
 
@@ -276,6 +309,21 @@ def _move_capacity(changes: Mapping[int, int]) -> None:
 def _require_enterprise(actor: Actor) -> None:
     if actor.kind != PartyKind.ENTERPRISE:
         raise NotAllowed(_("Only a shipper or forwarder organisation can book."), code="not_a_shipper")
+
+
+def _require_export(departure: Departure) -> None:
+    if departure.service.direction != Direction.EXPORT:
+        raise InvalidInput(errors={"departure": [
+            _("Departure %(ref)s brings imports inland: book arriving containers on it as an import.")
+            % {"ref": departure.reference}]})
+
+
+def _refuse_import(booking: Booking, what: str) -> None:
+    if booking.is_import:
+        raise StateConflict(
+            _("Booking %(ref)s is an import: its containers come from the vessel, so it cannot be %(what)s; move it "
+              "to another departure or cancel it.") % {"ref": booking.reference, "what": what},
+            code="import_booking")
 
 
 def _require_owner(actor: Actor, booking: Booking) -> None:
@@ -409,6 +457,7 @@ def booking_create(
     Refusals leave nothing behind: a booking that cannot be confirmed is not kept as a draft either.
     """
     _require_enterprise(actor)
+    _require_export(departure)
     quote = quote_build(service=departure.service, lines=lines)
     _check_cargo(
         lines=lines,
@@ -496,6 +545,9 @@ def booking_amend(
     with transaction.atomic():
         booking = _lock(booking)
         _require_owner(actor, booking)
+        _refuse_import(booking, _("amended"))
+        if departure is not None:
+            _require_export(departure)
         if booking.status not in _CHANGEABLE:
             raise StateConflict(
                 _("Booking %(ref)s is %(status)s: it can no longer be amended.")
@@ -565,7 +617,8 @@ def booking_cancel(*, actor: Actor, booking: Booking, reason: str = "") -> Booki
     with transaction.atomic():
         booking = _lock(booking)
         _require_owner(actor, booking)
-        if booking.status not in _CHANGEABLE:
+        # An import waiting at the terminal (discharged, not yet on the train) can still be cancelled.
+        if booking.status not in (_CHANGEABLE + (BookingStatus.AT_PORT,) if booking.is_import else _CHANGEABLE):
             raise StateConflict(
                 _("Booking %(ref)s is %(status)s: containers are loaded, so it cannot be cancelled.")
                 % {"ref": booking.reference, "status": booking.get_status_display().lower()},
@@ -578,6 +631,8 @@ def booking_cancel(*, actor: Actor, booking: Booking, reason: str = "") -> Booki
         booking.cancelled_at = timezone.now()
         booking.save(update_fields=["status", "cancelled_at", "updated_at"])
         booking.containers.update(is_active=False)
+        # An import's containers go back to the vessel call's list, bookable again.
+        ArrivingContainer.objects.filter(booking=booking).update(booking=None)
         _record(booking=booking, actor=actor, kind=ChangeKind.CANCELLED, code="CANC", before=before, reason=reason)
     return booking
 
@@ -602,6 +657,9 @@ def booking_roll(
     with transaction.atomic():
         booking = _lock(booking)
         _require_owner(actor, booking)
+        _refuse_import(booking, _("rolled"))
+        if departure is not None:
+            _require_export(departure)
         if booking.status not in _ROLLABLE:
             raise StateConflict(
                 _("Booking %(ref)s is %(status)s: it cannot be rolled.")

@@ -49,6 +49,13 @@ class TradeMode(models.TextChoices):
 class TransportMode(models.TextChoices):
     RAIL_TO_VESSEL = "rail_vessel", _("Rail to vessel")
     BARGE_TO_VESSEL = "barge_vessel", _("Barge to vessel")
+    # Imports, declared for the inland station: transit from the port under customs control, cleared inland.
+    VESSEL_TO_RAIL = "vessel_rail", _("Vessel to rail (import)")
+    VESSEL_TO_BARGE = "vessel_barge", _("Vessel to barge (import)")
+
+
+EXPORT_MODES = (TransportMode.RAIL_TO_VESSEL, TransportMode.BARGE_TO_VESSEL)
+IMPORT_MODES = (TransportMode.VESSEL_TO_RAIL, TransportMode.VESSEL_TO_BARGE)
 
 
 class DeclarationStatus(models.TextChoices):

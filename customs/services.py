@@ -12,9 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bookings.models import HOLDS_CAPACITY, Booking, Container
+from bookings.arrivals import available_record, holds_of
+from bookings.models import HOLDS_CAPACITY, Booking, BookingStatus, Container, ContainerStatus
 from customs.models import (
+    EXPORT_MODES,
     GOODS_LINE_FIELDS,
+    IMPORT_MODES,
     MAX_GOODS_LINES,
     Agency,
     Decision,
@@ -163,8 +166,12 @@ def declaration_create(
             .select_related("shipper", "departure__service__station")
             .get(pk=booking.pk)
         )
-        if booking.status not in HOLDS_CAPACITY:
+        declarable = (*HOLDS_CAPACITY, BookingStatus.AT_STATION) if booking.is_import else HOLDS_CAPACITY
+        if booking.status not in declarable:
             raise StateConflict(_("Declare the goods of a confirmed booking."), code="booking_not_confirmed")
+        if transport_mode not in (IMPORT_MODES if booking.is_import else EXPORT_MODES):
+            raise InvalidInput(errors={"transport_mode": [
+                _("An import comes from the vessel by rail or barge; an export goes by rail or barge to the vessel.")]})
         if booking.declarations.exists():
             raise StateConflict(
                 _("Booking %(ref)s already has a declaration: amend that one.") % {"ref": booking.reference},
@@ -417,7 +424,21 @@ def declaration_decide(*, actor: Actor, declaration: Declaration, kind: str, rea
             declaration.decided_at = declaration.released_at = now
             declaration.save(update_fields=["status", "decided_at", "released_at"])
             _record(declaration, actor, "RELS", reason=reason)
+            _imports_available(declaration, actor)
     return declaration
+
+
+def _imports_available(declaration: Declaration, actor: Actor) -> None:
+    """Released inland, an import's containers waiting at the station with no other hold are available for
+    pick-up (AVPU)."""
+    if not declaration.booking.is_import:
+        return
+    waiting = (Container.objects.select_for_update(of=("self",)).select_related("booking__departure__service__station")
+               .filter(booking=declaration.booking, is_active=True, status=ContainerStatus.AT_STATION)
+               .order_by("number"))
+    for container in waiting:
+        if not holds_of(container, customs_released=True):
+            available_record(actor=actor, container=container)
 
 
 def inspection_schedule(*, actor: Actor, declaration: Declaration, appointment_at, place: str = "") -> Inspection:

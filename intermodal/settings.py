@@ -411,6 +411,8 @@ SPECTACULAR_SETTINGS = {
         "SubscriptionChangeFormatEnum": ["standard", "iftsta"],
         "SubscriptionNewFormatEnum": ["standard", "iftsta", "dcsa-bkg"],
         "NotificationKindEnum": "notifications.models.NotificationKind",
+        "ContainerStatusEnum": "bookings.models.ContainerStatus",
+        "BookingStatusEnum": "bookings.models.BookingStatus",
     },
 }
 
@@ -429,6 +431,8 @@ REPORT_WINDOWS_HOURS = {
                       env.float("REPORT_TRAIN_ARRIVAL_LATE_HOURS", default=48)),
     "vessel_departure": (env.float("REPORT_VESSEL_DEPARTURE_EARLY_HOURS", default=12),
                          env.float("REPORT_VESSEL_DEPARTURE_LATE_HOURS", default=72)),
+    "vessel_arrival": (env.float("REPORT_VESSEL_ARRIVAL_EARLY_HOURS", default=24),
+                       env.float("REPORT_VESSEL_ARRIVAL_LATE_HOURS", default=72)),
     # Loading on a vessel: from this long before its ETA to this long after its ETD.
     "vessel_loading": (env.float("REPORT_VESSEL_LOADING_EARLY_HOURS", default=12),
                        env.float("REPORT_VESSEL_LOADING_LATE_HOURS", default=72)),

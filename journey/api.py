@@ -21,7 +21,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings.models import Container, ContainerStatus, EmptyRequest, VgmMethod
+from bookings.models import ArrivingContainer, Container, ContainerStatus, EmptyRequest, VgmMethod
 from bookings.selectors import booking_list
 from intermodal.access import Actor
 from intermodal.api import CodeField, KnownFieldsOnly, _flatten, error_body
@@ -29,10 +29,11 @@ from intermodal.codes import Classifier, EventType
 from intermodal.errors import ApplicationError, InvalidInput
 from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import PartyKind, Scope
+from journey import imports
 from journey import services as journey
 from journey.corrections import event_correct
 from journey.models import ReportedEvent
-from stations.models import Departure, VesselCall
+from stations.models import Departure, Station, VesselCall
 from tracking.api import EventOutSerializer
 from tracking.api import EventsView as EventsReadView
 from tracking.visibility import events_visible
@@ -120,6 +121,42 @@ def _transport(reference: str):
     return call
 
 
+def _import_step(actor: Actor, data: dict):
+    """An equipment event on an import container, carried out by its import step; None for an export's."""
+    code, at, confirmed = data["event_code"], data.get("event_datetime"), data.get("confirm", False)
+    if code == "AVPU" or (code == "GTOT" and data.get("empty_request")):
+        return None
+    number = data["equipment_reference"].strip().upper().replace(" ", "")
+    container = Container.objects.select_related("booking").filter(number=number, is_active=True).first()
+    if container is None:
+        if code == "DISC" and ArrivingContainer.objects.filter(number=number, discharged_at__isnull=True).exists():
+            return imports.vessel_discharge(actor=actor, number=number, at=at, confirmed=confirmed)
+        return None
+    if not container.booking.is_import:
+        return None
+    if code == "DISC":
+        step = imports.vessel_discharge if container.status == ContainerStatus.ARRIVING else imports.station_discharge
+        return step(actor=actor, number=number, at=at, confirmed=confirmed)
+    if code == "LOAD":
+        departure = _transport(data["transport_reference"]) if "transport_reference" in data else None
+        if departure is not None and not isinstance(departure, Departure):
+            raise InvalidInput(errors={"transport_reference": [_("Load on a train names a departure.")]})
+        return imports.import_train_load(actor=actor, number=number, departure=departure, at=at, confirmed=confirmed)
+    if code == "GTOT":
+        return imports.import_gate_out(actor=actor, number=number, at=at, confirmed=confirmed)
+    return imports.empty_return(actor=actor, number=number, station=_return_station(actor, container), at=at,
+                                confirmed=confirmed)
+
+
+def _return_station(actor: Actor, container: Container) -> Station | None:
+    """Where station staff take an empty back: the booking's station if theirs, else their station with a depot."""
+    if actor.kind != PartyKind.STATION_OPERATOR:
+        return None
+    stations = list(Station.objects.filter(operator=actor.organisation, has_empty_depot=True).order_by("code"))
+    own = [station for station in stations if station.pk == container.booking.departure.service.station_id]
+    return (own or stations or [None])[0]
+
+
 def event_apply(*, actor: Actor, data: dict):
     """Carry out one reported event through the journey; returns the container or transport it moved."""
     code, at, confirmed = data["event_code"], data.get("event_datetime"), data.get("confirm", False)
@@ -136,8 +173,11 @@ def event_apply(*, actor: Actor, data: dict):
             return step(actor=actor, departure=transport, at=at, confirmed=confirmed)
         if code == "DEPA":
             return journey.vessel_depart(actor=actor, vessel_call=transport, at=at, confirmed=confirmed)
-        raise InvalidInput(errors={"event_code": [_("A vessel's arrival is not tracked here; report its ETA (EST).")]})
+        return imports.vessel_arrive(actor=actor, vessel_call=transport, at=at, confirmed=confirmed)
 
+    imported = _import_step(actor, data)
+    if imported is not None:
+        return imported
     if code in ("AVPU", "GTOT"):
         request = EmptyRequest.objects.filter(
             pk=data.get("empty_request"), booking__in=booking_list(actor=actor)
@@ -189,6 +229,8 @@ def _describe(result) -> dict:
         return {"equipment_reference": result.number, "container_status": result.status}
     if isinstance(result, Departure):
         return {"transport_reference": result.reference, "departure_status": result.status}
+    if isinstance(result, ArrivingContainer):
+        return {"equipment_reference": result.number, "container_status": ContainerStatus.AT_TERMINAL.value}
     return {"transport_reference": result.reference}
 
 

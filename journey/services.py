@@ -27,6 +27,7 @@ from bookings.models import (
     ContainerStatus,
     EmptyRequest,
     EmptyRequestStatus,
+    ReturnedEmpty,
 )
 from bookings.services import (
     assignment_deferred,
@@ -43,7 +44,7 @@ from intermodal.errors import ApplicationError, InvalidInput, NotAllowed, StateC
 from intermodal.events import event_build, event_record, events_append
 from intermodal.models import PartyKind
 from journey.plausibility import before_previous, far_from_plan, require_plausible, too_fast
-from stations.models import Departure, DepartureStatus, Service, Station, Terminal, VesselCall
+from stations.models import Departure, DepartureStatus, Direction, Service, Station, Terminal, VesselCall
 
 S = ContainerStatus
 # How far ahead of the clock a reported time may be (clocks at gates and in partners' systems drift).
@@ -124,6 +125,15 @@ def _terminal_place(terminal: Terminal) -> dict:
     }
 
 
+def _origin_place(service: Service) -> dict:
+    """Where the service's trains leave: the station (exports) or the terminal (imports)."""
+    return _terminal_place(service.terminal) if service.is_import else station_place(service.station)
+
+
+def _destination_place(service: Service) -> dict:
+    return station_place(service.station) if service.is_import else _terminal_place(service.terminal)
+
+
 # --- A run of container steps written together ------------------------------------------------------------
 
 
@@ -167,7 +177,8 @@ def steps_deferred(numbers: Iterable[str], *, trains_of: Iterable[str] = (), req
     if requests:
         pending.requests = {
             request.pk: request for request in EmptyRequest.objects.select_for_update(of=("self",))
-            .select_related("booking__departure__service__station").filter(pk__in=requests).order_by("pk")}
+            .select_related("booking__departure__service__station", "booking__vessel_call")
+            .filter(pk__in=requests).order_by("pk")}
         with assignments_deferred([request.booking_id for request in pending.requests.values()], numbers):
             yield from _deferred_run(pending, numbers, trains_of)
         _hand_outs_write(pending)
@@ -242,7 +253,9 @@ def transports_deferred(departure_ids: Iterable[int]):
         .values("booking__departure_id").annotate(at=Max("last_event_at")).values_list("booking__departure_id", "at")
         .order_by())
     for container in (Container.objects.select_for_update(of=("self",)).select_related(*_CONTAINER_RELATED)
-                      .filter(booking__departure_id__in=ids, is_active=True, status=S.GATED_IN).order_by("pk")):
+                      .filter(Q(booking__departure__service__direction=Direction.EXPORT, status=S.GATED_IN)
+                              | Q(booking__departure__service__direction=Direction.IMPORT, status=S.AT_TERMINAL),
+                              booking__departure_id__in=ids, is_active=True).order_by("pk")):
         pending.left_at_station.setdefault(container.booking.departure_id, []).append(container)
     yield from _deferred_block(pending)
 
@@ -407,12 +420,14 @@ _BOOKING_ORDER = [
 def booking_status_refresh(booking: Booking) -> Booking:
     """Derive the booking's status from its containers' progress; it only moves forward."""
     booking = Booking.objects.select_for_update().get(pk=booking.pk)
-    if booking.status not in _BOOKING_ORDER:
+    if booking.status not in (_IMPORT_BOOKING_ORDER if booking.is_import else _BOOKING_ORDER):
         return booking
     statuses = list(booking.containers.exclude(is_active=False, status=S.ASSIGNED).values_list("status", flat=True))
     expected = sum(line.quantity for line in booking.lines.all())
     if not statuses:
         return booking
+    if booking.is_import:
+        return _import_booking_refresh(booking, statuses)
     rank = [_ORDER.index(s) for s in statuses]
     complete = len(statuses) >= expected
     if complete and min(rank) >= _ORDER.index(S.SAILED):
@@ -433,6 +448,34 @@ def booking_status_refresh(booking: Booking) -> Booking:
     return booking
 
 
+_IMPORT_ORDER = [S.ARRIVING, S.AT_TERMINAL, S.ON_TRAIN, S.INLAND, S.AT_STATION_TRACK, S.AT_STATION, S.DELIVERED,
+                 S.RETURNED]
+_IMPORT_BOOKING_ORDER = [BookingStatus.CONFIRMED, BookingStatus.AT_PORT, BookingStatus.IN_TRANSIT,
+                         BookingStatus.AT_STATION, BookingStatus.DELIVERED]
+
+
+def _import_booking_refresh(booking: Booking, statuses: list[str]) -> Booking:
+    """An import booking's status: at the port once a container is discharged from the vessel, in transit once one
+    is on the train, at the station once all arrived there, delivered once all went to the consignee."""
+    if booking.status not in _IMPORT_BOOKING_ORDER:
+        return booking
+    rank = [_IMPORT_ORDER.index(status) for status in statuses]
+    if min(rank) >= _IMPORT_ORDER.index(S.DELIVERED):
+        new = BookingStatus.DELIVERED
+    elif min(rank) >= _IMPORT_ORDER.index(S.AT_STATION_TRACK):
+        new = BookingStatus.AT_STATION
+    elif max(rank) >= _IMPORT_ORDER.index(S.ON_TRAIN):
+        new = BookingStatus.IN_TRANSIT
+    elif max(rank) >= _IMPORT_ORDER.index(S.AT_TERMINAL):
+        new = BookingStatus.AT_PORT
+    else:
+        new = BookingStatus.CONFIRMED
+    if _IMPORT_BOOKING_ORDER.index(new) > _IMPORT_BOOKING_ORDER.index(booking.status):
+        booking.status = new
+        booking.save(update_fields=["status", "updated_at"])
+    return booking
+
+
 def _bookings_refresh(booking_ids: Iterable[int]) -> None:
     for booking in Booking.objects.filter(pk__in=sorted(set(booking_ids))).order_by("pk"):
         booking_status_refresh(booking)
@@ -447,7 +490,7 @@ def _locked_request(request: EmptyRequest) -> EmptyRequest:
         return pending.requests[request.pk]  # locked when the run began
     return (
         EmptyRequest.objects.select_for_update(of=("self",))
-        .select_related("booking__departure__service__station")
+        .select_related("booking__departure__service__station", "booking__vessel_call")
         .get(pk=request.pk)
     )
 
@@ -486,6 +529,35 @@ def empty_request_ready(*, actor: Actor, request: EmptyRequest, at: datetime | N
     return request
 
 
+def returned_empties_for(request: EmptyRequest):
+    """The import empties returned at the request's station that may serve it, oldest first: same size-type, and
+    the carrier of the export's vessel or of no known carrier (match-back offers these before any from the port)."""
+    carrier = request.booking.vessel_call.carrier_scac
+    return (ReturnedEmpty.objects.filter(station=request.booking.departure.service.station, used_at__isnull=True,
+                                         size_type=request.size_type)
+            .filter(Q(owner_scac="") | Q(owner_scac=carrier)).order_by("returned_at", "id"))
+
+
+def _returned_empty_taken(request: EmptyRequest, number: str) -> ReturnedEmpty | None:
+    """The returned import empty this hand-out takes from the station's stock, locked; refused if it is another
+    carrier's or another size-type."""
+    number = (number or "").strip().upper().replace(" ", "")
+    stock = (ReturnedEmpty.objects.select_for_update(of=("self",))
+             .filter(station=request.booking.departure.service.station, number=number, used_at__isnull=True).first())
+    if stock is None:
+        return None
+    carrier = request.booking.vessel_call.carrier_scac
+    if stock.owner_scac and carrier and stock.owner_scac != carrier:
+        raise StateConflict(_("Empty %(number)s belongs to carrier %(owner)s; this booking sails with %(carrier)s.")
+                            % {"number": number, "owner": stock.owner_scac, "carrier": carrier},
+                            code="wrong_owner")
+    if stock.size_type != request.size_type:
+        raise StateConflict(_("Empty %(number)s is a %(size)s; the request is for %(wanted)s.")
+                            % {"number": number, "size": stock.size_type, "wanted": request.size_type},
+                            code="wrong_size_type")
+    return stock
+
+
 def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Container:
     """Station staff hand an empty to the shipper's truck: the number goes on the booking (GTOT, EMPTY)."""
     with transaction.atomic():
@@ -496,10 +568,14 @@ def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Conta
             raise StateConflict(
                 _("This request is %(status)s.") % {"status": request.get_status_display().lower()}, code="illegal_step"
             )
+        matched = _returned_empty_taken(request, number)
         container = container_assign(
             actor=actor, booking=request.booking, number=number, size_type=request.size_type, status=S.EMPTY_OUT
         )
         container.booking = request.booking
+        if matched is not None:  # match-back: an import's empty goes out again for this export
+            matched.used_at, matched.used_by = timezone.now(), container
+            matched.save(update_fields=["used_at", "used_by"])
         _equipment_event(
             container, actor, "GTOT", empty=True, place=station_place(station), details={"empty_request": request.pk}
         )
@@ -691,12 +767,14 @@ def train_depart(*, actor: Actor, departure: Departure, at: datetime | None = No
         departure.status = DepartureStatus.DEPARTED
         departure.actual_departure = at
         _departure_save(departure, "status", "actual_departure")
-        _transport_event(actor, "DEPA", at, place=station_place(departure.service.station), transport=_rail(departure))
-        _move_on_board(departure, S.ON_TRAIN, S.DEPARTED, at)
+        service = departure.service
+        _transport_event(actor, "DEPA", at, place=_origin_place(service), transport=_rail(departure))
+        _move_on_board(departure, S.ON_TRAIN, S.INLAND if service.is_import else S.DEPARTED, at)
+        waiting = S.AT_TERMINAL if service.is_import else S.GATED_IN
         if run is not None:
             _left_behind_containers(actor, run.left_at_station.get(departure.pk, []), "train", _rail(departure), at)
         else:
-            _left_behind(actor, Q(booking__departure=departure, status=S.GATED_IN), "train", _rail(departure), at)
+            _left_behind(actor, Q(booking__departure=departure, status=waiting), "train", _rail(departure), at)
     return departure
 
 
@@ -722,10 +800,12 @@ def train_arrive(*, actor: Actor, departure: Departure, at: datetime | None = No
         departure.status = DepartureStatus.ARRIVED
         departure.actual_arrival = at
         _departure_save(departure, "status", "actual_arrival")
-        _transport_event(
-            actor, "ARRI", at, place=_terminal_place(departure.service.terminal), transport=_rail(departure)
-        )
-        _move_on_board(departure, S.DEPARTED, S.ARRIVED, at)
+        service = departure.service
+        _transport_event(actor, "ARRI", at, place=_destination_place(service), transport=_rail(departure))
+        if service.is_import:
+            _move_on_board(departure, S.INLAND, S.AT_STATION_TRACK, at)
+        else:
+            _move_on_board(departure, S.DEPARTED, S.ARRIVED, at)
     return departure
 
 

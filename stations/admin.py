@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from stations.models import Departure, Location, Service, Station, Tariff, Terminal, VesselCall
+from stations.models import (
+    CarrierDetention,
+    Departure,
+    Location,
+    Service,
+    Station,
+    Tariff,
+    Terminal,
+    VesselCall,
+)
 
 
 @admin.register(Location)
@@ -31,9 +40,9 @@ class TariffInline(admin.TabularInline):
 
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["code", "short_code", "station", "terminal", "mode", "operator", "departure_time",
+    list_display = ["code", "short_code", "direction", "station", "terminal", "mode", "operator", "departure_time",
                     "transit_hours", "teu_capacity", "is_active"]
-    list_filter = ["mode", "terminal", "is_active"]
+    list_filter = ["direction", "mode", "terminal", "is_active"]
     search_fields = ["code", "short_code", "station__code", "station__name"]
     list_select_related = ["station", "terminal", "operator"]
     inlines = [TariffInline]
@@ -60,3 +69,9 @@ class VesselCallAdmin(admin.ModelAdmin):
     list_select_related = ["terminal"]
     filter_horizontal = ["destinations"]
     date_hierarchy = "etd"
+
+
+@admin.register(CarrierDetention)
+class CarrierDetentionAdmin(admin.ModelAdmin):
+    list_display = ["carrier_scac", "free_days", "per_teu_day", "currency"]
+    search_fields = ["carrier_scac"]

@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Mod, StrIndex, Substr
 from django.db.models.lookups import Exact
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from stdnum import imo as stdnum_imo
 
@@ -154,6 +154,13 @@ class Station(Localised, Placed):
     has_empty_depot = models.BooleanField(_("empty depot"), default=True)
     has_customs_supervision = models.BooleanField(_("customs supervision"), default=True)
     issues_bills_of_lading = models.BooleanField(_("issues bills of lading"), default=False)
+    # Imports: how long a full container may wait at the station for its consignee free of charge (from the day
+    # after it is discharged there), and the demurrage per TEU for each day beyond.
+    import_free_days = models.PositiveSmallIntegerField(
+        _("import free days at the station"), default=5, db_default=5, validators=[MaxValueValidator(60)])
+    demurrage_per_teu_day = models.DecimalField(
+        _("demurrage per TEU and day"), max_digits=8, decimal_places=2, default=Decimal("150"),
+        db_default=Decimal("150"), validators=[MinValueValidator(Decimal("0"))])
     operator = models.ForeignKey(
         Organisation,
         verbose_name=_("operator"),
@@ -223,6 +230,13 @@ class Terminal(Localised, Placed):
         return timedelta(hours=self.handling_buffer_hours)
 
 
+class Direction(models.TextChoices):
+    """Which way containers travel: exports from the inland station to the vessel, imports the other way."""
+
+    EXPORT = "export", pgettext_lazy("direction", "Export")
+    IMPORT = "import", pgettext_lazy("direction", "Import")
+
+
 class Mode(models.TextChoices):
     RAIL = "RAIL", _("Rail")
     BARGE = "BARGE", _("Barge")
@@ -263,7 +277,8 @@ def short_code_free(code: str) -> str:
 
 
 class Service(models.Model):
-    """A scheduled link from a station to a terminal, run on given weekdays at a local time."""
+    """A scheduled link between a station and a terminal, run on given weekdays at a local time: an export
+    service leaves the station for the terminal, an import service leaves the terminal for the station."""
 
     code = models.SlugField(_("code"), max_length=30, unique=True)
     # DCSA Track & Trace 2.2.0 takes at most 5 characters as carrierServiceCode, fewer than our codes have.
@@ -278,6 +293,8 @@ class Service(models.Model):
         Terminal, verbose_name=_("terminal"), on_delete=models.PROTECT, related_name="services"
     )
     mode = models.CharField(_("mode"), max_length=5, choices=Mode.choices, default=Mode.RAIL)
+    direction = models.CharField(_("direction"), max_length=6, choices=Direction.choices, default=Direction.EXPORT,
+                                 db_default=Direction.EXPORT, db_index=True)
     operator = models.ForeignKey(
         Organisation,
         verbose_name=_("operator"),
@@ -286,7 +303,7 @@ class Service(models.Model):
         limit_choices_to={"kind": PartyKind.RAILWAY},
     )
     weekdays = models.JSONField(_("weekdays"), validators=[validate_weekdays], help_text=_("ISO weekdays, 1 = Monday."))
-    departure_time = models.TimeField(_("departure time (station local)"))
+    departure_time = models.TimeField(_("departure time (local)"))
     transit_hours = models.PositiveSmallIntegerField(_("transit (hours)"), validators=[MinValueValidator(1)])
     closing_hours = models.PositiveSmallIntegerField(
         _("station closing (hours before departure)"), default=4
@@ -307,6 +324,7 @@ class Service(models.Model):
             models.CheckConstraint(condition=Q(teu_capacity__gt=0), name="service_capacity_positive"),
             models.CheckConstraint(condition=Q(transit_hours__gt=0), name="service_transit_positive"),
             models.CheckConstraint(condition=Q(mode__in=Mode.values), name="service_mode_valid"),
+            models.CheckConstraint(condition=Q(direction__in=Direction.values), name="service_direction_valid"),
             models.CheckConstraint(condition=Q(short_code__regex=SHORT_CODE_RE), name="service_short_code_format"),
         ]
 
@@ -325,6 +343,41 @@ class Service(models.Model):
         # A form (the admin's) left it empty: the code it will have, so the database's checks pass in validation.
         if not self.short_code and self.code:
             self.short_code = short_code_free(self.code)
+
+    @property
+    def is_import(self) -> bool:
+        return self.direction == Direction.IMPORT
+
+    @property
+    def origin_place(self):
+        """Where the service's trains leave from: the station for exports, the terminal for imports."""
+        return self.terminal if self.is_import else self.station
+
+    @property
+    def destination_place(self):
+        return self.station if self.is_import else self.terminal
+
+
+class CarrierDetention(models.Model):
+    """A carrier's free time for its import containers with the consignee (from the gate-out of the full container
+    until the empty is returned to an inland station) and the detention per TEU for each day beyond."""
+
+    carrier_scac = models.CharField(_("carrier SCAC"), max_length=4, unique=True,
+                                    validators=[RegexValidator(r"^[A-Z]{4}$", _("Four capital letters."))])
+    free_days = models.PositiveSmallIntegerField(_("free days with the consignee"), default=14,
+                                                 validators=[MaxValueValidator(90)])
+    per_teu_day = models.DecimalField(_("detention per TEU and day"), max_digits=8, decimal_places=2,
+                                      validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+
+    class Meta:
+        ordering = ["carrier_scac"]
+        verbose_name = _("carrier detention terms")
+        verbose_name_plural = _("carrier detention terms")
+        constraints = [models.CheckConstraint(condition=Q(per_teu_day__gte=0), name="detention_rate_not_negative")]
+
+    def __str__(self):
+        return self.carrier_scac
 
 
 class ContainerSize(models.TextChoices):
@@ -474,6 +527,8 @@ class VesselCall(models.Model):
     destinations = models.ManyToManyField(Location, verbose_name=_("destination ports"), related_name="vessel_calls")
     # Indexed: the figures read today's sailings live (bookings/rollups.py).
     actual_departure = models.DateTimeField(_("actual departure"), null=True, blank=True, db_index=True)
+    # Reported by the port (TRANSPORT ARRI VESSEL): import containers may be discharged from then on.
+    actual_arrival = models.DateTimeField(_("actual arrival"), null=True, blank=True)
 
     class Meta:
         ordering = ["etd", "reference"]
@@ -496,6 +551,11 @@ class VesselCall(models.Model):
 
     def __str__(self):
         return f"{self.vessel_name} {self.voyage}"
+
+    @property
+    def import_stacked_at(self):
+        """When its import containers can be on the terminal's stack: the vessel's arrival plus handling."""
+        return (self.actual_arrival or self.eta) + self.terminal.handling_buffer
 
     def latest_arrival_for(self, terminal: Terminal | None = None):
         """The last time a train or barge may reach the terminal and still make the CY cut-off."""

@@ -131,7 +131,8 @@ def declaration_released(booking, numbers=None):
     shipper = Actor(organisation=booking.shipper)
     numbers = numbers if numbers is not None else list(booking.containers.values_list("number", flat=True))
     declaration = customs_services.declaration_create(
-        actor=shipper, booking=booking, trade_mode="0110", transport_mode="rail_vessel",
+        actor=shipper, booking=booking, trade_mode="0110",
+        transport_mode="vessel_rail" if booking.is_import else "rail_vessel",
         lines=[goods_line(gross_weight_kg=str(booking.cargo_weight_kg))], containers=numbers,
         declarant_uscc=booking.shipper.uscc or VALID_USCC,
     )

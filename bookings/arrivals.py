@@ -1,0 +1,387 @@
+"""Imports: containers the port announces on an arriving vessel, booked inland by their consignee.
+
+The port (or the carrier, through the port's account or the API) announces a vessel call's full containers with
+their consignee and bill of lading; the consignee books them on an import departure from the vessel's terminal to
+an inland station. Booking takes the departure's capacity under the same row lock as an export booking
+(bookings.services._move_capacity), so an import departure is never overbooked either.
+
+Holds (Terminal49's model): a container at the station is available for pick-up once no hold remains - customs
+(the booking's declaration released, decided by the customs app), the carrier's freight hold and the terminal's
+hold (set and lifted here).
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from bookings.models import (
+    SIZE_TYPES,
+    ArrivingContainer,
+    Booking,
+    BookingStatus,
+    ChangeKind,
+    Container,
+    ContainerStatus,
+    HoldKind,
+    validate_container_number,
+)
+from bookings.services import (
+    _lock,
+    _move_capacity,
+    _record,
+    _require_enterprise,
+    _require_owner,
+    _set_quote,
+    _snapshot,
+    _write_lines,
+    booking_confirm,
+    connection_problems,
+    quote_build,
+    station_place,
+)
+from intermodal.access import Actor
+from intermodal.codes import Classifier, EmptyIndicator, EventType
+from intermodal.errors import InvalidInput, NotAllowed, StateConflict
+from intermodal.events import event_record
+from intermodal.models import Organisation, PartyKind
+from stations.models import CarrierDetention, Departure, Direction, Location, Station, VesselCall
+
+# How many containers one announcement or one import booking may name.
+MAX_ANNOUNCED = 1000
+MAX_IMPORT_CONTAINERS = 200
+# A carrier without terms of its own: the free time and tariff consignees are told.
+DEFAULT_DETENTION_FREE_DAYS = 14
+DEFAULT_DETENTION_PER_TEU_DAY = Decimal("120")
+
+
+def _require_port_of(actor: Actor, call: VesselCall) -> None:
+    if actor.kind == PartyKind.PLATFORM_ADMIN:
+        return
+    if actor.kind != PartyKind.PORT or call.terminal.operator_id != getattr(actor.organisation, "pk", None):
+        raise NotAllowed(_("Only the port company of terminal %(terminal)s can announce or release its containers.")
+                         % {"terminal": call.terminal.code}, code="not_your_place")
+
+
+@dataclass(frozen=True)
+class Announced:
+    """One arriving container as the port announces it."""
+
+    number: str
+    size_type: str
+    bl_number: str
+    consignee: Organisation
+    port_of_loading: Location
+    gross_weight_kg: Decimal
+    seal_number: str = ""
+    freight_hold: bool = False
+    terminal_hold: bool = False
+
+
+def arrivals_announce(*, actor: Actor, vessel_call: VesselCall, items: list[Announced]) -> list[ArrivingContainer]:
+    """The port announces the full containers arriving on a vessel call; announced again before being booked, a
+    container's details are replaced. All or nothing: a container already booked inland, or listed twice, refuses
+    the whole announcement (409, the numbers named)."""
+    _require_port_of(actor, vessel_call)
+    if not items:
+        raise InvalidInput(errors={"containers": [_("Announce at least one container.")]})
+    if len(items) > MAX_ANNOUNCED:
+        raise InvalidInput(errors={"containers": [_("At most %(n)s containers at once.") % {"n": MAX_ANNOUNCED}]})
+    numbers = [item.number for item in items]
+    twice = sorted(number for number, n in Counter(numbers).items() if n > 1)
+    if twice:
+        raise InvalidInput(errors={"containers": [_("Listed twice: %(numbers)s.") % {"numbers": ", ".join(twice)}]})
+    for item in items:
+        if item.consignee.kind != PartyKind.ENTERPRISE:
+            raise InvalidInput(errors={"consignee": [_("%(org)s is not an enterprise: it cannot be a consignee.")
+                                                     % {"org": item.consignee.code}]})
+    with transaction.atomic():
+        existing = {row.number: row for row in ArrivingContainer.objects.select_for_update()
+                    .filter(vessel_call=vessel_call, number__in=sorted(numbers)).order_by("pk")}
+        booked = sorted(number for number, row in existing.items() if row.booking_id is not None)
+        if booked:
+            raise StateConflict(_("Already booked inland, so no longer changed by an announcement: %(numbers)s.")
+                                % {"numbers": ", ".join(booked)}, code="already_booked")
+        rows = []
+        for item in items:
+            row = existing.get(item.number) or ArrivingContainer(vessel_call=vessel_call, number=item.number)
+            for name in ("size_type", "bl_number", "consignee", "port_of_loading", "gross_weight_kg", "seal_number",
+                         "freight_hold", "terminal_hold"):
+                setattr(row, name, getattr(item, name))
+            row.announced_by = actor.organisation or item.consignee
+            row.save()
+            rows.append(row)
+    return rows
+
+
+def _arrivals_locked(*, actor: Actor, vessel_call: VesselCall, numbers: Iterable[str]) -> list[ArrivingContainer]:
+    numbers = sorted({number.strip().upper().replace(" ", "") for number in numbers})
+    rows = list(ArrivingContainer.objects.select_for_update(of=("self",)).select_related("port_of_loading")
+                .filter(vessel_call=vessel_call, number__in=numbers).order_by("pk"))
+    found = {row.number: row for row in rows if actor.kind == PartyKind.PLATFORM_ADMIN
+             or row.consignee_id == getattr(actor.organisation, "pk", None)}
+    missing = [number for number in numbers if number not in found]
+    if missing:
+        raise InvalidInput(errors={"containers": [
+            _("Not announced on %(call)s for your organisation: %(numbers)s.")
+            % {"call": vessel_call.reference, "numbers": ", ".join(missing)}]})
+    taken = [row.number for row in rows if row.booking_id is not None]
+    if taken:
+        raise StateConflict(_("Already booked inland: %(numbers)s.") % {"numbers": ", ".join(taken)},
+                            code="already_booked")
+    return rows
+
+
+def import_booking_create(
+    *,
+    actor: Actor,
+    departure: Departure,
+    vessel_call: VesselCall,
+    numbers: Iterable[str],
+    commodity: str,
+    un_number: str = "",
+    imdg_class: str = "",
+) -> Booking:
+    """The consignee books announced containers of a vessel call on an import departure to an inland station:
+    priced, confirmed and the departure's TEU taken in one transaction, or refused with nothing kept."""
+    _require_enterprise(actor)
+    numbers = list(numbers)
+    if not numbers:
+        raise InvalidInput(errors={"containers": [_("Name the arriving containers to book.")]})
+    if len(numbers) > MAX_IMPORT_CONTAINERS:
+        raise InvalidInput(errors={"containers": [_("At most %(n)s containers in one booking.")
+                                                  % {"n": MAX_IMPORT_CONTAINERS}]})
+    if departure.service.direction != Direction.IMPORT:
+        raise InvalidInput(errors={"departure": [_("Departure %(ref)s carries exports, not imports.")
+                                                 % {"ref": departure.reference}]})
+    problems = connection_problems(departure=departure, vessel_call=vessel_call)
+    if problems:
+        raise StateConflict(" ".join(problems), code="no_connection")
+    with transaction.atomic():
+        arrivals = _arrivals_locked(actor=actor, vessel_call=vessel_call, numbers=numbers)
+        lines = Counter(row.size_type for row in arrivals)
+        quote = quote_build(service=departure.service, lines=lines)
+        booking = Booking(
+            reference=f"TMP-{departure.pk}-{arrivals[0].pk}",
+            direction=Direction.IMPORT,
+            shipper=actor.organisation,
+            created_by=actor.user,
+            departure=departure,
+            vessel_call=vessel_call,
+            original_vessel_call=vessel_call,
+            destination=arrivals[0].port_of_loading,
+            commodity=commodity,
+            cargo_weight_kg=sum((row.gross_weight_kg for row in arrivals), Decimal("0")),
+            un_number=un_number,
+            imdg_class=imdg_class,
+            free_days=departure.service.station.import_free_days,
+        )
+        _set_quote(booking, quote)
+        booking.save()
+        booking.reference = f"BK-{timezone.localdate():%Y}-{booking.pk:06d}"
+        booking.save(update_fields=["reference"])
+        _write_lines(booking, quote)
+        _record(booking=booking, actor=actor, kind=ChangeKind.CREATED, code="DRFT")
+        booking = booking_confirm(actor=actor, booking=booking)
+        try:
+            with transaction.atomic():
+                Container.objects.bulk_create([
+                    Container(booking=booking, number=row.number, size_type=row.size_type,
+                              seal_number=row.seal_number,
+                              status=ContainerStatus.AT_TERMINAL if row.discharged_at else ContainerStatus.ARRIVING,
+                              last_event_at=row.discharged_at)
+                    for row in arrivals])
+        except IntegrityError:
+            raise StateConflict(_("One of these containers is still active on another booking."),
+                                code="container_in_use") from None
+        ArrivingContainer.objects.filter(pk__in=[row.pk for row in arrivals]).update(booking=booking)
+        if any(row.discharged_at for row in arrivals):
+            booking.status = BookingStatus.AT_PORT
+            booking.save(update_fields=["status", "updated_at"])
+    return booking
+
+
+def import_booking_move(*, actor: Actor, booking: Booking, departure: Departure, reason: str = "") -> Booking:
+    """Move an import booking whose containers are not yet on the train to another import departure from the same
+    terminal: the slots move under the departures' locks, in id order (never overbooked)."""
+    with transaction.atomic():
+        booking = _lock(booking)
+        _require_owner(actor, booking)
+        if not booking.is_import:
+            raise StateConflict(_("Booking %(ref)s is an export: amend or roll it.") % {"ref": booking.reference},
+                                code="export_booking")
+        if booking.status not in (BookingStatus.CONFIRMED, BookingStatus.AT_PORT):
+            raise StateConflict(_("Booking %(ref)s is %(status)s: its containers have left the terminal.")
+                                % {"ref": booking.reference, "status": booking.get_status_display().lower()},
+                                code="departure_fixed")
+        if departure.pk == booking.departure_id:
+            raise InvalidInput(errors={"departure": [_("Move to another departure than the booked one.")]})
+        if departure.service.direction != Direction.IMPORT:
+            raise InvalidInput(errors={"departure": [_("Departure %(ref)s carries exports, not imports.")
+                                                     % {"ref": departure.reference}]})
+        problems = connection_problems(departure=departure, vessel_call=booking.vessel_call)
+        if problems:
+            raise StateConflict(" ".join(problems), code="no_connection")
+        before = _snapshot(booking)
+        quote = quote_build(service=departure.service, lines={line.size_type: line.quantity
+                                                             for line in booking.lines.all()})
+        _move_capacity({booking.departure_id: -booking.teu, departure.pk: quote.teu})
+        booking.departure = departure
+        _set_quote(booking, quote)
+        booking.roll_count += 1
+        booking.save()
+        _write_lines(booking, quote)
+        _record(booking=booking, actor=actor, kind=ChangeKind.ROLLED, code="CONF", before=before, reason=reason)
+    return booking
+
+
+# --- Holds and availability ------------------------------------------------------------------------------
+
+
+def holds_of(container: Container, *, customs_released: bool) -> list[str]:
+    """The holds keeping an import container at the station, in a fixed order; none: available for pick-up."""
+    arrival = _arrival_of(container)
+    holds = []
+    if not customs_released:
+        holds.append(HoldKind.CUSTOMS)
+    if arrival is not None and arrival.freight_hold:
+        holds.append(HoldKind.FREIGHT)
+    if arrival is not None and arrival.terminal_hold:
+        holds.append(HoldKind.TERMINAL)
+    return holds
+
+
+def _arrival_of(container: Container) -> ArrivingContainer | None:
+    return ArrivingContainer.objects.filter(booking_id=container.booking_id, number=container.number).first()
+
+
+def available_record(*, actor: Actor, container: Container, at: datetime | None = None) -> None:
+    """The container is available for pick-up at its station (EQUIPMENT AVPU, LADEN): said once, when its last
+    hold lifts or, without holds, as it is discharged there."""
+    station = container.booking.departure.service.station
+    event_record(
+        event_type=EventType.EQUIPMENT, event_code="AVPU", classifier=Classifier.ACTUAL, event_datetime=at,
+        organisation=actor.organisation, user=actor.user, equipment_reference=container.number,
+        empty_indicator=EmptyIndicator.LADEN, booking_reference=container.booking.reference,
+        **station_place(station), details={"size_type": container.size_type, "available_for_pickup": True})
+
+
+def hold_release(*, actor: Actor, arrival: ArrivingContainer, kind: str, customs_released: bool) -> ArrivingContainer:
+    """The port lifts a freight (for the carrier) or terminal hold; if the container waits at the station with no
+    hold left, it becomes available for pick-up (AVPU). `customs_released`: the customs hold, as customs decided."""
+    if kind not in (HoldKind.FREIGHT, HoldKind.TERMINAL):
+        raise InvalidInput(errors={"kind": [_("Only freight and terminal holds are lifted here; customs releases "
+                                              "its own.")]})
+    with transaction.atomic():
+        arrival = ArrivingContainer.objects.select_for_update(of=("self",)).select_related(
+            "vessel_call__terminal").get(pk=arrival.pk)
+        _require_port_of(actor, arrival.vessel_call)
+        field_name = f"{kind}_hold"
+        if not getattr(arrival, field_name):
+            raise StateConflict(_("Container %(number)s has no %(kind)s hold.")
+                                % {"number": arrival.number, "kind": HoldKind(kind).label.lower()}, code="no_hold")
+        setattr(arrival, field_name, False)
+        arrival.save(update_fields=[field_name])
+        container = (Container.objects.select_for_update(of=("self",))
+                     .select_related("booking__departure__service__station")
+                     .filter(booking_id=arrival.booking_id, number=arrival.number, is_active=True).first())
+        if (container is not None and container.status == ContainerStatus.AT_STATION
+                and not holds_of(container, customs_released=customs_released)):
+            available_record(actor=actor, container=container)
+    return arrival
+
+
+# --- Free time: demurrage at the station, detention with the consignee ------------------------------------
+
+
+@dataclass(frozen=True)
+class FreeTime:
+    """One clock of an import container: from the day after `start` (the station's local day), `free_days` free,
+    then `per_teu_day` a TEU for each day until `end` (or today)."""
+
+    kind: str  # "demurrage" | "detention"
+    start: date
+    free_days: int
+    last_free_day: date
+    end: date | None
+    days_used: int
+    chargeable_days: int
+    per_teu_day: Decimal
+    teu: int
+    charges: Decimal
+    currency: str
+
+    @property
+    def running(self) -> bool:
+        return self.end is None
+
+
+def _local_day(moment: datetime, zone: str) -> date:
+    return moment.astimezone(ZoneInfo(zone)).date()
+
+
+def free_time_clock(*, kind: str, started: datetime, ended: datetime | None, zone: str, free_days: int,
+                    per_teu_day: Decimal, teu: int, currency: str, now: datetime | None = None) -> FreeTime:
+    """The clock as days of the station's calendar (Asia/Shanghai for the demo network): the day the container
+    arrives (or leaves) is free of charge and not counted; counting starts the next local day, the last free day
+    is that day plus free_days - 1, every day after it until the end (or today, inclusive) is charged."""
+    start = _local_day(started, zone)
+    first = start + timedelta(days=1)
+    last_free = first + timedelta(days=free_days - 1)
+    end_day = _local_day(ended or now or timezone.now(), zone)
+    days_used = max((end_day - start).days, 0)
+    chargeable = max((end_day - last_free).days, 0)
+    return FreeTime(kind=kind, start=start, free_days=free_days, last_free_day=last_free,
+                    end=_local_day(ended, zone) if ended else None, days_used=days_used,
+                    chargeable_days=chargeable, per_teu_day=per_teu_day, teu=teu,
+                    charges=(per_teu_day * teu * chargeable).quantize(Decimal("0.01")), currency=currency)
+
+
+def container_teu(container: Container) -> int:
+    return SIZE_TYPES[container.size_type].teu
+
+
+def detention_terms(carrier_scac: str) -> tuple[int, Decimal, str]:
+    terms = CarrierDetention.objects.filter(carrier_scac=carrier_scac).first() if carrier_scac else None
+    if terms is None:
+        return DEFAULT_DETENTION_FREE_DAYS, DEFAULT_DETENTION_PER_TEU_DAY, "CNY"
+    return terms.free_days, terms.per_teu_day, terms.currency
+
+
+def demurrage_of(container: Container, *, now: datetime | None = None) -> FreeTime | None:
+    """Demurrage: from the discharge at the station until the gate-out to the consignee."""
+    if container.station_discharge_at is None:
+        return None
+    station: Station = container.booking.departure.service.station
+    return free_time_clock(kind="demurrage", started=container.station_discharge_at, ended=container.delivered_at,
+                           zone=station.timezone, free_days=container.booking.free_days,
+                           per_teu_day=station.demurrage_per_teu_day, teu=container_teu(container),
+                           currency=container.booking.currency, now=now)
+
+
+def detention_of(container: Container, *, now: datetime | None = None) -> FreeTime | None:
+    """Detention: from the gate-out to the consignee until the empty is back at an inland station."""
+    if container.delivered_at is None:
+        return None
+    free_days, rate, currency = detention_terms(container.booking.vessel_call.carrier_scac)
+    station: Station = container.booking.departure.service.station
+    return free_time_clock(kind="detention", started=container.delivered_at, ended=container.returned_at,
+                           zone=station.timezone, free_days=free_days, per_teu_day=rate,
+                           teu=container_teu(container), currency=currency, now=now)
+
+
+def check_number(number: str) -> str:
+    """A container number as stored (ISO 6346, check digit verified), or InvalidInput on `containers`."""
+    number = (number or "").strip().upper().replace(" ", "")
+    try:
+        validate_container_number(number)
+    except ValidationError as exc:
+        raise InvalidInput(errors={"containers": exc.messages}) from None
+    return number
