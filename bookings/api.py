@@ -4,19 +4,13 @@ import django_filters
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    PolymorphicProxySerializer,
-    extend_schema,
-    extend_schema_field,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings import arrivals, selectors, services
+from bookings import selectors, services
 from bookings.models import SIZE_TYPE_CHOICES, Booking, BookingStatus, Container, EmptyRequest, VgmMethod
 from databases.replicas import ReplicaReadsMixin
 from intermodal.access import Actor
@@ -143,7 +137,10 @@ class BookingSerializer(serializers.ModelSerializer):
 
 
 class BookingCreateSerializer(KnownFieldsOnly, serializers.Serializer):
-    direction = serializers.ChoiceField(choices=[Direction.EXPORT], required=False, default=Direction.EXPORT)
+    direction = serializers.ChoiceField(
+        choices=[Direction.EXPORT], required=False, default=Direction.EXPORT,
+        help_text=_("Export: book here. Imports (arriving containers booked inland) are booked at "
+                    "/api/v1/bookings/import/."))
     departure = serializers.SlugRelatedField(
         slug_field="reference", queryset=Departure.objects.select_related("service__station", "service__terminal")
     )
@@ -174,32 +171,6 @@ class BookingCreateSerializer(KnownFieldsOnly, serializers.Serializer):
     confirm = serializers.BooleanField(
         required=False, default=False, help_text=_("Reserve the slots at once; refused bookings are not kept.")
     )
-
-
-class ImportBookingCreateSerializer(KnownFieldsOnly, serializers.Serializer):
-    direction = serializers.ChoiceField(choices=[Direction.IMPORT])
-    departure = serializers.SlugRelatedField(
-        slug_field="reference", queryset=Departure.objects.select_related("service__station", "service__terminal"),
-        help_text=_("An import departure from the vessel's terminal to the inland station."),
-    )
-    vessel_call = serializers.SlugRelatedField(
-        slug_field="reference", queryset=VesselCall.objects.select_related("terminal")
-    )
-    containers = serializers.ListField(
-        child=CodeField(max_length=11), allow_empty=False, max_length=arrivals.MAX_IMPORT_CONTAINERS,
-        help_text=_("Numbers of containers announced on the vessel call for your organisation."),
-    )
-    commodity = serializers.CharField(max_length=200)
-    un_number = CodeField(max_length=4, required=False, allow_blank=True, default="",
-                          validators=[RegexValidator(r"^[0-9]{4}$", _("A UN number is four digits, e.g. 1263."))])
-    imdg_class = serializers.ChoiceField(choices=[(c, c) for c in IMDG_CLASSES], required=False, allow_blank=True,
-                                         default="")
-
-
-class ImportBookingMoveSerializer(KnownFieldsOnly, serializers.Serializer):
-    departure = serializers.SlugRelatedField(
-        slug_field="reference", queryset=Departure.objects.select_related("service__station", "service__terminal"))
-    reason = serializers.CharField(max_length=250, required=False, default="")
 
 
 class BookingAmendSerializer(KnownFieldsOnly, serializers.Serializer):
@@ -350,23 +321,13 @@ class BookingViewSet(ReplicaReadsMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return Response(self.get_serializer(booking).data, status=status_code)
 
     @extend_schema(
-        request=PolymorphicProxySerializer(
-            component_name="BookingCreateRequest", resource_type_field_name=None,
-            serializers=[BookingCreateSerializer, ImportBookingCreateSerializer]),
+        request=BookingCreateSerializer,
         responses={201: BookingSerializer, **ERROR_RESPONSES},
-        summary="Create a booking: an export (a draft, or confirmed at once with confirm=true), or with "
-                "direction=import, arriving containers booked inland (confirmed at once)",
+        summary="Create an export booking (a draft, or confirmed at once with confirm=true)",
         parameters=[IDEMPOTENCY_KEY],
     )
     @idempotent
     def create(self, request):
-        if isinstance(request.data, dict) and request.data.get("direction") == Direction.IMPORT:
-            serializer = ImportBookingCreateSerializer(data=request.data)
-            serializer.is_valid(raise_exception=True)
-            data = dict(serializer.validated_data)
-            data.pop("direction")
-            booking = arrivals.import_booking_create(actor=self.actor(), numbers=data.pop("containers"), **data)
-            return self._answer(booking, status.HTTP_201_CREATED)
         serializer = BookingCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -417,21 +378,6 @@ class BookingViewSet(ReplicaReadsMixin, mixins.ListModelMixin, mixins.RetrieveMo
         serializer = BookingCancelSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         booking = services.booking_cancel(actor=self.actor(), booking=booking, **serializer.validated_data)
-        return self._answer(booking)
-
-    @extend_schema(
-        request=ImportBookingMoveSerializer,
-        responses={200: BookingSerializer, **ERROR_RESPONSES},
-        summary="Move an import booking to another import departure before its containers are on the train",
-        parameters=[IDEMPOTENCY_KEY],
-    )
-    @action(detail=True, methods=["post"])
-    @idempotent
-    def move(self, request, reference=None):
-        booking = self.get_object()
-        serializer = ImportBookingMoveSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        booking = arrivals.import_booking_move(actor=self.actor(), booking=booking, **serializer.validated_data)
         return self._answer(booking)
 
     @extend_schema(

@@ -21,7 +21,6 @@ from bookings.models import (
     ACTIVE,
     HOLDS_CAPACITY,
     SIZE_TYPES,
-    ArrivingContainer,
     Booking,
     BookingChange,
     BookingLine,
@@ -630,9 +629,7 @@ def booking_cancel(*, actor: Actor, booking: Booking, reason: str = "") -> Booki
         booking.status = BookingStatus.CANCELLED
         booking.cancelled_at = timezone.now()
         booking.save(update_fields=["status", "cancelled_at", "updated_at"])
-        booking.containers.update(is_active=False)
-        # An import's containers go back to the vessel call's list, bookable again.
-        ArrivingContainer.objects.filter(booking=booking).update(booking=None)
+        booking.containers.update(is_active=False)  # an import's arrivals are then bookable again (inbound)
         _record(booking=booking, actor=actor, kind=ChangeKind.CANCELLED, code="CANC", before=before, reason=reason)
     return booking
 

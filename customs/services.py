@@ -12,7 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bookings.arrivals import available_record, holds_of
 from bookings.models import HOLDS_CAPACITY, Booking, BookingStatus, Container, ContainerStatus
 from customs.models import (
     EXPORT_MODES,
@@ -30,6 +29,7 @@ from customs.models import (
     RiskRule,
     RiskRuleKind,
 )
+from inbound.services import available_record, holds_of
 from intermodal.access import Actor
 from intermodal.codes import DocumentType, EventType, FacilityKind
 from intermodal.errors import InvalidInput, NotAllowed, StateConflict
@@ -533,6 +533,13 @@ def declaration_amend(*, actor: Actor, declaration: Declaration) -> Declaration:
 
 
 # --- Pre-release -----------------------------------------------------------------------------------------
+
+
+def bookings_released(booking_ids: Iterable[int]) -> set[int]:
+    """Of these bookings, those whose latest declaration is released: one query for a page of containers."""
+    latest = (Declaration.objects.filter(booking_id__in=set(booking_ids)).order_by("booking_id", "-version")
+              .distinct("booking_id").values_list("booking_id", "status"))
+    return {booking_id for booking_id, status in latest if status == DeclarationStatus.RELEASED}
 
 
 def container_released(container: Container) -> bool:

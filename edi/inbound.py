@@ -17,13 +17,14 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
+from bookings.models import Container as BookedContainer
 from bookings.models import EmptyRequest, EmptyRequestStatus
 from bookings.selectors import booking_list
 from edi.edifact import EdifactError, components, element, parse, parse_edifact_datetime
 from intermodal.access import Actor
 from intermodal.api import _flatten
 from journey.api import MAX_BULK, events_apply_bulk
-from stations.models import Departure, VesselCall
+from stations.models import Departure, Direction, VesselCall
 
 MESSAGE_TYPES = ("CODECO", "COARRI")
 # BGM 1001 (document name code) -> our event code, per message type.
@@ -258,10 +259,17 @@ def _empty_request(actor: Actor, container: Container) -> int | None:
 
 
 def _unsupported(message: ParsedMessage, container: Container) -> str | None:
-    if message.event_code == "GTIN" and container.full_empty == EMPTY:
-        return _("An empty container's gate-in (an empty returned) is not reported through this interface.")
-    if message.event_code == "GTOT" and container.full_empty == FULL:
-        return _("A full container's gate-out (delivery to the consignee) is not reported through this interface.")
+    """An empty's gate-in (returned) and a full container's gate-out (delivered to the consignee) are import steps:
+    refused for a container that travels on no import booking."""
+    empty_in = message.event_code == "GTIN" and container.full_empty == EMPTY
+    full_out = message.event_code == "GTOT" and container.full_empty == FULL
+    if (empty_in or full_out) and not BookedContainer.objects.filter(
+            number=container.number, is_active=True, booking__direction=Direction.IMPORT).exists():
+        if empty_in:
+            return _("An empty container's gate-in is an import's empty returned: %(number)s is on no import "
+                     "booking.") % {"number": container.number}
+        return _("A full container's gate-out is an import's delivery to the consignee: %(number)s is on no import "
+                 "booking.") % {"number": container.number}
     return None
 
 

@@ -219,6 +219,16 @@ MATRIX: dict[str, Route] = {
     "api-bill-of-lading-issue": api("booking", post=Access(scope=S.EVENTS_WRITE, parties=STATION,
                                                           sees=BOOKING_PARTIES, others=H)),
     "api-bill-of-lading-pdf": api("booking", get=Access(scope=S.BOOKINGS_READ, parties=BOOKING_PARTIES, others=H)),
+    # Imports (inbound, journey/imports_api.py): the port announces a call's arriving containers and lifts holds;
+    # consignees book them inland and move such a booking.
+    "api-arrivals": api(get=Access(scope=S.BOOKINGS_READ)),
+    "api-arrivals-announce": api("vessel_call", post=Access(scope=S.EVENTS_WRITE, parties=PORT)),
+    "api-arrival-release": api("vessel_call_container", post=Access(
+        scope=S.EVENTS_WRITE, parties=PORT, sees=frozenset({K.ENTERPRISE}), others=H)),
+    "api-import-containers": api(get=Access(scope=S.BOOKINGS_READ)),
+    "api-import-booking-create": api(post=Access(scope=S.BOOKINGS_WRITE, parties=frozenset({K.ENTERPRISE}))),
+    "api-import-booking-move": api("booking", post=Access(scope=S.BOOKINGS_WRITE, parties=SHIPPER,
+                                                          sees=BOOKING_PARTIES, others=H)),
     "api-figures": api(get=Access(scope=S.KPI_READ)),
     # --- Notifications and webhooks (issue 6) ---------------------------------------------------------------
     "notifications:inbox": page(get=SIGNED_IN),

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "intermodal",
     "stations",
     "bookings",
+    "inbound",
     "customs",
     "bkg",
     "tracking",

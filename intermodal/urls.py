@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/v1/me/", api_views.MeView.as_view(), name="api-me"),
     path("api/v1/", include(api_views.router.urls)),
     path("api/v1/", include("stations.api_urls")),
+    path("api/v1/", include("inbound.api_urls")),  # before bookings': bookings/import/ is not a booking's reference
     path("api/v1/", include("bookings.api_urls")),
     path("api/v1/", include("documents.api_urls")),
     path("api/v1/", include("journey.api_urls")),

@@ -21,8 +21,9 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings.models import ArrivingContainer, Container, ContainerStatus, EmptyRequest, VgmMethod
+from bookings.models import Container, ContainerStatus, EmptyRequest, VgmMethod
 from bookings.selectors import booking_list
+from inbound.models import ArrivingContainer
 from intermodal.access import Actor
 from intermodal.api import CodeField, KnownFieldsOnly, _flatten, error_body
 from intermodal.codes import Classifier, EventType

@@ -5,8 +5,6 @@ from journey import api, imports_api
 urlpatterns = [
     path("events/", api.EventsView.as_view(), name="api-events"),
     path("events/<uuid:event_id>/corrections/", api.EventCorrectionView.as_view(), name="api-event-correction"),
-    path("arrivals/", imports_api.ArrivalsView.as_view(), name="api-arrivals"),
-    path("vessel-calls/<slug:reference>/arrivals/", imports_api.AnnounceView.as_view(), name="api-arrivals-announce"),
     path("vessel-calls/<slug:reference>/arrivals/<str:number>/release/", imports_api.HoldReleaseView.as_view(),
          name="api-arrival-release"),
     path("import-containers/", imports_api.ImportContainersView.as_view(), name="api-import-containers"),

@@ -15,10 +15,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from bookings.arrivals import holds_of
-from bookings.models import ArrivingContainer, Container, ContainerStatus, HoldKind, ReturnedEmpty
+from bookings.models import Container, ContainerStatus
 from bookings.services import station_place
-from customs.services import container_released
+from customs.services import bookings_released, container_released
+from inbound.models import ArrivingContainer, HoldKind
+from inbound.services import arrivals_of, holds_of, returned_empty_record
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType
 from intermodal.errors import StateConflict
@@ -165,6 +166,16 @@ def holds_now(container: Container) -> list[str]:
     return holds_of(container, customs_released=container_released(container))
 
 
+def holds_of_many(containers: list[Container]) -> dict[int, list[str]]:
+    """holds_now of a page of import containers, by container id, in three queries whatever their number; a
+    container gone to the consignee has none left."""
+    released = bookings_released(c.booking_id for c in containers)
+    arrivals = arrivals_of(containers)
+    return {c.pk: [] if c.delivered_at else holds_of(c, customs_released=c.booking_id in released,
+                                                    arrival=arrivals.get((c.booking_id, c.number)))
+            for c in containers}
+
+
 def import_gate_out(*, actor: Actor, number: str, at: datetime | None = None, confirmed: bool = False
                     ) -> Container:
     """Station staff hand the full import container to the consignee's truck (GTOT, LADEN): only without holds -
@@ -210,8 +221,5 @@ def empty_return(*, actor: Actor, number: str, station: Station | None = None, a
         container.returned_at = at
         container.is_active = False
         _move(container, S.RETURNED, "returned_at", "is_active")
-        ReturnedEmpty.objects.create(
-            number=container.number, size_type=container.size_type, station=station,
-            owner_scac=container.booking.vessel_call.carrier_scac, returned_at=at, import_container=container,
-            port_distance_km=container.booking.departure.service.distance_km)
+        returned_empty_record(container=container, station=station, at=at)
     return container

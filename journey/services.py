@@ -27,7 +27,6 @@ from bookings.models import (
     ContainerStatus,
     EmptyRequest,
     EmptyRequestStatus,
-    ReturnedEmpty,
 )
 from bookings.services import (
     assignment_deferred,
@@ -38,6 +37,7 @@ from bookings.services import (
     station_place,
 )
 from customs.services import vessel_loading_customs_check
+from inbound.services import returned_empty_locked
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
 from intermodal.errors import ApplicationError, InvalidInput, NotAllowed, StateConflict
@@ -529,35 +529,6 @@ def empty_request_ready(*, actor: Actor, request: EmptyRequest, at: datetime | N
     return request
 
 
-def returned_empties_for(request: EmptyRequest):
-    """The import empties returned at the request's station that may serve it, oldest first: same size-type, and
-    the carrier of the export's vessel or of no known carrier (match-back offers these before any from the port)."""
-    carrier = request.booking.vessel_call.carrier_scac
-    return (ReturnedEmpty.objects.filter(station=request.booking.departure.service.station, used_at__isnull=True,
-                                         size_type=request.size_type)
-            .filter(Q(owner_scac="") | Q(owner_scac=carrier)).order_by("returned_at", "id"))
-
-
-def _returned_empty_taken(request: EmptyRequest, number: str) -> ReturnedEmpty | None:
-    """The returned import empty this hand-out takes from the station's stock, locked; refused if it is another
-    carrier's or another size-type."""
-    number = (number or "").strip().upper().replace(" ", "")
-    stock = (ReturnedEmpty.objects.select_for_update(of=("self",))
-             .filter(station=request.booking.departure.service.station, number=number, used_at__isnull=True).first())
-    if stock is None:
-        return None
-    carrier = request.booking.vessel_call.carrier_scac
-    if stock.owner_scac and carrier and stock.owner_scac != carrier:
-        raise StateConflict(_("Empty %(number)s belongs to carrier %(owner)s; this booking sails with %(carrier)s.")
-                            % {"number": number, "owner": stock.owner_scac, "carrier": carrier},
-                            code="wrong_owner")
-    if stock.size_type != request.size_type:
-        raise StateConflict(_("Empty %(number)s is a %(size)s; the request is for %(wanted)s.")
-                            % {"number": number, "size": stock.size_type, "wanted": request.size_type},
-                            code="wrong_size_type")
-    return stock
-
-
 def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Container:
     """Station staff hand an empty to the shipper's truck: the number goes on the booking (GTOT, EMPTY)."""
     with transaction.atomic():
@@ -568,7 +539,7 @@ def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Conta
             raise StateConflict(
                 _("This request is %(status)s.") % {"status": request.get_status_display().lower()}, code="illegal_step"
             )
-        matched = _returned_empty_taken(request, number)
+        matched = returned_empty_locked(request, number)
         container = container_assign(
             actor=actor, booking=request.booking, number=number, size_type=request.size_type, status=S.EMPTY_OUT
         )

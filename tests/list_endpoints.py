@@ -190,9 +190,32 @@ def world_build() -> World:
             facility_kind="station", facility_code=network.yiwu.code, location_unlocode=network.yiwu.unlocode,
             details={"size_type": "42G1"},
         )  # fmt: skip
+    _imports_build(booking, network, shipper)
     _notifications_build(shipper, person)
     return World(shipper_key=raw, few=few, many=many, station=station.code, near_call=calls["near"].reference,
                  far_call=calls["far"].reference, person=person)  # fmt: skip
+
+
+def _imports_build(booking, network, shipper) -> None:
+    """ITEMS import containers of the shipper at the station (some held for freight), each announced on the vessel."""
+    from django.utils import timezone
+
+    from bookings.models import Booking, Container
+    from inbound.models import ArrivingContainer
+    from stations.models import Location
+
+    imported = _clone_booking(booking, "BK-2026-QIMPORT")
+    Booking.objects.filter(pk=imported.pk).update(direction="import", status="at_station")
+    now = timezone.now()
+    containers = Container.objects.bulk_create(
+        [Container(booking=imported, number=_container_number(), size_type="42G1", status="at_station",
+                   station_discharge_at=now - timedelta(days=n % 9)) for n in range(ITEMS)])
+    loading = Location.objects.get(unlocode="NLRTM")
+    ArrivingContainer.objects.bulk_create(
+        [ArrivingContainer(vessel_call=network.vessel_call, number=c.number, size_type="42G1",
+                           gross_weight_kg=Decimal("20000"), bl_number="BLQ", consignee=shipper,
+                           announced_by=network.port, port_of_loading=loading, booking=imported,
+                           freight_hold=n % 2 == 0) for n, c in enumerate(containers)])
 
 
 def _notifications_build(shipper, person) -> None:
@@ -266,6 +289,8 @@ CASES: dict[str, Case] = {
     ),
     "/api/v1/api-keys/": Case(_page("/api/v1/api-keys/")),
     "/api/v1/bookings/": Case(_page("/api/v1/bookings/")),
+    "/api/v1/arrivals/": Case(_page("/api/v1/arrivals/")),
+    "/api/v1/import-containers/": Case(_page("/api/v1/import-containers/")),
     "/api/v1/bookings/{reference}/containers/": Case(
         lambda w, n: f"/api/v1/bookings/{_booking(w, n).reference}/containers/", items=len
     ),

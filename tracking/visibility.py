@@ -2,8 +2,8 @@
 (GET /api/v1/events/, DCSA /v2/events, the events export, webhooks, DCSA callbacks, in-app notifications and
 emails).
 
-Enterprises: the events of their bookings and of the transports those travel on, and of their DCSA booking
-requests; station operators: also what
+Enterprises: the events of their bookings and of the transports those travel on, of their DCSA booking
+requests, and of the import containers announced for them before they book them; station operators: also what
 happens at their stations; railways: their services' departures; the port: its terminals and vessel calls;
 customs and border inspection: the declarations at the stations their offices cover; maritime safety: dangerous
 goods on vessel calls; local government: nothing commercial, so no events; the platform's admins: everything.
@@ -17,12 +17,13 @@ may move).
 
 import copy
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from bkg.models import BookingRequest
 from bookings.models import Booking
 from bookings.selectors import booking_scope
 from customs.selectors import declaration_list, sees_officers_notes
+from inbound.models import ArrivingContainer
 from intermodal.access import Actor
 from intermodal.codes import DocumentType, EventType, FacilityKind, ModeOfTransport
 from intermodal.models import Event, Organisation, PartyKind
@@ -93,8 +94,10 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None,
         carrying_by_train = bookings.filter(departure__reference__in=transports_named)
         carrying_by_vessel = bookings.filter(vessel_call__reference__in=transports_named)
     # A transport's own events (no booking) are shared by everyone on board; booking and container events
-    # recorded on the same departure or vessel call belong to their booking only.
-    visible = Q(booking_reference__in=own.values("reference")) | Q(booking_reference="") & (
+    # recorded on the same departure or vessel call belong to their booking only - and so does an import container
+    # discharged from the vessel before its consignee booked it (no booking yet, but not the vessel's event).
+    shared = Q(booking_reference="", event_type=EventType.TRANSPORT)
+    visible = Q(booking_reference__in=own.values("reference")) | shared & (
         Q(transport_reference__in=carrying_by_train.values("departure__reference"))
         | Q(transport_reference__in=carrying_by_vessel.values("vessel_call__reference"))
     )
@@ -103,6 +106,10 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None,
         # bookings matter: a request's own events name no booking.
         visible |= Q(document_type=DocumentType.CBR, booking_reference="",
                      document_reference__in=BookingRequest.objects.filter(shipper=organisation).values("reference"))
+        # Its announced import containers' steps before it booked them inland (the discharge from the vessel).
+        visible |= Q(event_type=EventType.EQUIPMENT, booking_reference="") & Exists(ArrivingContainer.objects.filter(
+            consignee=organisation, number=OuterRef("equipment_reference"),
+            vessel_call__reference=OuterRef("transport_reference")))
     elif kind == PartyKind.STATION_OPERATOR:
         visible |= Q(facility_kind="station", facility_code__in=organisation.operated_stations.values("code"))
     elif kind == PartyKind.RAILWAY:

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from bookings import arrivals
+from inbound import services as arrivals
 from intermodal.access import Actor
 from intermodal.models import PartyKind
 from stations.models import Departure, Direction, Location

@@ -11,8 +11,9 @@ import pytest
 from django.db import close_old_connections
 from django.utils import timezone
 
-from bookings.arrivals import free_time_clock
-from bookings.models import Booking, BookingStatus, ReturnedEmpty
+from bookings.models import Booking, BookingStatus
+from inbound.models import ReturnedEmpty
+from inbound.services import free_time_clock
 from stations.models import Departure
 from tests import factories
 from tests.imports.conftest import NUMBERS, announce, client_of
@@ -45,11 +46,15 @@ def test_a_whole_import_through_the_api(corridor):
     assert [row["number"] for row in listed["results"]] == sorted(NUMBERS[:2])
     assert client_of(corridor.other).get("/api/v1/arrivals/").json()["results"] == []
 
-    bad = consignee.post("/api/v1/bookings/", {"direction": "import", "departure": departure.reference,
+    as_export = consignee.post("/api/v1/bookings/", {"direction": "import", "departure": departure.reference,
+                                                     "vessel_call": call.reference, "containers": NUMBERS[:2],
+                                                     "commodity": "Machine parts"}, format="json")
+    assert as_export.status_code == 400 and "direction" in as_export.json()["errors"]
+    bad = consignee.post("/api/v1/bookings/import/", {"departure": departure.reference,
                                                "vessel_call": call.reference, "containers": ["CSQU3054384"],
                                                "commodity": "Machine parts"}, format="json")
     assert bad.status_code == 400 and "containers" in bad.json()["errors"]
-    made = consignee.post("/api/v1/bookings/", {"direction": "import", "departure": departure.reference,
+    made = consignee.post("/api/v1/bookings/import/", {"departure": departure.reference,
                                                 "vessel_call": call.reference, "containers": NUMBERS[:2],
                                                 "commodity": "Machine parts"}, format="json")
     assert made.status_code == 201, made.json()
@@ -159,8 +164,8 @@ def test_concurrent_consignees_never_overbook_an_import_departure(corridor):
     def ask(client, number):
         start.wait(30)
         try:
-            answers.append(client.post("/api/v1/bookings/", {
-                "direction": "import", "departure": corridor.departure.reference,
+            answers.append(client.post("/api/v1/bookings/import/", {
+                "departure": corridor.departure.reference,
                 "vessel_call": corridor.call.reference, "containers": [number], "commodity": "Parts"},
                 format="json").status_code)
         finally:

@@ -6,16 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bookings import arrivals
 from bookings import services as bookings_services
-from bookings.models import (
-    ArrivingContainer,
-    BookingStatus,
-    Container,
-    ContainerStatus,
-    Direction,
-    ReturnedEmpty,
-)
+from bookings.models import BookingStatus, Container, ContainerStatus, Direction
+from inbound import services as arrivals
+from inbound.models import ArrivingContainer, ReturnedEmpty
 from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.models import Event, OutboxMessage
 from journey import imports
@@ -90,7 +84,7 @@ def test_capacity_refuses_an_import_that_does_not_fit_and_keeps_nothing(corridor
     announce(corridor)
     type(corridor.departure).objects.filter(pk=corridor.departure.pk).update(booked_teu=2)
     refused(lambda: book_import(corridor), StateConflict, "capacity_short")
-    assert not ArrivingContainer.objects.filter(booking__isnull=False).exists()
+    assert not ArrivingContainer.objects.filter(arrivals.BOOKED).exists()
     assert not Container.objects.exists()
 
 
@@ -210,7 +204,7 @@ def test_match_back_hands_a_returned_empty_to_an_export_of_the_same_carrier(corr
     export = book(shipper.actor, connecting, lines={"42G1": 1})
     request = bookings_services.empty_request_create(actor=shipper.actor, booking=export, size_type="42G1",
                                                      quantity=1)
-    offered = list(journey.returned_empties_for(request).values_list("number", flat=True))
+    offered = list(arrivals.returned_empties_for(request).values_list("number", flat=True))
     assert offered == [NUMBERS[0]]  # same size-type: the 20-foot one is not offered
     ReturnedEmpty.objects.filter(number=NUMBERS[0]).update(owner_scac="MAEU")
     refused(lambda: journey.empty_hand_out(actor=a.station, request=request, number=NUMBERS[0]), StateConflict,
@@ -220,7 +214,7 @@ def test_match_back_hands_a_returned_empty_to_an_export_of_the_same_carrier(corr
     stock = ReturnedEmpty.objects.get(number=NUMBERS[0])
     assert stock.used_by == container and stock.used_at is not None
     assert container.booking == export and container.is_active
-    assert list(journey.returned_empties_for(request)) == []
+    assert list(arrivals.returned_empties_for(request)) == []
 
 
 def test_an_import_waiting_at_the_terminal_can_be_moved_or_cancelled_and_its_containers_booked_again(corridor):
@@ -239,6 +233,28 @@ def test_an_import_waiting_at_the_terminal_can_be_moved_or_cancelled_and_its_con
     bookings_services.booking_cancel(actor=a.consignee, booking=booking)
     later.refresh_from_db()
     assert later.booked_teu == 0
-    assert not ArrivingContainer.objects.filter(booking__isnull=False).exists()
+    assert not ArrivingContainer.objects.filter(arrivals.BOOKED).exists()
     again = book_import(corridor)
     assert again.containers.filter(is_active=True).count() == 3
+
+
+def test_a_station_reports_delivery_and_empty_return_by_codeco(corridor):
+    from intermodal.models import Scope
+    from tests.edi.conftest import key_client, post_edifact, sample
+
+    a = corridor.actors
+    booking = to_station(corridor, NUMBERS[:2])
+    factories.declaration_released(booking)
+    for number in NUMBERS[:2]:
+        imports.station_discharge(actor=a.station, number=number, confirmed=True)
+    station = key_client(corridor.network.operator, [Scope.EVENTS_WRITE])
+    gate_out_full = sample("codeco_gate_out_empty.edi", booking=booking.reference).replace("++2+4'", "++2+5'")
+
+    [delivered] = post_edifact(station, gate_out_full).json()["messages"]
+    empty_back = gate_out_full.replace("BGM+36", "BGM+34").replace("++2+5'", "++2+4'").replace("01201", "01202")
+    [returned] = post_edifact(station, empty_back).json()["messages"]
+
+    assert (delivered["result"], returned["result"]) == ("accepted", "accepted")
+    assert set(Container.objects.filter(booking=booking).values_list("status", flat=True)) == {
+        ContainerStatus.RETURNED}
+    assert ReturnedEmpty.objects.filter(station=corridor.network.yiwu).count() == 2

@@ -15,6 +15,7 @@ from bookings import services as bookings_services
 from bookings.models import BookingImport
 from customs import services as customs_services
 from documents.bill_of_lading import bill_of_lading_issue, bill_of_lading_request
+from inbound.models import ArrivingContainer
 from intermodal.access import Actor, api_key_create, api_key_revoke
 from intermodal.models import DEFAULT_SCOPES, Event, PartyKind
 from journey import services as journey
@@ -107,6 +108,11 @@ def _journey(world, today) -> None:
         reference=f"CBR-{world.tag.upper()}", shipper=booking.shipper, booking=booking,
         status=RequestStatus.CONFIRMED, payload={"receiptTypeAtOrigin": "CY"})
     world.__dict__.update(dcsa_booking=dcsa_booking)
+    # An import container announced on the call for the enterprise, held for freight: what the port releases.
+    ArrivingContainer.objects.create(
+        vessel_call=call, number=world.container_number, size_type="42G1", gross_weight_kg=Decimal("20000"),
+        bl_number=f"BL{world.tag.upper()}", consignee=world.orgs[K.ENTERPRISE], announced_by=world.orgs[K.PORT],
+        port_of_loading=Location.objects.get(unlocode="NLRTM"), freight_hold=True)
     world.__dict__.update(call=call, departure=departure, booking=booking, empty_request=empty_request,
                           declaration=declaration, undeclared=undeclared, event=event, bill=bill,
                           booking_import=booking_import)
@@ -174,6 +180,14 @@ def body_for(view_name: str, method: str, world: SimpleNamespace, kind: str | No
         ("booking-cancel", "POST"): {"reason": "No longer needed"},
         ("booking-amend", "POST"): {"containers": [{"size_type": "42G1", "quantity": 1}]},
         ("booking-roll", "POST"): {"vessel_call": world.call.reference, "reason": "Missed the cut-off"},
+        ("api-import-booking-create", "POST"): {"departure": world.departure.reference,
+                                                "vessel_call": world.call.reference,
+                                                "containers": [world.container_number], "commodity": "Toys"},
+        ("api-import-booking-move", "POST"): {"departure": world.departure.reference},
+        ("api-arrivals-announce", "POST"): {"containers": [{
+            "number": "TOLU4734787", "size_type": "42G1", "gross_weight_kg": "20000", "bl_number": "BL1",
+            "consignee": world.orgs[K.ENTERPRISE].code, "port_of_loading": "NLRTM"}]},
+        ("api-arrival-release", "POST"): {"kind": "freight"},
         ("booking-containers", "POST"): {"number": "TOLU4734787", "size_type": "42G1"},
         ("booking-container-update", "PATCH"): {"seal_number": "SEAL9"},
         ("booking-empty-requests", "POST"): {"size_type": "42G1", "quantity": 1},

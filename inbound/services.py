@@ -1,4 +1,5 @@
-"""Imports: containers the port announces on an arriving vessel, booked inland by their consignee.
+"""Imports: containers the port announces on an arriving vessel, booked inland by their consignee; their holds,
+free time, and the empties they come back as (match-back).
 
 The port (or the carrier, through the port's account or the API) announces a vessel call's full containers with
 their consignee and bill of lading; the consignee books them on an import departure from the vessel's terminal to
@@ -19,18 +20,18 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings.models import (
     SIZE_TYPES,
-    ArrivingContainer,
     Booking,
     BookingStatus,
     ChangeKind,
     Container,
     ContainerStatus,
-    HoldKind,
+    EmptyRequest,
     validate_container_number,
 )
 from bookings.services import (
@@ -47,6 +48,7 @@ from bookings.services import (
     quote_build,
     station_place,
 )
+from inbound.models import ArrivingContainer, HoldKind, ReturnedEmpty
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType
 from intermodal.errors import InvalidInput, NotAllowed, StateConflict
@@ -103,9 +105,10 @@ def arrivals_announce(*, actor: Actor, vessel_call: VesselCall, items: list[Anno
             raise InvalidInput(errors={"consignee": [_("%(org)s is not an enterprise: it cannot be a consignee.")
                                                      % {"org": item.consignee.code}]})
     with transaction.atomic():
-        existing = {row.number: row for row in ArrivingContainer.objects.select_for_update()
+        existing = {row.number: row for row in ArrivingContainer.objects.select_for_update(of=("self",))
+                    .select_related("booking")
                     .filter(vessel_call=vessel_call, number__in=sorted(numbers)).order_by("pk")}
-        booked = sorted(number for number, row in existing.items() if row.booking_id is not None)
+        booked = sorted(number for number, row in existing.items() if is_booked(row))
         if booked:
             raise StateConflict(_("Already booked inland, so no longer changed by an announcement: %(numbers)s.")
                                 % {"numbers": ", ".join(booked)}, code="already_booked")
@@ -121,9 +124,17 @@ def arrivals_announce(*, actor: Actor, vessel_call: VesselCall, items: list[Anno
     return rows
 
 
+def is_booked(arrival: ArrivingContainer) -> bool:
+    """Booked inland: on an import booking that was not cancelled (a cancelled one gives its containers back)."""
+    return arrival.booking_id is not None and arrival.booking.status != BookingStatus.CANCELLED
+
+
+BOOKED = Q(booking__isnull=False) & ~Q(booking__status=BookingStatus.CANCELLED)
+
+
 def _arrivals_locked(*, actor: Actor, vessel_call: VesselCall, numbers: Iterable[str]) -> list[ArrivingContainer]:
     numbers = sorted({number.strip().upper().replace(" ", "") for number in numbers})
-    rows = list(ArrivingContainer.objects.select_for_update(of=("self",)).select_related("port_of_loading")
+    rows = list(ArrivingContainer.objects.select_for_update(of=("self",)).select_related("port_of_loading", "booking")
                 .filter(vessel_call=vessel_call, number__in=numbers).order_by("pk"))
     found = {row.number: row for row in rows if actor.kind == PartyKind.PLATFORM_ADMIN
              or row.consignee_id == getattr(actor.organisation, "pk", None)}
@@ -132,7 +143,7 @@ def _arrivals_locked(*, actor: Actor, vessel_call: VesselCall, numbers: Iterable
         raise InvalidInput(errors={"containers": [
             _("Not announced on %(call)s for your organisation: %(numbers)s.")
             % {"call": vessel_call.reference, "numbers": ", ".join(missing)}]})
-    taken = [row.number for row in rows if row.booking_id is not None]
+    taken = [row.number for row in rows if is_booked(row)]
     if taken:
         raise StateConflict(_("Already booked inland: %(numbers)s.") % {"numbers": ", ".join(taken)},
                             code="already_booked")
@@ -245,9 +256,14 @@ def import_booking_move(*, actor: Actor, booking: Booking, departure: Departure,
 # --- Holds and availability ------------------------------------------------------------------------------
 
 
-def holds_of(container: Container, *, customs_released: bool) -> list[str]:
-    """The holds keeping an import container at the station, in a fixed order; none: available for pick-up."""
-    arrival = _arrival_of(container)
+_UNREAD = object()
+
+
+def holds_of(container: Container, *, customs_released: bool, arrival=_UNREAD) -> list[str]:
+    """The holds keeping an import container at the station, in a fixed order; none: available for pick-up.
+    `arrival`: its announcement, when the caller read it already (None: it has none)."""
+    if arrival is _UNREAD:
+        arrival = _arrival_of(container)
     holds = []
     if not customs_released:
         holds.append(HoldKind.CUSTOMS)
@@ -260,6 +276,16 @@ def holds_of(container: Container, *, customs_released: bool) -> list[str]:
 
 def _arrival_of(container: Container) -> ArrivingContainer | None:
     return ArrivingContainer.objects.filter(booking_id=container.booking_id, number=container.number).first()
+
+
+def arrivals_of(containers: Iterable[Container]) -> dict[tuple[int, str], ArrivingContainer]:
+    """The announcements of these import containers, by (booking id, number): one query for a page of them."""
+    containers = list(containers)
+    if not containers:
+        return {}
+    rows = ArrivingContainer.objects.filter(booking_id__in={c.booking_id for c in containers},
+                                            number__in={c.number for c in containers})
+    return {(row.booking_id, row.number): row for row in rows}
 
 
 def available_record(*, actor: Actor, container: Container, at: datetime | None = None) -> None:
@@ -348,11 +374,21 @@ def container_teu(container: Container) -> int:
     return SIZE_TYPES[container.size_type].teu
 
 
-def detention_terms(carrier_scac: str) -> tuple[int, Decimal, str]:
-    terms = CarrierDetention.objects.filter(carrier_scac=carrier_scac).first() if carrier_scac else None
+def detention_terms(carrier_scac: str, known: dict | None = None) -> tuple[int, Decimal, str]:
+    """A carrier's detention terms; `known`: the terms already read, by SCAC (detention_terms_of)."""
+    if known is not None:
+        terms = known.get(carrier_scac)
+    else:
+        terms = CarrierDetention.objects.filter(carrier_scac=carrier_scac).first() if carrier_scac else None
     if terms is None:
         return DEFAULT_DETENTION_FREE_DAYS, DEFAULT_DETENTION_PER_TEU_DAY, "CNY"
     return terms.free_days, terms.per_teu_day, terms.currency
+
+
+def detention_terms_of(containers: Iterable[Container]) -> dict[str, CarrierDetention]:
+    """The detention terms of these containers' carriers, by SCAC: one query for a page of them."""
+    carriers = {c.booking.vessel_call.carrier_scac for c in containers} - {""}
+    return {terms.carrier_scac: terms for terms in CarrierDetention.objects.filter(carrier_scac__in=carriers)}
 
 
 def demurrage_of(container: Container, *, now: datetime | None = None) -> FreeTime | None:
@@ -366,15 +402,56 @@ def demurrage_of(container: Container, *, now: datetime | None = None) -> FreeTi
                            currency=container.booking.currency, now=now)
 
 
-def detention_of(container: Container, *, now: datetime | None = None) -> FreeTime | None:
+def detention_of(container: Container, *, now: datetime | None = None, terms: dict | None = None
+                 ) -> FreeTime | None:
     """Detention: from the gate-out to the consignee until the empty is back at an inland station."""
     if container.delivered_at is None:
         return None
-    free_days, rate, currency = detention_terms(container.booking.vessel_call.carrier_scac)
+    free_days, rate, currency = detention_terms(container.booking.vessel_call.carrier_scac, terms)
     station: Station = container.booking.departure.service.station
     return free_time_clock(kind="detention", started=container.delivered_at, ended=container.returned_at,
                            zone=station.timezone, free_days=free_days, per_teu_day=rate,
                            teu=container_teu(container), currency=currency, now=now)
+
+
+# --- Match-back: returned empties as the station's stock for exports -------------------------------------
+
+
+def returned_empties_for(request: EmptyRequest):
+    """The import empties returned at the request's station that may serve it, oldest first: same size-type, and
+    the carrier of the export's vessel or of no known carrier (match-back offers these before any from the port)."""
+    carrier = request.booking.vessel_call.carrier_scac
+    return (ReturnedEmpty.objects.filter(station=request.booking.departure.service.station, used_at__isnull=True,
+                                         size_type=request.size_type)
+            .filter(Q(owner_scac="") | Q(owner_scac=carrier)).order_by("returned_at", "id"))
+
+
+def returned_empty_locked(request: EmptyRequest, number: str) -> ReturnedEmpty | None:
+    """The returned import empty a hand-out for `request` would take from the station's stock, locked; refused if
+    it is another carrier's or another size-type."""
+    number = (number or "").strip().upper().replace(" ", "")
+    stock = (ReturnedEmpty.objects.select_for_update(of=("self",))
+             .filter(station=request.booking.departure.service.station, number=number, used_at__isnull=True).first())
+    if stock is None:
+        return None
+    carrier = request.booking.vessel_call.carrier_scac
+    if stock.owner_scac and carrier and stock.owner_scac != carrier:
+        raise StateConflict(_("Empty %(number)s belongs to carrier %(owner)s; this booking sails with %(carrier)s.")
+                            % {"number": number, "owner": stock.owner_scac, "carrier": carrier},
+                            code="wrong_owner")
+    if stock.size_type != request.size_type:
+        raise StateConflict(_("Empty %(number)s is a %(size)s; the request is for %(wanted)s.")
+                            % {"number": number, "size": stock.size_type, "wanted": request.size_type},
+                            code="wrong_size_type")
+    return stock
+
+
+def returned_empty_record(*, container: Container, station: Station, at: datetime) -> ReturnedEmpty:
+    """An import container returned empty at `station`: the station's stock from now on."""
+    return ReturnedEmpty.objects.create(
+        number=container.number, size_type=container.size_type, station=station,
+        owner_scac=container.booking.vessel_call.carrier_scac, returned_at=at, import_container=container,
+        port_distance_km=container.booking.departure.service.distance_km)
 
 
 def check_number(number: str) -> str:
