@@ -66,7 +66,8 @@ def test_the_admin_form_fills_a_short_code_left_empty_and_refuses_a_taken_one(rf
     request.user = User.objects.create_superuser("root", "root@example.com", "pw-Strong-123")
     form_class = admin.site._registry[Service].get_form(request)
     data = {"code": "JINHUA-E-MSG-R", "station": network.jinhua.pk, "terminal": network.beilun.pk, "mode": "RAIL",
-            "direction": "export", "operator": network.railway.pk, "weekdays": "[1, 3]", "departure_time": time(8).isoformat(),
+            "direction": "export",
+            "operator": network.railway.pk, "weekdays": "[1, 3]", "departure_time": time(8).isoformat(),
             "transit_hours": 11, "closing_hours": 6, "teu_capacity": 90, "distance_km": 375,
             "dangerous_goods_classes": "[]", "is_active": "on"}
 
