@@ -206,12 +206,7 @@ def _import(rng, shippers, service, day, size, quantity, teu, n, loading, used, 
 def _import_events(rng, booking, containers, declaration, transports_done: set[str]) -> list[Event]:
     """What the import steps recorded: the vessel's arrival, each box off the vessel, on and off the train, available,
     out to the consignee and back empty; the train's run once; the declaration's."""
-    departure, call = booking.departure, booking.vessel_call
-    service = departure.service
-    station, terminal = service.station, service.terminal
-    at_station, at_terminal = _place_at_station(station), _place_at_terminal(terminal)
-    rail = {"mode_of_transport": service.mode, "transport_reference": departure.reference}
-    vessel = {"mode_of_transport": ModeOfTransport.VESSEL, "transport_reference": call.reference}
+    departure, call, service, station, terminal, at_station, at_terminal, rail, vessel = _where(booking)
     made, add = _adder()
     shipment = {"event_type": EventType.SHIPMENT, "booking_reference": booking.reference}
     add(booking.confirmed_at, booking.shipper, event_code="CONF", document_type=DocumentType.BKG,
@@ -245,6 +240,18 @@ def _import_events(rng, booking, containers, declaration, transports_done: set[s
     made += _vessel_sailed(call, transports_done)
     made += _customs_events(booking, declaration, shipment, at_station)
     return made
+
+
+def _where(booking) -> tuple:
+    """The booking's departure, vessel call, service, station and terminal, and the event fields of its places and
+    transports: at the station, at the terminal, by the train (or barge), by the vessel."""
+    departure, call = booking.departure, booking.vessel_call
+    service = departure.service
+    station, terminal = service.station, service.terminal
+    rail = {"mode_of_transport": service.mode, "transport_reference": departure.reference}
+    vessel = {"mode_of_transport": ModeOfTransport.VESSEL, "transport_reference": call.reference}
+    return (departure, call, service, station, terminal, _place_at_station(station), _place_at_terminal(terminal),
+            rail, vessel)
 
 
 def _adder():
@@ -395,12 +402,7 @@ def _declaration(rng, booking, leaves, *, transport_mode="rail_vessel", goods=GO
 def _events(rng, booking, request, declaration, transports_done: set[str]) -> list[Event]:
     """What the services recorded for this booking, its containers, declaration and empties; the train's and
     the vessel's own departures and arrival once each (`transports_done`)."""
-    departure, call = booking.departure, booking.vessel_call
-    service = departure.service
-    station, terminal = service.station, service.terminal
-    at_station, at_terminal = _place_at_station(station), _place_at_terminal(terminal)
-    rail = {"mode_of_transport": service.mode, "transport_reference": departure.reference}
-    vessel = {"mode_of_transport": ModeOfTransport.VESSEL, "transport_reference": call.reference}
+    departure, call, service, station, terminal, at_station, at_terminal, rail, vessel = _where(booking)
     leaves, arrives = departure.actual_departure, departure.actual_arrival
     made, add = _adder()
 
