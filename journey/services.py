@@ -913,7 +913,9 @@ def vessel_depart(*, actor: Actor, vessel_call: VesselCall, at: datetime | None 
         on_board.update(status=S.SAILED, is_active=False, last_event_at=at)
         _bookings_refresh(booking_ids)
         # A box its train already left at the station was told left behind then: once is enough.
-        missed_vessel = Q(booking__vessel_call=call, status__in=LEFT_FOR_THE_VESSEL) & ~Q(
+        # Only exports can miss it: the imports it brought are discharged, not left behind.
+        missed_vessel = Q(booking__vessel_call=call, booking__direction=Direction.EXPORT,
+                          status__in=LEFT_FOR_THE_VESSEL) & ~Q(
             status=S.GATED_IN, booking__departure__status__in=[DepartureStatus.DEPARTED, DepartureStatus.ARRIVED])
         _left_behind(actor, missed_vessel, "vessel", _vessel(call), at)
     return call

@@ -1,12 +1,14 @@
-"""The demo network as plain data: parties, logins, terminals, stations, services, tariffs and vessel strings.
+"""The demo network as plain data: parties, logins, terminals, stations, services both ways, tariffs, vessel strings
+and the carriers' detention terms.
 
 Loaded by `python manage.py seed_demo` (stations/management/commands/seed_demo.py). Distances, times and
 prices are rough, for demonstration (DESIGN.md section 7); every business code here is the key the seed
 upserts on, so changing a value and seeding again updates the row in place.
 """
 
-from datetime import time
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from intermodal.models import PartyKind
 
@@ -260,6 +262,7 @@ def _service(station, terminal, weekdays, departs, transit_hours, closing_hours,
         "station": station,
         "terminal": terminal,
         "mode": mode,
+        "direction": "export",
         "weekdays": list(weekdays),
         "departure_time": time.fromisoformat(departs),
         "transit_hours": transit_hours,
@@ -302,6 +305,24 @@ SERVICES = [
     _service("LANZHOU", "BEILUN", [3, 7], "20:00", 80, 12, 80, 2400),
     _service("URUMQI", "BEILUN", [2, 5], "12:00", 120, 12, 80, 4500),
 ]
+
+
+
+def _import_service(export: dict) -> dict:
+    """The export service's way back, terminal -> station, by the same mode and line: its trains leave the terminal
+    twelve hours off the export's hour (the set that brought the exports down goes back up with the imports)."""
+    departs = export["departure_time"]
+    return {
+        **export,
+        "code": f"{_TERMINAL_ABBR[export['terminal']]}-{export['station']}-{export['mode'][0]}",
+        "direction": "import",
+        "departure_time": time((departs.hour + 12) % 24, departs.minute),
+    }
+
+
+# Every station is served both ways: the import services run the export services' lines from the terminal.
+IMPORT_SERVICES = [_import_service(row) for row in SERVICES]
+SERVICES += IMPORT_SERVICES
 
 # --- Tariffs (CNY per container) ------------------------------------------------------------------------
 
@@ -433,3 +454,51 @@ VESSEL_STRINGS = [
 CUTOFF_HOURS = {"cy_cutoff": 24, "vgm_cutoff": 24, "customs_cutoff": 24, "si_cutoff": 48, "dg_cutoff": 72}
 # How many ISO weeks of calls the seed keeps published, starting with the current one.
 VESSEL_WEEKS = 5
+
+PORT_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def vessel_call_of_week(string: dict, iso_year: int, iso_week: int, terminals: dict) -> dict | None:
+    """What one string's call in one ISO week looks like (VesselCall fields), or None if it skips that week."""
+    parity = "odd" if iso_week % 2 else "even"
+    if string["weeks"] not in ("all", parity):
+        return None
+    # Alternate-week strings go round their rotation once every two weeks.
+    turn = iso_week if string["weeks"] == "all" else iso_week // 2
+    vessel = string["vessels"][turn % len(string["vessels"])]
+    voyage = f"{iso_year % 100:02d}{iso_week:02d}{string['direction']}"
+    etd = datetime.combine(
+        date.fromisocalendar(iso_year, iso_week, string["etd_weekday"]), string["etd_time"], tzinfo=PORT_ZONE
+    )
+    call = {
+        "reference": f"{vessel['imo']}-{voyage}",
+        "vessel_name": vessel["name"],
+        "imo_number": vessel["imo"],
+        "voyage": voyage,
+        "carrier": vessel.get("carrier", string["carrier"]),
+        "carrier_scac": vessel.get("scac", string["scac"]),
+        "service_code": string["service_code"],
+        "service_name": string["service_name"],
+        "terminal": terminals[string["terminal"]],
+        "eta": etd - timedelta(hours=string["berth_hours"]),
+        "etd": etd,
+    }
+    for field, hours in CUTOFF_HOURS.items():
+        call[field] = etd - timedelta(hours=hours)
+    return call
+
+
+# --- Imports: the carriers' detention terms -------------------------------------------------------------
+
+# Free days with the consignee (gate-out full to the empty's return) and detention per TEU a day beyond, in CNY
+# (illustrative, of the order carriers publish for inland China).
+CARRIER_DETENTION = {
+    "COSU": (14, Decimal("100")),
+    "OOLU": (14, Decimal("100")),
+    "MAEU": (10, Decimal("150")),
+    "MSCU": (10, Decimal("140")),
+    "CMDU": (10, Decimal("130")),
+    "HLCU": (12, Decimal("130")),
+    "ONEY": (12, Decimal("120")),
+    "EGLV": (14, Decimal("110")),
+}

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db.models import Q
 from django.test import RequestFactory
 from django.utils import timezone
 from stdnum import imo as stdnum_imo
@@ -15,7 +16,18 @@ from stdnum.cn import uscc
 from intermodal.models import Organisation, PartyKind, User
 from stations import demo_data
 from stations.management.commands.seed_demo import seed
-from stations.models import Departure, Location, Mode, Service, Station, Tariff, Terminal, VesselCall
+from stations.models import (
+    CarrierDetention,
+    Departure,
+    Direction,
+    Location,
+    Mode,
+    Service,
+    Station,
+    Tariff,
+    Terminal,
+    VesselCall,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +43,7 @@ EXPECTED_KINDS = {
     "demo-gov": PartyKind.LOCAL_GOVERNMENT,
     "demo-admin": PartyKind.PLATFORM_ADMIN,
 }
-COUNTED = (Organisation, User, Terminal, Location, Station, Service, Tariff, Departure, VesselCall)
+COUNTED = (Organisation, User, Terminal, Location, Station, Service, Tariff, Departure, VesselCall, CarrierDetention)
 
 
 def login_request():
@@ -99,12 +111,18 @@ def test_every_station_has_a_service_and_huzhou_has_a_barge():
 
     assert not Station.objects.filter(services__isnull=True).exists()
     assert set(Service.objects.values_list("operator__code", flat=True)) == {"demo-railway"}
+    # Both ways: each export line has its import service, terminal -> station, by the same mode.
+    lines = {direction: sorted(Service.objects.filter(direction=direction).values_list(
+        "station__code", "terminal__code", "mode", "distance_km", "transit_hours")) for direction in Direction.values}
+    assert lines[Direction.IMPORT] == lines[Direction.EXPORT]
+    assert Service.objects.get(code="BLG-YIWU-W-R").is_import
+    assert Service.objects.filter(direction=Direction.IMPORT, mode=Mode.BARGE, station__code="DEQING-LH").exists()
     assert Service.objects.filter(mode=Mode.BARGE).exists()
     assert set(Service.objects.filter(station__code="DEQING-LH").values_list("mode", flat=True)) == {
         Mode.RAIL, Mode.BARGE
     }
     yiwu = Service.objects.get(code="YIWU-W-BLG-R")
-    urumqi = Service.objects.get(station__code="URUMQI")
+    urumqi = Service.objects.get(station__code="URUMQI", direction=Direction.EXPORT)
     assert yiwu.weekdays == [1, 2, 3, 4, 5, 6, 7]
     assert yiwu.transit_hours < urumqi.transit_hours
     assert yiwu.distance_km < urumqi.distance_km
@@ -122,7 +140,7 @@ def test_every_service_has_a_tariff_per_size_with_road_haulage_dearer():
             assert tariff.transport_price.as_tuple().exponent == -2
         assert tariffs["20"].total < tariffs["40"].total <= tariffs["45"].total
     yiwu = Tariff.objects.get(service__code="YIWU-W-BLG-R", container_size="20")
-    urumqi = Tariff.objects.get(service__station__code="URUMQI", container_size="20")
+    urumqi = Tariff.objects.get(service__code="URUMQI-BLG-R", container_size="20")
     assert urumqi.transport_price > yiwu.transport_price
     assert urumqi.saving > yiwu.saving
 
@@ -171,7 +189,11 @@ def test_vessel_calls_cover_the_next_four_weeks_with_valid_imo_numbers_and_cutof
     run_seed("--quiet")
     now = timezone.now()
 
-    calls = list(VesselCall.objects.prefetch_related("destinations"))
+    # The past weeks' calls that brought the demo's imports have arrived and sailed; the rest are to come.
+    past = VesselCall.objects.filter(etd__lte=now)
+    assert past.exists()
+    assert not past.filter(Q(actual_arrival__isnull=True) | Q(actual_departure__isnull=True)).exists()
+    calls = list(VesselCall.objects.filter(etd__gt=now).prefetch_related("destinations"))
     for week in range(4):
         start, end = now + timedelta(weeks=week), now + timedelta(weeks=week + 1)
         in_week = [c for c in calls if start <= c.etd < end]
@@ -211,14 +233,25 @@ def test_departures_are_generated_for_every_service():
     yiwu = Departure.objects.filter(service__code="YIWU-W-BLG-R")
     assert yiwu.count() == 28
     assert all(d.capacity_teu == 100 and d.booked_teu == 0 for d in yiwu)
+    inbound = Departure.objects.filter(service__code="BLG-YIWU-W-R", service_date__gte=timezone.localdate())
+    assert inbound.count() == 28
 
 
 def test_every_seeded_row_passes_model_validation():
     run_seed("--quiet")
 
-    for model in (Organisation, User, Terminal, Location, Station, Service, Tariff, VesselCall):
+    for model in (Organisation, User, Terminal, Location, Station, Service, Tariff, VesselCall, CarrierDetention):
         for obj in model.objects.all():
             obj.full_clean()
+
+
+def test_every_demo_carrier_has_detention_terms():
+    run_seed("--quiet")
+
+    carriers = set(VesselCall.objects.values_list("carrier_scac", flat=True))
+    terms = {t.carrier_scac: t for t in CarrierDetention.objects.all()}
+    assert carriers <= set(terms)
+    assert all(0 < t.free_days <= 14 and t.per_teu_day > 0 and t.currency == "CNY" for t in terms.values())
 
 
 def test_imo_numbers_are_computed_from_six_digits():

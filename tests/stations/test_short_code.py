@@ -56,7 +56,7 @@ def test_the_migration_gives_existing_services_the_codes_a_fresh_seed_gives_them
     migration.give_short_codes(apps, None)  # on the same rows, in the order of their creation
 
     assert dict(Service.objects.values_list("pk", "short_code")) == seeded
-    assert len(set(seeded.values())) == len(seeded) == 29
+    assert len(set(seeded.values())) == len(seeded) == 58  # 29 lines, both ways
     assert all(1 <= len(code) <= 5 for code in seeded.values())
     assert Service.objects.get(code="SHAOXING-BLG-B").short_code == "SHA02"
 
@@ -66,6 +66,7 @@ def test_the_admin_form_fills_a_short_code_left_empty_and_refuses_a_taken_one(rf
     request.user = User.objects.create_superuser("root", "root@example.com", "pw-Strong-123")
     form_class = admin.site._registry[Service].get_form(request)
     data = {"code": "JINHUA-E-MSG-R", "station": network.jinhua.pk, "terminal": network.beilun.pk, "mode": "RAIL",
+            "direction": "export",
             "operator": network.railway.pk, "weekdays": "[1, 3]", "departure_time": time(8).isoformat(),
             "transit_hours": 11, "closing_hours": 6, "teu_capacity": 90, "distance_km": 375,
             "dangerous_goods_classes": "[]", "is_active": "on"}

@@ -1,13 +1,13 @@
-"""Load the demo network: parties and their logins, terminals, 24 stations, services, tariffs, vessel calls.
+"""Load the demo network: parties and their logins, terminals, 24 stations, services both ways, tariffs, vessel
+calls, the carriers' detention terms; then (journey's `seed_demo_imports`) the import traffic the parties work on.
 
 Safe to run again: every row is keyed on its business code, reference data is brought back to the demo's
 values, and live data is left alone (a user's password once set, vessel calls already published,
-departures already generated).
+departures already generated, the import traffic once written).
 """
 
 from collections import Counter
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from django.apps import apps
 from django.contrib.auth.hashers import make_password
@@ -19,10 +19,10 @@ from django.utils import timezone
 from audit.context import ActingCommand
 from intermodal.models import Organisation, User
 from stations import demo_data
-from stations.models import Departure, Location, Service, Station, Tariff, Terminal, VesselCall
+from stations.models import CarrierDetention, Departure, Location, Service, Station, Tariff, Terminal, VesselCall
 from stations.services import departures_generate
 
-PORT_ZONE = ZoneInfo("Asia/Shanghai")
+PORT_ZONE = demo_data.PORT_ZONE
 DEPARTURE_DAYS = 28
 
 
@@ -46,6 +46,7 @@ class Command(ActingCommand):
             ("tariffs", Tariff),
             ("departures", Departure),
             ("vessel calls", VesselCall),
+            ("detention", CarrierDetention),
         ):
             self.stdout.write(f"  {label:<14} {model.objects.count():>5}  ({created[label]} new)")
         if not quiet:
@@ -56,6 +57,9 @@ class Command(ActingCommand):
                 self.stdout.write(f"  {username:<12} {organisation:<20} {kind}")
         if apps.is_installed("customs"):
             call_command("seed_risk_rules", verbosity=0)
+        # The import traffic is played through the journey's services, which this app may not import.
+        if apps.is_installed("journey"):
+            call_command("seed_demo_imports", stdout=self.stdout, verbosity=options.get("verbosity", 1))
 
 
 def seed(now: datetime | None = None) -> Counter:
@@ -68,6 +72,7 @@ def seed(now: datetime | None = None) -> Counter:
     stations = _stations(organisations, created)
     _services(stations, terminals, organisations, created)
     _vessel_calls(terminals, locations, now or timezone.now(), created)
+    _carrier_detention(created)
     created["departures"] = departures_generate(days=DEPARTURE_DAYS)
     return created
 
@@ -171,6 +176,13 @@ def _services(stations, terminals, organisations, created: Counter) -> None:
             created["tariffs"] += new
 
 
+def _carrier_detention(created: Counter) -> None:
+    for scac, (free_days, per_teu_day) in demo_data.CARRIER_DETENTION.items():
+        _, new = CarrierDetention.objects.update_or_create(
+            carrier_scac=scac, defaults={"free_days": free_days, "per_teu_day": per_teu_day, "currency": "CNY"})
+        created["detention"] += new
+
+
 def _vessel_calls(terminals, locations, now: datetime, created: Counter) -> None:
     """The calls of the current and the next ISO weeks, from the fixed strings; only those still to sail."""
     today = now.astimezone(PORT_ZONE).date()
@@ -178,7 +190,7 @@ def _vessel_calls(terminals, locations, now: datetime, created: Counter) -> None
     for offset in range(demo_data.VESSEL_WEEKS):
         iso_year, iso_week, _ = (monday + timedelta(weeks=offset)).isocalendar()
         for string in demo_data.VESSEL_STRINGS:
-            call = _vessel_call(string, iso_year, iso_week, terminals)
+            call = demo_data.vessel_call_of_week(string, iso_year, iso_week, terminals)
             if call is None or call["etd"] <= now:
                 continue
             vessel_call, new = VesselCall.objects.get_or_create(
@@ -190,33 +202,3 @@ def _vessel_calls(terminals, locations, now: datetime, created: Counter) -> None
             if new:
                 vessel_call.destinations.set([locations[code] for code in string["destinations"]])
                 created["vessel calls"] += 1
-
-
-def _vessel_call(string: dict, iso_year: int, iso_week: int, terminals) -> dict | None:
-    """What one string's call in one ISO week looks like, or None if the string skips that week."""
-    parity = "odd" if iso_week % 2 else "even"
-    if string["weeks"] not in ("all", parity):
-        return None
-    # Alternate-week strings go round their rotation once every two weeks.
-    turn = iso_week if string["weeks"] == "all" else iso_week // 2
-    vessel = string["vessels"][turn % len(string["vessels"])]
-    voyage = f"{iso_year % 100:02d}{iso_week:02d}{string['direction']}"
-    etd = datetime.combine(
-        date.fromisocalendar(iso_year, iso_week, string["etd_weekday"]), string["etd_time"], tzinfo=PORT_ZONE
-    )
-    call = {
-        "reference": f"{vessel['imo']}-{voyage}",
-        "vessel_name": vessel["name"],
-        "imo_number": vessel["imo"],
-        "voyage": voyage,
-        "carrier": vessel.get("carrier", string["carrier"]),
-        "carrier_scac": vessel.get("scac", string["scac"]),
-        "service_code": string["service_code"],
-        "service_name": string["service_name"],
-        "terminal": terminals[string["terminal"]],
-        "eta": etd - timedelta(hours=string["berth_hours"]),
-        "etd": etd,
-    }
-    for field, hours in demo_data.CUTOFF_HOURS.items():
-        call[field] = etd - timedelta(hours=hours)
-    return call
