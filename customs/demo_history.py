@@ -23,7 +23,6 @@ from django.utils import timezone
 from stdnum import iso6346
 
 from bookings.models import (
-    ArrivingContainer,
     BillOfLading,
     BillOfLadingStatus,
     Booking,
@@ -33,9 +32,9 @@ from bookings.models import (
     ContainerStatus,
     EmptyRequest,
     EmptyRequestStatus,
-    ReturnedEmpty,
 )
 from customs.models import Declaration, DeclarationStatus, GoodsLine, Inspection
+from inbound.models import ArrivingContainer, ReturnedEmpty
 from intermodal.codes import Classifier, DocumentType, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
 from intermodal.events import event_build, events_append
 from intermodal.models import Event, Organisation

@@ -1,7 +1,7 @@
 """The demo network's import traffic, so that every demo party has import work on its pages: containers announced
 on arriving vessels, and import bookings in every state of the import journey (DESIGN.md section 4).
 
-Each step goes through the service a party would call (bookings.arrivals, journey.imports, journey.services,
+Each step goes through the service a party would call (inbound.services, journey.imports, journey.services,
 customs.services), so its event, outbox row and audit rows are the real ones. The steps of the past days are
 played in time order with the clock set to each step's time (`_clock`): the services check times against "now"
 (a departure still taking bookings, a report not in the future), and a container past its free time was
@@ -20,11 +20,12 @@ from django.db import transaction
 from django.utils import timezone
 from stdnum import iso6346
 
-from bookings import arrivals
 from bookings import services as bookings_services
-from bookings.models import ArrivingContainer, Booking, Container
+from bookings.models import Booking, Container
 from customs import services as customs_services
 from customs.models import Declaration, DeclarationStatus
+from inbound import services as arrivals
+from inbound.models import ArrivingContainer
 from intermodal.access import Actor
 from intermodal.models import Organisation, User
 from journey import imports

@@ -9,11 +9,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from bookings.models import ArrivingContainer, Booking, Container, ContainerStatus, ReturnedEmpty
+from bookings.models import Booking, Container, ContainerStatus
 from customs.demo_history import demo_history_create
 from customs.models import Declaration, DeclarationStatus
 from figures.compute import figures_compute
 from figures.query import figure_query
+from inbound.models import ArrivingContainer, ReturnedEmpty
 from intermodal.access import Actor
 from intermodal.errors import InvalidInput
 from intermodal.models import Event, Organisation, PartyKind

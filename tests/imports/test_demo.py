@@ -10,10 +10,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from bookings.arrivals import demurrage_of, detention_of
-from bookings.models import ArrivingContainer, Booking, BookingStatus, Container, ContainerStatus, ReturnedEmpty
+from bookings.models import Booking, BookingStatus, Container, ContainerStatus
 from customs.models import Declaration, DeclarationStatus
 from customs.selectors import declaration_queue
+from inbound.models import ArrivingContainer, ReturnedEmpty
+from inbound.services import demurrage_of, detention_of
 from intermodal.access import Actor
 from intermodal.models import Event, Organisation, OutboxMessage, User
 from journey.demo_imports import demo_imports_create
