@@ -264,8 +264,12 @@ def _arrival_of(container: Container) -> ArrivingContainer | None:
 
 def available_record(*, actor: Actor, container: Container, at: datetime | None = None) -> None:
     """The container is available for pick-up at its station (EQUIPMENT AVPU, LADEN): said once, when its last
-    hold lifts or, without holds, as it is discharged there."""
+    hold lifts or, without holds, as it is discharged there. `container` is locked by the caller; its
+    available_at is when the import on-schedule rate judges it (figures/imports.py)."""
     station = container.booking.departure.service.station
+    at = at or timezone.now()
+    container.available_at = at
+    container.save(update_fields=["available_at"])
     event_record(
         event_type=EventType.EQUIPMENT, event_code="AVPU", classifier=Classifier.ACTUAL, event_datetime=at,
         organisation=actor.organisation, user=actor.user, equipment_reference=container.number,

@@ -317,6 +317,10 @@ class Container(models.Model):
     station_discharge_at = models.DateTimeField(_("discharged at the station"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("gated out to the consignee"), null=True, blank=True)
     returned_at = models.DateTimeField(_("empty returned"), null=True, blank=True)
+    # Imports: when no hold was left at the station (AVPU, laden) - the import on-schedule rate is judged by it.
+    available_at = models.DateTimeField(_("available for pick-up"), null=True, blank=True)
+    # Exports: when the station handed it out empty to the shipper (GTOT, empty) - the match-back share counts it.
+    empty_out_at = models.DateTimeField(_("handed out empty"), null=True, blank=True)
     last_event_at = models.DateTimeField(_("last event"), null=True, blank=True)
 
     class Meta:
@@ -337,8 +341,15 @@ class Container(models.Model):
             ),
         ]
         # Tracking by container number: the unique index above holds active containers only, and a box comes back
-        # on booking after booking; without this a look-up walked every booking of the shipper.
-        indexes = [models.Index(fields=["number"], name="container_number")]
+        # on booking after booking; without this a look-up walked every booking of the shipper. The figures read
+        # today's gate-outs, empty returns and empties handed out live (figures/imports.py): small partial indexes.
+        indexes = [models.Index(fields=["number"], name="container_number"),
+                   models.Index(fields=["delivered_at"], name="container_delivered",
+                                condition=Q(delivered_at__isnull=False)),
+                   models.Index(fields=["returned_at"], name="container_returned",
+                                condition=Q(returned_at__isnull=False)),
+                   models.Index(fields=["empty_out_at"], name="container_empty_out",
+                                condition=Q(empty_out_at__isnull=False))]
 
     def __str__(self):
         return self.number
@@ -695,3 +706,59 @@ class EmptyWait(DurationHistogram):
 
     class Meta:
         indexes = [models.Index(fields=["day", "station"], name="emptywait_day")]
+
+
+# --- The import side of the figures, and match-back (figures/imports.py) ------------------------------------
+
+
+class ImportContainerDay(DayRollup):
+    """Import containers due at their inland station that day (by their departure's planned arrival) and judged -
+    available for pick-up, or their promised day over - and those of them available by the promised day."""
+
+    containers = models.PositiveIntegerField(default=0)
+    on_schedule = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="importcontainerday_day")]
+
+
+class FreeTimeHistogram(DurationHistogram):
+    """Import containers whose free-time clock ended that day: how long it ran (the histogram), how many were
+    charged, the days charged and the charges, in the clock's currency."""
+
+    currency = models.CharField(max_length=3)
+    containers = models.PositiveIntegerField(default=0)
+    charged = models.PositiveIntegerField(default=0)
+    chargeable_days = models.PositiveIntegerField(default=0)
+    charges = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        abstract = True
+
+
+class StationDwell(FreeTimeHistogram):
+    """Import containers gated out to their consignee, dated by the gate-out: from their discharge at the station
+    (dwell), and the demurrage charged."""
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="stationdwell_day")]
+
+
+class DetentionTime(FreeTimeHistogram):
+    """Import containers returned empty, dated by the return: from the gate-out to the consignee, and the
+    detention charged."""
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="detentiontime_day")]
+
+
+class MatchBackDay(DayRollup):
+    """Empties handed out for exports that day, those of them import returns (match-back), and the road kilometres
+    an empty from the port would have run to the station for each of those."""
+
+    empties = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    km_saved = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="matchbackday_day")]

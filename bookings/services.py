@@ -789,6 +789,8 @@ def container_assign(
     except Exception as exc:  # noqa: BLE001 - the validator's message is the field error
         raise InvalidInput(errors={"number": list(getattr(exc, "messages", [str(exc)]))}) from None
     state = _assignments.get()
+    # An empty handed out by the station (journey.services.empty_hand_out): the match-back share counts it.
+    empty_out_at = timezone.now() if status == ContainerStatus.EMPTY_OUT else None
     with transaction.atomic():
         booking = (state.bookings.get(booking.pk) if state else None) or _lock(booking)
         _require_container_actor(actor, booking)
@@ -815,7 +817,7 @@ def container_assign(
                                user=actor.user, after={"container": number, "size_type": size_type})
         if state is not None:  # written with the run's others
             container = Container(booking=booking, number=number, size_type=size_type, seal_number=seal_number,
-                                  status=status)
+                                  status=status, empty_out_at=empty_out_at)
             state.containers.append(container)
             state.changes.append(change)
             state.references += [booking.reference, number]
@@ -825,7 +827,8 @@ def container_assign(
         try:
             with transaction.atomic():
                 container = Container.objects.create(
-                    booking=booking, number=number, size_type=size_type, seal_number=seal_number, status=status
+                    booking=booking, number=number, size_type=size_type, seal_number=seal_number, status=status,
+                    empty_out_at=empty_out_at,
                 )
         except IntegrityError:  # a concurrent assignment of the same number won
             raise StateConflict(
