@@ -370,11 +370,13 @@ def demurrage_of(container: Container, *, now: datetime | None = None) -> FreeTi
                            currency=container.booking.currency, now=now)
 
 
-def detention_of(container: Container, *, now: datetime | None = None) -> FreeTime | None:
-    """Detention: from the gate-out to the consignee until the empty is back at an inland station."""
+def detention_of(container: Container, *, now: datetime | None = None,
+                 terms: tuple[int, Decimal, str] | None = None) -> FreeTime | None:
+    """Detention: from the gate-out to the consignee until the empty is back at an inland station. `terms`: the
+    carrier's (detention_terms), when the caller has read them already for many containers."""
     if container.delivered_at is None:
         return None
-    free_days, rate, currency = detention_terms(container.booking.vessel_call.carrier_scac)
+    free_days, rate, currency = terms or detention_terms(container.booking.vessel_call.carrier_scac)
     station: Station = container.booking.departure.service.station
     return free_time_clock(kind="detention", started=container.delivered_at, ended=container.returned_at,
                            zone=station.timezone, free_days=free_days, per_teu_day=rate,
