@@ -295,32 +295,22 @@ class _Chapter(serializers.Serializer):
     share = serializers.FloatField(allow_null=True)
 
 
-class _DwellMonth(_Month):
-    containers = serializers.IntegerField()
-    median_hours = serializers.FloatField(allow_null=True)
-    p90_hours = serializers.FloatField(allow_null=True)
+def _durations_serializer(name: str, unit: str, counted: str) -> type[serializers.Serializer]:
+    """A duration figure in `unit` (hours or days): containers, median, 90th percentile, mean, and by month."""
+
+    def values(**extra):
+        return {"containers": serializers.IntegerField(**extra),
+                f"median_{unit}": serializers.FloatField(allow_null=True),
+                f"p90_{unit}": serializers.FloatField(allow_null=True)}
+
+    month = type(f"_{name}Month", (_Month,), values())
+    return type(f"_{name}", (serializers.Serializer,), {
+        **values(help_text=counted), f"mean_{unit}": serializers.FloatField(allow_null=True),
+        "by_month": month(many=True)})
 
 
-class _Dwell(serializers.Serializer):
-    containers = serializers.IntegerField(help_text="import containers gated out to their consignee in the period")
-    median_hours = serializers.FloatField(allow_null=True)
-    p90_hours = serializers.FloatField(allow_null=True)
-    mean_hours = serializers.FloatField(allow_null=True)
-    by_month = _DwellMonth(many=True)
-
-
-class _DetentionMonth(_Month):
-    containers = serializers.IntegerField()
-    median_days = serializers.FloatField(allow_null=True)
-    p90_days = serializers.FloatField(allow_null=True)
-
-
-class _Detention(serializers.Serializer):
-    containers = serializers.IntegerField(help_text="import containers returned empty in the period")
-    median_days = serializers.FloatField(allow_null=True)
-    p90_days = serializers.FloatField(allow_null=True)
-    mean_days = serializers.FloatField(allow_null=True)
-    by_month = _DetentionMonth(many=True)
+_Dwell = _durations_serializer("Dwell", "hours", "import containers gated out to their consignee in the period")
+_Detention = _durations_serializer("Detention", "days", "import containers returned empty in the period")
 
 
 class _Amount(serializers.Serializer):

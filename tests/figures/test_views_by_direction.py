@@ -27,7 +27,8 @@ def test_the_page_filters_by_direction_and_shows_the_import_figures(client, mixe
     assert "3 of 5 containers available at the inland station by the promised day" in imports
     assert 'id="kpi-dwell"' in imports and "102.0 h" in imports
     assert 'id="kpi-detention"' in imports and "10.0 days" in imports
-    assert "CNY 900" in imports and "CNY 800" in imports
+    assert "CNY 900" in imports and "detention CNY 800: 1 of 2 empties returned, 4 days charged" in imports
+    assert 'id="kpi-empty-wait"' not in imports and 'id="kpi-empty-wait"' in both
     assert 'id="chart-dwell"' in imports and 'id="chart-match-back"' not in imports
     assert "7 TEU" in imports
     assert "Exports: 19 of 20 on their first-booked vessel (95.0%)" in both
