@@ -274,15 +274,15 @@ def last_free_day_reminders(today=None) -> int:
     return count
 
 
-def _free_time_clocks(container: Container, now: datetime, terms: dict) -> list[FreeTime]:
-    """The running free-time clock of an import container: demurrage while it waits at the station, detention
-    while its consignee has it."""
+def _running_clock(container: Container, now: datetime, terms: dict) -> FreeTime | None:
+    """An import container's running free-time clock: demurrage while it waits at the station, detention while its
+    consignee has it (the carriers' terms read once per run)."""
     if container.status == ContainerStatus.AT_STATION:
-        return [clock for clock in (demurrage_of(container, now=now),) if clock is not None]
+        return demurrage_of(container, now=now)
     scac = container.booking.vessel_call.carrier_scac
     if scac not in terms:
         terms[scac] = detention_terms(scac)
-    return [clock for clock in (detention_of(container, now=now, terms=terms[scac]),) if clock is not None]
+    return detention_of(container, now=now, terms=terms[scac])
 
 
 def free_time_reminders(now: datetime | None = None) -> int:
@@ -301,15 +301,11 @@ def free_time_reminders(now: datetime | None = None) -> int:
     for container in containers:
         station = container.booking.departure.service.station
         today = timezone.localtime(now, ZoneInfo(station.timezone)).date()
-        for clock in _free_time_clocks(container, now, terms):
-            if today > clock.last_free_day:
-                kind = K.FREE_TIME_PASSED
-            elif today >= clock.last_free_day - timedelta(days=1):
-                kind = K.FREE_TIME_ENDING
-            else:
-                continue
-            due.append((f"{kind}:{container.booking.reference}:{container.number}:{clock.kind}", kind, container,
-                        clock))
+        clock = _running_clock(container, now, terms)
+        if clock is None or today < clock.last_free_day - timedelta(days=1):
+            continue
+        kind = K.FREE_TIME_PASSED if today > clock.last_free_day else K.FREE_TIME_ENDING
+        due.append((f"{kind}:{container.booking.reference}:{container.number}:{clock.kind}", kind, container, clock))
     told_before = set(Notification.objects.filter(dedupe_key__in=[key for key, *_rest in due])
                       .values_list("dedupe_key", flat=True))
     users_of: dict[int, list[User]] = {}
