@@ -172,6 +172,8 @@ def _empty_request(rng, booking, size, quantity, leaves) -> None:
     EmptyRequest.objects.filter(pk=request.pk).update(requested_at=requested, ready_at=requested + wait / 2,
                                                       picked_up_at=requested + wait)
     request.refresh_from_db()
+    # The empties went out as the request was picked up (GTOT, empty, in _events): the match-back share counts them.
+    Container.objects.filter(booking=booking).update(empty_out_at=request.picked_up_at)
     return request
 
 
