@@ -317,6 +317,10 @@ class Container(models.Model):
     station_discharge_at = models.DateTimeField(_("discharged at the station"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("gated out to the consignee"), null=True, blank=True)
     returned_at = models.DateTimeField(_("empty returned"), null=True, blank=True)
+    # Imports: when no hold was left at the station (AVPU, laden) - the import on-schedule rate is judged by it.
+    available_at = models.DateTimeField(_("available for pick-up"), null=True, blank=True)
+    # Exports: when the station handed it out empty to the shipper (GTOT, empty) - the match-back share counts it.
+    empty_out_at = models.DateTimeField(_("handed out empty"), null=True, blank=True)
     last_event_at = models.DateTimeField(_("last event"), null=True, blank=True)
 
     class Meta:
@@ -337,8 +341,15 @@ class Container(models.Model):
             ),
         ]
         # Tracking by container number: the unique index above holds active containers only, and a box comes back
-        # on booking after booking; without this a look-up walked every booking of the shipper.
-        indexes = [models.Index(fields=["number"], name="container_number")]
+        # on booking after booking; without this a look-up walked every booking of the shipper. The figures read
+        # today's gate-outs, empty returns and empties handed out live (figures/imports.py): small partial indexes.
+        indexes = [models.Index(fields=["number"], name="container_number"),
+                   models.Index(fields=["delivered_at"], name="container_delivered",
+                                condition=Q(delivered_at__isnull=False)),
+                   models.Index(fields=["returned_at"], name="container_returned",
+                                condition=Q(returned_at__isnull=False)),
+                   models.Index(fields=["empty_out_at"], name="container_empty_out",
+                                condition=Q(empty_out_at__isnull=False))]
 
     def __str__(self):
         return self.number

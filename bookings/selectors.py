@@ -20,7 +20,7 @@ from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.models import PartyKind
 from stations.maps import NEAR_PORT_LONGITUDE, NetworkMap, network_map
-from stations.models import Departure, DepartureStatus, Location, Station, VesselCall
+from stations.models import Departure, DepartureStatus, Direction, Location, Station, VesselCall
 from stations.selectors import departure_list, departures_connecting_to
 
 # Parties that see a booking's prices: its shipper and the platform's admins.
@@ -151,6 +151,7 @@ def routes_between(*, stations: list[Station], destination: Location, now: datet
     departures = list(
         departure_list().filter(
             service__station__in=stations, service__terminal__in={call.terminal_id for call in calls},
+            service__direction=Direction.EXPORT,
             status=DepartureStatus.SCHEDULED, closing_time__gt=now, service__is_active=True, free_teu__gt=0,
         )
     )

@@ -177,8 +177,6 @@ def _local(moment) -> str:
 def connection_problems(*, departure: Departure, vessel_call: VesselCall, now=None) -> list[str]:
     """Why this departure cannot take containers to this vessel now; empty when it can."""
     now = now or timezone.now()
-    if departure.service.direction == Direction.IMPORT:
-        return _import_connection_problems(departure=departure, vessel_call=vessel_call, now=now)
     problems = []
     if departure.status != DepartureStatus.SCHEDULED:
         problems.append(
@@ -202,27 +200,6 @@ def connection_problems(*, departure: Departure, vessel_call: VesselCall, now=No
         )
     if vessel_call.actual_departure is not None or vessel_call.etd <= now:
         problems.append(_("Vessel %(vessel)s has sailed.") % {"vessel": vessel_call.vessel_name})
-    return problems
-
-
-def _import_connection_problems(*, departure: Departure, vessel_call: VesselCall, now) -> list[str]:
-    """Why this import departure cannot take the vessel's containers inland: it must leave the vessel's terminal,
-    still take bookings, and close no earlier than the containers can be on the stack (arrival plus handling)."""
-    problems = []
-    if departure.status != DepartureStatus.SCHEDULED:
-        problems.append(
-            _("Departure %(ref)s is %(status)s and takes no more bookings.")
-            % {"ref": departure.reference, "status": departure.get_status_display().lower()}
-        )
-    elif departure.closing_time <= now:
-        problems.append(_("Departure %(ref)s closed at the terminal at %(time)s.")
-                        % {"ref": departure.reference, "time": _local(departure.closing_time)})
-    if departure.service.terminal_id != vessel_call.terminal_id:
-        problems.append(_("Departure %(ref)s leaves from %(terminal)s, not from the vessel's terminal.")
-                        % {"ref": departure.reference, "terminal": departure.service.terminal.code})
-    elif vessel_call.import_stacked_at > departure.closing_time:
-        problems.append(_("Departure %(ref)s closes at %(time)s, before the vessel's containers can be discharged.")
-                        % {"ref": departure.reference, "time": _local(departure.closing_time)})
     return problems
 
 
@@ -786,6 +763,8 @@ def container_assign(
     except Exception as exc:  # noqa: BLE001 - the validator's message is the field error
         raise InvalidInput(errors={"number": list(getattr(exc, "messages", [str(exc)]))}) from None
     state = _assignments.get()
+    # An empty handed out by the station (journey.services.empty_hand_out): the match-back share counts it.
+    empty_out_at = timezone.now() if status == ContainerStatus.EMPTY_OUT else None
     with transaction.atomic():
         booking = (state.bookings.get(booking.pk) if state else None) or _lock(booking)
         _require_container_actor(actor, booking)
@@ -812,7 +791,7 @@ def container_assign(
                                user=actor.user, after={"container": number, "size_type": size_type})
         if state is not None:  # written with the run's others
             container = Container(booking=booking, number=number, size_type=size_type, seal_number=seal_number,
-                                  status=status)
+                                  status=status, empty_out_at=empty_out_at)
             state.containers.append(container)
             state.changes.append(change)
             state.references += [booking.reference, number]
@@ -822,7 +801,8 @@ def container_assign(
         try:
             with transaction.atomic():
                 container = Container.objects.create(
-                    booking=booking, number=number, size_type=size_type, seal_number=seal_number, status=status
+                    booking=booking, number=number, size_type=size_type, seal_number=seal_number, status=status,
+                    empty_out_at=empty_out_at,
                 )
         except IntegrityError:  # a concurrent assignment of the same number won
             raise StateConflict(

@@ -179,8 +179,8 @@ def _import(rng, shippers, service, day, size, quantity, teu, n, loading, used, 
         container = Container(
             booking=booking, number=_number_new(rng, used), size_type=size_type, status=status,
             is_active=status != ContainerStatus.RETURNED, seal_number=f"DI{rng.randrange(10**6):06d}",
-            station_discharge_at=at_station, delivered_at=delivered if delivered <= now else None,
-            returned_at=returned if returned <= now else None)
+            station_discharge_at=at_station, available_at=max(at_station, declaration.released_at),
+            delivered_at=delivered if delivered <= now else None, returned_at=returned if returned <= now else None)
         rows.append(container)
         arrived.append(ArrivingContainer(
             vessel_call=call, number=container.number, size_type=size_type, seal_number=container.seal_number,
@@ -219,7 +219,7 @@ def _import_events(rng, booking, containers, declaration, transports_done: set[s
         add(departure.actual_departure - timedelta(hours=2, minutes=-3 * n), terminal.operator, event_code="LOAD",
             **laden, **at_terminal, **rail)
         add(container.station_discharge_at, station.operator, event_code="DISC", **laden, **at_station, **rail)
-        add(max(container.station_discharge_at, declaration.released_at), station.operator, event_code="AVPU",
+        add(container.available_at, station.operator, event_code="AVPU",
             **laden, **at_station)
         if container.delivered_at:
             add(container.delivered_at, station.operator, event_code="GTOT", **laden, **at_station)
@@ -374,6 +374,8 @@ def _empty_request(rng, booking, size, quantity, leaves) -> None:
     EmptyRequest.objects.filter(pk=request.pk).update(requested_at=requested, ready_at=requested + wait / 2,
                                                       picked_up_at=requested + wait)
     request.refresh_from_db()
+    # The empties went out as the request was picked up (GTOT, empty, in _events): the match-back share counts them.
+    Container.objects.filter(booking=booking).update(empty_out_at=request.picked_up_at)
     return request
 
 

@@ -30,7 +30,7 @@ from bookings.models import (
     EmptyRequest,
     EmptyWait,
 )
-from figures import rollups
+from figures import imports, rollups
 from figures.customs import CARGO, CLEARANCES, customs_figures
 from figures.query import (
     LOADED_ON_VESSEL,
@@ -43,14 +43,15 @@ from figures.query import (
     _percent,
 )
 from intermodal.aggregates import Seconds
-from stations.models import Departure, DepartureStatus
+from stations.models import Departure, DepartureStatus, Direction
 
 # --- The figures -----------------------------------------------------------------------------------------
 
 
 CONTAINERS = (rollups.Rollup(
     model=ContainerDay,
-    rows=lambda: Container.objects.filter(booking__status__in=TRAVELLING),
+    rows=lambda: Container.objects.filter(booking__direction=Direction.EXPORT, booking__status__in=TRAVELLING),
+    direction=Direction.EXPORT,
     dated_by="booking__original_vessel_call__actual_departure",
     station="booking__departure__service__station", service="booking__departure__service", shipper="booking__shipper",
     measures={
@@ -90,21 +91,31 @@ EMPTY_WAITS = (rollups.duration_rollup(
     rows=lambda: EmptyRequest.objects.filter(picked_up_at__isnull=False),
     dated_by="requested_at",
     station="booking__departure__service__station", service="booking__departure__service", shipper="booking__shipper",
-    seconds=_wait, count="requests",
+    seconds=_wait, count="requests", direction=Direction.EXPORT,  # empties are handed out for exports
 ))
 
 
 def on_schedule(query: FigureQuery) -> dict:
-    """Of the containers whose first-booked vessel sailed in the period, the share loaded on that vessel."""
-    monthly = [{"month": row["month"], "total": row["containers"], "on_schedule": row["on_schedule"]}
-               for row in rollups.sums(CONTAINERS, query, ("month",))]
-    months = _by_month(query, monthly, total=0, on_schedule=0)
+    """Exports: of the containers whose first-booked vessel sailed in the period, the share loaded on that vessel.
+    Imports: of the containers due at their inland station in the period (figures/imports.py), the share
+    available for pick-up there by the promised day. Both together unless one direction is asked for; each
+    apart in `by_direction`."""
+    months = _by_month(query, [], total=0, on_schedule=0)
+    by_direction = {}
+    for direction, rollup in ((Direction.EXPORT, CONTAINERS), (Direction.IMPORT, imports.IMPORT_CONTAINERS)):
+        total = on_time = 0
+        for row in rollups.sums(rollup, query, ("month",)):
+            month = next(m for m in months if m["month"] == rollups._as_date(row["month"]))
+            month["total"] += row["containers"]
+            month["on_schedule"] += row["on_schedule"]
+            total, on_time = total + row["containers"], on_time + row["on_schedule"]
+        by_direction[direction] = {"containers": total, "on_schedule": on_time, "rate": _percent(on_time, total)}
     for row in months:
         row["rate"] = _percent(row["on_schedule"], row["total"])
     total = sum(row["total"] for row in months)
     on_time_total = sum(row["on_schedule"] for row in months)
     return {"containers": total, "on_schedule": on_time_total, "rate": _percent(on_time_total, total),
-            "goal": ON_SCHEDULE_GOAL, "by_month": months}
+            "goal": ON_SCHEDULE_GOAL, "by_month": months, "by_direction": by_direction}
 
 
 def empty_wait(query: FigureQuery) -> dict:
@@ -193,7 +204,7 @@ def _per_container(row: dict) -> None:
 
 
 # Every rollup of the figures, in the order a refresh rewrites them.
-ROLLUPS = (CONTAINERS, BOOKINGS, EMPTY_WAITS, CLEARANCES, CARGO)
+ROLLUPS = (CONTAINERS, BOOKINGS, EMPTY_WAITS, CLEARANCES, CARGO, *imports.ROLLUPS)
 
 
 def figures_refresh(*, full: bool = False, today: date | None = None,
@@ -207,6 +218,7 @@ def figures_compute(query: FigureQuery) -> dict:
         "period": {"date_from": query.date_from, "date_to": query.date_to},
         "station": query.station.code if query.station else None,
         "service": query.service.code if query.service else None,
+        "direction": query.direction,
         "on_schedule": on_schedule(query),
         "empty_wait": empty_wait(query),
         "throughput": throughput(query),
@@ -214,4 +226,5 @@ def figures_compute(query: FigureQuery) -> dict:
         "cost": cost(query),
     }
     figures.update(customs_figures(query))
+    figures.update(imports.import_figures(query))
     return figures

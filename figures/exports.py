@@ -39,6 +39,28 @@ def figure_tables(figures: dict) -> list[Table]:
             [[r["code"], r["containers"], r["sea_rail_per_container"], r["road_per_container"],
               r["saving_per_container"], r["saving"], cost["currency"]] for r in cost["by_station"]],
         ))
+    dwell = figures["dwell"]
+    tables.append(Table(_("Import dwell"), [_("month"), _("containers"), _("median hours"), _("90th percentile hours")],
+                        [[r["month"], r["containers"], r["median_hours"], r["p90_hours"]] for r in dwell["by_month"]]))
+    detention = figures["detention"]
+    tables.append(Table(_("Detention"), [_("month"), _("containers"), _("median days"), _("90th percentile days")],
+                        [[r["month"], r["containers"], r["median_days"], r["p90_days"]]
+                         for r in detention["by_month"]]))
+    charges = figures.get("free_time_charges")
+    if charges is not None:
+        clocks = {"demurrage": _("demurrage"), "detention": _("detention")}
+        tables.append(Table(
+            _("Free-time charges"), [_("charge"), _("containers"), _("charged"), _("days charged"), _("amount"),
+                                     _("currency")],
+            [[clocks[name], clock["containers"], clock["charged"], clock["chargeable_days"], amount["amount"],
+              amount["currency"]]
+             for name, clock in charges.items() for amount in clock["amounts"] or [{"amount": 0, "currency": ""}]],
+        ))
+    match = figures["match_back"]
+    tables.append(Table(_("Match-back"), [_("month"), _("empties handed out"), _("import returns"), _("%"),
+                                          _("km saved")],
+                        [[r["month"], r["empties"], r["matched"], r["share"], r["km_saved"]]
+                         for r in match["by_month"]]))
     mix = figures.get("cargo_mix")
     if mix is not None:
         tables.append(Table(_("Cargo mix"), [_("HS chapter"), _("name"), _("gross weight kg"), _("lines"), _("%")],

@@ -4,6 +4,10 @@ the months of the period; and the small helpers every figure shares. Who sees wh
 - an enterprise its own bookings, containers and empty requests (with its prices);
 - a station operator its stations; a railway its services; the port and the officers the network;
 - a local government the stations of its city (or province), without prices and without party names.
+
+Every figure can be asked for one direction: exports (inland station -> vessel) or imports (vessel -> inland
+station). A row's direction is its service's (an import booking travels on an import service: bookings.services),
+so the rollups, kept per service, answer it without a column of their own.
 """
 
 from dataclasses import dataclass, field
@@ -26,7 +30,7 @@ from figures import rollups
 from intermodal.access import Actor
 from intermodal.errors import InvalidInput, NotAllowed
 from intermodal.models import PartyKind
-from stations.models import Service, Station
+from stations.models import Direction, Service, Station
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ON_SCHEDULE_GOAL = 95.0  # percent: the network reports on-schedule shipment above 95%
@@ -38,9 +42,10 @@ NETWORK_VIEWERS = (
 )
 FIGURE_VIEWERS = (*NETWORK_VIEWERS, PartyKind.ENTERPRISE, PartyKind.STATION_OPERATOR, PartyKind.RAILWAY,
                   PartyKind.LOCAL_GOVERNMENT)
-# Bookings that hold (or held) slots: drafts were never reserved, cancelled ones never travelled.
+# Bookings that hold (or held) slots: drafts were never reserved, cancelled ones never travelled. Imports end at
+# the station and with their consignee.
 TRAVELLING = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT, BookingStatus.LOADED,
-              BookingStatus.SAILED)
+              BookingStatus.SAILED, BookingStatus.AT_STATION, BookingStatus.DELIVERED)
 LOADED_ON_VESSEL = (ContainerStatus.ON_VESSEL, ContainerStatus.SAILED)
 
 
@@ -71,6 +76,8 @@ class FigureQuery:
     date_to: date
     station: Station | None = None
     service: Service | None = None
+    # Direction.EXPORT or IMPORT; None: both.
+    direction: str | None = None
     months: list[date] = field(default_factory=list)
     # The last day the rollups hold (None: read every day from the rows). See bookings/rollups.py.
     rolled_through: date | None = None
@@ -96,6 +103,10 @@ class FigureQuery:
         # Departures carry every shipper's slots: not an enterprise's own figure.
         return self.kind != PartyKind.ENTERPRISE
 
+    def covers(self, direction: str) -> bool:
+        """Whether the figures asked for include this direction's."""
+        return self.direction in (None, direction)
+
     def within(self, path: str) -> Q:
         return Q(**{f"{path}__gte": self.start, f"{path}__lt": self.end})
 
@@ -120,6 +131,8 @@ class FigureQuery:
             q &= Q(**{station: self.station})
         if self.service is not None:
             q &= Q(**{service: self.service})
+        if self.direction is not None:
+            q &= Q(**{f"{service}__direction": self.direction})
         return q
 
 
@@ -161,7 +174,7 @@ def services_in_scope(actor: Actor) -> QuerySet[Service]:
 
 def figure_query(
     *, actor: Actor, date_from: date | None = None, date_to: date | None = None, station: str = "",
-    service: str = "",
+    service: str = "", direction: str = "",
 ) -> FigureQuery:
     """Check the filters against what the caller may see; refusals name the field (400)."""
     if actor.kind not in FIGURE_VIEWERS:
@@ -182,10 +195,12 @@ def figure_query(
         service_obj = services_in_scope(actor).filter(code=service).first()
         if service_obj is None:
             errors["service"] = [_t("%(code)s is not a service whose figures you can see.") % {"code": service}]
+    if direction and direction not in Direction.values:
+        errors["direction"] = [_t("Choose export or import (or neither, for both).")]
     if errors:
         raise InvalidInput(errors=errors)
     return FigureQuery(actor=actor, date_from=date_from, date_to=date_to, station=station_obj,
-                       service=service_obj, months=months_between(date_from, date_to),
+                       service=service_obj, direction=direction or None, months=months_between(date_from, date_to),
                        rolled_through=rollups.rolled_through(actor.kind))
 
 

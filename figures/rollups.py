@@ -60,6 +60,8 @@ class Rollup:
     columns: dict[str, Callable[[], models.Expression]] = field(default_factory=dict)
     # The measures that do not add up as a sum: "min" or "max" by name.
     merged_by: dict[str, str] = field(default_factory=dict)
+    # The rows are of one direction only (stations.models.Direction): nothing to read when the other is asked.
+    direction: str | None = None
 
     @property
     def table(self) -> str:
@@ -110,11 +112,12 @@ class Rollup:
 
 
 def duration_rollup(*, seconds: Callable[[], models.Expression], count: str,
-                    extra: dict[str, Callable[[], models.Aggregate]] | None = None, **rollup) -> Rollup:
-    """A rollup of durations as histograms (bookings.models.DurationHistogram): per bucket of `seconds`, the
-    count (`count`), total, shortest and longest, and any `extra` sums."""
+                    extra: dict[str, Callable[[], models.Aggregate]] | None = None,
+                    columns: dict[str, Callable[[], models.Expression]] | None = None, **rollup) -> Rollup:
+    """A rollup of durations as histograms (bookings.models.DurationHistogram): per bucket of `seconds` (and of
+    any other `columns`), the count (`count`), total, shortest and longest, and any `extra` sums."""
     return Rollup(
-        columns={"bucket": lambda: DurationBucket(seconds())},
+        columns={"bucket": lambda: DurationBucket(seconds()), **(columns or {})},
         measures={count: lambda: Count("pk"), "total_seconds": lambda: Sum(seconds()),
                   "shortest_seconds": lambda: Min(seconds()), "longest_seconds": lambda: Max(seconds()),
                   **(extra or {})},
@@ -225,6 +228,8 @@ def rolled_rows(first: date, last: date, through: date) -> Q:
 def _sources(rollup: Rollup, query) -> list[tuple[str, QuerySet]]:
     """Where the query's period is read: the rollup table for the days it holds, the rows for the others, each
     scoped to the caller's part of the network."""
+    if rollup.direction is not None and not query.covers(rollup.direction):
+        return []
     parts = split(query)
     sources = []
     if parts.rolled:

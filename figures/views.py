@@ -30,6 +30,7 @@ from intermodal.errors import InvalidInput
 from intermodal.exports import FORMATS, export_response
 from intermodal.forms import InputPolicyForm
 from intermodal.models import Scope
+from stations.models import Direction
 
 
 class FigureFilterForm(InputPolicyForm, forms.Form):
@@ -39,6 +40,8 @@ class FigureFilterForm(InputPolicyForm, forms.Form):
                               widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     station = forms.ChoiceField(label=gettext_lazy("Station"), required=False)
     service = forms.ChoiceField(label=gettext_lazy("Service"), required=False)
+    direction = forms.ChoiceField(label=gettext_lazy("Direction"), required=False,
+                                  choices=[("", gettext_lazy("Both directions")), *Direction.choices])
 
     def __init__(self, *args, actor: Actor, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,6 +122,19 @@ def figure_charts(figures: dict) -> dict:
              charts.Series(_("Road"), [row["road_per_container"] for row in cost["by_station"]])],
             x_label=_("%(currency)s per container") % {"currency": cost["currency"]},
         )
+    dwell = figures["dwell"]
+    out["dwell"] = charts.line_chart(
+        "chart-dwell", _("Import dwell at the station by month"), _month_labels(dwell["by_month"]),
+        [charts.Series(_("Median"), [row["median_hours"] for row in dwell["by_month"]]),
+         charts.Series(_("90th percentile"), [row["p90_hours"] for row in dwell["by_month"]])],
+        y_label=_("hours"),
+    )
+    match = figures["match_back"]
+    out["match_back"] = charts.bar_chart(
+        "chart-match-back", _("Export empties that were import returns, by month"), _month_labels(match["by_month"]),
+        [charts.Series(_("Match-back"), [row["share"] for row in match["by_month"]])],
+        unit="%", y_label=_("percent of empties handed out"), top_value=100,
+    )
     if figures.get("clearance") is not None:
         clearance = figures["clearance"]
         out["clearance"] = charts.line_chart(
@@ -164,12 +180,28 @@ class _OnScheduleMonth(_Month):
     rate = serializers.FloatField(allow_null=True)
 
 
-class _OnSchedule(serializers.Serializer):
+class _OnScheduleTotal(serializers.Serializer):
     containers = serializers.IntegerField()
     on_schedule = serializers.IntegerField()
     rate = serializers.FloatField(allow_null=True, help_text="percent")
+
+
+class _OnScheduleDirections(serializers.Serializer):
+    export = _OnScheduleTotal(help_text="containers whose first-booked vessel sailed; on schedule: loaded on it")
+    # "import" is a keyword: the field is named in __init__.
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["import"] = _OnScheduleTotal(
+            help_text="containers due at their inland station (the departure's planned arrival) and judged; on "
+                      "schedule: available for pick-up there by the promised day (planned arrival plus the "
+                      "terminal's handling buffer, in the station's calendar)")
+
+
+class _OnSchedule(_OnScheduleTotal):
     goal = serializers.FloatField()
     by_month = _OnScheduleMonth(many=True)
+    by_direction = _OnScheduleDirections()
 
 
 class _WaitMonth(_Month):
@@ -263,6 +295,56 @@ class _Chapter(serializers.Serializer):
     share = serializers.FloatField(allow_null=True)
 
 
+def _durations_serializer(name: str, unit: str, counted: str) -> type[serializers.Serializer]:
+    """A duration figure in `unit` (hours or days): containers, median, 90th percentile, mean, and by month."""
+
+    def values(**extra):
+        return {"containers": serializers.IntegerField(**extra),
+                f"median_{unit}": serializers.FloatField(allow_null=True),
+                f"p90_{unit}": serializers.FloatField(allow_null=True)}
+
+    month = type(f"_{name}Month", (_Month,), values())
+    return type(f"_{name}", (serializers.Serializer,), {
+        **values(help_text=counted), f"mean_{unit}": serializers.FloatField(allow_null=True),
+        "by_month": month(many=True)})
+
+
+_Dwell = _durations_serializer("Dwell", "hours", "import containers gated out to their consignee in the period")
+_Detention = _durations_serializer("Detention", "days", "import containers returned empty in the period")
+
+
+class _Amount(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.FloatField()
+
+
+class _Clock(serializers.Serializer):
+    containers = serializers.IntegerField(help_text="clocks ended in the period")
+    charged = serializers.IntegerField(help_text="of them, past their free days")
+    chargeable_days = serializers.IntegerField()
+    amounts = _Amount(many=True)
+
+
+class _FreeTimeCharges(serializers.Serializer):
+    demurrage = _Clock(help_text="at the station, ended by the gate-out to the consignee")
+    detention = _Clock(help_text="with the consignee, ended by the empty's return")
+
+
+class _MatchBackMonth(_Month):
+    empties = serializers.IntegerField()
+    matched = serializers.IntegerField()
+    share = serializers.FloatField(allow_null=True)
+    km_saved = serializers.IntegerField()
+
+
+class _MatchBack(serializers.Serializer):
+    empties = serializers.IntegerField(help_text="empties handed out for exports in the period")
+    matched = serializers.IntegerField(help_text="of them, import containers returned empty at the station")
+    share = serializers.FloatField(allow_null=True, help_text="percent")
+    km_saved = serializers.IntegerField(help_text="road kilometres of empties from the port not run")
+    by_month = _MatchBackMonth(many=True)
+
+
 class _Period(serializers.Serializer):
     date_from = serializers.DateField()
     date_to = serializers.DateField()
@@ -272,6 +354,7 @@ class FiguresSerializer(serializers.Serializer):
     period = _Period()
     station = serializers.CharField(allow_null=True)
     service = serializers.CharField(allow_null=True)
+    direction = serializers.CharField(allow_null=True, help_text="export or import; null: both")
     on_schedule = _OnSchedule()
     empty_wait = _EmptyWait()
     throughput = _Throughput()
@@ -279,6 +362,10 @@ class FiguresSerializer(serializers.Serializer):
     cost = _Cost(allow_null=True, help_text="null for a local government: nothing commercial")
     clearance = _Clearance(required=False)
     cargo_mix = _Chapter(many=True, required=False)
+    dwell = _Dwell(help_text="imports: from the discharge at the inland station to the gate-out")
+    detention = _Detention(help_text="imports: from the gate-out to the empty's return")
+    free_time_charges = _FreeTimeCharges(allow_null=True, help_text="null for a local government")
+    match_back = _MatchBack(help_text="exports: empties handed out that were import returns")
 
 
 class FiguresQuery(InputPolicy, serializers.Serializer):
@@ -286,6 +373,7 @@ class FiguresQuery(InputPolicy, serializers.Serializer):
     date_to = serializers.DateField(required=False)
     station = serializers.CharField(required=False, allow_blank=True, max_length=20)
     service = serializers.CharField(required=False, allow_blank=True, max_length=30)
+    direction = serializers.ChoiceField(choices=Direction.choices, required=False, allow_blank=True)
 
 
 class FiguresView(ReplicaReadsMixin, APIView):
@@ -305,6 +393,9 @@ class FiguresView(ReplicaReadsMixin, APIView):
                              description="a station code within the caller's scope"),
             OpenApiParameter("service", {"type": "string", "maxLength": 30},
                              description="a service code within the caller's scope"),
+            OpenApiParameter("direction", {"type": "string", "enum": Direction.values},
+                             description="export (inland station -> vessel) or import (vessel -> inland station); "
+                                         "none: both"),
         ],
         responses={200: FiguresSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
         summary="Figures (KPIs)",

@@ -8,7 +8,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from bookings.models import SIZE_TYPE_CHOICES, Booking, Container, validate_container_number
+from bookings.models import (
+    SIZE_TYPE_CHOICES,
+    Booking,
+    Container,
+    DayRollup,
+    DurationHistogram,
+    validate_container_number,
+)
 from intermodal.models import Organisation
 from stations.models import Location, Station, VesselCall
 
@@ -92,3 +99,59 @@ class ReturnedEmpty(models.Model):
 
     def __str__(self):
         return self.number
+
+
+# --- The import side of the figures, and match-back (figures/imports.py) ------------------------------------
+
+
+class ImportContainerDay(DayRollup):
+    """Import containers due at their inland station that day (by their departure's planned arrival) and judged -
+    available for pick-up, or their promised day over - and those of them available by the promised day."""
+
+    containers = models.PositiveIntegerField(default=0)
+    on_schedule = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="importcontainerday_day")]
+
+
+class FreeTimeHistogram(DurationHistogram):
+    """Import containers whose free-time clock ended that day: how long it ran (the histogram), how many were
+    charged, the days charged and the charges, in the clock's currency."""
+
+    currency = models.CharField(max_length=3)
+    containers = models.PositiveIntegerField(default=0)
+    charged = models.PositiveIntegerField(default=0)
+    chargeable_days = models.PositiveIntegerField(default=0)
+    charges = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+
+    class Meta:
+        abstract = True
+
+
+class StationDwell(FreeTimeHistogram):
+    """Import containers gated out to their consignee, dated by the gate-out: from their discharge at the station
+    (dwell), and the demurrage charged."""
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="stationdwell_day")]
+
+
+class DetentionTime(FreeTimeHistogram):
+    """Import containers returned empty, dated by the return: from the gate-out to the consignee, and the
+    detention charged."""
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="detentiontime_day")]
+
+
+class MatchBackDay(DayRollup):
+    """Empties handed out for exports that day, those of them import returns (match-back), and the road kilometres
+    an empty from the port would have run to the station for each of those."""
+
+    empties = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    km_saved = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "station"], name="matchbackday_day")]

@@ -35,6 +35,7 @@ from bookings.models import (
     validate_container_number,
 )
 from bookings.services import (
+    _local,
     _lock,
     _move_capacity,
     _record,
@@ -43,8 +44,6 @@ from bookings.services import (
     _set_quote,
     _snapshot,
     _write_lines,
-    booking_confirm,
-    connection_problems,
     quote_build,
     station_place,
 )
@@ -54,7 +53,7 @@ from intermodal.codes import Classifier, EmptyIndicator, EventType
 from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.events import event_record
 from intermodal.models import Organisation, PartyKind
-from stations.models import CarrierDetention, Departure, Direction, Location, Station, VesselCall
+from stations.models import CarrierDetention, Departure, DepartureStatus, Direction, Location, Station, VesselCall
 
 # How many containers one announcement or one import booking may name.
 MAX_ANNOUNCED = 1000
@@ -62,6 +61,28 @@ MAX_IMPORT_CONTAINERS = 200
 # A carrier without terms of its own: the free time and tariff consignees are told.
 DEFAULT_DETENTION_FREE_DAYS = 14
 DEFAULT_DETENTION_PER_TEU_DAY = Decimal("120")
+
+
+def import_connection_problems(*, departure: Departure, vessel_call: VesselCall, now=None) -> list[str]:
+    """Why this import departure cannot take the vessel's containers inland: it must leave the vessel's terminal,
+    still take bookings, and close no earlier than the containers can be on the stack (arrival plus handling)."""
+    now = now or timezone.now()
+    problems = []
+    if departure.status != DepartureStatus.SCHEDULED:
+        problems.append(
+            _("Departure %(ref)s is %(status)s and takes no more bookings.")
+            % {"ref": departure.reference, "status": departure.get_status_display().lower()}
+        )
+    elif departure.closing_time <= now:
+        problems.append(_("Departure %(ref)s closed at the terminal at %(time)s.")
+                        % {"ref": departure.reference, "time": _local(departure.closing_time)})
+    if departure.service.terminal_id != vessel_call.terminal_id:
+        problems.append(_("Departure %(ref)s leaves from %(terminal)s, not from the vessel's terminal.")
+                        % {"ref": departure.reference, "terminal": departure.service.terminal.code})
+    elif vessel_call.import_stacked_at > departure.closing_time:
+        problems.append(_("Departure %(ref)s closes at %(time)s, before the vessel's containers can be discharged.")
+                        % {"ref": departure.reference, "time": _local(departure.closing_time)})
+    return problems
 
 
 def _require_port_of(actor: Actor, call: VesselCall) -> None:
@@ -172,7 +193,7 @@ def import_booking_create(
     if departure.service.direction != Direction.IMPORT:
         raise InvalidInput(errors={"departure": [_("Departure %(ref)s carries exports, not imports.")
                                                  % {"ref": departure.reference}]})
-    problems = connection_problems(departure=departure, vessel_call=vessel_call)
+    problems = import_connection_problems(departure=departure, vessel_call=vessel_call)
     if problems:
         raise StateConflict(" ".join(problems), code="no_connection")
     with transaction.atomic():
@@ -200,7 +221,11 @@ def import_booking_create(
         booking.save(update_fields=["reference"])
         _write_lines(booking, quote)
         _record(booking=booking, actor=actor, kind=ChangeKind.CREATED, code="DRFT")
-        booking = booking_confirm(actor=actor, booking=booking)
+        # Confirmed at once, as booking_confirm does for an export (whose connection rules are the vessel's cut-offs).
+        _move_capacity({departure.pk: booking.teu})
+        booking.status, booking.confirmed_at = BookingStatus.CONFIRMED, timezone.now()
+        booking.save(update_fields=["status", "confirmed_at", "updated_at"])
+        _record(booking=booking, actor=actor, kind=ChangeKind.CONFIRMED, code="CONF")
         try:
             with transaction.atomic():
                 Container.objects.bulk_create([
@@ -237,7 +262,7 @@ def import_booking_move(*, actor: Actor, booking: Booking, departure: Departure,
         if departure.service.direction != Direction.IMPORT:
             raise InvalidInput(errors={"departure": [_("Departure %(ref)s carries exports, not imports.")
                                                      % {"ref": departure.reference}]})
-        problems = connection_problems(departure=departure, vessel_call=booking.vessel_call)
+        problems = import_connection_problems(departure=departure, vessel_call=booking.vessel_call)
         if problems:
             raise StateConflict(" ".join(problems), code="no_connection")
         before = _snapshot(booking)
@@ -290,8 +315,12 @@ def arrivals_of(containers: Iterable[Container]) -> dict[tuple[int, str], Arrivi
 
 def available_record(*, actor: Actor, container: Container, at: datetime | None = None) -> None:
     """The container is available for pick-up at its station (EQUIPMENT AVPU, LADEN): said once, when its last
-    hold lifts or, without holds, as it is discharged there."""
+    hold lifts or, without holds, as it is discharged there. `container` is locked by the caller; its
+    available_at is when the import on-schedule rate judges it (figures/imports.py)."""
     station = container.booking.departure.service.station
+    at = at or timezone.now()
+    container.available_at = at
+    container.save(update_fields=["available_at"])
     event_record(
         event_type=EventType.EQUIPMENT, event_code="AVPU", classifier=Classifier.ACTUAL, event_datetime=at,
         organisation=actor.organisation, user=actor.user, equipment_reference=container.number,

@@ -261,6 +261,7 @@ CELERY_TASK_ROUTES = {
     "notifications.emails_sweep": {"queue": "email"},
     "notifications.at_risk_alerts": {"queue": "email"},
     "notifications.last_free_day_reminders": {"queue": "email"},
+    "notifications.free_time_reminders": {"queue": "email"},
     # Files partners upload (bookings CSV; EDI interchanges when they come).
     "bookings.tasks.booking_import_run": {"queue": "imports"},
     "figures.tasks.figures_refresh": {"queue": "figures"},
@@ -289,6 +290,11 @@ CELERY_BEAT_SCHEDULE = {
     "at-risk-alerts": {"task": "notifications.at_risk_alerts", "schedule": 300.0},
     "last-free-day-reminders": {"task": "notifications.last_free_day_reminders",
                                 "schedule": crontab(hour=8, minute=0)},
+    # Imports' demurrage and detention (notifications.people.free_time_reminders): from 08:05 Shanghai time, and
+    # hourly through the working day so a missed run, or a container discharged today with no free day, is caught
+    # up; each reminder goes out once however often it runs.
+    "free-time-reminders": {"task": "notifications.free_time_reminders",
+                            "schedule": crontab(hour="8-20", minute=5)},
     # The figures of past days, rolled up (figures/rollups.py): the recent days hourly, everything nightly.
     "figures-refresh": {"task": "figures.tasks.figures_refresh", "schedule": crontab(minute=40)},
     "figures-rebuild": {"task": "figures.tasks.figures_refresh", "schedule": crontab(hour=2, minute=50),

@@ -153,10 +153,12 @@ def station_discharge(*, actor: Actor, number: str, at: datetime | None = None, 
         _equipment_event(container, actor, "DISC", place=station_place(departure.service.station), at=at,
                          transport=_rail(departure))
         container.station_discharge_at = at
-        _move(container, S.AT_STATION, "station_discharge_at")
-        if not holds_of(container, customs_released=container_released(container)):
+        available = not holds_of(container, customs_released=container_released(container))
+        if available:
             _equipment_event(container, actor, "AVPU", place=station_place(departure.service.station), at=at,
                              details={"available_for_pickup": True})
+            container.available_at = at
+        _move(container, S.AT_STATION, "station_discharge_at", *(["available_at"] if available else []))
         _booking_refresh_after(container.booking)
     return container
 

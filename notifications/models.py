@@ -219,13 +219,16 @@ class NotificationKind(models.TextChoices):
     EMPTIES_READY = "empties_ready", _("Empty containers ready")
     DECLARATION_DECIDED = "declaration_decided", _("Declaration decided")
     LAST_FREE_DAY = "last_free_day", _("Last free day tomorrow")
+    # Imports, per container and clock (demurrage at the station, detention with the consignee).
+    FREE_TIME_ENDING = "free_time_ending", _("Import container's last free day tomorrow")
+    FREE_TIME_PASSED = "free_time_passed", _("Import container past its free time: charges accrue")
     SUBSCRIPTION_DISABLED = "subscription_disabled", _("Webhook subscription disabled")
 
 
 # What comes by email unless the person turns it off.
 EMAIL_BY_DEFAULT = frozenset({
     NotificationKind.BOOKING_AT_RISK, NotificationKind.CONTAINER_LEFT_BEHIND, NotificationKind.DECLARATION_DECIDED,
-    NotificationKind.SUBSCRIPTION_DISABLED,
+    NotificationKind.SUBSCRIPTION_DISABLED, NotificationKind.FREE_TIME_ENDING, NotificationKind.FREE_TIME_PASSED,
 })
 
 

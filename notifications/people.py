@@ -6,7 +6,8 @@ twice tells nobody twice.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from celery import shared_task
 from django.conf import settings
@@ -18,8 +19,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from bookings.models import AT_RISK_STATUSES, Booking, BookingStatus
+from bookings.models import AT_RISK_STATUSES, Booking, BookingStatus, Container, ContainerStatus
 from bookings.selectors import connections_search
+from inbound.services import FreeTime, demurrage_of, detention_of
 from intermodal.codes import DocumentType, EventType
 from intermodal.models import Event, PartyKind, User
 from notifications.models import (
@@ -29,7 +31,7 @@ from notifications.models import (
     NotificationKind,
     Subscription,
 )
-from stations.models import Terminal, VesselCall, localised
+from stations.models import CarrierDetention, Direction, Terminal, VesselCall, localised
 from tracking.visibility import as_seen_by
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,18 @@ def title(notification: Notification) -> str:
             "HOLD": _("Declaration %(declaration)s for booking %(booking)s is held for inspection."),
         }.get(p.get("code"), _("Declaration %(declaration)s was decided.")) % p,
         K.LAST_FREE_DAY: lambda: _("Booking %(booking)s: %(day)s is the last free day at the station.") % p,
+        K.FREE_TIME_ENDING: lambda: (
+            _("Container %(container)s (booking %(booking)s): %(day)s is its last free day at %(station)s; from the "
+              "day after, demurrage of %(currency)s %(rate)s a TEU a day.")
+            if p.get("clock") == "demurrage" else
+            _("Container %(container)s (booking %(booking)s): %(day)s is the last free day to return it empty; "
+              "from the day after, detention of %(currency)s %(rate)s a TEU a day.")) % p,
+        K.FREE_TIME_PASSED: lambda: (
+            _("Container %(container)s (booking %(booking)s) is past its free time at %(station)s since %(day)s: "
+              "demurrage of %(currency)s %(rate)s a TEU a day accrues until it is picked up.")
+            if p.get("clock") == "demurrage" else
+            _("Container %(container)s (booking %(booking)s) is past its free time since %(day)s: detention of "
+              "%(currency)s %(rate)s a TEU a day accrues until it is returned empty.")) % p,
         K.SUBSCRIPTION_DISABLED: lambda: _("Webhook subscription %(name)s was disabled: %(reason)s") % p,
     }
     try:
@@ -260,6 +274,59 @@ def last_free_day_reminders(today=None) -> int:
     return count
 
 
+def _running_clock(container: Container, now: datetime, terms: dict) -> FreeTime | None:
+    """An import container's running free-time clock: demurrage while it waits at the station, detention while its
+    consignee has it (the carriers' terms read once per run)."""
+    if container.status == ContainerStatus.AT_STATION:
+        return demurrage_of(container, now=now)
+    scac = container.booking.vessel_call.carrier_scac
+    if scac not in terms:
+        terms[scac] = CarrierDetention.objects.filter(carrier_scac=scac).first()
+    return detention_of(container, now=now, terms=terms)
+
+
+def free_time_reminders(now: datetime | None = None) -> int:
+    """Tell the consignee of each import container, in the station's calendar, the day before its last free day
+    (or on it, if that day's run was missed) and once that day has passed (charges accrue): demurrage while it
+    waits at the station, detention while the consignee has it. Once per container, clock and stage, however often
+    and on however many workers this runs: each notification is unique per person and fact (its dedupe key), and
+    an email goes out once per notification (notification_email). Returns the notifications made."""
+    now = now or timezone.now()
+    containers = (Container.objects.filter(booking__direction=Direction.IMPORT, is_active=True,
+                                           status__in=[ContainerStatus.AT_STATION, ContainerStatus.DELIVERED])
+                  .select_related("booking__departure__service__station", "booking__vessel_call", "booking__shipper")
+                  .order_by("pk"))
+    due: list[tuple[str, str, Container, FreeTime]] = []
+    terms: dict[str, tuple] = {}
+    for container in containers:
+        station = container.booking.departure.service.station
+        today = timezone.localtime(now, ZoneInfo(station.timezone)).date()
+        clock = _running_clock(container, now, terms)
+        if clock is None or today < clock.last_free_day - timedelta(days=1):
+            continue
+        kind = K.FREE_TIME_PASSED if today > clock.last_free_day else K.FREE_TIME_ENDING
+        due.append((f"{kind}:{container.booking.reference}:{container.number}:{clock.kind}", kind, container, clock))
+    told_before = set(Notification.objects.filter(dedupe_key__in=[key for key, *_rest in due])
+                      .values_list("dedupe_key", flat=True))
+    users_of: dict[int, list[User]] = {}
+    emails: list[int] = []
+    made = 0
+    for key, kind, container, clock in due:
+        if key in told_before:
+            continue
+        booking, station = container.booking, container.booking.departure.service.station
+        if booking.shipper_id not in users_of:
+            users_of[booking.shipper_id] = list(booking.shipper.users.all())
+        params = {"booking": booking.reference, "container": container.number, "clock": clock.kind,
+                  "day": clock.last_free_day.isoformat(), "rate": f"{clock.per_teu_day:.2f}",
+                  "currency": clock.currency, "station": station.name, "station_zh": station.name_zh}
+        emails += notify(users_of[booking.shipper_id], kind, params,
+                         reverse("bookings:detail", args=[booking.reference]), key)
+        made += 1
+    transaction.on_commit(lambda: emails_dispatch(emails))
+    return made
+
+
 def notify_subscription_disabled(subscription_id: int) -> None:
     subscription = Subscription.objects.select_related("organisation").get(pk=subscription_id)
     params = {"name": subscription.name or subscription.url, "reason": subscription.disabled_reason}
@@ -341,3 +408,8 @@ def at_risk_alerts_task() -> int:
 @shared_task(name="notifications.last_free_day_reminders")
 def last_free_day_reminders_task() -> int:
     return last_free_day_reminders()
+
+
+@shared_task(name="notifications.free_time_reminders")
+def free_time_reminders_task() -> int:
+    return free_time_reminders()

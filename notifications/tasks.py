@@ -6,6 +6,7 @@ from notifications.delivery import deliveries_sweep_task, delivery_send_task
 from notifications.people import (
     at_risk_alerts_task,
     emails_sweep_task,
+    free_time_reminders_task,
     last_free_day_reminders_task,
     notification_email_task,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "deliveries_sweep_task",
     "delivery_send_task",
     "emails_sweep_task",
+    "free_time_reminders_task",
     "last_free_day_reminders_task",
     "notification_email_task",
     "outbox_relay_task",

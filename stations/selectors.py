@@ -6,7 +6,7 @@ from django.db.models import F, Prefetch, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from stations.models import Departure, DepartureStatus, Service, Station, VesselCall
+from stations.models import Departure, DepartureStatus, Direction, Service, Station, VesselCall
 
 
 def station_list() -> QuerySet[Station]:
@@ -30,9 +30,9 @@ def vessel_call_list() -> QuerySet[VesselCall]:
 
 
 def departures_connecting_to(queryset: QuerySet[Departure], vessel_call: VesselCall) -> QuerySet[Departure]:
-    """Departures to the vessel's terminal expected there before its CY cut-off less the handling buffer."""
+    """Export departures to the vessel's terminal expected there before its CY cut-off less the handling buffer."""
     return queryset.filter(
-        service__terminal=vessel_call.terminal_id,
+        service__terminal=vessel_call.terminal_id, service__direction=Direction.EXPORT,
         arrival_expected__lte=vessel_call.latest_arrival_for(),
     )
 

@@ -30,6 +30,7 @@ ROUTED = {
     "notifications.delivery_send": "webhooks", "notifications.deliveries_sweep": "webhooks",
     "notifications.notification_email": "email", "notifications.emails_sweep": "email",
     "notifications.at_risk_alerts": "email", "notifications.last_free_day_reminders": "email",
+    "notifications.free_time_reminders": "email",
     "bookings.tasks.booking_import_run": "imports",
     "figures.tasks.figures_refresh": "figures",
     "stations.tasks.departures_generate_task": "default",
