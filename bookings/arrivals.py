@@ -247,7 +247,12 @@ def import_booking_move(*, actor: Actor, booking: Booking, departure: Departure,
 
 def holds_of(container: Container, *, customs_released: bool) -> list[str]:
     """The holds keeping an import container at the station, in a fixed order; none: available for pick-up."""
-    arrival = _arrival_of(container)
+    return holds_from(customs_released=customs_released, arrival=_arrival_of(container))
+
+
+def holds_from(*, customs_released: bool, arrival: ArrivingContainer | None) -> list[str]:
+    """The holds of an import container from customs' decision and its announcement (pages read both for many
+    containers at once)."""
     holds = []
     if not customs_released:
         holds.append(HoldKind.CUSTOMS)
@@ -349,10 +354,17 @@ def container_teu(container: Container) -> int:
 
 
 def detention_terms(carrier_scac: str) -> tuple[int, Decimal, str]:
-    terms = CarrierDetention.objects.filter(carrier_scac=carrier_scac).first() if carrier_scac else None
-    if terms is None:
-        return DEFAULT_DETENTION_FREE_DAYS, DEFAULT_DETENTION_PER_TEU_DAY, "CNY"
-    return terms.free_days, terms.per_teu_day, terms.currency
+    return detention_terms_of([carrier_scac])[carrier_scac]
+
+
+def detention_terms_of(carrier_scacs: Iterable[str]) -> dict[str, tuple[int, Decimal, str]]:
+    """Each carrier's detention terms (free days, per TEU and day, currency), the default for one without its own:
+    one query for a page's many containers."""
+    scacs = set(carrier_scacs)
+    terms = {row.carrier_scac: (row.free_days, row.per_teu_day, row.currency)
+             for row in CarrierDetention.objects.filter(carrier_scac__in=scacs - {""})}
+    return {scac: terms.get(scac, (DEFAULT_DETENTION_FREE_DAYS, DEFAULT_DETENTION_PER_TEU_DAY, "CNY"))
+            for scac in scacs}
 
 
 def demurrage_of(container: Container, *, now: datetime | None = None) -> FreeTime | None:
@@ -366,11 +378,13 @@ def demurrage_of(container: Container, *, now: datetime | None = None) -> FreeTi
                            currency=container.booking.currency, now=now)
 
 
-def detention_of(container: Container, *, now: datetime | None = None) -> FreeTime | None:
-    """Detention: from the gate-out to the consignee until the empty is back at an inland station."""
+def detention_of(container: Container, *, now: datetime | None = None,
+                 terms: tuple[int, Decimal, str] | None = None) -> FreeTime | None:
+    """Detention: from the gate-out to the consignee until the empty is back at an inland station. `terms`: the
+    carrier's (detention_terms_of), when read already."""
     if container.delivered_at is None:
         return None
-    free_days, rate, currency = detention_terms(container.booking.vessel_call.carrier_scac)
+    free_days, rate, currency = terms or detention_terms(container.booking.vessel_call.carrier_scac)
     station: Station = container.booking.departure.service.station
     return free_time_clock(kind="detention", started=container.delivered_at, ended=container.returned_at,
                            zone=station.timezone, free_days=free_days, per_teu_day=rate,

@@ -20,7 +20,7 @@ from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.models import PartyKind
 from stations.maps import NEAR_PORT_LONGITUDE, NetworkMap, network_map
-from stations.models import Departure, DepartureStatus, Location, Station, VesselCall
+from stations.models import Departure, DepartureStatus, Direction, Location, Station, VesselCall
 from stations.selectors import departure_list, departures_connecting_to
 
 # Parties that see a booking's prices: its shipper and the platform's admins.
@@ -79,9 +79,10 @@ def booking_get(*, actor: Actor, reference: str) -> Booking:
 
 def travelling_containers() -> QuerySet[Container]:
     """The containers that travel (or travelled) with their booking: the active ones of live bookings, and those
-    that sailed. What a train's manifest and a vessel's loading list hold."""
+    that sailed; an import's until its empty is back. What a train's manifest and a vessel's loading list hold."""
     return Container.objects.filter(Q(is_active=True) | Q(status=ContainerStatus.SAILED),
-                                    booking__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED])
+                                    booking__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED,
+                                                         BookingStatus.AT_STATION, BookingStatus.DELIVERED])
 
 
 def sees_prices(actor: Actor) -> bool:
@@ -265,3 +266,21 @@ def journey_map(booking: Booking) -> NetworkMap | None:
     far = service.station.longitude is not None and service.station.longitude < NEAR_PORT_LONGITUDE
     return network_map(route=(service.station.code, service.terminal.code), near_port=not far,
                        progress=None if booking.status == BookingStatus.CANCELLED else progress)
+
+
+IMPORT_DEPARTURES_SHOWN = 20
+
+
+def import_departures_for(*, vessel_call: VesselCall, teu: int = 0, now: datetime | None = None) -> list[Departure]:
+    """The import departures that may take a vessel call's containers inland now, soonest first: from its terminal,
+    open, closing after the containers can be on the stack (connection_problems accepts them), with `teu` free."""
+    now = now or timezone.now()
+    departures = (
+        departure_list()
+        .filter(service__terminal=vessel_call.terminal_id, service__direction=Direction.IMPORT,
+                service__is_active=True, status=DepartureStatus.SCHEDULED,
+                closing_time__gt=max(now, vessel_call.import_stacked_at))
+        .order_by("planned_departure", "reference")[:IMPORT_DEPARTURES_SHOWN]
+    )
+    return [d for d in departures if d.teu_free >= teu
+            and not connection_problems(departure=d, vessel_call=vessel_call, now=now)]

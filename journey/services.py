@@ -538,6 +538,12 @@ def returned_empties_for(request: EmptyRequest):
             .filter(Q(owner_scac="") | Q(owner_scac=carrier)).order_by("returned_at", "id"))
 
 
+def returned_empty_serves(stock: ReturnedEmpty, request: EmptyRequest) -> bool:
+    """returned_empties_for's rule for one returned empty, for a page that has read the station's stock once."""
+    return (stock.size_type == request.size_type and stock.used_at is None
+            and stock.owner_scac in ("", request.booking.vessel_call.carrier_scac))
+
+
 def _returned_empty_taken(request: EmptyRequest, number: str) -> ReturnedEmpty | None:
     """The returned import empty this hand-out takes from the station's stock, locked; refused if it is another
     carrier's or another size-type."""
