@@ -15,7 +15,7 @@ from django.utils.translation import pgettext
 from bookings.models import SIZE_TYPE_CHOICES, SIZE_TYPES, Booking, BookingStatus
 from intermodal.errors import ApplicationError
 from intermodal.forms import CodeFormField, InputPolicyForm, container_number_widget
-from stations.models import IMDG_CLASSES, Location
+from stations.models import IMDG_CLASSES, Direction, Location
 from stations.selectors import departure_list, station_list, vessel_call_list
 
 CONTAINER_ROWS = 3
@@ -82,6 +82,36 @@ def departure_label(departure) -> str:
         "free": departure.teu_free,
         "closing": local_time(departure.closing_time),
     }
+
+
+def import_departure_label(departure) -> str:
+    """An import departure as a consignee chooses it: it leaves the terminal for the inland station."""
+    return _("%(when)s to %(station)s (%(free)s TEU free, closes %(closing)s)") % {
+        "when": local_time(departure.planned_departure),
+        "station": departure.service.station.display_name,
+        "free": departure.teu_free,
+        "closing": local_time(departure.closing_time),
+    }
+
+
+class ImportMoveForm(InputPolicyForm, forms.Form):
+    """Another import departure from the same terminal for an import booking whose containers are not on a train."""
+
+    def __init__(self, *args, booking: Booking, departures=(), **kwargs):
+        kwargs.setdefault("prefix", "move")
+        super().__init__(*args, **kwargs)
+        self._departures = {d.reference: d for d in departures if d.pk != booking.departure_id}
+        self.fields["departure"] = forms.ChoiceField(
+            label=_("New departure"),
+            choices=[("", _("Choose a departure")),
+                     *((ref, import_departure_label(d)) for ref, d in self._departures.items())],
+            help_text=_("Trains and barges from %(terminal)s that can still take the containers.")
+            % {"terminal": booking.vessel_call.terminal.display_name})
+        self.fields["reason"] = forms.CharField(label=_("Reason"), max_length=250, required=False,
+                                                help_text=_("Shown in the booking's history."))
+
+    def clean_departure(self):
+        return self._departures[self.cleaned_data["departure"]]
 
 
 def _lines_from_rows(form: forms.Form, rows) -> dict[str, int]:
@@ -316,6 +346,9 @@ class BookingFilterForm(InputPolicyForm, forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any status")), *BookingStatus.choices]
     )
+    direction = forms.ChoiceField(
+        label=_("Direction"), required=False, choices=[("", _("Both directions")), *Direction.choices]
+    )
     station = forms.ChoiceField(label=_("Station"), required=False)
     reference = forms.CharField(
         label=_("Reference"),
@@ -342,6 +375,8 @@ class BookingFilterForm(InputPolicyForm, forms.Form):
         data = getattr(self, "cleaned_data", {})
         if data.get("status"):
             bookings = bookings.filter(status=data["status"])
+        if data.get("direction"):
+            bookings = bookings.filter(direction=data["direction"])
         if data.get("station"):
             bookings = bookings.filter(departure__service__station__code=data["station"])
         if data.get("reference"):

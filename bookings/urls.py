@@ -19,6 +19,7 @@ urlpatterns = [
     path("<slug:reference>/cancel/", views.booking_cancel, name="cancel"),
     path("<slug:reference>/amend/", views.booking_amend, name="amend"),
     path("<slug:reference>/roll/", views.booking_roll, name="roll"),
+    path("<slug:reference>/move/", views.booking_move, name="move"),
     path("<slug:reference>/empties/", views.booking_request_empties, name="empties"),
     path("<slug:reference>/containers/", views.booking_add_container, name="add-container"),
 ]

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from bookings import selectors, services
+from bookings import arrivals, selectors, services
 from bookings.forms import (
     CHOICE_FIELDS,
     SEARCH_FIELDS,
@@ -31,6 +31,7 @@ from bookings.forms import (
     CargoForm,
     ConnectionForm,
     EmptyRequestForm,
+    ImportMoveForm,
     OwnContainerForm,
     RollForm,
     SearchForm,
@@ -50,6 +51,7 @@ PAGE_SIZE = 25
 BOOKING_COLUMNS = {  # the bookings list's sortable columns (intermodal/sorting.py)
     "reference": Column(gettext_lazy("Reference"), ("reference",)),
     "status": Column(gettext_lazy("Status"), ("status",)),
+    "direction": Column(gettext_lazy("Direction"), ("direction",)),
     "station": Column(gettext_lazy("Station"), ("departure__service__station__code",)),
     "departure": Column(gettext_lazy("Departure"), ("departure__planned_departure",)),
     "vessel": Column(gettext_lazy("Vessel"), ("vessel_call__etd",)),
@@ -61,6 +63,8 @@ CONTAINER_FIELD = re.compile(r"(st|q)\d+")  # the search's container rows (booki
 CANCELLABLE = (BookingStatus.DRAFT, BookingStatus.CONFIRMED)
 AMENDABLE = (BookingStatus.DRAFT, BookingStatus.CONFIRMED)
 ROLLABLE = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT)
+# An import moves to another departure, or is cancelled, while its containers wait at the terminal.
+IMPORT_MOVABLE = (BookingStatus.CONFIRMED, BookingStatus.AT_PORT)
 WIZARD_STEPS = ["search", "connections", "cargo", "review"]
 # Five weeks of vessel calls with a daily train each: room for all of them, grouped and folded by vessel.
 CONNECTIONS_SHOWN = 200
@@ -189,7 +193,10 @@ def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None 
         # The gate's paper (EIR, labels: documents/papers.py) is the shipper's and its station's.
         "gate_papers": services.handles_containers(actor, booking),
     }
-    if is_owner:
+    if is_owner and booking.is_import:
+        context.update(_import_actions(booking))
+        context.update(forms or {})
+    elif is_owner:
         context.update(
             can_confirm=booking.status == BookingStatus.DRAFT,
             can_cancel=booking.status in CANCELLABLE,
@@ -206,6 +213,15 @@ def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None 
         )
         context.update(forms or {})
     return render(request, "bookings/detail.html", context, status=status)
+
+
+def _import_actions(booking: Booking) -> dict:
+    """What the consignee may change on an import booking: move it to another import departure, or cancel it,
+    while its containers wait at the terminal (bookings.arrivals; the services decide, this spares a refused click)."""
+    movable = booking.status in IMPORT_MOVABLE
+    departures = selectors.import_departures_for(vessel_call=booking.vessel_call, teu=booking.teu) if movable else []
+    return {"can_move": movable, "can_cancel": movable, "has_actions": movable, "cancel_form": CancelForm(),
+            "move_form": ImportMoveForm(booking=booking, departures=departures)}
 
 
 @login_required
@@ -338,6 +354,26 @@ def booking_roll(request, reference):
         _("Booking %(ref)s rolled to %(vessel)s %(voyage)s.")
         % {"ref": booking.reference, "vessel": booking.vessel_call.vessel_name, "voyage": booking.vessel_call.voyage},
     )
+
+
+@enterprise_required
+@require_POST
+def booking_move(request, reference):
+    """The consignee moves an import booking to another import departure from the vessel's terminal."""
+    actor = Actor.from_request(request)
+    booking = _booking(actor, reference)
+    departures = (selectors.import_departures_for(vessel_call=booking.vessel_call, teu=booking.teu)
+                  if booking.is_import else [])
+    form = ImportMoveForm(request.POST, booking=booking, departures=departures)
+    if not form.is_valid():
+        return booking_page(request, actor, booking, forms={"move_form": form}, status=400)
+    try:
+        booking = arrivals.import_booking_move(actor=actor, booking=booking, departure=form.cleaned_data["departure"],
+                                               reason=form.cleaned_data["reason"])
+    except ApplicationError as error:
+        return _refused(request, actor, booking, error, form, "move_form")
+    return _done(request, booking, _("Booking %(ref)s moved to departure %(departure)s.")
+                 % {"ref": booking.reference, "departure": booking.departure.reference})
 
 
 # --- The booking wizard ----------------------------------------------------------------------------------
