@@ -269,8 +269,14 @@ def call_arrived(request, reference: str):
     return redirect(back)
 
 
-def _announced(call, number: str):
-    return call.arriving_containers.select_related("vessel_call__terminal").filter(number=number.upper()).first()
+def _announced(request, call, number: str):
+    """The container announced on the call, or None with the reason said (the call is the port's own: a number
+    not on it is a mistake to tell, not a secret)."""
+    arrival = call.arriving_containers.select_related("vessel_call__terminal").filter(number=number.upper()).first()
+    if arrival is None:
+        messages.error(request, _("Container %(number)s is not announced on %(vessel)s.")
+                       % {"number": number, "vessel": call.vessel_name})
+    return arrival
 
 
 @party_required(PartyKind.PORT)
@@ -279,10 +285,8 @@ def call_discharge(request, reference: str, number: str):
     actor = Actor.from_request(request)
     call = _port_call(actor, reference)
     back = reverse("operations:arrivals", args=[call.reference])
-    arrival = _announced(call, number)
+    arrival = _announced(request, call, number)
     if arrival is None:
-        messages.error(request, _("Container %(number)s is not announced on %(vessel)s.")
-                       % {"number": number, "vessel": call.vessel_name})
         return redirect(back)
     try:
         imports.vessel_discharge(actor=actor, number=arrival.number, confirmed=_confirmed(request))
@@ -304,11 +308,9 @@ def call_hold_lift(request, reference: str, number: str):
     actor = Actor.from_request(request)
     call = _port_call(actor, reference)
     back = reverse("operations:arrivals", args=[call.reference])
-    arrival = _announced(call, number)
+    arrival = _announced(request, call, number)
     kind = request.POST.get("kind", "")
     if arrival is None:
-        messages.error(request, _("Container %(number)s is not announced on %(vessel)s.")
-                       % {"number": number, "vessel": call.vessel_name})
         return redirect(back)
     container = (Container.objects.filter(booking_id=arrival.booking_id, number=arrival.number, is_active=True)
                  .select_related("booking").first() if arrival.booking_id else None)
