@@ -15,7 +15,7 @@ from django.utils.translation import pgettext
 from bookings.models import SIZE_TYPE_CHOICES, SIZE_TYPES, Booking, BookingStatus
 from intermodal.errors import ApplicationError
 from intermodal.forms import CodeFormField, InputPolicyForm, container_number_widget
-from stations.models import IMDG_CLASSES, Location
+from stations.models import IMDG_CLASSES, Direction, Location
 from stations.selectors import departure_list, station_list, vessel_call_list
 
 CONTAINER_ROWS = 3
@@ -316,6 +316,9 @@ class BookingFilterForm(InputPolicyForm, forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any status")), *BookingStatus.choices]
     )
+    direction = forms.ChoiceField(
+        label=_("Direction"), required=False, choices=[("", _("Both directions")), *Direction.choices]
+    )
     station = forms.ChoiceField(label=_("Station"), required=False)
     reference = forms.CharField(
         label=_("Reference"),
@@ -342,6 +345,8 @@ class BookingFilterForm(InputPolicyForm, forms.Form):
         data = getattr(self, "cleaned_data", {})
         if data.get("status"):
             bookings = bookings.filter(status=data["status"])
+        if data.get("direction"):
+            bookings = bookings.filter(direction=data["direction"])
         if data.get("station"):
             bookings = bookings.filter(departure__service__station__code=data["station"])
         if data.get("reference"):

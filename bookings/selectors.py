@@ -19,7 +19,6 @@ from bookings.services import Quote, connection_problems, quote_build, validate_
 from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.models import PartyKind
-from stations.maps import NEAR_PORT_LONGITUDE, NetworkMap, network_map
 from stations.models import Departure, DepartureStatus, Direction, Location, Station, VesselCall
 from stations.selectors import departure_list, departures_connecting_to
 
@@ -79,9 +78,10 @@ def booking_get(*, actor: Actor, reference: str) -> Booking:
 
 def travelling_containers() -> QuerySet[Container]:
     """The containers that travel (or travelled) with their booking: the active ones of live bookings, and those
-    that sailed. What a train's manifest and a vessel's loading list hold."""
+    that sailed; an import's until its empty is back. What a train's manifest and a vessel's loading list hold."""
     return Container.objects.filter(Q(is_active=True) | Q(status=ContainerStatus.SAILED),
-                                    booking__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED])
+                                    booking__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED,
+                                                         BookingStatus.AT_STATION, BookingStatus.DELIVERED])
 
 
 def sees_prices(actor: Actor) -> bool:
@@ -243,26 +243,3 @@ def connections_search(
         found.append(Connection(departure=departure, vessel_call=call, quote=quote))
     found.sort(key=lambda c: (c.vessel_call.etd, c.departure.planned_departure))
     return found[:limit]
-
-
-# --- Events and tracking ---------------------------------------------------------------------------------
-
-
-def journey_map(booking: Booking) -> NetworkMap | None:
-    """The network map (stations.maps) with the booking's route picked out and its containers' place along it:
-    at the station until the train leaves, then by the time gone of the trip, at the terminal once the train
-    arrived. For the booking page and the tracking pages (signed in and public)."""
-    departure = booking.departure
-    if departure.actual_arrival is not None or booking.status in (BookingStatus.AT_PORT, BookingStatus.LOADED,
-                                                                  BookingStatus.SAILED):
-        progress = 1.0
-    elif departure.actual_departure is not None:
-        trip = (departure.expected_arrival - departure.actual_departure).total_seconds()
-        gone = (timezone.now() - departure.actual_departure).total_seconds()
-        progress = min(max(gone / trip, 0.05), 0.95) if trip > 0 else 0.5
-    else:
-        progress = 0.0
-    service = departure.service
-    far = service.station.longitude is not None and service.station.longitude < NEAR_PORT_LONGITUDE
-    return network_map(route=(service.station.code, service.terminal.code), near_port=not far,
-                       progress=None if booking.status == BookingStatus.CANCELLED else progress)

@@ -50,6 +50,7 @@ PAGE_SIZE = 25
 BOOKING_COLUMNS = {  # the bookings list's sortable columns (intermodal/sorting.py)
     "reference": Column(gettext_lazy("Reference"), ("reference",)),
     "status": Column(gettext_lazy("Status"), ("status",)),
+    "direction": Column(gettext_lazy("Direction"), ("direction",)),
     "station": Column(gettext_lazy("Station"), ("departure__service__station__code",)),
     "departure": Column(gettext_lazy("Departure"), ("departure__planned_departure",)),
     "vessel": Column(gettext_lazy("Vessel"), ("vessel_call__etd",)),
@@ -61,6 +62,8 @@ CONTAINER_FIELD = re.compile(r"(st|q)\d+")  # the search's container rows (booki
 CANCELLABLE = (BookingStatus.DRAFT, BookingStatus.CONFIRMED)
 AMENDABLE = (BookingStatus.DRAFT, BookingStatus.CONFIRMED)
 ROLLABLE = (BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_PORT)
+# An import moves to another departure, or is cancelled, while its containers wait at the terminal.
+IMPORT_MOVABLE = (BookingStatus.CONFIRMED, BookingStatus.AT_PORT)
 WIZARD_STEPS = ["search", "connections", "cargo", "review"]
 # Five weeks of vessel calls with a daily train each: room for all of them, grouped and folded by vessel.
 CONNECTIONS_SHOWN = 200
@@ -185,11 +188,13 @@ def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None 
         "action_error": error,
         "empty_requests": list(booking.empty_requests.order_by("requested_at")),
         "bill_form": (forms or {}).get("bill_form"),  # a refused B/L request, shown again with its errors
-        "map": selectors.journey_map(booking),
         # The gate's paper (EIR, labels: documents/papers.py) is the shipper's and its station's.
         "gate_papers": services.handles_containers(actor, booking),
     }
-    if is_owner:
+    if is_owner and booking.is_import:
+        context.update(_import_actions(booking))
+        context.update(forms or {})
+    elif is_owner:
         context.update(
             can_confirm=booking.status == BookingStatus.DRAFT,
             can_cancel=booking.status in CANCELLABLE,
@@ -206,6 +211,13 @@ def booking_page(request, actor: Actor, booking: Booking, *, forms: dict | None 
         )
         context.update(forms or {})
     return render(request, "bookings/detail.html", context, status=status)
+
+
+def _import_actions(booking: Booking) -> dict:
+    """What the consignee may change on an import booking: move it to another import departure, or cancel it,
+    while its containers wait at the terminal (bookings.arrivals; the services decide, this spares a refused click)."""
+    movable = booking.status in IMPORT_MOVABLE
+    return {"can_move": movable, "can_cancel": movable, "has_actions": movable, "cancel_form": CancelForm()}
 
 
 @login_required

@@ -91,11 +91,21 @@ def clearance_figures(*, actor: Actor) -> list[dict]:
 
 def customs_labels(containers: list[Container]) -> dict[int, str]:
     """Each container's customs state: that of the latest version of its booking's declaration (one query)."""
+    latest = _latest_statuses({c.booking_id for c in containers})
+    return {c.pk: DeclarationStatus(latest[c.booking_id]).label for c in containers if c.booking_id in latest}
+
+
+def _latest_statuses(booking_ids) -> dict[int, str]:
+    """The status of each booking's latest declaration (one query)."""
     latest: dict[int, tuple[int, str]] = {}
-    rows = Declaration.objects.filter(booking_id__in={c.booking_id for c in containers}).values_list(
-        "booking_id", "version", "status"
-    )
-    for booking_id, version, status in rows:
+    for booking_id, version, status in Declaration.objects.filter(booking_id__in=set(booking_ids)).values_list(
+            "booking_id", "version", "status"):
         if booking_id not in latest or version > latest[booking_id][0]:
             latest[booking_id] = (version, status)
-    return {c.pk: DeclarationStatus(latest[c.booking_id][1]).label for c in containers if c.booking_id in latest}
+    return {booking_id: status for booking_id, (_, status) in latest.items()}
+
+
+def released_bookings(booking_ids) -> set[int]:
+    """The bookings whose latest declaration is released (customs.services.container_released for many
+    containers at once): their import containers carry no customs hold."""
+    return {pk for pk, status in _latest_statuses(booking_ids).items() if status == DeclarationStatus.RELEASED}

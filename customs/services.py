@@ -535,13 +535,6 @@ def declaration_amend(*, actor: Actor, declaration: Declaration) -> Declaration:
 # --- Pre-release -----------------------------------------------------------------------------------------
 
 
-def bookings_released(booking_ids: Iterable[int]) -> set[int]:
-    """Of these bookings, those whose latest declaration is released: one query for a page of containers."""
-    latest = (Declaration.objects.filter(booking_id__in=set(booking_ids)).order_by("booking_id", "-version")
-              .distinct("booking_id").values_list("booking_id", "status"))
-    return {booking_id for booking_id, status in latest if status == DeclarationStatus.RELEASED}
-
-
 def container_released(container: Container) -> bool:
     """Whether the latest version of the declaration of the container's booking is released."""
     latest = Declaration.objects.filter(booking_id=container.booking_id).order_by("-version").first()

@@ -287,8 +287,13 @@ _UNREAD = object()
 def holds_of(container: Container, *, customs_released: bool, arrival=_UNREAD) -> list[str]:
     """The holds keeping an import container at the station, in a fixed order; none: available for pick-up.
     `arrival`: its announcement, when the caller read it already (None: it has none)."""
-    if arrival is _UNREAD:
-        arrival = _arrival_of(container)
+    return holds_from(customs_released=customs_released,
+                      arrival=_arrival_of(container) if arrival is _UNREAD else arrival)
+
+
+def holds_from(*, customs_released: bool, arrival: ArrivingContainer | None) -> list[str]:
+    """The holds of an import container from customs' decision and its announcement (pages read both for many
+    containers at once)."""
     holds = []
     if not customs_released:
         holds.append(HoldKind.CUSTOMS)
@@ -403,21 +408,18 @@ def container_teu(container: Container) -> int:
     return SIZE_TYPES[container.size_type].teu
 
 
-def detention_terms(carrier_scac: str, known: dict | None = None) -> tuple[int, Decimal, str]:
-    """A carrier's detention terms; `known`: the terms already read, by SCAC (detention_terms_of)."""
-    if known is not None:
-        terms = known.get(carrier_scac)
-    else:
-        terms = CarrierDetention.objects.filter(carrier_scac=carrier_scac).first() if carrier_scac else None
-    if terms is None:
-        return DEFAULT_DETENTION_FREE_DAYS, DEFAULT_DETENTION_PER_TEU_DAY, "CNY"
-    return terms.free_days, terms.per_teu_day, terms.currency
+def detention_terms(carrier_scac: str) -> tuple[int, Decimal, str]:
+    return detention_terms_of([carrier_scac])[carrier_scac]
 
 
-def detention_terms_of(containers: Iterable[Container]) -> dict[str, CarrierDetention]:
-    """The detention terms of these containers' carriers, by SCAC: one query for a page of them."""
-    carriers = {c.booking.vessel_call.carrier_scac for c in containers} - {""}
-    return {terms.carrier_scac: terms for terms in CarrierDetention.objects.filter(carrier_scac__in=carriers)}
+def detention_terms_of(carrier_scacs: Iterable[str]) -> dict[str, tuple[int, Decimal, str]]:
+    """Each carrier's detention terms (free days, per TEU and day, currency), the default for one without its own:
+    one query for a page's many containers."""
+    scacs = set(carrier_scacs)
+    terms = {row.carrier_scac: (row.free_days, row.per_teu_day, row.currency)
+             for row in CarrierDetention.objects.filter(carrier_scac__in=scacs - {""})}
+    return {scac: terms.get(scac, (DEFAULT_DETENTION_FREE_DAYS, DEFAULT_DETENTION_PER_TEU_DAY, "CNY"))
+            for scac in scacs}
 
 
 def demurrage_of(container: Container, *, now: datetime | None = None) -> FreeTime | None:
@@ -431,12 +433,13 @@ def demurrage_of(container: Container, *, now: datetime | None = None) -> FreeTi
                            currency=container.booking.currency, now=now)
 
 
-def detention_of(container: Container, *, now: datetime | None = None, terms: dict | None = None
-                 ) -> FreeTime | None:
-    """Detention: from the gate-out to the consignee until the empty is back at an inland station."""
+def detention_of(container: Container, *, now: datetime | None = None,
+                 terms: tuple[int, Decimal, str] | None = None) -> FreeTime | None:
+    """Detention: from the gate-out to the consignee until the empty is back at an inland station. `terms`: the
+    carrier's (detention_terms_of), when read already."""
     if container.delivered_at is None:
         return None
-    free_days, rate, currency = detention_terms(container.booking.vessel_call.carrier_scac, terms)
+    free_days, rate, currency = terms or detention_terms(container.booking.vessel_call.carrier_scac)
     station: Station = container.booking.departure.service.station
     return free_time_clock(kind="detention", started=container.delivered_at, ended=container.returned_at,
                            zone=station.timezone, free_days=free_days, per_teu_day=rate,
@@ -453,6 +456,12 @@ def returned_empties_for(request: EmptyRequest):
     return (ReturnedEmpty.objects.filter(station=request.booking.departure.service.station, used_at__isnull=True,
                                          size_type=request.size_type)
             .filter(Q(owner_scac="") | Q(owner_scac=carrier)).order_by("returned_at", "id"))
+
+
+def returned_empty_serves(stock: ReturnedEmpty, request: EmptyRequest) -> bool:
+    """returned_empties_for's rule for one returned empty, for a page that has read the station's stock once."""
+    return (stock.size_type == request.size_type and stock.used_at is None
+            and stock.owner_scac in ("", request.booking.vessel_call.carrier_scac))
 
 
 def returned_empty_locked(request: EmptyRequest, number: str) -> ReturnedEmpty | None:

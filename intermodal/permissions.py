@@ -113,6 +113,8 @@ MATRIX: dict[str, Route] = {
         f"bookings:{action}": page("booking", post=Access(parties=frozenset({K.ENTERPRISE})))
         for action in ("confirm", "cancel", "amend", "roll", "empties", "add-container")
     },
+    # An import booking's move to another import departure (operations: its form is on the booking page).
+    "operations:import-booking-move": page("booking", post=Access(parties=frozenset({K.ENTERPRISE}))),
     # CSV / Excel (issue 7): exports of what the caller sees; bulk import is the shipper's.
     "bookings:export": page("export", get=SIGNED_IN),
     "events-export": page("export", get=SIGNED_IN),
@@ -158,6 +160,19 @@ MATRIX: dict[str, Route] = {
     "operations:sailed": page("vessel_call", post=Access(parties=PORT)),
     "operations:vessel-load-selected": page("vessel_call", post=Access(parties=PORT)),
     "operations:vessel-estimate": page("vessel_call", post=Access(parties=PORT)),
+    # Imports (issue 19): the consignee's page, the station's import yard, the port's arrivals and outbound trains.
+    "operations:imports": page(get=Access(parties=SHIPPER), post=Access(parties=SHIPPER)),
+    "operations:import-yard": page(get=Access(parties=STATION)),
+    **{f"operations:{action}": page("container", post=Access(parties=STATION))
+       for action in ("import-discharge", "import-gate-out", "empty-return")},
+    "operations:port-imports": page(get=Access(parties=PORT)),
+    "operations:arrivals": page("vessel_call", get=Access(parties=PORT)),
+    "operations:announce": page("vessel_call", post=Access(parties=PORT)),
+    "operations:vessel-arrived": page("vessel_call", post=Access(parties=PORT)),
+    "operations:vessel-discharge": page("vessel_call_container", post=Access(parties=PORT)),
+    "operations:hold-lift": page("vessel_call_container", post=Access(parties=PORT)),
+    "operations:import-load": page("container", post=Access(parties=PORT)),
+    "operations:import-load-all": page("departure", post=Access(parties=PORT)),
     "operations:track": page(get=SIGNED_IN),
     # A report is corrected by the organisation that made it (journey.corrections): any other's is a 404 here.
     "operations:event-correct": page("event", get=Access(parties=CORRECTORS, others=H),

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "tracking",
     "schedules",
     "journey",
+    "operations",
     "documents",
     "figures",
     "edi",

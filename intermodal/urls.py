@@ -21,7 +21,7 @@ urlpatterns = [
     path("", include("tracking.urls")),  # before bookings': /bookings/export/events.csv is tracking's
     path("bookings/", include("bookings.urls")),
     path("", include("documents.urls")),
-    path("operations/", include("journey.urls")),
+    path("operations/", include("operations.urls")),
     path("declarations/", include("customs.urls")),
     path("figures/", include("figures.urls")),
     path("", include("notifications.urls")),

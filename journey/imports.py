@@ -17,9 +17,18 @@ from django.utils.translation import gettext as _
 
 from bookings.models import Container, ContainerStatus
 from bookings.services import station_place
-from customs.services import bookings_released, container_released
+from customs.selectors import released_bookings
+from customs.services import container_released
 from inbound.models import ArrivingContainer, HoldKind
-from inbound.services import arrivals_of, holds_of, returned_empty_record
+from inbound.services import (
+    arrivals_of,
+    demurrage_of,
+    detention_of,
+    detention_terms_of,
+    holds_from,
+    holds_of,
+    returned_empty_record,
+)
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType
 from intermodal.errors import StateConflict
@@ -168,14 +177,25 @@ def holds_now(container: Container) -> list[str]:
     return holds_of(container, customs_released=container_released(container))
 
 
-def holds_of_many(containers: list[Container]) -> dict[int, list[str]]:
-    """holds_now of a page of import containers, by container id, in three queries whatever their number; a
-    container gone to the consignee has none left."""
-    released = bookings_released(c.booking_id for c in containers)
-    arrivals = arrivals_of(containers)
-    return {c.pk: [] if c.delivered_at else holds_of(c, customs_released=c.booking_id in released,
-                                                    arrival=arrivals.get((c.booking_id, c.number)))
-            for c in containers}
+def with_holds_and_free_time(containers: list[Container], *, now: datetime | None = None) -> list[Container]:
+    """Each import container with `holds` (HoldKind values, customs as customs decided), `hold_labels`,
+    `available` (for pick-up), `demurrage` and `detention` (inbound.services.FreeTime or None): four queries
+    for any number of containers. The containers come with booking__departure__service__station and
+    booking__vessel_call."""
+    released = released_bookings(c.booking_id for c in containers)
+    announced = arrivals_of(containers)
+    terms = detention_terms_of({c.booking.vessel_call.carrier_scac for c in containers})
+    for container in containers:
+        waiting = container.is_active and container.delivered_at is None
+        container.holds = holds_from(
+            customs_released=container.booking_id in released,
+            arrival=announced.get((container.booking_id, container.number))) if waiting else []
+        container.hold_labels = [HoldKind(hold).label for hold in container.holds]
+        container.available = container.status == S.AT_STATION and not container.holds
+        container.demurrage = demurrage_of(container, now=now)
+        container.detention = detention_of(
+            container, now=now, terms=terms[container.booking.vessel_call.carrier_scac])
+    return containers
 
 
 def import_gate_out(*, actor: Actor, number: str, at: datetime | None = None, confirmed: bool = False

@@ -21,7 +21,7 @@ from intermodal.access import Actor
 from intermodal.api import KnownFieldsOnly, ReferenceFilter
 from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import Scope
-from journey.imports import holds_now, holds_of_many
+from journey.imports import holds_now, with_holds_and_free_time
 from stations.models import Direction
 
 
@@ -52,18 +52,12 @@ class ImportContainerSerializer(serializers.ModelSerializer):
                   "demurrage", "detention"]
         read_only_fields = fields
 
-    def _holds(self, container) -> list[str]:
-        known = self.context.get("holds")
-        if known is not None and container.pk in known:
-            return known[container.pk]
-        return holds_now(container) if container.delivered_at is None else []
-
     @extend_schema_field(serializers.ListField(child=serializers.ChoiceField(choices=HoldKind.choices)))
     def get_holds(self, container) -> list[str]:
-        return [str(hold) for hold in self._holds(container)]
+        return [str(hold) for hold in container.holds]
 
     def get_available_for_pickup(self, container) -> bool:
-        return container.status == ContainerStatus.AT_STATION and not self._holds(container)
+        return container.available
 
     @staticmethod
     def _clock(clock) -> dict | None:
@@ -71,11 +65,11 @@ class ImportContainerSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(FreeTimeSerializer(allow_null=True))
     def get_demurrage(self, container) -> dict | None:
-        return self._clock(inbound.demurrage_of(container))
+        return self._clock(container.demurrage)
 
     @extend_schema_field(FreeTimeSerializer(allow_null=True))
     def get_detention(self, container) -> dict | None:
-        return self._clock(inbound.detention_of(container, terms=self.context.get("detention_terms")))
+        return self._clock(container.detention)
 
 
 def import_containers_visible(actor: Actor):
@@ -133,10 +127,7 @@ class ImportContainersView(ListAPIView):
         return import_containers_visible(Actor.from_request(self.request)).order_by("booking__reference", "number")
 
     def get_serializer(self, *args, **kwargs):
-        """A page's holds and carriers' terms read once for the page (not once a container)."""
+        """A page's holds, availability and free time read once for the page (journey.imports)."""
         if args and kwargs.get("many"):
-            page = list(args[0])
-            kwargs.setdefault("context", self.get_serializer_context()).update(
-                holds=holds_of_many(page), detention_terms=inbound.detention_terms_of(page))
-            args = (page, *args[1:])
+            args = (with_holds_and_free_time(list(args[0])), *args[1:])
         return super().get_serializer(*args, **kwargs)

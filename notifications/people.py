@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from bookings.models import AT_RISK_STATUSES, Booking, BookingStatus, Container, ContainerStatus
 from bookings.selectors import connections_search
-from inbound.services import FreeTime, demurrage_of, detention_of
+from inbound.services import FreeTime, demurrage_of, detention_of, detention_terms
 from intermodal.codes import DocumentType, EventType
 from intermodal.models import Event, PartyKind, User
 from notifications.models import (
@@ -31,7 +31,7 @@ from notifications.models import (
     NotificationKind,
     Subscription,
 )
-from stations.models import CarrierDetention, Direction, Terminal, VesselCall, localised
+from stations.models import Direction, Terminal, VesselCall, localised
 from tracking.visibility import as_seen_by
 
 logger = logging.getLogger(__name__)
@@ -281,8 +281,8 @@ def _running_clock(container: Container, now: datetime, terms: dict) -> FreeTime
         return demurrage_of(container, now=now)
     scac = container.booking.vessel_call.carrier_scac
     if scac not in terms:
-        terms[scac] = CarrierDetention.objects.filter(carrier_scac=scac).first()
-    return detention_of(container, now=now, terms=terms)
+        terms[scac] = detention_terms(scac)
+    return detention_of(container, now=now, terms=terms[scac])
 
 
 def free_time_reminders(now: datetime | None = None) -> int:

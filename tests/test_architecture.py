@@ -21,8 +21,8 @@ def _sources(app: str):
 
 def test_the_project_apps_are_the_layout_the_readme_draws():
     assert sorted(["audit", "guard", "intermodal", "stations", "bookings", "inbound", "customs", "bkg", "tracking",
-                   "schedules", "journey", "documents", "figures", "edi", "notifications", "worklists", "retention",
-                   "databases"]) == APPS
+                   "schedules", "journey", "operations", "documents", "figures", "edi", "notifications", "worklists",
+                   "retention", "databases"]) == APPS
 
 
 @pytest.mark.parametrize("app", APPS)

@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from bookings.models import Booking, Container
+from bookings.models import Booking, BookingStatus, Container
 from bookings.selectors import booking_scope
 from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.models import Event
+from stations.maps import NEAR_PORT_LONGITUDE, NetworkMap, network_map
 
 CONTAINER_NUMBER = re.compile(r"^[A-Z]{3}[UJZ][0-9]{7}$")
 
@@ -77,6 +79,12 @@ def _events_for(booking: Booking, container: Container | None) -> list[Event]:
     if container:
         # Container numbers are reused across bookings: only this booking's journey of the box.
         own &= Q(equipment_reference=container.number)
+    if booking.is_import:
+        # An import discharged from the vessel before its consignee booked it inland: the port's DISC names the
+        # box and the vessel, not the booking.
+        numbers = [container.number] if container else list(booking.containers.values_list("number", flat=True))
+        own |= Q(event_type="EQUIPMENT", event_code="DISC", transport_reference=booking.vessel_call.reference,
+                 equipment_reference__in=numbers)
     events = list(Event.objects.filter(own | transports).order_by("event_datetime", "id"))
     # A report a correction replaced is not the truth any more; the correction is. A correction repeats the
     # references of the report it replaces, so it is among these events: the replaced ones are left out here
@@ -94,6 +102,10 @@ _STEP_SOURCES = {
     "train_arrives": ("ARRI", "rail", None), "terminal_gate_in": ("GTIN", None, "terminal"),
     "vessel_load": ("LOAD", "vessel", None), "vessel_departs": ("DEPA", "vessel", None),
     "missed_vessel": ("MISS", "vessel", None),
+    # Imports
+    "vessel_arrives": ("ARRI", "vessel", None), "vessel_discharge": ("DISC", "vessel", None),
+    "station_discharge": ("DISC", "rail", None), "available": ("AVPU", None, None),
+    "gate_out": ("GTOT", None, None), "empty_return": ("GTIN", None, "station"),
 }
 
 
@@ -141,9 +153,48 @@ def _boarded(events: list[Event], transport: str) -> datetime | None:
     return departed if loaded is not None and departed is not None and loaded <= departed else None
 
 
+def _import_steps(booking: Booking, events: list[Event]) -> list[Step]:
+    """An import's steps: the vessel arrives and is discharged, the train takes the container inland, where it
+    waits for its holds to lift, goes to the consignee and comes back empty."""
+    departure, call = booking.departure, booking.vessel_call
+    station, terminal = departure.service.station.display_name, departure.service.terminal.display_name
+    rail, vessel = departure.reference, call.reference
+    train_left = _boarded(events, rail)
+    steps = [
+        Step("vessel_arrives", _("Vessel arrives"), terminal, planned=call.eta,
+             actual=_first(events, "ARRI", transport=vessel)),
+        Step("vessel_discharge", _("Discharged from the vessel"), terminal,
+             actual=_first(events, "DISC", transport=vessel)),
+        Step("train_load", _("Loaded on the train at the terminal"), terminal,
+             actual=_first(events, "LOAD", transport=rail)),
+        Step("train_departs", _("Train departs for the station"), terminal, planned=departure.planned_departure,
+             estimated=departure.estimated_departure, actual=train_left),
+    ]
+    missed_train = _first(events, "MISS", transport=rail)
+    if missed_train is not None:
+        steps.append(Step("missed_train", _("Left behind: the train left without it"), terminal,
+                          actual=missed_train))
+    steps += [
+        Step("train_arrives", _("Train arrives at the station"), station, planned=departure.planned_arrival,
+             estimated=departure.estimated_arrival,
+             actual=_first(events, "ARRI", transport=rail) if train_left else None),
+        Step("station_discharge", _("Discharged at the station"), station,
+             actual=_first(events, "DISC", transport=rail)),
+        Step("available", _("Available for pick-up"), station, actual=_first(events, "AVPU")),
+        Step("gate_out", _("Gated out to the consignee"), station, actual=_first(events, "GTOT")),
+        Step("empty_return", _("Empty returned"), station, actual=_first(events, "GTIN", facility_kind="station")),
+    ]
+    _mark_sources(steps, events, {"rail": rail, "vessel": vessel})
+    return steps
+
+
 def timeline_build(*, booking: Booking, container: Container | None = None) -> Timeline:
     """The journey's steps for a booking (the first container to take each step) or one container."""
     events = _events_for(booking, container)
+    if booking.is_import:
+        containers = [container] if container else list(booking.containers.order_by("number"))
+        return Timeline(booking=booking, steps=_import_steps(booking, events), containers=containers,
+                        events=events)
     departure, call = booking.departure, booking.vessel_call
     station, terminal = departure.service.station, departure.service.terminal
     rail, vessel = departure.reference, call.reference
@@ -228,7 +279,7 @@ def timeline_build(*, booking: Booking, container: Container | None = None) -> T
 # building the SQL of a wide select_related costs more than running it).
 _ROUTE = ("departure__service__station", "departure__service__terminal", "vessel_call__terminal")
 _ROUTE_FIELDS = (
-    "reference", "status", "departure", "vessel_call",
+    "reference", "status", "direction", "departure", "vessel_call", "departure__service__direction",
     "departure__reference", "departure__service", "departure__closing_time", "departure__planned_departure",
     "departure__estimated_departure", "departure__actual_departure", "departure__planned_arrival",
     "departure__estimated_arrival", "departure__actual_arrival",
@@ -238,7 +289,7 @@ _ROUTE_FIELDS = (
     "departure__service__terminal__code", "departure__service__terminal__name",
     "departure__service__terminal__name_zh", "departure__service__terminal__handling_buffer_hours",
     "vessel_call__reference", "vessel_call__vessel_name", "vessel_call__terminal", "vessel_call__cy_cutoff",
-    "vessel_call__etd", "vessel_call__actual_departure",
+    "vessel_call__etd", "vessel_call__actual_departure", "vessel_call__eta", "vessel_call__actual_arrival",
     "vessel_call__terminal__code", "vessel_call__terminal__name", "vessel_call__terminal__name_zh",
 )  # fmt: skip
 
@@ -288,3 +339,27 @@ def track_public(*, container_number: str, booking_reference: str) -> Timeline:
     if container is None:
         raise NotFound()
     return timeline_build(booking=container.booking, container=container)
+
+
+def journey_map(booking: Booking) -> NetworkMap | None:
+    """The network map (stations.maps) with the booking's route picked out and its containers' place along it:
+    where the train leaves from until it leaves (the station, or for an import the terminal), then by the time gone
+    of the trip, where it goes once it arrived. For the booking page and the tracking pages (signed in and
+    public)."""
+    departure = booking.departure
+    arrived = (BookingStatus.AT_STATION, BookingStatus.DELIVERED) if booking.is_import else (
+        BookingStatus.AT_PORT, BookingStatus.LOADED, BookingStatus.SAILED)
+    if departure.actual_arrival is not None or booking.status in arrived:
+        progress = 1.0
+    elif departure.actual_departure is not None:
+        trip = (departure.expected_arrival - departure.actual_departure).total_seconds()
+        gone = (timezone.now() - departure.actual_departure).total_seconds()
+        progress = min(max(gone / trip, 0.05), 0.95) if trip > 0 else 0.5
+    else:
+        progress = 0.0
+    service = departure.service
+    if booking.is_import:  # the map's route runs station -> terminal: an import travels it backwards
+        progress = 1.0 - progress
+    far = service.station.longitude is not None and service.station.longitude < NEAR_PORT_LONGITUDE
+    return network_map(route=(service.station.code, service.terminal.code), near_port=not far,
+                       progress=None if booking.status == BookingStatus.CANCELLED else progress)

@@ -8,7 +8,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from bookings.csv_views import EXPORT_ROWS, bookings_filtered
-from bookings.selectors import journey_map
 from databases.replicas import reads_from_replica
 from intermodal.access import Actor
 from intermodal.errors import NotFound
@@ -16,6 +15,7 @@ from intermodal.exports import FORMATS, Table, export_response
 from intermodal.throttling import address_wait
 from tracking import timeline as tracking
 from tracking.forms import PublicTrackForm, TrackForm
+from tracking.timeline import journey_map
 from tracking.visibility import as_seen_by, events_visible
 
 

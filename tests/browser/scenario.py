@@ -155,3 +155,58 @@ def sailed() -> State:
         journey.vessel_load(confirmed=True, actor=port, number=number)
     journey.vessel_depart(confirmed=True, actor=port, vessel_call=state.vessel_call)
     return state.refresh()
+
+
+# --- Imports (tests/browser/test_imports.py) -------------------------------------------------------------
+
+IMPORT_VESSEL_CALL = "MSC-ANNA-118E"
+
+
+def import_corridor() -> tuple[VesselCall, Departure]:
+    """An import service Beilun -> Yiwu West of the demo railway with its departures of the next days, and a
+    vessel at Beilun due ten hours ago; the first import departure that can take its containers."""
+    from datetime import time
+
+    from stations.models import Direction, Terminal
+    from stations.services import departures_generate
+    from tests import factories
+
+    station, terminal = Station.objects.get(code=STATION), Terminal.objects.get(code="BEILUN")
+    service = factories.service(station, terminal, Organisation.objects.get(code="demo-railway"),
+                                code="BLG-YIWU-W-IMPORT", direction=Direction.IMPORT, departure_time=time(21, 0),
+                                distance_km=305, teu_capacity=40)
+    departures_generate(days=4, start=timezone.localdate(), services=type(service).objects.filter(pk=service.pk))
+    now = timezone.now()
+    call = factories.vessel_call(terminal, etd=now + timedelta(hours=20), imo="9839179", voyage="118E",
+                                 reference=IMPORT_VESSEL_CALL, vessel_name="MSC Anna", carrier="MSC",
+                                 carrier_scac="MSCU", destinations=("SGSIN",))
+    departure = (Departure.objects.filter(service=service, closing_time__gt=max(call.import_stacked_at, now)
+                                          + timedelta(hours=1)).order_by("planned_departure").first())
+    return call, departure
+
+
+def imported() -> Booking:
+    """An import booked inland by demo shipper A: announced by the port, on the train, arrived at Yiwu West, one
+    container discharged there (waiting for customs), the other gated out and its empty back."""
+    from inbound import services as arrivals
+    from journey import imports
+
+    call, departure = import_corridor()
+    port, staff, railway = actor("demo-port"), actor("demo-yiwu-station"), actor("demo-railway")
+    shipper = actor("demo-shipper-a")
+    loading = Location.objects.get(unlocode="SGSIN")
+    arrivals.arrivals_announce(actor=port, vessel_call=call, items=[
+        arrivals.Announced(number=number, size_type=SIZE_TYPE, bl_number="MEDU7411029", consignee=shipper.organisation,
+                           port_of_loading=loading, gross_weight_kg=Decimal("21000"), seal_number=SEALS[number])
+        for number in NUMBERS])
+    booking = arrivals.import_booking_create(actor=shipper, departure=departure, vessel_call=call, numbers=NUMBERS,
+                                             commodity=COMMODITY)
+    imports.vessel_arrive(actor=port, vessel_call=call, confirmed=True)
+    for number in NUMBERS:
+        imports.vessel_discharge(actor=port, number=number, confirmed=True)
+        imports.import_train_load(actor=port, number=number, confirmed=True)
+    journey.train_depart(actor=railway, departure=departure, confirmed=True)
+    journey.train_arrive(actor=railway, departure=departure, confirmed=True)
+    for number in NUMBERS:
+        imports.station_discharge(actor=staff, number=number, confirmed=True)
+    return booking

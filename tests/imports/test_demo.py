@@ -108,7 +108,10 @@ def test_the_consignees_have_arrivals_to_book_and_customs_has_an_import_to_decid
     assert all(row.vessel_call.eta > timezone.now() for row in unbooked)
     customs = Actor(organisation=Organisation.objects.get(code="demo-customs"))
     waiting = declaration_queue(actor=customs).filter(booking__direction=Direction.IMPORT)
-    assert waiting.count() == 1 and waiting.get().status == DeclarationStatus.SUBMITTED
+    # Waiting for the officers: submitted, or selected for the joint inspection by the demo's risk rules (their random
+    # sample depends on the reference, which depends on what was seeded before).
+    assert waiting.count() == 1 and waiting.get().status in (DeclarationStatus.SUBMITTED,
+                                                              DeclarationStatus.INSPECTION_REQUIRED)
     assert Declaration.objects.filter(booking__direction=Direction.IMPORT, status=DeclarationStatus.RELEASED).exists()
 
 

@@ -149,6 +149,38 @@ def test_the_main_pages_of_every_party_show_no_english_in_chinese(client, journe
     assert found == {}
 
 
+def test_the_import_pages_of_every_party_show_no_english_in_chinese(client, db):
+    """The consignee's imports and import booking, the port's arriving vessels and rail outbound, the station's
+    import yard, board and scan, the railway's import manifest and the tracking of an import, in Chinese."""
+    from intermodal.models import User
+    from tests.browser import scenario
+
+    scenario.demo_network()
+    booking = scenario.imported()
+    found = {}
+    for username, paths in {
+        "shipper-a": ["/operations/imports/", f"/bookings/{booking.reference}/", "/bookings/?direction=import",
+                      f"/operations/track/?q={scenario.NUMBERS[0]}"],
+        "port": ["/operations/port/", "/operations/port/imports/",
+                 f"/operations/port/imports/vessel/{scenario.IMPORT_VESSEL_CALL}/"],
+        "yiwu-staff": ["/operations/station/imports/?station=YIWU-W", "/operations/station/?station=YIWU-W",
+                       "/operations/scan/?action=gate_out"],
+        "railway": ["/operations/railway/", f"/operations/railway/{booking.departure.reference}/"],
+    }.items():
+        user = User.objects.get(username=username)
+        user.language = "zh-hans"
+        user.save(update_fields=["language"])
+        client.force_login(user)
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, path
+            leftovers = english_left(response.content.decode(), data=(scenario.COMMODITY, "MSC Anna"))
+            if leftovers:
+                found[f"{username} {path}"] = leftovers
+
+    assert found == {}
+
+
 def test_the_check_finds_english_left_on_a_chinese_page():
     page = '<html lang="zh-hans"><h1>订舱</h1><p>No bookings match these filters.</p><input placeholder="search here">'
 

@@ -18,7 +18,7 @@ from tests.security.test_bad_input import assert_error_shape
 
 pytestmark = pytest.mark.django_db
 
-FORM_MODULES = ["intermodal.forms", "bookings.forms", "bookings.csv_views", "customs.forms", "journey.forms",
+FORM_MODULES = ["intermodal.forms", "bookings.forms", "bookings.csv_views", "customs.forms", "operations.forms",
                 "tracking.forms", "notifications.forms", "documents.views", "figures.views"]
 NUMBERS = ["CSQU3054383", "TCNU7200794"]
 

@@ -4,7 +4,7 @@ The booking page (bookings) shows it without importing this app: the page's temp
 
 from django import template
 
-from tracking.timeline import timeline_build
+from tracking.timeline import journey_map, timeline_build
 
 register = template.Library()
 
@@ -15,3 +15,10 @@ def booking_timeline(context, booking):
     user = getattr(context.get("request"), "user", None)
     return {"timeline": timeline_build(booking=booking),
             "correcting_organisation": getattr(user, "organisation_id", None)}
+
+
+@register.simple_tag
+def booking_journey_map(booking):
+    """The network map with the booking's route and its containers' place (tracking.timeline.journey_map), for the
+    booking page: `{% booking_journey_map booking as map %}`."""
+    return journey_map(booking)

@@ -58,7 +58,13 @@ def refusal_text(error: ApplicationError) -> str:
 class ScanAction:
     GATE_IN = "gate_in"
     TRAIN_LOAD = "train_load"
-    CHOICES = [(GATE_IN, _("Gate in laden")), (TRAIN_LOAD, _("Load on train"))]
+    # Imports (journey.imports): off the train, out to the consignee, the empty back.
+    STATION_DISCHARGE = "station_discharge"
+    GATE_OUT = "gate_out"
+    EMPTY_RETURN = "empty_return"
+    CHOICES = [(GATE_IN, _("Gate in laden")), (TRAIN_LOAD, _("Load on train")),
+               (STATION_DISCHARGE, _("Import: discharge from the train")),
+               (GATE_OUT, _("Import: gate out to the consignee")), (EMPTY_RETURN, _("Import: take the empty back"))]
 
 
 # Short enough for a select at the gate; VgmMethod's labels say the whole of it.

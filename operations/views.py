@@ -34,14 +34,17 @@ from bookings.models import (
 )
 from bookings.selectors import travelling_containers
 from customs.selectors import customs_labels
+from inbound import services as inbound
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotAllowed, StateConflict
 from intermodal.models import Event, PartyKind
 from intermodal.permissions import page_parties
 from intermodal.sorting import Column, sort_from
+from journey import imports
 from journey import services as journey
 from journey.corrections import event_correct, may_correct
-from journey.forms import (
+from journey.plausibility import Implausible
+from operations.forms import (
     ActualTimeForm,
     CorrectionForm,
     DepartureDelayForm,
@@ -53,10 +56,10 @@ from journey.forms import (
     clean_container_number,
     refusal_text,
 )
-from journey.periods import period_from
-from journey.plausibility import Implausible
-from journey.review import rehearse, report_fields, review_first, review_page, reviewed
-from stations.models import Departure, DepartureStatus, Station, Terminal, VesselCall
+from operations.import_selectors import returned_stock
+from operations.periods import period_from
+from operations.review import rehearse, report_fields, review_first, review_page, reviewed
+from stations.models import Departure, DepartureStatus, Direction, Station, Terminal, VesselCall
 from stations.selectors import departure_list
 from tracking.visibility import events_visible
 
@@ -69,7 +72,7 @@ PORT_ARRIVALS_KEPT = timedelta(days=3)
 RAILWAY_COLUMNS = {
     "departure": Column(gettext_lazy("Departure"), ("reference",)),
     "station": Column(gettext_lazy("Station"), ("service__station__code",)),
-    "terminal": Column(gettext_lazy("To terminal"), ("service__terminal__code",)),
+    "terminal": Column(gettext_lazy("Terminal"), ("service__terminal__code",)),
     "departs": Column(gettext_lazy("Departs"), ("planned_departure",)),
     "arrives": Column(gettext_lazy("Arrives"), ("planned_arrival",)),
     "status": Column(gettext_lazy("Status"), ("status",)),
@@ -86,8 +89,11 @@ VESSEL_CALL_COLUMNS = {
     "status": Column(gettext_lazy("Status"), ("actual_departure",)),
 }
 OPEN_DEPARTURE = (DepartureStatus.SCHEDULED, DepartureStatus.CLOSED)
+# Returned import empties offered on an empty request's card, oldest first.
+RETURNED_OFFERED = 3
 
 AUDIENCE = {
+    PartyKind.ENTERPRISE: gettext_lazy("This page is for consignees and their forwarders."),
     PartyKind.STATION_OPERATOR: gettext_lazy("This page is for the staff of inland stations."),
     PartyKind.RAILWAY: gettext_lazy("This page is for rail and barge operators."),
     PartyKind.PORT: gettext_lazy("This page is for the port's terminal planners."),
@@ -195,10 +201,13 @@ def _board_context(actor: Actor, station: Station, stations: list[Station], *, s
     empties = list(
         EmptyRequest.objects.filter(status__in=[EmptyRequestStatus.REQUESTED, EmptyRequestStatus.READY],
                                     booking__departure__service__station=station)
-        .select_related("booking")
+        .select_related("booking__vessel_call")
         .order_by("requested_at", "id")
     )
+    # Match-back: the import empties returned here are offered first, to the requests they may serve.
+    stock = returned_stock(station)
     for empty in empties:
+        empty.returned_matches = [s for s in stock if inbound.returned_empty_serves(s, empty)][:RETURNED_OFFERED]
         empty.wait_so_far = now - empty.requested_at
         empty.is_long_wait = empty.wait_so_far > timedelta(days=1)
         empty.hand_out_form = hand_out_forms.get(empty.pk) or HandOutForm(auto_id=f"id_handout_{empty.pk}_%s")
@@ -217,6 +226,7 @@ def _board_context(actor: Actor, station: Station, stations: list[Station], *, s
         "departures": departures,
         "yard": yard,
         "empties": empties,
+        "stock": stock,
         "scan_form": scan_form,
         "scan_error": scan_error,
     }
@@ -245,9 +255,11 @@ def _fresh_scan_form(action: str = "") -> ScanForm:
     return ScanForm(initial={"action": action if action in dict(ScanAction.CHOICES) else ScanAction.GATE_IN})
 
 
-def _scan_apply(actor: Actor, form: ScanForm, confirmed: bool) -> str:
+def _scan_apply(actor: Actor, form: ScanForm, confirmed: bool, station: Station | None = None) -> str:
     """Record the scan through the journey; the success message, or a refusal raised."""
     data = form.cleaned_data
+    if data["action"] in IMPORT_SCANS:
+        return _import_scan_apply(actor, data["action"], data["number"], confirmed, station)
     if data["action"] == ScanAction.GATE_IN:
         container = journey.laden_gate_in(actor=actor, number=data["number"], seal_number=data["seal_number"],
                                           confirmed=confirmed, **form.vgm())
@@ -260,6 +272,24 @@ def _scan_apply(actor: Actor, form: ScanForm, confirmed: bool) -> str:
     container = journey.train_load(actor=actor, number=data["number"], confirmed=confirmed)
     return _("Container %(number)s loaded on train %(departure)s.") % {
         "number": container.number, "departure": container.booking.departure.reference}
+
+
+IMPORT_SCANS = (ScanAction.STATION_DISCHARGE, ScanAction.GATE_OUT, ScanAction.EMPTY_RETURN)
+
+
+def _import_scan_apply(actor: Actor, action: str, number: str, confirmed: bool, station: Station | None) -> str:
+    """An import step scanned at the gate (journey.imports): the success message, or a refusal raised."""
+    if action == ScanAction.STATION_DISCHARGE:
+        container = imports.station_discharge(actor=actor, number=number, confirmed=confirmed)
+        return _("Container %(number)s discharged from the train at %(station)s.") % {
+            "number": container.number, "station": container.booking.departure.service.station.display_name}
+    if action == ScanAction.GATE_OUT:
+        container = imports.import_gate_out(actor=actor, number=number, confirmed=confirmed)
+        return _("Container %(number)s gated out to the consignee at %(station)s.") % {
+            "number": container.number, "station": container.booking.departure.service.station.display_name}
+    container = imports.empty_return(actor=actor, number=number, station=station, confirmed=confirmed)
+    return _("Empty %(number)s taken back at %(station)s: it is in the station's stock for exports.") % {
+        "number": container.number, "station": (station or container.booking.departure.service.station).display_name}
 
 
 def _loading_times(departure: Departure) -> list:
@@ -308,7 +338,7 @@ def _scan_post(request, actor: Actor) -> tuple[str | None, ScanForm, str, int]:
     if not form.is_valid():
         return None, form, _("Check the fields marked below."), 400
     try:
-        message = _scan_apply(actor, form, _confirmed(request))
+        message = _scan_apply(actor, form, _confirmed(request), _station_chosen(request, actor)[0])
     except Implausible:
         raise
     except (StateConflict, NotAllowed) as error:
@@ -556,6 +586,8 @@ def _manifest_page(request, actor: Actor, departure: Departure, *, forms: dict |
         "action_error": error,
         **(forms or {}),
     }
+    if departure.service.is_import:  # its trains arrive at the station, not at the terminal
+        context["delay_form"].fields["estimated_arrival"].label = _("New estimated arrival at the station")
     return render(request, "operations/railway_manifest.html", context, status=status)
 
 
@@ -603,8 +635,10 @@ def train_departed(request, reference: str):
             "reported_at": data["at"],
             "planned": [(_("Planned departure"), departure.planned_departure),
                         (_("Estimated departure"), departure.estimated_departure)],
-            "consequence": _("Every container loaded on the train goes with it; the others stay at the station and "
-                             "their shippers are told."),
+            "consequence": _("Every container loaded on the train goes with it; the others stay at the terminal "
+                             "and their consignees are told.") if departure.service.is_import
+            else _("Every container loaded on the train goes with it; the others stay at the station and their "
+                   "shippers are told."),
         })
 
 
@@ -617,13 +651,17 @@ def train_arrived(request, reference: str):
         request, actor, departure, ActualTimeForm(request.POST, auto_id="id_arrived_%s"), "arrived_form",
         lambda data: journey.train_arrive(actor=actor, departure=departure, at=data["at"],
                                           confirmed=_confirmed(request)),
-        _("Train %(ref)s reported arrived at the port.") % {"ref": departure.reference}, {"event_datetime": "at"},
+        (_("Train %(ref)s reported arrived at the station.") if departure.service.is_import
+         else _("Train %(ref)s reported arrived at the port.")) % {"ref": departure.reference},
+        {"event_datetime": "at"},
         _("Report train %(ref)s arrived") % {"ref": departure.reference},
         review=lambda data: {
             "reported_at": data["at"],
             "planned": [(_("Planned arrival"), departure.planned_arrival),
                         (_("Estimated arrival"), departure.estimated_arrival)],
-            "consequence": _("The port sees the train's containers at its rail yard, ready to discharge."),
+            "consequence": _("The station sees the train's import containers on its track, ready to discharge.")
+            if departure.service.is_import else _("The port sees the train's containers at its rail yard, ready to "
+                                                  "discharge."),
         })
 
 
@@ -677,7 +715,8 @@ def port_page(request):
     arrivals = list(
         departure_list()
         .filter(_port_filter(actor, "service__terminal__operator"), at_terminal,
-                status__in=[DepartureStatus.DEPARTED, DepartureStatus.ARRIVED])
+                status__in=[DepartureStatus.DEPARTED, DepartureStatus.ARRIVED],
+                service__direction=Direction.EXPORT)  # imports leave the terminal: the imports page's
         .filter(Q(status=DepartureStatus.DEPARTED) | Q(actual_arrival__gte=now - PORT_ARRIVALS_KEPT) | waiting)
         .distinct()
         .order_by("arrival_expected", "reference")
@@ -692,7 +731,8 @@ def port_page(request):
     for departure in arrivals:
         departure.containers_here = by_departure[departure.pk]
     live_containers = Q(bookings__containers__is_active=True) | Q(bookings__containers__status=ContainerStatus.SAILED)
-    live_bookings = Q(bookings__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED])
+    live_bookings = Q(bookings__status__in=[*HOLDS_CAPACITY, BookingStatus.SAILED],
+                      bookings__direction=Direction.EXPORT)
     today = timezone.localdate(now)
     period = period_from(request, today=today, default_start=today,
                          default_end=today + timedelta(days=PORT_CALL_DAYS))
@@ -773,7 +813,7 @@ def _port_call(actor: Actor, reference: str) -> VesselCall:
 def _vessel_page(request, actor: Actor, call: VesselCall, *, forms: dict | None = None, error: str = "",
                  status: int = 200):
     containers = list(
-        travelling_containers().filter(booking__vessel_call=call)
+        travelling_containers().filter(booking__vessel_call=call, booking__direction=Direction.EXPORT)
         .select_related("booking__departure__service__terminal")
         .order_by("booking__reference", "number")
     )
