@@ -174,20 +174,22 @@ def _local(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
+def departure_open_problems(departure: Departure, now, *, closes_at_terminal: bool = False) -> list[str]:
+    """Why the departure takes no more bookings now (gone, or closed where its trains leave); empty when it does."""
+    if departure.status != DepartureStatus.SCHEDULED:
+        return [_("Departure %(ref)s is %(status)s and takes no more bookings.")
+                % {"ref": departure.reference, "status": departure.get_status_display().lower()}]
+    if departure.closing_time <= now:
+        closed = (_("Departure %(ref)s closed at the terminal at %(time)s.") if closes_at_terminal
+                  else _("Departure %(ref)s closed at the station at %(time)s."))
+        return [closed % {"ref": departure.reference, "time": _local(departure.closing_time)}]
+    return []
+
+
 def connection_problems(*, departure: Departure, vessel_call: VesselCall, now=None) -> list[str]:
     """Why this departure cannot take containers to this vessel now; empty when it can."""
     now = now or timezone.now()
-    problems = []
-    if departure.status != DepartureStatus.SCHEDULED:
-        problems.append(
-            _("Departure %(ref)s is %(status)s and takes no more bookings.")
-            % {"ref": departure.reference, "status": departure.get_status_display().lower()}
-        )
-    elif departure.closing_time <= now:
-        problems.append(
-            _("Departure %(ref)s closed at the station at %(time)s.")
-            % {"ref": departure.reference, "time": _local(departure.closing_time)}
-        )
+    problems = departure_open_problems(departure, now)
     if departure.service.terminal_id != vessel_call.terminal_id:
         problems.append(
             _("Departure %(ref)s goes to %(terminal)s, not to the vessel's terminal.")

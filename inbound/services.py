@@ -44,6 +44,7 @@ from bookings.services import (
     _set_quote,
     _snapshot,
     _write_lines,
+    departure_open_problems,
     quote_build,
     station_place,
 )
@@ -53,7 +54,7 @@ from intermodal.codes import Classifier, EmptyIndicator, EventType
 from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.events import event_record
 from intermodal.models import Organisation, PartyKind
-from stations.models import CarrierDetention, Departure, DepartureStatus, Direction, Location, Station, VesselCall
+from stations.models import CarrierDetention, Departure, Direction, Location, Station, VesselCall
 
 # How many containers one announcement or one import booking may name.
 MAX_ANNOUNCED = 1000
@@ -66,16 +67,7 @@ DEFAULT_DETENTION_PER_TEU_DAY = Decimal("120")
 def import_connection_problems(*, departure: Departure, vessel_call: VesselCall, now=None) -> list[str]:
     """Why this import departure cannot take the vessel's containers inland: it must leave the vessel's terminal,
     still take bookings, and close no earlier than the containers can be on the stack (arrival plus handling)."""
-    now = now or timezone.now()
-    problems = []
-    if departure.status != DepartureStatus.SCHEDULED:
-        problems.append(
-            _("Departure %(ref)s is %(status)s and takes no more bookings.")
-            % {"ref": departure.reference, "status": departure.get_status_display().lower()}
-        )
-    elif departure.closing_time <= now:
-        problems.append(_("Departure %(ref)s closed at the terminal at %(time)s.")
-                        % {"ref": departure.reference, "time": _local(departure.closing_time)})
+    problems = departure_open_problems(departure, now or timezone.now(), closes_at_terminal=True)
     if departure.service.terminal_id != vessel_call.terminal_id:
         problems.append(_("Departure %(ref)s leaves from %(terminal)s, not from the vessel's terminal.")
                         % {"ref": departure.reference, "terminal": departure.service.terminal.code})
