@@ -149,6 +149,7 @@ class _Deferred:
     requests: dict = field(default_factory=dict)  # pk -> the empty request, read and locked once for the run
     requests_changed: dict = field(default_factory=dict)  # pk -> (request, the fields its hand-out changed)
     free_time_from: set = field(default_factory=set)  # bookings whose free time starts today at the latest
+    matched: list = field(default_factory=list)  # (returned empty, the container it went out as): match-back
     # A run of trains' departures and arrivals (transports_deferred):
     departures_changed: dict = field(default_factory=dict)  # pk -> (departure, the fields its step changed)
     moves: dict = field(default_factory=dict)  # departure pk -> (status on board before, after, at)
@@ -197,6 +198,9 @@ def _write_changed(model, changed) -> None:
 
 def _hand_outs_write(pending: _Deferred) -> None:
     _write_changed(EmptyRequest, pending.requests_changed.values())
+    for stock in pending.matched:  # their containers are written now
+        stock.used_by_id = stock.used_by.pk
+        stock.save(update_fields=["used_at", "used_by"])
     today = timezone.localdate()
     Booking.objects.filter(pk__in=sorted(pending.free_time_from)).filter(
         Q(free_time_start__isnull=True) | Q(free_time_start__gt=today)).update(free_time_start=today)
@@ -289,6 +293,7 @@ def step_deferred():
     requests = {pk: (request, request.handed_out, request.status, request.picked_up_at, fields)
                 for pk, (request, fields) in pending.requests_changed.items()}
     free_time_from = set(pending.free_time_from)
+    matched = len(pending.matched)
     departures_changed, moves = set(pending.departures_changed), set(pending.moves)
     try:
         with assignment_deferred():
@@ -307,6 +312,7 @@ def step_deferred():
         for request, handed_out, status, picked_up_at, _fields in requests.values():
             request.handed_out, request.status, request.picked_up_at = handed_out, status, picked_up_at
         pending.free_time_from = free_time_from
+        del pending.matched[matched:]
         raise
 
 
@@ -546,7 +552,10 @@ def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Conta
         container.booking = request.booking
         if matched is not None:  # match-back: an import's empty goes out again for this export
             matched.used_at, matched.used_by = timezone.now(), container
-            matched.save(update_fields=["used_at", "used_by"])
+            if _deferred.get() is not None:  # the container is written with the run's others: linked then
+                _deferred.get().matched.append(matched)
+            else:
+                matched.save(update_fields=["used_at", "used_by"])
         _equipment_event(
             container, actor, "GTOT", empty=True, place=station_place(station), details={"empty_request": request.pk}
         )

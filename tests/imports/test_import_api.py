@@ -16,7 +16,7 @@ from inbound.models import ReturnedEmpty
 from inbound.services import free_time_clock
 from stations.models import Departure
 from tests import factories
-from tests.imports.conftest import NUMBERS, announce, client_of
+from tests.imports.conftest import NUMBERS, announce, book_import, client_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -180,3 +180,40 @@ def test_concurrent_consignees_never_overbook_an_import_departure(corridor):
     departure = Departure.objects.get(pk=corridor.departure.pk)
     assert departure.booked_teu == departure.capacity_teu
     assert Booking.objects.filter(direction="import", status="confirmed").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_list_of_hand_outs_takes_returned_empties_from_the_stock(corridor, shipper, connecting):
+    """Several empties handed out in one POST /api/v1/events/ (written together, journey.steps_deferred): the returned
+    import empty among them leaves the stock linked to the export container it went out as."""
+    from bookings import services as bookings_services
+    from inbound.models import ReturnedEmpty
+    from journey import imports
+    from journey import services as journey
+    from tests.bookings.conftest import book
+
+    a = corridor.actors
+    announce(corridor, NUMBERS[:1])
+    booking = book_import(corridor, NUMBERS[:1])
+    factories.declaration_released(booking)
+    imports.vessel_arrive(actor=a.port, vessel_call=corridor.call, confirmed=True)
+    imports.vessel_discharge(actor=a.port, number=NUMBERS[0])
+    imports.import_train_load(actor=a.port, number=NUMBERS[0])
+    journey.train_depart(actor=a.railway, departure=corridor.departure, confirmed=True)
+    later = timezone.now() + timedelta(hours=9)
+    journey.train_arrive(actor=a.railway, departure=corridor.departure, at=later, confirmed=True)
+    for step in (imports.station_discharge, imports.import_gate_out, imports.empty_return):
+        later += timedelta(hours=1)
+        step(actor=a.station, number=NUMBERS[0], at=later, confirmed=True)
+    export = book(shipper.actor, connecting, lines={"42G1": 2})
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=export, size_type="42G1",
+                                                     quantity=2)
+    station = client_of(corridor.network.operator)
+    answer = station.post("/api/v1/events/", [
+        {"event_type": "EQUIPMENT", "event_code": "GTOT", "equipment_reference": number, "empty_request": request.pk}
+        for number in (NUMBERS[0], "TOLU4734787")], format="json")
+
+    assert answer.status_code in (200, 201), answer.json()
+    assert [r.get("container_status") for r in answer.json()["results"]] == ["empty_out", "empty_out"]
+    stock = ReturnedEmpty.objects.get(number=NUMBERS[0])
+    assert stock.used_at is not None and stock.used_by.booking == export and stock.used_by.number == NUMBERS[0]
