@@ -129,7 +129,7 @@ def schema_name(scale: float, days: int = DAYS) -> str:
 
 def days_for_events(scale: float, events: int) -> int:
     """The days of traffic at `scale` that make about `events` events (for a small table of the same traffic)."""
-    a_day = 10 * CONTAINERS_AT_SCALE_1 * scale / DAYS + len(STATIONS) * 3 + len(TERMINALS)
+    a_day = 10 * CONTAINERS_AT_SCALE_1 * scale / DAYS + len(STATIONS) * 3 * 2 + len(TERMINALS) * 2  # trains each way
     return max(1, round(events / a_day))
 
 
