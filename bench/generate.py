@@ -714,6 +714,22 @@ class Rows:
                           **{**own, "empty": "EMPTY"})  # fmt: skip
         yield row(released, released, "SHIPMENT", "RELS", at_station, self.org["customs"], **cus)
 
+    def _train_events(self, departure, origin, destination):
+        """A train's estimated and actual departure from `origin` and its arrival at `destination` (a station or a
+        terminal)."""
+        def place(where):
+            return where.unlocode, "terminal" if hasattr(where, "port_unlocode") else "station", where.code
+
+        row, railway = self._event, self.org["railway"]
+        rail = {"mode": "RAIL", "transport": departure.reference}
+        told = departure.planned_departure - timedelta(hours=3)
+        yield row(departure.estimated_departure, told, "TRANSPORT", "DEPA", place(origin), railway,
+                  classifier="EST", reason="Late feeder train", **rail)  # fmt: skip
+        yield row(departure.actual_departure, departure.actual_departure, "TRANSPORT", "DEPA", place(origin), railway,
+                  **rail)  # fmt: skip
+        yield row(departure.actual_arrival, departure.actual_arrival, "TRANSPORT", "ARRI", place(destination),
+                  railway, **rail)  # fmt: skip
+
     def events(self):
         """Every booking's events, then every train's and vessel call's own."""
         self.rng = random.Random(self.seed + 3)  # noqa: S311 - test data
@@ -765,28 +781,10 @@ class Rows:
                           **own)  # fmt: skip
                 yield row(on_vessel, on_vessel, "EQUIPMENT", "LOAD", at_terminal, port_org, empty="LADEN",
                           mode="VESSEL", transport=call.reference, **own)  # fmt: skip
-        for departure in self.network.departures.values():
-            station, terminal = departure.service.station, departure.service.terminal
-            at_station = (station.unlocode, "station", station.code)
-            rail = {"mode": "RAIL", "transport": departure.reference}
-            told = departure.planned_departure - timedelta(hours=3)
-            yield row(departure.estimated_departure, told, "TRANSPORT", "DEPA", at_station, self.org["railway"],
-                      classifier="EST", reason="Late feeder train", **rail)  # fmt: skip
-            yield row(departure.actual_departure, departure.actual_departure, "TRANSPORT", "DEPA", at_station,
-                      self.org["railway"], **rail)  # fmt: skip
-            yield row(departure.actual_arrival, departure.actual_arrival, "TRANSPORT", "ARRI",
-                      (terminal.unlocode, "terminal", terminal.code), self.org["railway"], **rail)  # fmt: skip
+        for departure in self.network.departures.values():  # station -> terminal
+            yield from self._train_events(departure, departure.service.station, departure.service.terminal)
         for departure in self.network.import_departures.values():  # terminal -> station
-            station, terminal = departure.service.station, departure.service.terminal
-            at_terminal = (terminal.unlocode, "terminal", terminal.code)
-            rail = {"mode": "RAIL", "transport": departure.reference}
-            told = departure.planned_departure - timedelta(hours=3)
-            yield row(departure.estimated_departure, told, "TRANSPORT", "DEPA", at_terminal, self.org["railway"],
-                      classifier="EST", reason="Late feeder train", **rail)  # fmt: skip
-            yield row(departure.actual_departure, departure.actual_departure, "TRANSPORT", "DEPA", at_terminal,
-                      self.org["railway"], **rail)  # fmt: skip
-            yield row(departure.actual_arrival, departure.actual_arrival, "TRANSPORT", "ARRI",
-                      (station.unlocode, "station", station.code), self.org["railway"], **rail)  # fmt: skip
+            yield from self._train_events(departure, departure.service.terminal, departure.service.station)
         for call in self.network.calls.values():
             terminal = call.terminal
             at_terminal = (terminal.unlocode, "terminal", terminal.code)
