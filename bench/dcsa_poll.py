@@ -6,7 +6,8 @@ A partner system following its shipments polls `GET /api/dcsa/tnt/v2/events` wit
 booking (`carrierBookingReference`) or of a container (`equipmentReference`). The poll must not slow down as the
 events table grows. As P3 (bench/track_lookup.py) does, on the same two tables of bench/generate.py (the year at
 `--scale`, and the few days that make about 10,000 events), it draws `--keys` keys at random from each table
-(half bookings, half containers, each with an `events:read` key of its shipper) and polls each once, so every
+(half bookings, half containers, exports and imports in the year's proportion, each with an `events:read` key of
+its shipper) and polls each once, so every
 poll is cold as far as PostgreSQL's buffers go; one gunicorn per table as deployed (DEBUG=0, gunicorn.conf.py's
 timeout), one client alternating between them. **Goal: p50 at the year <= 1.5 x p50 at 10,000 events**, for
 both filters.
@@ -75,7 +76,15 @@ def main(argv=None) -> int:
     from django.db import connection
 
     from bench import generate as traffic
-    from bench.track_lookup import answers_checked, django_use_schema, keys_sample, measure, search_path, sizes_table
+    from bench.track_lookup import (
+        answers_checked,
+        django_use_schema,
+        keys_mix,
+        keys_sample,
+        measure,
+        search_path,
+        sizes_table,
+    )
 
     run_id = uuid.uuid4().hex[:8]
     generated, samples = {}, {}
@@ -113,6 +122,7 @@ def main(argv=None) -> int:
     print(f"P8 DCSA poll, cold keys - run {run_id}")
     print(f"  server       gunicorn {common.gunicorn_version()}, {args.workers} sync workers, DEBUG=0, one per size")
     print(f"  machine      {common.machine()}; load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+    print(f"  keys         year: {keys_mix(samples[big])} (both directions, as the year holds them)")
     print()
     sizes_table(series, generated, "polls measured")
     print()

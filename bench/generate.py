@@ -3,33 +3,52 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/intermodal_bench .venv/bin/python bench/generate.py --scale 0.1
 
 Ningbo-Zhoushan's sea-rail business carries about 1.5 million TEU a year. At `--scale 1` this writes a year of
-it, its last vessels sailed by yesterday: some 1,000,000 container journeys (1-3 containers a booking, 1.75 on
-average, and 1.5 TEU a container) in about 570,000 bookings of 2,000 shippers, on the daily trains of 24 inland
-stations (8,760 departures, each booked to its capacity at most) to four Ningbo terminals, onto 1,460 vessel
-calls, and the events their journeys record, 10 a container (about 10 million at scale 1; just over a million at 0.1):
+it, both ways, its last vessels sailed by yesterday: some 1,000,000 container journeys (1-3 containers a booking,
+1.75 on average, and 1.5 TEU a container) in about 570,000 bookings of 2,000 shippers, on the daily trains of 24
+inland stations to four Ningbo terminals and back (8,760 departures each way, each booked to its capacity at most),
+with 1,460 vessel calls, and the events their journeys record, about 10 a container (about 10 million at scale 1).
 
-- per booking: created and confirmed (SHIPMENT DRFT, CONF), empties asked for and ready (REQS, AVPU), its
+`--import-share` (BENCH_IMPORT_SHARE; a third by default) of the bookings, decided one by one in the plan, are
+imports: off a vessel call that arrived the day before, by the station's import train (terminal -> station), out to
+the consignee and, if back by now, returned empty at the station. The rest are exports:
+
+- export booking: created and confirmed (SHIPMENT DRFT, CONF), empties asked for and ready (REQS, AVPU), its
   declaration drafted, submitted and released (SHIPMENT DRFT, SUBM, RELS, document type CUS);
-- per container: empty out, gate-in at the station, loaded on the train (GTOT, GTIN, LOAD), discharged at the
+- export container: empty out, gate-in at the station, loaded on the train (GTOT, GTIN, LOAD), discharged at the
   port, gate-in at the terminal, loaded on the vessel (DISC, GTIN, LOAD);
-- per train: its estimated and actual departure and its arrival; per vessel call, its departure.
+- import booking: created and confirmed, its declaration drafted, submitted and released (one in five only after
+  its boxes reached the station);
+- import container: announced on its vessel call (an ArrivingContainer row), discharged from the vessel and loaded
+  on the train at the terminal (DISC vessel, LOAD rail), discharged at the station (DISC rail), available (AVPU
+  laden), gated out to the consignee (GTOT laden) and returned empty (GTIN empty) as far as it got by now - its
+  status, booking status and timestamps (station_discharge_at, available_at, delivered_at, returned_at) say the
+  same; a returned empty is a ReturnedEmpty row of its station, and MATCH_BACK of the export boxes that find one
+  of their size there (returned before their empties went out) are that box (`used_by`, `used_at` = the export's
+  `empty_out_at` and its GTOT empty);
+- per train, each way: its estimated and actual departure and its arrival; per vessel call, its arrival and
+  departure.
 
 Every row is what the services would have written (the same columns, codes, places, references and reporting
-organisations), bookings and containers included (all sailed), so the tracking, list and dashboard queries
-meet the data they will meet in production. Outbox rows are not written: the relay marks them processed and
+organisations), bookings and containers included, so the tracking, list and dashboard queries meet the data they
+will meet in production. Outbox rows and declarations are not written: the relay marks outbox rows processed and
 they are not read again.
 
 The year goes into its own schema of the bench database, `bench_year_<scale>` (`bench_year_0_1` for 0.1),
 migrated like `public`, so other benchmarks' rows never mix with it and a fill is reused: a rerun with the
 same scale finds the finished fill and does nothing (`--fresh` drops the schema and fills it again). Tables
 are written by COPY (text format, built by a producer thread while PostgreSQL takes the previous chunk), with
-the ids of bookings reserved from their sequence so references keep the product's `BK-YYYY-<id>` form.
+the ids of bookings reserved from their sequence so references keep the product's `BK-YYYY-<id>` form (and those
+of containers, so returned empties name theirs). The fill's marker records the import share: a fill of another
+share is made again.
 """
 
 import argparse
+import bisect
 import io
+import itertools
 import json
 import math
+import os
 import queue
 import random
 import sys
@@ -49,7 +68,9 @@ SHIPPERS_AT_SCALE_1 = 2_000
 DAYS = 365
 CHUNK = 50_000  # rows per COPY statement
 MARKER = "bench-year-generator"  # the organisation whose name records a finished fill
-VERSION = 2  # of the generated rows: a fill of another version is made again
+VERSION = 3  # of the generated rows: a fill of another version (or import share) is made again
+IMPORT_SHARE = 1 / 3  # of the bookings (and so about of the containers) that are imports, by default
+MATCH_BACK = 0.6  # of the export boxes that find a returned import empty of their size at their station, take it
 NULL = "\\N"
 NOT_POSTGRES = "The generator writes with PostgreSQL's COPY into a schema of its own."
 
@@ -92,6 +113,10 @@ OWNERS = (
     "CSQU", "TCNU", "MSKU", "OOLU", "CMAU", "EGHU", "TGHU", "FCIU", "SEGU", "TRHU",
     "BMOU", "GESU", "HLXU", "CAIU", "DFSU", "TEMU", "BSIU", "FSCU", "ZCSU", "YMLU",
 )  # fmt: skip
+# Import boxes have numbers of their own (owners no export box has), so ArrivingContainer's one row per vessel call and
+# number and Container's one active booking per number hold: box g of the plan is IMPORT_OWNERS[g % 10], g // 10.
+IMPORT_OWNERS = ("MSCU", "ONEU", "EMCU", "CMDU", "HLBU", "COSU", "APLU", "WHLU", "SITU", "KKFU")
+IMPORT_COMMODITIES = ("Machinery parts", "Wood pulp", "Polyethylene granules", "Milk powder", "Wine in bottles")
 PRICE = {"20": (Decimal("1350"), Decimal("2700")), "40": (Decimal("2200"), Decimal("4400"))}  # rail, road
 PORT_HANDLING, DOCUMENTATION = Decimal("380"), Decimal("150")
 BUFFER = timedelta(hours=6)  # the terminals' handling buffer
@@ -104,7 +129,7 @@ def schema_name(scale: float, days: int = DAYS) -> str:
 
 def days_for_events(scale: float, events: int) -> int:
     """The days of traffic at `scale` that make about `events` events (for a small table of the same traffic)."""
-    a_day = 10 * CONTAINERS_AT_SCALE_1 * scale / DAYS + len(STATIONS) * 3 + len(TERMINALS)
+    a_day = 10 * CONTAINERS_AT_SCALE_1 * scale / DAYS + len(STATIONS) * 3 * 2 + len(TERMINALS) * 2  # trains each way
     return max(1, round(events / a_day))
 
 
@@ -168,8 +193,10 @@ def _reserve_ids(cursor, table: str, count: int) -> int:
 class Network:
     stations: list  # Station
     services: list  # Service, one per station, in STATIONS order
+    import_services: list  # Service (terminal -> station), one per station, in STATIONS order
     terminals: list
     departures: dict  # (station index, day index) -> Departure
+    import_departures: dict  # (station index, day index) -> Departure of the import service
     calls: dict  # (terminal index, day index) -> VesselCall
     shippers: list  # Organisation ids
     operator: object
@@ -188,7 +215,7 @@ def _imo(n: int) -> str:
 
 def network_create(scale: float, first_day: date, days: int) -> Network:
     from intermodal.models import Organisation, PartyKind
-    from stations.models import Location, Service, Station, Tariff, Terminal, VesselCall
+    from stations.models import Direction, Location, Service, Station, Tariff, Terminal, VesselCall
 
     operator = Organisation.objects.create(
         code="year-stations", name="Inland stations", kind=PartyKind.STATION_OPERATOR
@@ -234,17 +261,29 @@ def network_create(scale: float, first_day: date, days: int) -> Network:
             for n, (station, row) in enumerate(zip(stations, STATIONS, strict=True))
         ]
     )  # fmt: skip
+    # The import service of each station: the same line the other way, leaving the terminal at 09:30.
+    import_services = Service.objects.bulk_create(
+        [
+            Service(code=f"{row[0]}-{terminals[n % len(terminals)].code[:3]}-I", short_code=f"I{n:04d}",
+                    station=station, terminal=terminals[n % len(terminals)], operator=railway,
+                    direction=Direction.IMPORT, weekdays=[1, 2, 3, 4, 5, 6, 7],
+                    departure_time=datetime.strptime("09:30", "%H:%M").time(), transit_hours=row[8],
+                    teu_capacity=min(capacity, 32000), distance_km=row[8] * 40)
+            for n, (station, row) in enumerate(zip(stations, STATIONS, strict=True))
+        ]
+    )  # fmt: skip
     Tariff.objects.bulk_create(
         [
             Tariff(service=service, container_size=size, transport_price=PRICE["40" if size != "20" else "20"][0],
                    port_handling=PORT_HANDLING, documentation=DOCUMENTATION,
                    road_haulage_price=PRICE["40" if size != "20" else "20"][1])
-            for service in services
+            for service in (*services, *import_services)
             for size in ("20", "40", "45")
         ]
     )  # fmt: skip
     # One vessel call a day at each terminal, sailing at 18:00 two days after the day's trains leave (more for
-    # the far stations: a train reaches the call of the day it arrives plus two).
+    # the far stations: a train reaches the call of the day it arrives plus two). Each arrived 30 hours before it
+    # sailed: the import trains of the next morning take its containers inland.
     calls = {}
     built = []
     shanghai = common_zone()
@@ -258,7 +297,7 @@ def network_create(scale: float, first_day: date, days: int) -> Network:
                 carrier_scac="COSU", terminal=terminal, eta=etd - timedelta(hours=30), etd=etd,
                 cy_cutoff=etd - timedelta(hours=24), vgm_cutoff=etd - timedelta(hours=24),
                 si_cutoff=etd - timedelta(hours=48), customs_cutoff=etd - timedelta(hours=24),
-                dg_cutoff=etd - timedelta(hours=72), actual_departure=etd,
+                dg_cutoff=etd - timedelta(hours=72), actual_arrival=etd - timedelta(hours=30), actual_departure=etd,
             )  # fmt: skip
             built.append(call)
             calls[t, day] = call
@@ -267,7 +306,8 @@ def network_create(scale: float, first_day: date, days: int) -> Network:
     through.objects.bulk_create(
         [through(vesselcall_id=call.pk, location_id=DESTINATIONS[call.pk % len(DESTINATIONS)]) for call in built]
     )
-    return Network(stations=stations, services=services, terminals=terminals, departures={}, calls=calls,
+    return Network(stations=stations, services=services, import_services=import_services, terminals=terminals,
+                   departures={}, import_departures={}, calls=calls,
                    shippers=[s.pk for s in shippers], operator=operator, port=port, railway=railway, customs=customs,
                    first_day=first_day)  # fmt: skip
 
@@ -288,12 +328,15 @@ class Plan:
     size: list[int] = field(default_factory=list)  # index into SIZE_TYPES
     quantity: list[int] = field(default_factory=list)
     shipper: list[int] = field(default_factory=list)
+    imports: list[bool] = field(default_factory=list)  # an import (terminal -> station), else an export
 
     def __len__(self) -> int:
         return len(self.station)
 
 
-def plan_make(rng: random.Random, containers: int, shippers: int, days: int) -> Plan:
+def plan_make(rng: random.Random, containers: int, shippers: int, days: int, import_share: float = IMPORT_SHARE
+              ) -> Plan:
+    """Bookings of 1-3 boxes until `containers`; each an import with the chance `import_share`."""
     plan = Plan()
     weights = [row[-1] for row in STATIONS]
     made = 0
@@ -304,25 +347,39 @@ def plan_make(rng: random.Random, containers: int, shippers: int, days: int) -> 
         plan.size.append(int(rng.random() * len(SIZE_TYPES)))
         plan.quantity.append(quantity)
         plan.shipper.append(int(rng.random() ** 2 * shippers))  # a few big exporters, many small ones
+        plan.imports.append(rng.random() < import_share)
         made += quantity
     return plan
 
 
 def departures_create(network: Network, plan: Plan, days: int) -> dict:
-    """Every day's train of every station, booked with the plan's TEU; returns (station, day) -> Departure."""
-    from stations.models import Departure, DepartureStatus
-    from stations.services import departure_build
+    """Every day's train of every station, each way, booked with the plan's TEU; returns (station, day) -> Departure
+    of the exports (the imports' are in network.import_departures)."""
+    from stations.models import Departure
 
-    booked: dict[tuple[int, int], int] = {}
+    booked: dict[tuple[bool, int, int], int] = {}
     for n in range(len(plan)):
-        key = plan.station[n], plan.day[n]
+        key = plan.imports[n], plan.station[n], plan.day[n]
         booked[key] = booked.get(key, 0) + SIZE_TYPES[plan.size[n]][2] * plan.quantity[n]
     built = []
-    for s, service in enumerate(network.services):
-        service.station = network.stations[s]
+    for inbound, services, made in ((False, network.services, network.departures),
+                                    (True, network.import_services, network.import_departures)):
+        built += _departures_of(services, made, {(s, d): teu for (i, s, d), teu in booked.items() if i == inbound},
+                                network.stations, network.first_day, days)
+    Departure.objects.bulk_create(built, batch_size=2000)
+    return network.departures
+
+
+def _departures_of(services, made: dict, booked: dict, stations, first_day: date, days: int) -> list:
+    from stations.models import DepartureStatus
+    from stations.services import departure_build
+
+    built = []
+    for s, service in enumerate(services):
+        service.station = stations[s]
         capacity = max(service.teu_capacity, max((booked.get((s, d), 0) for d in range(days)), default=0))
         for day in range(days):
-            departure = departure_build(service=service, service_date=network.first_day + timedelta(days=day))
+            departure = departure_build(service=service, service_date=first_day + timedelta(days=day))
             departure.capacity_teu = capacity
             departure.booked_teu = booked.get((s, day), 0)
             delay = timedelta(minutes=(s * 37 + day * 11) % 90)
@@ -332,9 +389,8 @@ def departures_create(network: Network, plan: Plan, days: int) -> dict:
             departure.actual_arrival = departure.planned_arrival + delay
             departure.status = DepartureStatus.ARRIVED
             built.append(departure)
-            network.departures[s, day] = departure
-    Departure.objects.bulk_create(built, batch_size=2000)
-    return network.departures
+            made[s, day] = departure
+    return built
 
 
 def call_for(network: Network, station: int, day: int) -> tuple[int, int]:
@@ -351,28 +407,66 @@ BOOKING_COLUMNS = (
     "destination_id", "status", "teu", "commodity", "cargo_weight_kg", "un_number", "imdg_class",
     "reefer_setpoint_c", "reefer_ventilation_cbm_h", "free_days", "free_time_start", "currency", "quote_transport",
     "quote_port_handling", "quote_documentation", "quote_total", "quote_road_haulage", "quote_saving", "quoted_at",
-    "roll_count", "created_at", "updated_at", "confirmed_at", "cancelled_at",
+    "roll_count", "created_at", "updated_at", "confirmed_at", "cancelled_at", "direction",
 )  # fmt: skip
 LINE_COLUMNS = ("booking_id", "size_type", "quantity", "teu", "unit_price", "unit_road_price")
 CONTAINER_COLUMNS = (
-    "booking_id", "number", "size_type", "status", "is_active", "seal_number", "vgm_kg", "vgm_method",
-    "vgm_signatory", "assigned_at", "terminal_gate_in_at", "last_event_at",
+    "id", "booking_id", "number", "size_type", "status", "is_active", "seal_number", "vgm_kg", "vgm_method",
+    "vgm_signatory", "assigned_at", "terminal_gate_in_at", "last_event_at", "station_discharge_at", "available_at",
+    "delivered_at", "returned_at", "empty_out_at",
+)  # fmt: skip
+ARRIVAL_COLUMNS = (
+    "vessel_call_id", "number", "size_type", "seal_number", "gross_weight_kg", "bl_number", "port_of_loading_id",
+    "consignee_id", "announced_by_id", "announced_at", "discharged_at", "freight_hold", "terminal_hold", "booking_id",
+)  # fmt: skip
+EMPTY_COLUMNS = (
+    "number", "size_type", "station_id", "owner_scac", "returned_at", "import_container_id", "port_distance_km",
+    "used_at", "used_by_id",
 )  # fmt: skip
 COMMODITIES = ("Christmas decorations", "Small commodities", "Toys", "Hardware", "Textiles", "Furniture",
                "Auto parts", "Solar panels", "Ceramics", "Electronics")  # fmt: skip
 
 
-class Rows:
-    """The COPY lines of bookings, their lines, containers and events, from the plan; deterministic per seed."""
+@dataclass(frozen=True)
+class ImportBox:
+    """When an import box did what, as its events say (None: not yet, at the fill's `now`)."""
 
-    def __init__(self, network: Network, plan: Plan, first_booking_id: int, seed: int, org_ids: dict):
+    number: str
+    off_vessel: datetime  # DISC at the terminal, from the vessel
+    on_train: datetime  # LOAD at the terminal
+    at_station: datetime  # DISC at the station
+    available: datetime  # AVPU, laden: no hold left (customs released)
+    delivered: datetime | None  # GTOT, laden
+    returned: datetime | None  # GTIN, empty
+
+    @property
+    def status(self) -> str:
+        return "at_station" if self.delivered is None else "delivered" if self.returned is None else "returned"
+
+    @property
+    def last(self) -> datetime:
+        return self.returned or self.delivered or self.available
+
+
+class Rows:
+    """The COPY lines of bookings, their lines, containers, arriving containers, returned empties and events, from
+    the plan; deterministic per seed (and the fill's `now`, which decides how far the latest imports got)."""
+
+    def __init__(self, network: Network, plan: Plan, first_booking_id: int, seed: int, org_ids: dict, *,
+                 first_container_id: int = 1, now: datetime | None = None):  # fmt: skip
         self.network, self.plan, self.first_id = network, plan, first_booking_id
+        self.first_container_id = first_container_id
+        self.now = now or datetime.now(UTC)
         self.seed = seed
         self.org = org_ids
         self.details = {code: json.dumps({"size_type": code}) for code, _s, _t in SIZE_TYPES}
         pool_rng = random.Random(seed + 1)  # noqa: S311 - test data
         pool = max(50, len(plan) // 3)  # boxes in circulation: each makes several journeys a year
         self.boxes = [self._number(pool_rng) for _ in range(pool)]
+        self.box_first = list(itertools.accumulate(plan.quantity, initial=0))  # booking n's first box: its row
+        self.matched: dict[tuple[int, int], tuple[int, str]] = {}  # export (n, k) -> (import box, its number)
+        self.used: dict[int, tuple[int, datetime]] = {}  # import box -> (export box, handed out)
+        self._match_back(random.Random(seed + 4))  # noqa: S311 - test data
 
     @staticmethod
     def _number(rng: random.Random) -> str:
@@ -382,6 +476,13 @@ class Rows:
         digit = int(iso6346.calc_check_digit(body))
         return f"{body}{(digit + 1) % 10}"  # a wrong check digit: never a real box's number
 
+    @staticmethod
+    def import_number(box: int) -> str:
+        from stdnum import iso6346
+
+        body = f"{IMPORT_OWNERS[box % len(IMPORT_OWNERS)]}{box // len(IMPORT_OWNERS):06d}"
+        return f"{body}{(int(iso6346.calc_check_digit(body)) + 1) % 10}"  # wrong, as the exports' boxes
+
     def reference(self, n: int) -> str:
         return f"BK-{self._day(n).year}-{self.first_id + n:06d}"
 
@@ -389,18 +490,85 @@ class Rows:
         return self.network.first_day + timedelta(days=self.plan.day[n])
 
     def _departure(self, n: int):
-        return self.network.departures[self.plan.station[n], self.plan.day[n]]
+        departures = self.network.import_departures if self.plan.imports[n] else self.network.departures
+        return departures[self.plan.station[n], self.plan.day[n]]
 
     def _call(self, n: int):
-        return self.network.calls[call_for(self.network, self.plan.station[n], self.plan.day[n])]
+        """An export's vessel call (the one its train makes), an import's (the one that came in the day before its
+        train left the terminal, and sails that evening)."""
+        station, day = self.plan.station[n], self.plan.day[n]
+        if self.plan.imports[n]:
+            return self.network.calls[station % len(TERMINALS), day]
+        return self.network.calls[call_for(self.network, station, day)]
+
+    def _created(self, n: int, departure, call) -> datetime:
+        if self.plan.imports[n]:  # booked by the consignee after the port announced it, before the vessel came
+            return call.actual_arrival - timedelta(days=2 + n % 4, minutes=n % 600)
+        return departure.planned_departure - timedelta(days=3 + n % 9, minutes=n % 600)
 
     def _boxes(self, n: int, rng: random.Random) -> list[str]:
+        """An export's boxes: from the pool, or a returned import empty of its station where match-back chose one."""
         chosen: list[str] = []
         while len(chosen) < self.plan.quantity[n]:
             box = self.boxes[int(rng.random() * len(self.boxes))]
             if box not in chosen:
                 chosen.append(box)
-        return chosen
+        return [self.matched[n, k][1] if (n, k) in self.matched else box for k, box in enumerate(chosen)]
+
+    def _released(self, n: int, call, at_station: datetime) -> datetime:
+        """Customs released an import on the vessel's arrival, or (one in five) only after it reached the station."""
+        if n % 5 == 0:
+            return at_station + timedelta(hours=3 + n % 20)
+        return call.actual_arrival + timedelta(hours=4)
+
+    def import_box(self, n: int, k: int) -> ImportBox:
+        departure, call = self._departure(n), self._call(n)
+        box = self.box_first[n] + k
+        h = (box * 2_654_435_761 + self.seed) % 2**32
+        at_station = departure.actual_arrival + timedelta(hours=1, minutes=5 * k)
+        available = max(at_station, self._released(n, call, at_station))
+        delivered = available + timedelta(hours=2 + h % 190)
+        returned = delivered + timedelta(days=1 + (h >> 8) % 18, hours=(h >> 16) % 9)
+        return ImportBox(
+            number=self.import_number(box), off_vessel=call.actual_arrival + timedelta(hours=2, minutes=5 * k),
+            on_train=departure.actual_departure - timedelta(hours=2, minutes=-3 * k), at_station=at_station,
+            available=available, delivered=delivered if delivered <= self.now else None,
+            returned=returned if returned <= self.now and delivered <= self.now else None,
+        )  # fmt: skip
+
+    def _empty_out(self, n: int) -> datetime:
+        """When an export's empties were handed out (GTOT, empty)."""
+        departure = self._departure(n)
+        leaves = departure.actual_departure
+        return leaves - timedelta(days=3 + n % 9, minutes=n % 600) + timedelta(hours=8)
+
+    def _match_back(self, rng: random.Random) -> None:
+        """Which export boxes the station handed out as returned import empties: at the same station, of the same
+        size-type, returned before the export's empties went out, oldest first, MATCH_BACK of the times one waits.
+        Decided before any row is written, so the containers, the events and ReturnedEmpty.used_by agree."""
+        plan = self.plan
+        stock: dict[tuple[int, str], list] = {}
+        wanted: dict[tuple[int, str], list] = {}
+        for n in range(len(plan)):
+            key = plan.station[n], SIZE_TYPES[plan.size[n]][0]
+            if plan.imports[n]:
+                for k in range(plan.quantity[n]):
+                    box = self.import_box(n, k)
+                    if box.returned is not None:
+                        stock.setdefault(key, []).append((box.returned, self.box_first[n] + k, box.number))
+            else:
+                out = self._empty_out(n)
+                wanted.setdefault(key, []).extend((out, n, k) for k in range(plan.quantity[n]))
+        for key, outs in wanted.items():
+            back = sorted(stock.get(key, ()))
+            returned_at = [row[0] for row in back]
+            taken = 0  # back[:taken] are gone: the oldest first
+            for out, n, k in sorted(outs):
+                if taken < bisect.bisect_left(returned_at, out) and rng.random() < MATCH_BACK:
+                    _at, box, number = back[taken]
+                    taken += 1
+                    self.matched[n, k] = box, number
+                    self.used[box] = self.box_first[n] + k, out
 
     def bookings(self):
         plan = self.plan
@@ -413,13 +581,22 @@ class Rows:
             handling, documentation = PORT_HANDLING * quantity, DOCUMENTATION
             total = transport + handling + documentation
             road_total = road * quantity
-            created = departure.planned_departure - timedelta(days=3 + n % 9, minutes=n % 600)
+            created = self._created(n, departure, call)
+            if plan.imports[n]:
+                boxes = [self.import_box(n, k) for k in range(quantity)]
+                status = "at_station" if any(box.delivered is None for box in boxes) else "delivered"
+                updated, free_days = max(box.last for box in boxes), 5
+                free_start, commodity, direction = departure.actual_arrival.date(), IMPORT_COMMODITIES[n % 5], "import"
+            else:
+                status, updated, free_days, direction = "sailed", call.etd, 7, "export"
+                free_start, commodity = departure.service_date - timedelta(days=2), COMMODITIES[n % len(COMMODITIES)]
             yield _line((
                 self.first_id + n, self.reference(n), self.network.shippers[plan.shipper[n]], None, departure.pk,
-                call.pk, call.pk, DESTINATIONS[call.pk % len(DESTINATIONS)], "sailed", teu * quantity,
-                COMMODITIES[n % len(COMMODITIES)], Decimal(4000 + 9000 * quantity), "", "", None, None, 7,
-                departure.service_date - timedelta(days=2), "CNY", transport, handling, documentation, total,
-                road_total, road_total - total, created, 0, created, call.etd, created + timedelta(minutes=2), None,
+                call.pk, call.pk, DESTINATIONS[call.pk % len(DESTINATIONS)], status, teu * quantity,
+                commodity, Decimal(4000 + 9000 * quantity), "", "", None, None, free_days,
+                free_start, "CNY", transport, handling, documentation, total,
+                road_total, road_total - total, created, 0, created, updated, created + timedelta(minutes=2), None,
+                direction,
             ))  # fmt: skip
 
     def lines(self):
@@ -436,12 +613,60 @@ class Rows:
         for n in range(len(plan)):
             departure, call = self._departure(n), self._call(n)
             code = SIZE_TYPES[plan.size[n]][0]
+            first = self.first_container_id + self.box_first[n]
+            if plan.imports[n]:
+                created = self._created(n, departure, call)
+                for k in range(plan.quantity[n]):
+                    box = self.import_box(n, k)
+                    yield _line((
+                        first + k, self.first_id + n, box.number, code, box.status, box.returned is None,
+                        f"SI{self.first_id + n:08d}{k}", None, None, "", created, None, box.last, box.at_station,
+                        box.available, box.delivered, box.returned, None,
+                    ))  # fmt: skip
+                continue
             gate_in = departure.actual_arrival + timedelta(hours=2)
+            out = self._empty_out(n)
             for k, box in enumerate(self._boxes(n, rng)):
                 yield _line((
-                    self.first_id + n, box, code, "sailed", False, f"SL{self.first_id + n:08d}{k}",
+                    first + k, self.first_id + n, box, code, "sailed", False, f"SL{self.first_id + n:08d}{k}",
                     Decimal(20000 + (n * 7 + k) % 8000), 1, "Zhang Wei",
-                    departure.planned_departure - timedelta(days=3), gate_in, call.etd,
+                    departure.planned_departure - timedelta(days=3), gate_in, call.etd, None, None, None, None, out,
+                ))  # fmt: skip
+
+    def arrivals(self):
+        """The import manifest: each import box announced on its vessel call, discharged, booked."""
+        plan, port = self.plan, self.org["port"]
+        for n in range(len(plan)):
+            if not plan.imports[n]:
+                continue
+            departure, call = self._departure(n), self._call(n)
+            announced = self._created(n, departure, call) - timedelta(days=1)
+            shipper = self.network.shippers[plan.shipper[n]]
+            for k in range(plan.quantity[n]):
+                box = self.import_box(n, k)
+                yield _line((
+                    call.pk, box.number, SIZE_TYPES[plan.size[n]][0], f"SI{self.first_id + n:08d}{k}",
+                    Decimal(12000 + (n * 7 + k) % 14000), f"YB{call.voyage}{self.first_id + n:08d}",
+                    DESTINATIONS[call.pk % len(DESTINATIONS)], shipper, port, announced, box.off_vessel, False, False,
+                    self.first_id + n,
+                ))  # fmt: skip
+
+    def empties(self):
+        """The returned import empties: each station's stock, those match-back handed out with their export box."""
+        plan = self.plan
+        for n in range(len(plan)):
+            if not plan.imports[n]:
+                continue
+            service = self.network.import_services[plan.station[n]]
+            for k in range(plan.quantity[n]):
+                box = self.import_box(n, k)
+                if box.returned is None:
+                    continue
+                used_by, used_at = self.used.get(self.box_first[n] + k, (None, None))
+                yield _line((
+                    box.number, SIZE_TYPES[plan.size[n]][0], service.station.pk, "COSU", box.returned,
+                    self.first_container_id + self.box_first[n] + k, service.distance_km, used_at,
+                    None if used_by is None else self.first_container_id + used_by,
                 ))  # fmt: skip
 
     def _event(self, at, created, kind, code, place, org, *, classifier="ACT", mode="", transport="", equipment="",
@@ -452,12 +677,68 @@ class Rows:
             f"{document_type}\t{document}\t{reason}\t{details}\t{org}\t{NULL}\n"
         )
 
+    def _import_events(self, n: int):
+        """An import booking's events: booked, declared and released; each box off the vessel, on the train, off it
+        at the station, available, out to the consignee and back empty (as far as it got)."""
+        row, minute, plan = self._event, timedelta(minutes=1), self.plan
+        departure, call = self._departure(n), self._call(n)
+        station, terminal = departure.service.station, departure.service.terminal
+        at_station = (station.unlocode, "station", station.code)
+        at_terminal = (terminal.unlocode, "terminal", terminal.code)
+        reference, shipper = self.reference(n), self.network.shippers[plan.shipper[n]]
+        created = self._created(n, departure, call)
+        bkg = {"booking": reference, "document_type": "BKG", "document": reference, "transport": departure.reference}
+        cus = {"booking": reference, "document_type": "CUS", "document": f"SD-{reference[3:]}-1"}
+        yield row(created, created, "SHIPMENT", "DRFT", at_station, shipper, **bkg)
+        yield row(created + 2 * minute, created + 2 * minute, "SHIPMENT", "CONF", at_station, shipper, **bkg)
+        declared = created + timedelta(hours=6)
+        yield row(declared, declared, "SHIPMENT", "DRFT", at_station, shipper, **cus)
+        yield row(declared + 20 * minute, declared + 20 * minute, "SHIPMENT", "SUBM", at_station, shipper, **cus)
+        details = self.details[SIZE_TYPES[plan.size[n]][0]]
+        rail = {"mode": "RAIL", "transport": departure.reference}
+        vessel = {"mode": "VESSEL", "transport": call.reference}
+        station_org, port_org = self.org["operator"], self.org["port"]
+        released = None
+        for k in range(plan.quantity[n]):
+            box = self.import_box(n, k)
+            released = released or self._released(n, call, box.at_station)
+            own = {"equipment": box.number, "booking": reference, "details": details, "empty": "LADEN"}
+            yield row(box.off_vessel, box.off_vessel, "EQUIPMENT", "DISC", at_terminal, port_org, **vessel, **own)
+            yield row(box.on_train, box.on_train, "EQUIPMENT", "LOAD", at_terminal, port_org, **rail, **own)
+            yield row(box.at_station, box.at_station, "EQUIPMENT", "DISC", at_station, station_org, **rail, **own)
+            yield row(box.available, box.available, "EQUIPMENT", "AVPU", at_station, station_org, **own)
+            if box.delivered:
+                yield row(box.delivered, box.delivered, "EQUIPMENT", "GTOT", at_station, station_org, **own)
+            if box.returned:
+                yield row(box.returned, box.returned, "EQUIPMENT", "GTIN", at_station, station_org,
+                          **{**own, "empty": "EMPTY"})  # fmt: skip
+        yield row(released, released, "SHIPMENT", "RELS", at_station, self.org["customs"], **cus)
+
+    def _train_events(self, departure, origin, destination):
+        """A train's estimated and actual departure from `origin` and its arrival at `destination` (a station or a
+        terminal)."""
+        def place(where):
+            return where.unlocode, "terminal" if hasattr(where, "port_unlocode") else "station", where.code
+
+        row, railway = self._event, self.org["railway"]
+        rail = {"mode": "RAIL", "transport": departure.reference}
+        told = departure.planned_departure - timedelta(hours=3)
+        yield row(departure.estimated_departure, told, "TRANSPORT", "DEPA", place(origin), railway,
+                  classifier="EST", reason="Late feeder train", **rail)  # fmt: skip
+        yield row(departure.actual_departure, departure.actual_departure, "TRANSPORT", "DEPA", place(origin), railway,
+                  **rail)  # fmt: skip
+        yield row(departure.actual_arrival, departure.actual_arrival, "TRANSPORT", "ARRI", place(destination),
+                  railway, **rail)  # fmt: skip
+
     def events(self):
         """Every booking's events, then every train's and vessel call's own."""
         self.rng = random.Random(self.seed + 3)  # noqa: S311 - test data
         box_rng = random.Random(self.seed + 2)  # noqa: S311 - the same boxes as containers()
         plan, row, minute = self.plan, self._event, timedelta(minutes=1)
         for n in range(len(plan)):
+            if plan.imports[n]:
+                yield from self._import_events(n)
+                continue
             departure, call = self._departure(n), self._call(n)
             station, terminal = departure.service.station, departure.service.terminal
             at_station = (station.unlocode, "station", station.code)
@@ -500,21 +781,17 @@ class Rows:
                           **own)  # fmt: skip
                 yield row(on_vessel, on_vessel, "EQUIPMENT", "LOAD", at_terminal, port_org, empty="LADEN",
                           mode="VESSEL", transport=call.reference, **own)  # fmt: skip
-        for departure in self.network.departures.values():
-            station, terminal = departure.service.station, departure.service.terminal
-            at_station = (station.unlocode, "station", station.code)
-            rail = {"mode": "RAIL", "transport": departure.reference}
-            told = departure.planned_departure - timedelta(hours=3)
-            yield row(departure.estimated_departure, told, "TRANSPORT", "DEPA", at_station, self.org["railway"],
-                      classifier="EST", reason="Late feeder train", **rail)  # fmt: skip
-            yield row(departure.actual_departure, departure.actual_departure, "TRANSPORT", "DEPA", at_station,
-                      self.org["railway"], **rail)  # fmt: skip
-            yield row(departure.actual_arrival, departure.actual_arrival, "TRANSPORT", "ARRI",
-                      (terminal.unlocode, "terminal", terminal.code), self.org["railway"], **rail)  # fmt: skip
+        for departure in self.network.departures.values():  # station -> terminal
+            yield from self._train_events(departure, departure.service.station, departure.service.terminal)
+        for departure in self.network.import_departures.values():  # terminal -> station
+            yield from self._train_events(departure, departure.service.terminal, departure.service.station)
         for call in self.network.calls.values():
             terminal = call.terminal
-            yield row(call.etd, call.etd, "TRANSPORT", "DEPA", (terminal.unlocode, "terminal", terminal.code),
-                      self.org["port"], mode="VESSEL", transport=call.reference)  # fmt: skip
+            at_terminal = (terminal.unlocode, "terminal", terminal.code)
+            yield row(call.actual_arrival, call.actual_arrival, "TRANSPORT", "ARRI", at_terminal, self.org["port"],
+                      mode="VESSEL", transport=call.reference)  # fmt: skip
+            yield row(call.etd, call.etd, "TRANSPORT", "DEPA", at_terminal, self.org["port"], mode="VESSEL",
+                      transport=call.reference)  # fmt: skip
 
 
 # --- Main ------------------------------------------------------------------------------------------------
@@ -526,8 +803,11 @@ class Generated:
     scale: float
     days: int
     reused: bool
+    import_share: float = IMPORT_SHARE
     bookings: int = 0
     containers: int = 0
+    import_containers: int = 0
+    matched_back: int = 0
     events: int = 0
     teu: int = 0
     seconds: dict = field(default_factory=dict)
@@ -537,35 +817,54 @@ class Generated:
         how = "reused" if self.reused else "written in " + ", ".join(f"{k} {v:.0f} s" for k, v in self.seconds.items())
         return (
             f"{self.schema}: scale {self.scale:g}, {self.days} days: {self.bookings:,} bookings, "
-            f"{self.containers:,} containers, "
+            f"{self.containers:,} containers ({self.import_containers:,} imports, share {self.import_share:.2f} "
+            f"asked; {self.matched_back:,} exports in returned import empties), "
             f"{self.teu:,} TEU, {self.events:,} events ({self.table_bytes / 2**20:,.0f} MB with indexes); "
             f"{how}"
         )
 
 
-def _finished(schema: str) -> dict | None:
+def import_share_default() -> float:
+    """BENCH_IMPORT_SHARE, else IMPORT_SHARE: the share every benchmark's fill has unless told."""
+    value = os.environ.get("BENCH_IMPORT_SHARE", "").strip()
+    return float(value) if value else IMPORT_SHARE
+
+
+def _finished(schema: str, import_share: float) -> dict | None:
     from intermodal.models import Organisation
 
     marker = Organisation.objects.filter(code=MARKER).first()
     done = json.loads(marker.name) if marker else None
-    return done if done and done.get("version") == VERSION else None
+    if not done or done.get("version") != VERSION or done.get("import_share") != round(import_share, 4):
+        return None
+    return done
 
 
 def _counts(cursor) -> dict:
     cursor.execute("SELECT count(*), coalesce(sum(teu), 0) FROM bookings_booking")
     bookings, teu = cursor.fetchone()
-    cursor.execute("SELECT count(*) FROM bookings_container")
-    (containers,) = cursor.fetchone()
+    cursor.execute("SELECT count(*), count(*) FILTER (WHERE b.direction = 'import') FROM bookings_container c "
+                   "JOIN bookings_booking b ON b.id = c.booking_id")
+    containers, imports = cursor.fetchone()
+    cursor.execute("SELECT count(used_by_id) FROM inbound_returnedempty")
+    (matched,) = cursor.fetchone()
     cursor.execute(f"SELECT count(*), ({common.EVENTS_SIZE_SQL}) FROM intermodal_event")  # noqa: S608 - constant
     events, size = cursor.fetchone()
-    return {"bookings": bookings, "containers": containers, "teu": int(teu), "events": events, "bytes": size}
+    return {"bookings": bookings, "containers": containers, "teu": int(teu), "events": events, "bytes": size,
+            "import_containers": imports, "matched_back": matched}
 
 
 def generate(
-    url: str, scale: float, *, days: int = DAYS, fresh: bool = False, seed: int = 1_500_000, quiet: bool = False
+    url: str, scale: float, *, days: int = DAYS, fresh: bool = False, seed: int = 1_500_000, quiet: bool = False,
+    import_share: float | None = None,
 ) -> Generated:
     """Fill the schema of `scale` (and `days`) with its traffic unless it is filled already; Django must be set up.
-    Fewer days than a year: the same traffic a day, for those days only (a small table for comparisons)."""
+    Fewer days than a year: the same traffic a day, for those days only (a small table for comparisons).
+    `import_share`: of the bookings, imports (None: BENCH_IMPORT_SHARE, else a third); a fill of another share is
+    made again."""
+    import_share = import_share_default() if import_share is None else import_share
+    if not 0 <= import_share <= 1:
+        raise ValueError("The import share is between 0 and 1.")
     from django.db import connection, transaction
 
     from bench.track_lookup import django_use_schema, schema_ensure, search_path
@@ -574,12 +873,13 @@ def generate(
     schema = schema_name(scale, days)
     schema_ensure(url, schema, fresh=fresh)
     django_use_schema(schema)
-    done = _finished(schema)
+    done = _finished(schema, import_share)
     if done is not None:
         connection.close()
-        return Generated(schema=schema, scale=scale, days=days, reused=True, bookings=done["bookings"],
-                         containers=done["containers"], teu=done["teu"], events=done["events"],
-                         table_bytes=done["bytes"])  # fmt: skip
+        return Generated(schema=schema, scale=scale, days=days, reused=True, import_share=import_share,
+                         bookings=done["bookings"], containers=done["containers"], teu=done["teu"],
+                         events=done["events"], table_bytes=done["bytes"],
+                         import_containers=done["import_containers"], matched_back=done["matched_back"])  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM intermodal_event")
         if cursor.fetchone()[0]:
@@ -587,7 +887,7 @@ def generate(
             say(f"bench: {schema} holds an unfinished fill or one of an earlier version; making it again")
             schema_ensure(url, schema, fresh=True)
             django_use_schema(schema)
-    outcome = Generated(schema=schema, scale=scale, days=days, reused=False)
+    outcome = Generated(schema=schema, scale=scale, days=days, reused=False, import_share=import_share)
     rng = random.Random(seed)  # noqa: S311 - test data
     today = datetime.now(UTC).astimezone(common_zone()).date()
     first_day = today - timedelta(days=days + 8)  # the last trains' vessels have sailed by yesterday
@@ -595,10 +895,11 @@ def generate(
     with transaction.atomic():
         network = network_create(scale, first_day, days)
         containers = max(1, round(CONTAINERS_AT_SCALE_1 * scale * days / DAYS))
-        plan = plan_make(rng, containers, len(network.shippers), days)
+        plan = plan_make(rng, containers, len(network.shippers), days, import_share)
         departures_create(network, plan, days)
     outcome.seconds["network"] = time.perf_counter() - began
-    say(f"bench: {schema}: network and {len(network.departures):,} departures; {len(plan):,} bookings to write")
+    say(f"bench: {schema}: network and {len(network.departures):,} export and {len(network.import_departures):,} "
+        f"import departures; {len(plan):,} bookings to write ({sum(plan.imports):,} imports)")
     connection.close()
 
     raw = common.connect(url, options=search_path(schema))
@@ -606,9 +907,12 @@ def generate(
         with raw.cursor() as cursor:
             cursor.execute("SET synchronous_commit = off")  # a fill, not a measurement
             first_id = _reserve_ids(cursor, "bookings_booking", len(plan))
+            first_container = _reserve_ids(cursor, "bookings_container", sum(plan.quantity))
             orgs = {"operator": network.operator.pk, "port": network.port.pk, "railway": network.railway.pk,
                     "customs": network.customs.pk}  # fmt: skip
-            rows = Rows(network, plan, first_id, seed, orgs)
+            started = time.perf_counter()
+            rows = Rows(network, plan, first_id, seed, orgs, first_container_id=first_container)
+            outcome.seconds["match-back"] = time.perf_counter() - started
             # Each month of the year gets its partition before its events come (else they would all wait in the
             # default partition): intermodal migration 0011's function.
             cursor.execute("SELECT intermodal_event_partition_ensure(month::date) FROM generate_series("
@@ -618,6 +922,8 @@ def generate(
                 ("bookings", "bookings_booking", BOOKING_COLUMNS, rows.bookings()),
                 ("lines", "bookings_bookingline", LINE_COLUMNS, rows.lines()),
                 ("containers", "bookings_container", CONTAINER_COLUMNS, rows.containers()),
+                ("arriving containers", "inbound_arrivingcontainer", ARRIVAL_COLUMNS, rows.arrivals()),
+                ("returned empties", "inbound_returnedempty", EMPTY_COLUMNS, rows.empties()),
                 ("events", "intermodal_event", common.EVENT_COLUMNS, rows.events()),
             ):
                 started = time.perf_counter()
@@ -629,7 +935,8 @@ def generate(
         with raw.cursor() as cursor:
             started = time.perf_counter()
             for table in ("bookings_booking", "bookings_bookingline", "bookings_container", "intermodal_event",
-                          "stations_departure", "stations_vesselcall"):  # fmt: skip
+                          "stations_departure", "stations_vesselcall", "inbound_arrivingcontainer",
+                          "inbound_returnedempty"):  # fmt: skip
                 cursor.execute(f"VACUUM (ANALYZE) {table}")
             outcome.seconds["vacuum"] = time.perf_counter() - started
             counts = _counts(cursor)
@@ -639,11 +946,13 @@ def generate(
     from intermodal.models import Organisation, PartyKind
 
     Organisation.objects.create(
-        code=MARKER, name=json.dumps({**counts, "version": VERSION}), kind=PartyKind.PLATFORM_ADMIN, is_active=False
+        code=MARKER, name=json.dumps({**counts, "version": VERSION, "import_share": round(import_share, 4)}),
+        kind=PartyKind.PLATFORM_ADMIN, is_active=False,
     )
     connection.close()
     outcome.bookings, outcome.containers, outcome.teu = counts["bookings"], counts["containers"], counts["teu"]
     outcome.events, outcome.table_bytes = counts["events"], counts["bytes"]
+    outcome.import_containers, outcome.matched_back = counts["import_containers"], counts["matched_back"]
     return outcome
 
 
@@ -657,7 +966,17 @@ def parse_args(argv=None):
     )
     parser.add_argument("--days", type=int, default=DAYS, help=f"days of traffic (default {DAYS}: a year)")
     parser.add_argument("--fresh", action="store_true", help="drop the schema first and fill it again")
+    parser.add_argument("--import-share", type=float, default=None,
+                        help="of the bookings, imports (terminal -> station): 0 to 1 (default: BENCH_IMPORT_SHARE, "
+                             "else a third)")
     args = parser.parse_args(argv)  # fmt: skip
+    if args.import_share is None:
+        try:
+            args.import_share = import_share_default()
+        except ValueError:
+            parser.error("BENCH_IMPORT_SHARE must be a number between 0 and 1")
+    if not 0 <= args.import_share <= 1:
+        parser.error("--import-share must be between 0 and 1")
     if not 0 < args.scale <= 10:
         parser.error("--scale must be above 0 and at most 10")
     if not 1 <= args.days <= 3 * DAYS:
@@ -673,7 +992,7 @@ def main(argv=None) -> int:
     print(f"bench: database {common.database_name(url)} {'created' if created else 'exists'}", flush=True)
     common.django_setup(url, common.redis_url(), migrate=False)
     began = time.monotonic()
-    outcome = generate(url, args.scale, days=args.days, fresh=args.fresh)
+    outcome = generate(url, args.scale, days=args.days, fresh=args.fresh, import_share=args.import_share)
     print(f"bench: {outcome.summary()}")
     print(f"bench: {time.monotonic() - began:.0f} s in all")
     return 0

@@ -7,17 +7,23 @@ the same rows into the same table.
 The events table is the year of traffic's (bench/generate.py at `--scale`, made when missing, else reused), so
 the API's rows go into the table the platform will have, with its indexes and monthly partitions. In that schema
 each round makes fresh rows (every code carries the run id and the round): a station, a terminal, a railway
-service with departures, a vessel call, bookings of `--containers` containers with their empty requests ready.
-Then the parties report the journey of those containers as their systems would, in lists of up to 1,000 sent
-from `--threads` client threads (a request is one party's), one phase after the other, each needing the one
-before:
+service each way with departures, a vessel call to load, bookings of `--containers` containers with their empty
+requests ready - of them `--import-share` (the generated year's: BENCH_IMPORT_SHARE, else a third) imports,
+announced by the port on a vessel call arriving within the hour and booked inland by the consignee on the import
+trains (inbound.services, as the product does it). Then the parties report the journey of those containers as
+their systems would, in lists of up to 1,000 sent from `--threads` client threads (a request is one party's), one
+phase after the other, each needing the one before:
 
-1. the station hands the empties out (GTOT with their empty request, applied one by one);
-2. the station gates them in laden (GTIN with seal and VGM), then loads them on their trains (LOAD);
-3. the railway reports each train's new estimated departure, its departure and its arrival;
-4. the port discharges them (DISC), gates them in at the terminal (GTIN), gives the vessel a new ETA and loads
-   them on it (LOAD); their goods were cleared by customs between phases 1 and 2 (not timed);
-5. the port reports the vessel sailed (DEPA).
+1. the station hands the export empties out (GTOT with their empty request, applied one by one);
+2. the port reports the import vessel alongside (TRANSPORT ARRI);
+3. the station gates the exports in laden (GTIN with seal and VGM), then loads them on their trains (LOAD);
+4. the port discharges the imports from the vessel (DISC, vessel) and loads them on their trains (LOAD, rail);
+5. the railway reports each train's (both ways) new estimated departure, its departure and its arrival;
+6. the port discharges the exports (DISC), gates them in at the terminal (GTIN), gives the vessel a new ETA and
+   loads them on it (LOAD); their goods, and the imports', were cleared by customs before phase 3 (not timed);
+7. the station discharges the imports (DISC, rail; AVPU follows), hands them to the consignee (GTOT, laden) and
+   takes them back empty (GTIN, empty);
+8. the port reports the vessel sailed (DEPA).
 
 gunicorn runs as deployed: gunicorn.conf.py's timeout (30 s, the one production has), DEBUG=0, `--workers` sync
 workers; only the API rate limits are lifted (one client posting lists back to back is what this measures, not
@@ -29,9 +35,10 @@ rows, one transaction per connection; ids taken from the sequence before the clo
 API's events/s against COPY's. Rounds are reported one by one and by their median.
 
 Exit status 1 when an item was refused, on any 5xx or dropped connection, when the rows in the database are not
-the ones the answers promised (a container not sailed, an event without its outbox row, an outbox row not relayed,
-a COPY short of rows). The ratio prints PASS/FAIL against its goal without changing the exit status: it is a
-measurement, and machines differ. The run's rows (the API's and COPY's) are deleted at the end unless `--keep`.
+the ones the answers promised (an export not sailed, an import not returned empty or not in the station's stock of
+empties, an event without its outbox row, an outbox row not relayed, a COPY short of rows). The ratio prints
+PASS/FAIL against its goal without changing the exit status: it is a measurement, and machines differ. The run's
+rows (the API's and COPY's) are deleted at the end unless `--keep`.
 """
 
 import argparse
@@ -76,11 +83,17 @@ class Journey:
     bookings: list  # Booking ids
     requests: dict  # container number -> its empty request's id
     numbers: list
+    import_departures: list = field(default_factory=list)  # references of the import trains (terminal -> station)
+    import_call: str = ""  # the arriving vessel call's reference
+    import_bookings: list = field(default_factory=list)  # Booking ids
+    import_numbers: list = field(default_factory=list)
 
 
-def journey_create(run_id: str, containers: int) -> Journey:
+def journey_create(run_id: str, containers: int, import_share: float = 0.0) -> Journey:
     """The round's network and its bookings: `containers` containers on departures of PER_BOOKING each, the
-    empties asked for and ready at the station, all bound for one vessel call that they make."""
+    export empties asked for and ready at the station, all bound for one vessel call that they make; of them
+    `import_share` (at least one export stays) announced on a vessel call arriving within the hour and booked
+    inland by the consignee on the station's import trains, as the generated year has both."""
     from django.db import transaction
     from django.utils import timezone
     from stdnum import iso6346
@@ -89,9 +102,11 @@ def journey_create(run_id: str, containers: int) -> Journey:
     from intermodal.access import Actor
     from intermodal.models import Scope
     from journey import services as journey
-    from stations.models import Location
+    from stations.models import Direction, Location
     from tests import factories
 
+    imports = min(containers - 1, round(containers * import_share))
+    containers -= imports
     bookings_count = -(-containers // PER_BOOKING)
     with transaction.atomic():
         parties = common.parties_create(run_id)
@@ -101,6 +116,8 @@ def journey_create(run_id: str, containers: int) -> Journey:
                                         ("port", parties.port))}
         station, terminal = common.station_and_terminal(parties)
         service = factories.service(station, terminal, parties.railway, code=f"b{run_id}-r")
+        import_service = factories.service(station, terminal, parties.railway, code=f"b{run_id}-i",
+                                           direction=Direction.IMPORT)
         first_day = timezone.localdate() + timedelta(days=1)
         departures = common.departures_create(service, first_day, bookings_count, capacity_teu=2 * PER_BOOKING)
         etd = departures[-1].planned_arrival + timedelta(days=3)
@@ -125,9 +142,49 @@ def journey_create(run_id: str, containers: int) -> Journey:
             number = prefix + iso6346.calc_check_digit(prefix)
             requests[number] = request.pk
             numbers.append(number)
-    return Journey(run_id=run_id, keys=keys, reporters=[parties.operator.pk, parties.railway.pk, parties.port.pk],
-                   departures=[d.reference for d in departures], call=call.reference, bookings=bookings,
-                   requests=requests, numbers=numbers)
+    journey = Journey(run_id=run_id, keys=keys, reporters=[parties.operator.pk, parties.railway.pk, parties.port.pk],
+                      departures=[d.reference for d in departures], call=call.reference, bookings=bookings,
+                      requests=requests, numbers=numbers)
+    if imports:
+        imports_create(journey, parties, import_service, imports, owner=owner, first_day=first_day,
+                       destination=destination)
+    return journey
+
+
+def imports_create(journey: Journey, parties, service, imports: int, *, owner: str, first_day, destination) -> None:
+    """The round's import corridor: `imports` containers the port announces on a vessel call arriving within the
+    hour, which the consignee (the round's shipper) books on the import trains of the day after the exports' first,
+    PER_BOOKING a train, as the services do it."""
+    from django.utils import timezone
+    from stdnum import iso6346
+
+    from inbound.services import Announced, arrivals_announce, import_booking_create
+    from intermodal.access import Actor
+    from tests import factories
+
+    count = -(-imports // PER_BOOKING)
+    departures = common.departures_create(service, first_day + timedelta(days=1), count, capacity_teu=2 * PER_BOOKING)
+    eta = timezone.now() + timedelta(hours=1)
+    call = factories.vessel_call(service.terminal, etd=eta + timedelta(hours=30), eta=eta, imo="9811000",
+                                 voyage=f"{journey.run_id[:6]}I")
+    numbers = []
+    for n in range(imports):
+        prefix = f"{owner}U{900_000 + n:06d}"  # the exports' numbers count from 0: never the same box
+        numbers.append(prefix + iso6346.calc_check_digit(prefix))
+    port, consignee = Actor(organisation=parties.port), Actor(organisation=parties.shipper, user=parties.user)
+    for start in range(0, imports, 1000):
+        arrivals_announce(actor=port, vessel_call=call, items=[
+            Announced(number=number, size_type="42G1", bl_number=f"BL{journey.run_id}{(start + n) // PER_BOOKING:04d}",
+                      consignee=parties.shipper, port_of_loading=destination, gross_weight_kg=Decimal(15000))
+            for n, number in enumerate(numbers[start:start + 1000])])
+    for n, departure in enumerate(departures):
+        booking = import_booking_create(actor=consignee, departure=departure, vessel_call=call,
+                                        numbers=numbers[n * PER_BOOKING:(n + 1) * PER_BOOKING],
+                                        commodity="Machinery parts")
+        journey.import_bookings.append(booking.pk)
+    journey.import_departures = [d.reference for d in departures]
+    journey.import_call = call.reference
+    journey.import_numbers = numbers
 
 
 def release(journey: Journey) -> None:
@@ -135,7 +192,8 @@ def release(journey: Journey) -> None:
     from bookings.models import Booking
     from tests import factories
 
-    for booking in Booking.objects.filter(pk__in=journey.bookings).select_related("departure__service__station"):
+    for booking in (Booking.objects.filter(pk__in=[*journey.bookings, *journey.import_bookings])
+                    .select_related("departure__service__station")):
         factories.declaration_released(booking)
 
 
@@ -153,22 +211,28 @@ def phases(journey: Journey) -> list[tuple[str, str, list[dict]]]:
     from django.utils import timezone
 
     soon = timezone.localtime() + timedelta(hours=6)
-    numbers = journey.numbers
+    numbers, imported = journey.numbers, journey.import_numbers
+    trains = [*journey.departures, *journey.import_departures]
     return [
         ("1 empties out", "station", [equipment("GTOT", n, empty_request=journey.requests[n]) for n in numbers]),
-        ("2 gate-in and train load", "station",
+        ("2 import vessel arrives", "port", [transport("ARRI", "ACT", journey.import_call)] if imported else []),
+        ("3 gate-in and train load", "station",
          [equipment("GTIN", n, seal_number=f"SL{i:07d}", vgm_kg="24500", vgm_method=1, vgm_signatory="Chen Jie")
           for i, n in enumerate(numbers)] + [equipment("LOAD", n) for n in numbers]),
-        ("3 trains", "railway",
-         [transport("DEPA", "EST", ref, event_datetime=soon.isoformat(), reason="Late feeder train")
-          for ref in journey.departures]
-         + [transport("DEPA", "ACT", ref) for ref in journey.departures]
-         + [transport("ARRI", "ACT", ref) for ref in journey.departures]),
-        ("4 terminal and vessel load", "port",
+        ("4 import discharge and train load at the terminal", "port",
+         [equipment("DISC", n) for n in imported] + [equipment("LOAD", n) for n in imported]),
+        ("5 trains", "railway",
+         [transport("DEPA", "EST", ref, event_datetime=soon.isoformat(), reason="Late feeder train") for ref in trains]
+         + [transport("DEPA", "ACT", ref) for ref in trains]
+         + [transport("ARRI", "ACT", ref) for ref in trains]),
+        ("6 terminal and vessel load", "port",
          [equipment("DISC", n) for n in numbers] + [equipment("GTIN", n) for n in numbers]
          + [transport("ARRI", "EST", journey.call, event_datetime=soon.isoformat(), reason="Berth window moved")]
          + [equipment("LOAD", n) for n in numbers]),
-        ("5 vessel sails", "port", [transport("DEPA", "ACT", journey.call)]),
+        ("7 import discharge, gate-out and empty return at the station", "station",
+         [equipment("DISC", n) for n in imported] + [equipment("GTOT", n) for n in imported]
+         + [equipment("GTIN", n) for n in imported]),
+        ("8 vessel sails", "port", [transport("DEPA", "ACT", journey.call)]),
     ]
 
 
@@ -311,12 +375,15 @@ def copy_rows(url: str, schema_options: str, first_id: int, last_id: int, report
 @dataclass
 class Round:
     number: int
-    containers: int
+    containers: int  # exports
+    imports: int = 0
     phases: list = field(default_factory=list)
     events: int = 0  # rows the API wrote
     outbox: int = 0
     relayed: int = 0
     sailed: int = 0
+    returned: int = 0  # import containers back empty at the station
+    empties: int = 0  # of them, the station's stock (ReturnedEmpty rows)
     copied: int = 0
     copy_seconds: float = 0.0
     first_id: int = 0
@@ -352,15 +419,19 @@ def run_round(number: int, *, url: str, schema_options: str, port: int, args, wa
     from django.db import connection
 
     from bookings.models import Container, ContainerStatus
+    from inbound.models import ReturnedEmpty
 
     run_id = f"{uuid.uuid4().hex[:6]}{number}"
-    journey = journey_create(run_id, args.containers)
+    journey = journey_create(run_id, args.containers, args.import_share)
     with connection.cursor() as cursor:
         first_id = last_event_id(cursor)
     connection.close()
-    outcome = Round(number=number, containers=len(journey.numbers), first_id=first_id)
+    outcome = Round(number=number, containers=len(journey.numbers), imports=len(journey.import_numbers),
+                    first_id=first_id)
     for name, party, items in phases(journey):
-        if name.startswith("2"):
+        if not items:  # no imports in the round
+            continue
+        if name.startswith("3"):
             release(journey)  # customs' pre-release, between the phases: not timed
             connection.close()
         phase = post(name, port=port, api_key=journey.keys[party], batches=by_container(items, args.threads),
@@ -375,6 +446,9 @@ def run_round(number: int, *, url: str, schema_options: str, port: int, args, wa
                        "AND e.reported_by_organisation_id = ANY(%s)", [first_id, outcome.last_id, journey.reporters])
         outcome.events, outcome.outbox = cursor.fetchone()
     outcome.sailed = Container.objects.filter(number__in=journey.numbers, status=ContainerStatus.SAILED).count()
+    outcome.returned = Container.objects.filter(number__in=journey.import_numbers, booking__in=journey.import_bookings,
+                                                status=ContainerStatus.RETURNED).count()
+    outcome.empties = ReturnedEmpty.objects.filter(number__in=journey.import_numbers, used_at__isnull=True).count()
     deadline = time.monotonic() + wait_relayed
     while True:  # the relay worker keeps up with the feed, or catches up just after it
         with connection.cursor() as cursor:
@@ -436,7 +510,11 @@ def report(rounds: list[Round], setup: dict[str, str]) -> list[str]:
         checks = [
             (refused == 0, f"round {r.number}: every item applied ({r.items - refused}/{r.items})"),
             (errors == 0, f"round {r.number}: no 5xx or dropped connection ({errors})"),
-            (r.sailed == r.containers, f"round {r.number}: every container sailed ({r.sailed}/{r.containers})"),
+            (r.sailed == r.containers, f"round {r.number}: every export sailed ({r.sailed}/{r.containers})"),
+            (r.returned == r.imports, f"round {r.number}: every import delivered and back empty "
+                                      f"({r.returned}/{r.imports})"),
+            (r.empties == r.imports, f"round {r.number}: every import empty in the station's stock "
+                                     f"({r.empties}/{r.imports})"),
             (r.outbox == r.events, f"round {r.number}: an outbox row per event ({r.outbox}/{r.events})"),
             (r.relayed == r.outbox, f"round {r.number}: every outbox row relayed ({r.relayed}/{r.outbox})"),
             (r.copied == r.events, f"round {r.number}: COPY wrote the same number of rows ({r.copied}/{r.events})"),
@@ -470,6 +548,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=0.1, help="the year of traffic's scale (default 0.1)")
     parser.add_argument("--containers", type=int, default=1000, help="containers a round (default 1,000)")
+    parser.add_argument("--import-share", type=float, default=None,
+                        help="of them, imports (default: the generated year's, BENCH_IMPORT_SHARE or a third)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, reported by their median (default 3)")
     parser.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
@@ -478,6 +558,14 @@ def parse_args(argv=None):
     for name in ("containers", "rounds", "threads", "workers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    if args.import_share is None:
+        try:
+            from bench.generate import import_share_default
+        except ImportError:  # run as a script
+            from generate import import_share_default
+        args.import_share = import_share_default()
+    if not 0 <= args.import_share <= 1:
+        parser.error("--import-share must be between 0 and 1")
     return args
 
 
@@ -493,7 +581,7 @@ def main(argv=None) -> int:
     from bench import generate as traffic
     from bench.track_lookup import django_use_schema, search_path
 
-    generated = traffic.generate(url, args.scale)
+    generated = traffic.generate(url, args.scale, import_share=args.import_share)
     print(f"bench: {generated.summary()}", flush=True)
     schema = generated.schema
     django_use_schema(schema)
@@ -532,6 +620,8 @@ def main(argv=None) -> int:
         "server": f"gunicorn {common.gunicorn_version()}, {args.workers} sync workers, timeout of gunicorn.conf.py, "
                   "DEBUG=0, rate limits lifted",
         "clients": f"{args.threads} threads, lists of up to {MAX_BULK} (a share of the phase's containers each)",
+        "mix": f"{rounds[-1].containers} exports and {rounds[-1].imports} imports a round (import share "
+               f"{args.import_share:.2f}, as the year's)",
         "relay": "1 Celery worker process on queue relay, relaying while the events arrive",
         "baseline": f"COPY of the same rows (events, then outbox rows) from {COPY_CONNECTIONS} connections at once",
         "table": f"{schema}: {generated.events:,} events of the year before the rounds",

@@ -8,8 +8,9 @@ The tracking look-up is the platform's most-called read. This serves the year of
 bench` installs it when missing) from `--connections` connections, in alternating rounds of `--seconds` each:
 
 - **tracking, cold**: look-ups of keys drawn at random from the whole year (bench/track_lookup.py
-  `keys_sample`: half bookings, half containers, each with its shipper's `events:read` key), every key asked once
-  in the run, so no answer comes from the tracking cache; the round stops before its keys run out;
+  `keys_sample`: half bookings, half containers, exports and imports as the year holds them, each with its
+  shipper's `events:read` key), every key asked once in the run, so no answer comes from the tracking cache; the
+  round stops before its keys run out;
 - **healthz**: `GET /healthz` on the same server: what a request costs that does next to nothing;
 - **tracking, hot** (shown, not the goal): two keys asked again and again, answered from the cache.
 
@@ -194,6 +195,7 @@ def main(argv=None) -> int:
           "timeout of gunicorn.conf.py")
     print(f"  data         {generated.summary()}")
     print(f"  client       wrk {args.connections} connections; each cold key once, with its shipper's key")
+    print(f"  keys         {track_lookup.keys_mix(keys)} (both directions, as the year holds them)")
     print(f"  load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the end")
     print()
     print(f"  {'':<16}{'requests':>10}{'median req/s':>14}{'p50 ms':>9}{'p95 ms':>9}  errors")

@@ -12,7 +12,8 @@ of the bench database (generated when missing, else reused):
 - the same traffic for the few days that make about `--small` (10,000) events (`bench_4d_0_1` at 0.1).
 
 In each, it draws `--keys` keys at random from the whole table: half booking references, half container numbers
-(a container's key answers the latest of its bookings its shipper may see), each of another booking, and makes
+(a container's key answers the latest of its bookings its shipper may see), each of another booking, exports and
+imports in the proportion the table holds them (at least one of each direction it has), and makes
 an `events:read` API key for each shipper they belong to. Every key is looked up once, so no answer comes from
 the tracking cache and the rows it reads were not read by the look-up before: cold, as far as PostgreSQL's buffers
 go (the operating system may still hold the table's pages; on this machine it holds all of them).
@@ -34,6 +35,7 @@ import random
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 
 try:
@@ -99,6 +101,7 @@ class Key:
     booking: str  # the booking the answer must show
     shipper_id: int
     api_key: str  # an events:read key of the shipper
+    direction: str = "export"  # of the booking: "export" or "import"
 
 
 # A container number answers the latest booking of it its shipper may see (tracking/timeline.py track_lookup):
@@ -106,44 +109,72 @@ class Key:
 # bookings at the same minute, and then either is the right answer).
 _CONTAINERS_SQL = """
     SELECT number, shipper_id, reference FROM (
-        SELECT c.number, b.shipper_id, b.reference,
+        SELECT c.number, b.shipper_id, b.reference, b.direction,
                rank() OVER (PARTITION BY c.number, b.shipper_id ORDER BY c.is_active DESC, c.assigned_at DESC) AS place,
                count(*) OVER (PARTITION BY c.number, b.shipper_id, c.is_active, c.assigned_at) AS alike
           FROM bookings_container c JOIN bookings_booking b ON b.id = c.booking_id
          WHERE b.shipper_id IN (SELECT id FROM intermodal_organisation WHERE code NOT LIKE 'bench-%%')
     ) AS ranked
-    WHERE place = 1 AND alike = 1
+    WHERE place = 1 AND alike = 1 AND direction = %s
     ORDER BY random() LIMIT %s
 """
+# The year's bookings, not those other benchmarks made (P1 deletes its rounds' events, not its bookings).
+_YEAR = "shipper_id IN (SELECT id FROM intermodal_organisation WHERE code NOT LIKE 'bench-%%')"
+
+
+def direction_shares(count: int) -> dict[str, int]:
+    """How many of `count` keys to draw from each direction: in proportion to the year's bookings, at least one
+    of a direction the year has."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT direction, count(*) FROM bookings_booking WHERE {_YEAR} GROUP BY direction "  # noqa: S608
+                       "ORDER BY direction")
+        found = dict(cursor.fetchall())
+    total = sum(found.values()) or 1
+    shares = {direction: max(1, round(count * n / total)) for direction, n in found.items() if n}
+    if "export" in shares and len(shares) > 1:
+        shares["export"] = max(1, count - sum(n for d, n in shares.items() if d != "export"))
+    return shares
 
 
 def keys_sample(run_id: str, count: int, seed: float = 0.5) -> list[Key]:
     """`count` keys at random from the schema Django is on: half bookings, half containers, each of another
-    booking, and an events:read API key made for each of their shippers."""
+    booking, from both directions in the year's proportion (direction_shares), and an events:read API key made
+    for each of their shippers."""
     from django.db import connection
 
     from intermodal.models import Organisation, Scope
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setseed(%s)", [seed])
-        # The year's bookings, not those other benchmarks made (P1 deletes its rounds' events, not its bookings).
-        cursor.execute("SELECT reference, shipper_id, reference FROM bookings_booking WHERE shipper_id IN "
-                       "(SELECT id FROM intermodal_organisation WHERE code NOT LIKE 'bench-%%') "
-                       "ORDER BY random() LIMIT %s", [count])
-        bookings = cursor.fetchall()
-        cursor.execute(_CONTAINERS_SQL, [count])
-        containers = cursor.fetchall()
-    chosen = [("booking", *row) for row in bookings[: count - count // 2]]
-    asked = {reference for _kind, reference, _shipper, _booking in chosen}  # a container of another booking
-    chosen += [("container", *row) for row in containers if row[2] not in asked][: count // 2]
-    shippers = {shipper_id for _kind, _key, shipper_id, _booking in chosen}
+    chosen = []
+    for direction, share in direction_shares(count).items():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setseed(%s)", [seed])
+            cursor.execute(f"SELECT reference, shipper_id, reference FROM bookings_booking WHERE {_YEAR} "  # noqa: S608
+                           "AND direction = %s ORDER BY random() LIMIT %s", [direction, share])
+            bookings = cursor.fetchall()
+            cursor.execute(_CONTAINERS_SQL, [direction, 2 * share])
+            containers = cursor.fetchall()
+        mine = [("booking", *row, direction) for row in bookings[: share - share // 2]]
+        asked = {row[1] for row in mine}  # a container of another booking
+        mine += [("container", *row, direction) for row in containers if row[2] not in asked][: share // 2]
+        chosen += mine
+    shippers = {shipper_id for _kind, _key, shipper_id, _booking, _direction in chosen}
     api_keys = {
         organisation.pk: common.api_key_create(organisation, name=f"bench track {run_id}", scopes=[Scope.EVENTS_READ])
         for organisation in Organisation.objects.filter(pk__in=shippers)}
-    keys = [Key(key=key, kind=kind, booking=booking, shipper_id=shipper_id, api_key=api_keys[shipper_id])
-            for kind, key, shipper_id, booking in chosen]
+    keys = [Key(key=key, kind=kind, booking=booking, shipper_id=shipper_id, api_key=api_keys[shipper_id],
+                direction=direction)
+            for kind, key, shipper_id, booking, direction in chosen]
     random.Random(seed).shuffle(keys)
     return keys
+
+
+def keys_mix(keys: list[Key]) -> str:
+    """The keys by direction and kind, for the report: "export 340 bookings, 330 containers; import ..."."""
+    counts = Counter((key.direction, key.kind) for key in keys)
+    return "; ".join(f"{direction} {counts[direction, 'booking']} bookings, {counts[direction, 'container']} "
+                     f"containers" for direction in sorted({d for d, _k in counts}))
 
 
 def get(port: int, path: str, api_key: str) -> tuple[int, float, bytes]:
@@ -431,6 +462,7 @@ def main(argv=None) -> int:
         "machine": f"{os.cpu_count()} CPUs; PostgreSQL {postgres} ({database}); load average at the end "
                    f"{load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}",
         "look-ups": f"{args.keys - args.warmup} per size measured, after {args.warmup} to warm each server up",
+        "keys": f"year: {keys_mix(samples[big])} (both directions, as the year holds them)",
     }
     problems = report(run_id=run_id, generated=generated, series=series, plans=plans, setup=setup)
     print(f"bench: {time.monotonic() - began:.0f} s in all")
