@@ -128,7 +128,7 @@ def _import_step(actor: Actor, data: dict):
     if code == "AVPU" or (code == "GTOT" and data.get("empty_request")):
         return None
     number = data["equipment_reference"].strip().upper().replace(" ", "")
-    container = Container.objects.select_related("booking").filter(number=number, is_active=True).first()
+    container = journey.active_container_found(number)
     if container is None:
         if code == "DISC" and ArrivingContainer.objects.filter(number=number, discharged_at__isnull=True).exists():
             return imports.vessel_discharge(actor=actor, number=number, at=at, confirmed=confirmed)

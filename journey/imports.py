@@ -25,6 +25,7 @@ from inbound.services import (
     demurrage_of,
     detention_of,
     detention_terms_of,
+    hold_release,
     holds_from,
     holds_of,
     returned_empty_record,
@@ -170,6 +171,15 @@ def station_discharge(*, actor: Actor, number: str, at: datetime | None = None, 
         _move(container, S.AT_STATION, "station_discharge_at", *(["available_at"] if available else []))
         _booking_refresh_after(container.booking)
     return container
+
+
+def hold_lift(*, actor: Actor, arrival: ArrivingContainer, kind: str) -> ArrivingContainer:
+    """The port lifts a freight or terminal hold (inbound.services.hold_release), with customs' own hold as customs
+    decided it for the container's booking: the pages and the API call this."""
+    container = (Container.objects.filter(booking_id=arrival.booking_id, number=arrival.number, is_active=True).first()
+                 if arrival.booking_id else None)
+    released = container is not None and container_released(container)
+    return hold_release(actor=actor, arrival=arrival, kind=kind, customs_released=released)
 
 
 def holds_now(container: Container) -> list[str]:

@@ -14,14 +14,13 @@ from rest_framework.views import APIView
 
 from bookings.models import Booking, Container, ContainerStatus
 from bookings.selectors import booking_scope
-from inbound import services as inbound
 from inbound.api import ERRORS, ArrivalSerializer, arrivals_visible
 from inbound.models import HoldKind
 from intermodal.access import Actor
 from intermodal.api import KnownFieldsOnly, ReferenceFilter
 from intermodal.idempotency import IDEMPOTENCY_KEY, idempotent
 from intermodal.models import Scope
-from journey.imports import holds_now, with_holds_and_free_time
+from journey.imports import hold_lift, with_holds_and_free_time
 from stations.models import Direction
 
 
@@ -107,11 +106,7 @@ class HoldReleaseView(APIView):
         arrival = get_object_or_404(arrivals_visible(actor), vessel_call__reference=reference, number=number.upper())
         serializer = ReleaseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        container = Container.objects.filter(booking_id=arrival.booking_id, number=arrival.number,
-                                             is_active=True).first() if arrival.booking_id else None
-        released = container is not None and HoldKind.CUSTOMS not in holds_now(container)
-        arrival = inbound.hold_release(actor=actor, arrival=arrival, kind=serializer.validated_data["kind"],
-                                        customs_released=released)
+        arrival = hold_lift(actor=actor, arrival=arrival, kind=serializer.validated_data["kind"])
         return Response(ArrivalSerializer(arrival).data)
 
 

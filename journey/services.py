@@ -108,6 +108,15 @@ def _active_container(number: str, *, lock: bool = True) -> Container:
     return container
 
 
+def active_container_found(number: str) -> Container | None:
+    """The active container `number` as a step would take it, without locking: in a run, the row read and locked
+    when it began (no query); else read with its booking, departure and vessel call. None if there is none."""
+    try:
+        return _active_container(number, lock=False)
+    except StateConflict:
+        return None
+
+
 def _require_status(container: Container, allowed: Iterable[str], step: str) -> None:
     if container.status not in allowed:
         raise StateConflict(

@@ -31,7 +31,6 @@ from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotFound
 from intermodal.models import PartyKind
 from journey import imports
-from journey.imports import holds_now
 from journey.plausibility import Implausible
 from operations import import_selectors as selectors
 from operations.forms import ActualTimeForm, ScanAction, add_refusal, refusal_text
@@ -316,11 +315,8 @@ def call_hold_lift(request, reference: str, number: str):
     kind = request.POST.get("kind", "")
     if arrival is None:
         return redirect(back)
-    container = (Container.objects.filter(booking_id=arrival.booking_id, number=arrival.number, is_active=True)
-                 .select_related("booking").first() if arrival.booking_id else None)
-    released = container is not None and HoldKind.CUSTOMS not in holds_now(container)
     try:
-        inbound.hold_release(actor=actor, arrival=arrival, kind=kind, customs_released=released)
+        imports.hold_lift(actor=actor, arrival=arrival, kind=kind)
     except ApplicationError as error:
         messages.error(request, refusal_text(error))
     else:
