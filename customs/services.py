@@ -541,9 +541,10 @@ def container_released(container: Container) -> bool:
     return latest is not None and latest.status == DeclarationStatus.RELEASED
 
 
-def vessel_loading_customs_check(container: Container) -> None:
-    """The port loads only containers whose declaration was released inland (pre-release)."""
-    if not container_released(container):
+def vessel_loading_customs_check(container: Container, *, released: bool | None = None) -> None:
+    """The port loads only containers whose declaration was released inland (pre-release). `released`: customs'
+    decision, when the caller read it already (for many containers at once)."""
+    if not (container_released(container) if released is None else released):
         raise StateConflict(
             _(
                 "Container %(number)s is not released by customs and border inspection: it may not "

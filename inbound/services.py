@@ -476,9 +476,10 @@ def returned_empty_locked(request: EmptyRequest, number: str) -> ReturnedEmpty |
     return stock
 
 
-def returned_empty_record(*, container: Container, station: Station, at: datetime) -> ReturnedEmpty:
-    """An import container returned empty at `station`: the station's stock from now on."""
-    return ReturnedEmpty.objects.create(
+def returned_empty_build(*, container: Container, station: Station, at: datetime) -> ReturnedEmpty:
+    """An import container returned empty at `station`: the station's stock from now on (unsaved: the caller
+    writes it, alone or with others)."""
+    return ReturnedEmpty(
         number=container.number, size_type=container.size_type, station=station,
         owner_scac=container.booking.vessel_call.carrier_scac, returned_at=at, import_container=container,
         port_distance_km=container.booking.departure.service.distance_km)

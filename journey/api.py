@@ -130,7 +130,7 @@ def _import_step(actor: Actor, data: dict):
     number = data["equipment_reference"].strip().upper().replace(" ", "")
     container = journey.active_container_found(number)
     if container is None:
-        if code == "DISC" and ArrivingContainer.objects.filter(number=number, discharged_at__isnull=True).exists():
+        if code == "DISC" and journey.announced_to_discharge(number, lock=False) is not None:
             return imports.vessel_discharge(actor=actor, number=number, at=at, confirmed=confirmed)
         return None
     if not container.booking.is_import:
@@ -139,7 +139,8 @@ def _import_step(actor: Actor, data: dict):
         step = imports.vessel_discharge if container.status == ContainerStatus.ARRIVING else imports.station_discharge
         return step(actor=actor, number=number, at=at, confirmed=confirmed)
     if code == "LOAD":
-        departure = _transport(data["transport_reference"]) if "transport_reference" in data else None
+        reference = data.get("transport_reference")
+        departure = journey.run_memo(("transport", reference), lambda: _transport(reference)) if reference else None
         if departure is not None and not isinstance(departure, Departure):
             raise InvalidInput(errors={"transport_reference": [_("Load on a train names a departure.")]})
         return imports.import_train_load(actor=actor, number=number, departure=departure, at=at, confirmed=confirmed)
@@ -153,7 +154,8 @@ def _return_station(actor: Actor, container: Container) -> Station | None:
     """Where station staff take an empty back: the booking's station if theirs, else their station with a depot."""
     if actor.kind != PartyKind.STATION_OPERATOR:
         return None
-    stations = list(Station.objects.filter(operator=actor.organisation, has_empty_depot=True).order_by("code"))
+    stations = journey.run_memo("depots", lambda: list(
+        Station.objects.filter(operator=actor.organisation, has_empty_depot=True).order_by("code")))
     own = [station for station in stations if station.pk == container.booking.departure.service.station_id]
     return (own or stations or [None])[0]
 
@@ -399,7 +401,8 @@ def _apply_steps(actor: Actor, run: list[tuple[int, dict, str]], results: list) 
     and the writes made together (one INSERT of the events, one of the outbox, an UPDATE of the containers)."""
     loads = [number for _i, data, number in run if data["event_code"] == "LOAD"]
     _apply_together(actor, run, results, lambda: journey.steps_deferred(
-        [number for _i, _d, number in run], trains_of=loads if actor.kind != PartyKind.PORT else (),
+        [number for _i, _d, number in run], trains_of=loads, import_trains_only=actor.kind == PartyKind.PORT,
+        discharges=[number for _i, data, number in run if data["event_code"] == "DISC"],
         requests=[data.get("empty_request") for _i, data, _n in run if data["event_code"] == "GTOT"]))
 
 

@@ -28,16 +28,16 @@ from inbound.services import (
     hold_release,
     holds_from,
     holds_of,
-    returned_empty_record,
+    returned_empty_build,
 )
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType
 from intermodal.errors import StateConflict
-from intermodal.events import event_record
 from journey.plausibility import before_previous, far_from_plan, require_plausible
 from journey.services import (
     _active_container,
     _booking_refresh_after,
+    _deferred,
     _departure_locked,
     _equipment_event,
     _move,
@@ -49,6 +49,12 @@ from journey.services import (
     _terminal_place,
     _transport_event,
     _vessel,
+    announced_to_discharge,
+    announcement_of,
+    arrival_discharged,
+    customs_released,
+    event_write,
+    returned_empty_write,
 )
 from stations.models import Departure, DepartureStatus, Station, VesselCall
 
@@ -88,8 +94,7 @@ def vessel_discharge(*, actor: Actor, number: str, at: datetime | None = None, c
     at = at or timezone.now()
     number = (number or "").strip().upper().replace(" ", "")
     with transaction.atomic():
-        arrival = (ArrivingContainer.objects.select_for_update(of=("self",)).select_related("vessel_call__terminal")
-                   .filter(number=number, discharged_at__isnull=True).order_by("-vessel_call__eta").first())
+        arrival = announced_to_discharge(number)
         if arrival is None:
             raise StateConflict(_("Container %(number)s is not announced on any arriving vessel.")
                                 % {"number": number}, code="unknown_container")
@@ -100,24 +105,34 @@ def vessel_discharge(*, actor: Actor, number: str, at: datetime | None = None, c
                                 % {"vessel": call.vessel_name}, code="illegal_step")
         require_plausible([before_previous(_("The discharge of %(number)s") % {"number": number}, at,
                                            _("the vessel's arrival"), call.actual_arrival)], confirmed=confirmed)
-        arrival.discharged_at = at
-        arrival.save(update_fields=["discharged_at"])
-        container = (Container.objects.select_for_update(of=("self",)).select_related("booking")
-                     .filter(booking_id=arrival.booking_id, number=number, is_active=True).first()
-                     if arrival.booking_id else None)
+        container = _booked_inland(arrival)
+        if container is not None:
+            _require_status(container, [S.ARRIVING], _("discharged from the vessel"))
+        arrival_discharged(arrival, at)
         details = {"size_type": arrival.size_type, "bl_number": arrival.bl_number}
         if container is None:  # not booked inland yet: the fact is the port's and the consignee's
-            event_record(event_type=EventType.EQUIPMENT, event_code="DISC", classifier=Classifier.ACTUAL,
-                         event_datetime=at, organisation=actor.organisation, user=actor.user,
-                         equipment_reference=number, empty_indicator=EmptyIndicator.LADEN,
-                         **_terminal_place(call.terminal), **_vessel(call), details=details)
+            event_write(event_type=EventType.EQUIPMENT, event_code="DISC", classifier=Classifier.ACTUAL,
+                        event_datetime=at, organisation=actor.organisation, user=actor.user,
+                        equipment_reference=number, empty_indicator=EmptyIndicator.LADEN,
+                        **_terminal_place(call.terminal), **_vessel(call), details=details)
             return arrival
-        _require_status(container, [S.ARRIVING], _("discharged from the vessel"))
         _equipment_event(container, actor, "DISC", place=_terminal_place(call.terminal), at=at,
                          transport=_vessel(call), details={"bl_number": arrival.bl_number})
         _move(container, S.AT_TERMINAL)
         _booking_refresh_after(container.booking)
     return arrival
+
+
+def _booked_inland(arrival: ArrivingContainer) -> Container | None:
+    """The active container an announcement was booked inland as, locked (in a run: locked when it began)."""
+    if not arrival.booking_id:
+        return None
+    pending = _deferred.get()
+    held = pending.locked.get(arrival.number) if pending is not None else None
+    if held is not None and held.booking_id == arrival.booking_id:
+        return held
+    return (Container.objects.select_for_update(of=("self",)).select_related("booking")
+            .filter(booking_id=arrival.booking_id, number=arrival.number, is_active=True).first())
 
 
 def import_train_load(*, actor: Actor, number: str, departure: Departure | None = None, at: datetime | None = None,
@@ -163,7 +178,7 @@ def station_discharge(*, actor: Actor, number: str, at: datetime | None = None, 
         _equipment_event(container, actor, "DISC", place=station_place(departure.service.station), at=at,
                          transport=_rail(departure))
         container.station_discharge_at = at
-        available = not holds_of(container, customs_released=container_released(container))
+        available = not holds_now(container)
         if available:
             _equipment_event(container, actor, "AVPU", place=station_place(departure.service.station), at=at,
                              details={"available_for_pickup": True})
@@ -183,8 +198,9 @@ def hold_lift(*, actor: Actor, arrival: ArrivingContainer, kind: str) -> Arrivin
 
 
 def holds_now(container: Container) -> list[str]:
-    """The holds on an import container as every page and API shows them (customs as customs decided)."""
-    return holds_of(container, customs_released=container_released(container))
+    """The holds on an import container as every page and API shows them (customs as customs decided): in a run
+    of steps, customs' decisions and the announcements read once for all of its containers."""
+    return holds_of(container, customs_released=customs_released(container), arrival=announcement_of(container))
 
 
 def with_holds_and_free_time(containers: list[Container], *, now: datetime | None = None) -> list[Container]:
@@ -253,5 +269,5 @@ def empty_return(*, actor: Actor, number: str, station: Station | None = None, a
         container.returned_at = at
         container.is_active = False
         _move(container, S.RETURNED, "returned_at", "is_active")
-        returned_empty_record(container=container, station=station, at=at)
+        returned_empty_write(returned_empty_build(container=container, station=station, at=at))
     return container

@@ -36,8 +36,10 @@ from bookings.services import (
     container_update,
     station_place,
 )
-from customs.services import vessel_loading_customs_check
-from inbound.services import returned_empty_locked
+from customs.selectors import released_bookings
+from customs.services import container_released, vessel_loading_customs_check
+from inbound.models import ArrivingContainer, ReturnedEmpty
+from inbound.services import arrivals_of, returned_empty_locked
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
 from intermodal.errors import ApplicationError, InvalidInput, NotAllowed, StateConflict
@@ -159,6 +161,13 @@ class _Deferred:
     requests_changed: dict = field(default_factory=dict)  # pk -> (request, the fields its hand-out changed)
     free_time_from: set = field(default_factory=set)  # bookings whose free time starts today at the latest
     matched: list = field(default_factory=list)  # (returned empty, the container it went out as): match-back
+    # Import steps: the announcements to discharge from the vessel, read and locked once for the run (number ->
+    # the latest undischarged one, None: none), those discharged, the empties returned, and what the run's steps
+    # read once for all of them (run_memo).
+    arrivals: dict = field(default_factory=dict)
+    arrivals_changed: dict = field(default_factory=dict)  # pk -> arrival
+    returned: list = field(default_factory=list)  # ReturnedEmpty rows to write
+    memo: dict = field(default_factory=dict)
     # A run of trains' departures and arrivals (transports_deferred):
     departures_changed: dict = field(default_factory=dict)  # pk -> (departure, the fields its step changed)
     moves: dict = field(default_factory=dict)  # departure pk -> (status on board before, after, at)
@@ -170,10 +179,13 @@ _deferred: ContextVar[_Deferred | None] = ContextVar("journey_deferred", default
 
 
 @contextlib.contextmanager
-def steps_deferred(numbers: Iterable[str], *, trains_of: Iterable[str] = (), requests: Iterable[int] = ()):
-    """Container steps (gate-ins, loads, discharges) of the containers `numbers` run inside with every check as
-    usual, on rows read and locked once for the run, in the services' order and by id: the departures of the
-    containers `trains_of` (loaded on their trains), then the containers. Their writes are kept and made together
+def steps_deferred(numbers: Iterable[str], *, trains_of: Iterable[str] = (), import_trains_only: bool = False,
+                   discharges: Iterable[str] = (), requests: Iterable[int] = ()):
+    """Container steps (gate-ins, loads, discharges, both directions) of the containers `numbers` run inside with
+    every check as usual, on rows read and locked once for the run, in the services' order and by id: the
+    departures of the containers `trains_of` (loaded on their trains; `import_trains_only`: of the imports among
+    them, the port's loads being exports' onto the vessel), the announcements of the containers `discharges` not
+    yet discharged from their vessel, then the containers. Their writes are kept and made together
     as the block ends: one INSERT of the events, one of their outbox rows, one UPDATE of the containers per set of
     changed fields, then the bookings' statuses in the order of their ids. Each step inside runs in
     `step_deferred`, so a refused one leaves nothing kept; a container takes one step per block (its next step
@@ -190,10 +202,10 @@ def steps_deferred(numbers: Iterable[str], *, trains_of: Iterable[str] = (), req
             .select_related("booking__departure__service__station", "booking__vessel_call")
             .filter(pk__in=requests).order_by("pk")}
         with assignments_deferred([request.booking_id for request in pending.requests.values()], numbers):
-            yield from _deferred_run(pending, numbers, trains_of)
+            yield from _deferred_run(pending, numbers, trains_of, import_trains_only, discharges)
         _hand_outs_write(pending)
         return
-    yield from _deferred_run(pending, numbers, trains_of)
+    yield from _deferred_run(pending, numbers, trains_of, import_trains_only, discharges)
 
 
 def _write_changed(model, changed) -> None:
@@ -215,11 +227,25 @@ def _hand_outs_write(pending: _Deferred) -> None:
         Q(free_time_start__isnull=True) | Q(free_time_start__gt=today)).update(free_time_start=today)
 
 
-def _deferred_run(pending: _Deferred, numbers: Iterable[str], trains_of: Iterable[str]):
+def _deferred_run(pending: _Deferred, numbers: Iterable[str], trains_of: Iterable[str], import_trains_only: bool,
+                  discharges: Iterable[str]):
     trains_of = sorted(trains_of)
     if trains_of:
-        booked_on = Container.objects.filter(number__in=trains_of, is_active=True).values("booking__departure_id")
-        pending.departures = _departures_locked(booked_on)
+        booked_on = Container.objects.filter(number__in=trains_of, is_active=True)
+        if import_trains_only:
+            booked_on = booked_on.filter(booking__direction=Direction.IMPORT)
+        pending.departures = _departures_locked(booked_on.values("booking__departure_id"))
+    discharges = sorted(set(discharges))
+    if discharges:
+        pending.arrivals = dict.fromkeys(discharges)
+        to_discharge = (ArrivingContainer.objects.select_for_update(of=("self",))
+                        .select_related("vessel_call__terminal")
+                        .filter(number__in=discharges, discharged_at__isnull=True).order_by("pk"))
+        for arrival in to_discharge:
+            latest = pending.arrivals[arrival.number]
+            if latest is None or (arrival.vessel_call.eta, arrival.vessel_call_id) > (latest.vessel_call.eta,
+                                                                                      latest.vessel_call_id):
+                pending.arrivals[arrival.number] = arrival
     pending.locked = {
         container.number: container for container in Container.objects.select_for_update(of=("self",))
         .select_related(*_CONTAINER_RELATED).filter(number__in=sorted(numbers), is_active=True).order_by("pk")}
@@ -235,10 +261,83 @@ def _deferred_block(pending: _Deferred):
     finally:
         _deferred.reset(token)
     events_append(pending.events)
+    _write_changed(ArrivingContainer, [(arrival, ("discharged_at",)) for arrival in pending.arrivals_changed.values()])
     _write_changed(Departure, pending.departures_changed.values())
     pending.bookings.update(_moves_write(pending.moves))
     _write_changed(Container, pending.containers.values())
+    ReturnedEmpty.objects.bulk_create(pending.returned)
     _bookings_refresh(pending.bookings)
+
+
+def run_memo(key, make):
+    """What `make()` gives, read once for a deferred run and shared by its steps (what no step of a run
+    changes); outside a run, read afresh."""
+    pending = _deferred.get()
+    if pending is None:
+        return make()
+    if key not in pending.memo:
+        pending.memo[key] = make()
+    return pending.memo[key]
+
+
+def customs_released(container: Container) -> bool:
+    """Whether customs released the container's booking (customs.services.container_released): in a run, read
+    once for all of its containers."""
+    pending = _deferred.get()
+    if pending is None or container.number not in pending.locked:
+        return container_released(container)
+    released = run_memo("released", lambda: released_bookings({c.booking_id for c in pending.locked.values()}))
+    return container.booking_id in released
+
+
+def announcement_of(container: Container) -> ArrivingContainer | None:
+    """The port's announcement of an import container (its freight and terminal holds): in a run, read once for
+    all of its import containers."""
+    pending = _deferred.get()
+    if pending is None or container.number not in pending.locked:
+        return ArrivingContainer.objects.filter(booking_id=container.booking_id, number=container.number).first()
+    announced = run_memo("announced", lambda: arrivals_of(
+        c for c in pending.locked.values() if c.booking.direction == Direction.IMPORT))
+    return announced.get((container.booking_id, container.number))
+
+
+def announced_to_discharge(number: str, *, lock: bool = True) -> ArrivingContainer | None:
+    """The latest announcement of `number` not yet discharged from its vessel (None: none): in a run that read
+    it when it began, with no query; else read (and locked)."""
+    pending = _deferred.get()
+    if pending is not None and number in pending.arrivals:
+        return pending.arrivals[number]
+    queryset = ArrivingContainer.objects.select_related("vessel_call__terminal").filter(
+        number=number, discharged_at__isnull=True).order_by("-vessel_call__eta", "-vessel_call_id")
+    return (queryset.select_for_update(of=("self",)) if lock else queryset).first()
+
+
+def arrival_discharged(arrival: ArrivingContainer, at: datetime) -> None:
+    """The announced container is off its vessel: written now or, in a run, with the run's writes."""
+    arrival.discharged_at = at
+    pending = _deferred.get()
+    if pending is None:
+        arrival.save(update_fields=["discharged_at"])
+    else:
+        pending.arrivals_changed[arrival.pk] = arrival
+
+
+def returned_empty_write(stock: ReturnedEmpty) -> None:
+    """A returned empty into the station's stock: written now or, in a run, with the run's writes."""
+    pending = _deferred.get()
+    if pending is None:
+        stock.save()
+    else:
+        pending.returned.append(stock)
+
+
+def event_write(**fields):
+    """An event (intermodal.events) recorded now or, in a run, with the run's events."""
+    pending = _deferred.get()
+    event = (event_build if pending is not None else event_record)(**fields)
+    if pending is not None:
+        pending.events.append(event)
+    return event
 
 
 def _departures_locked(ids) -> dict[int, Departure]:
@@ -303,6 +402,7 @@ def step_deferred():
                 for pk, (request, fields) in pending.requests_changed.items()}
     free_time_from = set(pending.free_time_from)
     matched = len(pending.matched)
+    discharged, returned = set(pending.arrivals_changed), len(pending.returned)
     departures_changed, moves = set(pending.departures_changed), set(pending.moves)
     try:
         with assignment_deferred():
@@ -322,6 +422,9 @@ def step_deferred():
             request.handed_out, request.status, request.picked_up_at = handed_out, status, picked_up_at
         pending.free_time_from = free_time_from
         del pending.matched[matched:]
+        for pk in set(pending.arrivals_changed) - discharged:
+            pending.arrivals_changed.pop(pk).discharged_at = None
+        del pending.returned[returned:]
         raise
 
 
@@ -889,7 +992,7 @@ def vessel_load(*, actor: Actor, number: str, at: datetime | None = None, confir
                 code="missed_cutoff",
             )
         container_check_loadable_on_vessel(container=container)
-        vessel_loading_customs_check(container)
+        vessel_loading_customs_check(container, released=customs_released(container))
         _require_after_last_step(
             container, at, _("The loading of %(number)s on the vessel"), confirmed=confirmed,
             previous_at=container.terminal_gate_in_at,

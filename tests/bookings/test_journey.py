@@ -200,7 +200,7 @@ def test_vessel_loading_checks_of_other_apps_are_honoured(shipper, connecting, p
     journey.train_discharge(confirmed=True, actor=parties["port"], number=NUMBERS[0])
     journey.terminal_gate_in(confirmed=True, actor=parties["port"], number=NUMBERS[0])
 
-    def customs_hold(container):
+    def customs_hold(container, **_decided):
         raise StateConflict("Not released by customs.", code="not_released")
 
     monkeypatch.setattr(journey, "vessel_loading_customs_check", customs_hold)
