@@ -566,13 +566,19 @@ def _context(actor: Actor, events: list[Event]) -> _Context:
         bookings_by_departure={},
         bookings_by_vessel_call={},
     )
+    departure_ids = {}
     if departure_refs:
-        context.service_codes = dict(Departure.objects.filter(reference__in=departure_refs).values_list(
-            "reference", "service__short_code"))
+        for reference, short_code, pk in Departure.objects.filter(reference__in=departure_refs).values_list(
+                "reference", "service__short_code", "pk"):
+            context.service_codes[reference], departure_ids[reference] = short_code, pk
     if transport_refs or equipment_bookings:
-        # The bookings on the page's trains and vessels, and those of its containers' events, with their B/Ls.
+        # The bookings on the page's trains and vessels, and those of its containers' events, with their B/Ls:
+        # asked by the trains' and vessels' ids (read above), which the bookings' own indexes find - by their
+        # references, the planner read every departure of the year to join them (P8).
         rows = _bookings_travelling(actor).filter(
-            Q(departure__reference__in=transport_refs) | Q(vessel_call__reference__in=transport_refs)
+            Q(departure_id__in=sorted(departure_ids[r] for r in transport_refs if r in departure_ids))
+            | Q(vessel_call_id__in=sorted(context.vessel_calls[r].pk for r in transport_refs
+                                          if r in context.vessel_calls))
             | Q(reference__in=equipment_bookings)
         ).values_list("reference", "departure__reference", "vessel_call__reference", "bill_of_lading__status",
                       "bill_of_lading__number").order_by("reference")
