@@ -28,7 +28,7 @@ from intermodal.models import Event, Organisation, OutboxMessage
 from notifications.delivery import deliveries_queue
 from notifications.models import MATCH_ANY, Delivery, DeliveryStatus, Subscription, SubscriptionFormat
 from notifications.people import at_risk_alerts_task, emails_dispatch, notifications_from_events
-from stations.models import Station
+from stations.models import Departure, Station, VesselCall
 from tracking.api import EventOutSerializer
 from tracking.dcsa import dcsa_events, dcsa_matching, event_query_parse, events_as_dcsa
 from tracking.visibility import visible_ids
@@ -76,9 +76,12 @@ class _Places:
         self.transport_station: dict[str, str] = {}
         self.transport_bookings: dict[str, set[str]] = defaultdict(set)
         self.station_operator: dict[str, int | None] = {}
+        # The transports by their ids, read first, so the bookings' own indexes find theirs (by reference across
+        # the join, the planner reads every departure of the year).
+        departures = list(Departure.objects.filter(reference__in=transport_refs).values_list("pk", flat=True))
+        vessel_calls = list(VesselCall.objects.filter(reference__in=transport_refs).values_list("pk", flat=True))
         rows = Booking.objects.filter(
-            Q(reference__in=booking_refs) | Q(departure__reference__in=transport_refs)
-            | Q(vessel_call__reference__in=transport_refs)
+            Q(reference__in=booking_refs) | Q(departure_id__in=departures) | Q(vessel_call_id__in=vessel_calls)
         ).values_list("reference", "departure__reference", "vessel_call__reference",
                       "departure__service__station__code", "departure__service__station__operator_id", "shipper_id")
         for reference, departure, vessel_call, station, operator, shipper in rows:

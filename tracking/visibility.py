@@ -91,8 +91,12 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None,
     if bookings_named is not None:
         own = carrying_by_train = carrying_by_vessel = bookings.filter(reference__in=bookings_named)
     if transports_named is not None:
-        carrying_by_train = bookings.filter(departure__reference__in=transports_named)
-        carrying_by_vessel = bookings.filter(vessel_call__reference__in=transports_named)
+        # By the transports' ids, read first: the bookings' own indexes find them (by reference across the join,
+        # the planner reads every departure of the year).
+        carrying_by_train = bookings.filter(departure_id__in=list(
+            Departure.objects.filter(reference__in=transports_named).values_list("pk", flat=True)))
+        carrying_by_vessel = bookings.filter(vessel_call_id__in=list(
+            VesselCall.objects.filter(reference__in=transports_named).values_list("pk", flat=True)))
     # A transport's own events (no booking) are shared by everyone on board; booking and container events
     # recorded on the same departure or vessel call belong to their booking only - and so does an import container
     # discharged from the vessel before its consignee booked it (no booking yet, but not the vessel's event).
