@@ -40,6 +40,7 @@ from customs.selectors import released_bookings
 from customs.services import container_released, vessel_loading_customs_check
 from inbound.models import ArrivingContainer, ReturnedEmpty
 from inbound.services import arrivals_of, returned_empty_locked
+from intermodal import bulk
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
 from intermodal.errors import ApplicationError, InvalidInput, NotAllowed, StateConflict
@@ -214,7 +215,7 @@ def _write_changed(model, changed) -> None:
     for row, fields in changed:
         by_fields.setdefault(fields, []).append(row)
     for fields, rows in by_fields.items():
-        model.objects.bulk_update(sorted(rows, key=lambda row: row.pk), list(fields))
+        bulk.rows_update(model, rows, fields)
 
 
 def _hand_outs_write(pending: _Deferred) -> None:

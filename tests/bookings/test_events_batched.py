@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import pytest
 from django.db import DatabaseError, close_old_connections, connection
-from django.db.models.query import QuerySet
 from django.test.utils import CaptureQueriesContext
 from stdnum import iso6346
 
 from bookings import services as bookings_services
 from bookings.models import Booking, BookingStatus, Container, ContainerStatus
+from intermodal import bulk
 from intermodal.access import Actor
 from intermodal.models import Event, OutboxMessage, Scope
 from journey import services as journey
@@ -76,7 +76,8 @@ def test_a_whole_journey_in_lists_writes_each_run_at_once(connecting, handed_out
     # and the six events and their outbox rows were written with one statement each, the containers with one
     assert _writes(queries, "intermodal_event") == 1
     assert _writes(queries, "intermodal_outboxmessage") == 1
-    assert sum(1 for q in queries.captured_queries if "UPDATE \"bookings_container\" SET \"status\"" in q["sql"]) == 1
+    assert sum(1 for q in queries.captured_queries
+               if 'UPDATE "bookings_container" AS t SET "status"' in q["sql"]) == 1
     assert Event.objects.filter(event_code="GTIN", equipment_reference__in=NUMBERS).count() == COUNT
     assert not Event.objects.filter(equipment_reference="GYOU4047990").exists()
 
@@ -128,16 +129,17 @@ def test_a_container_named_again_takes_its_next_step_after_the_first(connecting,
 @pytest.mark.django_db
 def test_a_run_whose_writes_fail_is_applied_one_step_after_the_other(connecting, handed_out_six, monkeypatch):
     station = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
-    real = QuerySet.bulk_update
+    real = bulk.rows_update
     failed = []
 
-    def fails_once(self, objs, fields, batch_size=None):
+    def fails_once(model, rows, fields):
+        rows = list(rows)
         if not failed:
-            failed.append(len(objs))
+            failed.append(len(rows))
             raise DatabaseError("a write of the run fails")
-        return real(self, objs, fields, batch_size)
+        return real(model, rows, fields)
 
-    monkeypatch.setattr(QuerySet, "bulk_update", fails_once)
+    monkeypatch.setattr(bulk, "rows_update", fails_once)
 
     answer = station.post("/api/v1/events/", [gate_in(each, confirm=True) for each in NUMBERS], format="json").json()
 
