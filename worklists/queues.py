@@ -6,7 +6,8 @@ Shippers: bookings at risk, rejected declarations, last free days, empties ready
 to declare, drafts to submit. Stations: empties to get ready and hand out, trains to load before closing.
 Railways: trains due to be reported departed or arrived. The port: trains to discharge, containers to load,
 vessels due to be reported sailed. Customs and border inspection: declarations waiting for their decision,
-joint inspections to schedule or record.
+joint inspections to schedule or record. Consignees, stations and the port also get their import work
+(worklists.imports).
 """
 
 from datetime import datetime, timedelta
@@ -32,6 +33,7 @@ from intermodal.access import Actor
 from intermodal.models import PartyKind
 from intermodal.templatetags.moments import day, moment
 from stations.models import Departure, DepartureStatus, VesselCall
+from worklists import imports
 from worklists.items import LATER, NOW, SOON, WorkItem, WorkQueue, count_containers, start_of
 
 SHOWN = 25  # items on the home page; the count says how many there are in all
@@ -299,11 +301,16 @@ def _officers(actor: Actor, now: datetime) -> list[WorkItem]:
     return items
 
 
+def _together(*builders):
+    """One queue from the export and the import items of a party (an enterprise ships and receives)."""
+    return lambda actor, now: [item for build in builders for item in build(actor, now)]
+
+
 BUILDERS = {
-    PartyKind.ENTERPRISE: _shipper,
-    PartyKind.STATION_OPERATOR: _station,
+    PartyKind.ENTERPRISE: _together(_shipper, imports.consignee_items),
+    PartyKind.STATION_OPERATOR: _together(_station, imports.station_items),
     PartyKind.RAILWAY: _railway,
-    PartyKind.PORT: _port,
+    PartyKind.PORT: _together(_port, imports.port_items),
     PartyKind.CUSTOMS: _officers,
     PartyKind.BORDER_INSPECTION: _officers,
 }
