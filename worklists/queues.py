@@ -32,7 +32,7 @@ from customs.services import AGENCY_OF_PARTY
 from intermodal.access import Actor
 from intermodal.models import PartyKind
 from intermodal.templatetags.moments import day, moment
-from stations.models import Departure, DepartureStatus, VesselCall
+from stations.models import Departure, DepartureStatus, Direction, VesselCall
 from worklists import imports
 from worklists.items import LATER, NOW, SOON, WorkItem, WorkQueue, count_containers, start_of
 
@@ -239,8 +239,9 @@ def _port(actor: Actor, now: datetime) -> list[WorkItem]:
 
     calls = (VesselCall.objects.filter(terminal__operator=organisation, actual_departure__isnull=True,
                                        etd__lte=now + LOADING_AHEAD, etd__gte=now - timedelta(days=7))
-             .annotate(to_load=Count("bookings__containers", filter=Q(
-                 bookings__containers__status=ContainerStatus.AT_TERMINAL, bookings__containers__is_active=True)))
+             .annotate(to_load=Count("bookings__containers", filter=Q(  # exports: an import leaves by train
+                 bookings__direction=Direction.EXPORT, bookings__containers__status=ContainerStatus.AT_TERMINAL,
+                 bookings__containers__is_active=True)))
              .select_related("terminal"))
     for call in calls:
         url = reverse("operations:vessel", args=[call.reference])

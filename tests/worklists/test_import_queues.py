@@ -243,6 +243,7 @@ def test_the_port_is_asked_to_discharge_arrived_vessels_and_load_import_trains(c
     assert vessel_item.url == f"/operations/port/imports/vessel/{corridor.call.reference}/"
     assert opens(a.port.user, vessel_item.url) == 200
     assert not of_kind(discharged, "vessel_to_discharge")
+    assert not of_kind(discharged, "vessel_to_load")  # imports leave by train, not on the vessel they came on
     [load] = of_kind(discharged, "import_train_to_load")  # the unbooked one waits for its consignee
     assert load.title == f"Load 2 containers on train {booking.departure.reference}"
     assert load.url == f"/operations/port/imports/#outbound-{booking.departure.reference}"
