@@ -26,7 +26,7 @@ from bookings.services import quote_build
 from bookings.views import booking_page, enterprise_required
 from inbound import services as inbound
 from inbound.models import HoldKind
-from inbound.selectors import import_departures_for
+from inbound.selectors import import_departures_for, import_departures_for_calls
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotFound
 from intermodal.models import PartyKind
@@ -68,8 +68,6 @@ def _calls_of(rows) -> list[dict]:
 
 
 def _book_form(group: dict, data=None) -> ImportBookForm:
-    if "departures" not in group:
-        group["departures"] = import_departures_for(vessel_call=group["call"]) if group["open"] else []
     return ImportBookForm(data, arrivals=group["open"], departures=group["departures"],
                           auto_id=f"id_{group['call'].reference}_%s", prefix=None)
 
@@ -80,6 +78,9 @@ def consignee_imports(request):
     arriving containers inland (quote first, then book), and its import containers with holds and free time."""
     actor = Actor.from_request(request)
     calls = _calls_of(selectors.consignee_arrivals(actor))
+    departures = import_departures_for_calls(vessel_calls=[group["call"] for group in calls if group["open"]])
+    for group in calls:
+        group["departures"] = departures.get(group["call"].pk, [])
     status, error = 200, ""
     chosen = request.POST.get("vessel_call", "") if request.method == "POST" else ""
     for group in calls:

@@ -6,17 +6,16 @@ Shippers: bookings at risk, rejected declarations, last free days, empties ready
 to declare, drafts to submit. Stations: empties to get ready and hand out, trains to load before closing.
 Railways: trains due to be reported departed or arrived. The port: trains to discharge, containers to load,
 vessels due to be reported sailed. Customs and border inspection: declarations waiting for their decision,
-joint inspections to schedule or record.
+joint inspections to schedule or record. Consignees, stations and the port also get their import work
+(worklists.imports).
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from bookings.models import (
     AT_RISK_STATUSES,
@@ -33,33 +32,13 @@ from customs.services import AGENCY_OF_PARTY
 from intermodal.access import Actor
 from intermodal.models import PartyKind
 from intermodal.templatetags.moments import day, moment
-from stations.models import Departure, DepartureStatus, VesselCall
+from stations.models import Departure, DepartureStatus, Direction, VesselCall
+from worklists import imports
+from worklists.items import LATER, NOW, SOON, WorkItem, WorkQueue, count_containers, start_of
 
-NOW, SOON, LATER = 0, 1, 2  # urgency: act now (a deadline passed or is today), soon, when there is time
 SHOWN = 25  # items on the home page; the count says how many there are in all
 LOADING_AHEAD = timedelta(hours=24)  # trains closing and vessels leaving this soon ask for their loading
 OVERDUE_DECISION = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class WorkItem:
-    urgency: int
-    since: datetime  # the deadline or the moment it started waiting: older first
-    kind: str  # for the page's styling and the tests
-    title: str
-    detail: str
-    url: str
-    action: str
-
-    @property
-    def is_urgent(self) -> bool:
-        return self.urgency == NOW
-
-
-@dataclass(frozen=True)
-class WorkQueue:
-    items: list[WorkItem]
-    total: int
 
 
 def work_queue(actor: Actor, now: datetime | None = None) -> WorkQueue | None:
@@ -73,10 +52,6 @@ def work_queue(actor: Actor, now: datetime | None = None) -> WorkQueue | None:
 
 def _booking_url(booking, anchor: str = "") -> str:
     return reverse("bookings:detail", args=[booking.reference]) + (f"#{anchor}" if anchor else "")
-
-
-def _containers(n: int) -> str:
-    return ngettext("%(n)s container", "%(n)s containers", n) % {"n": n}
 
 
 # --- Shippers --------------------------------------------------------------------------------------------
@@ -114,7 +89,7 @@ def _shipper(actor: Actor, now: datetime) -> list[WorkItem]:
         if last is not None and last <= today + timedelta(days=1):
             passed = last < today
             items.append(WorkItem(
-                NOW if last <= today else SOON, _start_of(last), "last_free_day",
+                NOW if last <= today else SOON, start_of(last), "last_free_day",
                 (_("Booking %(ref)s: free time at the station is over") if passed else
                  _("Booking %(ref)s: last free day at the station is %(day)s"))
                 % {"ref": booking.reference, "day": day(last)},
@@ -205,7 +180,7 @@ def _station(actor: Actor, now: datetime) -> list[WorkItem]:
         station = departure.service.station
         items.append(WorkItem(
             NOW if departure.closing_time <= now else SOON, departure.closing_time, "train_to_load",
-            _("Load %(containers)s on train %(ref)s") % {"containers": _containers(departure.ready),
+            _("Load %(containers)s on train %(ref)s") % {"containers": count_containers(departure.ready),
                                                         "ref": departure.reference},
             _("%(station)s · closes %(closing)s, leaves %(leaves)s")
             % {"station": station.display_name, "closing": moment(departure.closing_time),
@@ -256,7 +231,7 @@ def _port(actor: Actor, now: datetime) -> list[WorkItem]:
     for departure in arrived:
         items.append(WorkItem(
             SOON, departure.actual_arrival or now, "train_to_discharge",
-            _("Discharge %(containers)s from train %(ref)s") % {"containers": _containers(departure.waiting),
+            _("Discharge %(containers)s from train %(ref)s") % {"containers": count_containers(departure.waiting),
                                                                "ref": departure.reference},
             _("%(terminal)s rail yard · arrived %(when)s")
             % {"terminal": departure.service.terminal.display_name, "when": moment(departure.actual_arrival or now)},
@@ -264,8 +239,9 @@ def _port(actor: Actor, now: datetime) -> list[WorkItem]:
 
     calls = (VesselCall.objects.filter(terminal__operator=organisation, actual_departure__isnull=True,
                                        etd__lte=now + LOADING_AHEAD, etd__gte=now - timedelta(days=7))
-             .annotate(to_load=Count("bookings__containers", filter=Q(
-                 bookings__containers__status=ContainerStatus.AT_TERMINAL, bookings__containers__is_active=True)))
+             .annotate(to_load=Count("bookings__containers", filter=Q(  # exports: an import leaves by train
+                 bookings__direction=Direction.EXPORT, bookings__containers__status=ContainerStatus.AT_TERMINAL,
+                 bookings__containers__is_active=True)))
              .select_related("terminal"))
     for call in calls:
         url = reverse("operations:vessel", args=[call.reference])
@@ -273,7 +249,7 @@ def _port(actor: Actor, now: datetime) -> list[WorkItem]:
             items.append(WorkItem(
                 SOON, call.etd, "vessel_to_load",
                 _("Load %(containers)s on %(vessel)s %(voyage)s")
-                % {"containers": _containers(call.to_load), "vessel": call.vessel_name, "voyage": call.voyage},
+                % {"containers": count_containers(call.to_load), "vessel": call.vessel_name, "voyage": call.voyage},
                 _("%(terminal)s · ETD %(etd)s") % {"terminal": call.terminal.display_name, "etd": moment(call.etd)},
                 url, _("Open the loading list")))
         if call.etd <= now:
@@ -326,15 +302,16 @@ def _officers(actor: Actor, now: datetime) -> list[WorkItem]:
     return items
 
 
+def _together(*builders):
+    """One queue from the export and the import items of a party (an enterprise ships and receives)."""
+    return lambda actor, now: [item for build in builders for item in build(actor, now)]
+
+
 BUILDERS = {
-    PartyKind.ENTERPRISE: _shipper,
-    PartyKind.STATION_OPERATOR: _station,
+    PartyKind.ENTERPRISE: _together(_shipper, imports.consignee_items),
+    PartyKind.STATION_OPERATOR: _together(_station, imports.station_items),
     PartyKind.RAILWAY: _railway,
-    PartyKind.PORT: _port,
+    PartyKind.PORT: _together(_port, imports.port_items),
     PartyKind.CUSTOMS: _officers,
     PartyKind.BORDER_INSPECTION: _officers,
 }
-
-
-def _start_of(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, datetime.min.time()))

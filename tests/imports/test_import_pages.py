@@ -4,6 +4,7 @@ manifest, the bookings list and tracking both ways. Reads are scoped: another or
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -11,7 +12,9 @@ from django.utils import timezone
 
 from bookings import services as bookings_services
 from bookings.models import Booking, BookingStatus, Container, ContainerStatus
+from inbound import services as arrivals
 from inbound.models import ArrivingContainer, ReturnedEmpty
+from inbound.selectors import import_departures_for
 from intermodal.models import Event
 from journey import imports
 from tests import factories
@@ -115,6 +118,38 @@ def test_another_organisations_vessel_call_is_not_found_on_the_imports_page(corr
 
     assert response.status_code == 404
     assert not Booking.objects.exists()
+
+
+def announce_on_another_call(corridor, number: str, hours_later: int):
+    """A vessel arriving at the corridor's terminal `hours_later` than the corridor's, one container for the
+    consignee on it: its departures close after another time than the first call's."""
+    call = factories.vessel_call(corridor.network.beilun, etd=corridor.call.etd + timedelta(hours=hours_later),
+                                 imo="9839179", voyage=f"{100 + hours_later}E", vessel_name="MSC Later")
+    item = arrivals.Announced(number=number, size_type="22G1", bl_number=f"MEDU{hours_later:07d}",
+                              consignee=corridor.consignee, port_of_loading=corridor.loading,
+                              gross_weight_kg=Decimal("18000"))
+    arrivals.arrivals_announce(actor=corridor.actors.port, vessel_call=call, items=[item])
+    return call
+
+
+def test_the_imports_page_reads_the_departures_of_all_its_vessel_calls_in_the_same_queries(
+        corridor, django_assert_max_num_queries):
+    announce(corridor, NUMBERS[:1])
+    client = signed_in(corridor.actors.consignee)
+    with django_assert_max_num_queries(40) as one:
+        client.get(IMPORTS)
+    announce_on_another_call(corridor, NUMBERS[1], hours_later=12)
+    announce_on_another_call(corridor, NUMBERS[2], hours_later=30)
+
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        three = client.get(IMPORTS)
+
+    groups = three.context["calls"]
+    assert len(groups) == 3 and all(group["open"] for group in groups)
+    for group in groups:  # each call offered the departures it is offered alone, in the same order
+        alone = import_departures_for(vessel_call=group["call"])
+        assert alone and [d.reference for d in group["departures"]] == [d.reference for d in alone]
+    assert groups[0]["departures"] != groups[2]["departures"]  # a later vessel misses the first trains
 
 
 def test_the_import_booking_page_shows_direction_holds_free_time_and_the_move_and_cancel(corridor):

@@ -72,7 +72,7 @@ def test_home_uses_a_fixed_number_of_queries(client, network, django_assert_max_
         factories.vessel_call(network.beilun, etd=network.vessel_call.etd + timedelta(days=n + 1))
     client.force_login(factories.user(network.operator))
 
-    with django_assert_max_num_queries(14):  # the network and, since the work queue and the map, those too
+    with django_assert_max_num_queries(15):  # the network, the work queue (exports and imports) and the map
         response = client.get("/")
 
     assert response.status_code == 200

@@ -11,10 +11,12 @@ from customs import services as customs_services
 from intermodal.access import Actor
 from intermodal.models import PartyKind
 from journey import services as journey
+from journey.imports import import_gate_out
 from stations.models import Departure
 from tests import factories
 from tests.bookings.conftest import book
 from tests.bookings.test_operations_views import at_station, person
+from tests.worklists.test_import_queues import announce_on, at_the_station, number, vessel
 from worklists.queues import NOW, work_queue
 
 pytestmark = pytest.mark.django_db
@@ -151,17 +153,23 @@ def test_visitors_and_parties_without_a_queue_see_the_network_only(client, netwo
     assert government.context["work"] is None
 
 
-def test_the_shippers_home_takes_the_same_queries_for_one_or_four_bookings(client, shipper, connecting,
+def test_the_shippers_home_takes_the_same_queries_for_one_or_four_bookings(client, shipper, connecting, corridor,
                                                                           django_assert_max_num_queries):
     client.force_login(shipper.user)
     book(shipper.actor, connecting)
+    announce_on(corridor, corridor.call, [number(1)], shipper.org)  # and, as a consignee, one import to book
     with django_assert_max_num_queries(40) as one:
         client.get("/")
     for _ in range(3):
         book(shipper.actor, connecting)
         book(shipper.actor, connecting, confirm=False)
+    announce_on(corridor, vessel(corridor, 2), [number(2), number(3)], shipper.org)
+    at_the_station(corridor, [number(4), number(5), number(6)], held=[number(6)], consignee=shipper.actor,
+                   call=vessel(corridor, 6))
+    import_gate_out(actor=corridor.actors.station, number=number(4), confirmed=True)
 
     with django_assert_max_num_queries(len(one.captured_queries)):
         response = client.get("/")
 
-    assert response.context["work"].total >= 7
+    assert response.context["work"].total >= 10
+    assert {"import_to_book", "import_available"} <= {item.kind for item in response.context["work"].items}
