@@ -185,10 +185,14 @@ def import_booking_create(
     if departure.service.direction != Direction.IMPORT:
         raise InvalidInput(errors={"departure": [_("Departure %(ref)s carries exports, not imports.")
                                                  % {"ref": departure.reference}]})
-    problems = import_connection_problems(departure=departure, vessel_call=vessel_call)
-    if problems:
-        raise StateConflict(" ".join(problems), code="no_connection")
     with transaction.atomic():
+        # Checked on the departure as it is now, locked (the caller's may be stale: the train gone since), before
+        # the announcements; _move_capacity takes the same lock again below.
+        departure = (Departure.objects.select_for_update(of=("self",))
+                     .select_related("service__station", "service__terminal").get(pk=departure.pk))
+        problems = import_connection_problems(departure=departure, vessel_call=vessel_call)
+        if problems:
+            raise StateConflict(" ".join(problems), code="no_connection")
         arrivals = _arrivals_locked(actor=actor, vessel_call=vessel_call, numbers=numbers)
         lines = Counter(row.size_type for row in arrivals)
         quote = quote_build(service=departure.service, lines=lines)

@@ -88,6 +88,17 @@ def test_capacity_refuses_an_import_that_does_not_fit_and_keeps_nothing(corridor
     assert not Container.objects.exists()
 
 
+def test_an_import_is_booked_on_the_departure_as_it_is_now_not_as_the_caller_read_it(corridor):
+    announce(corridor)
+    stale = type(corridor.departure).objects.get(pk=corridor.departure.pk)  # read while it still took bookings
+    journey.train_depart(actor=corridor.actors.railway, departure=corridor.departure, confirmed=True,
+                         at=timezone.now())
+
+    refused(lambda: book_import(corridor, departure=stale), StateConflict, "no_connection")
+    assert not ArrivingContainer.objects.filter(arrivals.BOOKED).exists()
+    assert type(corridor.departure).objects.get(pk=corridor.departure.pk).booked_teu == 0
+
+
 def test_exports_and_imports_keep_to_their_own_departures(corridor, shipper):
     announce(corridor)
     export_departure = type(corridor.departure).objects.filter(service=corridor.network.yiwu_rail).first()
