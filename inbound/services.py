@@ -255,6 +255,10 @@ def import_booking_move(*, actor: Actor, booking: Booking, departure: Departure,
                                 code="departure_fixed")
         if departure.pk == booking.departure_id:
             raise InvalidInput(errors={"departure": [_("Move to another departure than the booked one.")]})
+        # Both departures locked in id order (as _move_capacity takes them), the new one checked as it is now.
+        departure = {row.pk: row for row in Departure.objects.select_for_update(of=("self",))
+                     .select_related("service__station", "service__terminal")
+                     .filter(pk__in=[booking.departure_id, departure.pk]).order_by("pk")}[departure.pk]
         if departure.service.direction != Direction.IMPORT:
             raise InvalidInput(errors={"departure": [_("Departure %(ref)s carries exports, not imports.")
                                                      % {"ref": departure.reference}]})

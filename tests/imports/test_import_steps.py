@@ -249,6 +249,22 @@ def test_an_import_waiting_at_the_terminal_can_be_moved_or_cancelled_and_its_con
     assert again.containers.filter(is_active=True).count() == 3
 
 
+def test_an_import_is_moved_to_the_departure_as_it_is_now(corridor):
+    a = corridor.actors
+    announce(corridor)
+    booking = book_import(corridor)
+    later = (type(corridor.departure).objects.filter(service=corridor.inbound,
+                                                     planned_departure__gt=corridor.departure.planned_departure)
+             .order_by("planned_departure").first())
+    type(later).objects.filter(pk=later.pk).update(status="cancelled")  # since the consignee's page read it
+
+    refused(lambda: arrivals.import_booking_move(actor=a.consignee, booking=booking, departure=later),
+            StateConflict, "no_connection")
+    booking.refresh_from_db()
+    assert booking.departure_id == corridor.departure.pk
+    assert type(later).objects.get(pk=later.pk).booked_teu == 0
+
+
 def test_a_station_reports_delivery_and_empty_return_by_codeco(corridor):
     from intermodal.models import Scope
     from tests.edi.conftest import key_client, post_edifact, sample
