@@ -116,7 +116,7 @@ def _shipper(actor: Actor, now: datetime) -> list[WorkItem]:
             % {"closing": moment(booking.departure.closing_time)},
             _booking_url(booking), _("Confirm it")))
 
-    undeclared = bookings.filter(status__in=HOLDS_CAPACITY, declarations__isnull=True,
+    undeclared = bookings.filter(direction=Direction.EXPORT, status__in=HOLDS_CAPACITY, declarations__isnull=True,
                                  vessel_call__actual_departure__isnull=True)
     for booking in undeclared:
         items.append(WorkItem(
@@ -124,6 +124,18 @@ def _shipper(actor: Actor, now: datetime) -> list[WorkItem]:
             _("Declare the goods of booking %(ref)s") % {"ref": booking.reference},
             _("Customs cut-off %(cutoff)s. You can declare before the containers have numbers.")
             % {"cutoff": moment(booking.vessel_call.customs_cutoff)},
+            reverse("customs:new", args=[booking.reference]), _("Declare goods")))
+    # An import is cleared inland: its containers leave the station only once released, whenever its vessel sails.
+    undeclared_imports = bookings.filter(direction=Direction.IMPORT, declarations__isnull=True, status__in=(
+        BookingStatus.CONFIRMED, BookingStatus.IN_TRANSIT, BookingStatus.AT_STATION))
+    for booking in undeclared_imports:
+        arrives = booking.departure.expected_arrival
+        items.append(WorkItem(
+            SOON if booking.status == BookingStatus.AT_STATION else LATER, arrives, "to_declare",
+            _("Declare the goods of import booking %(ref)s") % {"ref": booking.reference},
+            _("Its containers reach %(station)s %(arrives)s and leave it only once customs release them: declared "
+              "before, they are available as they are discharged.")
+            % {"station": booking.departure.service.station.display_name, "arrives": moment(arrives)},
             reverse("customs:new", args=[booking.reference]), _("Declare goods")))
 
     for declaration in declaration_list(actor=actor).filter(status=DeclarationStatus.DRAFT):

@@ -135,6 +135,23 @@ def test_the_consignee_is_asked_to_book_what_is_announced_for_it_on_vessels_arri
     assert others.title.startswith("Book 1 container of")
 
 
+def test_the_consignee_is_asked_to_declare_an_import_until_customs_have_it_whenever_its_vessel_sails(corridor):
+    a = corridor.actors
+    announce(corridor)
+    booking = book_import(corridor)
+    # The vessel the containers came on sails on: the import is still to be declared, for its inland station.
+    type(corridor.call).objects.filter(pk=corridor.call.pk).update(actual_departure=timezone.now())
+
+    [item] = of_kind(work_queue(a.consignee), "to_declare")
+    assert item.title == f"Declare the goods of import booking {booking.reference}"
+    assert "Yiwu West" in item.detail and item.urgency == LATER
+    assert item.url == f"/declarations/new/{booking.reference}/" and opens(a.consignee.user, item.url) == 200
+    assert not of_kind(work_queue(a.other), "to_declare")
+
+    factories.declaration_released(booking)
+    assert not of_kind(work_queue(a.consignee), "to_declare")
+
+
 def test_the_consignee_is_told_what_to_pick_up_and_whose_free_time_ends(corridor):
     a = corridor.actors
     at_the_station(corridor, NUMBERS, held=NUMBERS[2:])
