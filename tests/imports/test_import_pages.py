@@ -51,6 +51,36 @@ def arrivals_url(corridor) -> str:
     return f"{PORT_IMPORTS}vessel/{corridor.call.reference}/"
 
 
+def nav_links(response) -> dict[str, bool]:
+    """The main navigation's links: where each goes -> whether it is marked as the page shown."""
+    nav = re.search(r'<nav class="site-nav".*?</nav>', response.content.decode(), re.S).group(0)
+    return {href: bool(current) for href, current in re.findall(r'<a href="([^"]+)"( aria-current="page")?', nav)}
+
+
+# --- The main navigation ---------------------------------------------------------------------------------
+
+
+def test_each_party_reaches_its_import_pages_from_the_main_navigation_and_no_other_partys(corridor):
+    a = corridor.actors
+    station, port = signed_in(a.station), signed_in(a.port)
+
+    homes = {party: signed_in(getattr(a, party)).get("/") for party in ("station", "port", "consignee", "railway")}
+    yard = station.get(YARD)
+    port_imports, arrivals = port.get(PORT_IMPORTS), port.get(arrivals_url(corridor))
+
+    assert nav_links(homes["station"])[YARD] is False
+    assert yard.status_code == 200 and "operations/imports_yard.html" in [t.name for t in yard.templates]
+    assert nav_links(yard)[YARD] is True  # shown as the page one is on, as the other links are
+    assert nav_links(homes["port"])[PORT_IMPORTS] is False
+    assert port_imports.status_code == arrivals.status_code == 200
+    assert nav_links(port_imports)[PORT_IMPORTS] is True and nav_links(arrivals)[PORT_IMPORTS] is True
+    assert nav_links(homes["consignee"])[IMPORTS] is False
+    for party, home in homes.items():  # each party's own import page, and no other's
+        links = nav_links(home)
+        assert (YARD in links, PORT_IMPORTS in links, IMPORTS in links) == (
+            party == "station", party == "port", party == "consignee"), party
+
+
 # --- The consignee ---------------------------------------------------------------------------------------
 
 
