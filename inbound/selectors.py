@@ -1,10 +1,13 @@
-"""Reads on imports: the import departures that may take a vessel call's containers inland."""
+"""Reads on imports: the import departures that may take a vessel call's containers inland, and what the port
+announced of the import containers a train carries."""
 
 from collections.abc import Iterable
 from datetime import datetime
 
 from django.utils import timezone
 
+from bookings.models import Container
+from inbound.models import ArrivingContainer
 from inbound.services import import_connection_problems
 from stations.models import Departure, DepartureStatus, Direction, VesselCall
 from stations.selectors import departure_list
@@ -43,3 +46,14 @@ def import_departures_for_calls(*, vessel_calls: Iterable[VesselCall], teu: int 
         found[call.pk] = [d for d in shown[:IMPORT_DEPARTURES_SHOWN] if d.teu_free >= teu
                           and not import_connection_problems(departure=d, vessel_call=call, now=now)]
     return found
+
+
+def with_announcements(containers: list[Container]) -> list[Container]:
+    """Each container with `announced`: the port's announcement of it on its booking's vessel call (gross weight,
+    seal, B/L - what a train carries an import container under: it has no VGM, a shipper's declaration for
+    loading a vessel), or None. One query for the whole list, however many containers."""
+    found = {(row.booking_id, row.number): row for row in ArrivingContainer.objects.filter(
+        booking_id__in={c.booking_id for c in containers}, number__in={c.number for c in containers})}
+    for container in containers:
+        container.announced = found.get((container.booking_id, container.number))
+    return containers

@@ -35,6 +35,7 @@ from bookings.models import (
 from bookings.selectors import travelling_containers
 from customs.selectors import customs_labels
 from inbound import services as inbound
+from inbound.selectors import with_announcements
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotAllowed, StateConflict
 from intermodal.models import Event, PartyKind
@@ -567,13 +568,10 @@ def _railway_departure(actor: Actor, reference: str) -> Departure:
 def _manifest_page(request, actor: Actor, departure: Departure, *, forms: dict | None = None, error: str = "",
                    status: int = 200):
     containers = _manifest_containers(departure)
-    with_vgm = [c for c in containers if c.vgm_kg is not None]
     context = {
         "departure": departure,
         "containers": containers,
         "total_teu": sum(SIZE_TYPES[c.size_type].teu for c in containers if c.size_type in SIZE_TYPES),
-        "total_vgm_kg": sum(c.vgm_kg for c in with_vgm),
-        "missing_vgm": len(containers) - len(with_vgm),
         "dangerous_count": sum(1 for c in containers if c.booking.is_dangerous),
         "can_depart": departure.status in OPEN_DEPARTURE,
         "can_arrive": departure.status == DepartureStatus.DEPARTED,
@@ -588,6 +586,14 @@ def _manifest_page(request, actor: Actor, departure: Departure, *, forms: dict |
     }
     if departure.service.is_import:  # its trains arrive at the station, not at the terminal
         context["delay_form"].fields["estimated_arrival"].label = _("New estimated arrival at the station")
+        # Off a vessel, a box has no VGM (the shipper's, for loading one): the railway carries it under the weight,
+        # seal and B/L the port announced.
+        with_announcements(containers)
+        context["total_gross_kg"] = sum(c.announced.gross_weight_kg for c in containers if c.announced)
+    else:
+        with_vgm = [c for c in containers if c.vgm_kg is not None]
+        context["total_vgm_kg"] = sum(c.vgm_kg for c in with_vgm)
+        context["missing_vgm"] = len(containers) - len(with_vgm)
     return render(request, "operations/railway_manifest.html", context, status=status)
 
 

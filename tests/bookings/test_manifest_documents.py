@@ -49,6 +49,7 @@ def test_the_manifest_prints_every_container_with_totals_in_the_readers_language
     assert any(EMBEDDED in name for name in fonts)
     rows = list(csv.reader(io.StringIO(b"".join(csv_answer.streaming_content).decode("utf-8-sig"))))
     assert rows[0][0] == "Container number" and {row[0] for row in rows[1:]} == set(NUMBERS[:2])
+    assert rows[0][6] == "VGM (kg)" and "B/L" not in rows[0]  # an export's: the shipper's VGM
     assert all(row[6] == "24500.000" or row[6].startswith("24500") for row in rows[1:])
 
 

@@ -388,6 +388,7 @@ def test_the_railway_reports_departed_and_arrived_on_the_manifest(client, shippe
     assert f'data-departure="{reference}"' not in other_station.content.decode()
     assert manifest.context["total_teu"] == 4
     assert manifest.context["total_vgm_kg"] == Decimal("49000")
+    assert "VGM (kg)" in page and "data-total-gross" not in page  # an export train's manifest keeps its VGM
     assert "UN 1263, IMDG class 3" in page
     assert booking.reference in page
     assert any("reported departed" in m for m in messages_of(departed))

@@ -180,8 +180,11 @@ def import_corridor() -> tuple[VesselCall, Departure]:
     call = factories.vessel_call(terminal, etd=now + timedelta(hours=20), imo="9839179", voyage="118E",
                                  reference=IMPORT_VESSEL_CALL, vessel_name="MSC Anna", carrier="MSC",
                                  carrier_scac="MSCU", destinations=("SGSIN",))
-    departure = (Departure.objects.filter(service=service, closing_time__gt=max(call.import_stacked_at, now)
-                                          + timedelta(hours=1)).order_by("planned_departure").first())
+    # The port reports the vessel arrived as the test runs: its containers are then on the stack a handling buffer
+    # after now, not after its ETA, and the departure must still take them then, whatever the time of day.
+    stacked = max(call.import_stacked_at, now + terminal.handling_buffer)
+    departure = (Departure.objects.filter(service=service, closing_time__gt=stacked + timedelta(hours=1))
+                 .order_by("planned_departure").first())
     return call, departure
 
 

@@ -1,10 +1,13 @@
 """Accessibility of the main pages of every party, checked by axe-core (from npm, injected into each page) in a
 real browser: no serious or critical violation - every field labelled, enough contrast, names on controls -
-and no sideways scrolling on a laptop (1366x768) or a tablet (1024x768, 768x1024).
+and no sideways scrolling on a laptop (1366x768) or a tablet (1024x768, 768x1024). The import pages too, on the
+demo's import traffic (journey/demo_imports.py).
 Each person sees the pages in the language of their account (the demo mixes English and Chinese)."""
 
 import pytest
 
+from bookings.models import Booking, BookingStatus, ContainerStatus
+from stations.models import Departure, Direction
 from tests.browser import scenario
 from tests.browser.conftest import LAPTOP, TABLET_LANDSCAPE, TABLET_PORTRAIT
 from tests.browser.pages import axe_violations, log_in, log_out
@@ -12,9 +15,28 @@ from tests.browser.pages import axe_violations, log_in, log_out
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def import_pages() -> dict[str, list[str]]:
+    """The import pages of each party that works them: the consignee's imports and an import booking it may still
+    move (its move form), the station's import yard, the port's arriving vessels and rail-outbound list and a
+    vessel's arrivals, and the manifest of an import train loaded at the terminal."""
+    movable = (Booking.objects.filter(direction=Direction.IMPORT, shipper__code="demo-shipper-a",
+                                      status=BookingStatus.CONFIRMED)
+               .select_related("vessel_call").order_by("reference").first())
+    loaded = (Departure.objects.filter(service__direction=Direction.IMPORT,
+                                       bookings__containers__status=ContainerStatus.ON_TRAIN)
+              .distinct().order_by("planned_departure").first())
+    assert movable is not None and loaded is not None, "the demo has no import traffic (seed_demo_imports)"
+    return {
+        "shipper-a": ["/operations/imports/", f"/bookings/{movable.reference}/"],
+        "yiwu-staff": [f"/operations/station/imports/?station={scenario.STATION}"],
+        "railway": [f"/operations/railway/{loaded.reference}/"],
+        "port": ["/operations/port/imports/", f"/operations/port/imports/vessel/{movable.vessel_call.reference}/"],
+    }
+
+
 def main_pages(state) -> dict[str, list[str]]:
     booking, declaration = state.booking, state.declaration
-    return {
+    pages = {
         "": ["/", "/login/", "/track/", f"/track/?container={scenario.NUMBERS[0]}&booking={booking.reference}",
              "/track/?container=CSQU3054384&booking=BK"],
         "shipper-a": ["/", "/bookings/", "/bookings/?status=draft", "/bookings/new/",
@@ -35,6 +57,9 @@ def main_pages(state) -> dict[str, list[str]]:
         "msa": ["/", "/operations/track/"],
         "gov": ["/", "/figures/"],
     }
+    for username, paths in import_pages().items():
+        pages[username] += paths
+    return pages
 
 
 @pytest.fixture
@@ -101,6 +126,42 @@ def test_the_main_pages_of_every_party_are_accessible_and_fit_laptop_and_tablet(
     page.set_viewport_size(TABLET_PORTRAIT)
     if page.evaluate("document.documentElement.scrollWidth - innerWidth") > 0:
         overflowing["railway report confirmation 768x1024"] = True
+
+    # The import pages after a step: what they then show (a quote, a form's errors, a refusal's message).
+    def after_step(name: str) -> None:
+        page.wait_for_load_state()
+        violations = axe_violations(page)
+        if violations:
+            found[name] = violations
+
+    log_out(page)
+    imports = import_pages()
+    log_in(page, live_server, "shipper-a")
+    page.goto(f"{live_server.url}/operations/imports/")
+    card = page.locator("article[data-vessel-call]:has(input[name=numbers])").first
+    card.locator("input[name=numbers]").first.check()
+    card.locator("select[name=departure]").select_option(index=1)
+    card.locator("input[name=commodity]").fill("Machine parts")
+    card.locator("[data-action=quote]").click()
+    after_step("shipper-a import quote")
+    assert page.locator("[data-quote]").count() == 1
+    page.goto(f"{live_server.url}{imports['shipper-a'][1]}")
+    page.locator("#move button[type=submit]").click()  # no departure chosen
+    after_step("shipper-a refused import booking move")
+    assert page.locator("#id_move-departure").get_attribute("aria-invalid") == "true"
+    log_out(page)
+    log_in(page, live_server, "port")
+    page.goto(f"{live_server.url}{imports['port'][1]}")
+    page.locator("#id_announce_rows").fill("CSQU3054384,42G1,ML1,19800,MEDU1,demo-shipper-a,SGSIN\n")
+    page.locator("[data-action=announce]").click()
+    after_step("port refused announcement")
+    assert page.locator("#id_announce_rows").get_attribute("aria-invalid") == "true"
+    log_out(page)
+    log_in(page, live_server, "yiwu-staff")
+    page.goto(f"{live_server.url}{imports['yiwu-staff'][0]}")
+    page.locator("tr:has([data-holds='customs']) [data-import-gate-out]").first.click()  # customs holds it
+    after_step("yiwu-staff refused import gate-out")
+    assert page.get_by_role("alert").count() >= 1
 
     assert found == {}
     assert overflowing == {}

@@ -44,7 +44,7 @@ def test_journey_import_from_the_vessel_to_the_empty_return_through_the_pages(li
 
     # The port: the vessel's arriving containers pasted from the carrier's list, then its arrival.
     log_in(page, live_server, "port", "en")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Port").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Port", exact=True).click()
     page.locator("[data-port-imports]").click()
     page.locator(f'tr[data-vessel-call="{call.reference}"] a').click()
     page.wait_for_url(f"{live_server.url}/operations/port/imports/vessel/{call.reference}/")

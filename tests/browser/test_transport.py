@@ -90,7 +90,7 @@ def test_journey_d_the_railway_runs_the_train_and_the_port_loads_and_sails_the_v
 
     # The port: the arrival, each container discharged and gated in at the terminal.
     log_in(page, live_server, "port", "en")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Port").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Port", exact=True).click()
     arrival = page.locator(f'#arrival-{departure.reference}')
     screenshot(page, "journey-d-4-port", docs="port")
     for number in numbers:

@@ -2,13 +2,18 @@
 discharge and rail-outbound list; the station's import yard, scan and match-back on the board; the railway's
 manifest, the bookings list and tracking both ways. Reads are scoped: another organisation's object is a 404."""
 
+import csv
+import io
 import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from pypdf import PdfReader
 
 from bookings import services as bookings_services
 from bookings.models import Booking, BookingStatus, Container, ContainerStatus
@@ -45,6 +50,36 @@ def text_of(response) -> str:
 
 def arrivals_url(corridor) -> str:
     return f"{PORT_IMPORTS}vessel/{corridor.call.reference}/"
+
+
+def nav_links(response) -> dict[str, bool]:
+    """The main navigation's links: where each goes -> whether it is marked as the page shown."""
+    nav = re.search(r'<nav class="site-nav".*?</nav>', response.content.decode(), re.S).group(0)
+    return {href: bool(current) for href, current in re.findall(r'<a href="([^"]+)"( aria-current="page")?', nav)}
+
+
+# --- The main navigation ---------------------------------------------------------------------------------
+
+
+def test_each_party_reaches_its_import_pages_from_the_main_navigation_and_no_other_partys(corridor):
+    a = corridor.actors
+    station, port = signed_in(a.station), signed_in(a.port)
+
+    homes = {party: signed_in(getattr(a, party)).get("/") for party in ("station", "port", "consignee", "railway")}
+    yard = station.get(YARD)
+    port_imports, arrivals = port.get(PORT_IMPORTS), port.get(arrivals_url(corridor))
+
+    assert nav_links(homes["station"])[YARD] is False
+    assert yard.status_code == 200 and "operations/imports_yard.html" in [t.name for t in yard.templates]
+    assert nav_links(yard)[YARD] is True  # shown as the page one is on, as the other links are
+    assert nav_links(homes["port"])[PORT_IMPORTS] is False
+    assert port_imports.status_code == arrivals.status_code == 200
+    assert nav_links(port_imports)[PORT_IMPORTS] is True and nav_links(arrivals)[PORT_IMPORTS] is True
+    assert nav_links(homes["consignee"])[IMPORTS] is False
+    for party, home in homes.items():  # each party's own import page, and no other's
+        links = nav_links(home)
+        assert (YARD in links, PORT_IMPORTS in links, IMPORTS in links) == (
+            party == "station", party == "port", party == "consignee"), party
 
 
 # --- The consignee ---------------------------------------------------------------------------------------
@@ -361,6 +396,63 @@ def test_the_manifest_of_an_import_train_runs_from_the_terminal_to_the_station(c
     html = page.content.decode()
     origin = re.search(r"data-origin>([^<]+)<", html).group(1)
     assert origin == corridor.inbound.terminal.display_name
+
+
+# What the port announced of each container: what the railway carries it under (an import has no VGM).
+ANNOUNCED = {NUMBERS[0]: ("MEDU1111111", "ML000101", Decimal("21350")),
+             NUMBERS[1]: ("MEDU2222222", "ML000102", Decimal("18720")),
+             NUMBERS[2]: ("MEDU2222222", "ML000103", Decimal("26480"))}
+
+
+def announce_each(corridor):
+    arrivals.arrivals_announce(actor=corridor.actors.port, vessel_call=corridor.call, items=[
+        arrivals.Announced(number=number, size_type="22G1", bl_number=bl, seal_number=seal, gross_weight_kg=kg,
+                           consignee=corridor.consignee, port_of_loading=corridor.loading)
+        for number, (bl, seal, kg) in ANNOUNCED.items()])
+
+
+def test_an_import_trains_manifest_shows_the_announced_weight_seal_and_bl_and_no_vgm(corridor):
+    announce_each(corridor)
+    book_import(corridor, NUMBERS[:1])
+    client = signed_in(corridor.actors.railway)
+    url = f"/operations/railway/{corridor.departure.reference}/"
+    with CaptureQueriesContext(connection) as one:
+        client.get(url)
+    book_import(corridor, NUMBERS[1:])
+
+    with CaptureQueriesContext(connection) as three:
+        page = client.get(url)
+
+    html, text = page.content.decode(), text_of(page)
+    assert page.status_code == 200
+    assert "VGM" not in text and "data-total-vgm" not in html
+    for number, (bl, seal, kg) in ANNOUNCED.items():
+        row = re.search(rf'<tr data-container="{number}".*?</tr>', html, re.S).group(0)
+        assert bl in row and seal in row and f"{kg:,.0f}" in row, number
+    assert re.search(r"data-total-gross>([^<]+)<", html).group(1) == "66,550"
+    assert len(three.captured_queries) == len(one.captured_queries)  # the announcements in one query
+
+
+def test_an_import_trains_manifest_as_csv_and_pdf_carries_the_announced_weight_seal_and_bl(corridor):
+    announce_each(corridor)
+    book_import(corridor)
+    railway = signed_in(corridor.actors.railway)
+    reference = corridor.departure.reference
+
+    csv_answer = railway.get(f"/departures/{reference}/manifest.csv")
+    pdf = signed_in(corridor.actors.station).get(f"/departures/{reference}/manifest.pdf")
+
+    rows = list(csv.reader(io.StringIO(b"".join(csv_answer.streaming_content).decode("utf-8-sig"))))
+    headers = rows[0]
+    assert "VGM (kg)" not in headers and "Consignee" in headers and "Port of loading" in headers
+    shown = {row[0]: (row[headers.index("B/L")], row[headers.index("Seal")],
+                      Decimal(row[headers.index("Gross weight (kg)")])) for row in rows[1:]}
+    assert shown == ANNOUNCED
+    text = " ".join(" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert pdf.status_code == 200 and "VGM" not in text
+    assert all(bl in text and seal in text and f"{kg:,.0f}" in text for bl, seal, kg in ANNOUNCED.values())
+    assert f"{corridor.inbound.terminal.display_name} → {corridor.inbound.station.display_name}" in text
+    assert "gross weight 66,550 kg" in text
 
 
 def test_tracking_labels_the_import_steps(corridor):
