@@ -38,9 +38,9 @@ from bookings.services import (
 )
 from customs.selectors import released_bookings
 from customs.services import container_released, vessel_loading_customs_check
+from databases import bulk
 from inbound.models import ArrivingContainer, ReturnedEmpty
 from inbound.services import arrivals_of, returned_empty_locked
-from intermodal import bulk
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
 from intermodal.errors import ApplicationError, InvalidInput, NotAllowed, StateConflict

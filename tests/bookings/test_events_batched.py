@@ -14,7 +14,7 @@ from stdnum import iso6346
 
 from bookings import services as bookings_services
 from bookings.models import Booking, BookingStatus, Container, ContainerStatus
-from intermodal import bulk
+from databases import bulk
 from intermodal.access import Actor
 from intermodal.models import Event, OutboxMessage, Scope
 from journey import services as journey

@@ -1,4 +1,4 @@
-"""intermodal.bulk.rows_update writes many rows' changed fields with one UPDATE, each value typed by its column:
+"""databases.bulk.rows_update writes many rows' changed fields with one UPDATE, each value typed by its column:
 text, numbers, booleans, times (and None), foreign keys; rows not given keep theirs."""
 
 from datetime import UTC, datetime
@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from intermodal import bulk
+from databases import bulk
 from intermodal.models import PartyKind
 from stations.models import Departure, Station
 from tests import factories
