@@ -193,9 +193,16 @@ def _days(value) -> float | None:
     return round(value.total_seconds() / 86400, 1) if value is not None else None
 
 
+def _clock(rollup: rollups.Rollup, query: FigureQuery) -> list[dict]:
+    """A free-time clock's sums by month, bucket and currency: read once (a query of the rolled days, one of the
+    live ones) for both its durations and its charges."""
+    return query.remembered(("clock", rollup.model), lambda: rollups.sums(rollup, query,
+                                                                         ("month", "bucket", "currency")))
+
+
 def _durations(rollup: rollups.Rollup, query: FigureQuery, unit) -> dict:
     """Count, median, 90th percentile and mean of a clock's durations, in all and by month, in `unit`."""
-    summary, by_month = rollups.durations(rollup, query, "containers")
+    summary, by_month = rollups.durations(rollup, query, "containers", rows=_clock(rollup, query))
     name = "hours" if unit is _hours else "days"
     monthly = [{"month": month, "containers": row["count"], f"median_{name}": unit(row[0.5]),
                 f"p90_{name}": unit(row[0.9])} for month, row in by_month.items()]
@@ -219,7 +226,13 @@ def detention(query: FigureQuery) -> dict:
 
 
 def _charges(rollup: rollups.Rollup, query: FigureQuery) -> dict:
-    rows = rollups.sums(rollup, query, ("currency",))
+    rows: dict[str, dict] = {}
+    for row in _clock(rollup, query):
+        total = rows.setdefault(row["currency"], {"currency": row["currency"], "containers": 0, "charged": 0,
+                                                  "chargeable_days": 0, "charges": 0})
+        for name in ("containers", "charged", "chargeable_days", "charges"):
+            total[name] += row[name] or 0
+    rows = list(rows.values())
     return {
         "containers": sum(row["containers"] for row in rows),
         "charged": sum(row["charged"] for row in rows),

@@ -111,6 +111,16 @@ class FigureQuery:
         province's year of bookings to find a day's containers (P7, docs/PERFORMANCE.md)."""
         return list(Station.objects.filter(_region_q(self.actor.organisation)).values_list("pk", flat=True))
 
+    @cached_property
+    def _remembered(self) -> dict:
+        return {}
+
+    def remembered(self, key, make):
+        """What `make()` gives, read once for this query (a page's figures that share rows)."""
+        if key not in self._remembered:
+            self._remembered[key] = make()
+        return self._remembered[key]
+
     def covers(self, direction: str) -> bool:
         """Whether the figures asked for include this direction's."""
         return self.direction in (None, direction)

@@ -341,12 +341,14 @@ class Histogram:
                 **{fraction: _as_duration(self.percentile(fraction)) for fraction in FRACTIONS}}
 
 
-def durations(rollup: Rollup, query, count: str, *, flag: str | None = None) -> tuple[dict, dict[date, dict]]:
+def durations(rollup: Rollup, query, count: str, *, flag: str | None = None,
+              rows: list[dict] | None = None) -> tuple[dict, dict[date, dict]]:
     """Count, mean, median and 90th percentile of a duration rollup (duration_rollup) over the period and scope,
     in all and by month, from its histograms: one query of the buckets by month for the rolled days, one for the
-    live ones. `flag` also counts the rows of an extra measure (declarations inspected)."""
+    live ones. `flag` also counts the rows of an extra measure (declarations inspected). `rows`: the rollup's
+    sums grouped by month, bucket and more, when the caller read them already (the rows of a bucket add up)."""
     total, months = Histogram(), {}
-    for row in sums(rollup, query, ("month", "bucket")):
+    for row in sums(rollup, query, ("month", "bucket")) if rows is None else rows:
         values = (row["bucket"], row[count], row["total_seconds"], row["shortest_seconds"], row["longest_seconds"],
                   row[flag] if flag else 0)
         total.add(*values)
