@@ -648,17 +648,11 @@ def parse_args(argv=None):
         parser.error("--warmup cannot be negative")
     if args.capacity > MAX_CAPACITY or args.warmup > MAX_CAPACITY:
         parser.error(f"--capacity and --warmup are at most {MAX_CAPACITY} TEU")
-    if args.import_share is None:
-        try:
-            from bench.generate import import_share_default
-        except ImportError:  # run as a script
-            from generate import import_share_default
-        try:
-            args.import_share = import_share_default()
-        except ValueError:
-            parser.error("BENCH_IMPORT_SHARE must be a number between 0 and 1")
-    if not 0 <= args.import_share <= 1:
-        parser.error("--import-share must be between 0 and 1")
+    try:
+        from bench.generate import import_share_checked
+    except ImportError:  # run as a script
+        from generate import import_share_checked
+    args.import_share = import_share_checked(parser, args.import_share)
     attempts = split(args.attempts, args.import_share)
     if attempts[EXPORT] and attempts[IMPORT] and args.capacity < 2:
         parser.error("--capacity must be at least 2 TEU: one departure of each direction is contended")

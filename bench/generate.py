@@ -824,6 +824,19 @@ class Generated:
         )
 
 
+def import_share_checked(parser, asked: float | None) -> float:
+    """The import share a benchmark's `--import-share` asked for, else BENCH_IMPORT_SHARE, else a third; the
+    parser's error unless between 0 and 1."""
+    if asked is None:
+        try:
+            asked = import_share_default()
+        except ValueError:
+            parser.error("BENCH_IMPORT_SHARE must be a number between 0 and 1")
+    if not 0 <= asked <= 1:
+        parser.error("--import-share must be between 0 and 1")
+    return asked
+
+
 def import_share_default() -> float:
     """BENCH_IMPORT_SHARE, else IMPORT_SHARE: the share every benchmark's fill has unless told."""
     value = os.environ.get("BENCH_IMPORT_SHARE", "").strip()
@@ -970,13 +983,7 @@ def parse_args(argv=None):
                         help="of the bookings, imports (terminal -> station): 0 to 1 (default: BENCH_IMPORT_SHARE, "
                              "else a third)")
     args = parser.parse_args(argv)  # fmt: skip
-    if args.import_share is None:
-        try:
-            args.import_share = import_share_default()
-        except ValueError:
-            parser.error("BENCH_IMPORT_SHARE must be a number between 0 and 1")
-    if not 0 <= args.import_share <= 1:
-        parser.error("--import-share must be between 0 and 1")
+    args.import_share = import_share_checked(parser, args.import_share)
     if not 0 < args.scale <= 10:
         parser.error("--scale must be above 0 and at most 10")
     if not 1 <= args.days <= 3 * DAYS:

@@ -558,14 +558,11 @@ def parse_args(argv=None):
     for name in ("containers", "rounds", "threads", "workers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
-    if args.import_share is None:
-        try:
-            from bench.generate import import_share_default
-        except ImportError:  # run as a script
-            from generate import import_share_default
-        args.import_share = import_share_default()
-    if not 0 <= args.import_share <= 1:
-        parser.error("--import-share must be between 0 and 1")
+    try:
+        from bench.generate import import_share_checked
+    except ImportError:  # run as a script
+        from generate import import_share_checked
+    args.import_share = import_share_checked(parser, args.import_share)
     return args
 
 

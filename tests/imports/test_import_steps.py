@@ -228,13 +228,18 @@ def test_match_back_hands_a_returned_empty_to_an_export_of_the_same_carrier(corr
     assert list(arrivals.returned_empties_for(request)) == []
 
 
+def _next_import_departure(corridor):
+    """The corridor's import departure after the booked one."""
+    return (type(corridor.departure).objects.filter(service=corridor.inbound,
+                                                    planned_departure__gt=corridor.departure.planned_departure)
+            .order_by("planned_departure").first())
+
+
 def test_an_import_waiting_at_the_terminal_can_be_moved_or_cancelled_and_its_containers_booked_again(corridor):
     a = corridor.actors
     announce(corridor)
     booking = book_import(corridor)
-    later = (type(corridor.departure).objects.filter(service=corridor.inbound,
-                                                     planned_departure__gt=corridor.departure.planned_departure)
-             .order_by("planned_departure").first())
+    later = _next_import_departure(corridor)
     arrivals.import_booking_move(actor=a.consignee, booking=booking, departure=later)
     corridor.departure.refresh_from_db()
     later.refresh_from_db()
@@ -253,9 +258,7 @@ def test_an_import_is_moved_to_the_departure_as_it_is_now(corridor):
     a = corridor.actors
     announce(corridor)
     booking = book_import(corridor)
-    later = (type(corridor.departure).objects.filter(service=corridor.inbound,
-                                                     planned_departure__gt=corridor.departure.planned_departure)
-             .order_by("planned_departure").first())
+    later = _next_import_departure(corridor)
     type(later).objects.filter(pk=later.pk).update(status="cancelled")  # since the consignee's page read it
 
     refused(lambda: arrivals.import_booking_move(actor=a.consignee, booking=booking, departure=later),
