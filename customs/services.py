@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from bookings.models import HOLDS_CAPACITY, Booking, BookingStatus, Container, ContainerStatus
 from customs.models import (
@@ -252,6 +253,18 @@ def _sample(declaration: Declaration, rule: RiskRule) -> float:
     return int(digest[:8], 16) / 0x100000000
 
 
+def risk_reason_text(hit: dict) -> str:
+    """A risk rule's reason for selecting a declaration, in the active language (as stored when it was decided,
+    for reasons recorded before their message was kept)."""
+    message = hit.get("message")
+    if not message:
+        return hit.get("reason", "")
+    try:
+        return _(message) % hit.get("params", {})
+    except (KeyError, TypeError, ValueError):
+        return hit.get("reason", "")
+
+
 def risk_assess(declaration: Declaration, rules: Iterable[RiskRule] | None = None) -> list[dict]:
     """Which active rules select this declaration, and why."""
     rules = list(rules if rules is not None else RiskRule.objects.filter(is_active=True))
@@ -264,7 +277,8 @@ def risk_assess(declaration: Declaration, rules: Iterable[RiskRule] | None = Non
             chapters = {str(c).zfill(2) for c in params.get("chapters", [])}
             matched = sorted({line.hs_chapter for line in lines} & chapters)
             if matched:
-                reason = _("HS chapter %(chapters)s is on the watch list.") % {"chapters": ", ".join(matched)}
+                reason = (gettext_noop("HS chapter %(chapters)s is on the watch list."),
+                          {"chapters": ", ".join(matched)})
         elif rule.kind == RiskRuleKind.VALUE_ABOVE:
             try:
                 amount = Decimal(str(params.get("amount", "0")))
@@ -273,15 +287,12 @@ def risk_assess(declaration: Declaration, rules: Iterable[RiskRule] | None = Non
             currency = params.get("currency", "USD")
             total = sum((line.value for line in lines if line.currency == currency), Decimal("0"))
             if amount and total > amount:
-                reason = _("Declared value %(total)s %(cur)s is above %(amount)s.") % {
-                    "total": total,
-                    "cur": currency,
-                    "amount": amount,
-                }
+                reason = (gettext_noop("Declared value %(total)s %(cur)s is above %(amount)s."),
+                          {"total": str(total), "cur": currency, "amount": str(amount)})
         elif rule.kind == RiskRuleKind.DANGEROUS_GOODS:
             dangerous = declaration.booking.un_number or next((line.un_number for line in lines if line.un_number), "")
             if dangerous:
-                reason = _("Dangerous goods (UN %(un)s).") % {"un": dangerous}
+                reason = (gettext_noop("Dangerous goods (UN %(un)s)."), {"un": dangerous})
         elif rule.kind == RiskRuleKind.DECLARANT_HISTORY:
             limit = int(params.get("rejections", 1))
             since = timezone.now() - timedelta(days=int(params.get("days", 365)))
@@ -289,14 +300,19 @@ def risk_assess(declaration: Declaration, rules: Iterable[RiskRule] | None = Non
                 declarant=declaration.declarant, status=DeclarationStatus.REJECTED, decided_at__gte=since
             ).count()
             if rejected >= limit:
-                reason = _("The declarant had %(n)s rejected declarations recently.") % {"n": rejected}
+                reason = (gettext_noop("The declarant had %(n)s rejected declarations recently."), {"n": rejected})
         elif rule.kind == RiskRuleKind.RANDOM:
             rate = float(params.get("rate", 0))
             draw = _sample(declaration, rule)
             if draw < rate:
-                reason = _("Random sample (%(draw).3f below the rate %(rate)s).") % {"draw": draw, "rate": rate}
+                reason = (gettext_noop("Random sample (%(draw).3f below the rate %(rate)s)."),
+                          {"draw": draw, "rate": rate})
         if reason:
-            hits.append({"rule": rule.name, "kind": rule.kind, "agency": rule.agency, "reason": reason})
+            # The reason in the submitter's language for the API and the history, and its message and values,
+            # so that each page says it in its reader's language (risk_reason_text).
+            message, values = reason
+            hits.append({"rule": rule.name, "kind": rule.kind, "agency": rule.agency,
+                         "reason": _(message) % values, "message": message, "params": values})
     return hits
 
 

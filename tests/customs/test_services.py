@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from customs import services
 from customs.models import Decision, Declaration, DeclarationStatus, RiskRule
+from customs.templatetags.risk import risk_reason
 from intermodal.access import Actor
 from intermodal.errors import InvalidInput, NotAllowed, StateConflict
 from intermodal.models import Event, PartyKind
@@ -166,6 +167,24 @@ def test_risk_rules_select_what_they_say_and_record_why(declared, rule, override
         assert declaration.risk_reasons[0]["rule"] == "rule under test"
         assert declaration.risk_reasons[0]["reason"]
         assert declaration.inspection.requested_by == "customs"
+
+
+def test_a_rules_reason_is_said_in_each_readers_language(declared):
+    RiskRule.objects.create(name="value", agency="customs", kind="value_above",
+                            parameters={"amount": "30000", "currency": "USD"})
+    RiskRule.objects.create(name="sample", agency="border_inspection", kind="random", parameters={"rate": "1"})
+    with translation.override("en"):  # submitted by an English-speaking declarant
+        declaration = submitted(declared)
+    hits = {hit["kind"]: hit for hit in declaration.risk_reasons}
+
+    assert hits["value_above"]["reason"].startswith("Declared value")
+    assert hits["random"]["reason"].startswith("Random sample")
+    with translation.override("zh-hans"):
+        said = {kind: risk_reason(hit) for kind, hit in hits.items()}
+    assert said["value_above"].startswith("申报货值") and "USD" in said["value_above"]
+    assert said["random"].startswith("随机抽查")
+    # A reason recorded before its message was kept is shown as it was stored.
+    assert risk_reason({"reason": "Recorded in English"}) == "Recorded in English"
 
 
 def test_random_sampling_is_deterministic(declared):
