@@ -3,7 +3,7 @@ inland station, the time with the consignee (detention), the demurrage and deten
 export empties that were import returns. Rolled up by day like the others (figures/rollups.py); part of
 figures.compute's answer, scoped the same way (direction included: figures/query.py).
 
-The money is the free-time arithmetic of inbound.services.free_time_clock written in SQL (ChargeableDays): the
+The money is the free-time arithmetic of inbound.services.free_time_clock written in SQL (inbound.free_time_sql): the
 day a clock starts is free and not counted, `free_days` follow, every day after them up to the day it ends is
 charged, all in the station's own calendar. tests/figures/test_imports.py holds the two to the same answers.
 """
@@ -14,13 +14,11 @@ from django.conf import settings
 from django.db.models import (
     Case,
     Count,
-    DateField,
     DateTimeField,
     DecimalField,
     DurationField,
     ExpressionWrapper,
     F,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -36,6 +34,7 @@ from django.utils import timezone
 from bookings.models import SIZE_TYPES, Container
 from figures import rollups
 from figures.query import TRAVELLING, FigureQuery, _by_month, _hours, _percent
+from inbound.free_time_sql import ChargeableDays, LocalDate
 from inbound.models import DetentionTime, ImportContainerDay, MatchBackDay, StationDwell
 from inbound.services import DEFAULT_DETENTION_FREE_DAYS, DEFAULT_DETENTION_PER_TEU_DAY
 from intermodal.aggregates import Seconds
@@ -44,29 +43,6 @@ from stations.models import CarrierDetention, Direction
 STATION_ZONE = "booking__departure__service__station__timezone"
 PLACES = {"station": "booking__departure__service__station", "service": "booking__departure__service",
           "shipper": "booking__shipper"}
-
-
-class LocalDate(Func):
-    """The calendar day of a moment in a time zone given by a column (a station's own), as a date."""
-
-    arity = 2
-    output_field = DateField()
-    template = "((%(expressions)s)::date)"
-    arg_joiner = " AT TIME ZONE "
-
-
-class ChargeableDays(Func):
-    """The days charged on a free-time clock that ran from `start` to `end`: the local days after the day it
-    started, less the free days, never below nought (inbound.services.free_time_clock, in SQL)."""
-
-    arity = 4
-    output_field = IntegerField()
-
-    def as_sql(self, compiler, connection, **extra_context):
-        start, end, zone, free_days = (compiler.compile(expression) for expression in self.get_source_expressions())
-        sql = (f"GREATEST(({end[0]} AT TIME ZONE {zone[0]})::date - ({start[0]} AT TIME ZONE {zone[0]})::date "
-               f"- {free_days[0]}, 0)")
-        return sql, (*end[1], *zone[1], *start[1], *zone[1], *free_days[1])
 
 
 def _teu():

@@ -12,13 +12,14 @@ containers still aboard, discharged containers to load on their train.
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, DateTimeField, F, Func, IntegerField, Min, OuterRef, Q, Subquery, Value
+from django.db.models import Count, DateTimeField, F, Min, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings.models import HOLDS_CAPACITY, BookingStatus, Container, ContainerStatus
+from inbound.free_time_sql import FreeDaysLeft
 from inbound.services import DEFAULT_DETENTION_FREE_DAYS
 from intermodal.access import Actor
 from intermodal.templatetags.moments import moment
@@ -31,21 +32,6 @@ S = ContainerStatus
 ARRIVING_SOON = timedelta(days=2)
 STATION = "booking__departure__service__station"
 STATION_ZONE = f"{STATION}__timezone"
-
-
-class FreeDaysLeft(Func):
-    """The days from today to the last free day of a free-time clock that started at `started`, in the station's
-    calendar (`zone`): inbound.services.free_time_clock's last free day (the day it starts is not counted, then
-    `free_days`) less today's date there. 1: tomorrow is the last free day; below 0: charges accrue."""
-
-    arity = 4
-    output_field = IntegerField()
-
-    def as_sql(self, compiler, connection, **extra_context):
-        started, zone, free_days, now = (compiler.compile(expression) for expression in self.get_source_expressions())
-        sql = (f"(({started[0]} AT TIME ZONE {zone[0]})::date + {free_days[0]} "
-               f"- ({now[0]} AT TIME ZONE {zone[0]})::date)")
-        return sql, (*started[1], *zone[1], *free_days[1], *now[1], *zone[1])
 
 
 def _days_left(started: str, free_days, now: datetime) -> FreeDaysLeft:

@@ -105,7 +105,7 @@ def test_a_month_of_demo_history_gives_figures_events_and_rollups(db, api_client
 def test_the_import_share_is_an_option(db):
     call_command("seed_demo", "--quiet", verbosity=0)
 
-    call_command("seed_demo_history", "--days", "12", "--import-share", "0", stdout=StringIO())
+    call_command("seed_demo_history", "--days", "4", "--import-share", "0", stdout=StringIO())
 
     history = Booking.objects.filter(reference__contains="-H")
     assert history.exists() and not history.filter(direction=Direction.IMPORT).exists()
