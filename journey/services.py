@@ -296,9 +296,10 @@ def announcement_of(container: Container) -> ArrivingContainer | None:
     all of its import containers."""
     pending = _deferred.get()
     if pending is None or container.number not in pending.locked:
-        return ArrivingContainer.objects.filter(booking_id=container.booking_id, number=container.number).first()
-    announced = run_memo("announced", lambda: arrivals_of(
-        c for c in pending.locked.values() if c.booking.direction == Direction.IMPORT))
+        announced = arrivals_of([container])
+    else:
+        announced = run_memo("announced", lambda: arrivals_of(
+            c for c in pending.locked.values() if c.booking.direction == Direction.IMPORT))
     return announced.get((container.booking_id, container.number))
 
 
