@@ -20,9 +20,7 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
-    OuterRef,
     Q,
-    Subquery,
     Sum,
     Value,
     When,
@@ -34,11 +32,11 @@ from django.utils import timezone
 from bookings.models import SIZE_TYPES, Container
 from figures import rollups
 from figures.query import TRAVELLING, FigureQuery, _by_month, _hours, _percent
-from inbound.free_time_sql import ChargeableDays, LocalDate
+from inbound.free_time_sql import ChargeableDays, LocalDate, carrier_detention_term
 from inbound.models import DetentionTime, ImportContainerDay, MatchBackDay, StationDwell
 from inbound.services import DEFAULT_DETENTION_FREE_DAYS, DEFAULT_DETENTION_PER_TEU_DAY
 from intermodal.aggregates import Seconds
-from stations.models import CarrierDetention, Direction
+from stations.models import Direction
 
 STATION_ZONE = "booking__departure__service__station__timezone"
 PLACES = {"station": "booking__departure__service__station", "service": "booking__departure__service",
@@ -129,18 +127,13 @@ DWELL = _free_time_rollup(
 )
 
 
-def _carrier_terms(field: str, default):
-    terms = CarrierDetention.objects.filter(carrier_scac=OuterRef("booking__vessel_call__carrier_scac"))
-    return Coalesce(Subquery(terms.values(field)[:1]), Value(default))
-
-
 DETENTION = _free_time_rollup(
     model=DetentionTime,
     rows=lambda: _import_rows(delivered_at__isnull=False, returned_at__isnull=False),
     dated_by="returned_at", started="delivered_at", ended="returned_at",
-    free_days=lambda: _carrier_terms("free_days", DEFAULT_DETENTION_FREE_DAYS),
-    per_teu_day=lambda: _carrier_terms("per_teu_day", DEFAULT_DETENTION_PER_TEU_DAY),
-    currency=lambda: _carrier_terms("currency", "CNY"),
+    free_days=lambda: carrier_detention_term("free_days", DEFAULT_DETENTION_FREE_DAYS),
+    per_teu_day=lambda: carrier_detention_term("per_teu_day", DEFAULT_DETENTION_PER_TEU_DAY),
+    currency=lambda: carrier_detention_term("currency", "CNY"),
 )
 
 

@@ -3,7 +3,13 @@ containers at once (the figures' charges, the home page's reminders): the day a 
 `free_days` follow, every day after them is charged, all in the station's own calendar (a column's time zone).
 tests/figures/test_imports.py and tests/worklists/test_import_queues.py hold them to free_time_clock's answers."""
 
-from django.db.models import DateField, Func, IntegerField
+from django.db.models import DateField, Func, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from stations.models import CarrierDetention
+
+# A container's booking's vessel's carrier, whose detention terms apply (inbound.services.detention_terms_of).
+CARRIER = "booking__vessel_call__carrier_scac"
 
 
 class LocalDate(Func):
@@ -45,3 +51,10 @@ class FreeDaysLeft(Func):
         started, zone, free_days, now = self.get_source_expressions()
         sql, params = _days_past_free_time(compiler, started, now, zone, free_days)
         return f"(-{sql})", params
+
+
+def carrier_detention_term(field: str, default):
+    """One of the detention terms (free_days, per_teu_day, currency) of a container's carrier, `default` for a
+    carrier without terms of its own."""
+    terms = CarrierDetention.objects.filter(carrier_scac=OuterRef(CARRIER))
+    return Coalesce(Subquery(terms.values(field)[:1]), Value(default))

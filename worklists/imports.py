@@ -12,19 +12,19 @@ containers still aboard, discharged containers to load on their train.
 
 from datetime import datetime, timedelta
 
-from django.db.models import Count, DateTimeField, F, Min, OuterRef, Q, Subquery, Value
+from django.db.models import Count, DateTimeField, F, Min, Q, Value
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from bookings.models import HOLDS_CAPACITY, BookingStatus, Container, ContainerStatus
-from inbound.free_time_sql import FreeDaysLeft
+from inbound.free_time_sql import FreeDaysLeft, carrier_detention_term
 from inbound.services import DEFAULT_DETENTION_FREE_DAYS
 from intermodal.access import Actor
 from intermodal.templatetags.moments import moment
 from operations.import_selectors import ARRIVALS_KEPT, OUTBOUND_DAYS
-from stations.models import CarrierDetention, Departure, DepartureStatus, Direction, VesselCall, localised
+from stations.models import Departure, DepartureStatus, Direction, VesselCall, localised
 from worklists.items import LATER, NOW, SOON, WorkItem, count_containers, start_of
 
 S = ContainerStatus
@@ -36,12 +36,6 @@ STATION_ZONE = f"{STATION}__timezone"
 
 def _days_left(started: str, free_days, now: datetime) -> FreeDaysLeft:
     return FreeDaysLeft(F(started), F(STATION_ZONE), free_days, Value(now, output_field=DateTimeField()))
-
-
-def _detention_free_days():
-    """The carrier's detention free days, the default for a carrier without terms (inbound.detention_terms_of)."""
-    terms = CarrierDetention.objects.filter(carrier_scac=OuterRef("booking__vessel_call__carrier_scac"))
-    return Coalesce(Subquery(terms.values("free_days")[:1]), Value(DEFAULT_DETENTION_FREE_DAYS))
 
 
 def _clock_counts(left: str = "left") -> dict:
@@ -113,7 +107,8 @@ def consignee_items(actor: Actor, now: datetime) -> list[WorkItem]:
             station=station, url=f"{page}#import-containers")
 
     out = (containers.filter(status=S.DELIVERED, delivered_at__isnull=False)
-           .annotate(left=_days_left("delivered_at", _detention_free_days(), now))
+           .annotate(left=_days_left("delivered_at", carrier_detention_term("free_days", DEFAULT_DETENTION_FREE_DAYS),
+                                     now))
            .aggregate(**_clock_counts()))
     items += _free_time_items(
         out, today, "detention",
