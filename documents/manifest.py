@@ -14,7 +14,7 @@ from bookings.models import SIZE_TYPES, Container
 from bookings.selectors import travelling_containers
 from customs.selectors import customs_labels
 from documents.papers import Sheet
-from inbound.selectors import with_announcements
+from inbound.selectors import announced_gross_kg, with_announcements
 from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.exports import Table
@@ -43,7 +43,7 @@ class Manifest:
     @property
     def gross_kg(self) -> Decimal:
         """An import train's weight: the gross weights the port announced."""
-        return sum((c.announced.gross_weight_kg for c in self.containers if c.announced), Decimal("0"))
+        return announced_gross_kg(self.containers)
 
 
 def manifest_get(*, actor: Actor, reference: str) -> Manifest:

@@ -3,6 +3,7 @@ announced of the import containers a train carries."""
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -57,3 +58,8 @@ def with_announcements(containers: list[Container]) -> list[Container]:
     for container in containers:
         container.announced = found.get((container.booking_id, container.number))
     return containers
+
+
+def announced_gross_kg(containers: list[Container]) -> Decimal:
+    """The gross weight the port announced of containers read with_announcements: an import train's weight."""
+    return sum((c.announced.gross_weight_kg for c in containers if c.announced), Decimal("0"))

@@ -35,7 +35,7 @@ from bookings.models import (
 from bookings.selectors import travelling_containers
 from customs.selectors import customs_labels
 from inbound import services as inbound
-from inbound.selectors import with_announcements
+from inbound.selectors import announced_gross_kg, with_announcements
 from intermodal.access import Actor
 from intermodal.errors import ApplicationError, NotAllowed, StateConflict
 from intermodal.models import Event, PartyKind
@@ -589,7 +589,7 @@ def _manifest_page(request, actor: Actor, departure: Departure, *, forms: dict |
         # Off a vessel, a box has no VGM (the shipper's, for loading one): the railway carries it under the weight,
         # seal and B/L the port announced.
         with_announcements(containers)
-        context["total_gross_kg"] = sum(c.announced.gross_weight_kg for c in containers if c.announced)
+        context["total_gross_kg"] = announced_gross_kg(containers)
     else:
         with_vgm = [c for c in containers if c.vgm_kg is not None]
         context["total_vgm_kg"] = sum(c.vgm_kg for c in with_vgm)
