@@ -84,6 +84,7 @@ def pytest_configure(config):
     """Point this worker's cache and broker (and the processes its tests start) at its own Redis database. Django
     settings are loaded by now but no cache or broker connection is made yet."""
     _local_receivers_and_lookups()
+    _offline_names()
     index = worker_index()
     shared = os.environ.get("REDIS_URL", "")
     if not index or not shared.startswith(("redis://", "rediss://")):
@@ -109,6 +110,29 @@ def _local_receivers_and_lookups() -> None:
     os.environ.setdefault("WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
     settings.WEBHOOK_ALLOWED_NETWORKS = os.environ["WEBHOOK_ALLOWED_NETWORKS"].split(",")
     settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["public_tracking"] = "100000/min"
+
+
+def _offline_names() -> None:
+    """The egress guard resolves every webhook host name when it is subscribed and sent to. This machine has no
+    internet, so a name the tests use (hooks.example, erp.example, a fuzzed host) never resolves; asking the
+    machine's resolver only adds its stalls (up to seconds for one look-up, at random). In this process names
+    are answered as that resolver would answer them, without asking it: an address literal is itself, localhost
+    is the loopback, any other name does not resolve. tests/notifications/test_egress.py scripts answers of its
+    own; the worker processes the tests start keep the real resolver."""
+    from notifications import egress
+
+    def resolve(host: str, port: int) -> list[str]:
+        for family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                socket.inet_pton(family, host.split("%", 1)[0])
+                return [host]
+            except OSError:
+                continue
+        if host.lower().rstrip(".") == "localhost":
+            return ["127.0.0.1", "::1"]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    egress.resolve = resolve
 
 
 def _distinct_node_ids(items) -> None:
@@ -237,6 +261,25 @@ def fast_password_hashing(settings):
     (it made each user cost about a second on a busy machine). The live server of the browser tests runs in
     this process, so it checks passwords with the same hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="module")
+def demo_seeded(django_db_setup, django_db_blocker):
+    """`seed_demo --quiet` written once for a module's tests (it is seconds of work). The module's tests run
+    inside its transaction (each test's own transaction is a savepoint in it), so what a test writes goes with
+    the test and the demo data with the module."""
+    import io
+
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.test import override_settings
+
+    with (django_db_blocker.unblock(),
+          override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+          transaction.atomic()):
+        call_command("seed_demo", "--quiet", stdout=io.StringIO())
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture

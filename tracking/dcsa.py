@@ -167,10 +167,11 @@ def datetime_param(parameter: str, raw: str) -> datetime:
     if timezone.is_naive(moment):
         raise _invalid(parameter, f"{raw!r} has no time zone offset; send e.g. 2021-04-01T14:12:56+01:00 or ...Z.")
     try:
-        moment.astimezone(UTC)  # 0001-01-01T00:00+03:00 is a valid text but no instant in UTC
+        # 0001-01-01T00:00+03:00 is a valid text but no instant in UTC. And PostgreSQL takes offsets up to 15:59,
+        # Python's up to 23:59: the instant goes on in UTC.
+        return moment.astimezone(UTC)
     except OverflowError:
         raise _invalid(parameter, f"{raw!r} is out of range.") from None
-    return moment
 
 
 def event_query_parse(params) -> tuple[EventQuery, bool]:

@@ -112,6 +112,17 @@ def test_a_bad_query_is_a_400_in_json(shipper, params, field):
     assert field in response.json()["errors"]
 
 
+def test_a_time_zone_offset_beyond_postgresqls_is_taken_as_its_instant(shipper):
+    """+22:30 is a valid offset to Python and ISO 8601, not to PostgreSQL (up to 15:59): the fuzzer's 500."""
+    client = key_client(shipper.org, [Scope.EVENTS_READ])
+
+    far = client.get("/api/edi/iftsta", {"since": "2026-12-04T06:15:35+22:30"})
+    same = client.get("/api/edi/iftsta", {"since": "2026-12-03T07:45:35Z"})
+
+    assert far.status_code == same.status_code == 200
+    assert messages_of(far.content.decode()) == messages_of(same.content.decode())
+
+
 def test_a_key_without_events_read_is_refused(shipper):
     assert iftsta(key_client(shipper.org, [Scope.BOOKINGS_READ])).status_code == 403
 

@@ -25,14 +25,8 @@ pytestmark = pytest.mark.django_db
 S = ContainerStatus
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
-def seeded():
-    call_command("seed_demo", "--quiet", stdout=io.StringIO())
+def seeded(demo_seeded):
     return {c.number: c for c in Container.objects.filter(booking__direction=Direction.IMPORT)
             .select_related("booking__departure__service__station", "booking__vessel_call")}
 

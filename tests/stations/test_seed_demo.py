@@ -29,7 +29,9 @@ from stations.models import (
     VesselCall,
 )
 
-pytestmark = pytest.mark.django_db
+# The demo is seeded once for the module (tests/conftest.py demo_seeded); a test that runs the command again
+# is a rerun, which must change nothing.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("demo_seeded")]
 
 EXPECTED_KINDS = {
     "demo-shipper-a": PartyKind.ENTERPRISE,
@@ -51,12 +53,6 @@ def login_request():
     return RequestFactory().post("/login/")
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    # The command hashes ten passwords and the tests check them: a fast hasher keeps the suite quick.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def run_seed(*args) -> str:
     out = io.StringIO()
     call_command("seed_demo", *args, stdout=out)
@@ -68,7 +64,6 @@ def counts() -> dict[str, int]:
 
 
 def test_running_it_twice_changes_nothing():
-    run_seed("--quiet")
     first = counts()
     tariffs = list(Tariff.objects.order_by("pk").values())
     calls = list(VesselCall.objects.order_by("pk").values())
@@ -82,7 +77,6 @@ def test_running_it_twice_changes_nothing():
 
 
 def test_the_network_has_24_stations_in_20_cities():
-    run_seed("--quiet")
 
     stations = Station.objects.all()
     assert stations.count() == 24
@@ -107,7 +101,6 @@ def test_the_network_has_24_stations_in_20_cities():
 
 
 def test_every_station_has_a_service_and_huzhou_has_a_barge():
-    run_seed("--quiet")
 
     assert not Station.objects.filter(services__isnull=True).exists()
     assert set(Service.objects.values_list("operator__code", flat=True)) == {"demo-railway"}
@@ -129,7 +122,6 @@ def test_every_station_has_a_service_and_huzhou_has_a_barge():
 
 
 def test_every_service_has_a_tariff_per_size_with_road_haulage_dearer():
-    run_seed("--quiet")
 
     for service in Service.objects.prefetch_related("tariffs"):
         tariffs = {t.container_size: t for t in service.tariffs.all()}
@@ -146,7 +138,6 @@ def test_every_service_has_a_tariff_per_size_with_road_haulage_dearer():
 
 
 def test_each_organisation_has_its_kind_and_one_login_with_the_demo_password():
-    run_seed("--quiet")
     run_seed("--quiet")
 
     assert dict(Organisation.objects.values_list("code", "kind")) == EXPECTED_KINDS
@@ -171,7 +162,6 @@ def test_each_organisation_has_its_kind_and_one_login_with_the_demo_password():
 
 
 def test_a_changed_password_survives_a_rerun():
-    run_seed("--quiet")
     user = User.objects.get(username="shipper-a")
     user.set_password("my-own-secret-42")
     user.language = "zh-hans"
@@ -186,7 +176,6 @@ def test_a_changed_password_survives_a_rerun():
 
 
 def test_vessel_calls_cover_the_next_four_weeks_with_valid_imo_numbers_and_cutoffs():
-    run_seed("--quiet")
     now = timezone.now()
 
     # The past weeks' calls that brought the demo's imports have arrived and sailed; the rest are to come.
@@ -226,7 +215,6 @@ def test_vessel_calls_are_the_same_when_seeded_again_the_next_day():
 
 
 def test_departures_are_generated_for_every_service():
-    run_seed("--quiet")
 
     assert Departure.objects.exists()
     assert not Service.objects.filter(departures__isnull=True).exists()
@@ -238,7 +226,6 @@ def test_departures_are_generated_for_every_service():
 
 
 def test_every_seeded_row_passes_model_validation():
-    run_seed("--quiet")
 
     for model in (Organisation, User, Terminal, Location, Station, Service, Tariff, VesselCall, CarrierDetention):
         for obj in model.objects.all():
@@ -246,7 +233,6 @@ def test_every_seeded_row_passes_model_validation():
 
 
 def test_every_demo_carrier_has_detention_terms():
-    run_seed("--quiet")
 
     carriers = set(VesselCall.objects.values_list("carrier_scac", flat=True))
     terms = {t.carrier_scac: t for t in CarrierDetention.objects.all()}
