@@ -5,7 +5,7 @@ import secrets
 import pytest
 from django.core.cache import cache
 
-from intermodal.throttling import AddressRateThrottle
+from intermodal.throttling import AddressRateThrottle, window_keys
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,7 @@ def low_rate(settings, monkeypatch):
 
 def fresh_address() -> str:
     address = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
-    cache.delete(f"throttle_public_tracking_{address}")
+    cache.delete_many(window_keys(f"throttle_public_tracking_{address}", 60, 1_000_000.0))
     return address
 
 
