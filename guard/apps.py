@@ -4,8 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 class GuardConfig(AppConfig):
     """What keeps a hostile world out, importing nothing of the platform: the text policy every input passes
-    (text.py), secrets encrypted at rest (encryption.py), lock-out per account (lockout.py) and the 503 that
-    answers a database outage (outage.py)."""
+    (text.py), secrets encrypted at rest (encryption.py), lock-out per account (lockout.py), rate limits counted
+    in sliding windows (ratelimit.py) and the 503 that answers a database outage (outage.py)."""
 
     name = "guard"
     verbose_name = _("Input and abuse guards")

@@ -2,90 +2,18 @@
 
 Counts live in the shared cache (Redis when REDIS_URL is set), so every web process sees the same ones.
 Rates come from settings (THROTTLE_RATE_KEY / _USER / _ANON in the environment).
-
-A limit "N/period" is kept as a sliding window over two fixed ones: a request is let through when this window's
-count, plus the last window's weighted by the share of it still within one period back, stays within N. Each
-request is one atomic increment (on Redis, with the last window's count read in the same round trip), whatever
-the rate. DRF's own counting kept a list of every request's time within the period, read and written whole by
-each request: at a key's 12,000 a minute, 100 kB moved twice a request, and two requests at once each wrote the
-list without the other's entry, so processes side by side let more through than the limit
-(tests/security/test_throttling.py).
+Counted in sliding windows (guard/ratelimit.py).
 """
 
 import logging
 import math
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
-from rest_framework.throttling import SimpleRateThrottle
 
+from guard.ratelimit import WindowRateThrottle
 from intermodal.access import KeyPrincipal
 
 logger = logging.getLogger(__name__)
-
-
-def window_keys(key: str, duration: int, now: float) -> tuple[str, str]:
-    window = int(now // duration)
-    return f"{key}:{window}", f"{key}:{window - 1}"
-
-
-def window_count(key: str, duration: int, now: float) -> tuple[int, int]:
-    """Count a request under `key` in the window of `now`: (this window's count with it, the last window's)."""
-    current, previous = window_keys(key, duration, now)
-    cache = caches["default"]
-    if isinstance(cache, RedisCache):
-        # One round trip; INCR is atomic. The values are plain integers, as Django's Redis cache keeps them.
-        current, previous = cache.make_and_validate_key(current), cache.make_and_validate_key(previous)
-        pipeline = cache._cache.get_client(current, write=True).pipeline(transaction=False)
-        pipeline.set(current, 0, ex=2 * duration, nx=True)
-        pipeline.incr(current)
-        pipeline.get(previous)
-        _created, count, before = pipeline.execute()
-        return count, int(before or 0)
-    cache.add(current, 0, 2 * duration)
-    return cache.incr(current), cache.get(previous, 0)
-
-
-def window_uncount(key: str, duration: int, now: float) -> None:
-    """Take back a request counted by window_count (one that was refused: refusals do not count)."""
-    caches["default"].decr(window_keys(key, duration, now)[0])
-
-
-class WindowRateThrottle(SimpleRateThrottle):
-    """DRF's SimpleRateThrottle (its rates, cache keys and reading of the address), counted in sliding windows."""
-
-    def allow_request(self, request, view):
-        if self.rate is None:
-            return True
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True
-        self.now = self.timer()
-        self.count, self.before = window_count(self.key, self.duration, self.now)
-        if self._estimate(self.count) <= self.num_requests:
-            return True
-        window_uncount(self.key, self.duration, self.now)
-        self.count -= 1
-        return False
-
-    def _elapsed(self) -> float:
-        """The share of this window gone."""
-        return (self.now % self.duration) / self.duration
-
-    def _estimate(self, count: int) -> float:
-        return self.before * (1 - self._elapsed()) + count
-
-    def wait(self) -> float:
-        """Seconds until one more request would be let through."""
-        room = self.num_requests - 1 - self.count  # what the last window may still weigh for one more
-        if room >= 0:
-            # Within this window, once enough of the last one has slid out.
-            share = 1 - room / self.before if self.before else 0
-            return max(share - self._elapsed(), 0) * self.duration
-        # The next window, once enough of this one has slid out.
-        share = max(1 - (self.num_requests - 1) / self.count, 0) if self.count else 0
-        return (1 - self._elapsed() + share) * self.duration
 
 
 class CallerRateThrottle(WindowRateThrottle):

@@ -9,8 +9,8 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCacheClient
 from rest_framework.test import APIClient
 
+from guard.ratelimit import window_keys
 from intermodal.models import PartyKind
-from intermodal.throttling import window_keys
 from tests import factories
 
 pytestmark = pytest.mark.django_db

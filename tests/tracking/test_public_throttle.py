@@ -5,7 +5,8 @@ import secrets
 import pytest
 from django.core.cache import cache
 
-from intermodal.throttling import AddressRateThrottle, window_keys
+from guard.ratelimit import window_keys
+from intermodal.throttling import AddressRateThrottle
 
 pytestmark = pytest.mark.django_db
 
