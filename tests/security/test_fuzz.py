@@ -60,9 +60,9 @@ PARTY_KINDS = {"demo-shipper-a": PartyKind.ENTERPRISE, "demo-yiwu-station": Part
 PARTIES = list(PARTY_KINDS)
 
 
-def _sample_parameter(name: re.Match) -> str:
+def _sample_parameter(match: re.Match) -> str:
     """A value of a path parameter that its route's converter takes."""
-    name = name.group(1)
+    name = match.group(1)
     if name == "webhook_id":
         return "msg_" + "0" * 32
     if name in ("pk", "id"):
@@ -78,6 +78,8 @@ def coverage_party(method: str, path: str) -> str:
     allowed = (party for party, kind in PARTY_KINDS.items()
                if expected(view_name, method.upper(), kind=kind, caller=Caller.KEY, foreign=False) == Outcome.ALLOW)
     return next(allowed, PARTIES[0])
+
+
 # Run in the served instance's environment: the targets and a key per party, as JSON.
 PREPARE = """
 import json, os, sys

@@ -14,7 +14,6 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from jsonschema import Draft4Validator
@@ -129,15 +128,14 @@ class Consumer:
 
 
 @pytest.fixture(scope="module")
-def history(django_db_setup, django_db_blocker):
-    """The demo network and a short history (the Gateway's scenarios need only a few of each kind of event), once
-    for the module and rolled back at its end (as tests/security/test_fuzz.py does)."""
+def history(demo_seeded, django_db_blocker):
+    """The demo network (tests/conftest.py demo_seeded) and a short history (the Gateway's scenarios need only a
+    few of each kind of event), once for the module and rolled back at its end."""
     # As Django's test client does: requests must not close the connection that holds the module's transaction.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
         with django_db_blocker.unblock(), transaction.atomic():
-            call_command("seed_demo", "--quiet", verbosity=0)
             assert demo_history_create(days=12) > 0
             shipper = Organisation.objects.get(code="demo-shipper-a")
             _key, raw = factories.api_key(shipper, scopes=[Scope.EVENTS_READ, Scope.BOOKINGS_READ])
