@@ -3,8 +3,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 class DatabasesConfig(AppConfig):
-    """Where the data lives, importing nothing of the platform: `make run`'s embedded PostgreSQL (embedded_db.py)
-    and the router that sends stale-tolerant reads to a streaming replica (replicas.py)."""
+    """Where the data lives, importing nothing of the platform: `make run`'s embedded PostgreSQL (embedded_db.py),
+    the router that sends stale-tolerant reads to a streaming replica (replicas.py), and the workers' connections
+    kept from task to task (workers.py)."""
 
     name = "databases"
     verbose_name = _("Databases")
+
+    def ready(self):
+        from databases import workers  # noqa: F401 - connects its signal handlers

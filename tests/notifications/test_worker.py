@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
@@ -153,3 +154,30 @@ def test_a_worker_killed_mid_delivery_does_not_lose_it(shipper, connecting, rece
     assert delivery.status == DeliveryStatus.DELIVERED
     assert set(receiver.ids()) == {delivery.webhook_id}
     assert len(receiver.requests) == 2
+
+
+def _sessions() -> int:
+    """How many connections have ever been opened to the test database (PostgreSQL's own count)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def test_a_worker_keeps_its_database_connection_from_task_to_task(shipper, connecting, private_redis,
+                                                                    worker_factory):
+    """Celery's Django fix-up closed every database connection before and after each task: a new PostgreSQL
+    backend for each relay task, its catalogue caches cold (P6, docs/PERFORMANCE.md). A worker process keeps its
+    connection from task to task, as CONN_MAX_AGE says."""
+    worker = worker_factory(private_redis.url, beat=False, concurrency=1, queues="relay")
+    before = _sessions()
+
+    for _ in range(8):
+        book(shipper.actor, connecting)  # each commit queues a relay task of its own
+
+    wait_for(lambda: not OutboxMessage.objects.filter(processed_at__isnull=True).exists(),
+             what="the relay tasks to run")
+    assert OutboxMessage.objects.count() >= 8
+    worker.stop()  # its backends end and count themselves
+    # The test's own connection is open already; the worker's one process opened one (eight before).
+    assert _sessions() - before <= 2
