@@ -30,7 +30,7 @@ from notifications.models import MATCH_ANY, Delivery, DeliveryStatus, Subscripti
 from notifications.people import at_risk_alerts_task, emails_dispatch, notifications_from_events
 from stations.models import Departure, Station, VesselCall
 from tracking.api import EventOutSerializer
-from tracking.dcsa import dcsa_events, dcsa_matching, event_query_parse, events_as_dcsa
+from tracking.dcsa import EMITTABLE, dcsa_lookups, dcsa_matching, event_query_parse, events_as_dcsa
 from tracking.visibility import visible_ids
 
 logger = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ def subscriptions_for(events: list[Event], places: _Places) -> list[Subscription
     """The active subscriptions a batch may concern, found by the GIN indexes of their match terms: the rest,
     however many, are never read."""
     kinds, keys = batch_terms(events, places)
-    return list(Subscription.objects.select_related("organisation")
+    return list(Subscription.objects.select_related("organisation").defer("secret")  # signed by the sender
                 .filter(is_active=True, match_kinds__overlap=kinds, match_keys__overlap=keys).order_by("id"))
 
 
@@ -214,18 +214,47 @@ def _dcsa_match(query) -> Callable[[Event], bool] | None:
     return match
 
 
-def _dcsa_deliveries(subscriptions: list[Subscription], event_ids: list[int]) -> list[Delivery]:
+class _Seen:
+    """What each organisation may see of a batch (tracking.visibility, one query per organisation) and which of
+    the batch's events DCSA 2.2.0 can carry (one query for the batch), each asked once whatever the number of its
+    subscriptions and formats."""
+
+    def __init__(self, events: list[Event]):
+        self.event_ids = [e.pk for e in events]
+        self._visible: dict[int, set[int]] = {}
+        self._emittable: set[int] | None = None
+
+    def visible(self, organisation: Organisation) -> set[int]:
+        if organisation.pk not in self._visible:
+            self._visible[organisation.pk] = visible_ids(organisation, self.event_ids)
+        return self._visible[organisation.pk]
+
+    def dcsa(self, organisation: Organisation) -> set[int]:
+        """What dcsa_events gives the organisation among the batch's events."""
+        if self._emittable is None:
+            self._emittable = set(Event.objects.filter(pk__in=self.event_ids).filter(EMITTABLE)
+                                  .values_list("pk", flat=True))
+        return self.visible(organisation) & self._emittable
+
+
+def _dcsa_deliveries(subscriptions: list[Subscription], events: list[Event], seen_by: _Seen | None = None,
+                     ) -> list[Delivery]:
     """The DCSA subscriptions' deliveries, organisation by organisation: the events it may be sent read once, their
     DCSA bodies built once, and each subscription's filters applied to them (in Python for kinds and codes, else
-    one query of ids). One query and one set of bodies per subscription cost the relay more than all the rest of
-    a batch (P6, docs/PERFORMANCE.md)."""
+    one query of ids). What the events refer to whoever asks (their stations, trains, vessels) is read once for
+    the batch. One query and one set of bodies per subscription cost the relay more than all the rest of a batch
+    (P6, docs/PERFORMANCE.md)."""
+    seen_by = seen_by or _Seen(events)
     by_org: dict[int, list[Subscription]] = defaultdict(list)
     for subscription in subscriptions:
         by_org[subscription.organisation_id].append(subscription)
     planned: list[Delivery] = []
+    lookups = None
     for subscriptions_of in by_org.values():
-        actor = Actor(organisation=subscriptions_of[0].organisation)
-        seen = list(dcsa_events(actor=actor).filter(pk__in=event_ids).order_by("id"))
+        organisation = subscriptions_of[0].organisation
+        actor = Actor(organisation=organisation)
+        dcsa_ids = seen_by.dcsa(organisation)
+        seen = sorted((e for e in events if e.pk in dcsa_ids), key=lambda e: e.pk)
         if not seen:
             continue
         bodies: dict[int, str] = {}
@@ -239,8 +268,9 @@ def _dcsa_deliveries(subscriptions: list[Subscription], event_ids: list[int]) ->
             else:
                 matching = [e for e in seen if match(e)]
             if matching and not bodies:
+                lookups = lookups or dcsa_lookups(events)
                 bodies = {e.pk: json_body([body]) for e, body in zip(
-                    seen, events_as_dcsa(actor=actor, events=seen), strict=True)}
+                    seen, events_as_dcsa(actor=actor, events=seen, lookups=lookups), strict=True)}
             planned += [Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
                                  topic=topic_of(event), body=bodies[event.pk]) for event in matching]
     return planned
@@ -277,13 +307,13 @@ def deliveries_plan(events: list[Event]) -> list[Delivery]:
     subscriptions = subscriptions_for(events, places)
     if not subscriptions:
         return []
-    event_ids = [e.pk for e in events]
-    visible: dict[int, set[int]] = {}
+    seen_by = _Seen(events)
     by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
     planned: list[Delivery] = []
     bodies: dict[str, dict[int, str]] = {}  # by party kind: what one kind may know of an event, another may not
     iftsta: dict[tuple[int, int], str] = {}
-    planned.extend(_dcsa_deliveries([s for s in subscriptions if s.format == SubscriptionFormat.DCSA], event_ids))
+    planned.extend(_dcsa_deliveries([s for s in subscriptions if s.format == SubscriptionFormat.DCSA], events,
+                                    seen_by))
     planned.extend(_booking_deliveries([s for s in subscriptions if s.format == SubscriptionFormat.DCSA_BOOKING],
                                        events))
     for subscription in (s for s in subscriptions
@@ -291,11 +321,10 @@ def deliveries_plan(events: list[Event]) -> list[Delivery]:
         matching = [e for e in events if subscription_matches(subscription, e, places)]
         if not matching:
             continue
-        if subscription.organisation_id not in visible:
-            visible[subscription.organisation_id] = visible_ids(by_org[subscription.organisation_id], event_ids)
+        visible = seen_by.visible(by_org[subscription.organisation_id])
         kind = by_org[subscription.organisation_id].kind
         for event in matching:
-            if event.pk in visible[subscription.organisation_id]:
+            if event.pk in visible:
                 if subscription.format == SubscriptionFormat.IFTSTA:
                     # An interchange addressed to the organisation (UNB recipient): built for each organisation.
                     body = iftsta_body(by_org[subscription.organisation_id], event, iftsta)

@@ -543,35 +543,63 @@ class _Context:
     containers_by_transport: dict[str, set[str]] = field(default_factory=dict)
 
 
-def _context(actor: Actor, events: list[Event]) -> _Context:
+@dataclass
+class DcsaLookups:
+    """What a page's events refer to that is the same whoever asks: their stations, terminals, vessel calls and
+    departures (with their services' short codes), each kind fetched in one query. The relay reads them once for
+    a batch's events and every organisation it sends them to (dcsa_lookups)."""
+
+    stations: dict[str, Station]
+    terminals: dict[str, Terminal]
+    vessel_calls: dict[str, VesselCall]
+    service_codes: dict[str, str]
+    departure_ids: dict[str, int]
+
+
+def dcsa_lookups(events: list[Event]) -> DcsaLookups:
     def codes(kind: str) -> set[str]:
         return {e.facility_code for e in events if e.facility_kind == kind and e.facility_code}
 
     station_codes, terminal_codes = codes(FacilityKind.STATION), codes(FacilityKind.TERMINAL)
     vessel_refs = {e.transport_reference for e in events
                    if e.mode_of_transport == ModeOfTransport.VESSEL and e.transport_reference}
-    transport_refs = {e.transport_reference for e in events if e.event_type == EventType.TRANSPORT}
     departure_refs = {e.transport_reference for e in events if e.transport_reference
                       and e.mode_of_transport in MODES and e.mode_of_transport != ModeOfTransport.VESSEL}
-    equipment_bookings = {e.booking_reference for e in events
-                          if e.event_type == EventType.EQUIPMENT and e.booking_reference}
-    shipment_bookings = {e.booking_reference for e in events
-                         if e.event_type == EventType.SHIPMENT and e.booking_reference}
-    context = _Context(
+    lookups = DcsaLookups(
         stations={s.code: s for s in Station.objects.filter(code__in=station_codes).only(
             "code", "name", "timezone")} if station_codes else {},
         terminals={t.code: t for t in Terminal.objects.filter(code__in=terminal_codes).only(
             "code", "name")} if terminal_codes else {},
         vessel_calls={c.reference: c for c in VesselCall.objects.filter(reference__in=vessel_refs).only(
             "reference", "vessel_name", "imo_number", "voyage", "carrier_scac")} if vessel_refs else {},
-        bookings_by_departure={},
-        bookings_by_vessel_call={},
+        service_codes={},
+        departure_ids={},
     )
-    departure_ids = {}
     if departure_refs:
         for reference, short_code, pk in Departure.objects.filter(reference__in=departure_refs).values_list(
                 "reference", "service__short_code", "pk"):
-            context.service_codes[reference], departure_ids[reference] = short_code, pk
+            lookups.service_codes[reference], lookups.departure_ids[reference] = short_code, pk
+    return lookups
+
+
+def _context(actor: Actor, events: list[Event], lookups: DcsaLookups | None = None) -> _Context:
+    """The page's context as the caller may know it; `lookups` of these events or more (dcsa_lookups), or read
+    here."""
+    lookups = lookups or dcsa_lookups(events)
+    transport_refs = {e.transport_reference for e in events if e.event_type == EventType.TRANSPORT}
+    equipment_bookings = {e.booking_reference for e in events
+                          if e.event_type == EventType.EQUIPMENT and e.booking_reference}
+    shipment_bookings = {e.booking_reference for e in events
+                         if e.event_type == EventType.SHIPMENT and e.booking_reference}
+    context = _Context(
+        stations=lookups.stations,
+        terminals=lookups.terminals,
+        vessel_calls=lookups.vessel_calls,
+        bookings_by_departure={},
+        bookings_by_vessel_call={},
+        service_codes=lookups.service_codes,
+    )
+    departure_ids = lookups.departure_ids
     if transport_refs or equipment_bookings:
         # The bookings on the page's trains and vessels, and those of its containers' events, with their B/Ls:
         # asked by the trains' and vessels' ids (read above), which the bookings' own indexes find - by their
@@ -734,9 +762,10 @@ def event_as_dcsa(event: Event, context: _Context) -> dict:
     return body
 
 
-def events_as_dcsa(*, actor: Actor, events: list[Event]) -> list[dict]:
-    """The events in DCSA 2.2.0's shape, as the actor's party may know them (tracking.visibility)."""
-    context = _context(actor, events)
+def events_as_dcsa(*, actor: Actor, events: list[Event], lookups: DcsaLookups | None = None) -> list[dict]:
+    """The events in DCSA 2.2.0's shape, as the actor's party may know them (tracking.visibility); `lookups`
+    (dcsa_lookups) of these events or more, when the caller has them."""
+    context = _context(actor, events, lookups)
     return [event_as_dcsa(event, context) for event in as_seen_by(actor.kind, events)]
 
 

@@ -179,9 +179,10 @@ def test_dcsa_subscriptions_get_what_their_filters_give_in_the_database(shipper,
     subscriptions = [subscribe(shipper.org, f"https://a.example/dcsa/{n}", format=SubscriptionFormat.DCSA,
                                dcsa_filters=filters).subscription for n, filters in enumerate(shapes)]
     relay_gate_in(shipper, connecting, parties, NUMBERS[0], 0)
-    event_ids = list(Event.objects.values_list("pk", flat=True))
+    events = list(Event.objects.select_related("reported_by_organisation").order_by("id"))
+    event_ids = [e.pk for e in events]
 
-    planned = relay._dcsa_deliveries(subscriptions, event_ids)
+    planned = relay._dcsa_deliveries(subscriptions, events)
 
     actor = Actor(organisation=shipper.org)
     expected = set()
@@ -195,3 +196,27 @@ def test_dcsa_subscriptions_get_what_their_filters_give_in_the_database(shipper,
     # Each body is the event as the feed shows it to the organisation.
     body = json.loads(next(d.body for d in planned if d.subscription_id == subscriptions[0].pk))
     assert body[0]["eventType"] in ("SHIPMENT", "EQUIPMENT", "TRANSPORT")
+
+
+def test_the_places_dcsa_bodies_name_are_read_once_for_a_batch_whatever_its_organisations(
+        shipper, other_shipper, connecting, parties):
+    """Two shippers' containers gated in at the same station, each shipper with a DCSA subscription to everything:
+    each is sent its own gate-in (what it may see, asked once per organisation for every format), and the station
+    both bodies name is read once for the batch - per organisation, it was a query more for each."""
+    subscriptions = {org.pk: subscribe(org, f"https://{org.code}.example/dcsa", format=SubscriptionFormat.DCSA,
+                                       dcsa_filters={}).subscription for org in (shipper.org, other_shipper.org)}
+    mine = relay_gate_in(shipper, connecting, parties, NUMBERS[0], 0)
+    theirs = relay_gate_in(other_shipper, connecting, parties, NUMBERS[1], 1)
+    events = list(Event.objects.select_related("reported_by_organisation")
+                  .filter(event_code="GTIN", equipment_reference__in=NUMBERS[:2]).order_by("id"))
+    assert {e.booking_reference for e in events} == {mine.reference, theirs.reference}
+
+    with CaptureQueriesContext(connection) as queries:
+        planned = relay.deliveries_plan(events)
+
+    sent = {(d.subscription_id, json.loads(d.body)[0]["documentReferences"][0]["documentReferenceValue"])
+            for d in planned}
+    assert sent == {(subscriptions[shipper.org.pk].pk, mine.reference),
+                    (subscriptions[other_shipper.org.pk].pk, theirs.reference)}
+    stations = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "stations_station"')]
+    assert len(stations) == 1
