@@ -199,10 +199,10 @@ class Event(models.Model):
     mode_of_transport = models.CharField(max_length=10, choices=ModeOfTransport.choices, blank=True)
     transport_reference = models.CharField(max_length=50, blank=True, db_index=True)
 
-    equipment_reference = models.CharField(max_length=11, blank=True, db_index=True)
+    equipment_reference = models.CharField(max_length=11, blank=True)  # indexed with the time (event_equipment_time)
     empty_indicator = models.CharField(max_length=5, choices=EmptyIndicator.choices, blank=True)
 
-    booking_reference = models.CharField(max_length=20, blank=True, db_index=True)
+    booking_reference = models.CharField(max_length=20, blank=True)  # indexed with the time (event_booking_time)
     document_type = models.CharField(max_length=3, choices=DocumentType.choices, blank=True)
     document_reference = models.CharField(max_length=50, blank=True)
 

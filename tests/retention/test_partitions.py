@@ -153,3 +153,34 @@ def test_the_partitioned_table_keeps_its_other_foreign_keys():
             " details, reported_by_organisation_id) VALUES (gen_random_uuid(), 'EQUIPMENT', 'GTIN', 'ACT', now(),"
             " now(), '', '', '', '', '', '', '', '', '', '', '', '{}', -1)")
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+def _index_columns(table: str) -> dict[str, tuple[tuple[str, ...], str, bool]]:
+    """Each index of `table`: (its columns, its definition, whether it is partial)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.relname, array_agg(a.attname ORDER BY k.n), pg_get_indexdef(i.indexrelid),
+                      i.indpred IS NOT NULL
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                 CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                WHERE i.indrelid = %s::regclass GROUP BY c.relname, i.indexrelid, i.indpred""",
+            [table])
+        return {name: (tuple(columns), definition, partial) for name, columns, definition, partial in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("table", ["intermodal_event", "intermodal_event_default", "a month made later"])
+def test_no_index_of_the_events_is_one_another_index_already_answers(table):
+    """Every index is on every monthly partition, weighed by the planner of each look-up over them and updated by
+    every event written (migration 0012): none is the leading columns of another, none a LIKE copy - on the
+    table, its partitions, and a month's partition made after the migration."""
+    if table == "a month made later":
+        partitions_ensure(today=date(2031, 1, 1))
+        table = partition_name(date(2031, 1, 1))
+    indexes = _index_columns(table)
+    assert len(indexes) == 13
+    assert not [name for name, (_columns, definition, _special) in indexes.items() if "pattern_ops" in definition]
+    whole = {name: columns for name, (columns, _definition, partial) in indexes.items() if not partial}
+    covered = [(name, other) for name, columns in whole.items() for other, longer in whole.items()
+               if other != name and len(longer) > len(columns) and longer[:len(columns)] == columns]
+    assert covered == []
