@@ -112,11 +112,11 @@ def summary(steps: list[Step], *, began: float, load_start: tuple, scale: float)
         f"load average {load_start[0]:.1f} at the start, {load_end[0]:.1f} at the end "
         f"(1/5/15 min: {load_end[0]:.1f} / {load_end[1]:.1f} / {load_end[2]:.1f})"
     )
-    print(f"  {'benchmark':<30}{'figure':>9}  {'goal':<24}{'verdict':<9}{'s':>5}  detail")
+    print(f"  {'benchmark':<30}{'figure':>9}  {'goal':<32}{'verdict':<9}{'s':>5}  detail")
     for step in steps:
         seconds = f"{step.seconds:.0f}" if step.status is not None else "-"
         if step.status is None:
-            print(f"  {step.name:<30}{'-':>9}  {step.goal:<24}{'-':<9}{seconds:>5}  {step.note}")
+            print(f"  {step.name:<30}{'-':>9}  {step.goal:<32}{'-':<9}{seconds:>5}  {step.note}")
             continue
         broke = "" if step.status == 0 else f"exit status {step.status}: a result was wrong (see above); "
         if not step.results:
@@ -128,12 +128,12 @@ def summary(steps: list[Step], *, began: float, load_start: tuple, scale: float)
             detail = broke + (last[:70] if last else "see its output above")
             if step.script == "generate.py":
                 verdict, detail = ("done" if step.status == 0 else "FAIL"), broke or "see its output above"
-            print(f"  {step.name:<30}{figure:>9}  {step.goal:<24}{verdict:<9}{seconds:>5}  {detail}")
+            print(f"  {step.name:<30}{figure:>9}  {step.goal:<32}{verdict:<9}{seconds:>5}  {detail}")
             continue
         for result in step.results:
             verdict = "PASS" if result["pass"] else "FAIL"
             print(
-                f"  {result['id']:<30}{result['figure']:>9}  {result['goal']:<24}{verdict:<9}{seconds:>5}  "
+                f"  {result['id']:<30}{result['figure']:>9}  {result['goal']:<32}{verdict:<9}{seconds:>5}  "
                 f"{broke}{result['detail']}"
             )
     print("=" * 118)
