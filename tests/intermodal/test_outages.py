@@ -249,7 +249,7 @@ def redis_waits(monkeypatch):
 def test_with_redis_down_as_broker_and_cache_requests_succeed_as_usual(
         shipper, connecting, private_redis, settings, redis_waits, caplog):  # noqa: F811
     # given: the broker and the cache (rate limits, tracking answers, reference versions) are one Redis, stopped
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+    settings.CACHES = {"default": {"BACKEND": "databases.redis_cache.RedisCache",
                                    "LOCATION": private_redis.url}}
     _key, raw = factories.api_key(shipper.org, scopes=[Scope.BOOKINGS_WRITE, Scope.BOOKINGS_READ, Scope.EVENTS_READ])
     api = APIClient(HTTP_AUTHORIZATION=f"Bearer {raw}")
