@@ -526,24 +526,6 @@ def event_page(*, actor: Actor, params) -> EventPage:
 
 
 @dataclass
-class _Context:
-    """What the events of a page refer to, each kind fetched in one query."""
-
-    stations: dict[str, Station]
-    terminals: dict[str, Terminal]
-    vessel_calls: dict[str, VesselCall]
-    bookings_by_departure: dict[str, list[str]]
-    bookings_by_vessel_call: dict[str, list[str]]
-    # The short code of the service of each departure (a rail or barge transport call).
-    service_codes: dict[str, str] = field(default_factory=dict)
-    # The number of each booking's issued B/L.
-    bills: dict[str, str] = field(default_factory=dict)
-    # The containers of each booking, and those loaded on each train or vessel, that the caller may know.
-    containers_by_booking: dict[str, set[str]] = field(default_factory=dict)
-    containers_by_transport: dict[str, set[str]] = field(default_factory=dict)
-
-
-@dataclass
 class DcsaLookups:
     """What a page's events refer to that is the same whoever asks: their stations, terminals, vessel calls and
     departures (with their services' short codes), each kind fetched in one query. The relay reads them once for
@@ -552,8 +534,24 @@ class DcsaLookups:
     stations: dict[str, Station]
     terminals: dict[str, Terminal]
     vessel_calls: dict[str, VesselCall]
+    # The short code of the service of each departure (a rail or barge transport call), and its id.
     service_codes: dict[str, str]
     departure_ids: dict[str, int]
+
+
+@dataclass
+class _Context:
+    """What the events of a page refer to, each kind fetched in one query: the same for everyone (lookups), and as
+    the caller may know it."""
+
+    lookups: DcsaLookups
+    bookings_by_departure: dict[str, list[str]] = field(default_factory=dict)
+    bookings_by_vessel_call: dict[str, list[str]] = field(default_factory=dict)
+    # The number of each booking's issued B/L.
+    bills: dict[str, str] = field(default_factory=dict)
+    # The containers of each booking, and those loaded on each train or vessel, that the caller may know.
+    containers_by_booking: dict[str, set[str]] = field(default_factory=dict)
+    containers_by_transport: dict[str, set[str]] = field(default_factory=dict)
 
 
 def dcsa_lookups(events: list[Event]) -> DcsaLookups:
@@ -585,29 +583,20 @@ def dcsa_lookups(events: list[Event]) -> DcsaLookups:
 def _context(actor: Actor, events: list[Event], lookups: DcsaLookups | None = None) -> _Context:
     """The page's context as the caller may know it; `lookups` of these events or more (dcsa_lookups), or read
     here."""
-    lookups = lookups or dcsa_lookups(events)
     transport_refs = {e.transport_reference for e in events if e.event_type == EventType.TRANSPORT}
     equipment_bookings = {e.booking_reference for e in events
                           if e.event_type == EventType.EQUIPMENT and e.booking_reference}
     shipment_bookings = {e.booking_reference for e in events
                          if e.event_type == EventType.SHIPMENT and e.booking_reference}
-    context = _Context(
-        stations=lookups.stations,
-        terminals=lookups.terminals,
-        vessel_calls=lookups.vessel_calls,
-        bookings_by_departure={},
-        bookings_by_vessel_call={},
-        service_codes=lookups.service_codes,
-    )
-    departure_ids = lookups.departure_ids
+    context = _Context(lookups=lookups or dcsa_lookups(events))
+    departure_ids, vessel_calls = context.lookups.departure_ids, context.lookups.vessel_calls
     if transport_refs or equipment_bookings:
         # The bookings on the page's trains and vessels, and those of its containers' events, with their B/Ls:
         # asked by the trains' and vessels' ids (read above), which the bookings' own indexes find - by their
         # references, the planner read every departure of the year to join them (P8).
         rows = _bookings_travelling(actor).filter(
             Q(departure_id__in=sorted(departure_ids[r] for r in transport_refs if r in departure_ids))
-            | Q(vessel_call_id__in=sorted(context.vessel_calls[r].pk for r in transport_refs
-                                          if r in context.vessel_calls))
+            | Q(vessel_call_id__in=sorted(vessel_calls[r].pk for r in transport_refs if r in vessel_calls))
             | Q(reference__in=equipment_bookings)
         ).values_list("reference", "departure__reference", "vessel_call__reference", "bill_of_lading__status",
                       "bill_of_lading__number").order_by("reference")
@@ -641,9 +630,9 @@ def _context(actor: Actor, events: list[Event], lookups: DcsaLookups | None = No
 
 def _facility(event: Event, context: _Context) -> Station | Terminal | None:
     if event.facility_kind == FacilityKind.STATION:
-        return context.stations.get(event.facility_code)
+        return context.lookups.stations.get(event.facility_code)
     if event.facility_kind == FacilityKind.TERMINAL:
-        return context.terminals.get(event.facility_code)
+        return context.lookups.terminals.get(event.facility_code)
     return None
 
 
@@ -667,7 +656,7 @@ def _transport_call(event: Event, context: _Context) -> dict | None:
     if event.mode_of_transport not in MODES or not event.transport_reference:
         return None
     call: dict = {"transportCallID": event.transport_reference, "modeOfTransport": event.mode_of_transport}
-    service_code = context.service_codes.get(event.transport_reference)
+    service_code = context.lookups.service_codes.get(event.transport_reference)
     if event.mode_of_transport != ModeOfTransport.VESSEL and service_code:
         call["carrierServiceCode"] = service_code
     if event.location_unlocode:
@@ -677,7 +666,7 @@ def _transport_call(event: Event, context: _Context) -> dict | None:
     facility = _facility(event, context)
     if facility is not None:
         call["otherFacility"] = facility.name if 0 < len(facility.name) <= 50 else facility.code
-    vessel_call = context.vessel_calls.get(event.transport_reference)
+    vessel_call = context.lookups.vessel_calls.get(event.transport_reference)
     if event.mode_of_transport == ModeOfTransport.VESSEL and vessel_call is not None:
         call["exportVoyageNumber"] = vessel_call.voyage
         vessel = {"vesselIMONumber": vessel_call.imo_number, "vesselName": vessel_call.vessel_name[:35]}
