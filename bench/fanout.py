@@ -8,9 +8,11 @@ The network: 1,000 shippers, each with a booking (one container) on one of 100 d
 (10 bookings a train), and ten subscriptions, standard and DCSA, of every shape shippers make: everything, a kind
 of event ("equipment.*", "equipment.gtin", "transport.*", load and discharge, one that nothing here matches), its
 booking, DCSA unfiltered, DCSA EQUIPMENT, DCSA TRANSPORT: 10,000 active subscriptions, each sending to one of
-the 100 receivers (a shipper's ten to ten different ones). The station operator has none: a subscription to
-everything at a station takes every event, more than one receiver of a slot can answer (it would time out and be
-disabled, which is the receiver's limit, not the platform's).
+the 100 receivers (a shipper's ten to ten different ones, and every receiver as many of each shape: each is
+offered the same share of the events; the round line prints the busiest receiver's deliveries against the mean).
+The station operator has none: a subscription to everything at a station takes every event, more than one
+receiver of a slot can answer (it would time out and be disabled, which is the receiver's limit, not the
+platform's).
 
 The receivers (one asyncio process, a port each) answer after 50-300 ms (uniform, seeded), 1 % of requests with
 503, and serve `--slots` requests at a time each (a small partner's endpoint; the others wait for a slot). Each
@@ -236,6 +238,7 @@ class Network:
     shipper_of: dict  # booking reference -> shipper organisation id
     expected: dict  # subscription id -> (organisation id, booking reference or "", codes taken)
     subscription_ids: list
+    receiver_of: dict  # subscription id -> receiver number
 
 
 def network_create(parties, shippers: int, receivers: Receivers) -> Network:
@@ -275,13 +278,17 @@ def network_create(parties, shippers: int, receivers: Receivers) -> Network:
             shipper_of[booking.reference] = organisation.pk
         by_departure.append((departure.reference, refs))
 
-    rows, shapes = [], []
+    rows, shapes, receiver_numbers = [], [], []
     booking_of = {pk: ref for ref, pk in shipper_of.items()}
-    for organisation in organisations:
+    # Shape k of shipper i goes to receiver (i + k * step) mod the receivers: a shipper's ten to ten receivers, and
+    # every receiver as many subscriptions of each shape, so that each is offered the same share of the events.
+    step = max(receivers.count // len(SHIPPER_SUBSCRIPTIONS), 1)
+    for i, organisation in enumerate(organisations):
         booking_ref = booking_of[organisation.pk]
-        for kind, kinds, by_booking, codes in SHIPPER_SUBSCRIPTIONS:
-            n = len(rows)
-            fields = {"organisation": organisation, "url": receivers.url(n, f"s{n}"), "name": f"bench {n}",
+        for k, (kind, kinds, by_booking, codes) in enumerate(SHIPPER_SUBSCRIPTIONS):
+            n, receiver = len(rows), (i + k * step) % receivers.count
+            receiver_numbers.append(receiver)
+            fields = {"organisation": organisation, "url": receivers.url(receiver, f"s{n}"), "name": f"bench {n}",
                       "subscription_id": uuid.uuid4()}
             if kind == "dcsa":
                 fields.update(format=SubscriptionFormat.DCSA, event_kinds=[], secret=dcsa_secret(),
@@ -297,7 +304,8 @@ def network_create(parties, shippers: int, receivers: Receivers) -> Network:
         made = Subscription.objects.bulk_create(rows, batch_size=2000)
     expected = {s.pk: shape for s, shape in zip(made, shapes, strict=True)}
     return Network(station=station, departures=by_departure, shipper_of=shipper_of,
-                   expected=expected, subscription_ids=[s.pk for s in made])
+                   expected=expected, subscription_ids=[s.pk for s in made],
+                   receiver_of={s.pk: r for s, r in zip(made, receiver_numbers, strict=True)})
 
 
 def expected_pairs(network: Network, events: list[tuple[int, str, str, str]]) -> set[tuple[int, int]]:
@@ -375,6 +383,7 @@ class Round:
     p99_delivered_ms: float
     deliveries: int
     retried: int
+    busiest: float  # the busiest receiver's deliveries over the mean receiver's
     problems: list
 
 
@@ -467,7 +476,18 @@ def round_run(network: Network, operator, receivers: Receivers, plan, per_event:
                  p50_ms=common.percentile(latencies, 50), p99_ms=common.percentile(latencies, 99),
                  p99_delivered_ms=common.percentile(delivered, 99), deliveries=len(deliveries),
                  retried=sum(1 for w in first_receipt if w not in delivered_receipt or delivered_receipt[w] !=
-                             first_receipt[w]), problems=problems)
+                             first_receipt[w]), busiest=busiest_share(network, pairs, receivers.count),
+                 problems=problems)
+
+
+def busiest_share(network: Network, pairs: set[tuple[int, int]], receivers: int) -> float:
+    """The deliveries of the busiest receiver over the mean receiver's. At 1.0 every receiver is offered the
+    round's share of its capacity; above, the busiest is offered more, and the round cannot go faster than it."""
+    per_receiver: dict[int, int] = {}
+    for subscription, _event in pairs:
+        receiver = network.receiver_of[subscription]
+        per_receiver[receiver] = per_receiver.get(receiver, 0) + 1
+    return max(per_receiver.values()) / (len(pairs) / receivers) if pairs else 0.0
 
 
 # --- Main ---------------------------------------------------------------------------------------------
@@ -602,7 +622,8 @@ def main(argv=None) -> int:
             print(f"  round {n + 1}: capacity {result.capacity:6.0f}/s, offered {result.offered:6.0f}/s, delivered "
                   f"{result.rate:6.0f}/s ({result.rate / result.capacity:.2f}); commit to first receipt p50 "
                   f"{result.p50_ms:.0f} ms, p99 {result.p99_ms:.0f} ms; to the 2xx p99 {result.p99_delivered_ms:.0f}"
-                  f" ms ({result.retried} retried); {result.deliveries:,} deliveries of {per_event:.1f} an event; "
+                  f" ms ({result.retried} retried); {result.deliveries:,} deliveries of {per_event:.1f} an event, the "
+                  f"busiest receiver's {result.busiest:.2f} x the mean; "
                   f"load average {os.getloadavg()[0]:.1f}", flush=True)
             for problem in result.problems:
                 print(f"    WRONG: {problem}")
