@@ -515,13 +515,10 @@ WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=60)
 # A queued delivery not sent after this long is queued again (its broker message was lost).
 WEBHOOK_REQUEUE_AFTER_SECONDS = env.int("WEBHOOK_REQUEUE_AFTER_SECONDS", default=300)
 # Deliveries sent by one task: a subscription's, or the few of many subscriptions packed together (an event's
-# for its subscribers, notifications.delivery.send_batches); posts to one subscription's receiver at the same time
-# (a subscription with fewer waiting is packed with others); threads that post, for the whole worker process (its
-# send tasks share them; made as needed): posts in flight, 256 for the 64 send tasks of docker-compose.yml's
-# threads pool (P6 with 100 receivers of 50-300 ms: 64 posting threads capped it at 160 deliveries a second).
+# for its subscribers, notifications.delivery.send_batches); posts under way to one receiver (a host and port) at
+# once, from all the send tasks of a worker process (notifications.posting: the others wait their turn there).
 WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=100)
 WEBHOOK_RECEIVER_POSTS = env.int("WEBHOOK_RECEIVER_POSTS", default=8)
-WEBHOOK_POST_THREADS = env.int("WEBHOOK_POST_THREADS", default=256)
 # A subscription's batch is posted one delivery after the other while the receiver answers within this many
 # milliseconds on average; once it is slower, the rest go WEBHOOK_RECEIVER_POSTS at a time.
 WEBHOOK_PARALLEL_AFTER_MS = env.int("WEBHOOK_PARALLEL_AFTER_MS", default=20)

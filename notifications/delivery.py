@@ -11,18 +11,15 @@ the subscription at once, WEBHOOK_DISABLE_AFTER_FAILURES failed attempts in a ro
 organisation is told.
 """
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import logging
 import math
 import random
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-import urllib3
 from celery import shared_task
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connection, transaction
@@ -31,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 from standardwebhooks.webhooks import Webhook
 
-from notifications import egress
+from notifications import egress, posting
 from notifications.models import (
     Delivery,
     DeliveryAttempt,
@@ -46,6 +43,11 @@ logger = logging.getLogger(__name__)
 # What an attempt's row says from its claim until its outcome is written (and for good when it never is).
 OUTCOME_NOT_RECORDED = gettext_noop(
     "No outcome recorded: the post is under way, or its worker stopped or lost the database before recording it.")
+# A post that could not start before its batch's lease would no longer cover it (the receiver's other posts held
+# every turn): not made, the attempt not counted, the delivery due again at once (the sweep queues it).
+NOT_POSTED = gettext_noop("Not sent: the receiver was busy with earlier posts.")
+# A post starts no later than this long before its lease ends: its connection and answer fit in what is left.
+START_MARGIN_SECONDS = 5
 # A send that meets a database error is tried again this many times, 1, 2, 4 ... 30 seconds apart (about six
 # minutes in all); then the sweep's requeue (WEBHOOK_REQUEUE_AFTER_SECONDS) and the leases take over.
 DATABASE_ERRORS = (DatabaseError, InterfaceError)
@@ -56,35 +58,6 @@ DCSA_API_VERSION = "2.2.0"
 # DCSA Booking notifications (bkg/): signed as Standard Webhooks, with the Booking API's version.
 BKG_API_VERSION = "2.0.5"
 USER_AGENT = "intermodal-webhooks/1"
-
-_pool: urllib3.PoolManager | None = None
-_posters: ThreadPoolExecutor | None = None
-_posters_lock = threading.Lock()
-
-
-def _http() -> urllib3.PoolManager:
-    """One connection pool per worker process (created after the fork), keeping a connection to a receiver for
-    each thread that posts to it (fewer, and every batch opened new connections and threw them away), for up to
-    a thousand receivers (a host and port each: with 50, a hundred receivers' pools pushed each other out, and
-    every post opened a connection)."""
-    global _pool
-    if _pool is None:
-        _pool = urllib3.PoolManager(num_pools=1000, maxsize=max(settings.WEBHOOK_RECEIVER_POSTS, 1),
-                                    retries=False)
-    return _pool
-
-
-def _threads() -> ThreadPoolExecutor:
-    """The threads that post, kept for the life of the worker process (created after the fork): starting
-    WEBHOOK_POST_THREADS threads for every batch cost a tenth of a batch's time. One for the process, whatever
-    its pool: a worker of the threads pool runs many send tasks at once."""
-    global _posters
-    with _posters_lock:
-        if _posters is None:
-            _posters = ThreadPoolExecutor(max_workers=max(settings.WEBHOOK_POST_THREADS, 1),
-                                          thread_name_prefix="webhook-post")
-    return _posters
-
 
 def retry_delays() -> list[int]:
     return list(settings.WEBHOOK_RETRY_DELAYS)
@@ -194,56 +167,33 @@ def _claim_due(delivery_ids: list[int], now: datetime, lease: datetime) -> list[
 def lease_for(count: int) -> timedelta:
     """How long a claimed batch stays taken: long enough for its worst case (a receiver that hangs must not
     let the sweep send the batch twice): posts one after the other just under WEBHOOK_PARALLEL_AFTER_MS on
-    average, then one that times out, then the rest timing out a round of WEBHOOK_RECEIVER_POSTS at a time."""
+    average, then one that times out, then the rest timing out a round of WEBHOOK_RECEIVER_POSTS at a time. Other
+    batches' posts to the same receiver may hold its turns longer: a post whose turn has not come
+    START_MARGIN_SECONDS plus the timeouts before the lease ends is not made (_post_all)."""
     rounds = 1 + math.ceil(count / _per_receiver())
     worst = (count * settings.WEBHOOK_PARALLEL_AFTER_MS / 1000
              + rounds * (settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT) + 5)
     return timedelta(seconds=max(settings.WEBHOOK_LEASE_SECONDS, math.ceil(worst)))
 
 
-def _post(delivery: Delivery) -> tuple[datetime, int | None, int, str]:
-    """POST the delivery once: (started, HTTP status or None, latency in ms, error). The receiver's host is
-    resolved and checked by the egress guard, and the post connects to the address checked (Host header and
-    TLS server name those of the URL); no redirect is followed. The error says what failed, in words that tell
-    nothing of the platform's network: no errno, and one text for every way a connection can fail."""
-    started = timezone.now()
-    headers = request_headers(delivery.subscription, delivery, started)
-    clock = time.monotonic()
+async def _post(delivery: Delivery, start_by: datetime) -> tuple[datetime | None, int | None, int, str]:
+    """POST the delivery once: (started, HTTP status or None, latency in ms, error); started is None when the post
+    was not made (its receiver gave it no turn before `start_by`). The receiver's host is resolved and checked by
+    the egress guard, and the post connects to the address checked (notifications.posting)."""
+    poster = posting.poster()
     try:
-        where = egress.target(delivery.subscription.url)
+        where = await poster.target(delivery.subscription.url)
     except egress.EgressRefused as refused:
-        return started, None, 0, str(refused)[:250]
-    headers["Host"] = where.host_header
+        return timezone.now(), None, 0, str(refused)[:250]
     try:
-        pool = _http().connection_from_host(
-            where.address, port=where.port, scheme=where.scheme,
-            pool_kwargs={"server_hostname": where.host} if where.scheme == "https" else None)
-        response = pool.urlopen(
-            "POST", where.path, body=delivery.body.encode(), headers=headers,
-            timeout=urllib3.Timeout(connect=settings.WEBHOOK_CONNECT_TIMEOUT, read=settings.WEBHOOK_READ_TIMEOUT),
-            retries=False, redirect=False, assert_same_host=False, preload_content=False,
-        )
-        # Read (and drop) at most 64 KiB of the answer; the connection goes back to the pool.
-        response.read(65536)
-        response.release_conn()
-        code, error = response.status, ""
-        if not 200 <= code < 300:
-            error = f"HTTP {code}"
-    except urllib3.exceptions.HTTPError as problem:
-        code, error = None, _failure_text(problem)
-    latency = int((time.monotonic() - clock) * 1000)
+        async with poster.turn(where, (start_by - timezone.now()).total_seconds()):
+            started = timezone.now()  # signed as of now, not as of when it began to wait
+            headers = request_headers(delivery.subscription, delivery, started)
+            headers["Host"] = where.host_header
+            code, latency, error = await poster.post(where, delivery.body.encode(), headers)
+    except posting.NotPosted:
+        return None, None, 0, NOT_POSTED
     return started, code, latency, error
-
-
-def _failure_text(problem: urllib3.exceptions.HTTPError) -> str:
-    if isinstance(problem, urllib3.exceptions.ReadTimeoutError):
-        return gettext_noop("The receiver did not answer in time.")
-    if isinstance(problem, urllib3.exceptions.SSLError):
-        return gettext_noop("The TLS handshake with the receiver failed (its certificate or protocol).")
-    if isinstance(problem, urllib3.exceptions.ProtocolError | urllib3.exceptions.NewConnectionError
-                  | urllib3.exceptions.ConnectTimeoutError):
-        return gettext_noop("The receiver could not be reached, or closed the connection before answering.")
-    return gettext_noop("The request to the receiver failed.")
 
 
 def _succeeded(code: int | None) -> bool:
@@ -263,12 +213,17 @@ def _next_state(delivery: Delivery, code: int | None, error: str, now: datetime)
 def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
     """Write what the attempts gave, all in one transaction: attempt log, each delivery's new state (delivered,
     retry at, or given up), the subscriptions' runs of failures, and disabling. A delivery whose lease ran out
-    and that another worker took over keeps that worker's outcome ("superseded")."""
+    and that another worker took over keeps that worker's outcome ("superseded"). A post not made (NOT_POSTED)
+    is no attempt: its row goes, and its delivery is due again."""
 
     now = timezone.now()
+    order = [d.pk for d, _outcome in outcomes]
+    unposted = [d for d, (started, *_rest) in outcomes if started is None]
+    outcomes = [(d, outcome) for d, outcome in outcomes if outcome[0] is not None]
     states = {d.pk: _next_state(d, code, error, now) for d, (_started, code, _latency, error) in outcomes}
     with transaction.atomic():
-        applied = _record_outcomes(outcomes, states)
+        taken_back = _record_unposted(unposted, now)
+        applied = _record_outcomes(outcomes, states) if outcomes else set()
         # The subscriptions' runs of failures change only when an attempt failed, or when one succeeded after
         # failures (as the subscription stood at the claim): otherwise no lock on them, so the batches of one
         # subscription record side by side.
@@ -277,12 +232,12 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
         subscriptions = {s.pk: s for s in Subscription.objects.select_for_update().filter(pk__in=subscription_ids)}
         failures = {pk: s.consecutive_failures for pk, s in subscriptions.items()}
         disable: dict[int, str] = {}
-        results: list[str] = []
+        results = {d.pk: DeliveryStatus.PENDING if d.pk in taken_back else "superseded" for d in unposted}
         for delivery, (_started, code, _latency, _error) in outcomes:
             if delivery.pk not in applied:
-                results.append("superseded")
+                results[delivery.pk] = "superseded"
                 continue
-            results.append(states[delivery.pk][0])
+            results[delivery.pk] = states[delivery.pk][0]
             if delivery.is_test:
                 continue
             if _succeeded(code):
@@ -302,7 +257,30 @@ def _record(outcomes: list[tuple[Delivery, tuple]]) -> list[str]:
             if subscription.is_active:
                 subscription_disable(subscription, reason)
                 transaction.on_commit(lambda pk=pk: notify_subscription_disabled(pk))
-    return results
+    return [results[pk] for pk in order]
+
+
+def _record_unposted(unposted: list[Delivery], now: datetime) -> set[int]:
+    """The posts not made: their attempts' rows (written at the claim) deleted, their deliveries pending and due
+    now, the attempt not counted, unmarked as queued (the sweep queues them); returns those still this worker's."""
+    if not unposted:
+        return set()
+    numbers = [[d.pk for d in unposted], [d.attempts for d in unposted]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""DELETE FROM {DeliveryAttempt._meta.db_table} attempt USING unnest(%s::bigint[], %s::int[])
+                       AS unposted (id, number)
+                 WHERE attempt.delivery_id = unposted.id AND attempt.number = unposted.number""",  # noqa: S608
+            numbers)
+        cursor.execute(
+            f"""UPDATE {Delivery._meta.db_table} delivery
+                   SET status = %s, attempts = delivery.attempts - 1, lease_until = NULL, next_attempt_at = %s,
+                       dispatched_at = NULL
+                  FROM unnest(%s::bigint[], %s::int[]) AS unposted (id, number)
+                 WHERE delivery.id = unposted.id AND delivery.status = %s AND delivery.attempts = unposted.number
+             RETURNING delivery.id""",  # noqa: S608 - the model's table
+            [DeliveryStatus.PENDING, now, *numbers, DeliveryStatus.SENDING])
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _record_outcomes(outcomes: list[tuple[Delivery, tuple]], states: dict[int, tuple]) -> set[int]:
@@ -339,7 +317,7 @@ def _record_outcomes(outcomes: list[tuple[Delivery, tuple]], states: dict[int, t
 
 def deliveries_send(delivery_ids: list[int]) -> list[str]:
     """Send the due deliveries among `delivery_ids` (one subscription's, usually): claimed together, posted
-    (side by side on a few threads when the receiver is slow: it holds up only its own batch), recorded
+    (side by side when the receiver is slow: it holds up only its own posts), recorded
     together. OutcomesNotRecorded when the database failed after the posts (it carries their outcomes)."""
     claimed = _claim(delivery_ids)
     if not claimed:
@@ -361,7 +339,7 @@ class OutcomesNotRecorded(Exception):
 
 
 def _outcomes_dumped(outcomes: list[tuple[Delivery, tuple]]) -> list[list]:
-    return [[d.pk, d.attempts, started.isoformat(), code, latency, error]
+    return [[d.pk, d.attempts, started.isoformat() if started else None, code, latency, error]
             for d, (started, code, latency, error) in outcomes]
 
 
@@ -375,7 +353,8 @@ def outcomes_record(dumped: list[list]) -> list[str]:
         if delivery is None:  # deleted meanwhile (retention): nothing to record on
             continue
         delivery.attempts = number  # the attempt this post was: a newer one by another worker supersedes it
-        outcomes.append((delivery, (datetime.fromisoformat(started), code, latency, error)))
+        moment = datetime.fromisoformat(started) if started else None  # None: not posted
+        outcomes.append((delivery, (moment, code, latency, error)))
     if not outcomes:
         return []
     _with_subscriptions([delivery for delivery, _outcome in outcomes])
@@ -387,26 +366,31 @@ def _per_receiver() -> int:
 
 
 def _post_all(claimed: list[Delivery]) -> list[tuple]:
-    """Post a batch. Of many subscriptions (fewer than WEBHOOK_RECEIVER_POSTS each): all side by side. Of one: one
-    after the other while the receiver answers within WEBHOOK_PARALLEL_AFTER_MS on average, the rest
-    WEBHOOK_RECEIVER_POSTS at a time from then on. A receiver that answers quickly is kept busy by one
-    connection, and posting threads would only fight over the interpreter (P6: they cost half as much CPU
-    again); a slow one (most receivers across the internet) gets its posts side by side. The average, not one
-    answer: on a busy machine a fast receiver's answer waits now and then for the CPU, and that is no reason for
-    threads."""
+    """Post a batch (on the process's event loop, notifications.posting). Of many subscriptions (fewer than
+    WEBHOOK_RECEIVER_POSTS each): all side by side. Of one: one after the other while the receiver answers within
+    WEBHOOK_PARALLEL_AFTER_MS on average, the rest side by side from then on. A receiver that answers quickly is
+    kept busy by one connection; a slow one (most receivers across the internet) gets its posts side by side. The
+    average, not one answer: on a busy machine a fast receiver's answer waits now and then for the CPU. Either
+    way a receiver has at most WEBHOOK_RECEIVER_POSTS posts under way, counting other batches' posts to it, and a
+    post starts by START_MARGIN_SECONDS before the lease ends or is not made."""
+    lease = min(d.lease_until for d in claimed)
+    start_by = lease - timedelta(seconds=settings.WEBHOOK_CONNECT_TIMEOUT + settings.WEBHOOK_READ_TIMEOUT
+                                 + START_MARGIN_SECONDS)
+    return posting.poster().run(_posted(claimed, start_by))
+
+
+async def _posted(claimed: list[Delivery], start_by: datetime) -> list[tuple]:
     if len({delivery.subscription_id for delivery in claimed}) > 1:
         # Many subscriptions' few deliveries (send_batches): to as many receivers, side by side from the start.
-        return list(_threads().map(_post, claimed))
+        return list(await asyncio.gather(*(_post(delivery, start_by) for delivery in claimed)))
     outcomes: list[tuple] = []
     waited = 0
     for position, delivery in enumerate(claimed):
-        outcome = _post(delivery)
+        outcome = await _post(delivery, start_by)
         outcomes.append(outcome)
         waited += outcome[2]
         if waited >= settings.WEBHOOK_PARALLEL_AFTER_MS * (position + 1) and position + 1 < len(claimed):
-            rest = claimed[position + 1:]
-            for start in range(0, len(rest), _per_receiver()):
-                outcomes.extend(_threads().map(_post, rest[start:start + _per_receiver()]))
+            outcomes.extend(await asyncio.gather(*(_post(rest, start_by) for rest in claimed[position + 1:])))
             break
     return outcomes
 

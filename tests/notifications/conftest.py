@@ -127,8 +127,8 @@ def answer_times(monkeypatch):
     given: dict[int, int] = {}
     real_post = sender._post
 
-    def post(delivery):
-        started, code, _measured, error = real_post(delivery)
+    async def post(delivery, start_by):
+        started, code, _measured, error = await real_post(delivery, start_by)
         return started, code, given.get(json.loads(delivery.body)["n"], 0), error
 
     monkeypatch.setattr(sender, "_post", post)

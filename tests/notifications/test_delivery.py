@@ -240,19 +240,8 @@ def test_a_fast_receiver_gets_a_batch_one_post_after_the_other_on_one_connection
     assert DeliveryAttempt.objects.filter(delivery__in=ids, number=1, status_code=200).count() == 20
 
 
-@pytest.fixture
-def posting_threads(monkeypatch):
-    """The sender's posting threads made afresh for the test, with its WEBHOOK_POST_THREADS (a worker process
-    keeps the ones it made first)."""
-    monkeypatch.setattr(sender, "_posters", None)
-    yield
-    if sender._posters is not None:
-        sender._posters.shutdown()
-
-
-@override_settings(WEBHOOK_PARALLEL_AFTER_MS=100, WEBHOOK_POST_THREADS=4, WEBHOOK_RECEIVER_POSTS=4)
-def test_a_receiver_slow_on_average_gets_the_rest_of_the_batch_side_by_side(
-        shipper, receiver, answer_times, posting_threads):
+@override_settings(WEBHOOK_PARALLEL_AFTER_MS=100, WEBHOOK_RECEIVER_POSTS=4)
+def test_a_receiver_slow_on_average_gets_the_rest_of_the_batch_side_by_side(shipper, receiver, answer_times):
     subscription = subscribe(shipper.org, receiver.url).subscription
     ids = bare_deliveries(subscription, 10)
     # One answer over 100 ms is not enough (a busy machine): the fourth brings the average over 100 ms.
@@ -282,8 +271,8 @@ def test_the_few_deliveries_of_many_subscriptions_are_packed_into_one_send_task(
     assert batches == [[10, 11, 12, 13, 14], [15, 16, 20, 21, 30], [40, 41]]
 
 
-@override_settings(WEBHOOK_PARALLEL_AFTER_MS=1000, WEBHOOK_POST_THREADS=8)
-def test_a_packed_batch_is_posted_side_by_side_from_the_start(shipper, receiver, answer_times, posting_threads):
+@override_settings(WEBHOOK_PARALLEL_AFTER_MS=1000)
+def test_a_packed_batch_is_posted_side_by_side_from_the_start(shipper, receiver, answer_times):
     # Four subscriptions' one delivery each (an event for its subscribers), every receiver quick: each answer is
     # held until another post arrives beside it, so posts one after the other would not be answered together.
     subscriptions = [subscribe(shipper.org, f"{receiver.url}/{n}").subscription for n in range(4)]

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 
 from notifications import delivery as sender
-from notifications import egress
+from notifications import egress, posting
 from notifications.models import Delivery, DeliveryAttempt, DeliveryStatus, Subscription
 from notifications.services import subscription_test
 from tests.notifications.conftest import subscribe
@@ -270,12 +270,11 @@ def test_a_closed_port_and_a_dropped_connection_read_the_same_in_the_log(shipper
 @pytest.fixture
 def tls_receiver(tmp_path, monkeypatch):
     """A real HTTPS receiver on 127.0.0.1 whose certificate names hooks.partner.example (and no address), and the
-    sender's connection pool trusting that certificate alone."""
+    sender trusting that certificate alone."""
     import datetime
     import ssl
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    import urllib3
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -318,7 +317,7 @@ def tls_receiver(tmp_path, monkeypatch):
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    monkeypatch.setattr(sender, "_pool", urllib3.PoolManager(ca_certs=str(cert_file), retries=False))
+    monkeypatch.setattr(posting, "tls_context", lambda: ssl.create_default_context(cafile=str(cert_file)))
     yield SimpleNamespace(port=server.server_address[1], seen=seen)
     server.shutdown()
     server.server_close()
