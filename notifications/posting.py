@@ -21,6 +21,7 @@ import ssl
 import threading
 import time
 from collections.abc import AsyncIterator, Coroutine
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
@@ -80,7 +81,11 @@ class Poster:
 
     def run(self, coroutine: Coroutine):
         """Run `coroutine` on the loop and wait for its result (from any thread but the loop's own)."""
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+        return self.submit(coroutine).result()
+
+    def submit(self, coroutine: Coroutine) -> Future:
+        """Run `coroutine` on the loop; its future."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
 
     def close(self) -> None:
         if self.loop.is_closed() or not self._thread.is_alive():
