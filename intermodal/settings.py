@@ -142,6 +142,9 @@ def _database(url: str) -> dict:
 DATABASES = {"default": _database(DATABASE_URL)}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# PostgreSQL's JIT compilation, off in every session unless set (databases/sessions.py): the platform's queries are
+# short, and a stale estimate made the relay's compile each of them for 170 ms (P6, docs/PERFORMANCE.md).
+DATABASE_JIT = env.bool("DATABASE_JIT", default=False)
 # A streaming replica for the reads that may be a moment old (tracking, lists, figures, the event and DCSA feeds;
 # databases/replicas.py): writes and a writer's own next reads stay on the primary, and a replica that lags by
 # more than REPLICA_MAX_LAG_SECONDS or does not answer is left out (checked at most every REPLICA_CHECK_SECONDS
