@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import logging
 import math
-import os
 import queue
 import random
 import threading
@@ -512,7 +511,6 @@ class _Sender:
     worker killed while posting. A worker shutting down waits for its batches to be recorded (drain)."""
 
     def __init__(self):
-        self.pid = os.getpid()
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.under_way = 0  # batches handed to the loop and not yet recorded
         self.settled = threading.Condition()
@@ -601,26 +599,15 @@ class _Sender:
             self.settled.notify_all()
 
 
-_sender: _Sender | None = None
-_sender_lock = threading.Lock()
-
-
-def sender() -> _Sender:
-    """The process's sending thread, made on first use (after the fork, in a worker of the prefork pool)."""
-    global _sender
-    with _sender_lock:
-        if _sender is None or _sender.pid != os.getpid():
-            _sender = _Sender()
-        return _sender
+sender = posting.PerProcess(_Sender)  # the process's sending thread
 
 
 def sender_stop() -> None:
     """Stop the process's sending thread, if any (a new one is made on next use)."""
-    global _sender
-    with _sender_lock:
-        if _sender is not None and _sender.pid == os.getpid():
-            _sender.stop()
-        _sender = None
+    running = sender.current()
+    if running is not None:
+        running.stop()
+    sender.forget()
 
 
 @worker_shutdown.connect
@@ -628,8 +615,9 @@ def sender_stop() -> None:
 def sending_drained(**_kwargs) -> None:
     """A worker (or a process of its pool) stopping: the batches it claimed are posted and recorded first, for as
     long as their leases allow."""
-    if _sender is not None and _sender.pid == os.getpid():
-        _sender.drain(lease_for(settings.WEBHOOK_BATCH).total_seconds())
+    running = sender.current()
+    if running is not None:
+        running.drain(lease_for(settings.WEBHOOK_BATCH).total_seconds())
 
 
 # --- Tasks ---------------------------------------------------------------------------------------------

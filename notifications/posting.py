@@ -64,7 +64,6 @@ class Poster:
     """The process's event loop, its thread, and its aiohttp session (one connection pool for every receiver)."""
 
     def __init__(self):
-        self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
         self._turns: dict[tuple[str, str, int], _Turns] = {}
         self._thread = threading.Thread(target=self.loop.run_forever, name="webhook-posts", daemon=True)
@@ -167,15 +166,35 @@ def failure_text(problem: Exception) -> str:
     return gettext_noop("The request to the receiver failed.")
 
 
-_poster: Poster | None = None
-_poster_lock = threading.Lock()
+class PerProcess:
+    """One object per process, made by `make` on first use: a forked process (a worker of the prefork pool) makes
+    its own rather than use its parent's threads and sockets."""
+
+    def __init__(self, make):
+        self._make = make
+        self._lock = threading.Lock()
+        self._made = None
+        self._pid: int | None = None
+
+    def __call__(self):
+        with self._lock:
+            if self._made is None or self._pid != os.getpid():
+                self._made, self._pid = self._make(), os.getpid()
+            return self._made
+
+    def current(self):
+        """This process's object if it made one, else None."""
+        return self._made if self._pid == os.getpid() else None
+
+    def forget(self) -> None:
+        with self._lock:
+            self._made = self._pid = None
 
 
-def poster() -> Poster:
-    """The process's poster, made on first use (after the fork, in a worker of the prefork pool)."""
-    global _poster
-    with _poster_lock:
-        if _poster is None or _poster.pid != os.getpid():
-            _poster = Poster()
-            atexit.register(_poster.close)
-        return _poster
+def _poster_new() -> Poster:
+    made = Poster()
+    atexit.register(made.close)
+    return made
+
+
+poster = PerProcess(_poster_new)  # the process's poster

@@ -1,7 +1,6 @@
 """The posts themselves (notifications/posting.py): one event loop per process, a receiver's turns shared by every
 send task of the process, a post that gets no turn in time not made, the failure texts."""
 
-import os
 import threading
 from datetime import timedelta
 
@@ -112,8 +111,9 @@ def test_a_receiver_that_does_not_answer_in_time_is_told_apart(shipper, receiver
 
 def test_one_poster_per_process_and_a_new_one_after_a_fork(monkeypatch):
     first = posting.poster()
-    assert posting.poster() is first
-    monkeypatch.setattr(first, "pid", -1)  # as a forked worker process sees its parent's
+    assert posting.poster() is first and posting.poster.current() is first
+    monkeypatch.setattr(posting.poster, "_pid", -1)  # as a forked worker process finds its parent's
+    assert posting.poster.current() is None
     second = posting.poster()
-    assert second is not first and second.pid == os.getpid()
+    assert second is not first and posting.poster.current() is second
     assert second.loop is not first.loop and second.loop.is_running()
