@@ -12,8 +12,11 @@ A post waits its turn no longer than its batch's lease allows (notifications.del
 time is not made (NotPosted), so that no post is under way when the sweep takes its delivery back.
 """
 
+from __future__ import annotations
+
 import asyncio
 import atexit
+import functools
 import ipaddress
 import logging
 import os
@@ -23,14 +26,16 @@ import time
 from collections.abc import AsyncIterator, Coroutine
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import aiohttp
 from django.conf import settings
 from django.utils.translation import gettext_noop
-from yarl import URL
 
 from notifications import egress
+
+if TYPE_CHECKING:
+    import aiohttp
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +48,11 @@ class NotPosted(Exception):
     """The receiver's posts under way left this one no turn before the time it had to start by."""
 
 
-_system_tls = ssl.create_default_context()
-
-
+@functools.cache
 def tls_context() -> ssl.SSLContext:
-    """What a receiver's certificate is checked against: the system's authorities (a test gives its own)."""
-    return _system_tls
+    """What a receiver's certificate is checked against: the system's authorities (a test gives its own), read once
+    a process, when it first posts."""
+    return ssl.create_default_context()
 
 
 class _Turns:
@@ -72,6 +76,8 @@ class Poster:
 
     @staticmethod
     async def _session() -> aiohttp.ClientSession:
+        import aiohttp  # here, not at the top: every process of the platform imports this module, few post
+
         # No limit of the pool's own: the turns limit posts per receiver, and a receiver's connections are kept
         # however many there are. No cookies, no compressed answers (nothing of an answer is used but its status).
         connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, use_dns_cache=False)
@@ -135,6 +141,9 @@ class Poster:
     async def post(self, where: egress.Target, body: bytes, headers: dict[str, str]) -> tuple[int | None, int, str]:
         """POST `body` to the checked address (Host header and TLS server name the URL's own; no redirect
         followed): (HTTP status or None, latency in ms, error)."""
+        import aiohttp
+        from yarl import URL
+
         address = f"[{where.address}]" if ":" in where.address else where.address
         url = URL(f"{where.scheme}://{address}:{where.port}{where.path}", encoded=True)
         secure = where.scheme == "https"
@@ -157,6 +166,8 @@ class Poster:
 def failure_text(problem: Exception) -> str:
     """What failed, in words that tell nothing of the platform's network: no errno, one text for every way a
     connection can fail."""
+    import aiohttp
+
     if isinstance(problem, aiohttp.ClientSSLError | ssl.SSLError):
         return gettext_noop("The TLS handshake with the receiver failed (its certificate or protocol).")
     if isinstance(problem, TimeoutError) and not isinstance(problem, aiohttp.ConnectionTimeoutError):
