@@ -35,6 +35,16 @@ def test_the_workers_between_them_work_every_queue_once():
     assert sorted(queues) == sorted(settings.CELERY_QUEUE_NAMES)
 
 
+def test_the_webhooks_worker_is_given_time_to_finish_the_batches_it_claimed():
+    from django.conf import settings
+
+    from notifications.delivery import lease_for
+
+    seconds = int(SERVICES["worker-webhooks"]["stop_grace_period"].removesuffix("s"))
+    # What a stopping worker may wait for (delivery.sending_drained): a whole batch's lease, at the defaults.
+    assert seconds >= lease_for(settings.WEBHOOK_BATCH).total_seconds()
+
+
 def test_app_services_wait_for_healthy_db_and_redis_and_point_at_them():
     for name in APP_SERVICES:
         service = SERVICES[name]
