@@ -198,3 +198,29 @@ def test_the_export_as_csv_has_the_rows_the_party_reads(world):
     rows = list(csv.reader(io.StringIO(_export(org))))
     assert len(rows) - 1 == len(_reads(org)["ours"])
     assert Decimal("600000") not in {Decimal(cell) for row in rows for cell in row if cell.isdigit()}
+
+
+def test_the_relays_query_built_once_for_a_kind_answers_each_organisation_as_the_rule_does(
+        world, other_shipper, connecting):
+    """visible_ids runs the rule's SQL built once per party kind, with the organisation's id put in: each party,
+    and a second shipper after the first, is answered exactly as the rule itself answers it."""
+    from tracking import visibility
+
+    theirs = book(other_shipper.actor, connecting, lines={"42G1": 1})
+    booking_services.container_assign(actor=other_shipper.actor, booking=theirs, number="MSKU9070323",
+                                      size_type="42G1")
+    ids = list(Event.objects.values_list("pk", flat=True))
+    organisations = [*world["orgs"].values(), other_shipper.org]
+    visibility._templates.clear()
+    for organisation in organisations:
+        expected = set(visibility.events_visible(actor=Actor(organisation=organisation)).filter(pk__in=ids)
+                       .values_list("pk", flat=True))
+        assert visibility.visible_ids(organisation, ids) == expected, organisation.kind
+
+    # Each kind that sees anything has its query kept; the two shippers see their own bookings' events, apart.
+    assert {kind for kind, template in visibility._templates.items() if template} == set(K.values) - {
+        K.LOCAL_GOVERNMENT}
+    mine, yours = (visibility.visible_ids(org, ids) for org in (world["orgs"][K.ENTERPRISE], other_shipper.org))
+    references = dict(Event.objects.values_list("pk", "booking_reference"))
+    assert {references[pk] for pk in yours} - {""} == {theirs.reference}
+    assert theirs.reference not in {references[pk] for pk in mine} and mine
