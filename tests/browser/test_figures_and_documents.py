@@ -4,14 +4,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from bookings import selectors as booking_selectors
 from bookings import services as booking_services
 from bookings import services as bookings_services
 from bookings.models import BookingStatus, ContainerStatus
-from customs.models import RiskRule
 from documents import bill_of_lading
 from intermodal.access import Actor
 from intermodal.models import Organisation, User
@@ -23,12 +21,6 @@ from tests.figures.conftest import booking as history_booking
 from tests.figures.conftest import declaration, departure, empty_request
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def demo(transactional_db):
-    call_command("seed_demo", "--quiet", verbosity=0)
-    RiskRule.objects.update(is_active=False)
 
 
 def history(days: int = 12) -> None:
