@@ -30,9 +30,10 @@ def topics(subscription) -> list[str]:
     return sorted(Delivery.objects.filter(subscription=subscription).values_list("topic", flat=True))
 
 
-def test_a_relay_takes_older_rows_still_waiting_with_its_own_and_never_newer_ones(shipper, connecting):
-    """When the relay is behind, a task takes the rows of the tasks queued behind it (older, still waiting) with
-    its own: one batch instead of many. A newer row may belong to a transaction not committed yet: not taken."""
+def test_a_relay_takes_its_own_rows_first_then_every_other_row_waiting_the_oldest_first(shipper, connecting):
+    """When the relay is behind, its tasks wait in the broker, one for each commit: the first to run takes the
+    rows of those queued behind it, older and newer, with its own - one batch instead of many, and no row waits
+    for its own task - and those tasks find nothing left."""
     subscription = subscribe(shipper.org, "https://a.example/hook").subscription
     for _ in range(3):
         book(shipper.actor, connecting)  # each: DRFT and CONF, two outbox rows
@@ -40,10 +41,12 @@ def test_a_relay_takes_older_rows_still_waiting_with_its_own_and_never_newer_one
                             for n in (0, 2, 4))
 
     assert outbox_relay(ids=[]) == 0  # no rows of its own: nothing, not the oldest waiting
-    assert outbox_relay(ids=middle) == 4  # its own two and the two older ones
-    assert set(OutboxMessage.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == set(newer)
-    assert outbox_relay(ids=older) == 0  # the older rows' own task: nothing left
-    assert outbox_relay(ids=newer) == 2
+    assert outbox_relay(ids=middle, batch=3) == 3  # its own two first, then the oldest waiting
+    assert set(OutboxMessage.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == {
+        older[1], *newer}
+    assert outbox_relay(ids=older) == 3  # its own one left, and the two newer ones
+    assert not OutboxMessage.objects.filter(processed_at__isnull=True).exists()
+    assert outbox_relay(ids=newer) == 0  # the newer rows' own task: nothing left
     assert Delivery.objects.filter(subscription=subscription).count() == 6
 
 
