@@ -360,12 +360,10 @@ def outbox_relay(ids: list[int] | None = None, batch: int = BATCH) -> int:
     with transaction.atomic():
         waiting = OutboxMessage.objects.filter(processed_at__isnull=True).select_for_update(skip_locked=True).only(
             "id", "event_id")
-        # Its own rows first, then every other row waiting, the oldest first. A task is queued for each commit,
-        # and when the relay is busy they wait in the broker: a row waited for its own task, half a second at the
-        # median in P6, most of a delivery's lag. Now the first task to run takes the rows of those queued behind
-        # it, which find nothing left, and a busy relay's batches grow, their fixed cost - the matching, the
-        # visibility, the send tasks - paid once for many events. Rows of transactions not committed yet are not
-        # seen.
+        # Its own rows first, then every other row waiting, the oldest first. A task is queued for each commit, and
+        # a busy relay's tasks wait in the broker: the first to run takes the rows of those queued behind it, so no
+        # row waits for its own task (P6), and the batch's fixed cost - the matching, the visibility, the send
+        # tasks - is paid once for many events. Rows of transactions not committed yet are not seen.
         claimed = list(waiting.filter(pk__in=ids).order_by("id")[:batch]) if ids else []
         claimed += list(waiting.exclude(pk__in=[row.pk for row in claimed]).order_by("id")[:batch - len(claimed)])
         if not claimed:
