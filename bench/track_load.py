@@ -175,6 +175,7 @@ def main(argv=None) -> int:
             print(f"bench: gunicorn on 127.0.0.1:{port}, {args.workers} sync workers; wrk, {args.connections} "
                   f"connections, {args.rounds} x {args.seconds} s per kind, alternating; {args.cold} cold keys a "
                   "round", flush=True)
+            load_before = os.getloadavg()
             for n in range(args.rounds):
                 for name, chosen in (("healthz", [(BARE_PATH, "")]), ("tracking, cold", targets(per_round[n])),
                                      ("tracking, hot", targets(hot))):
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
     print(f"  data         {generated.summary()}")
     print(f"  client       wrk {args.connections} connections; each cold key once, with its shipper's key")
     print(f"  keys         {track_lookup.keys_mix(keys)} (both directions, as the year holds them)")
-    print(f"  load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} at the end")
+    print(f"  machine      {track_lookup.load_average(load_before, load)}")
     print()
     print(f"  {'':<16}{'requests':>10}{'median req/s':>14}{'p50 ms':>9}{'p95 ms':>9}  errors")
     for name, done in rounds.items():
