@@ -87,7 +87,7 @@ def main(argv=None) -> int:
         load_average,
         measure,
         measured,
-        rounds_ratio,
+        ratio_reported,
         search_path,
         sizes_table,
     )
@@ -138,14 +138,7 @@ def main(argv=None) -> int:
     problems = answers_checked(series, generated, "the key's events", args.rounds)
     print()
     for kind in ("booking", "container"):
-        a, b = series[small, kind].percentile(50), series[big, kind].percentile(50)
-        ratio, each = rounds_ratio(series[small, kind], series[big, kind], args.rounds)
-        verdict = "PASS" if ratio <= RATIO_GOAL else "FAIL"
-        print(f"  poll by {kind}: p50 at {big:,} / at {small:,} events, median of {args.rounds} rounds "
-              f"({', '.join(f'{r:.2f}' for r in each)}) = {ratio:.2f}  (goal <= {RATIO_GOAL}): {verdict}")
-        common.result_line(f"P8 {kind}", figure=ratio, goal=f"<= {RATIO_GOAL}", passed=verdict == "PASS",
-                           detail=f"median of rounds {', '.join(f'{r:.2f}' for r in each)}; cold p50 {b:.1f} ms "
-                                  f"at {big:,} vs {a:.1f} ms at {small:,} events")
+        ratio_reported(f"P8 {kind}", "poll", series, generated, kind, args.rounds, RATIO_GOAL)
     print()
     print("RESULT:", "FAIL - " + "; ".join(problems) if problems else "ok (every poll answered its key's events)")
     print(f"bench: {time.monotonic() - began:.0f} s in all")
