@@ -27,6 +27,7 @@ from bkg.models import AmendmentStatus, BookingNotice, BookingRequest, Cancellat
 from bookings import services as bookings_services
 from bookings.models import SIZE_TYPES, Booking, BookingStatus, ChangeKind
 from bookings.selectors import routes_between
+from guard.openapi_files import OpenApiFile
 from intermodal import dcsa
 from intermodal.access import Actor
 from intermodal.codes import Classifier, DocumentType, EventType
@@ -34,7 +35,6 @@ from intermodal.dcsa import local_text
 from intermodal.errors import ApplicationError, InvalidInput, NotAllowed, NotFound, StateConflict
 from intermodal.events import event_record
 from intermodal.models import PartyKind
-from intermodal.openapi_files import OpenApiFile
 from stations.models import Departure, Location, Station, VesselCall
 
 API_VERSION = dcsa.VERSIONS["/api/dcsa/bkg/"]

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions
 
 from audit.receivers import key_refused
+from databases.prepared import PreparedQuery
 from intermodal.errors import InvalidInput
 from intermodal.models import DEFAULT_SCOPES, ApiKey, Organisation, Scope, User
 from intermodal.permissions import access_for as route_access
@@ -112,13 +113,19 @@ def api_key_revoke(*, key: ApiKey) -> ApiKey:
     return key
 
 
+# Every API request's first read: prepared once per connection (databases/prepared.py).
+_KEY_BY_PREFIX = PreparedQuery(
+    "api_key_by_prefix", lambda prefix: ApiKey.objects.select_related("organisation").filter(prefix=prefix)[:1],
+    prefix=("\x01a", "\x01b"))
+
+
 def api_key_verify(raw: str) -> tuple[ApiKey | None, str]:
     """(the usable key, "") or (None, why not); the reason names no secret. Records when a key is used."""
     parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None, "malformed"
     _kind, prefix, secret = parts
-    key = ApiKey.objects.select_related("organisation").filter(prefix=prefix[:12]).first()
+    key = _KEY_BY_PREFIX.first(prefix=prefix[:12])
     if key is None:
         return None, "unknown"
     if not hmac.compare_digest(key.secret_hash, _hash(secret)):

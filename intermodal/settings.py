@@ -145,6 +145,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # PostgreSQL's JIT compilation, off in every session unless set (databases/sessions.py): the platform's queries are
 # short, and a stale estimate made the relay's compile each of them for 170 ms (P6, docs/PERFORMANCE.md).
 DATABASE_JIT = env.bool("DATABASE_JIT", default=False)
+# The hottest reads (a tracking look-up, an API key's check) as statements prepared once per connection and planned
+# once (databases/prepared.py). Off behind PgBouncer in transaction pooling, which does not keep a session's
+# PREPAREs from one transaction to the next.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 # A streaming replica for the reads that may be a moment old (tracking, lists, figures, the event and DCSA feeds;
 # databases/replicas.py): writes and a writer's own next reads stay on the primary, and a replica that lags by
 # more than REPLICA_MAX_LAG_SECONDS or does not answer is left out (checked at most every REPLICA_CHECK_SECONDS

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jsonschema import Draft4Validator, FormatChecker
 
-from intermodal.openapi_files import OpenApiFile
+from guard.openapi_files import OpenApiFile
 
 DCSA_FILES = Path(__file__).resolve().parent / "fixtures" / "standards" / "dcsa"
 

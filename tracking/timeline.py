@@ -17,9 +17,10 @@ from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking, BookingStatus, Container
 from bookings.selectors import booking_scope
+from databases.prepared import PreparedQuery
 from intermodal.access import Actor
 from intermodal.errors import NotFound
-from intermodal.models import Event
+from intermodal.models import Event, Organisation, PartyKind
 from stations.maps import NEAR_PORT_LONGITUDE, NetworkMap, network_map
 
 CONTAINER_NUMBER = re.compile(r"^[A-Z]{3}[UJZ][0-9]{7}$")
@@ -71,21 +72,48 @@ class Timeline:
         return self.booking.is_at_risk or self.left_behind
 
 
-def _events_for(booking: Booking, container: Container | None) -> list[Event]:
-    transports = Q(
-        transport_reference__in=[booking.departure.reference, booking.vessel_call.reference], event_type="TRANSPORT"
-    )
-    own = Q(booking_reference=booking.reference)
-    if container:
+# What a timeline reads of its events, and what the pages showing it do (the step's reporter, to correct it).
+_EVENT_FIELDS = (
+    "event_id", "event_type", "event_code", "classifier", "event_datetime", "facility_kind", "facility_code",
+    "transport_reference", "equipment_reference", "booking_reference", "supersedes", "reported_by_organisation",
+)
+
+
+def _events_query(*, reference: str, booking_id: int, rail: str, vessel: str, number: str | None,
+                  is_import: bool):
+    transports = Q(transport_reference__in=[rail, vessel], event_type="TRANSPORT")
+    own = Q(booking_reference=reference)
+    if number is not None:
         # Container numbers are reused across bookings: only this booking's journey of the box.
-        own &= Q(equipment_reference=container.number)
-    if booking.is_import:
+        own &= Q(equipment_reference=number)
+    if is_import:
         # An import discharged from the vessel before its consignee booked it inland: the port's DISC names the
         # box and the vessel, not the booking.
-        numbers = [container.number] if container else list(booking.containers.values_list("number", flat=True))
-        own |= Q(event_type="EQUIPMENT", event_code="DISC", transport_reference=booking.vessel_call.reference,
-                 equipment_reference__in=numbers)
-    events = list(Event.objects.filter(own | transports).order_by("event_datetime", "id"))
+        numbers = [number] if number is not None else Container.objects.filter(booking_id=booking_id).values("number")
+        own |= Q(event_type="EQUIPMENT", event_code="DISC", transport_reference=vessel, equipment_reference__in=numbers)
+    return Event.objects.filter(own | transports).only(*_EVENT_FIELDS).order_by("event_datetime", "id")
+
+
+def _events_shape(one: bool, is_import: bool) -> PreparedQuery:
+    """The events of a timeline of one shape (one container or all, an import or an export) as one statement."""
+
+    def build(*, reference, booking_id, rail, vessel, number):
+        return _events_query(reference=reference, booking_id=booking_id, rail=rail, vessel=vessel,
+                             number=number if one else None, is_import=is_import)
+
+    return PreparedQuery(
+        f"track_events_{'container' if one else 'booking'}_{'import' if is_import else 'export'}", build,
+        reference=("\x01a", "\x01b"), booking_id=(-1, -2), rail=("\x01c", "\x01d"), vessel=("\x01e", "\x01f"),
+        number=("\x01g", "\x01h"))
+
+
+_EVENTS = {(one, is_import): _events_shape(one, is_import) for one in (True, False) for is_import in (True, False)}
+
+
+def _events_for(booking: Booking, container: Container | None) -> list[Event]:
+    query = _EVENTS[(container is not None, booking.is_import)]
+    events = query.all(reference=booking.reference, booking_id=booking.pk, rail=booking.departure.reference,
+                       vessel=booking.vessel_call.reference, number=container.number if container else None)
     # A report a correction replaced is not the truth any more; the correction is. A correction repeats the
     # references of the report it replaces, so it is among these events: the replaced ones are left out here
     # rather than by a join of every event to the table's corrections (one probe per event and monthly partition,
@@ -188,11 +216,16 @@ def _import_steps(booking: Booking, events: list[Event]) -> list[Step]:
     return steps
 
 
-def timeline_build(*, booking: Booking, container: Container | None = None) -> Timeline:
-    """The journey's steps for a booking (the first container to take each step) or one container."""
+def timeline_build(*, booking: Booking, container: Container | None = None,
+                   containers: list[Container] | None = None) -> Timeline:
+    """The journey's steps for a booking (the first container to take each step) or one container; `containers`,
+    the booking's in number order when the caller has them."""
     events = _events_for(booking, container)
+    if container is not None:
+        containers = [container]
+    elif containers is None:
+        containers = list(booking.containers.order_by("number"))
     if booking.is_import:
-        containers = [container] if container else list(booking.containers.order_by("number"))
         return Timeline(booking=booking, steps=_import_steps(booking, events), containers=containers,
                         events=events)
     departure, call = booking.departure, booking.vessel_call
@@ -271,7 +304,6 @@ def timeline_build(*, booking: Booking, container: Container | None = None) -> T
         steps.append(Step("missed_vessel", _("Left behind: the vessel sailed without it"), place,
                           actual=missed_vessel))
     _mark_sources(steps, events, {"rail": rail, "vessel": vessel})
-    containers = [container] if container else list(booking.containers.order_by("number"))
     return Timeline(booking=booking, steps=steps, containers=containers, events=events)
 
 
@@ -299,19 +331,51 @@ def _visible_bookings(actor: Actor):
     return Booking.objects.all() if scope is None else Booking.objects.filter(scope)
 
 
+def _as_kind(kind: str, organisation: int) -> Actor:
+    return Actor(organisation=Organisation(pk=organisation, kind=kind))
+
+
+def _route_query(kind: str, by: str) -> PreparedQuery:
+    """The booking (by reference or id) with its route, among those an organisation of the kind may see."""
+    return PreparedQuery(
+        f"track_booking_{by}_{kind}",
+        lambda organisation, value: _visible_bookings(_as_kind(kind, organisation))
+        .select_related(*_ROUTE).only(*_ROUTE_FIELDS).filter(**{by: value})[:1],
+        organisation=(-1, -2), value=(-3, -4) if by == "pk" else ("\x01a", "\x01b"))
+
+
+def _container_query(kind: str) -> PreparedQuery:
+    """The container of that number an organisation of the kind may see: the one in use, else the last one."""
+    return PreparedQuery(
+        f"track_container_{kind}",
+        lambda organisation, number: Container.objects.filter(
+            number=number, booking__in=_visible_bookings(_as_kind(kind, organisation)).values("pk"))
+        .order_by("-is_active", "-assigned_at")[:1],
+        organisation=(-1, -2), number=("\x01a", "\x01b"))
+
+
+_BOOKING_CONTAINERS = PreparedQuery(
+    "track_booking_containers", lambda booking: Container.objects.filter(booking_id=booking).order_by("number"),
+    booking=(-1, -2))
+_ROUTES = {(kind, by): _route_query(kind, by) for kind in PartyKind.values for by in ("reference", "pk")}
+_CONTAINERS = {kind: _container_query(kind) for kind in PartyKind.values}
+
+
 def _booking_with_route(actor: Actor, **filters) -> Booking | None:
-    return _visible_bookings(actor).select_related(*_ROUTE).only(*_ROUTE_FIELDS).filter(**filters).first()
+    (by, value), = filters.items()
+    if actor.organisation is None:
+        return None
+    return _ROUTES[(actor.kind, by)].first(organisation=actor.organisation.pk, value=value)
 
 
 def track_lookup(*, actor: Actor, key: str) -> Timeline:
-    """A booking reference or a container number, among what the caller may see."""
+    """A booking reference or a container number, among what the caller may see (the reads are prepared
+    statements: the most-called read of the platform, P5 in docs/PERFORMANCE.md)."""
     key = key.strip().upper()
+    if actor.organisation is None:
+        raise NotFound()
     if CONTAINER_NUMBER.match(key):
-        container = (
-            Container.objects.filter(number=key, booking__in=_visible_bookings(actor).values("pk"))
-            .order_by("-is_active", "-assigned_at")
-            .first()
-        )
+        container = _CONTAINERS[actor.kind].first(organisation=actor.organisation.pk, number=key)
         if container is None:
             raise NotFound()
         booking = _booking_with_route(actor, pk=container.booking_id)
@@ -320,7 +384,7 @@ def track_lookup(*, actor: Actor, key: str) -> Timeline:
     booking = _booking_with_route(actor, reference=key)
     if booking is None:
         raise NotFound()
-    return timeline_build(booking=booking)
+    return timeline_build(booking=booking, containers=_BOOKING_CONTAINERS.all(booking=booking.pk))
 
 
 def track_public(*, container_number: str, booking_reference: str) -> Timeline:

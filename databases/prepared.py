@@ -1,0 +1,208 @@
+"""Hot reads as prepared statements: a queryset's SQL compiled once per process, planned once per connection.
+
+The most-called reads (a tracking look-up, an API key's check) are a few index probes each, yet on the year of
+traffic each statement cost more to build and to plan than to run: Django compiles the queryset's SQL at every
+call, and PostgreSQL plans a statement on the monthly-partitioned events table over every partition, since a
+look-up by reference has no time to prune them by (P5, docs/PERFORMANCE.md: 3.5 ms of SQL a look-up, 0.84 ms
+prepared).
+
+`PreparedQuery` takes a function that builds the queryset from its parameters. It builds it twice, with two
+sets of stand-in values, and keeps the SQL when both compile to the same statement whose parameters differ only
+where the stand-ins are (a queryset whose shape depends on the values, or that cannot match anything, is run
+through the ORM as usual). On each connection it is sent once as `PREPARE` and then run by `EXECUTE`; the
+session plans it once for any values (`plan_cache_mode = force_generic_plan`, databases/sessions.py). The rows
+become model instances as Django's own iterable makes them (deferred fields, select_related).
+
+Behind PgBouncer in transaction pooling, a session's `PREPARE` does not follow its client from one transaction
+to the next: set DATABASE_PREPARED_STATEMENTS=0 there and every read runs through the ORM.
+"""
+
+import logging
+import re
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import DatabaseError, connections, router
+from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
+
+logger = logging.getLogger(__name__)
+
+# What each open connection's session holds (a closed connection's entry goes with it).
+_sessions: "weakref.WeakKeyDictionary[Any, _Session]" = weakref.WeakKeyDictionary()
+_PLACEHOLDER = re.compile(r"%%|%s")
+_UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: the session lost it (DISCARD ALL, a pooler)
+
+
+def _numbered(sql: str) -> str:
+    """Django's `%s` placeholders as PostgreSQL's `$1, $2, ...` (and `%%` back to `%`)."""
+    count = 0
+
+    def number(match: re.Match) -> str:
+        nonlocal count
+        if match.group() == "%%":
+            return "%"
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(number, sql)
+
+
+class _Compiled:
+    """A queryset's statement for one database alias: its SQL, which parameter is which, and how rows become
+    instances."""
+
+    def __init__(self, queryset: QuerySet, params: tuple, names: dict[int, str], alias: str):
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, compiled_params = compiler.as_sql()
+        assert tuple(compiled_params) == tuple(params)
+        self.statement = _numbered(sql)
+        self.constants = params
+        self.names = names  # position -> the parameter's name
+        self.compiler = compiler
+        klass_info = compiler.klass_info
+        select = compiler.select
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        self.model = klass_info["model"]
+        self.fields = slice(start, end)
+        self.init_list = [column[0].target.attname for column in select[start:end]]
+        self.populators = get_related_populators(klass_info, select, alias)
+        self.converters = compiler.get_converters([column[0] for column in select])
+        self.alias = alias
+
+    def parameters(self, values: dict[str, Any], stand_ins: dict[str, tuple]) -> list:
+        """The statement's parameters for these values. They are sent as they are, not prepared by the fields as
+        the ORM would: each must be of its stand-ins' type (a str for an integer column would fail in the
+        database, where the ORM fails in Python)."""
+        params = list(self.constants)
+        for i, name in self.names.items():
+            value = values[name]
+            if type(value) is not type(stand_ins[name][0]):
+                raise TypeError(f"{name} is a {type(stand_ins[name][0]).__name__}, not {value!r}")
+            params[i] = value
+        return params
+
+    def instances(self, rows: list[tuple]) -> list:
+        if self.converters:
+            rows = list(self.compiler.apply_converters(rows, self.converters))
+        objects = []
+        for row in rows:
+            obj = self.model.from_db(self.alias, self.init_list, row[self.fields])
+            for populator in self.populators:
+                populator.populate(row, obj)
+            objects.append(obj)
+        return objects
+
+
+class PreparedQuery:
+    """`build(**values)` -> a queryset whose SQL keeps its shape whatever the values; `stand_ins` gives two
+    different values of each parameter's type, neither equal to a constant of the query (they are only compiled,
+    never run). A parameter the SQL does not use (a scope that needs no organisation) is left out of it."""
+
+    def __init__(self, name: str, build: Callable[..., QuerySet], **stand_ins: tuple[Any, Any]):
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ValueError(f"A prepared statement's name is an SQL identifier: {name!r}")
+        self.name = name
+        self.build = build
+        self.stand_ins = stand_ins
+        self._compiled: dict[str, _Compiled | None] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, alias: str) -> _Compiled | None:
+        """The statement for the alias, or None when the queryset cannot be kept (its SQL changes with the
+        values, or it matches nothing)."""
+        first = {name: pair[0] for name, pair in self.stand_ins.items()}
+        second = {name: pair[1] for name, pair in self.stand_ins.items()}
+        queryset = self.build(**first)
+        try:
+            sql, params = queryset.query.sql_with_params()
+            other_sql, other_params = self.build(**second).query.sql_with_params()
+        except EmptyResultSet:
+            return None
+        names = {}
+        for i, (value, other) in enumerate(zip(params, other_params, strict=False)):
+            name = next((n for n, stand_in in first.items() if value == stand_in and other == second[n]), None)
+            if name is not None:
+                names[i] = name
+            elif value != other:
+                return None
+        if sql != other_sql or len(params) != len(other_params):
+            return None
+        return _Compiled(queryset, tuple(params), names, alias)
+
+    def compiled(self, alias: str) -> _Compiled | None:
+        if alias not in self._compiled:
+            with self._lock:
+                if alias not in self._compiled:
+                    self._compiled[alias] = self._compile(alias)
+        return self._compiled[alias]
+
+    @property
+    def model(self):
+        if not hasattr(self, "_model"):
+            self._model = self.build(**{name: pair[0] for name, pair in self.stand_ins.items()}).model
+        return self._model
+
+    def all(self, **values) -> list:
+        """The queryset's instances for these values, read where the router sends the model's reads."""
+        alias = router.db_for_read(self.model)
+        compiled = None
+        if settings.DATABASE_PREPARED_STATEMENTS:
+            compiled = self.compiled(alias)
+        if compiled is None:
+            return list(self.build(**values).using(alias))
+        return compiled.instances(_execute(alias, self.name, compiled, compiled.parameters(values, self.stand_ins)))
+
+    def first(self, **values):
+        found = self.all(**values)
+        return found[0] if found else None
+
+
+class _Session:
+    """What one connection's session holds: the statements prepared on it, and those it may hold (a run that
+    failed after its PREPARE did: a PREPARE is not undone by the failure of its transaction)."""
+
+    def __init__(self):
+        self.held: set[str] = set()
+        self.uncertain: set[str] = set()
+
+
+def _execute(alias: str, name: str, compiled: _Compiled, params: list) -> list[tuple]:
+    connection = connections[alias]
+    with connection.cursor() as cursor:  # connects (and checks the connection) as any query does
+        session = _sessions.get(connection.connection)
+        if session is None:
+            session = _sessions[connection.connection] = _Session()
+        execute = f"EXECUTE {name}({', '.join(['%s'] * len(params))})" if params else f"EXECUTE {name}"
+        if name in session.uncertain:
+            session.uncertain.discard(name)
+            if _session_has(cursor, name):
+                session.held.add(name)
+        if name in session.held:
+            try:
+                cursor.execute(execute, params)
+                return cursor.fetchall()
+            except DatabaseError as exc:
+                if getattr(exc.__cause__, "pgcode", None) != _UNDEFINED_STATEMENT or connection.in_atomic_block:
+                    raise
+                session.held.discard(name)  # the session lost it (DISCARD ALL): prepare it again, below
+        try:
+            # One round trip: the statement and its first run.
+            cursor.execute(f"PREPARE {name} AS {compiled.statement.replace('%', '%%')}; {execute}", params)
+        except DatabaseError:
+            session.uncertain.add(name)
+            raise
+        session.held.add(name)
+        return cursor.fetchall()
+
+
+def _session_has(cursor, name: str) -> bool:
+    try:
+        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", [name])
+        return cursor.fetchone() is not None
+    except DatabaseError:
+        return False

@@ -1,0 +1,152 @@
+"""Hot reads as prepared statements (databases/prepared.py): the ORM's rows, one round trip a read, planned once
+per session, and a session that lost its statements (a pooler, DISCARD ALL) served again."""
+
+import pytest
+from django.db import connection
+from django.db.models import IntegerField, Value
+from django.db.models.functions import Cast
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from bookings.models import Booking
+from databases import prepared
+from databases.prepared import PreparedQuery
+from tests.bookings.conftest import book
+from tests.databases.test_sessions import a_new_session
+
+pytestmark = pytest.mark.django_db
+
+ROUTE = ("departure__service__station", "departure__service__terminal", "vessel_call__terminal")
+
+
+def _booking_by_reference(reference):
+    return Booking.objects.select_related(*ROUTE).only(
+        "reference", "status", "departure__reference", "departure__service__station__code",
+        "departure__service__terminal__name", "vessel_call__vessel_name", "vessel_call__terminal__code",
+    ).filter(reference=reference)
+
+
+@pytest.fixture
+def bookings(connecting, shipper):
+    return [book(shipper.actor, connecting) for _ in range(2)]
+
+
+def _held() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_the_rows_are_the_orms_with_their_related_rows_and_deferred_fields(bookings):
+    query = PreparedQuery("test_booking_route", _booking_by_reference, reference=("\x01a", "\x01b"))
+    for booking in bookings:
+        with CaptureQueriesContext(connection) as captured:
+            [found] = query.all(reference=booking.reference)
+            # Every related row the queryset selects came with it: no query after the one.
+            seen = (found.pk, found.reference, found.status, found.departure.reference,
+                    found.departure.service.station.code, found.departure.service.terminal.name,
+                    found.vessel_call.vessel_name, found.vessel_call.terminal.code)
+        assert len(captured.captured_queries) == 1
+        [expected] = _booking_by_reference(booking.reference)
+        assert seen == (expected.pk, expected.reference, expected.status, expected.departure.reference,
+                        expected.departure.service.station.code, expected.departure.service.terminal.name,
+                        expected.vessel_call.vessel_name, expected.vessel_call.terminal.code)
+        assert found.get_deferred_fields() == expected.get_deferred_fields()
+    assert query.first(reference="NO-SUCH-BOOKING") is None
+
+
+def test_prepared_once_per_session_then_executed(bookings):
+    query = PreparedQuery("test_booking_once", _booking_by_reference, reference=("\x01a", "\x01b"))
+    with CaptureQueriesContext(connection) as captured:
+        answers = [query.first(reference=booking.reference).pk for booking in bookings]
+
+    assert answers == [booking.pk for booking in bookings]
+    first, second = (query["sql"] for query in captured.captured_queries)
+    assert first.startswith("PREPARE test_booking_once AS SELECT") and "EXECUTE test_booking_once(" in first
+    assert second == f"EXECUTE test_booking_once('{bookings[1].reference}')"
+    assert "test_booking_once" in _held()
+
+
+def test_a_session_plans_its_prepared_statements_once_for_any_values():
+    [mode] = a_new_session(["SHOW plan_cache_mode"])
+
+    assert mode == "force_generic_plan"
+
+
+@override_settings(DATABASE_PREPARED_STATEMENTS=False)
+def test_without_prepared_statements_the_orm_runs_the_query(bookings):
+    query = PreparedQuery("test_booking_orm", _booking_by_reference, reference=("\x01a", "\x01b"))
+    with CaptureQueriesContext(connection) as captured:
+        assert query.first(reference=bookings[0].reference).pk == bookings[0].pk
+
+    [statement] = captured.captured_queries
+    assert statement["sql"].startswith("SELECT")
+    assert "test_booking_orm" not in _held()
+    [mode] = a_new_session(["SHOW plan_cache_mode"])
+    assert mode == "auto"  # PostgreSQL's own: behind a pooler, nothing of the kind is asked of the session
+
+
+def test_a_queryset_whose_sql_changes_with_its_values_runs_through_the_orm(bookings):
+    # A list's length is in the SQL (IN (%s, %s)): no statement fits every value.
+    query = PreparedQuery("test_booking_list", lambda references: Booking.objects.filter(reference__in=references),
+                          references=(["\x01a"], ["\x01b", "\x01c"]))
+    with CaptureQueriesContext(connection) as captured:
+        found = query.all(references=[booking.reference for booking in bookings])
+
+    assert sorted(booking.pk for booking in found) == sorted(booking.pk for booking in bookings)
+    assert [statement["sql"][:6] for statement in captured.captured_queries] == ["SELECT"]
+    assert query.compiled("default") is None
+
+
+def test_a_value_of_another_type_than_its_stand_ins_is_refused_before_the_database(bookings):
+    query = PreparedQuery("test_booking_pk", lambda pk: Booking.objects.filter(pk=pk), pk=(-1, -2))
+    with pytest.raises(TypeError, match="pk is a int"):
+        query.all(pk=str(bookings[0].pk))
+    assert query.first(pk=bookings[0].pk).reference == bookings[0].reference
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_that_lost_its_statements_prepares_them_again(connecting, shipper):
+    booking = book(shipper.actor, connecting)
+    query = PreparedQuery("test_booking_lost", _booking_by_reference, reference=("\x01a", "\x01b"))
+    assert query.first(reference=booking.reference).pk == booking.pk
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what a pooler's DISCARD ALL, or a server connection swapped, leaves
+
+    with CaptureQueriesContext(connection) as captured:
+        assert query.first(reference=booking.reference).pk == booking.pk
+
+    assert [statement.split(" ")[0] for statement in (q["sql"] for q in captured.captured_queries)] == [
+        "EXECUTE", "PREPARE"]
+    assert "test_booking_lost" in _held()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_failed_after_its_prepare_is_not_prepared_twice(connecting, shipper):
+    booking = book(shipper.actor, connecting)
+    # The value is cast in the database: a string that is no number fails the run, not the PREPARE.
+    query = PreparedQuery("test_booking_cast", lambda pk: Booking.objects.filter(pk=Cast(Value(pk), IntegerField())),
+                          pk=("-1", "-2"))
+    with pytest.raises(Exception, match="invalid input syntax"):
+        query.all(pk="not a number")
+    assert "test_booking_cast" in _held()
+    assert "test_booking_cast" in prepared._sessions[connection.connection].uncertain
+
+    with CaptureQueriesContext(connection) as captured:
+        assert query.first(pk=str(booking.pk)).pk == booking.pk
+        assert query.first(pk=str(booking.pk)).pk == booking.pk
+
+    assert [q["sql"].split(" ")[0] for q in captured.captured_queries] == ["SELECT", "EXECUTE", "EXECUTE"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_new_connection_prepares_for_itself(connecting, shipper):
+    booking = book(shipper.actor, connecting)
+    query = PreparedQuery("test_booking_reconnect", _booking_by_reference, reference=("\x01a", "\x01b"))
+    assert query.first(reference=booking.reference).pk == booking.pk
+    connection.close()
+
+    with CaptureQueriesContext(connection) as captured:
+        assert query.first(reference=booking.reference).pk == booking.pk
+
+    assert [q["sql"].split(" ")[0] for q in captured.captured_queries] == ["PREPARE"]
