@@ -121,7 +121,7 @@ def parse_args(argv=None):
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each kind, alternating (default 3)")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
-    parser.add_argument("--cold", type=int, default=3000, help="different keys of each cold round (default 3000)")
+    parser.add_argument("--cold", type=int, default=10000, help="different keys of each cold round (default 10000)")
     args = parser.parse_args(argv)
     if min(args.seconds, args.rounds, args.connections, args.workers) < 1:
         parser.error("--seconds, --rounds, --connections and --workers must be at least 1")

@@ -28,28 +28,18 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connections, router
 from django.db.models import QuerySet
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import get_related_populators
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
+from psycopg2.extensions import AsIs
 
 logger = logging.getLogger(__name__)
 
 # What each open connection's session holds (a closed connection's entry goes with it).
 _sessions: "weakref.WeakKeyDictionary[Any, _Session]" = weakref.WeakKeyDictionary()
-_PLACEHOLDER = re.compile(r"%%|%s")
 _UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: the session lost it (DISCARD ALL, a pooler)
-
-
-def _numbered(sql: str) -> str:
-    """Django's `%s` placeholders as PostgreSQL's `$1, $2, ...` (and `%%` back to `%`)."""
-    count = 0
-
-    def number(match: re.Match) -> str:
-        nonlocal count
-        if match.group() == "%%":
-            return "%"
-        count += 1
-        return f"${count}"
-
-    return _PLACEHOLDER.sub(number, sql)
 
 
 class _Compiled:
@@ -60,9 +50,15 @@ class _Compiled:
         compiler = queryset.query.get_compiler(using=alias)
         sql, compiled_params = compiler.as_sql()
         assert tuple(compiled_params) == tuple(params)
-        self.statement = _numbered(sql)
-        self.constants = params
-        self.names = names  # position -> the parameter's name
+        # The parameters as $1, $2, ... in the order of their names' first use; the query's constants written in
+        # (a generic plan knows them: a partial index on event_type = 'TRANSPORT' is used only when it says so).
+        self.order: list[str] = []
+        for i in sorted(names):
+            if names[i] not in self.order:
+                self.order.append(names[i])
+        arguments = [AsIs(f"${self.order.index(names[i]) + 1}") if i in names else value
+                     for i, value in enumerate(params)]
+        self.statement = connections[alias].ops.compose_sql(sql, arguments)
         self.compiler = compiler
         klass_info = compiler.klass_info
         select = compiler.select
@@ -73,29 +69,42 @@ class _Compiled:
         self.populators = get_related_populators(klass_info, select, alias)
         self.converters = compiler.get_converters([column[0] for column in select])
         self.alias = alias
+        self.plain = not (pre_init.has_listeners(self.model) or post_init.has_listeners(self.model)) and all(
+            type(getattr(self.model, name, None)) in (DeferredAttribute, ForeignKeyDeferredAttribute)
+            for name in self.init_list)
 
     def parameters(self, values: dict[str, Any], stand_ins: dict[str, tuple]) -> list:
         """The statement's parameters for these values. They are sent as they are, not prepared by the fields as
         the ORM would: each must be of its stand-ins' type (a str for an integer column would fail in the
         database, where the ORM fails in Python)."""
-        params = list(self.constants)
-        for i, name in self.names.items():
-            value = values[name]
-            if type(value) is not type(stand_ins[name][0]):
-                raise TypeError(f"{name} is a {type(stand_ins[name][0]).__name__}, not {value!r}")
-            params[i] = value
-        return params
+        for name in self.order:
+            if type(values[name]) is not type(stand_ins[name][0]):
+                raise TypeError(f"{name} is a {type(stand_ins[name][0]).__name__}, not {values[name]!r}")
+        return [values[name] for name in self.order]
 
     def instances(self, rows: list[tuple]) -> list:
         if self.converters:
             rows = list(self.compiler.apply_converters(rows, self.converters))
         objects = []
+        make = self._plain if self.plain else self._from_db
         for row in rows:
-            obj = self.model.from_db(self.alias, self.init_list, row[self.fields])
+            obj = make(row[self.fields])
             for populator in self.populators:
                 populator.populate(row, obj)
             objects.append(obj)
         return objects
+
+    def _from_db(self, values):
+        return self.model.from_db(self.alias, self.init_list, values)
+
+    def _plain(self, values):
+        """What `from_db` makes, without going through `__init__` field by field: for a model whose columns read
+        are plain attributes, and that nothing listens to the creation of (pre_init, post_init)."""
+        obj = self.model.__new__(self.model)
+        state = obj._state = ModelState()
+        state.adding, state.db = False, self.alias
+        obj.__dict__.update(zip(self.init_list, values, strict=True))
+        return obj
 
 
 class PreparedQuery:

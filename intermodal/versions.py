@@ -27,9 +27,15 @@ def _version_keys(references: Iterable[str]) -> list[str]:
 
 def versions(references: Iterable[str]) -> str:
     """The current versions of the references, as one string for a cache key."""
+    return versions_and_entries(references, [])[0]
+
+
+def versions_and_entries(references: Iterable[str], entries: list[str]) -> tuple[str, dict]:
+    """The references' versions (as `versions` says them) and the cache's entries under `entries` that it holds,
+    read in one round trip."""
     keys = _version_keys(references)
-    found = cache.get_many(keys)
-    return ".".join(str(found.get(key, 0)) for key in keys)
+    found = cache.get_many([*keys, *entries])
+    return ".".join(str(found.get(key, 0)) for key in keys), {key: found[key] for key in entries if key in found}
 
 
 def _touch(keys: list[str]) -> None:

@@ -3,6 +3,7 @@
 import django_filters
 from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -160,11 +161,16 @@ class TrackSerializer(serializers.Serializer):
     steps = StepSerializer(many=True)
 
 
-_TIME = serializers.DateTimeField()  # DRF's own rendering of a time (ISO 8601 in the current time zone)
+def _time_in(zone):
+    """DRF's rendering of an aware time (DateTimeField, ISO 8601): in `zone`, "Z" for UTC."""
 
+    def render(value) -> str | None:
+        if value is None:
+            return None
+        text = value.astimezone(zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
-def _time(value) -> str | None:
-    return None if value is None else _TIME.to_representation(value)
+    return render
 
 
 def track_answer(timeline: tracking.Timeline) -> dict:
@@ -173,6 +179,7 @@ def track_answer(timeline: tracking.Timeline) -> dict:
     booking = timeline.booking
     departure, call = booking.departure, booking.vessel_call
     current = timeline.current
+    _time = _time_in(timezone.get_current_timezone())
     return {
         "booking": booking.reference,
         "status": booking.status,

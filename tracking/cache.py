@@ -1,12 +1,18 @@
 """Cached tracking answers, made stale the moment what they show changes.
 
-A look-up (GET /api/v1/track/{key}/) is the most-called read; building it is four queries and a timeline,
-about three times the cost of a bare API request. Its answer is cached per organisation, language and key,
-under the versions (intermodal/versions.py) of the references it shows: the booking, its departure and vessel
-call, and the key itself (a container number). A change that records no event at all (a cut-off edited in the
-admin) shows within ANSWER_SECONDS, the longest an answer is kept. With a read replica, an answer is built on the
-primary while what it shows changed within the replica's tolerated lag (databases/replicas.py): a replica behind
-the change would otherwise have its old answer kept under the new version.
+A look-up (GET /api/v1/track/{key}/) is the most-called read. Its answer is kept per organisation, language and
+key, with the versions (intermodal/versions.py) of the references it shows as they were before it was read: the
+key itself (a container number or a booking reference) and its route (the booking, its departure and vessel
+call). It is given again only while every one of those versions is unchanged. A change that records no event at
+all (a cut-off edited in the admin) shows within ANSWER_SECONDS, the longest an entry is kept. With a read
+replica, an answer is built on the primary while what it shows changed within the replica's tolerated lag
+(databases/replicas.py): a replica behind the change would otherwise have its old answer kept under the new
+version.
+
+A look-up's route is known only once it is read, so the first look-up of a key keeps its route alone, and the
+next, having read the route's versions before reading the database, keeps its answer. A look-up answered from
+the cache costs two round trips to the cache (the key's version with its entry, then the route's versions); one
+that is not, the first of those and the write of what it read (P5, docs/PERFORMANCE.md).
 """
 
 import hashlib
@@ -16,22 +22,15 @@ from django.core.cache import cache
 from django.utils.translation import get_language
 
 from databases.replicas import primary_reads_after
-from intermodal.versions import versions
+from intermodal.versions import versions, versions_and_entries
 
 ANSWER_SECONDS = 60
 logger = logging.getLogger(__name__)
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-def _route_key(organisation_id, key: str, key_version: str) -> str:
-    return "track:r:" + _digest(str(organisation_id), key, key_version)
-
-
-def _answer_key(organisation_id, key: str, route: tuple[str, ...], route_versions: str) -> str:
-    return "track:a:" + _digest(str(organisation_id), get_language() or "", key, *route, route_versions)
+def _entry_key(organisation_id, key: str) -> str:
+    digest = hashlib.sha256("\x1f".join((str(organisation_id), get_language() or "", key)).encode()).hexdigest()
+    return "track:e:" + digest[:32]
 
 
 def answer(*, organisation_id, key: str, build) -> dict:
@@ -57,29 +56,27 @@ def _cached(call, *args, **kwargs):
 
 def _answer(*, organisation_id, key: str, build) -> dict:
     key = key.strip().upper()
-    key_version = _cached(versions, [key])
-    route_key = _route_key(organisation_id, key, key_version)
-    newest = key_version
-    route = _cached(cache.get, route_key)
-    if route is not None:
-        # Versions read before the database is: a change after this point gives a newer version.
-        route_versions = _cached(versions, [key, *route])
-        newest = route_versions
-        answer_key = _answer_key(organisation_id, key, route, route_versions)
-        data = _cached(cache.get, answer_key)
-        if data is not None:
-            return data
+    entry_key = _entry_key(organisation_id, key)
+    # Versions are read before the database is: a change after this point gives a newer version.
+    key_version, found = _cached(versions_and_entries, [key], [entry_key])
+    # An entry: (the key's version, the route, the route's versions or None, the answer or None).
+    entry = found.get(entry_key)
+    route, route_versions = None, None
+    if entry is not None and entry[0] == key_version:
+        route = tuple(entry[1])
+        route_versions = _cached(versions, route)
+        if entry[2] == route_versions:
+            return entry[3]
     # An answer built from a replica that may not have the newest change yet would be kept under its version.
-    with primary_reads_after(max(int(stamp) for stamp in newest.split("."))):
+    stamps = key_version.split(".") + (route_versions.split(".") if route_versions else [])
+    with primary_reads_after(max(int(stamp) for stamp in stamps)):
         data, built_route = build()
     built_route = tuple(built_route)
+    # The route's versions were read before the answer only if the route was known: else keep the route alone.
+    kept = (key_version, built_route, route_versions, data) if route == built_route else (
+        key_version, built_route, None, None)
     try:
-        if route is not None and built_route == tuple(route):
-            cache.set(answer_key, data, ANSWER_SECONDS)
-        else:
-            # The route was not known before the read, so neither were its versions: cache the route only, and
-            # the answer from the next look-up on.
-            cache.set(route_key, built_route, ANSWER_SECONDS)
+        cache.set(entry_key, kept, ANSWER_SECONDS)
     except Exception:  # noqa: BLE001 - the answer is right; only the next one is not saved
         logger.warning("tracking cache: could not keep an answer", exc_info=True)
     return data

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Q
+from django.contrib.postgres.fields import ArrayField
+from django.db.models import CharField, F, Lookup, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -79,7 +80,18 @@ _EVENT_FIELDS = (
 )
 
 
-def _events_query(*, reference: str, booking_id: int, rail: str, vessel: str, number: str | None,
+class _AnyOf(Lookup):
+    """`column = ANY(array)`: one parameter for any number of values (`__in` writes one per value)."""
+
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
+
+
+def _events_query(*, reference: str, rail: str, vessel: str, number: str | None, numbers: list[str],
                   is_import: bool):
     transports = Q(transport_reference__in=[rail, vessel], event_type="TRANSPORT")
     own = Q(booking_reference=reference)
@@ -88,32 +100,36 @@ def _events_query(*, reference: str, booking_id: int, rail: str, vessel: str, nu
         own &= Q(equipment_reference=number)
     if is_import:
         # An import discharged from the vessel before its consignee booked it inland: the port's DISC names the
-        # box and the vessel, not the booking.
-        numbers = [number] if number is not None else Container.objects.filter(booking_id=booking_id).values("number")
-        own |= Q(event_type="EQUIPMENT", event_code="DISC", transport_reference=vessel, equipment_reference__in=numbers)
+        # box and the vessel, not the booking. The boxes as one array (= ANY), so that the statement is the same
+        # for any number of them and each partition's container index finds them.
+        boxes = _AnyOf(F("equipment_reference"), Value(numbers, output_field=ArrayField(CharField())))
+        own |= Q(boxes, event_type="EQUIPMENT", event_code="DISC", transport_reference=vessel)
     return Event.objects.filter(own | transports).only(*_EVENT_FIELDS).order_by("event_datetime", "id")
 
 
 def _events_shape(one: bool, is_import: bool) -> PreparedQuery:
     """The events of a timeline of one shape (one container or all, an import or an export) as one statement."""
 
-    def build(*, reference, booking_id, rail, vessel, number):
-        return _events_query(reference=reference, booking_id=booking_id, rail=rail, vessel=vessel,
-                             number=number if one else None, is_import=is_import)
+    def build(*, reference, rail, vessel, number, numbers):
+        return _events_query(reference=reference, rail=rail, vessel=vessel, number=number if one else None,
+                             numbers=numbers, is_import=is_import)
 
     return PreparedQuery(
         f"track_events_{'container' if one else 'booking'}_{'import' if is_import else 'export'}", build,
-        reference=("\x01a", "\x01b"), booking_id=(-1, -2), rail=("\x01c", "\x01d"), vessel=("\x01e", "\x01f"),
-        number=("\x01g", "\x01h"))
+        reference=("\x01a", "\x01b"), rail=("\x01c", "\x01d"), vessel=("\x01e", "\x01f"),
+        number=("\x01g", "\x01h"), numbers=(["\x01i"], ["\x01j"]))
 
 
 _EVENTS = {(one, is_import): _events_shape(one, is_import) for one in (True, False) for is_import in (True, False)}
 
 
-def _events_for(booking: Booking, container: Container | None) -> list[Event]:
-    query = _EVENTS[(container is not None, booking.is_import)]
-    events = query.all(reference=booking.reference, booking_id=booking.pk, rail=booking.departure.reference,
-                       vessel=booking.vessel_call.reference, number=container.number if container else None)
+def _events_for(booking: Booking, containers: list[Container], one: bool) -> list[Event]:
+    """The events of the booking's timeline: of its one container (`one`) or all of `containers`, and of its
+    train and vessel."""
+    query = _EVENTS[(one, booking.is_import)]
+    numbers = [container.number for container in containers]
+    events = query.all(reference=booking.reference, rail=booking.departure.reference,
+                       vessel=booking.vessel_call.reference, number=numbers[0] if one else "", numbers=numbers)
     # A report a correction replaced is not the truth any more; the correction is. A correction repeats the
     # references of the report it replaces, so it is among these events: the replaced ones are left out here
     # rather than by a join of every event to the table's corrections (one probe per event and monthly partition,
@@ -220,11 +236,11 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
                    containers: list[Container] | None = None) -> Timeline:
     """The journey's steps for a booking (the first container to take each step) or one container; `containers`,
     the booking's in number order when the caller has them."""
-    events = _events_for(booking, container)
     if container is not None:
         containers = [container]
     elif containers is None:
         containers = list(booking.containers.order_by("number"))
+    events = _events_for(booking, containers, one=container is not None)
     if booking.is_import:
         return Timeline(booking=booking, steps=_import_steps(booking, events), containers=containers,
                         events=events)

@@ -1,13 +1,13 @@
 """The tracking look-up's fast path (P5, docs/PERFORMANCE.md): its reads as prepared statements
 (databases/prepared.py) and its answer written out (tracking/api.py `track_answer`) say what the ORM and the
 serializers say, to every party, for every booking and container of the demo, both directions, in both
-languages."""
+languages and time zones."""
 
 import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
+from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from bookings.models import Booking, Container, Direction
@@ -38,13 +38,13 @@ def _keys() -> list[str]:
             *sorted(set(Container.objects.values_list("number", flat=True)))]
 
 
-@pytest.mark.parametrize("language", ["en", "zh-hans"])
-def test_every_party_reads_what_the_orm_and_the_serializer_say(language):
+@pytest.mark.parametrize(("language", "zone"), [("en", "Asia/Shanghai"), ("zh-hans", "UTC")])
+def test_every_party_reads_what_the_orm_and_the_serializer_say(language, zone):
     keys = _keys()
     assert Booking.objects.filter(direction=Direction.IMPORT).exists()
     assert Booking.objects.filter(direction=Direction.EXPORT).exists()
     seen = {}
-    with translation.override(language):
+    with translation.override(language), timezone.override(zone):
         for organisation in Organisation.objects.all():
             actor = Actor(organisation=organisation)
             fast = _answers(actor, keys, written_out=True)
