@@ -12,11 +12,36 @@ from guard.outage import current_outage, outage_detail, outage_page, retry_after
 from intermodal import api_views, dcsa, views
 from intermodal.api import json_error_view
 
+# The API first, under one prefix: a request to it is not tried against every page's pattern, and a page's
+# is not tried against the API's. The tracking look-up, the most-called request, is tried first.
+api_patterns = [
+    path("v1/", include("tracking.api_urls")),
+    path("v1/me/", api_views.MeView.as_view(), name="api-me"),
+    path("v1/", include(api_views.router.urls)),
+    path("v1/", include("stations.api_urls")),
+    path("v1/", include("inbound.api_urls")),  # before bookings': bookings/import/ is not a booking's reference
+    path("v1/", include("bookings.api_urls")),
+    path("v1/", include("documents.api_urls")),
+    path("v1/", include("journey.api_urls")),
+    path("v1/", include("customs.api_urls")),
+    path("v1/", include("figures.api_urls")),
+    path("v1/", include("notifications.api_urls")),
+    path("dcsa/tnt/v2/", include("tracking.dcsa_urls")),
+    path("dcsa/tnt/v2/", include("notifications.dcsa_urls")),
+    path("dcsa/cs/v1/", include("schedules.dcsa_urls")),
+    path("dcsa/bkg/v2/", include("bkg.dcsa_urls")),
+    path("edi/", include("edi.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # The split view serves Swagger UI's start-up script as a file: the page needs no inline script (CSP).
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
 urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("api/", include(api_patterns)),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", views.set_language, name="set_language"),
-    path("healthz", views.healthz, name="healthz"),
     path("", include("worklists.urls")),
     path("", include("tracking.urls")),  # before bookings': /bookings/export/events.csv is tracking's
     path("bookings/", include("bookings.urls")),
@@ -26,25 +51,6 @@ urlpatterns = [
     path("figures/", include("figures.urls")),
     path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/me/", api_views.MeView.as_view(), name="api-me"),
-    path("api/v1/", include(api_views.router.urls)),
-    path("api/v1/", include("stations.api_urls")),
-    path("api/v1/", include("inbound.api_urls")),  # before bookings': bookings/import/ is not a booking's reference
-    path("api/v1/", include("bookings.api_urls")),
-    path("api/v1/", include("documents.api_urls")),
-    path("api/v1/", include("journey.api_urls")),
-    path("api/v1/", include("tracking.api_urls")),
-    path("api/v1/", include("customs.api_urls")),
-    path("api/v1/", include("figures.api_urls")),
-    path("api/v1/", include("notifications.api_urls")),
-    path("api/dcsa/tnt/v2/", include("tracking.dcsa_urls")),
-    path("api/dcsa/tnt/v2/", include("notifications.dcsa_urls")),
-    path("api/dcsa/cs/v1/", include("schedules.dcsa_urls")),
-    path("api/dcsa/bkg/v2/", include("bkg.dcsa_urls")),
-    path("api/edi/", include("edi.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    # The split view serves Swagger UI's start-up script as a file: the page needs no inline script (CSP).
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
 
