@@ -246,8 +246,8 @@ class Plan:
 
 
 def explain(key: Key) -> Plan:
-    """Run the look-up in this process, catch the timeline query (tracking/timeline.py `_events_for`) as Django
-    sent it, and EXPLAIN (ANALYZE, BUFFERS) it (once: cold, as the look-ups were)."""
+    """Run the look-up in this process, catch the timeline query (tracking/timeline.py `_events_for`) as it was
+    sent, and EXPLAIN (ANALYZE, BUFFERS) it once more."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -258,11 +258,14 @@ def explain(key: Key) -> Plan:
     actor = Actor(organisation=Organisation.objects.get(pk=key.shipper_id))
     with CaptureQueriesContext(connection) as captured:
         timeline = tracking.track_lookup(actor=actor, key=key.key)
-    queries = [q["sql"] for q in captured.captured_queries if 'FROM "intermodal_event"' in q["sql"]]
+    queries = [q["sql"] for q in captured.captured_queries
+               if 'FROM "intermodal_event"' in q["sql"] or q["sql"].startswith("EXECUTE track_events_")]
     if not queries:
         return Plan(key=key.key, statements=len(captured.captured_queries), rows=0, text="(no events query caught)")
+    # A prepared statement (databases/prepared.py) is explained as it runs: its EXECUTE, with its generic plan.
+    statement = queries[-1][queries[-1].rindex("EXECUTE "):] if "EXECUTE " in queries[-1] else queries[-1]
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + queries[-1])
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement)
         text = "\n".join(row[0] for row in cursor.fetchall())
     return Plan(key=key.key, statements=len(captured.captured_queries), rows=len(timeline.events), text=text)
 

@@ -9,9 +9,11 @@ prepared).
 `PreparedQuery` takes a function that builds the queryset from its parameters. It builds it twice, with two
 sets of stand-in values, and keeps the SQL when both compile to the same statement whose parameters differ only
 where the stand-ins are (a queryset whose shape depends on the values, or that cannot match anything, is run
-through the ORM as usual). On each connection it is sent once as `PREPARE` and then run by `EXECUTE`; the
-session plans it once for any values (`plan_cache_mode = force_generic_plan`, databases/sessions.py). The rows
-become model instances as Django's own iterable makes them (deferred fields, select_related).
+through the ORM as usual). The query's constants are written into the statement, so that its one plan knows
+them (a partial index on `event_type = 'TRANSPORT'` is used only when the plan says TRANSPORT); the values are
+its parameters. On each connection it is sent once as `PREPARE` and then run by `EXECUTE`; the session plans it
+once for any values (`plan_cache_mode = force_generic_plan`, databases/sessions.py). The rows become model
+instances as Django's own iterable makes them (deferred fields, select_related).
 
 Behind PgBouncer in transaction pooling, a session's `PREPARE` does not follow its client from one transaction
 to the next: set DATABASE_PREPARED_STATEMENTS=0 there and every read runs through the ORM.
@@ -99,7 +101,8 @@ class _Compiled:
 
     def _plain(self, values):
         """What `from_db` makes, without going through `__init__` field by field: for a model whose columns read
-        are plain attributes, and that nothing listens to the creation of (pre_init, post_init)."""
+        are plain attributes, and that nothing listens to the creation of (pre_init, post_init receivers are
+        connected as the apps load, before the first statement is compiled)."""
         obj = self.model.__new__(self.model)
         state = obj._state = ModelState()
         state.adding, state.db = False, self.alias

@@ -150,3 +150,26 @@ def test_each_new_connection_prepares_for_itself(connecting, shipper):
         assert query.first(reference=booking.reference).pk == booking.pk
 
     assert [q["sql"].split(" ")[0] for q in captured.captured_queries] == ["PREPARE"]
+
+
+def test_rows_of_a_model_something_listens_to_are_made_through_its_init(bookings):
+    from django.db.models.signals import post_init
+
+    made = []
+
+    def listener(sender, instance, **kwargs):
+        made.append(instance.reference)
+
+    plain = PreparedQuery("test_booking_plain", _booking_by_reference, reference=("\x01a", "\x01b"))
+    assert plain.first(reference=bookings[0].reference).reference == bookings[0].reference
+    assert plain.compiled("default").plain and made == []
+    post_init.connect(listener, sender=Booking)
+    try:
+        heard = PreparedQuery("test_booking_heard", _booking_by_reference, reference=("\x01a", "\x01b"))
+        found = heard.first(reference=bookings[1].reference)
+    finally:
+        post_init.disconnect(listener, sender=Booking)
+
+    assert not heard.compiled("default").plain
+    assert made == [bookings[1].reference] and found.reference == bookings[1].reference
+    assert found._state.db == "default" and not found._state.adding
