@@ -26,7 +26,7 @@ help:
 	@echo "make bench-contention - P2 booking under contention against uncontended bookings"
 	@echo "make bench-track      - P3 tracking look-up latency with a year of events and with ~10k"
 	@echo "make bench-queries    - P4 SQL queries per list request at page size 10 and 100"
-	@echo "make bench-load       - P5 tracking requests/s under gunicorn and wrk against a bare DRF endpoint"
+	@echo "make bench-load       - P5 cold tracking look-ups/s under gunicorn and wrk against /healthz"
 	@echo "make bench-fanout     - P6 webhook fan-out: 10,000 subscriptions, 100 slow receivers, against their capacity"
 	@echo "make bench-dashboard  - P7 the figures dashboard through gunicorn, 10k against 1M events (--scale 1: 10M)"
 	@echo "make bench-dcsa       - P8 DCSA GET /v2/events polls with filters, cold keys, a year against 10k events"
