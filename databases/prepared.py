@@ -39,6 +39,8 @@ from psycopg2.extensions import AsIs
 
 logger = logging.getLogger(__name__)
 
+_names: set[str] = set()
+_names_lock = threading.Lock()
 # What each open connection's session holds (a closed connection's entry goes with it).
 _sessions: "weakref.WeakKeyDictionary[Any, _Session]" = weakref.WeakKeyDictionary()
 _UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: the session lost it (DISCARD ALL, a pooler)
@@ -118,6 +120,11 @@ class PreparedQuery:
     def __init__(self, name: str, build: Callable[..., QuerySet], **stand_ins: tuple[Any, Any]):
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise ValueError(f"A prepared statement's name is an SQL identifier: {name!r}")
+        with _names_lock:
+            # A session knows a statement by its name alone: a second query of the same name would run the first's.
+            if name in _names:
+                raise ValueError(f"A prepared statement named {name!r} exists already")
+            _names.add(name)
         self.name = name
         self.build = build
         self.stand_ins = stand_ins

@@ -173,3 +173,10 @@ def test_rows_of_a_model_something_listens_to_are_made_through_its_init(bookings
     assert not heard.compiled("default").plain
     assert made == [bookings[1].reference] and found.reference == bookings[1].reference
     assert found._state.db == "default" and not found._state.adding
+
+
+def test_two_queries_cannot_share_a_name():
+    PreparedQuery("test_booking_named", _booking_by_reference, reference=("\x01a", "\x01b"))
+
+    with pytest.raises(ValueError, match="exists already"):
+        PreparedQuery("test_booking_named", lambda pk: Booking.objects.filter(pk=pk), pk=(-1, -2))
