@@ -14,8 +14,9 @@ bench` installs it when missing) from `--connections` connections, in alternatin
 - **healthz**: `GET /healthz` on the same server: what a request costs that does next to nothing;
 - **tracking, hot** (shown, not the goal): two keys asked again and again, answered from the cache.
 
-It prints requests/s and p50/p95 latency of each, and the ratio of the medians of the rounds, tracking cold /
-healthz, against the goal (>= 0.3). Exit status 1 when a look-up does not answer its key's timeline, a cold round
+It prints requests/s and p50/p95 latency of each, the CPU a request of each kind cost the server, PostgreSQL and
+Redis (from /proc, over the rounds), and the ratio of the medians of the rounds, tracking cold / healthz, against
+the goal (>= 0.3). Exit status 1 when a look-up does not answer its key's timeline, a cold round
 ran out of keys, or on any non-2xx answer or socket error under load; the ratio prints PASS/FAIL without changing
 the exit status.
 """
@@ -30,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 try:
@@ -72,6 +73,7 @@ class Round:
     p50_ms: float
     p95_ms: float
     errors: dict
+    cpu: dict = field(default_factory=dict)  # seconds of CPU per group (cpu_spent) over the round
 
     @property
     def per_second(self) -> float:
@@ -112,6 +114,38 @@ def wrk(port: int, targets: list[tuple[str, str]], *, seconds: int, connections:
 
 def wrk_available() -> str | None:
     return shutil.which("wrk")
+
+
+GROUPS = ("gunicorn", "postgres", "redis")
+
+
+def cpu_seconds(server_pid: int) -> dict[tuple[int, str], float]:
+    """CPU time (user + system, seconds) of each process of the groups a request costs: the gunicorn server
+    (its master and workers), PostgreSQL's processes and Redis's, read from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone since the listing
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        pid, parent = int(entry.name), int(fields[1])
+        group = ("gunicorn" if server_pid in (pid, parent) else "postgres" if name == "postgres"
+                 else "redis" if name.startswith("redis-server") else None)
+        if group is not None:
+            found[(pid, group)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def cpu_spent(before: dict, after: dict) -> dict[str, float]:
+    """Seconds of CPU each group spent between two readings (a process that ended in between is not counted)."""
+    spent = dict.fromkeys(GROUPS, 0.0)
+    for (pid, group), seconds in after.items():
+        spent[group] += seconds - before.get((pid, group), 0.0)
+    return spent
 
 
 def parse_args(argv=None):
@@ -165,7 +199,8 @@ def main(argv=None) -> int:
         script_file.write(WRK_SCRIPT)
     script = Path(script_file.name)
     try:
-        with common.gunicorn_server(port=port, workers=args.workers, env=env, log_path=log_path, timeout=None):
+        with common.gunicorn_server(port=port, workers=args.workers, env=env, log_path=log_path,
+                                    timeout=None) as server:
             for key in (*hot, *(chosen[-1] for chosen in per_round)):  # the answers are the keys' timelines
                 status, _latency, payload = track_lookup.look_up(port, key)
                 if problem := track_lookup.answer_problem(status, payload, key):
@@ -179,8 +214,10 @@ def main(argv=None) -> int:
             for n in range(args.rounds):
                 for name, chosen in (("healthz", [(BARE_PATH, "")]), ("tracking, cold", targets(per_round[n])),
                                      ("tracking, hot", targets(hot))):
+                    before = cpu_seconds(server.pid)
                     done = wrk(port, chosen, seconds=args.seconds, connections=args.connections, script=script,
                                name=name)
+                    done.cpu = cpu_spent(before, cpu_seconds(server.pid))
                     rounds[name].append(done)
                     print(f"bench: {name}: {done.per_second:.0f} requests/s, p50 {done.p50_ms:.1f} ms", flush=True)
                     if name == "tracking, cold" and done.requests > len(chosen):
@@ -212,6 +249,13 @@ def main(argv=None) -> int:
               f"{errors or 'none'}")
         if errors:
             problems.append(f"{name}: {errors}")
+    print()
+    print("  CPU per request, ms (the rounds' total over their requests; /proc)")
+    print(f"  {'':<16}" + "".join(f"{group:>10}" for group in GROUPS) + f"{'all':>10}")
+    for name, done in rounds.items():
+        requests = sum(r.requests for r in done) or 1
+        per = {group: 1000 * sum(r.cpu.get(group, 0.0) for r in done) / requests for group in GROUPS}
+        print(f"  {name:<16}" + "".join(f"{per[group]:>10.2f}" for group in GROUPS) + f"{sum(per.values()):>10.2f}")
     ratio = medians["tracking, cold"] / medians["healthz"] if medians["healthz"] else float("nan")
     hot_ratio = medians["tracking, hot"] / medians["healthz"] if medians["healthz"] else float("nan")
     verdict = "PASS" if ratio >= RATIO_GOAL else "FAIL"
