@@ -19,7 +19,7 @@ Behind PgBouncer in transaction pooling, a session's `PREPARE` does not follow i
 to the next: set DATABASE_PREPARED_STATEMENTS=0 there and every read runs through the ORM.
 """
 
-import logging
+import functools
 import re
 import threading
 import weakref
@@ -32,12 +32,10 @@ from django.db import DatabaseError, connections, router
 from django.db.models import QuerySet
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
-from django.db.models.query import get_related_populators
+from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
 from psycopg2.extensions import AsIs
-
-logger = logging.getLogger(__name__)
 
 _names: set[str] = set()
 _names_lock = threading.Lock()
@@ -48,7 +46,7 @@ _UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: the session lost i
 
 class _Compiled:
     """A queryset's statement for one database alias: its SQL, which parameter is which, and how rows become
-    instances."""
+    what the queryset gives: model instances, tuples (values_list) or single values (values_list(flat=True))."""
 
     def __init__(self, queryset: QuerySet, params: tuple, names: dict[int, str], alias: str):
         compiler = queryset.query.get_compiler(using=alias)
@@ -64,6 +62,12 @@ class _Compiled:
                      for i, value in enumerate(params)]
         self.statement = connections[alias].ops.compose_sql(sql, arguments)
         self.compiler = compiler
+        self.converters = compiler.get_converters([column[0] for column in compiler.select])
+        self.alias = alias
+        self.flat = queryset._iterable_class is FlatValuesListIterable
+        self.model = None  # rows, not instances
+        if queryset._iterable_class is not ModelIterable:
+            return
         klass_info = compiler.klass_info
         select = compiler.select
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
@@ -71,8 +75,6 @@ class _Compiled:
         self.fields = slice(start, end)
         self.init_list = [column[0].target.attname for column in select[start:end]]
         self.populators = get_related_populators(klass_info, select, alias)
-        self.converters = compiler.get_converters([column[0] for column in select])
-        self.alias = alias
         self.plain = not (pre_init.has_listeners(self.model) or post_init.has_listeners(self.model)) and all(
             type(getattr(self.model, name, None)) in (DeferredAttribute, ForeignKeyDeferredAttribute)
             for name in self.init_list)
@@ -86,9 +88,11 @@ class _Compiled:
                 raise TypeError(f"{name} is a {type(stand_ins[name][0]).__name__}, not {values[name]!r}")
         return [values[name] for name in self.order]
 
-    def instances(self, rows: list[tuple]) -> list:
+    def results(self, rows: list[tuple]) -> list:
         if self.converters:
-            rows = list(self.compiler.apply_converters(rows, self.converters))
+            rows = [tuple(row) for row in self.compiler.apply_converters(rows, self.converters)]
+        if self.model is None:
+            return [row[0] for row in rows] if self.flat else rows
         objects = []
         make = self._plain if self.plain else self._from_db
         for row in rows:
@@ -137,20 +141,22 @@ class PreparedQuery:
         first = {name: pair[0] for name, pair in self.stand_ins.items()}
         second = {name: pair[1] for name, pair in self.stand_ins.items()}
         queryset = self.build(**first)
+        if queryset._iterable_class not in (ModelIterable, ValuesListIterable, FlatValuesListIterable):
+            return None  # dicts or named tuples: run through the ORM
         try:
             sql, params = queryset.query.sql_with_params()
             other_sql, other_params = self.build(**second).query.sql_with_params()
         except EmptyResultSet:
             return None
+        if sql != other_sql or len(params) != len(other_params):
+            return None
         names = {}
-        for i, (value, other) in enumerate(zip(params, other_params, strict=False)):
+        for i, (value, other) in enumerate(zip(params, other_params, strict=True)):
             name = next((n for n, stand_in in first.items() if value == stand_in and other == second[n]), None)
             if name is not None:
                 names[i] = name
             elif value != other:
                 return None
-        if sql != other_sql or len(params) != len(other_params):
-            return None
         return _Compiled(queryset, tuple(params), names, alias)
 
     def compiled(self, alias: str) -> _Compiled | None:
@@ -160,21 +166,20 @@ class PreparedQuery:
                     self._compiled[alias] = self._compile(alias)
         return self._compiled[alias]
 
-    @property
+    @functools.cached_property
     def model(self):
-        if not hasattr(self, "_model"):
-            self._model = self.build(**{name: pair[0] for name, pair in self.stand_ins.items()}).model
-        return self._model
+        return self.build(**{name: pair[0] for name, pair in self.stand_ins.items()}).model
 
     def all(self, **values) -> list:
-        """The queryset's instances for these values, read where the router sends the model's reads."""
+        """What the queryset gives for these values (instances, or values_list's rows), read where the router
+        sends the model's reads."""
         alias = router.db_for_read(self.model)
         compiled = None
         if settings.DATABASE_PREPARED_STATEMENTS:
             compiled = self.compiled(alias)
         if compiled is None:
             return list(self.build(**values).using(alias))
-        return compiled.instances(_execute(alias, self.name, compiled, compiled.parameters(values, self.stand_ins)))
+        return compiled.results(_execute(alias, self.name, compiled, compiled.parameters(values, self.stand_ins)))
 
     def first(self, **values):
         found = self.all(**values)

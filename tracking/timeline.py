@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import CharField, F, Lookup, Q, Value
+from django.db.models import CharField, F, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,6 +23,7 @@ from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.models import Event, Organisation, PartyKind
 from stations.maps import NEAR_PORT_LONGITUDE, NetworkMap, network_map
+from tracking.visibility import AnyOf
 
 CONTAINER_NUMBER = re.compile(r"^[A-Z]{3}[UJZ][0-9]{7}$")
 
@@ -80,17 +81,6 @@ _EVENT_FIELDS = (
 )
 
 
-class _AnyOf(Lookup):
-    """`column = ANY(array)`: one parameter for any number of values (`__in` writes one per value)."""
-
-    lookup_name = "any_of"
-
-    def as_sql(self, compiler, connection):
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f"{lhs} = ANY({rhs})", [*lhs_params, *rhs_params]
-
-
 def _events_query(*, reference: str, rail: str, vessel: str, number: str | None, numbers: list[str],
                   is_import: bool):
     transports = Q(transport_reference__in=[rail, vessel], event_type="TRANSPORT")
@@ -102,7 +92,7 @@ def _events_query(*, reference: str, rail: str, vessel: str, number: str | None,
         # An import discharged from the vessel before its consignee booked it inland: the port's DISC names the
         # box and the vessel, not the booking. The boxes as one array (= ANY), so that the statement is the same
         # for any number of them and each partition's container index finds them.
-        boxes = _AnyOf(F("equipment_reference"), Value(numbers, output_field=ArrayField(CharField())))
+        boxes = AnyOf(F("equipment_reference"), Value(numbers, output_field=ArrayField(CharField())))
         own |= Q(boxes, event_type="EQUIPMENT", event_code="DISC", transport_reference=vessel)
     return Event.objects.filter(own | transports).only(*_EVENT_FIELDS).order_by("event_datetime", "id")
 

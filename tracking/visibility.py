@@ -18,14 +18,13 @@ may move).
 import copy
 
 from django.contrib.postgres.fields import ArrayField
-from django.core.exceptions import EmptyResultSet
-from django.db import connections, router
 from django.db.models import BigIntegerField, BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Value
 
 from bkg.models import BookingRequest
 from bookings.models import Booking
 from bookings.selectors import booking_scope
 from customs.selectors import declaration_list, sees_officers_notes
+from databases.prepared import PreparedQuery
 from inbound.models import ArrivingContainer
 from intermodal.access import Actor
 from intermodal.codes import DocumentType, EventType, FacilityKind, ModeOfTransport
@@ -145,8 +144,8 @@ def visible_among(*, actor: Actor, among: Q) -> QuerySet[Event]:
                           transports_named=sorted(transports)).filter(among)
 
 
-class _AnyOf(Func):
-    """`column = ANY(array)`: one parameter, however many the values."""
+class AnyOf(Func):
+    """`column = ANY(array)`: one parameter, however many the values (`__in` writes one per value)."""
 
     arg_joiner = " = ANY("
     template = "%(expressions)s)"
@@ -155,51 +154,27 @@ class _AnyOf(Func):
 
 def _visible_ids_query(organisation: Organisation, event_ids: list[int]) -> QuerySet:
     ids = Value(list(event_ids), output_field=ArrayField(BigIntegerField()))
-    return events_visible(actor=Actor(organisation=organisation)).filter(_AnyOf(F("pk"), ids)).order_by().values_list(
+    return events_visible(actor=Actor(organisation=organisation)).filter(AnyOf(F("pk"), ids)).order_by().values_list(
         "pk", flat=True)
 
 
-# visible_ids runs the rule's SQL as compiled once per party kind in each process. The relay asks it for every
-# organisation that has subscriptions of every batch, and the ORM takes about 5 ms to build it, PostgreSQL about
-# 1 ms to run it (P6, docs/PERFORMANCE.md). The rule reads of an organisation its kind and its id alone: the
-# query is built for two stand-ins of the kind with ids no organisation has, and the parameters that differ,
-# and only those, are the organisation's id. A kind whose query differs otherwise is built for each call.
-_STAND_INS = (-7_000_000_001, -7_000_000_002)
-_IDS = [-1, -2, -3]  # the events' ids, one array parameter
-_templates: dict[str, tuple[str, tuple, frozenset[int], int] | None] = {}
-
-
-def _template(kind: str) -> tuple[str, tuple, frozenset[int], int] | None:
-    """The visibility query of the kind's organisations: its SQL, its parameters, the positions of the
-    organisation's id among them and that of the events' ids; None when it cannot be reused."""
-    if kind not in _templates:
-        try:
-            (sql, params), (other_sql, other_params) = (
-                _visible_ids_query(Organisation(pk=pk, kind=kind), _IDS).query.sql_with_params()
-                for pk in _STAND_INS)
-        except EmptyResultSet:  # sees nothing: there is no SQL to keep
-            _templates[kind] = None
-            return None
-        first, second = _STAND_INS
-        own = frozenset(i for i, value in enumerate(params) if value == first)
-        ids = [i for i, value in enumerate(params) if value == _IDS]
-        reusable = sql == other_sql and len(ids) == 1 and len(params) == len(other_params) and all(
-            theirs == (second if i in own else value)
-            for i, (value, theirs) in enumerate(zip(params, other_params, strict=True)))
-        _templates[kind] = (sql, params, own, ids[0]) if reusable else None
-    return _templates[kind]
+# visible_ids runs the rule's SQL as a statement prepared once per party kind (databases/prepared.py). The relay
+# asks it for every organisation that has subscriptions of every batch, and the ORM takes about 5 ms to build it,
+# PostgreSQL about 1 ms to run it (P6, docs/PERFORMANCE.md). The rule reads of an organisation its kind and its
+# id alone: the query is built for two stand-ins of the kind with ids no organisation has, and the parameters
+# that differ, and only those, are the organisation's id and the events'. A kind whose query differs otherwise
+# is built for each call.
+_VISIBLE_IDS = {
+    kind: PreparedQuery(
+        f"visible_ids_{kind}",
+        lambda organisation, ids, kind=kind: _visible_ids_query(Organisation(pk=organisation, kind=kind), ids),
+        organisation=(-7_000_000_001, -7_000_000_002), ids=([-1, -2, -3], [-4, -5]))
+    for kind in PartyKind.values
+}
 
 
 def visible_ids(organisation: Organisation, event_ids: list[int]) -> set[int]:
     """Of `event_ids`, those `organisation` may see: one query, built once for its kind."""
     if not event_ids:
         return set()
-    template = _template(organisation.kind)
-    if template is None:
-        return set(_visible_ids_query(organisation, event_ids))
-    sql, params, own, ids = template
-    params = [organisation.pk if i in own else value for i, value in enumerate(params)]
-    params[ids] = list(event_ids)
-    with connections[router.db_for_read(Event)].cursor() as cursor:
-        cursor.execute(sql, params)
-        return {pk for (pk,) in cursor.fetchall()}
+    return set(_VISIBLE_IDS[organisation.kind].all(organisation=organisation.pk, ids=list(event_ids)))

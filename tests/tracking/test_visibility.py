@@ -211,15 +211,14 @@ def test_the_relays_query_built_once_for_a_kind_answers_each_organisation_as_the
                                       size_type="42G1")
     ids = list(Event.objects.values_list("pk", flat=True))
     organisations = [*world["orgs"].values(), other_shipper.org]
-    visibility._templates.clear()
     for organisation in organisations:
         expected = set(visibility.events_visible(actor=Actor(organisation=organisation)).filter(pk__in=ids)
                        .values_list("pk", flat=True))
         assert visibility.visible_ids(organisation, ids) == expected, organisation.kind
 
     # Each kind that sees anything has its query kept; the two shippers see their own bookings' events, apart.
-    assert {kind for kind, template in visibility._templates.items() if template} == set(K.values) - {
-        K.LOCAL_GOVERNMENT}
+    assert {kind for kind, query in visibility._VISIBLE_IDS.items() if query.compiled("default")} == set(
+        K.values) - {K.LOCAL_GOVERNMENT}
     mine, yours = (visibility.visible_ids(org, ids) for org in (world["orgs"][K.ENTERPRISE], other_shipper.org))
     references = dict(Event.objects.values_list("pk", "booking_reference"))
     assert {references[pk] for pk in yours} - {""} == {theirs.reference}
