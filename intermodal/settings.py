@@ -132,6 +132,8 @@ def _database(url: str) -> dict:
     """A database's settings from its URL. libpq's form for a unix socket, postgres://user@/name?host=/folder&port=
     5432, arrives as OPTIONS; Django's HOST and PORT are where dbshell and the connection look for them."""
     database = env.db_url_config(url)
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        database["ENGINE"] = "databases.postgresql"  # Django's, checking a connection's health without a round trip
     for key in ("HOST", "PORT"):
         value = database.get("OPTIONS", {}).pop(key.lower(), None)
         if value and not database[key]:

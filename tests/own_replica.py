@@ -65,7 +65,7 @@ class OwnReplica:
         return state.returncode == 0
 
     def settings(self) -> dict:
-        return {"ENGINE": "django.db.backends.postgresql", "NAME": embedded_db.DATABASE, "USER": "postgres",
+        return {"ENGINE": "databases.postgresql", "NAME": embedded_db.DATABASE, "USER": "postgres",
                 "PASSWORD": "", "HOST": str(self.data), "PORT": str(PORT), "CONN_MAX_AGE": 0,
                 "CONN_HEALTH_CHECKS": True, "OPTIONS": {"connect_timeout": 2}}
 

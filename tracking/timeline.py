@@ -341,56 +341,71 @@ def _as_kind(kind: str, organisation: int) -> Actor:
     return Actor(organisation=Organisation(pk=organisation, kind=kind))
 
 
-def _route_query(kind: str, by: str) -> PreparedQuery:
-    """The booking (by reference or id) with its route, among those an organisation of the kind may see."""
+def _route_query(kind: str) -> PreparedQuery:
+    """The booking of that reference with its route, among those an organisation of the kind may see."""
     return PreparedQuery(
-        f"track_booking_{by}_{kind}",
-        lambda organisation, value: _visible_bookings(_as_kind(kind, organisation))
-        .select_related(*_ROUTE).only(*_ROUTE_FIELDS).filter(**{by: value})[:1],
-        organisation=(-1, -2), value=(-3, -4) if by == "pk" else ("\x01a", "\x01b"))
+        f"track_booking_{kind}",
+        lambda organisation, reference: _visible_bookings(_as_kind(kind, organisation))
+        .select_related(*_ROUTE).only(*_ROUTE_FIELDS).filter(reference=reference)[:1],
+        organisation=(-1, -2), reference=("\x01a", "\x01b"))
+
+
+_ROUTE_IN_CONTAINER = tuple(f"booking__{path}" for path in _ROUTE)
+# A container row with its booking and route: every column of the container, the route's columns of the booking.
+_CONTAINER_FIELDS = (*(field.name for field in Container._meta.concrete_fields),
+                     *(f"booking__{name}" for name in ("id", *_ROUTE_FIELDS)))
 
 
 def _container_query(kind: str) -> PreparedQuery:
-    """The container of that number an organisation of the kind may see: the one in use, else the last one."""
+    """The container of that number an organisation of the kind may see (the one in use, else the last one),
+    with its booking's route: one round trip."""
     return PreparedQuery(
         f"track_container_{kind}",
         lambda organisation, number: Container.objects.filter(
             number=number, booking__in=_visible_bookings(_as_kind(kind, organisation)).values("pk"))
+        .select_related(*_ROUTE_IN_CONTAINER).only(*_CONTAINER_FIELDS)
         .order_by("-is_active", "-assigned_at")[:1],
         organisation=(-1, -2), number=("\x01a", "\x01b"))
 
 
-_BOOKING_CONTAINERS = PreparedQuery(
-    "track_booking_containers", lambda booking: Container.objects.filter(booking_id=booking).order_by("number"),
-    booking=(-1, -2))
-_ROUTES = {(kind, by): _route_query(kind, by) for kind in PartyKind.values for by in ("reference", "pk")}
+def _booking_containers_query(kind: str) -> PreparedQuery:
+    """The containers of the booking of that reference an organisation of the kind may see, in number order, each
+    with the booking's route: one round trip (a booking without containers yet has its route read alone)."""
+    return PreparedQuery(
+        f"track_booking_containers_{kind}",
+        lambda organisation, reference: Container.objects.filter(
+            booking__reference=reference, booking__in=_visible_bookings(_as_kind(kind, organisation)).values("pk"))
+        .select_related(*_ROUTE_IN_CONTAINER).only(*_CONTAINER_FIELDS).order_by("number"),
+        organisation=(-1, -2), reference=("\x01a", "\x01b"))
+
+
+_ROUTES = {kind: _route_query(kind) for kind in PartyKind.values}
 _CONTAINERS = {kind: _container_query(kind) for kind in PartyKind.values}
-
-
-def _booking_with_route(actor: Actor, **filters) -> Booking | None:
-    (by, value), = filters.items()
-    if actor.organisation is None:
-        return None
-    return _ROUTES[(actor.kind, by)].first(organisation=actor.organisation.pk, value=value)
+_BOOKING_CONTAINERS = {kind: _booking_containers_query(kind) for kind in PartyKind.values}
 
 
 def track_lookup(*, actor: Actor, key: str) -> Timeline:
     """A booking reference or a container number, among what the caller may see (the reads are prepared
-    statements: the most-called read of the platform, P5 in docs/PERFORMANCE.md)."""
+    statements, two of them: the most-called read of the platform, P5 in docs/PERFORMANCE.md)."""
     key = key.strip().upper()
     if actor.organisation is None:
         raise NotFound()
+    organisation = actor.organisation.pk
     if CONTAINER_NUMBER.match(key):
-        container = _CONTAINERS[actor.kind].first(organisation=actor.organisation.pk, number=key)
+        container = _CONTAINERS[actor.kind].first(organisation=organisation, number=key)
         if container is None:
             raise NotFound()
-        booking = _booking_with_route(actor, pk=container.booking_id)
-        container.booking = booking
-        return timeline_build(booking=booking, container=container)
-    booking = _booking_with_route(actor, reference=key)
-    if booking is None:
-        raise NotFound()
-    return timeline_build(booking=booking, containers=_BOOKING_CONTAINERS.all(booking=booking.pk))
+        return timeline_build(booking=container.booking, container=container)
+    containers = _BOOKING_CONTAINERS[actor.kind].all(organisation=organisation, reference=key)
+    if containers:
+        booking = containers[0].booking
+        for container in containers[1:]:
+            container.booking = booking  # one booking, not a copy per row
+    else:
+        booking = _ROUTES[actor.kind].first(organisation=organisation, reference=key)
+        if booking is None:
+            raise NotFound()
+    return timeline_build(booking=booking, containers=containers)
 
 
 def track_public(*, container_number: str, booking_reference: str) -> Timeline:

@@ -51,7 +51,7 @@ def test_the_quick_start_default_is_the_embedded_postgresql_and_a_filesystem_bro
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:3] == [
-        "django.db.backends.postgresql",
+        "databases.postgresql",
         "filesystem://",
         "Asia/Shanghai True ['en', 'zh-hans']",
     ]

@@ -11,6 +11,7 @@ from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
 from bookings.models import Booking, Container, Direction
+from inbound.models import ReturnedEmpty
 from intermodal.access import Actor
 from intermodal.errors import NotFound
 from intermodal.models import Organisation, PartyKind, Scope
@@ -68,10 +69,24 @@ def test_a_look_up_is_prepared_statements_only():
         with CaptureQueriesContext(connection) as captured:
             track_lookup(actor=actor, key=key)
         assert [query["sql"].split("(")[0] for query in captured.captured_queries] == (
-            ["EXECUTE track_booking_reference_enterprise", "EXECUTE track_booking_containers",
-             "EXECUTE track_events_booking_import"] if key == booking.reference else
-            ["EXECUTE track_container_enterprise", "EXECUTE track_booking_pk_enterprise",
-             "EXECUTE track_events_container_import"])
+            ["EXECUTE track_booking_containers_enterprise", "EXECUTE track_events_booking_import"]
+            if key == booking.reference else
+            ["EXECUTE track_container_enterprise", "EXECUTE track_events_container_import"])
+
+
+def test_a_booking_without_containers_yet_has_its_route_read_alone():
+    booking = Booking.objects.filter(direction=Direction.EXPORT).select_related("shipper").first()
+    ReturnedEmpty.objects.filter(used_by__booking=booking).update(used_by=None, used_at=None)
+    booking.containers.all().delete()  # as booked, before the empties are handed out
+    actor = Actor(organisation=booking.shipper)
+    track_lookup(actor=actor, key=booking.reference)
+    with CaptureQueriesContext(connection) as captured:
+        timeline = track_lookup(actor=actor, key=booking.reference)
+
+    assert timeline.booking == booking and timeline.containers == []
+    assert [query["sql"].split("(")[0] for query in captured.captured_queries] == [
+        "EXECUTE track_booking_containers_enterprise", "EXECUTE track_booking_enterprise",
+        "EXECUTE track_events_booking_export"]
 
 
 def test_through_the_api_another_shippers_booking_is_a_404_and_ones_own_its_timeline():
