@@ -74,10 +74,9 @@ class _Compiled:
         self.model = klass_info["model"]
         self.fields = slice(start, end)
         self.init_list = [column[0].target.attname for column in select[start:end]]
-        self.populators = get_related_populators(klass_info, select, alias)
-        self.plain = not (pre_init.has_listeners(self.model) or post_init.has_listeners(self.model)) and all(
-            type(getattr(self.model, name, None)) in (DeferredAttribute, ForeignKeyDeferredAttribute)
-            for name in self.init_list)
+        self.populators = [_Related(related, alias) for related in get_related_populators(klass_info, select, alias)]
+        self.annotations = list(compiler.annotation_col_map.items())  # set on each instance, as ModelIterable does
+        self.plain = _is_plain(self.model, self.init_list)
 
     def parameters(self, values: dict[str, Any], stand_ins: dict[str, tuple]) -> list:
         """The statement's parameters for these values. They are sent as they are, not prepared by the fields as
@@ -99,6 +98,8 @@ class _Compiled:
             obj = make(row[self.fields])
             for populator in self.populators:
                 populator.populate(row, obj)
+            for name, position in self.annotations:
+                setattr(obj, name, row[position])
             objects.append(obj)
         return objects
 
@@ -106,14 +107,49 @@ class _Compiled:
         return self.model.from_db(self.alias, self.init_list, values)
 
     def _plain(self, values):
-        """What `from_db` makes, without going through `__init__` field by field: for a model whose columns read
-        are plain attributes, and that nothing listens to the creation of (pre_init, post_init receivers are
-        connected as the apps load, before the first statement is compiled)."""
-        obj = self.model.__new__(self.model)
-        state = obj._state = ModelState()
-        state.adding, state.db = False, self.alias
-        obj.__dict__.update(zip(self.init_list, values, strict=True))
-        return obj
+        return _plain_instance(self.model, self.alias, self.init_list, values)
+
+
+def _is_plain(model, init_list: list[str]) -> bool:
+    """Whether `_plain_instance` may make the model's instances: its columns read are plain attributes, and
+    nothing listens to the creation of its instances (pre_init, post_init receivers are connected as the apps
+    load, before the first statement is compiled)."""
+    return not (pre_init.has_listeners(model) or post_init.has_listeners(model)) and all(
+        type(getattr(model, name, None)) in (DeferredAttribute, ForeignKeyDeferredAttribute) for name in init_list)
+
+
+def _plain_instance(model, alias: str, init_list: list[str], values):
+    """What `from_db` makes, without going through `__init__` field by field."""
+    obj = model.__new__(model)
+    state = obj._state = ModelState()
+    state.adding, state.db = False, alias
+    obj.__dict__.update(zip(init_list, values, strict=True))
+    return obj
+
+
+class _Related:
+    """Django's RelatedPopulator (a select_related row's related instance, set both ways), making its instances as
+    `_plain_instance` does when the model allows: a look-up's container comes with seven related rows."""
+
+    def __init__(self, populator, alias: str):
+        self.populator = populator
+        self.alias = alias
+        self.plain = _is_plain(populator.model_cls, populator.init_list)
+        self.related = [_Related(related, alias) for related in populator.related_populators]
+
+    def populate(self, row, from_obj) -> None:
+        populator = self.populator
+        values = (populator.reorder_for_init(row) if populator.reorder_for_init
+                  else row[populator.cols_start:populator.cols_end])
+        obj = None
+        if values[populator.pk_idx] is not None:
+            obj = (_plain_instance(populator.model_cls, self.alias, populator.init_list, values) if self.plain
+                   else populator.model_cls.from_db(populator.db, populator.init_list, values))
+            for related in self.related:
+                related.populate(row, obj)
+        populator.local_setter(from_obj, obj)
+        if obj is not None:
+            populator.remote_setter(obj, from_obj)
 
 
 class PreparedQuery:

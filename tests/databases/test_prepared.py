@@ -52,7 +52,26 @@ def test_the_rows_are_the_orms_with_their_related_rows_and_deferred_fields(booki
                         expected.departure.service.station.code, expected.departure.service.terminal.name,
                         expected.vessel_call.vessel_name, expected.vessel_call.terminal.code)
         assert found.get_deferred_fields() == expected.get_deferred_fields()
+        for path in ("departure", "departure.service.station", "vessel_call.terminal"):
+            mine, theirs = found, expected
+            for name in path.split("."):
+                mine, theirs = getattr(mine, name), getattr(theirs, name)
+            # A related row is made as the ORM makes it: its deferred fields, loaded from the database it came from.
+            assert mine.get_deferred_fields() == theirs.get_deferred_fields(), path
+            assert (mine._state.adding, mine._state.db) == (False, "default"), path
     assert query.first(reference="NO-SUCH-BOOKING") is None
+
+
+def test_an_annotation_is_set_on_each_instance_as_the_orm_sets_it(bookings):
+    def with_annotation(reference):
+        return _booking_by_reference(reference).annotate(reference_length=Cast(Value(7), IntegerField()))
+
+    query = PreparedQuery("test_booking_annotated", with_annotation, reference=("\x01a", "\x01b"))
+    for booking in bookings:
+        [found] = query.all(reference=booking.reference)
+        [expected] = with_annotation(booking.reference)
+
+        assert (found.pk, found.reference_length) == (expected.pk, expected.reference_length) == (booking.pk, 7)
 
 
 def test_prepared_once_per_session_then_executed(bookings):
