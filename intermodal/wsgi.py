@@ -4,3 +4,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intermodal.settings")
 application = get_wsgi_application()
+
+# After Django is set up: the query parameters of every API route, from the OpenAPI schema.
+from intermodal import query_parameters  # noqa: E402
+
+query_parameters.load()

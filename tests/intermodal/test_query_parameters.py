@@ -1,5 +1,10 @@
 """A query parameter an endpoint does not take is a 400 naming it, not a filter silently dropped."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -7,6 +12,7 @@ from intermodal.models import Scope
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_misspelt_filter_is_a_400_naming_it(network):
@@ -44,3 +50,15 @@ def test_an_endpoint_with_declared_parameters_takes_only_those(shipper):
     answer = client.get("/api/v1/track/CSQU3054383/?verbose=1")
 
     assert answer.status_code == 400 and list(answer.json()["errors"]) == ["verbose"]
+
+
+def test_a_server_process_reads_what_each_route_takes_as_it_starts_not_in_its_first_request():
+    code = ("import intermodal.wsgi; from intermodal import query_parameters as q; "
+            "print(q._documented is not None and 'station' in q.documented('departure-list', 'GET'))")
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "intermodal.settings"}
+
+    started = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True,
+                             timeout=120)
+
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "True"
