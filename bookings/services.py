@@ -815,6 +815,10 @@ def container_assign(
     return container
 
 
+# A container's details that its seal and VGM are: written by container_update, or with a laden gate-in's step.
+CONTAINER_DETAILS = ("seal_number", "vgm_kg", "vgm_method", "vgm_signatory")
+
+
 def container_update(
     *,
     actor: Actor,
@@ -831,44 +835,60 @@ def container_update(
             .select_related("booking__departure__service__station")
             .get(pk=container.pk)
         )
-        _require_container_actor(actor, container.booking)
-        if not container.is_active or container.status in (ContainerStatus.ON_VESSEL, ContainerStatus.SAILED):
-            raise StateConflict(
-                _("Container %(number)s is on the vessel: its details are final.") % {"number": container.number},
-                code="container_final",
-            )
-        before = {
-            "seal_number": container.seal_number,
-            "vgm_kg": str(container.vgm_kg or ""),
-            "vgm_method": container.vgm_method,
-            "vgm_signatory": container.vgm_signatory,
-        }
-        if seal_number is not None:
-            container.seal_number = seal_number
-        if vgm_kg is not None or vgm_method is not None or vgm_signatory is not None:
-            vgm = {"vgm_kg": vgm_kg, "vgm_method": vgm_method, "vgm_signatory": vgm_signatory}
-            missing = [name for name, value in vgm.items() if value in (None, "")]
-            if missing:
-                raise InvalidInput(
-                    errors={name: [_("A VGM needs the mass, the method and the signatory.")] for name in missing}
-                )
-            container.vgm_kg, container.vgm_method, container.vgm_signatory = vgm_kg, vgm_method, vgm_signatory
-        container.save(update_fields=["seal_number", "vgm_kg", "vgm_method", "vgm_signatory"])
-        after = {
-            "seal_number": container.seal_number,
-            "vgm_kg": str(container.vgm_kg or ""),
-            "vgm_method": container.vgm_method,
-            "vgm_signatory": container.vgm_signatory,
-        }
-        BookingChange.objects.create(
-            booking=container.booking,
-            kind=ChangeKind.CONTAINER,
-            organisation=actor.organisation,
-            user=actor.user,
-            before={"container": container.number, **before},
-            after={"container": container.number, **after},
-        )
+        change = container_details_set(actor=actor, container=container, seal_number=seal_number, vgm_kg=vgm_kg,
+                                       vgm_method=vgm_method, vgm_signatory=vgm_signatory)
+        container.save(update_fields=list(CONTAINER_DETAILS))
+        change.save()
     return container
+
+
+def container_details_set(
+    *,
+    actor: Actor,
+    container: Container,
+    seal_number: str | None = None,
+    vgm_kg: Decimal | None = None,
+    vgm_method: int | None = None,
+    vgm_signatory: str | None = None,
+) -> BookingChange:
+    """Check and set the seal and the VGM on a container the caller read and locked, with its booking, departure,
+    service and station; nothing is written: the caller saves the container's CONTAINER_DETAILS and the
+    returned history row (container_update now, a run of gate-ins with its other writes)."""
+    _require_container_actor(actor, container.booking)
+    if not container.is_active or container.status in (ContainerStatus.ON_VESSEL, ContainerStatus.SAILED):
+        raise StateConflict(
+            _("Container %(number)s is on the vessel: its details are final.") % {"number": container.number},
+            code="container_final",
+        )
+    vgm = {"vgm_kg": vgm_kg, "vgm_method": vgm_method, "vgm_signatory": vgm_signatory}
+    if any(value is not None for value in vgm.values()):
+        missing = [name for name, value in vgm.items() if value in (None, "")]
+        if missing:
+            raise InvalidInput(
+                errors={name: [_("A VGM needs the mass, the method and the signatory.")] for name in missing}
+            )
+    before = _container_details(container)
+    if seal_number is not None:
+        container.seal_number = seal_number
+    if any(value is not None for value in vgm.values()):
+        container.vgm_kg, container.vgm_method, container.vgm_signatory = vgm_kg, vgm_method, vgm_signatory
+    return BookingChange(
+        booking=container.booking,
+        kind=ChangeKind.CONTAINER,
+        organisation=actor.organisation,
+        user=actor.user,
+        before={"container": container.number, **before},
+        after={"container": container.number, **_container_details(container)},
+    )
+
+
+def _container_details(container: Container) -> dict:
+    return {
+        "seal_number": container.seal_number,
+        "vgm_kg": str(container.vgm_kg or ""),
+        "vgm_method": container.vgm_method,
+        "vgm_signatory": container.vgm_signatory,
+    }
 
 
 def container_check_loadable_on_vessel(*, container: Container) -> None:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from bookings.models import (
     HOLDS_CAPACITY,
     Booking,
+    BookingChange,
     BookingStatus,
     Container,
     ContainerStatus,
@@ -29,10 +30,12 @@ from bookings.models import (
     EmptyRequestStatus,
 )
 from bookings.services import (
+    CONTAINER_DETAILS,
     assignment_deferred,
     assignments_deferred,
     container_assign,
     container_check_loadable_on_vessel,
+    container_details_set,
     container_update,
     station_place,
 )
@@ -174,6 +177,7 @@ class _Deferred:
     moves: dict = field(default_factory=dict)  # departure pk -> (status on board before, after, at)
     last_loaded: dict = field(default_factory=dict)  # departure pk -> its last container's loading
     left_at_station: dict = field(default_factory=dict)  # departure pk -> its gated-in containers, locked
+    changes: list = field(default_factory=list)  # BookingChange rows (a gate-in's seal and VGM) to write
 
 
 _deferred: ContextVar[_Deferred | None] = ContextVar("journey_deferred", default=None)
@@ -266,6 +270,7 @@ def _deferred_block(pending: _Deferred):
     _write_changed(Departure, pending.departures_changed.values())
     pending.bookings.update(_moves_write(pending.moves))
     _write_changed(Container, pending.containers.values())
+    BookingChange.objects.bulk_create(pending.changes)
     ReturnedEmpty.objects.bulk_create(pending.returned)
     _bookings_refresh(pending.bookings)
 
@@ -406,6 +411,7 @@ def step_deferred():
     matched = len(pending.matched)
     discharged, returned = set(pending.arrivals_changed), len(pending.returned)
     departures_changed, moves = set(pending.departures_changed), set(pending.moves)
+    changes = len(pending.changes)
     try:
         with assignment_deferred():
             yield
@@ -427,6 +433,7 @@ def step_deferred():
         for pk in set(pending.arrivals_changed) - discharged:
             pending.arrivals_changed.pop(pk).discharged_at = None
         del pending.returned[returned:]
+        del pending.changes[changes:]
         raise
 
 
@@ -710,25 +717,20 @@ def laden_gate_in(
     at = at or timezone.now()
     if not seal_number:
         raise InvalidInput(errors={"seal_number": [_("A laden container needs its seal number.")]})
-    with transaction.atomic():
+    pending = _deferred.get()
+    details = {"seal_number": seal_number, "vgm_kg": vgm_kg, "vgm_method": vgm_method, "vgm_signatory": vgm_signatory}
+    # In a run the step writes nothing itself (its seal, VGM and history row go with the run's other writes), so it
+    # needs no savepoint of its own: a refused one is dropped by step_deferred.
+    with transaction.atomic() if pending is None else contextlib.nullcontext():
         container = _active_container(number)
         station = container.booking.departure.service.station
         _require_station_staff(actor, station)
         _require_status(container, [S.ASSIGNED, S.EMPTY_OUT], _("gated in"))
         _require_after_last_step(container, at, _("The gate-in of %(number)s"), confirmed=confirmed)
-        updated = container_update(
-            actor=actor,
-            container=container,
-            seal_number=seal_number,
-            vgm_kg=vgm_kg,
-            vgm_method=vgm_method,
-            vgm_signatory=vgm_signatory,
-        )
-        if _deferred.get() is None:
-            container = _active_container(updated.number)
-        else:  # the run's locked row takes what was written
-            for name in ("seal_number", "vgm_kg", "vgm_method", "vgm_signatory"):
-                setattr(container, name, getattr(updated, name))
+        if pending is None:
+            container = _active_container(container_update(actor=actor, container=container, **details).number)
+        else:  # set on the run's locked row, written with its step
+            pending.changes.append(container_details_set(actor=actor, container=container, **details))
         _equipment_event(
             container,
             actor,
@@ -737,7 +739,7 @@ def laden_gate_in(
             at=at,
             details={"seal_number": seal_number, "vgm_kg": str(vgm_kg)},
         )
-        _move(container, S.GATED_IN)
+        _move(container, S.GATED_IN, *(CONTAINER_DETAILS if pending is not None else ()))
     return container
 
 

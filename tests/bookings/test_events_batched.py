@@ -6,6 +6,7 @@ same containers or trains in opposite orders never deadlock."""
 
 import threading
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import DatabaseError, close_old_connections, connection
@@ -13,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from stdnum import iso6346
 
 from bookings import services as bookings_services
-from bookings.models import Booking, BookingStatus, Container, ContainerStatus
+from bookings.models import Booking, BookingChange, BookingStatus, ChangeKind, Container, ContainerStatus
 from databases import bulk
 from intermodal.access import Actor
 from intermodal.models import Event, OutboxMessage, Scope
@@ -80,6 +81,15 @@ def test_a_whole_journey_in_lists_writes_each_run_at_once(connecting, handed_out
                if 'UPDATE "bookings_container" AS t SET "status"' in q["sql"]) == 1
     assert Event.objects.filter(event_code="GTIN", equipment_reference__in=NUMBERS).count() == COUNT
     assert not Event.objects.filter(equipment_reference="GYOU4047990").exists()
+    # and each seal and VGM went with its container's UPDATE, their history rows with one INSERT: no container
+    # read again and no savepoint per gate-in
+    assert set(Container.objects.filter(number__in=NUMBERS).values_list(
+        "seal_number", "vgm_kg", "vgm_method", "vgm_signatory")) == {("SL001", Decimal("24000"), 1, "Zhang Wei")}
+    changes = BookingChange.objects.filter(booking=handed_out_six, kind=ChangeKind.CONTAINER,
+                                           after__seal_number="SL001")
+    assert sorted(change.after["container"] for change in changes) == sorted(NUMBERS)
+    assert _writes(queries, "bookings_bookingchange") == 1
+    assert sum(1 for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")) < COUNT
 
     # when: the train is loaded, runs, arrives; the port discharges and gates in, then loads the vessel
     loaded = station.post("/api/v1/events/", [step("LOAD", each) for each in NUMBERS], format="json").json()
