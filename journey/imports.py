@@ -55,6 +55,7 @@ from journey.services import (
     customs_released,
     event_write,
     returned_empty_write,
+    step_transaction,
 )
 from stations.models import Departure, DepartureStatus, Station, VesselCall
 
@@ -93,7 +94,7 @@ def vessel_discharge(*, actor: Actor, number: str, at: datetime | None = None, c
     """The port discharges an announced import container from its vessel (DISC, vessel), booked inland or not."""
     at = at or timezone.now()
     number = (number or "").strip().upper().replace(" ", "")
-    with transaction.atomic():
+    with step_transaction():
         arrival = announced_to_discharge(number)
         if arrival is None:
             raise StateConflict(_("Container %(number)s is not announced on any arriving vessel.")
@@ -139,7 +140,7 @@ def import_train_load(*, actor: Actor, number: str, departure: Departure | None 
                       confirmed: bool = False) -> Container:
     """The port loads an import container on its booked train or barge at the terminal (LOAD, rail/barge)."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with step_transaction():
         found = _active_container(number, lock=False)
         departure = _departure_locked(departure or found.booking.departure)
         container = _active_container(number)
@@ -168,7 +169,7 @@ def station_discharge(*, actor: Actor, number: str, at: datetime | None = None, 
     """Station staff take an import container off the train (DISC, rail): its free time at the station starts, and
     with no hold it is available for pick-up at once (AVPU)."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with step_transaction():
         container = _active_container(number)
         _require_import(container)
         departure = container.booking.departure
@@ -229,7 +230,7 @@ def import_gate_out(*, actor: Actor, number: str, at: datetime | None = None, co
     """Station staff hand the full import container to the consignee's truck (GTOT, LADEN): only without holds -
     never before customs' release. Demurrage stops, detention starts."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with step_transaction():
         container = _active_container(number)
         _require_import(container)
         station = container.booking.departure.service.station
@@ -255,7 +256,7 @@ def empty_return(*, actor: Actor, number: str, station: Station | None = None, a
     EMPTY): detention stops, the container leaves its booking (free for the next one) and becomes the station's
     stock, offered first to its export empty requests (match-back)."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with step_transaction():
         container = _active_container(number)
         _require_import(container)
         station = station or container.booking.departure.service.station

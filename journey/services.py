@@ -437,6 +437,13 @@ def step_deferred():
         raise
 
 
+def step_transaction():
+    """A container step's own transaction: a savepoint of its own when it runs alone, none in a run of steps
+    (steps_deferred), where a step writes nothing itself but keeps its writes for the run, so a refused one is
+    undone by step_deferred dropping what it kept; a savepoint per step was two round trips a container."""
+    return contextlib.nullcontext() if _deferred.get() is not None else transaction.atomic()
+
+
 def _booking_refresh_after(booking: Booking) -> None:
     """The booking's status from its containers, now or, in a deferred run, once its containers are written."""
     pending = _deferred.get()
@@ -719,9 +726,7 @@ def laden_gate_in(
         raise InvalidInput(errors={"seal_number": [_("A laden container needs its seal number.")]})
     pending = _deferred.get()
     details = {"seal_number": seal_number, "vgm_kg": vgm_kg, "vgm_method": vgm_method, "vgm_signatory": vgm_signatory}
-    # In a run the step writes nothing itself (its seal, VGM and history row go with the run's other writes), so it
-    # needs no savepoint of its own: a refused one is dropped by step_deferred.
-    with transaction.atomic() if pending is None else contextlib.nullcontext():
+    with step_transaction():
         container = _active_container(number)
         station = container.booking.departure.service.station
         _require_station_staff(actor, station)
@@ -749,7 +754,7 @@ def train_load(
 ) -> Container:
     """Station staff load a gated-in container on its booked train (LOAD, rail)."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with step_transaction():
         found = _active_container(number, lock=False)
         departure = departure or found.booking.departure
         departure = _departure_locked(departure)  # in a run, read and locked when it began
@@ -940,7 +945,7 @@ def train_discharge(*, actor: Actor, number: str, at: datetime | None = None, co
                     ) -> Container:
     """The port takes the container off the train (DISC, rail)."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with step_transaction():
         container = _active_container(number)
         departure = container.booking.departure
         _require_port(actor, departure.service.terminal)
@@ -962,7 +967,7 @@ def terminal_gate_in(*, actor: Actor, number: str, at: datetime | None = None, c
                      ) -> Container:
     """The container enters the terminal stack (GTIN, LADEN); it made the vessel if this is before the CY cut-off."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with step_transaction():
         container = _active_container(number)
         terminal = container.booking.departure.service.terminal
         _require_port(actor, terminal)
@@ -979,7 +984,7 @@ def vessel_load(*, actor: Actor, number: str, at: datetime | None = None, confir
     """Load on the booked vessel (LOAD, vessel): only with a VGM, within the cut-off, and cleared. A time outside
     the vessel's call or before the container reached the terminal needs `confirmed` (journey.plausibility)."""
     at = at or timezone.now()
-    with transaction.atomic():
+    with step_transaction():
         container = _active_container(number)
         call = container.booking.vessel_call
         _require_port(actor, call.terminal)

@@ -92,8 +92,10 @@ def test_a_whole_journey_in_lists_writes_each_run_at_once(connecting, handed_out
     assert sum(1 for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")) < COUNT
 
     # when: the train is loaded, runs, arrives; the port discharges and gates in, then loads the vessel
-    loaded = station.post("/api/v1/events/", [step("LOAD", each) for each in NUMBERS], format="json").json()
+    with CaptureQueriesContext(connection) as queries:
+        loaded = station.post("/api/v1/events/", [step("LOAD", each) for each in NUMBERS], format="json").json()
     assert loaded["applied"] == COUNT
+    assert sum(1 for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")) < COUNT  # none per step
     assert Booking.objects.get(pk=handed_out_six.pk).status == BookingStatus.IN_TRANSIT
     railway = Actor(organisation=network.railway)
     leaves = connecting.departure.planned_departure
