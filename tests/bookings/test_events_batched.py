@@ -139,6 +139,35 @@ def test_a_container_named_again_takes_its_next_step_after_the_first(connecting,
 
 
 @pytest.mark.django_db
+def test_the_bookings_of_a_run_move_together_each_as_its_own_containers_say(shipper, connecting):
+    staff = Actor(organisation=connecting.network.operator)
+    station = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+    # three bookings of two boxes each; of the third, one box only is gated in and loaded
+    numbers = iter(NUMBERS)
+    bookings = []
+    for _n in range(3):
+        booking = book(shipper.actor, connecting, lines={"42G1": 2})
+        request = bookings_services.empty_request_create(actor=shipper.actor, booking=booking, size_type="42G1",
+                                                         quantity=2)
+        boxes = [next(numbers), next(numbers)]
+        for each in boxes:
+            journey.empty_hand_out(actor=staff, request=request, number=each)
+        bookings.append((booking, boxes))
+    moving = [each for _b, boxes in bookings[:2] for each in boxes] + bookings[2][1][:1]
+    station.post("/api/v1/events/", [gate_in(each, confirm=True) for each in moving], format="json")
+
+    with CaptureQueriesContext(connection) as queries:
+        loaded = station.post("/api/v1/events/", [step("LOAD", each) for each in moving], format="json").json()
+
+    # then: every booking with a box on the train is in transit, written with one UPDATE for the three
+    assert loaded["applied"] == len(moving)
+    assert {Booking.objects.get(pk=booking.pk).status for booking, _boxes in bookings} == {BookingStatus.IN_TRANSIT}
+    assert _writes(queries, "bookings_booking", "UPDATE") == 1
+    assert sum(1 for q in queries.captured_queries
+               if 'FROM "bookings_booking"' in q["sql"] and "FOR UPDATE" in q["sql"]) == 1
+
+
+@pytest.mark.django_db
 def test_a_run_whose_writes_fail_is_applied_one_step_after_the_other(connecting, handed_out_six, monkeypatch):
     station = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
     real = bulk.rows_update
