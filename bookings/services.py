@@ -767,7 +767,9 @@ def container_assign(
     state = _assignments.get()
     # An empty handed out by the station (journey.services.empty_hand_out): the match-back share counts it.
     empty_out_at = timezone.now() if status == ContainerStatus.EMPTY_OUT else None
-    with transaction.atomic():
+    # In a run it writes nothing itself (its rows go with the run's), so it needs no savepoint of its own: a refused
+    # one is dropped by assignment_deferred.
+    with transaction.atomic() if state is None else contextlib.nullcontext():
         booking = (state.bookings.get(booking.pk) if state else None) or _lock(booking)
         _require_container_actor(actor, booking)
         if booking.status not in ACTIVE:

@@ -683,7 +683,7 @@ def empty_request_ready(*, actor: Actor, request: EmptyRequest, at: datetime | N
 
 def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Container:
     """Station staff hand an empty to the shipper's truck: the number goes on the booking (GTOT, EMPTY)."""
-    with transaction.atomic():
+    with step_transaction():
         request = _locked_request(request)
         station = request.booking.departure.service.station
         _require_station_staff(actor, station)

@@ -261,9 +261,11 @@ def test_empties_handed_out_in_a_list_are_written_at_once_and_refused_one_by_one
     assert BookingChange.objects.filter(booking_id=request.booking_id, kind="container").count() == 5
     assert Event.objects.filter(event_code="GTOT").count() == 5 == OutboxMessage.objects.filter(
         topic="equipment.gtot").count()
-    # and the containers were written in one statement per run (the repeated number cut the list into two runs)
+    # and the containers were written in one statement per run (the repeated number cut the list into two runs),
+    # with no savepoint per hand-out
     assert _writes(queries, "bookings_container") == 2
     assert _writes(queries, "intermodal_event") == 2
+    assert sum(1 for q in queries.captured_queries if q["sql"].startswith("SAVEPOINT")) < len(items)
 
     # when: the sixth is handed out alone, and a seventh is asked for
     last = station.post("/api/v1/events/", [step("GTOT", NUMBERS[5], empty_request=request.pk),
