@@ -464,12 +464,15 @@ def returned_empty_serves(stock: ReturnedEmpty, request: EmptyRequest) -> bool:
             and stock.owner_scac in ("", request.booking.vessel_call.carrier_scac))
 
 
-def returned_empty_locked(request: EmptyRequest, number: str) -> ReturnedEmpty | None:
+def returned_empty_locked(request: EmptyRequest, number: str, *, stock: dict | None = None) -> ReturnedEmpty | None:
     """The returned import empty a hand-out for `request` would take from the station's stock, locked; refused if
-    it is another carrier's or another size-type."""
+    it is another carrier's or another size-type. `stock`: the station's unused returned empties by number, read
+    and locked by the caller for many hand-outs at once (returned_empties_locked)."""
     number = (number or "").strip().upper().replace(" ", "")
-    stock = (ReturnedEmpty.objects.select_for_update(of=("self",))
-             .filter(station=request.booking.departure.service.station, number=number, used_at__isnull=True).first())
+    station = request.booking.departure.service.station
+    if stock is None:
+        stock = returned_empties_locked(station, [number])
+    stock = stock.get(number)
     if stock is None:
         return None
     carrier = request.booking.vessel_call.carrier_scac
@@ -482,6 +485,12 @@ def returned_empty_locked(request: EmptyRequest, number: str) -> ReturnedEmpty |
                             % {"number": number, "size": stock.size_type, "wanted": request.size_type},
                             code="wrong_size_type")
     return stock
+
+
+def returned_empties_locked(station: Station, numbers: list[str]) -> dict[str, ReturnedEmpty]:
+    """The station's unused returned empties of these numbers, locked in the order of their ids, by number."""
+    return {stock.number: stock for stock in ReturnedEmpty.objects.select_for_update(of=("self",))
+            .filter(station=station, number__in=sorted(set(numbers)), used_at__isnull=True).order_by("pk")}
 
 
 def returned_empty_build(*, container: Container, station: Station, at: datetime) -> ReturnedEmpty:

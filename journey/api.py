@@ -160,6 +160,18 @@ def _return_station(actor: Actor, container: Container) -> Station | None:
     return (own or stations or [None])[0]
 
 
+def _empty_request(actor: Actor, pk: int | None) -> EmptyRequest | None:
+    """The empty request an item names, among those the actor may see: in a run of hand-outs, the run's requests
+    read once for all of its items."""
+    in_run = journey.requests_in_run()
+    if not in_run or pk not in in_run:
+        return EmptyRequest.objects.filter(pk=pk, booking__in=booking_list(actor=actor)).first()
+    visible = journey.run_memo("visible requests", lambda: {request.pk: request for request in EmptyRequest.objects
+                                                            .filter(pk__in=sorted(in_run),
+                                                                    booking__in=booking_list(actor=actor))})
+    return visible.get(pk)
+
+
 def event_apply(*, actor: Actor, data: dict):
     """Carry out one reported event through the journey; returns the container or transport it moved."""
     code, at, confirmed = data["event_code"], data.get("event_datetime"), data.get("confirm", False)
@@ -182,9 +194,7 @@ def event_apply(*, actor: Actor, data: dict):
     if imported is not None:
         return imported
     if code in ("AVPU", "GTOT"):
-        request = EmptyRequest.objects.filter(
-            pk=data.get("empty_request"), booking__in=booking_list(actor=actor)
-        ).first()
+        request = _empty_request(actor, data.get("empty_request"))
         if request is None:
             raise InvalidInput(errors={"empty_request": [_("Name the empty container request this serves.")]})
         if code == "AVPU":

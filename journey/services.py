@@ -44,7 +44,7 @@ from customs.selectors import released_bookings
 from customs.services import container_released, vessel_loading_customs_check
 from databases import bulk
 from inbound.models import ArrivingContainer, ReturnedEmpty
-from inbound.services import arrivals_of, returned_empty_locked
+from inbound.services import arrivals_of, returned_empties_locked, returned_empty_locked
 from intermodal.access import Actor
 from intermodal.codes import Classifier, EmptyIndicator, EventType, FacilityKind, ModeOfTransport
 from intermodal.errors import ApplicationError, InvalidInput, NotAllowed, StateConflict
@@ -179,6 +179,7 @@ class _Deferred:
     last_loaded: dict = field(default_factory=dict)  # departure pk -> its last container's loading
     left_at_station: dict = field(default_factory=dict)  # departure pk -> its gated-in containers, locked
     changes: list = field(default_factory=list)  # BookingChange rows (a gate-in's seal and VGM) to write
+    numbers: list = field(default_factory=list)  # the containers the run's steps name
 
 
 _deferred: ContextVar[_Deferred | None] = ContextVar("journey_deferred", default=None)
@@ -227,7 +228,7 @@ def _hand_outs_write(pending: _Deferred) -> None:
     _write_changed(EmptyRequest, pending.requests_changed.values())
     for stock in pending.matched:  # their containers are written now
         stock.used_by_id = stock.used_by.pk
-        stock.save(update_fields=["used_at", "used_by"])
+    bulk.rows_update(ReturnedEmpty, pending.matched, ["used_at", "used_by"])
     today = timezone.localdate()
     Booking.objects.filter(pk__in=sorted(pending.free_time_from)).filter(
         Q(free_time_start__isnull=True) | Q(free_time_start__gt=today)).update(free_time_start=today)
@@ -235,6 +236,7 @@ def _hand_outs_write(pending: _Deferred) -> None:
 
 def _deferred_run(pending: _Deferred, numbers: Iterable[str], trains_of: Iterable[str], import_trains_only: bool,
                   discharges: Iterable[str]):
+    numbers = pending.numbers = sorted(set(numbers))
     trains_of = sorted(trains_of)
     if trains_of:
         booked_on = Container.objects.filter(number__in=trains_of, is_active=True)
@@ -681,6 +683,21 @@ def empty_request_ready(*, actor: Actor, request: EmptyRequest, at: datetime | N
     return request
 
 
+def _stock_in_run(station: Station) -> dict | None:
+    """In a run of hand-outs: the station's returned empties among the run's numbers, read and locked once for the
+    run (match-back); outside a run, None (each hand-out reads its own)."""
+    pending = _deferred.get()
+    if pending is None:
+        return None
+    return run_memo(("returned empties", station.pk), lambda: returned_empties_locked(station, pending.numbers))
+
+
+def requests_in_run() -> set[int] | None:
+    """The empty requests of a run of hand-outs (read and locked when it began); None outside a run."""
+    pending = _deferred.get()
+    return None if pending is None else set(pending.requests)
+
+
 def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Container:
     """Station staff hand an empty to the shipper's truck: the number goes on the booking (GTOT, EMPTY)."""
     with step_transaction():
@@ -691,7 +708,7 @@ def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Conta
             raise StateConflict(
                 _("This request is %(status)s.") % {"status": request.get_status_display().lower()}, code="illegal_step"
             )
-        matched = returned_empty_locked(request, number)
+        matched = returned_empty_locked(request, number, stock=_stock_in_run(station))
         container = container_assign(
             actor=actor, booking=request.booking, number=number, size_type=request.size_type, status=S.EMPTY_OUT
         )

@@ -13,11 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from stdnum import iso6346
 
+from bookings import services as bookings_services
 from bookings.models import Booking, BookingStatus, Container, ContainerStatus
 from inbound import services as arrivals
 from inbound.models import ArrivingContainer, ReturnedEmpty
 from intermodal.models import Event, OutboxMessage
 from tests import factories
+from tests.bookings.conftest import book
 from tests.imports.conftest import book_import, client_of
 
 
@@ -62,7 +64,8 @@ def _report(client, items) -> tuple[list[dict], int]:
 
 
 @pytest.mark.django_db
-def test_an_import_in_lists_costs_no_more_statements_for_four_containers_than_for_two(corridor, booked_six):
+def test_an_import_in_lists_costs_no_more_statements_for_four_containers_than_for_two(corridor, booked_six, shipper,
+                                                                                      connecting):
     network, call, departure = corridor.network, corridor.call, corridor.departure
     port, railway, station = client_of(network.port), client_of(network.railway), client_of(network.operator)
     now = timezone.now()
@@ -109,3 +112,16 @@ def test_an_import_in_lists_costs_no_more_statements_for_four_containers_than_fo
                      .values_list("event_code", flat=True))
         assert codes == ["DISC", "LOAD", "DISC", "AVPU", "GTOT", "GTIN"], (each, codes)
     assert OutboxMessage.objects.count() == Event.objects.count()
+
+    # when: the station hands the returned empties out again, to an export, in lists (match-back)
+    export = book(shipper.actor, connecting, lines={"22G1": 5})
+    request = bookings_services.empty_request_create(actor=shipper.actor, booking=export, size_type="22G1",
+                                                     quantity=5)
+    back = [each for each in NUMBERS if each != NUMBERS[3]]
+    few, few_queries = _report(station, [step("GTOT", each, now, empty_request=request.pk) for each in back[:2]])
+    many, many_queries = _report(station, [step("GTOT", each, now, empty_request=request.pk) for each in back[2:]])
+
+    # then: each returned empty went out for the export, with no more statements for three than for two
+    assert [r["status"] for r in few + many] == [201] * len(back)
+    assert many_queries <= few_queries, (few_queries, many_queries)
+    assert dict(ReturnedEmpty.objects.values_list("number", "used_by__booking")) == dict.fromkeys(back, export.pk)
