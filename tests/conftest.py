@@ -16,6 +16,7 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from intermodal.access import Actor
@@ -261,6 +262,14 @@ def fast_password_hashing(settings):
     (it made each user cost about a second on a busy machine). The live server of the browser tests runs in
     this process, so it checks passwords with the same hasher."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def language_reset():
+    """Each test ends in no language of its own: a request asked in Chinese through the test client (the
+    LocaleMiddleware activates its language for the thread) otherwise left the next test's text in Chinese."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="module")
