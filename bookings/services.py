@@ -874,23 +874,14 @@ def container_details_set(
         container.seal_number = seal_number
     if any(value is not None for value in vgm.values()):
         container.vgm_kg, container.vgm_method, container.vgm_signatory = vgm_kg, vgm_method, vgm_signatory
-    return BookingChange(
-        booking=container.booking,
-        kind=ChangeKind.CONTAINER,
-        organisation=actor.organisation,
-        user=actor.user,
-        before={"container": container.number, **before},
-        after={"container": container.number, **_container_details(container)},
-    )
+    return BookingChange(booking=container.booking, kind=ChangeKind.CONTAINER, organisation=actor.organisation,
+                         user=actor.user, before={"container": container.number, **before},
+                         after={"container": container.number, **_container_details(container)})
 
 
 def _container_details(container: Container) -> dict:
-    return {
-        "seal_number": container.seal_number,
-        "vgm_kg": str(container.vgm_kg or ""),
-        "vgm_method": container.vgm_method,
-        "vgm_signatory": container.vgm_signatory,
-    }
+    return {"seal_number": container.seal_number, "vgm_kg": str(container.vgm_kg or ""),
+            "vgm_method": container.vgm_method, "vgm_signatory": container.vgm_signatory}
 
 
 def container_check_loadable_on_vessel(*, container: Container) -> None:
