@@ -821,24 +821,16 @@ def container_assign(
 CONTAINER_DETAILS = ("seal_number", "vgm_kg", "vgm_method", "vgm_signatory")
 
 
-def container_update(
-    *,
-    actor: Actor,
-    container: Container,
-    seal_number: str | None = None,
-    vgm_kg: Decimal | None = None,
-    vgm_method: int | None = None,
-    vgm_signatory: str | None = None,
-) -> Container:
-    """Record the seal and the VGM (verified gross mass: kg, method 1 or 2, who signs for it)."""
+def container_update(*, actor: Actor, container: Container, **details) -> Container:
+    """Record the seal and the VGM (verified gross mass: kg, method 1 or 2, who signs for it): `details` as
+    container_details_set takes them."""
     with transaction.atomic():
         container = (
             Container.objects.select_for_update(of=("self",))
             .select_related("booking__departure__service__station")
             .get(pk=container.pk)
         )
-        change = container_details_set(actor=actor, container=container, seal_number=seal_number, vgm_kg=vgm_kg,
-                                       vgm_method=vgm_method, vgm_signatory=vgm_signatory)
+        change = container_details_set(actor=actor, container=container, **details)
         container.save(update_fields=list(CONTAINER_DETAILS))
         change.save()
     return container
