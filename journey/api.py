@@ -229,7 +229,9 @@ def event_apply(*, actor: Actor, data: dict):
         )
     if at_port:
         return journey.vessel_load(actor=actor, number=number, at=at, confirmed=confirmed)
-    departure = _transport(data["transport_reference"]) if "transport_reference" in data else None
+    reference = data.get("transport_reference")  # the train, read once for a run's loads
+    departure = (journey.run_memo(("transport", reference), lambda: _transport(reference))
+                 if "transport_reference" in data else None)
     if departure is not None and not isinstance(departure, Departure):
         raise InvalidInput(errors={"transport_reference": [_("Load on a train names a departure.")]})
     return journey.train_load(actor=actor, number=number, departure=departure, at=at, confirmed=confirmed)

@@ -168,6 +168,21 @@ def test_the_bookings_of_a_run_move_together_each_as_its_own_containers_say(ship
 
 
 @pytest.mark.django_db
+def test_a_run_of_loads_naming_their_train_reads_it_once(connecting, handed_out_six):
+    station = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
+    station.post("/api/v1/events/", [gate_in(each, confirm=True) for each in NUMBERS], format="json")
+    train = connecting.departure.reference
+
+    with CaptureQueriesContext(connection) as queries:
+        loaded = station.post("/api/v1/events/", [step("LOAD", each, transport_reference=train) for each in NUMBERS],
+                              format="json").json()
+
+    assert loaded["applied"] == COUNT
+    assert _statuses() == {ContainerStatus.ON_TRAIN}
+    assert sum(1 for q in queries.captured_queries if '"stations_departure"."reference" =' in q["sql"]) == 1
+
+
+@pytest.mark.django_db
 def test_a_run_whose_writes_fail_is_applied_one_step_after_the_other(connecting, handed_out_six, monkeypatch):
     station = key_client(connecting.network.operator, [Scope.EVENTS_WRITE])
     real = bulk.rows_update
