@@ -8,7 +8,7 @@ then containers, then bookings.
 """
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -692,10 +692,11 @@ def _stock_in_run(station: Station) -> dict | None:
     return run_memo(("returned empties", station.pk), lambda: returned_empties_locked(station, pending.numbers))
 
 
-def requests_in_run() -> set[int] | None:
-    """The empty requests of a run of hand-outs (read and locked when it began); None outside a run."""
+def requests_in_run() -> Collection[int] | None:
+    """The ids of the empty requests of a run of hand-outs (read and locked when it began), not copied: each of
+    the run's items asks; None outside a run."""
     pending = _deferred.get()
-    return None if pending is None else set(pending.requests)
+    return None if pending is None else pending.requests.keys()
 
 
 def empty_hand_out(*, actor: Actor, request: EmptyRequest, number: str) -> Container:
