@@ -35,6 +35,7 @@ from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttrib
 from django.db.models.query import FlatValuesListIterable, ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.query_utils import DeferredAttribute
 from django.db.models.signals import post_init, pre_init
+from django.db.models.sql.constants import MULTI
 from psycopg2.extensions import AsIs
 
 _names: set[str] = set()
@@ -61,6 +62,26 @@ class _Compiled:
         arguments = [AsIs(f"${self.order.index(names[i]) + 1}") if i in names else value
                      for i, value in enumerate(params)]
         self.statement = connections[alias].ops.compose_sql(sql, arguments)
+        self.rows = _Rows(compiler, queryset, alias)
+
+    def parameters(self, values: dict[str, Any], stand_ins: dict[str, tuple]) -> list:
+        """The statement's parameters for these values. They are sent as they are, not prepared by the fields as
+        the ORM would: each must be of its stand-ins' type (a str for an integer column would fail in the
+        database, where the ORM fails in Python)."""
+        for name in self.order:
+            if type(values[name]) is not type(stand_ins[name][0]):
+                raise TypeError(f"{name} is a {type(stand_ins[name][0]).__name__}, not {values[name]!r}")
+        return [values[name] for name in self.order]
+
+    def results(self, rows: list[tuple]) -> list:
+        return self.rows.results(rows)
+
+
+class _Rows:
+    """How a compiled queryset's rows become what it gives: model instances (made as `_plain_instance` does where
+    the model allows, select_related rows included), tuples (values_list) or single values (flat)."""
+
+    def __init__(self, compiler, queryset: QuerySet, alias: str):
         self.compiler = compiler
         self.converters = compiler.get_converters([column[0] for column in compiler.select])
         self.alias = alias
@@ -77,15 +98,6 @@ class _Compiled:
         self.populators = [_Related(related, alias) for related in get_related_populators(klass_info, select, alias)]
         self.annotations = list(compiler.annotation_col_map.items())  # set on each instance, as ModelIterable does
         self.plain = _is_plain(self.model, self.init_list)
-
-    def parameters(self, values: dict[str, Any], stand_ins: dict[str, tuple]) -> list:
-        """The statement's parameters for these values. They are sent as they are, not prepared by the fields as
-        the ORM would: each must be of its stand-ins' type (a str for an integer column would fail in the
-        database, where the ORM fails in Python)."""
-        for name in self.order:
-            if type(values[name]) is not type(stand_ins[name][0]):
-                raise TypeError(f"{name} is a {type(stand_ins[name][0]).__name__}, not {values[name]!r}")
-        return [values[name] for name in self.order]
 
     def results(self, rows: list[tuple]) -> list:
         if self.converters:
@@ -108,6 +120,18 @@ class _Compiled:
 
     def _plain(self, values):
         return _plain_instance(self.model, self.alias, self.init_list, values)
+
+
+def instances(queryset: QuerySet) -> list:
+    """The queryset's model instances as iterating it gives them (select_related rows, annotations, locks), each
+    made as `_plain_instance` does where the model allows. For reads of many rows with several related rows each
+    (a run's locked containers come with seven), where Django's `Model.__init__`, field by field for every
+    instance, costs more than the statement."""
+    if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups or queryset._result_cache:
+        return list(queryset)
+    compiler = queryset.query.get_compiler(using=queryset.db)
+    chunks = compiler.execute_sql(MULTI)  # no chunks (nothing read) when the queryset cannot match
+    return _Rows(compiler, queryset, queryset.db).results([row for chunk in chunks for row in chunk])
 
 
 def _is_plain(model, init_list: list[str]) -> bool:

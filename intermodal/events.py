@@ -11,6 +11,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from databases import bulk
 from intermodal.codes import CODES_BY_TYPE, Classifier, EventType
 from intermodal.errors import InvalidInput
 from intermodal.models import Event, Organisation, OutboxMessage, User
@@ -132,7 +133,7 @@ def events_append(events: list[Event]) -> list[Event]:
     if not events:
         return events
     with transaction.atomic():
-        Event.objects.bulk_create(events)
+        bulk.rows_insert(Event, events, returning="id")
         outbox = OutboxMessage.objects.bulk_create(
             [OutboxMessage(event=event, topic=_topic(event.event_type, event.event_code)) for event in events]
         )

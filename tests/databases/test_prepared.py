@@ -181,7 +181,7 @@ def test_rows_of_a_model_something_listens_to_are_made_through_its_init(bookings
 
     plain = PreparedQuery("test_booking_plain", _booking_by_reference, reference=("\x01a", "\x01b"))
     assert plain.first(reference=bookings[0].reference).reference == bookings[0].reference
-    assert plain.compiled("default").plain and made == []
+    assert plain.compiled("default").rows.plain and made == []
     post_init.connect(listener, sender=Booking)
     try:
         heard = PreparedQuery("test_booking_heard", _booking_by_reference, reference=("\x01a", "\x01b"))
@@ -189,7 +189,7 @@ def test_rows_of_a_model_something_listens_to_are_made_through_its_init(bookings
     finally:
         post_init.disconnect(listener, sender=Booking)
 
-    assert not heard.compiled("default").plain
+    assert not heard.compiled("default").rows.plain
     assert made == [bookings[1].reference] and found.reference == bookings[1].reference
     assert found._state.db == "default" and not found._state.adding
 
@@ -199,3 +199,43 @@ def test_two_queries_cannot_share_a_name():
 
     with pytest.raises(ValueError, match="exists already"):
         PreparedQuery("test_booking_named", lambda pk: Booking.objects.filter(pk=pk), pk=(-1, -2))
+
+
+def _fields(obj) -> dict:
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+def test_instances_are_the_rows_iterating_the_queryset_gives(bookings):
+    """`instances` makes what iterating the queryset makes (every field, the related rows both ways, annotations,
+    the lock), without Model.__init__; with nothing to match, it reads nothing."""
+    from django.db import transaction
+
+    from databases.prepared import instances
+
+    queryset = (Booking.objects.select_for_update(of=("self",)).select_related(*ROUTE)
+                .annotate(doubled=Cast("teu", IntegerField()) * 2).filter(pk__in=[b.pk for b in bookings])
+                .order_by("pk"))
+    with transaction.atomic():
+        with CaptureQueriesContext(connection) as captured:
+            made = instances(queryset)
+            related = [(b.departure.service.station.code, b.departure.service.terminal.code,
+                        b.vessel_call.terminal.code, b.departure.service.station.name_zh) for b in made]
+        expected = list(queryset)
+    assert len(captured.captured_queries) == 1 and "FOR UPDATE OF" in captured.captured_queries[0]["sql"]
+    assert [_fields(b) for b in made] == [_fields(b) for b in expected]
+    assert [b.doubled for b in made] == [b.teu * 2 for b in expected]
+    assert related == [(b.departure.service.station.code, b.departure.service.terminal.code,
+                        b.vessel_call.terminal.code, b.departure.service.station.name_zh) for b in expected]
+    for made_one, expected_one in zip(made, expected, strict=True):
+        assert type(made_one) is Booking and not made_one._state.adding and made_one._state.db == "default"
+        assert made_one.departure.service.station._state.db == "default"
+        assert made_one.get_deferred_fields() == expected_one.get_deferred_fields() == set()
+    made[0].commodity = "Lanterns"
+    made[0].save(update_fields=["commodity"])  # an instance made so saves as one made by the ORM
+    assert Booking.objects.get(pk=made[0].pk).commodity == "Lanterns"
+
+    with CaptureQueriesContext(connection) as captured:
+        assert instances(Booking.objects.filter(pk__in=[])) == []
+    assert captured.captured_queries == []
+    values = Booking.objects.filter(pk=bookings[0].pk).values_list("reference", flat=True)
+    assert instances(values) == [bookings[0].reference]  # not instances: read as the queryset reads them
