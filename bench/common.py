@@ -417,3 +417,34 @@ def result_line(bench_id: str, *, figure: float, goal: str, passed: bool, detail
 
     record = {"id": bench_id, "figure": round(figure, 3), "goal": goal, "pass": passed, "detail": detail}
     print("BENCH-RESULT " + json.dumps(record), flush=True)
+
+
+def cpu_seconds(trees: dict[str, int]) -> dict[tuple[int, str], float]:
+    """CPU time (user + system, seconds) of each process of the groups a request costs, read from /proc (Linux):
+    each of `trees` (a group's name, the process whose children are counted with it: gunicorn's master, Celery's),
+    PostgreSQL's processes ("postgres") and Redis's ("redis")."""
+    tick = os.sysconf("SC_CLK_TCK")
+    roots = {pid: group for group, pid in trees.items()}
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone since the listing
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        pid, parent = int(entry.name), int(fields[1])
+        group = (roots.get(pid) or roots.get(parent) or ("postgres" if name == "postgres" else None)
+                 or ("redis" if name.startswith("redis-server") else None))
+        if group is not None:
+            found[(pid, group)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def cpu_spent(before: dict, after: dict, groups) -> dict[str, float]:
+    """Seconds of CPU each group spent between two readings (a process that ended in between is not counted)."""
+    spent = dict.fromkeys(groups, 0.0)
+    for (pid, group), seconds in after.items():
+        spent[group] += seconds - before.get((pid, group), 0.0)
+    return spent

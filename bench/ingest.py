@@ -65,6 +65,9 @@ RATIO_GOAL = 0.5
 MAX_BULK = 1000  # journey.api.MAX_BULK
 PER_BOOKING = 25  # containers of a booking (42G1: 50 TEU), one booking per departure
 COPY_CONNECTIONS = 4
+# What an event costs, read from /proc over the API phases (the relay's work after the last phase is not counted):
+# gunicorn's master and workers, the relay worker's processes, PostgreSQL's, Redis's. The clients are not counted.
+CPU_GROUPS = ("web", "relay", "postgres", "redis")
 NOT_POSTGRES = "This benchmark measures PostgreSQL's write path under concurrent writers against COPY."
 
 
@@ -300,9 +303,11 @@ def _copy_text(value) -> str:
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def copy_rows(url: str, schema_options: str, first_id: int, last_id: int, reporters: list[int]) -> tuple[int, float]:
+def copy_rows(url: str, schema_options: str, first_id: int, last_id: int,
+              reporters: list[int]) -> tuple[int, float, float]:
     """COPY the round's API rows again (new event ids, the same values) with COPY_CONNECTIONS connections at once;
-    returns the rows written and the seconds from the start to the last commit."""
+    returns the rows written, the seconds from the start to the last commit and PostgreSQL's CPU seconds in
+    them."""
     source = common.connect(url, options=schema_options)
     columns = ("id", *common.EVENT_COLUMNS)
     try:
@@ -357,16 +362,18 @@ def copy_rows(url: str, schema_options: str, first_id: int, last_id: int, report
     workers = [threading.Thread(target=one, args=(n,)) for n in range(COPY_CONNECTIONS)]
     for worker in workers:
         worker.start()
+    cpu_before = common.cpu_seconds({})
     began = time.perf_counter()
     gate.wait()
     for worker in workers:
         worker.join()
     elapsed = time.perf_counter() - began
+    cpu = common.cpu_spent(cpu_before, common.cpu_seconds({}), CPU_GROUPS)["postgres"]
     for connection in connections:
         connection.close()
     if errors:
         raise errors[0]
-    return sum(copied), elapsed
+    return sum(copied), elapsed, cpu
 
 
 # --- A round ---------------------------------------------------------------------------------------------
@@ -386,6 +393,8 @@ class Round:
     empties: int = 0  # of them, the station's stock (ReturnedEmpty rows)
     copied: int = 0
     copy_seconds: float = 0.0
+    cpu: dict = field(default_factory=dict)  # CPU seconds of each group (CPU_GROUPS) over the API phases
+    copy_cpu: float = 0.0  # PostgreSQL's CPU seconds over the COPY
     first_id: int = 0
     last_id: int = 0
 
@@ -405,6 +414,11 @@ class Round:
     def ratio(self) -> float:
         return self.api_rate / self.copy_rate if self.copy_rate else 0.0
 
+    def cpu_per_event(self) -> dict[str, float]:
+        """Microseconds of CPU an event cost each group through the API; "COPY": PostgreSQL's, an event copied."""
+        per = {group: 1e6 * seconds / self.events for group, seconds in self.cpu.items()} if self.events else {}
+        return {**per, "all": sum(per.values()), "COPY": 1e6 * self.copy_cpu / self.copied if self.copied else 0.0}
+
     @property
     def items(self) -> int:
         return sum(phase.items for phase in self.phases)
@@ -415,7 +429,8 @@ def last_event_id(cursor) -> int:
     return cursor.fetchone()[0]
 
 
-def run_round(number: int, *, url: str, schema_options: str, port: int, args, wait_relayed: float) -> Round:
+def run_round(number: int, *, url: str, schema_options: str, port: int, args, wait_relayed: float,
+              trees: dict[str, int]) -> Round:
     from django.db import connection
 
     from bookings.models import Container, ContainerStatus
@@ -434,8 +449,11 @@ def run_round(number: int, *, url: str, schema_options: str, port: int, args, wa
         if name.startswith("3"):
             release(journey)  # customs' pre-release, between the phases: not timed
             connection.close()
+        before = common.cpu_seconds(trees)
         phase = post(name, port=port, api_key=journey.keys[party], batches=by_container(items, args.threads),
                      threads=args.threads)
+        for group, seconds in common.cpu_spent(before, common.cpu_seconds(trees), CPU_GROUPS).items():
+            outcome.cpu[group] = outcome.cpu.get(group, 0.0) + seconds
         outcome.phases.append(phase)
         print(f"bench: round {number}: phase {name}: {phase.applied}/{phase.items} applied in {phase.requests} "
               f"requests, {phase.elapsed:.2f} s", flush=True)
@@ -461,10 +479,11 @@ def run_round(number: int, *, url: str, schema_options: str, port: int, args, wa
             break
         time.sleep(0.5)
     connection.close()
-    outcome.copied, outcome.copy_seconds = copy_rows(url, schema_options, first_id, outcome.last_id,
+    outcome.copied, outcome.copy_seconds, outcome.copy_cpu = copy_rows(url, schema_options, first_id, outcome.last_id,
                                                      journey.reporters)
     print(f"bench: round {number}: API {outcome.events:,} events in {outcome.api_seconds:.2f} s; COPY "
-          f"{outcome.copied:,} in {outcome.copy_seconds:.2f} s; ratio {outcome.ratio:.3f}", flush=True)
+          f"{outcome.copied:,} in {outcome.copy_seconds:.2f} s; ratio {outcome.ratio:.3f}; CPU an event (us) "
+          + ", ".join(f"{group} {us:.0f}" for group, us in outcome.cpu_per_event().items()), flush=True)
     return outcome
 
 
@@ -502,6 +521,10 @@ def report(rounds: list[Round], setup: dict[str, str]) -> list[str]:
               f"{r.copy_seconds:>8.2f}{r.copy_rate:>11.0f}{r.ratio:>8.3f}"
               f"{common.percentile(latencies, 50) * 1000:>13.0f}{max(latencies) * 1000:>13.0f}")
     print()
+    cpu = {group: statistics.median(r.cpu_per_event()[group] for r in rounds)
+           for group in (*CPU_GROUPS, "all", "COPY")}
+    print("  CPU an event, median (us): through the API " + ", ".join(
+        f"{group} {cpu[group]:.0f}" for group in (*CPU_GROUPS, "all")) + f"; by COPY, PostgreSQL {cpu['COPY']:.0f}")
     print("  by phase (round 1): " + "; ".join(
         f"{p.name}: {p.items} items {p.elapsed:.2f} s" for p in rounds[0].phases))
     for r in rounds:
@@ -593,17 +616,19 @@ def main(argv=None) -> int:
     rounds: list[Round] = []
     load = os.getloadavg()
     try:
-        with common.gunicorn_server(port=port, workers=args.workers, env=env, log_path=log_path, timeout=None):
+        with common.gunicorn_server(port=port, workers=args.workers, env=env, log_path=log_path,
+                                    timeout=None) as server:
+            trees = {"web": server.pid, "relay": worker.pid}
             print(f"bench: gunicorn on 127.0.0.1:{port}, {args.workers} sync workers, deployed timeout; relay worker "
                   f"on queue relay; schema {schema}", flush=True)
             warm = run_round(0, url=url, schema_options=search_path(schema), port=port,
                              args=argparse.Namespace(**{**vars(args), "containers": min(100, args.containers)}),
-                             wait_relayed=120)
+                             wait_relayed=120, trees=trees)
             print(f"bench: warm-up round: {warm.events} events", flush=True)
             rounds.append(warm)
             for number in range(1, args.rounds + 1):
                 rounds.append(run_round(number, url=url, schema_options=search_path(schema), port=port, args=args,
-                                        wait_relayed=300))
+                                        wait_relayed=300, trees=trees))
     except BaseException:
         print(f"bench: server log kept at {log_path}, worker log at {worker_log}")
         raise

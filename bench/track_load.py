@@ -120,32 +120,12 @@ GROUPS = ("gunicorn", "postgres", "redis")
 
 
 def cpu_seconds(server_pid: int) -> dict[tuple[int, str], float]:
-    """CPU time (user + system, seconds) of each process of the groups a request costs: the gunicorn server
-    (its master and workers), PostgreSQL's processes and Redis's, read from /proc (Linux)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone since the listing
-            continue
-        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        pid, parent = int(entry.name), int(fields[1])
-        group = ("gunicorn" if server_pid in (pid, parent) else "postgres" if name == "postgres"
-                 else "redis" if name.startswith("redis-server") else None)
-        if group is not None:
-            found[(pid, group)] = (int(fields[11]) + int(fields[12])) / tick
-    return found
+    """CPU time of the gunicorn server (its master and workers), PostgreSQL's processes and Redis's."""
+    return common.cpu_seconds({"gunicorn": server_pid})
 
 
 def cpu_spent(before: dict, after: dict) -> dict[str, float]:
-    """Seconds of CPU each group spent between two readings (a process that ended in between is not counted)."""
-    spent = dict.fromkeys(GROUPS, 0.0)
-    for (pid, group), seconds in after.items():
-        spent[group] += seconds - before.get((pid, group), 0.0)
-    return spent
+    return common.cpu_spent(before, after, GROUPS)
 
 
 def parse_args(argv=None):

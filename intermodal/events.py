@@ -134,8 +134,10 @@ def events_append(events: list[Event]) -> list[Event]:
         return events
     with transaction.atomic():
         bulk.rows_insert(Event, events, returning="id")
+        now = timezone.now()  # one reading for the rows: each row's default read the settings again
         outbox = OutboxMessage.objects.bulk_create(
-            [OutboxMessage(event=event, topic=_topic(event.event_type, event.event_code)) for event in events]
+            [OutboxMessage(event_id=event.pk, topic=_topic(event.event_type, event.event_code), created_at=now)
+             for event in events]
         )
         _relay_on_commit([message.pk for message in outbox])
         forget_events(events)

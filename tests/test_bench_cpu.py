@@ -40,3 +40,15 @@ def test_cpu_a_server_and_postgresql_spend_is_counted_in_their_groups():
     assert spent["gunicorn"] >= 0.45  # this process's 0.2 s and the child's 0.3 s, at the clock tick's precision
     assert spent["postgres"] >= 0.1
     assert set(spent) == {"gunicorn", "postgres", "redis"}
+
+
+def test_p1_gives_each_groups_cpu_per_event_and_copys():
+    from bench.ingest import Round
+
+    done = Round(number=1, containers=10, events=2000, copied=2000, copy_cpu=0.08,
+                 cpu={"web": 0.7, "relay": 0.3, "postgres": 0.6, "redis": 0.02})
+
+    per = done.cpu_per_event()
+
+    assert per == pytest.approx({"web": 350, "relay": 150, "postgres": 300, "redis": 10, "all": 810, "COPY": 40})
+    assert Round(number=2, containers=0).cpu_per_event() == {"all": 0, "COPY": 0.0}
