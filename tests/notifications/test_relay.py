@@ -30,24 +30,65 @@ def topics(subscription) -> list[str]:
     return sorted(Delivery.objects.filter(subscription=subscription).values_list("topic", flat=True))
 
 
-def test_a_relay_takes_its_own_rows_first_then_every_other_row_waiting_the_oldest_first(shipper, connecting):
+def test_a_relay_takes_its_own_rows_first_then_the_rows_waiting_after_them(shipper, connecting):
     """When the relay is behind, its tasks wait in the broker, one for each commit: the first to run takes the
-    rows of those queued behind it, older and newer, with its own - one batch instead of many, and no row waits
-    for its own task - and those tasks find nothing left."""
+    rows of those queued behind it with its own - one batch instead of many, and no row waits for its own task -
+    and those tasks find nothing left. It looks from its own oldest row on, not at the rows before it (their own
+    tasks', or the sweep's), and a task whose rows were taken stops there."""
     subscription = subscribe(shipper.org, "https://a.example/hook").subscription
-    for _ in range(3):
+    for _ in range(4):
         book(shipper.actor, connecting)  # each: DRFT and CONF, two outbox rows
-    older, middle, newer = (list(OutboxMessage.objects.order_by("id").values_list("pk", flat=True)[n:n + 2])
-                            for n in (0, 2, 4))
+    older, middle, newer, newest = (list(OutboxMessage.objects.order_by("id").values_list("pk", flat=True)[n:n + 2])
+                                    for n in (0, 2, 4, 6))
 
     assert outbox_relay(ids=[]) == 0  # no rows of its own: nothing, not the oldest waiting
-    assert outbox_relay(ids=middle, batch=3) == 3  # its own two first, then the oldest waiting
+    assert outbox_relay(ids=middle, batch=3) == 3  # its own two first, then the next waiting after them
     assert set(OutboxMessage.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == {
-        older[1], *newer}
-    assert outbox_relay(ids=older) == 3  # its own one left, and the two newer ones
+        *older, newer[1], *newest}
+    assert outbox_relay(ids=newer) == 3  # its own one left, and the two after it
+    assert outbox_relay(ids=newest) == 0  # the newest rows' own task: taken, it stops
+    assert set(OutboxMessage.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == {*older}
+    assert outbox_relay(ids=older) == 2  # the oldest rows' own task
     assert not OutboxMessage.objects.filter(processed_at__isnull=True).exists()
-    assert outbox_relay(ids=newer) == 0  # the newer rows' own task: nothing left
-    assert Delivery.objects.filter(subscription=subscription).count() == 6
+    assert Delivery.objects.filter(subscription=subscription).count() == 8
+
+
+def test_a_task_whose_rows_were_taken_leaves_the_older_rows_to_the_sweep(shipper, connecting):
+    """A row whose trigger was lost and that is older than every task's rows is relayed by the sweep."""
+    subscribe(shipper.org, "https://a.example/hook")
+    for _ in range(2):
+        book(shipper.actor, connecting)
+    lost, *rest = OutboxMessage.objects.order_by("id").values_list("pk", flat=True)
+
+    assert outbox_relay(ids=rest) == 3
+    assert list(OutboxMessage.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == [lost]
+    assert outbox_sweep() == 1
+    assert Delivery.objects.filter(event_id__in=OutboxMessage.objects.values("event_id")).count() == 4
+
+
+def test_the_events_are_read_within_their_rows_times_and_by_id_when_made_long_before(shipper, connecting):
+    """The relay reads a batch's events within the month their outbox rows give (the table is partitioned by
+    month: PostgreSQL plans the read over those months only); an event made more than an hour before its outbox
+    row is read by its id and relayed all the same."""
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from intermodal.models import Event
+
+    subscription = subscribe(shipper.org, "https://a.example/hook").subscription
+    book(shipper.actor, connecting)
+    first, second = OutboxMessage.objects.order_by("id")
+    Event.objects.filter(pk=first.event_id).update(created_at=first.created_at - timedelta(hours=3))
+
+    with CaptureQueriesContext(connection) as captured:
+        assert outbox_relay(ids=[first.pk, second.pk]) == 2
+
+    reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith('SELECT "intermodal_event"')]
+    assert len(reads) == 2 and '"created_at" >=' in reads[0] and '"created_at"' not in reads[1].split("WHERE")[1]
+    assert sorted(Delivery.objects.filter(subscription=subscription).values_list("event_id", flat=True)) == sorted(
+        [first.event_id, second.event_id])
 
 
 def test_each_event_reaches_the_subscriptions_that_may_see_it_once(shipper, other_shipper, connecting):
