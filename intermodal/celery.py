@@ -4,7 +4,7 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger
+from celery.signals import after_setup_logger, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intermodal.settings")
 
@@ -41,3 +41,11 @@ def quiet_sweeps(**_kwargs) -> None:
     quiet = QuietSweeps(frequent_tasks(app.conf.beat_schedule))
     for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy"):
         logging.getLogger(name).addFilter(quiet)
+
+
+@worker_process_init.connect
+def settle_heap(**_kwargs) -> None:
+    """Each worker process, once forked with the app loaded (intermodal/heap.py)."""
+    from intermodal import heap
+
+    heap.settle()

@@ -9,3 +9,8 @@ application = get_wsgi_application()
 from intermodal import query_parameters  # noqa: E402
 
 query_parameters.load()
+
+# What is loaded now lives as long as the worker: out of the garbage collector's way (intermodal/heap.py).
+from intermodal import heap  # noqa: E402
+
+heap.settle()
