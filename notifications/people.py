@@ -100,21 +100,29 @@ def wants_email(user: User, kind: str, choices: dict[tuple[int, str], bool] | No
 
 def notify(users, kind: str, params: dict, link: str, dedupe_key: str) -> list[int]:
     """Tell each of `users` once; returns the ids of the new notifications that go out by email too."""
-    users = [u for u in users if u.is_active]
-    if not users:
+    return notify_many([(list(users), kind, params, link, dedupe_key)])
+
+
+def notify_many(tellings: list[tuple[list[User], str, dict, str, str]]) -> list[int]:
+    """`notify` for many facts at once, (users, kind, params, link, dedupe key) each, in three statements
+    whatever their number: the relay tells a batch's facts together (the empties ready of a hundred import
+    containers cost it three statements each, a third of its time in P1)."""
+    rows = [Notification(user=user, kind=kind, params=params, link=link, dedupe_key=dedupe_key)
+            for users, kind, params, link, dedupe_key in tellings for user in users if user.is_active]
+    if not rows:
         return []
     # ignore_conflicts returns no ids: the new rows are read back below.
-    Notification.objects.bulk_create(
-        [Notification(user=u, kind=kind, params=params, link=link, dedupe_key=dedupe_key) for u in users],
-        ignore_conflicts=True,
-    )
-    fresh = Notification.objects.filter(user__in=users, dedupe_key=dedupe_key, emailed_at__isnull=True,
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    told = {(row.user_id, row.dedupe_key) for row in rows}
+    users = {row.user_id: row.user for row in rows}
+    fresh = Notification.objects.filter(user__in=sorted(users), dedupe_key__in=sorted({key for _u, key in told}),
+                                        emailed_at__isnull=True,
                                         created_at__gte=timezone.now() - timedelta(minutes=5))
+    kinds = sorted({row.kind for row in rows})
     choices = {(c.user_id, c.kind): c.by_email
-               for c in EmailPreference.objects.filter(user__in=users, kind=kind)}
-    by_user = {u.pk: u for u in users}
-    return [n.pk for n in fresh if wants_email(by_user[n.user_id], kind, choices)
-            and by_user[n.user_id].email]
+               for c in EmailPreference.objects.filter(user__in=sorted(users), kind__in=kinds)}
+    return sorted(n.pk for n in fresh if (n.user_id, n.dedupe_key) in told
+                  and wants_email(users[n.user_id], n.kind, choices) and users[n.user_id].email)
 
 
 def _shipper_users(bookings: dict[str, Booking], reference: str) -> list[User]:
@@ -138,7 +146,7 @@ def notifications_from_events(events: list[Event]) -> list[int]:
         "shipper", "departure__service__station__operator", "departure__service__terminal", "vessel_call",
         "destination").prefetch_related("shipper__users", "departure__service__station__operator__users")
         .filter(reference__in={e.booking_reference for e in relevant})}
-    emails: list[int] = []
+    tellings = []
     for event in relevant:
         users = _shipper_users(bookings, event.booking_reference)
         booking = bookings.get(event.booking_reference)
@@ -174,8 +182,8 @@ def notifications_from_events(events: list[Event]) -> list[int]:
             params = {**base, "declaration": event.document_reference, "code": event.event_code,
                       "reason": seen.reason}
             link = reverse("customs:detail", args=[event.document_reference])
-        emails += notify(users, kind, params, link, dedupe_key=f"{kind}:{event.event_id}")
-    return emails
+        tellings.append((users, kind, params, link, f"{kind}:{event.event_id}"))
+    return notify_many(tellings)
 
 
 # --- Periodic checks ------------------------------------------------------------------------------------

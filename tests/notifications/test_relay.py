@@ -206,3 +206,40 @@ def test_a_roll_and_ready_empties_are_told_to_the_shipper(shipper, connecting):
         assert station.name_zh in title(ready) and station.name not in title(ready)
     with translation.override("en"):
         assert station.name in title(ready)
+
+
+def test_a_batchs_facts_are_told_in_three_statements_each_to_its_own_people(shipper, other_shipper, connecting):
+    """The relay tells a batch's facts for people together (notifications.people.notify_many): the statements do
+    not grow with the facts, each booking's people hear of their own, and each one's email choice is kept."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from intermodal.models import Event
+    from notifications.people import notifications_from_events
+
+    shipper.user.email, other_shipper.user.email = "alice@shipper.example", "bob@other.example"
+    shipper.user.save()
+    other_shipper.user.save()
+    EmailPreference.objects.create(user=shipper.user, kind=NotificationKind.BOOKING_CONFIRMED, by_email=True)
+    EmailPreference.objects.create(user=other_shipper.user, kind=NotificationKind.BOOKING_CONFIRMED, by_email=False)
+    mine = [book(shipper.actor, connecting) for _ in range(3)]
+    theirs = book(other_shipper.actor, connecting)
+    confirmations = list(Event.objects.filter(event_code="CONF").order_by("id"))
+    assert len(confirmations) == 4
+
+    with CaptureQueriesContext(connection) as two:
+        notifications_from_events(confirmations[:2])
+    with CaptureQueriesContext(connection) as four:
+        emails = notifications_from_events(confirmations)
+
+    notifying = [q for q in four.captured_queries if "notifications_" in q["sql"]]
+    assert len(notifying) == 3
+    assert len([q for q in two.captured_queries if "notifications_" in q["sql"]]) == 3
+    told = Notification.objects.filter(kind=NotificationKind.BOOKING_CONFIRMED)
+    assert sorted(told.filter(user=shipper.user).values_list("params__booking", flat=True)) == sorted(
+        b.reference for b in mine)
+    assert list(told.filter(user=other_shipper.user).values_list("params__booking", flat=True)) == [theirs.reference]
+    # Alice chose email, Bob did not. Alice's first two, told before and not emailed yet, go again to the email
+    # task, which sends each once (test_people_are_told_once_and_emailed_as_they_chose).
+    assert sorted(emails) == sorted(told.filter(user=shipper.user).values_list("pk", flat=True))
+    assert told.count() == 4
