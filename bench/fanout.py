@@ -435,10 +435,7 @@ VACUUMED = ("intermodal_event", "intermodal_outboxmessage", "intermodal_organisa
 
 
 def statistics_fresh() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM (ANALYZE) {', '.join(VACUUMED)}")
+    common.tables_vacuumed(VACUUMED)
 
 
 def round_run(network: Network, operator, receivers: Receivers, plan, per_event: float, seconds: float,

@@ -65,6 +65,11 @@ RATIO_GOAL = 0.5
 MAX_BULK = 1000  # journey.api.MAX_BULK
 PER_BOOKING = 25  # containers of a booking (42G1: 50 TEU), one booking per departure
 COPY_CONNECTIONS = 4
+# The tables a round fills and updates, vacuumed and analysed before the measured rounds and after the run's rows
+# are deleted, as autovacuum would have (bench/common.py tables_vacuumed).
+VACUUMED = ("intermodal_event", "intermodal_outboxmessage", "bookings_container", "bookings_booking",
+            "bookings_emptyrequest", "bookings_bookingchange", "inbound_arrivingcontainer", "inbound_returnedempty",
+            "stations_departure", "notifications_notification")
 # What an event costs, read from /proc over the API phases (the relay's work after the last phase is not counted):
 # gunicorn's master and workers, the relay worker's processes, PostgreSQL's, Redis's. The clients are not counted.
 CPU_GROUPS = ("web", "relay", "postgres", "redis")
@@ -626,6 +631,7 @@ def main(argv=None) -> int:
                              wait_relayed=120, trees=trees)
             print(f"bench: warm-up round: {warm.events} events", flush=True)
             rounds.append(warm)
+            common.tables_vacuumed(VACUUMED)
             for number in range(1, args.rounds + 1):
                 rounds.append(run_round(number, url=url, schema_options=search_path(schema), port=port, args=args,
                                         wait_relayed=300, trees=trees))
@@ -657,6 +663,7 @@ def main(argv=None) -> int:
         print("bench: kept the rounds' events")
     else:
         print(f"bench: deleted the rounds' {remove(url, search_path(schema), rounds):,} events (--keep keeps them)")
+        common.tables_vacuumed(VACUUMED)
     print(f"bench: {time.monotonic() - began:.0f} s in all")
     if problems:
         print(f"bench: server log kept at {log_path}, worker log at {worker_log}")
