@@ -127,3 +127,16 @@ def test_events_are_append_only_in_order():
     assert list(Event.objects.values_list("pk", flat=True)) == [first.pk, second.pk]
     assert list(OutboxMessage.objects.values_list("event_id", flat=True)) == [first.pk, second.pk]
 
+
+
+@pytest.mark.django_db
+def test_the_outbox_is_vacuumed_once_ten_thousand_rows_are_dead_whatever_its_size():
+    """A queue table: autovacuum's default (a fifth of the table dead) would leave a week of relayed rows' entries in
+    the index the relay's sweep walks (migration 0013)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'intermodal_outboxmessage'")
+        [options] = cursor.fetchone()
+
+    assert sorted(options) == ["autovacuum_vacuum_scale_factor=0", "autovacuum_vacuum_threshold=10000"]
