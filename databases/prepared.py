@@ -127,8 +127,9 @@ def instances(queryset: QuerySet) -> list:
     made as `_plain_instance` does where the model allows. For reads of many rows with several related rows each
     (a run's locked containers come with seven), where Django's `Model.__init__`, field by field for every
     instance, costs more than the statement."""
-    if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups or queryset._result_cache:
-        return list(queryset)
+    if (queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups
+            or queryset._known_related_objects or queryset._result_cache is not None):
+        return list(queryset)  # prefetches, a related manager's parent set on each row, rows read already
     compiler = queryset.query.get_compiler(using=queryset.db)
     chunks = compiler.execute_sql(MULTI)  # no chunks (nothing read) when the queryset cannot match
     return _Rows(compiler, queryset, queryset.db).results([row for chunk in chunks for row in chunk])

@@ -239,3 +239,9 @@ def test_instances_are_the_rows_iterating_the_queryset_gives(bookings):
     assert captured.captured_queries == []
     values = Booking.objects.filter(pk=bookings[0].pk).values_list("reference", flat=True)
     assert instances(values) == [bookings[0].reference]  # not instances: read as the queryset reads them
+    # Through a related manager, each row knows its parent without a query, as the ORM makes it.
+    departure = bookings[0].departure
+    [child] = instances(departure.bookings.filter(pk=bookings[0].pk))
+    with CaptureQueriesContext(connection) as captured:
+        assert child.departure is departure
+    assert captured.captured_queries == []
