@@ -107,6 +107,36 @@ def test_an_update_that_leaves_the_status_alone_records_nothing(shipper, connect
     assert AuditEntry.objects.count() == before
 
 
+def test_a_statement_changing_many_rows_records_each_changed_one_with_one_insert(shipper, connecting):
+    """The triggers run once per statement over the rows it wrote (their transition tables): each row whose
+    status changed gets its entry, with its own before and the statement's actor; a row left alone gets none;
+    the entries are written by one INSERT, not one per row (P1, docs/PERFORMANCE.md)."""
+    from bookings import services
+
+    booking = book(shipper.actor, connecting, lines={"42G1": 3})
+    numbers = ["CSQU3054383", "TCNU7200794", "TOLU4734787"]
+    for number in numbers:
+        services.container_assign(actor=shipper.actor, booking=booking, number=number, size_type="42G1")
+    Container.objects.filter(number=numbers[2]).update(status="gated_in")
+    before = AuditEntry.objects.count()
+
+    with acting_as(username="gate-clerk", organisation_code="yiwu-op"):
+        written = Container.objects.filter(number__in=numbers).update(status="gated_in")
+
+    assert written == 3
+    changed = entries(AuditAction.STATUS_CHANGE, object_type="container", pk__gt=0)[-2:]
+    assert AuditEntry.objects.count() == before + 2  # the third was gated in already
+    assert sorted(e.object_ref for e in changed) == numbers[:2]
+    assert all(e.before != e.after and e.after == {"status": "gated_in"} for e in changed)
+    assert {(e.actor_username, e.organisation_code) for e in changed} == {("gate-clerk", "yiwu-op")}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname, tgtype & 1 FROM pg_trigger WHERE tgrelid = 'bookings_container'::regclass "
+                       "AND tgname LIKE 'audit%' ORDER BY tgname")
+        # tgtype's first bit: 1 for a row trigger, 0 for a statement trigger.
+        assert cursor.fetchall() == [("audit_bookings_container_status", 0),
+                                     ("audit_bookings_container_status_insert", 0)]
+
+
 def test_container_and_departure_status_changes_are_recorded(shipper, connecting):
     booking = book(shipper.actor, connecting)
     from bookings import services
