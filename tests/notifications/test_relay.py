@@ -243,3 +243,22 @@ def test_a_batchs_facts_are_told_in_three_statements_each_to_its_own_people(ship
     # task, which sends each once (test_people_are_told_once_and_emailed_as_they_chose).
     assert sorted(emails) == sorted(told.filter(user=shipper.user).values_list("pk", flat=True))
     assert told.count() == 4
+
+
+def test_a_task_relays_the_backlog_behind_its_rows_from_where_it_got_to(shipper, connecting, monkeypatch):
+    """A task whose batch was full relays on after the last row it took (not again from the first waiting), so the
+    backlog of tasks queued behind it is relayed in full batches by the first to run; the sweep goes on the same
+    way. Rows before its own are left to their own tasks and to the sweep."""
+    from notifications import relay
+
+    subscribe(shipper.org, "https://a.example/hook")
+    for _ in range(5):
+        book(shipper.actor, connecting)  # ten outbox rows
+    rows = list(OutboxMessage.objects.order_by("id").values_list("pk", flat=True))
+    monkeypatch.setattr(relay, "BATCH", 3)
+
+    assert relay.outbox_relay_task(ids=rows[2:4]) == 8  # its two, then the six after them, three at a time
+    assert list(OutboxMessage.objects.filter(processed_at__isnull=True).values_list("pk", flat=True)) == rows[:2]
+    assert relay.outbox_relay_task(ids=rows[8:]) == 0  # taken: it stops
+    assert relay.outbox_sweep() == 2
+    assert not OutboxMessage.objects.filter(processed_at__isnull=True).exists()
