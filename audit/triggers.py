@@ -28,6 +28,30 @@ WATCHED = [
 # transaction only (set_config(..., true) is transaction-local).
 RETENTION_PERMIT = "SELECT set_config('intermodal.audit_retention_before', %(cutoff)s::text, true)"
 
+# An entry's columns, and its actor's columns from the actor's JSON (the statement's `intermodal.audit_actor`):
+# written by audit_write for one entry, and by the status triggers for a statement's entries together.
+_ENTRY_COLUMNS = ("at, action, object_type, object_ref, field, before, after, actor_user_id, actor_username, "
+                  "api_key_prefix, organisation_code, ip_address, details")
+
+
+def _actor_values(actor: str, organisation: str) -> str:
+    return (f"({actor}->>'user_id')::bigint, left(coalesce({actor}->>'username', ''), 150), "
+            f"left(coalesce({actor}->>'key', ''), 12), "
+            f"left(coalesce(nullif({actor}->>'org', ''), {organisation}, ''), 50), "
+            f"left(coalesce({actor}->>'ip', ''), 45)")
+
+
+AUDIT_WRITE = f"""
+CREATE OR REPLACE FUNCTION audit_write(p_action text, p_type text, p_ref text, p_field text, p_before jsonb,
+                                       p_after jsonb, p_actor jsonb, p_org text, p_details jsonb)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO audit_entry ({_ENTRY_COLUMNS})
+    VALUES (clock_timestamp(), p_action, p_type, coalesce(p_ref, ''), coalesce(p_field, ''), p_before, p_after,
+            {_actor_values("p_actor", "p_org")}, coalesce(p_details, '{{}}'::jsonb));
+END $$;
+"""
+
 FUNCTIONS = r"""
 CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE cutoff text := current_setting('intermodal.audit_retention_before', true);
@@ -44,19 +68,6 @@ DECLARE raw text := current_setting('intermodal.audit_actor', true);
 BEGIN
     IF raw IS NULL OR raw = '' THEN RETURN '{}'::jsonb; END IF;
     RETURN raw::jsonb;
-END $$;
-
-CREATE OR REPLACE FUNCTION audit_write(p_action text, p_type text, p_ref text, p_field text, p_before jsonb,
-                                       p_after jsonb, p_actor jsonb, p_org text, p_details jsonb)
-RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO audit_entry (at, action, object_type, object_ref, field, before, after, actor_user_id,
-                             actor_username, api_key_prefix, organisation_code, ip_address, details)
-    VALUES (clock_timestamp(), p_action, p_type, coalesce(p_ref, ''), coalesce(p_field, ''), p_before, p_after,
-            (p_actor->>'user_id')::bigint, left(coalesce(p_actor->>'username', ''), 150),
-            left(coalesce(p_actor->>'key', ''), 12),
-            left(coalesce(nullif(p_actor->>'org', ''), p_org, ''), 50), left(coalesce(p_actor->>'ip', ''), 45),
-            coalesce(p_details, '{}'::jsonb));
 END $$;
 
 CREATE OR REPLACE FUNCTION audit_customs_decision() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -100,17 +111,10 @@ END $$;
 """
 
 
-# An entry's columns from a status change: the actor (the statement's `intermodal.audit_actor`, read once) and the
-# object's reference, field, status before and after, as audit_write writes them.
-_ENTRY_COLUMNS = ("at, action, object_type, object_ref, field, before, after, actor_user_id, actor_username, "
-                  "api_key_prefix, organisation_code, ip_address, details")
-
-
 def _entry_values(object_type: str, ref: str, column: str, before: str) -> str:
+    """A status change's entry from a statement's row `n` (the actor read once into `actor`)."""
     return (f"clock_timestamp(), 'status.change', '{object_type}', coalesce(n.{ref}::text, ''), '{column}', "
-            f"{before}, jsonb_build_object('{column}', n.{column}), (actor->>'user_id')::bigint, "
-            "left(coalesce(actor->>'username', ''), 150), left(coalesce(actor->>'key', ''), 12), "
-            "left(coalesce(nullif(actor->>'org', ''), ''), 50), left(coalesce(actor->>'ip', ''), 45), '{}'::jsonb")
+            f"{before}, jsonb_build_object('{column}', n.{column}), {_actor_values('actor', 'NULL')}, '{{}}'::jsonb")
 
 
 def _status_function(name: str, object_type: str, ref: str, column: str, provisional: str) -> str:
@@ -144,7 +148,7 @@ END $$;
 
 
 def _statements() -> list[str]:
-    statements = [FUNCTIONS]
+    statements = [FUNCTIONS, AUDIT_WRITE]
     for verb in ("UPDATE", "DELETE"):
         name = f"audit_entry_no_{verb.lower()}"
         statements += [
