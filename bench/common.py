@@ -250,6 +250,12 @@ def http_get(port: int, path: str, headers: dict[str, str] | None = None) -> int
         connection.close()
 
 
+# The web server's workers as deployed: docker/entrypoint.sh's `${WEB_CONCURRENCY:-3}` (tests/test_deployment.py holds
+# them equal). P5 runs with them: on this two-core machine, with PostgreSQL beside gunicorn, 2 workers gave a
+# tenth more cold look-ups a second than 3 (docs/PERFORMANCE.md, P5), and a benchmark does not pick what flatters.
+DEPLOYED_WORKERS = 3
+
+
 @contextlib.contextmanager
 def gunicorn_server(*, port: int, workers: int, env: dict[str, str], log_path: Path, timeout: int | None = 120):
     """gunicorn serving intermodal.wsgi on 127.0.0.1:port until the block ends, however it ends. `timeout`: a

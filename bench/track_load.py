@@ -4,8 +4,9 @@
 
 The tracking look-up is the platform's most-called read. This serves the year of traffic of bench/generate.py
 (`--scale`, default 0.1: about a million events; generated when missing, else reused) with gunicorn as deployed
-(DEBUG=0, gunicorn.conf.py's timeout, `--workers` sync workers) and loads it with wrk (Debian's `wrk`; `make
-bench` installs it when missing) from `--connections` connections, in alternating rounds of `--seconds` each:
+(DEBUG=0, gunicorn.conf.py's timeout, `--workers` sync workers: by default the deployed image's 3) and loads it
+with wrk (Debian's `wrk`; `make bench` installs it when missing) from `--connections` connections, in alternating
+rounds of `--seconds` each:
 
 - **tracking, cold**: look-ups of keys drawn at random from the whole year (bench/track_lookup.py
   `keys_sample`: half bookings, half containers, exports and imports as the year holds them, each with its
@@ -134,7 +135,8 @@ def parse_args(argv=None):
     parser.add_argument("--seconds", type=int, default=10, help="seconds per round (default 10)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each kind, alternating (default 3)")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections (default 4)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    parser.add_argument("--workers", type=int, default=common.DEPLOYED_WORKERS,
+                        help=f"gunicorn sync workers (default {common.DEPLOYED_WORKERS}, the deployed image's)")
     parser.add_argument("--cold", type=int, default=10000, help="different keys of each cold round (default 10000)")
     args = parser.parse_args(argv)
     if min(args.seconds, args.rounds, args.connections, args.workers) < 1:
@@ -209,8 +211,9 @@ def main(argv=None) -> int:
     medians = {}
     print()
     print(f"P5 Tracking under load, cold keys - run {run_id}")
-    print(f"  server       gunicorn {common.gunicorn_version()}, {args.workers} sync workers x 1 thread, DEBUG=0, "
-          "timeout of gunicorn.conf.py")
+    deployed = "as deployed" if args.workers == common.DEPLOYED_WORKERS else f"deployed: {common.DEPLOYED_WORKERS}"
+    print(f"  server       gunicorn {common.gunicorn_version()}, {args.workers} sync workers x 1 thread ({deployed}), "
+          "DEBUG=0, timeout of gunicorn.conf.py")
     print(f"  data         {generated.summary()}")
     print(f"  client       wrk {args.connections} connections; each cold key once, with its shipper's key")
     print(f"  keys         {track_lookup.keys_mix(keys)} (both directions, as the year holds them)")

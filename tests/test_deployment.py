@@ -83,6 +83,16 @@ def test_web_migrates_on_start_then_serves_with_gunicorn():
     assert entrypoint.index("migrate --noinput") < entrypoint.index("exec gunicorn intermodal.wsgi:application")
 
 
+
+def test_the_tracking_benchmark_runs_the_deployed_number_of_web_workers():
+    # P5 (bench/track_load.py) measures gunicorn as deployed: as many workers as the image starts by default.
+    from bench import common, track_load
+
+    entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
+    [default] = re.findall(r'--workers "\$\{WEB_CONCURRENCY:-(\d+)\}"', entrypoint)
+    assert int(default) == common.DEPLOYED_WORKERS
+    assert track_load.parse_args([]).workers == common.DEPLOYED_WORKERS
+
 # --- Packaging: the image installs the locked runtime set only ---------------------------------------------------
 # requirements.txt (runtime) and requirements-dev.txt (the complete development set) are compiled with hashes by
 # `make lock` from requirements.in and requirements-dev.in. These tests read the Dockerfile's install steps, both
