@@ -19,21 +19,30 @@ def window_keys(key: str, duration: int, now: float) -> tuple[str, str]:
     return f"{key}:{window}", f"{key}:{window - 1}"
 
 
-def window_count(key: str, duration: int, now: float) -> tuple[int, int]:
-    """Count a request under `key` in the window of `now`: (this window's count with it, the last window's)."""
+def window_count(key: str, duration: int, now: float, also: list[str] | tuple = ()) -> tuple[int, int, dict]:
+    """Count a request under `key` in the window of `now`: (this window's count with it, the last window's, and the
+    cache's entries under the keys `also` that it holds, as `cache.get_many` gives them, read in the same round
+    trip)."""
     current, previous = window_keys(key, duration, now)
     cache = caches["default"]
     if isinstance(cache, RedisCache):
         # One round trip; INCR is atomic. The values are plain integers, as Django's Redis cache keeps them.
         current, previous = cache.make_and_validate_key(current), cache.make_and_validate_key(previous)
-        pipeline = cache._cache.get_client(current, write=True).pipeline(transaction=False)
+        client = cache._cache.get_client(current, write=True)
+        pipeline = client.pipeline(transaction=False)
         pipeline.set(current, 0, ex=2 * duration, nx=True)
         pipeline.incr(current)
         pipeline.get(previous)
-        _created, count, before = pipeline.execute()
-        return count, int(before or 0)
+        stored = [cache.make_and_validate_key(name) for name in also]
+        if stored:
+            pipeline.mget(stored)
+        _created, count, before, *values = pipeline.execute()
+        loads = cache._cache._serializer.loads
+        found = {name: loads(value) for name, value in zip(also, values[0] if values else (), strict=False)
+                 if value is not None}
+        return count, int(before or 0), found
     cache.add(current, 0, 2 * duration)
-    return cache.incr(current), cache.get(previous, 0)
+    return cache.incr(current), cache.get(previous, 0), cache.get_many(also) if also else {}
 
 
 def window_uncount(key: str, duration: int, now: float) -> None:
@@ -51,7 +60,13 @@ class WindowRateThrottle(SimpleRateThrottle):
         if self.key is None:
             return True
         self.now = self.timer()
-        self.count, self.before = window_count(self.key, self.duration, self.now)
+        # A view may name cache entries it reads first thing (`read_ahead_keys`): they come in the count's round
+        # trip, kept on the request as `read_ahead` (the keys asked, and what the cache held of them).
+        ahead = getattr(view, "read_ahead_keys", None)
+        also = ahead(request) if ahead is not None else ()
+        self.count, self.before, found = window_count(self.key, self.duration, self.now, also)
+        if also:
+            request.read_ahead = (tuple(also), found)
         if self._estimate(self.count) <= self.num_requests:
             return True
         window_uncount(self.key, self.duration, self.now)

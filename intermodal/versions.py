@@ -33,8 +33,18 @@ def versions(references: Iterable[str]) -> str:
 def versions_and_entries(references: Iterable[str], entries: list[str]) -> tuple[str, dict]:
     """The references' versions (as `versions` says them) and the cache's entries under `entries` that it holds,
     read in one round trip."""
+    keys = version_and_entry_keys(references, entries)
+    return versions_and_entries_of(cache.get_many(keys), references, entries)
+
+
+def version_and_entry_keys(references: Iterable[str], entries: list[str]) -> list[str]:
+    """The cache keys `versions_and_entries` reads, for a caller that reads them in a round trip of its own."""
+    return [*_version_keys(references), *entries]
+
+
+def versions_and_entries_of(found: dict, references: Iterable[str], entries: list[str]) -> tuple[str, dict]:
+    """What `versions_and_entries` answers, from what the cache held of `version_and_entry_keys`."""
     keys = _version_keys(references)
-    found = cache.get_many([*keys, *entries])
     return ".".join(str(found.get(key, 0)) for key in keys), {key: found[key] for key in entries if key in found}
 
 

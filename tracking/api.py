@@ -226,4 +226,10 @@ class TrackView(ReplicaReadsMixin, APIView):
             return track_answer(timeline), route
 
         organisation_id = getattr(actor.organisation, "pk", None)
-        return Response(tracking_cache.answer(organisation_id=organisation_id, key=key, build=build))
+        return Response(tracking_cache.answer(organisation_id=organisation_id, key=key, build=build,
+                                              read_ahead=getattr(request, "read_ahead", None)))
+
+    def read_ahead_keys(self, request) -> list[str]:
+        """The cache entries the look-up reads first, read by the rate limit with its count (one round trip)."""
+        organisation = Actor.from_request(request).organisation
+        return tracking_cache.first_keys(organisation_id=getattr(organisation, "pk", None), key=self.kwargs["key"])

@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.utils.translation import get_language
 
 from databases.replicas import primary_reads_after
-from intermodal.versions import versions, versions_and_entries
+from intermodal.versions import version_and_entry_keys, versions, versions_and_entries, versions_and_entries_of
 
 ANSWER_SECONDS = 60
 logger = logging.getLogger(__name__)
@@ -33,11 +33,19 @@ def _entry_key(organisation_id, key: str) -> str:
     return "track:e:" + digest[:32]
 
 
-def answer(*, organisation_id, key: str, build) -> dict:
+def first_keys(*, organisation_id, key: str) -> list[str]:
+    """What a look-up of the key reads of the cache first (the key's version and its entry): the API's rate limit
+    reads them in its own round trip (guard/ratelimit.py `read_ahead_keys`), and `answer` takes them from it."""
+    key = key.strip().upper()
+    return version_and_entry_keys([key], [_entry_key(organisation_id, key)])
+
+
+def answer(*, organisation_id, key: str, build, read_ahead: tuple | None = None) -> dict:
     """The cached answer for the key, or `build()`'s: (data, route), route being the references the answer shows
-    (booking reference, departure reference, vessel call reference). Without a cache (an outage), `build()`'s."""
+    (booking reference, departure reference, vessel call reference). Without a cache (an outage), `build()`'s.
+    `read_ahead`: (the keys asked, what the cache held of them), `first_keys` read by the caller."""
     try:
-        return _answer(organisation_id=organisation_id, key=key, build=build)
+        return _answer(organisation_id=organisation_id, key=key, build=build, read_ahead=read_ahead)
     except _CacheDown:
         return build()[0]
 
@@ -54,11 +62,14 @@ def _cached(call, *args, **kwargs):
         raise _CacheDown from exc
 
 
-def _answer(*, organisation_id, key: str, build) -> dict:
+def _answer(*, organisation_id, key: str, build, read_ahead: tuple | None) -> dict:
     key = key.strip().upper()
     entry_key = _entry_key(organisation_id, key)
     # Versions are read before the database is: a change after this point gives a newer version.
-    key_version, found = _cached(versions_and_entries, [key], [entry_key])
+    if read_ahead is not None and read_ahead[0] == tuple(version_and_entry_keys([key], [entry_key])):
+        key_version, found = versions_and_entries_of(read_ahead[1], [key], [entry_key])
+    else:
+        key_version, found = _cached(versions_and_entries, [key], [entry_key])
     # An entry: (the key's version, the route, the route's versions or None, the answer or None).
     entry = found.get(entry_key)
     route, route_versions = None, None

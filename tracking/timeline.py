@@ -16,6 +16,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from bookings.models import Booking, BookingStatus, Container
@@ -195,36 +196,71 @@ def _boarded(events: list[Event], transport: str) -> datetime | None:
     return departed if loaded is not None and departed is not None and loaded <= departed else None
 
 
+# The steps' labels, each translated once per language (`_labels`): a look-up names about ten of them (P5).
+_LABELS = {
+    "vessel_arrives": _("Vessel arrives"),
+    "discharged_from_the_vessel": _("Discharged from the vessel"),
+    "loaded_on_the_train_at_the_terminal": _("Loaded on the train at the terminal"),
+    "train_departs_for_the_station": _("Train departs for the station"),
+    "left_behind_the_train_left_without_it": _("Left behind: the train left without it"),
+    "train_arrives_at_the_station": _("Train arrives at the station"),
+    "discharged_at_the_station": _("Discharged at the station"),
+    "available_for_pick_up": _("Available for pick-up"),
+    "gated_out_to_the_consignee": _("Gated out to the consignee"),
+    "empty_returned": _("Empty returned"),
+    "empty_handed_out": _("Empty handed out"),
+    "gated_in_at_the_station_pre_entry": _("Gated in at the station (pre-entry)"),
+    "loaded_on_the_train": _("Loaded on the train"),
+    "train_departs": _("Train departs"),
+    "train_arrives_at_the_port": _("Train arrives at the port"),
+    "at_the_terminal": _("At the terminal"),
+    "loaded_on_the_vessel": _("Loaded on the vessel"),
+    "vessel_sails": _("Vessel sails"),
+    "left_behind_the_vessel_sailed_without_it": _("Left behind: the vessel sailed without it"),
+}
+_LABELS_IN: dict[str, dict[str, str]] = {}
+
+
+def _labels() -> dict[str, str]:
+    """The steps' labels in the active language."""
+    language = get_language() or ""
+    labels = _LABELS_IN.get(language)
+    if labels is None:
+        labels = _LABELS_IN.setdefault(language, {name: str(text) for name, text in _LABELS.items()})
+    return labels
+
+
 def _import_steps(booking: Booking, events: list[Event]) -> list[Step]:
     """An import's steps: the vessel arrives and is discharged, the train takes the container inland, where it
     waits for its holds to lift, goes to the consignee and comes back empty."""
     departure, call = booking.departure, booking.vessel_call
     station, terminal = departure.service.station.display_name, departure.service.terminal.display_name
+    labels = _labels()
     rail, vessel = departure.reference, call.reference
     train_left = _boarded(events, rail)
     steps = [
-        Step("vessel_arrives", _("Vessel arrives"), terminal, planned=call.eta,
+        Step("vessel_arrives", labels["vessel_arrives"], terminal, planned=call.eta,
              actual=_first(events, "ARRI", transport=vessel)),
-        Step("vessel_discharge", _("Discharged from the vessel"), terminal,
+        Step("vessel_discharge", labels["discharged_from_the_vessel"], terminal,
              actual=_first(events, "DISC", transport=vessel)),
-        Step("train_load", _("Loaded on the train at the terminal"), terminal,
+        Step("train_load", labels["loaded_on_the_train_at_the_terminal"], terminal,
              actual=_first(events, "LOAD", transport=rail)),
-        Step("train_departs", _("Train departs for the station"), terminal, planned=departure.planned_departure,
+        Step("train_departs", labels["train_departs_for_the_station"], terminal, planned=departure.planned_departure,
              estimated=departure.estimated_departure, actual=train_left),
     ]
     missed_train = _first(events, "MISS", transport=rail)
     if missed_train is not None:
-        steps.append(Step("missed_train", _("Left behind: the train left without it"), terminal,
+        steps.append(Step("missed_train", labels["left_behind_the_train_left_without_it"], terminal,
                           actual=missed_train))
     steps += [
-        Step("train_arrives", _("Train arrives at the station"), station, planned=departure.planned_arrival,
+        Step("train_arrives", labels["train_arrives_at_the_station"], station, planned=departure.planned_arrival,
              estimated=departure.estimated_arrival,
              actual=_first(events, "ARRI", transport=rail) if train_left else None),
-        Step("station_discharge", _("Discharged at the station"), station,
+        Step("station_discharge", labels["discharged_at_the_station"], station,
              actual=_first(events, "DISC", transport=rail)),
-        Step("available", _("Available for pick-up"), station, actual=_first(events, "AVPU")),
-        Step("gate_out", _("Gated out to the consignee"), station, actual=_first(events, "GTOT")),
-        Step("empty_return", _("Empty returned"), station, actual=_first(events, "GTIN", facility_kind="station")),
+        Step("available", labels["available_for_pick_up"], station, actual=_first(events, "AVPU")),
+        Step("gate_out", labels["gated_out_to_the_consignee"], station, actual=_first(events, "GTOT")),
+        Step("empty_return", labels["empty_returned"], station, actual=_first(events, "GTIN", facility_kind="station")),
     ]
     _mark_sources(steps, events, {"rail": rail, "vessel": vessel})
     return steps
@@ -243,9 +279,10 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
         return Timeline(booking=booking, steps=_import_steps(booking, events), containers=containers,
                         events=events)
     departure, call = booking.departure, booking.vessel_call
-    station, terminal = departure.service.station, departure.service.terminal
+    station, terminal = departure.service.station.display_name, departure.service.terminal.display_name
+    labels = _labels()
     rail, vessel = departure.reference, call.reference
-    buffer = terminal.handling_buffer
+    buffer = departure.service.terminal.handling_buffer
     train_left = _boarded(events, rail)
     missed_train = _first(events, "MISS", transport=rail)
     missed_vessel = _first(events, "MISS", transport=vessel)
@@ -254,44 +291,44 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
     own_box = not any(e.event_code in ("REQS", "GTOT") for e in events) and _first(
         events, "GTIN", facility_kind="station") is not None
     if not own_box:
-        steps.append(Step("empty_out", _("Empty handed out"), station.display_name, actual=_first(events, "GTOT")))
+        steps.append(Step("empty_out", labels["empty_handed_out"], station, actual=_first(events, "GTOT")))
     steps += [
         Step(
             "station_gate_in",
-            _("Gated in at the station (pre-entry)"),
-            station.display_name,
+            labels["gated_in_at_the_station_pre_entry"],
+            station,
             planned=departure.closing_time,
             deadline=departure.closing_time,
             actual=_first(events, "GTIN", facility_kind="station"),
         ),
         Step(
-            "train_load", _("Loaded on the train"), station.display_name, actual=_first(events, "LOAD", transport=rail)
+            "train_load", labels["loaded_on_the_train"], station, actual=_first(events, "LOAD", transport=rail)
         ),
         Step(
             "train_departs",
-            _("Train departs"),
-            station.display_name,
+            labels["train_departs"],
+            station,
             planned=departure.planned_departure,
             estimated=departure.estimated_departure,
             actual=train_left,
         ),
     ]
     if missed_train is not None:
-        steps.append(Step("missed_train", _("Left behind: the train left without it"), station.display_name,
+        steps.append(Step("missed_train", labels["left_behind_the_train_left_without_it"], station,
                           actual=missed_train))
     steps += [
         Step(
             "train_arrives",
-            _("Train arrives at the port"),
-            terminal.display_name,
+            labels["train_arrives_at_the_port"],
+            terminal,
             planned=departure.planned_arrival,
             estimated=departure.estimated_arrival,
             actual=_first(events, "ARRI", transport=rail) if train_left else None,
         ),
         Step(
             "terminal_gate_in",
-            _("At the terminal"),
-            terminal.display_name,
+            labels["at_the_terminal"],
+            terminal,
             planned=departure.planned_arrival + buffer,
             estimated=departure.estimated_arrival + buffer if departure.estimated_arrival else None,
             deadline=call.cy_cutoff,
@@ -299,14 +336,14 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
         ),
         Step(
             "vessel_load",
-            _("Loaded on the vessel"),
-            terminal.display_name,
+            labels["loaded_on_the_vessel"],
+            terminal,
             actual=_first(events, "LOAD", transport=vessel),
         ),
         Step(
             "vessel_departs",
-            _("Vessel sails"),
-            terminal.display_name,
+            labels["vessel_sails"],
+            terminal,
             planned=call.etd,
             estimated=_first(events, "DEPA", transport=vessel, classifier="EST", latest=True),
             actual=_boarded(events, vessel),
@@ -314,8 +351,8 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
     ]
     if missed_vessel is not None:
         where = next((e for e in events if e.event_code == "MISS" and e.transport_reference == vessel), None)
-        place = station.display_name if where and where.facility_kind == "station" else terminal.display_name
-        steps.append(Step("missed_vessel", _("Left behind: the vessel sailed without it"), place,
+        place = station if where and where.facility_kind == "station" else terminal
+        steps.append(Step("missed_vessel", labels["left_behind_the_vessel_sailed_without_it"], place,
                           actual=missed_vessel))
     _mark_sources(steps, events, {"rail": rail, "vessel": vessel})
     return Timeline(booking=booking, steps=steps, containers=containers, events=events)

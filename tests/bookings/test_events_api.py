@@ -322,6 +322,52 @@ def test_a_tracking_answer_is_cached_until_what_it_shows_changes(shipper, connec
         connecting.departure.planned_departure + timedelta(minutes=90))
 
 
+
+def test_a_look_up_reads_the_cache_first_in_the_rate_limits_round_trip(shipper, connecting, handed_out, monkeypatch,
+                                                                      settings):
+    from tracking import cache as tracking_cache
+
+    reads = []
+    own_read = tracking_cache.versions_and_entries
+    monkeypatch.setattr(tracking_cache, "versions_and_entries", lambda *a: reads.append(a) or own_read(*a))
+    client = key_client(shipper.org, [Scope.EVENTS_READ])
+    path = f"/api/v1/track/{handed_out.reference}/"
+
+    answers = [client.get(path).json() for _ in range(3)]  # the third from the cache
+    ahead_reads = len(reads)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                                                          "key": None}}
+    unlimited = client.get(path).json()  # no rate, no count: the look-up reads the cache itself
+
+    assert answers[0] == answers[1] == answers[2] == unlimited
+    assert answers[0]["booking"] == handed_out.reference
+    assert (ahead_reads, len(reads)) == (0, 1)
+
+
+def test_entries_read_ahead_are_taken_for_their_own_key_only(shipper, connecting, handed_out):
+    from tracking import cache as tracking_cache
+
+    organisation_id = shipper.org.pk
+    keys = tracking_cache.first_keys(organisation_id=organisation_id, key="CSQU3054383")
+    route = ("BK-NOT-KEPT", "NOWHERE-1", "NOWHERE-2")  # references no version was ever set for: "0.0.0"
+    # What the rate limit read: the key's version, and an entry kept under it, its route and the route's versions.
+    read_ahead = (tuple(keys), {keys[0]: 7, keys[1]: ("7", route, "0.0.0", {"booking": "kept"})})
+
+    def build():
+        return {"booking": "built"}, route
+
+    taken = tracking_cache.answer(organisation_id=organisation_id, key="csqu3054383", build=build,
+                                  read_ahead=read_ahead)
+    # Another key's (or another organisation's, or language's) entries are not this look-up's: it reads its own.
+    not_taken = tracking_cache.answer(organisation_id=organisation_id, key=handed_out.reference, build=build,
+                                      read_ahead=read_ahead)
+
+    assert keys != tracking_cache.first_keys(organisation_id=organisation_id, key=handed_out.reference)
+    assert taken == {"booking": "kept"}
+    assert not_taken == {"booking": "built"}
+
+
 def test_a_cached_container_list_shows_a_newly_assigned_container(shipper, connecting):
     from bookings import services
 

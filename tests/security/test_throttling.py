@@ -9,7 +9,7 @@ from django.core.cache import cache, caches
 from rest_framework.test import APIClient
 
 from databases.redis_cache import KeptClients
-from guard.ratelimit import window_keys
+from guard.ratelimit import window_count, window_keys
 from intermodal.models import PartyKind
 from tests import factories
 
@@ -129,3 +129,22 @@ def test_without_redis_the_processes_own_cache_counts_the_same_way(api_client, l
 
     assert type(caches["default"]).__name__ == "LocMemCache"
     assert codes == [200, 200, 200, 429]
+
+
+@pytest.mark.parametrize("backend", ["redis", "locmem"])
+def test_a_count_reads_the_entries_a_view_asks_for_in_its_round_trip(backend, settings):
+    # A view's first cache read rides on the count (tracking/api.py `read_ahead_keys`), decoded as the cache's
+    # own get_many decodes it, on Redis and in a process's own memory alike.
+    if backend == "locmem":
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    store = caches["default"]
+    names = [f"ahead:{secrets.token_hex(4)}:{n}" for n in range(3)]
+    store.set(names[0], {"answer": [1, "two"]}, 60)
+    store.set(names[1], 7, 60)
+    now = time.time()
+
+    count, before, found = window_count(f"ahead:{secrets.token_hex(4)}", 60, now, names)
+    again, _before, nothing = window_count(f"ahead:{secrets.token_hex(4)}", 60, now)
+
+    assert found == store.get_many(names) == {names[0]: {"answer": [1, "two"]}, names[1]: 7}
+    assert (count, before, again, nothing) == (1, 0, 1, {})

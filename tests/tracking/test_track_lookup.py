@@ -106,3 +106,20 @@ def test_through_the_api_another_shippers_booking_is_a_404_and_ones_own_its_time
 
     assert own.status_code == 200 and own.json()["booking"] == mine.reference
     assert other.status_code == other_box.status_code == 404
+
+
+def test_the_steps_labels_are_in_the_language_active_at_each_look_up():
+    # Labels are translated once per language and kept (tracking/timeline.py `_labels`): each look-up still says
+    # them in its own request's language.
+    booking = Booking.objects.filter(direction=Direction.EXPORT).first()
+    actor = Actor(organisation=Organisation.objects.filter(kind=PartyKind.PLATFORM_ADMIN).first())
+    said = []
+    for language in ("en", "zh-hans", "en", "zh-hans"):
+        with translation.override(language):
+            labels = [step.label for step in track_lookup(actor=actor, key=booking.reference).steps]
+            said.append((labels, translation.gettext("Vessel sails")))
+
+    (english, sails), (chinese, sails_zh) = said[0], said[1]
+    assert said[2] == said[0] and said[3] == said[1]
+    assert sails == "Vessel sails" and sails_zh != sails
+    assert sails in english and sails_zh in chinese and sails not in chinese
