@@ -635,7 +635,8 @@ def parse_args(argv=None):
     parser.add_argument("--capacity", type=int, default=50,
                         help="TEU of the contended departures together, the import one taking the import share "
                              "(default 50)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers, 1 thread each (default 4)")
+    parser.add_argument("--workers", type=int, default=common.DEPLOYED_WORKERS,
+                        help=f"gunicorn sync workers, 1 thread each (default {common.DEPLOYED_WORKERS}, as deployed)")
     parser.add_argument(
         "--warmup", type=int, default=50,
         help="bookings (of the same mix) on spare departures before measuring (default 50)"

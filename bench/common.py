@@ -251,8 +251,9 @@ def http_get(port: int, path: str, headers: dict[str, str] | None = None) -> int
 
 
 # The web server's workers as deployed: docker/entrypoint.sh's `${WEB_CONCURRENCY:-3}` (tests/test_deployment.py holds
-# them equal). P5 runs with them: on this two-core machine, with PostgreSQL beside gunicorn, 2 workers gave a
-# tenth more cold look-ups a second than 3 (docs/PERFORMANCE.md, P5), and a benchmark does not pick what flatters.
+# them equal), every benchmark's gunicorn by default. On this two-core machine, with PostgreSQL beside gunicorn, 2
+# workers gave P5 a tenth more cold look-ups a second than 3 (docs/PERFORMANCE.md): a benchmark does not pick what
+# flatters it.
 DEPLOYED_WORKERS = 3
 
 

@@ -2,7 +2,7 @@
 of history at scale 1 (1M at the default scale 0.1).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/intermodal_bench .venv/bin/python bench/dashboard.py --scale 1
-    # options: --small 10000 --events N --rounds 15 --repeats 5 --workers 2 --fresh --no-explain
+    # options: --small 10000 --events N --rounds 15 --repeats 5 --workers 3 --fresh --no-explain
 
 The data grows as a real network does. Each size lives in its own schema of the bench database
 (`bench_dashboard_<events>`, created and migrated when missing; kept between runs, so the big fill is made once)
@@ -670,7 +670,8 @@ def parse_args(argv=None):
     parser.add_argument("--scale", type=float, default=0.1, help="1: Ningbo's year, 10M events (default 0.1: 1M)")
     parser.add_argument("--rounds", type=int, default=15, help="timed requests per party and size (default 15)")
     parser.add_argument("--repeats", type=int, default=5, help="repetitions of the rounds, the median counts (5)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each server (2)")
+    parser.add_argument("--workers", type=int, default=common.DEPLOYED_WORKERS,
+                        help=f"gunicorn workers of each server ({common.DEPLOYED_WORKERS}, as deployed)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed rounds first (default 2)")
     parser.add_argument("--fresh", action="store_true", help="drop both schemas first and fill again")
     parser.add_argument("--no-explain", action="store_true", help="skip the query plans")

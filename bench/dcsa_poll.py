@@ -67,7 +67,8 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="of them, polls per size before measuring (20)")
     parser.add_argument("--rounds", type=int, default=3, help="the measured polls in rounds: the ratio is the "
                         "median of theirs (default 3)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers per server (default 4)")
+    parser.add_argument("--workers", type=int, default=common.DEPLOYED_WORKERS,
+                        help=f"gunicorn sync workers per server (default {common.DEPLOYED_WORKERS}, as deployed)")
     args = parser.parse_args(argv)
     rounds_checked(parser, args)
     common.exit_on_sigterm()

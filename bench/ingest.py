@@ -580,7 +580,8 @@ def parse_args(argv=None):
                         help="of them, imports (default: the generated year's, BENCH_IMPORT_SHARE or a third)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, reported by their median (default 3)")
     parser.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
+    parser.add_argument("--workers", type=int, default=common.DEPLOYED_WORKERS,
+                        help=f"gunicorn sync workers (default {common.DEPLOYED_WORKERS}, as deployed)")
     parser.add_argument("--keep", action="store_true", help="keep the rounds' events (by default they are deleted)")
     args = parser.parse_args(argv)
     for name in ("containers", "rounds", "threads", "workers"):

@@ -436,7 +436,8 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=20, help="of them, look-ups per size before measuring (20)")
     parser.add_argument("--rounds", type=int, default=3, help="the measured look-ups in rounds: the ratio is the "
                         "median of theirs (default 3)")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers per server (default 4)")
+    parser.add_argument("--workers", type=int, default=common.DEPLOYED_WORKERS,
+                        help=f"gunicorn sync workers per server (default {common.DEPLOYED_WORKERS}, as deployed)")
     parser.add_argument("--fresh", action="store_true", help="drop both schemas first: fill from empty again")
     args = parser.parse_args(argv)
     for name in ("small", "keys", "workers"):

@@ -84,14 +84,22 @@ def test_web_migrates_on_start_then_serves_with_gunicorn():
 
 
 
-def test_the_tracking_benchmark_runs_the_deployed_number_of_web_workers():
-    # P5 (bench/track_load.py) measures gunicorn as deployed: as many workers as the image starts by default.
+def test_the_benchmarks_run_the_deployed_number_of_web_workers():
+    # The benchmarks measure gunicorn as deployed: as many workers as the image starts by default, unless a run
+    # asks for others (--workers).
     from bench import common, track_load
 
     entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
     [default] = re.findall(r'--workers "\$\{WEB_CONCURRENCY:-(\d+)\}"', entrypoint)
+    defaults = {path.name: re.findall(r'"--workers", type=int, default=([^,\n]+)', path.read_text())
+                for path in (ROOT / "bench").glob("*.py")}
+    serving = {name: found for name, found in defaults.items() if found}
+
     assert int(default) == common.DEPLOYED_WORKERS
     assert track_load.parse_args([]).workers == common.DEPLOYED_WORKERS
+    assert set(serving) == {"ingest.py", "booking_contention.py", "track_lookup.py", "track_load.py",
+                            "dcsa_poll.py", "dashboard.py"}
+    assert all(found == ["common.DEPLOYED_WORKERS"] for found in serving.values()), serving
 
 # --- Packaging: the image installs the locked runtime set only ---------------------------------------------------
 # requirements.txt (runtime) and requirements-dev.txt (the complete development set) are compiled with hashes by
