@@ -28,17 +28,16 @@ def window_count(key: str, duration: int, now: float, also: list[str] | tuple = 
     if isinstance(cache, RedisCache):
         # One round trip; INCR is atomic. The values are plain integers, as Django's Redis cache keeps them.
         current, previous = cache.make_and_validate_key(current), cache.make_and_validate_key(previous)
-        client = cache._cache.get_client(current, write=True)
-        pipeline = client.pipeline(transaction=False)
+        pipeline = cache._cache.get_client(current, write=True).pipeline(transaction=False)
         pipeline.set(current, 0, ex=2 * duration, nx=True)
         pipeline.incr(current)
         pipeline.get(previous)
         stored = [cache.make_and_validate_key(name) for name in also]
         if stored:
             pipeline.mget(stored)
-        _created, count, before, *values = pipeline.execute()
+        _created, count, before, *read = pipeline.execute()
         loads = cache._cache._serializer.loads
-        found = {name: loads(value) for name, value in zip(also, values[0] if values else (), strict=False)
+        found = {name: loads(value) for name, value in zip(also, read[0] if read else [], strict=True)
                  if value is not None}
         return count, int(before or 0), found
     cache.add(current, 0, 2 * duration)
