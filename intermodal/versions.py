@@ -33,6 +33,7 @@ def versions(references: Iterable[str]) -> str:
 def versions_and_entries(references: Iterable[str], entries: list[str]) -> tuple[str, dict]:
     """The references' versions (as `versions` says them) and the cache's entries under `entries` that it holds,
     read in one round trip."""
+    references = list(references)  # used twice: a generator would give nothing the second time
     keys = version_and_entry_keys(references, entries)
     return versions_and_entries_of(cache.get_many(keys), references, entries)
 
