@@ -466,4 +466,3 @@ def tables_vacuumed(tables) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
-

@@ -446,13 +446,21 @@ def deliveries_insert(planned: list[Delivery], now) -> dict[int, list[int]]:
 
 
 def outbox_sweep(limit_batches: int = 20) -> int:
-    """Relay what the on-commit triggers missed, batch after batch."""
-    total, last = 0, None
-    for _ in range(limit_batches):
-        done, last = _relay_batch(None, BATCH, after=last)  # from the first waiting, then on from the batch's last
+    """Relay what the on-commit triggers missed, batch after batch (at most `limit_batches`), from the first row
+    waiting."""
+    return _relay_on(None, batches=limit_batches)
+
+
+def _relay_on(ids: list[int] | None, batches: int | None = None) -> int:
+    """Relay `ids`' rows (without them, the oldest waiting) and then, while batches come full, the rows waiting
+    after the last one taken, at most `batches` batches in all; returns how many. A backlog drains in full batches
+    without a scan from the first row waiting at each one."""
+    done, last = _relay_batch(ids, BATCH)
+    total, runs = done, 1
+    while done == BATCH and (batches is None or runs < batches):
+        done, last = _relay_batch(None, BATCH, after=last)
         total += done
-        if done < BATCH:
-            break
+        runs += 1
     return total
 
 
@@ -483,12 +491,7 @@ def outbox_relay_task(ids: list[int] | None = None) -> int:
         except Exception:  # noqa: BLE001 - the broker failed: relay them here instead
             return outbox_relay(ids=ids, batch=len(ids))
         ids = ids[:BATCH]
-    done, last = _relay_batch(ids, BATCH)
-    total = done
-    while done == BATCH:  # a backlog behind its rows (tasks wait in the broker): relayed on from where it got to
-        done, last = _relay_batch(None, BATCH, after=last)
-        total += done
-    return total
+    return _relay_on(ids)  # and a backlog behind its rows (tasks wait in the broker), on from where it got to
 
 
 @shared_task(name="notifications.outbox_sweep")
