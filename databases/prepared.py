@@ -15,14 +15,23 @@ its parameters. On each connection it is sent once as `PREPARE` and then run by 
 once for any values (`plan_cache_mode = force_generic_plan`, databases/sessions.py). The rows become model
 instances as Django's own iterable makes them (deferred fields, select_related).
 
+`shaped_rows` does the same for reads a request shapes (a DCSA poll's filters), with no stand-ins to build: the
+statement is the queryset's SQL as compiled at each call, its constants written in and its other values its
+parameters, prepared on a session the first time it meets that shape. A generic plan over the monthly partitions
+holds about 0.26 MB of the server process's memory; a session keeps the SHAPES_PER_SESSION run last (64, about
+17 MB a connection).
+
 Behind PgBouncer in transaction pooling, a session's `PREPARE` does not follow its client from one transaction
 to the next: set DATABASE_PREPARED_STATEMENTS=0 there and every read runs through the ORM.
 """
 
+import enum
 import functools
+import hashlib
 import re
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -240,23 +249,91 @@ class PreparedQuery:
             compiled = self.compiled(alias)
         if compiled is None:
             return list(self.build(**values).using(alias))
-        return compiled.results(_execute(alias, self.name, compiled, compiled.parameters(values, self.stand_ins)))
+        return compiled.results(_execute(alias, self.name, compiled.statement,
+                                         compiled.parameters(values, self.stand_ins)))
 
     def first(self, **values):
         found = self.all(**values)
         return found[0] if found else None
 
 
+# Statements prepared by their shape (shaped_rows) a session keeps at most: the one run least recently makes room.
+SHAPES_PER_SESSION = 64
+
+
+def _constant(value) -> bool:
+    """Whether a value of a query is one of its constants, written into a shaped statement: a choice's member (the
+    ORM passes `EventType.TRANSPORT` on as the enum, a value from a request is a plain str), a boolean, the empty
+    string. Anything else is a parameter."""
+    return type(value) is bool or isinstance(value, enum.Enum) or (type(value) is str and value == "")
+
+
+def shaped_rows(queryset: QuerySet) -> list:
+    """What iterating the queryset gives (instances, made as `instances` makes them; values_list's rows or values),
+    read by a statement prepared on the session for the shape of its SQL.
+
+    For reads whose SQL a request shapes (a DCSA poll's: which filters it gives, with how many values), so that
+    no one PreparedQuery fits them, and whose shapes repeat: a poll of the monthly-partitioned events spent more
+    planning than running (P8, docs/PERFORMANCE.md). The queryset is compiled as the ORM compiles it, at each call;
+    its constants (`_constant`) are written into the statement, so that the generic plan knows them, and its other
+    values are the statement's parameters. The same SQL is the same statement: prepared on a session at its first
+    run, and run again by EXECUTE. A session keeps SHAPES_PER_SESSION of them. Run through the ORM as usual: with
+    DATABASE_PREPARED_STATEMENTS off, and for a queryset that prefetches, locks rows or gives dicts.
+
+    A value a generic plan cannot type (a bare Value in the SELECT list) makes PREPARE fail: give such a value an
+    output field the SQL names, or do not shape the query."""
+    if (not settings.DATABASE_PREPARED_STATEMENTS or queryset._result_cache is not None
+            or queryset._iterable_class not in (ModelIterable, ValuesListIterable, FlatValuesListIterable)
+            or queryset._prefetch_related_lookups or queryset._known_related_objects
+            or queryset.query.select_for_update):
+        return list(queryset)
+    alias = queryset.db
+    compiler = queryset.query.get_compiler(using=alias)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return []
+    kept, arguments = [], []
+    for value in params:
+        if _constant(value):
+            arguments.append(value)
+        else:
+            kept.append(value)
+            arguments.append(AsIs(f"${len(kept)}"))
+    connection = connections[alias]
+    connection.ensure_connection()
+    statement = connection.ops.compose_sql(sql, arguments)
+    name = "shape_" + hashlib.blake2b(statement.encode(), digest_size=12).hexdigest()
+    return _Rows(compiler, queryset, alias).results(_execute(alias, name, statement, kept, shaped=True))
+
+
 class _Session:
     """What one connection's session holds: the statements prepared on it, and those it may hold (a run that
-    failed after its PREPARE did: a PREPARE is not undone by the failure of its transaction)."""
+    failed after its PREPARE did: a PREPARE is not undone by the failure of its transaction); of the shaped
+    statements among them, the order of their last runs."""
 
     def __init__(self):
         self.held: set[str] = set()
         self.uncertain: set[str] = set()
+        self.shapes: OrderedDict[str, None] = OrderedDict()
+
+    def make_room(self, connection, cursor) -> None:
+        """Deallocate the shaped statements run least recently, leaving room for one more."""
+        while len(self.shapes) >= SHAPES_PER_SESSION:
+            name, _ = self.shapes.popitem(last=False)
+            self.held.discard(name)
+            try:
+                cursor.execute(f"DEALLOCATE {name}")
+            except DatabaseError as exc:
+                if getattr(exc.__cause__, "pgcode", None) != _UNDEFINED_STATEMENT or connection.in_atomic_block:
+                    raise  # gone already (DISCARD ALL) is what the deallocation wanted, outside a transaction
+
+    def ran(self, name: str) -> None:
+        self.shapes[name] = None
+        self.shapes.move_to_end(name)
 
 
-def _execute(alias: str, name: str, compiled: _Compiled, params: list) -> list[tuple]:
+def _execute(alias: str, name: str, statement: str, params: list, *, shaped: bool = False) -> list[tuple]:
     connection = connections[alias]
     with connection.cursor() as cursor:  # connects (and checks the connection) as any query does
         session = _sessions.get(connection.connection)
@@ -267,6 +344,11 @@ def _execute(alias: str, name: str, compiled: _Compiled, params: list) -> list[t
             session.uncertain.discard(name)
             if _session_has(cursor, name):
                 session.held.add(name)
+        if shaped:
+            if name in session.held:
+                session.ran(name)
+            else:
+                session.make_room(connection, cursor)
         if name in session.held:
             try:
                 cursor.execute(execute, params)
@@ -277,11 +359,13 @@ def _execute(alias: str, name: str, compiled: _Compiled, params: list) -> list[t
                 session.held.discard(name)  # the session lost it (DISCARD ALL): prepare it again, below
         try:
             # One round trip: the statement and its first run.
-            cursor.execute(f"PREPARE {name} AS {compiled.statement.replace('%', '%%')}; {execute}", params)
+            cursor.execute(f"PREPARE {name} AS {statement.replace('%', '%%')}; {execute}", params)
         except DatabaseError:
             session.uncertain.add(name)
             raise
         session.held.add(name)
+        if shaped:
+            session.ran(name)
         return cursor.fetchall()
 
 

@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 
 from bookings.models import BillOfLadingStatus, Booking, BookingStatus
 from bookings.selectors import booking_scope
+from databases.prepared import shaped_rows
 from databases.replicas import ReplicaReadsMixin
 from intermodal import feed
 from intermodal.access import Actor
@@ -276,7 +277,7 @@ def _transports_of(bookings: QuerySet[Booking]) -> Q:
     first and given as values, which the events' transport index finds in each monthly partition: as a subquery,
     every transport event of the year was filtered against it (P8)."""
     trains, vessels = set(), set()
-    for departure, vessel_call in bookings.values_list("departure__reference", "vessel_call__reference"):
+    for departure, vessel_call in shaped_rows(bookings.values_list("departure__reference", "vessel_call__reference")):
         trains.add(departure)
         vessels.add(vessel_call)
     return Q(event_type=EventType.TRANSPORT) & (
@@ -367,8 +368,8 @@ def _filter(query: EventQuery, actor: Actor) -> tuple[Q, _Bound | None]:
         # What the containers' events name is read first, by the container index: inside the events' query it
         # was a subquery the planner ran against every monthly partition (P8, docs/PERFORMANCE.md).
         numbers = f["equipmentReference"]
-        carried = list(_equipment_events(actor, Q(equipment_reference__in=numbers))
-                       .values_list("event_code", "transport_reference", "booking_reference"))
+        carried = shaped_rows(_equipment_events(actor, Q(equipment_reference__in=numbers))
+                              .values_list("event_code", "transport_reference", "booking_reference"))
         loaded_on = sorted({transport for code, transport, _b in carried if code == EquipmentCode.LOAD and transport})
         bookings = sorted({booking for _c, _t, booking in carried if booking})
         q &= (
@@ -496,14 +497,17 @@ def event_page(*, actor: Actor, params) -> EventPage:
     if key is not None:
         walk = walk.filter(_after(key) if ascending else _before(key))
     walk = walk.order_by(*_order(ascending, selective=bool(SELECTIVE & set(query.filters))))
-    rows = list(walk[: limit + 1])
+    # This read and the others of the events a poll makes are prepared statements, one per shape of filters: planned
+    # afresh, each cost more than it ran at a year of events (P8, docs/PERFORMANCE.md).
+    rows = shaped_rows(walk[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
     if direction == "prev":
         rows.reverse()
 
     def beyond(event: Event, later: bool) -> bool:
-        return events.filter(_after((event.txid, event.pk)) if later else _before((event.txid, event.pk))).exists()
+        further = events.filter(_after((event.txid, event.pk)) if later else _before((event.txid, event.pk)))
+        return bool(shaped_rows(further.order_by().values_list("pk", flat=True)[:1]))
 
     if direction == "next":
         has_next = more
@@ -600,7 +604,7 @@ def _context(actor: Actor, events: list[Event], lookups: DcsaLookups | None = No
             | Q(reference__in=equipment_bookings)
         ).values_list("reference", "departure__reference", "vessel_call__reference", "bill_of_lading__status",
                       "bill_of_lading__number").order_by("reference")
-        for reference, departure, vessel_call, bill_status, bill_number in rows:
+        for reference, departure, vessel_call, bill_status, bill_number in shaped_rows(rows):
             if departure in transport_refs:
                 context.bookings_by_departure.setdefault(departure, []).append(reference)
             if vessel_call in transport_refs:
@@ -619,7 +623,7 @@ def _context(actor: Actor, events: list[Event], lookups: DcsaLookups | None = No
                 booking_reference__in=on_transports)
         )).values_list("booking_reference", "event_code", "transport_reference", "equipment_reference").order_by(
         ).distinct()
-        for booking, code, transport, number in rows:
+        for booking, code, transport, number in shaped_rows(rows):
             if booking in shipment_bookings:
                 context.containers_by_booking.setdefault(booking, set()).add(number)
             if code == EquipmentCode.LOAD and transport in transport_refs:

@@ -24,7 +24,7 @@ from bkg.models import BookingRequest
 from bookings.models import Booking
 from bookings.selectors import booking_scope
 from customs.selectors import declaration_list, sees_officers_notes
-from databases.prepared import PreparedQuery
+from databases.prepared import PreparedQuery, shaped_rows
 from inbound.models import ArrivingContainer
 from intermodal.access import Actor
 from intermodal.codes import DocumentType, EventType, FacilityKind, ModeOfTransport
@@ -135,7 +135,7 @@ def visible_among(*, actor: Actor, among: Q) -> QuerySet[Event]:
     alone (events_visible), so a shipper's thousands of other bookings cost nothing."""
     named = Event.objects.filter(among).values_list("booking_reference", "transport_reference").order_by().distinct()
     bookings, transports = set(), set()
-    for booking, transport in named:
+    for booking, transport in shaped_rows(named):
         if booking:
             bookings.add(booking)
         elif transport:

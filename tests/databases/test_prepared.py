@@ -1,16 +1,19 @@
 """Hot reads as prepared statements (databases/prepared.py): the ORM's rows, one round trip a read, planned once
 per session, and a session that lost its statements (a pooler, DISCARD ALL) served again."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.db.models import IntegerField, Value
 from django.db.models.functions import Cast
+from django.db.models.query import ModelIterable
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from bookings.models import Booking
+from bookings.models import Booking, BookingStatus
 from databases import prepared
-from databases.prepared import PreparedQuery
+from databases.prepared import PreparedQuery, shaped_rows
 from tests.bookings.conftest import book
 from tests.databases.test_sessions import a_new_session
 
@@ -245,3 +248,112 @@ def test_instances_are_the_rows_iterating_the_queryset_gives(bookings):
     with CaptureQueriesContext(connection) as captured:
         assert child.departure is departure
     assert captured.captured_queries == []
+
+
+# --- Statements prepared by the shape of their SQL (shaped_rows) ------------------------------------------
+
+
+def _shapes_held() -> dict[str, str]:
+    """The shaped statements the session holds, by name: what each was prepared as."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'shape_%%'")
+        # The text is that of the round trip that prepared it: the PREPARE and its first EXECUTE.
+        return {name: re.match(r"PREPARE \w+ AS (.*); EXECUTE ", text, re.DOTALL).group(1)
+                for name, text in cursor.fetchall()}
+
+
+def _by_status(references, status=BookingStatus.CONFIRMED):
+    return Booking.objects.select_related(*ROUTE).filter(reference__in=references, status=status).order_by("pk")
+
+
+def test_shaped_rows_are_what_iterating_the_queryset_gives(bookings):
+    references = [booking.reference for booking in bookings]
+    for queryset in (_by_status(references), _by_status(references).values_list("reference", "departure__reference"),
+                     _by_status(references).values_list("pk", flat=True), _by_status(references[:1])[:1]):
+        shaped = shaped_rows(queryset.all())
+        expected = list(queryset.all())
+        if queryset._iterable_class is ModelIterable:
+            assert [_fields(found) for found in shaped] == [_fields(found) for found in expected]
+            assert [found.departure.service.station.code for found in shaped] == [
+                found.departure.service.station.code for found in expected]
+        else:
+            assert shaped == expected
+        assert expected  # each finds something
+
+
+def test_a_shape_is_prepared_once_per_session_its_constants_written_in(bookings):
+    first, second = bookings
+    with CaptureQueriesContext(connection) as captured:
+        assert [b.pk for b in shaped_rows(_by_status([first.reference]))] == [first.pk]
+        assert [b.pk for b in shaped_rows(_by_status([second.reference]))] == [second.pk]
+        assert shaped_rows(_by_status([second.reference], status=BookingStatus.CANCELLED)) == []
+
+    prepared_first, executed, other_constant = (query["sql"] for query in captured.captured_queries)
+    assert prepared_first.startswith("PREPARE shape_") and "; EXECUTE shape_" in prepared_first
+    name = prepared_first.split(" ")[1]
+    assert executed == f"EXECUTE {name}('{second.reference}')"
+    # The status is a choice's member: written into the statement, so a plan knows it; another is another shape.
+    assert other_constant.startswith("PREPARE shape_") and not other_constant.startswith(f"PREPARE {name} ")
+    statement = _shapes_held()[name]
+    assert "\"status\" = 'confirmed'" in statement and "IN ($1)" in statement and first.reference not in statement
+    # A value from a request is a plain string: a parameter, even when it spells a status.
+    assert shaped_rows(Booking.objects.filter(status=str(BookingStatus.CONFIRMED), reference=first.reference)
+                       .values_list("pk", flat=True)) == [first.pk]
+    assert any(re.search(r'"status" = \$\d', held) for held in _shapes_held().values())
+
+
+def test_a_shape_with_nothing_to_match_reads_nothing(bookings):
+    with CaptureQueriesContext(connection) as captured:
+        assert shaped_rows(Booking.objects.filter(reference__in=[])) == []
+    assert captured.captured_queries == []
+
+
+@override_settings(DATABASE_PREPARED_STATEMENTS=False)
+def test_without_prepared_statements_shapes_run_through_the_orm(bookings):
+    held = _shapes_held()
+    with CaptureQueriesContext(connection) as captured:
+        assert [b.pk for b in shaped_rows(_by_status([bookings[0].reference]))] == [bookings[0].pk]
+    assert [query["sql"][:6] for query in captured.captured_queries] == ["SELECT"]
+    assert _shapes_held() == held
+
+
+def test_querysets_that_prefetch_or_lock_run_through_the_orm(bookings):
+    from django.db import transaction
+
+    held = _shapes_held()
+    with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+        [found] = shaped_rows(_by_status([bookings[0].reference]).prefetch_related("lines"))
+        assert shaped_rows(_by_status([bookings[0].reference]).select_for_update()) == [found]
+    assert [query["sql"][:6] for query in captured.captured_queries] == ["SELECT"] * 3
+    assert _shapes_held() == held
+
+
+def test_a_session_keeps_its_shapes_run_last_and_deallocates_the_others(bookings, monkeypatch):
+    monkeypatch.setattr(prepared, "SHAPES_PER_SESSION", 2)
+    reference = bookings[0].reference
+    shapes = [_by_status([reference]), _by_status([reference, "\x01x"]), _by_status([reference, "\x01x", "\x01y"])]
+    for queryset in (shapes[0], shapes[1], shapes[0], shapes[2]):
+        assert [b.pk for b in shaped_rows(queryset)] == [bookings[0].pk]
+    held = _shapes_held()
+
+    # The second shape was run least recently when the third came: it made room.
+    assert len(held) == 2 and sum(statement.count("$") for statement in held.values()) == 1 + 3
+    with CaptureQueriesContext(connection) as captured:
+        assert [b.pk for b in shaped_rows(shapes[1])] == [bookings[0].pk]
+    assert [query["sql"].split(" ")[0] for query in captured.captured_queries] == ["DEALLOCATE", "PREPARE"]
+    assert len(_shapes_held()) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_shapes_a_session_lost_are_prepared_again_and_make_room_quietly(connecting, shipper, monkeypatch):
+    monkeypatch.setattr(prepared, "SHAPES_PER_SESSION", 1)
+    booking = book(shipper.actor, connecting)
+    assert [b.pk for b in shaped_rows(_by_status([booking.reference]))] == [booking.pk]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what a pooler's DISCARD ALL leaves
+
+    # Room for another shape: the one lost is gone already.
+    assert [b.pk for b in shaped_rows(_by_status([booking.reference, "\x01x"]))] == [booking.pk]
+    # The lost one, run again, is prepared again.
+    assert [b.pk for b in shaped_rows(_by_status([booking.reference]))] == [booking.pk]
+    assert len(_shapes_held()) == 1

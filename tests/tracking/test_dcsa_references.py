@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from bookings import services as bookings_services
@@ -18,6 +19,7 @@ from tests import factories
 from tests.bookings.conftest import book
 from tests.bookings.test_dcsa import URL, assert_dcsa_error, assert_dcsa_event, bearer
 from tests.bookings.test_journey import vgm
+from tests.statements import statements_run
 
 pytestmark = pytest.mark.django_db
 
@@ -259,13 +261,13 @@ def test_a_containers_poll_reads_none_of_the_shippers_other_bookings(api_client,
     tails)."""
     fetch(api_client, world.raw)  # the key's last use is written once a minute
 
-    with CaptureQueriesContext(connection) as captured:
+    with statements_run() as ran:
         found = fetch(api_client, world.raw, equipmentReference=MINE[0])
         by_booking = fetch(api_client, world.raw, carrierBookingReference=world.booking.reference)
 
     assert found and by_booking
     unrestricted = f'WHERE U0."shipper_id" = {shipper.org.pk})'
-    reads = [query["sql"] for query in captured.captured_queries if "intermodal_event" in query["sql"]]
+    reads = [sql for sql in ran if "intermodal_event" in sql]
     assert reads and not [sql for sql in reads if unrestricted in sql]
 
 
@@ -275,7 +277,7 @@ def test_a_bookings_poll_reads_the_loads_of_its_own_bookings_only(api_client, wo
     traffic a vessel carries a thousand and more: P8's booking poll read them all)."""
     fetch(api_client, world.raw)
 
-    with CaptureQueriesContext(connection) as captured:
+    with statements_run() as ran:
         events = fetch(api_client, world.raw, carrierBookingReference=world.booking.reference)
 
     def containers(event) -> set[str]:
@@ -285,5 +287,29 @@ def test_a_bookings_poll_reads_the_loads_of_its_own_bookings_only(api_client, wo
     assert departures and all(containers(d) <= set(MINE) for d in departures)
     assert any(containers(d) == set(MINE) for d in departures)
     # The other shipper's booking on the same train is never so much as named in a query.
-    reads = [query["sql"] for query in captured.captured_queries if "intermodal_event" in query["sql"]]
+    reads = [sql for sql in ran if "intermodal_event" in sql]
     assert reads and not [sql for sql in reads if world.theirs.reference in sql]
+
+
+def test_a_polls_reads_of_the_events_are_planned_once_per_session_for_every_party(api_client, world):
+    """Each read of the events a poll makes is a statement prepared for its shape (databases/prepared.py
+    shaped_rows) the first time the session meets the shape: a container's next poll, and another shipper's poll of
+    its own container, run them again by EXECUTE (P8: at a year of events a poll spent more planning than running),
+    and answer what the ORM answers."""
+    fetch(api_client, world.raw)
+    first = fetch(api_client, world.raw, equipmentReference=MINE[0])
+
+    polls = {(world.raw, MINE[1]): None, (world.other_raw, THEIRS): None}
+    for raw, number in polls:
+        with CaptureQueriesContext(connection) as captured:
+            polls[raw, number] = fetch(api_client, raw, equipmentReference=number)
+        sent = [query["sql"] for query in captured.captured_queries]
+        event_reads = [sql for sql in sent if "intermodal_event" in sql or sql.startswith("EXECUTE shape_")]
+        assert len(event_reads) >= 3 and all(sql.startswith("EXECUTE shape_") for sql in event_reads), sent
+        assert {event["equipmentReference"] for event in polls[raw, number]
+                if event["eventType"] == "EQUIPMENT"} == {number}
+
+    with override_settings(DATABASE_PREPARED_STATEMENTS=False):
+        assert fetch(api_client, world.raw, equipmentReference=MINE[0]) == first
+        for (raw, number), answer in polls.items():
+            assert fetch(api_client, raw, equipmentReference=number) == answer
