@@ -109,15 +109,17 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None,
         Q(transport_reference__in=carrying_by_train.values("departure__reference"))
         | Q(transport_reference__in=carrying_by_vessel.values("vessel_call__reference"))
     )
-    if kind == PartyKind.ENTERPRISE and bookings_named is None:
-        # Its DCSA booking requests' changes, also before a request is a booking (bkg/). Not asked when only named
-        # bookings matter: a request's own events name no booking.
-        visible |= Q(document_type=DocumentType.CBR, booking_reference="",
-                     document_reference__in=BookingRequest.objects.filter(shipper=organisation).values("reference"))
-        # Its announced import containers' steps before it booked them inland (the discharge from the vessel).
+    if kind == PartyKind.ENTERPRISE:
+        # Its announced import containers' steps before it booked them inland (the discharge from the vessel). Asked
+        # with named bookings too: such a step names no booking, yet a container's poll meets it (visible_among).
         visible |= Q(event_type=EventType.EQUIPMENT, booking_reference="") & Exists(ArrivingContainer.objects.filter(
             consignee=organisation, number=OuterRef("equipment_reference"),
             vessel_call__reference=OuterRef("transport_reference")))
+        if bookings_named is None:
+            # Its DCSA booking requests' changes, also before a request is a booking (bkg/). Not asked when only
+            # named bookings matter: a request's own events name no booking, container or transport.
+            visible |= Q(document_type=DocumentType.CBR, booking_reference="", document_reference__in=(
+                BookingRequest.objects.filter(shipper=organisation).values("reference")))
     elif kind == PartyKind.STATION_OPERATOR:
         visible |= Q(facility_kind="station", facility_code__in=organisation.operated_stations.values("code"))
     elif kind == PartyKind.RAILWAY:

@@ -262,6 +262,15 @@ def _shapes_held() -> dict[str, str]:
                 for name, text in cursor.fetchall()}
 
 
+@pytest.fixture
+def fresh_session():
+    """A session holding no statement yet: the connection outlives each test, and what an earlier test prepared
+    would be run by EXECUTE here."""
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    prepared._sessions.pop(connection.connection, None)
+
+
 def _by_status(references, status=BookingStatus.CONFIRMED):
     return Booking.objects.select_related(*ROUTE).filter(reference__in=references, status=status).order_by("pk")
 
@@ -281,7 +290,7 @@ def test_shaped_rows_are_what_iterating_the_queryset_gives(bookings):
         assert expected  # each finds something
 
 
-def test_a_shape_is_prepared_once_per_session_its_constants_written_in(bookings):
+def test_a_shape_is_prepared_once_per_session_its_constants_written_in(bookings, fresh_session):
     first, second = bookings
     with CaptureQueriesContext(connection) as captured:
         assert [b.pk for b in shaped_rows(_by_status([first.reference]))] == [first.pk]
@@ -328,7 +337,7 @@ def test_querysets_that_prefetch_or_lock_run_through_the_orm(bookings):
     assert _shapes_held() == held
 
 
-def test_a_session_keeps_its_shapes_run_last_and_deallocates_the_others(bookings, monkeypatch):
+def test_a_session_keeps_its_shapes_run_last_and_deallocates_the_others(bookings, monkeypatch, fresh_session):
     monkeypatch.setattr(prepared, "SHAPES_PER_SESSION", 2)
     reference = bookings[0].reference
     shapes = [_by_status([reference]), _by_status([reference, "\x01x"]), _by_status([reference, "\x01x", "\x01y"])]

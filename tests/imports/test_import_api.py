@@ -217,3 +217,31 @@ def test_a_list_of_hand_outs_takes_returned_empties_from_the_stock(corridor, shi
     assert [r.get("container_status") for r in answer.json()["results"]] == ["empty_out", "empty_out"]
     stock = ReturnedEmpty.objects.get(number=NUMBERS[0])
     assert stock.used_at is not None and stock.used_by.booking == export and stock.used_by.number == NUMBERS[0]
+
+
+@pytest.mark.django_db
+def test_a_box_discharged_before_its_booking_is_its_consignees_on_every_feed(corridor):
+    """The port discharges an announced container from the vessel before its consignee books it inland: the
+    discharge names no booking. The consignee sees it wherever it asks - the platform's feed, DCSA's unfiltered and
+    filtered by the container - before and after it books, and another importer nowhere. (DCSA's container filter
+    decided visibility for the bookings and transports the container's events name, and left the discharge out.)"""
+    announce(corridor, numbers=NUMBERS[:1])
+    port = client_of(corridor.network.port)
+    for body in (event("ARRI", transport=corridor.call.reference, kind="TRANSPORT"), [event("DISC", NUMBERS[0])]):
+        answer = port.post("/api/v1/events/", body, format="json")
+        assert answer.status_code in (200, 201) and "error" not in str(answer.json()), answer.json()
+
+    def seen(client) -> tuple[list, list, list]:
+        dcsa = "/api/dcsa/tnt/v2/events"
+        own = client.get("/api/v1/events/", {"container": NUMBERS[0]}).json()["results"]
+        filtered = client.get(dcsa, {"equipmentReference": NUMBERS[0], "eventType": "EQUIPMENT"}).json()
+        every = client.get(dcsa, {"eventType": "EQUIPMENT"}).json()
+        return ([e["event_code"] for e in own], [e["equipmentEventTypeCode"] for e in filtered],
+                [e["equipmentEventTypeCode"] for e in every if e["equipmentReference"] == NUMBERS[0]])
+
+    consignee, other = client_of(corridor.consignee), client_of(corridor.other)
+    assert seen(consignee) == (["DISC"], ["DISC"], ["DISC"])
+    assert seen(other) == ([], [], [])
+    book_import(corridor, numbers=NUMBERS[:1])
+    assert seen(consignee) == (["DISC"], ["DISC"], ["DISC"])
+    assert seen(other) == ([], [], [])
