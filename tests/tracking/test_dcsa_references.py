@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from bookings import services as bookings_services
 from documents import bill_of_lading as bl
@@ -313,3 +314,54 @@ def test_a_polls_reads_of_the_events_are_planned_once_per_session_for_every_part
         assert fetch(api_client, world.raw, equipmentReference=MINE[0]) == first
         for (raw, number), answer in polls.items():
             assert fetch(api_client, raw, equipmentReference=number) == answer
+
+
+# --- The platform's own feed, filtered ------------------------------------------------------------------------
+
+
+def test_the_platforms_feed_by_booking_container_or_transport_is_what_each_party_may_read(world, shipper,
+                                                                                           other_shipper, connecting):
+    """GET /api/v1/events/ filtered by a booking, a container or a transport decides visibility for what those
+    events name alone (visible_among), and answers every party what its whole visibility answers."""
+    from django.db.models import Q
+
+    from tracking.visibility import events_visible
+
+    network = connecting.network
+    parties = [shipper.org, other_shipper.org, network.operator, network.railway, network.port,
+               factories.organisation("platform_admin", code="admin")]
+    asked = [({"container": MINE[0]}, Q(equipment_reference=MINE[0])),
+             ({"container": "ｃｓｑｕ 305438-3"}, Q(equipment_reference=MINE[0])),
+             ({"container": THEIRS}, Q(equipment_reference=THEIRS)),
+             ({"booking": world.booking.reference}, Q(booking_reference=world.booking.reference)),
+             ({"transport": world.departure.reference}, Q(transport_reference=world.departure.reference)),
+             ({"transport": world.departure.reference, "container": THEIRS},
+              Q(transport_reference=world.departure.reference, equipment_reference=THEIRS))]
+    for organisation in parties:
+        _key, raw = factories.api_key(organisation, scopes=[Scope.EVENTS_READ])
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        for params, among in asked:
+            answer = client.get("/api/v1/events/", {**params, "page_size": 1000})
+            assert answer.status_code == 200, answer.content
+            expected = events_visible(actor=Actor(organisation=organisation)).filter(among)
+            assert sorted(e["event_id"] for e in answer.json()["results"]) == sorted(
+                str(event_id) for event_id in expected.values_list("event_id", flat=True)), (organisation.kind, params)
+    # Not vacuous: the shipper reads its container's events and not the other shipper's.
+    _key, raw = factories.api_key(shipper.org, scopes=[Scope.EVENTS_READ])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert client.get("/api/v1/events/", {"container": MINE[0]}).json()["results"]
+    assert client.get("/api/v1/events/", {"container": THEIRS}).json()["results"] == []
+
+
+def test_the_platforms_feed_by_container_reads_none_of_the_shippers_other_bookings(api_client, world, shipper):
+    api_client.get("/api/v1/events/", **bearer(world.raw))  # the key's last use is written once a minute
+
+    with statements_run() as ran:
+        found = api_client.get("/api/v1/events/", {"container": MINE[0]}, **bearer(world.raw))
+
+    assert found.status_code == 200 and found.json()["results"]
+    unrestricted = f'WHERE U0."shipper_id" = {shipper.org.pk})'
+    reads = [sql for sql in ran if "intermodal_event" in sql]
+    assert reads and not [sql for sql in reads if unrestricted in sql]
