@@ -135,8 +135,8 @@ class EventsView(ReplicaReadsMixin, ListAPIView):
     def get_queryset(self):
         actor = Actor.from_request(self.request)
         # Filtered by a booking, a container or a transport, the feed decides visibility for what those few events
-        # name (visible_among), not for every booking the caller may see: a large shipper's hundreds, read from
-        # disk when cold, took 0.6 s for a container's five events at a year of traffic.
+        # name (visible_among), not for every booking the caller may see: a shipper's 674 bookings, read from disk
+        # when cold, made a container's six events take 57 ms at a year of traffic instead of 16-19.
         named = EventFilter(self.request.query_params, queryset=Event.objects.none()).named()
         visible = events_visible(actor=actor) if named is None else visible_among(actor=actor, among=named)
         return feed.committed_in_order(visible)
