@@ -13,7 +13,10 @@ timeout), one client alternating between them. **Goal: p50 at the year <= 1.5 x 
 both filters: the median of `--rounds` (3) rounds' ratios, each round an equal share of the keys.
 
 Exit status 1 on an answer other than 200 with a JSON array of the key's events (each naming the booking, or
-the container); the goal prints PASS/FAIL without changing the exit status.
+the container), or on a container's answer that is not every equipment event of the container its shipper may
+read by the visibility rule as a whole (`--complete` keys a size, polled again after the timing: a poll decides
+visibility for what the key's events name, and must miss nothing by it); the goal prints PASS/FAIL without
+changing the exit status.
 """
 
 import argparse
@@ -59,6 +62,37 @@ def answer_problem(status: int, payload: bytes, key) -> str | None:
     return None
 
 
+def completeness_checked(ports: dict[int, int], samples: dict, generated: dict, count: int) -> list[tuple]:
+    """Each size's first `count` container keys polled again (outside the timing) and their answers held equal to
+    the container's equipment events that the visibility rule as a whole (tracking.visibility.events_visible, not
+    the bound a poll decides it by) lets the key's shipper read: a poll must miss none of them. A (line, its
+    failures) a size."""
+    from bench.track_lookup import django_use_schema
+    from intermodal.access import Actor
+    from intermodal.codes import EventType
+    from intermodal.models import Organisation
+    from tracking.dcsa import EMITTABLE
+    from tracking.visibility import events_visible
+
+    checked = []
+    for size, port in ports.items():
+        django_use_schema(generated[size].schema)
+        keys = [key for key in samples[size] if key.kind == "container"][:count]
+        wrong = []
+        for key in keys:
+            status, _seconds, payload = poll(port, key)
+            got = {event["eventID"] for event in json.loads(payload)} if status == 200 else set()
+            actor = Actor(organisation=Organisation.objects.get(pk=key.shipper_id))
+            expected = {str(event_id) for event_id in events_visible(actor=actor).filter(EMITTABLE).filter(
+                event_type=EventType.EQUIPMENT, equipment_reference=key.key).values_list("event_id", flat=True)}
+            if got != expected:
+                wrong.append(f"{key.key}: {len(expected - got)} of the rule's events missing, "
+                             f"{len(got - expected)} not the rule's")
+        checked.append((f"{size:,} events, container: {len(keys)} answers equal to the whole visibility rule's "
+                        f"({len(wrong)} not)", wrong))
+    return checked
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=0.1, help="traffic of bench/generate.py (default 0.1)")
@@ -69,6 +103,9 @@ def main(argv=None) -> int:
                         "median of theirs (default 3)")
     parser.add_argument("--workers", type=int, default=common.DEPLOYED_WORKERS,
                         help=f"gunicorn sync workers per server (default {common.DEPLOYED_WORKERS}, as deployed)")
+    parser.add_argument("--complete", type=int, default=25,
+                        help="container keys a size whose answers are held equal to the whole visibility rule's, "
+                             "after the timing (default 25)")
     args = parser.parse_args(argv)
     rounds_checked(parser, args)
     common.exit_on_sigterm()
@@ -121,11 +158,12 @@ def main(argv=None) -> int:
                   flush=True)
             load_before = os.getloadavg()
             series = measure(ports, samples, warmup=args.warmup, rounds=args.rounds, ask=poll, check=answer_problem)
+            load = os.getloadavg()
+            complete = completeness_checked(ports, samples, generated, args.complete)
     except BaseException:
         for path in logs.values():
             print(f"bench: server log kept at {path}")
         raise
-    load = os.getloadavg()
     print()
     print(f"P8 DCSA poll, cold keys - run {run_id}")
     print(f"  server       gunicorn {common.gunicorn_version()}, {args.workers} sync workers, DEBUG=0, one per size")
@@ -137,6 +175,12 @@ def main(argv=None) -> int:
     sizes_table(series, generated, "polls measured")
     print()
     problems = answers_checked(series, generated, "the key's events", args.rounds)
+    for text, wrong in complete:
+        print(f"  [{'ok' if not wrong else 'FAIL'}] {text}")
+        for failure in wrong[:3]:
+            print(f"         {failure}")
+        if wrong:
+            problems.append(text)
     print()
     for kind in ("booking", "container"):
         ratio_reported(f"P8 {kind}", "poll", series, generated, kind, args.rounds, RATIO_GOAL)
