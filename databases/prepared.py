@@ -52,6 +52,9 @@ _names_lock = threading.Lock()
 # What each open connection's session holds (a closed connection's entry goes with it).
 _sessions: "weakref.WeakKeyDictionary[Any, _Session]" = weakref.WeakKeyDictionary()
 _UNDEFINED_STATEMENT = "26000"  # invalid_sql_statement_name: the session lost it (DISCARD ALL, a pooler)
+# What a kept statement's rows can become (`_Rows`): instances, values_list's tuples, flat values; dicts and named
+# tuples are read through the ORM.
+_ROWS_MADE = (ModelIterable, ValuesListIterable, FlatValuesListIterable)
 
 
 class _Compiled:
@@ -211,7 +214,7 @@ class PreparedQuery:
         first = {name: pair[0] for name, pair in self.stand_ins.items()}
         second = {name: pair[1] for name, pair in self.stand_ins.items()}
         queryset = self.build(**first)
-        if queryset._iterable_class not in (ModelIterable, ValuesListIterable, FlatValuesListIterable):
+        if queryset._iterable_class not in _ROWS_MADE:
             return None  # dicts or named tuples: run through the ORM
         try:
             sql, params = queryset.query.sql_with_params()
@@ -283,7 +286,7 @@ def shaped_rows(queryset: QuerySet) -> list:
     A value a generic plan cannot type (a bare Value in the SELECT list) makes PREPARE fail: give such a value an
     output field the SQL names, or do not shape the query."""
     if (not settings.DATABASE_PREPARED_STATEMENTS or queryset._result_cache is not None
-            or queryset._iterable_class not in (ModelIterable, ValuesListIterable, FlatValuesListIterable)
+            or queryset._iterable_class not in _ROWS_MADE
             or queryset._prefetch_related_lookups or queryset._known_related_objects
             or queryset.query.select_for_update):
         return list(queryset)

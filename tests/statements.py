@@ -12,6 +12,18 @@ _PREPARE = re.compile(r"^PREPARE (\w+) AS (.*); EXECUTE \1", re.DOTALL)
 _PARAMETER = re.compile(r"\$(\d+)\b")
 
 
+def prepared_statements(using: str = "default", like: str = "%") -> dict[str, str]:
+    """The statements the session holds whose names are `like` (SQL LIKE), by name: the SQL each was prepared as."""
+    held = {}
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT name, statement FROM pg_prepared_statements WHERE name LIKE %s", [like])
+        for name, text in cursor.fetchall():
+            # The text of the round trip that prepared it (PREPARE ... AS ...; EXECUTE ...), or of a PREPARE alone.
+            prepared = _PREPARE.match(text)
+            held[name] = prepared.group(2) if prepared else text.split(" AS ", 1)[1]
+    return held
+
+
 @contextmanager
 def statements_run(using: str = "default"):
     """Yields a list that, once the block is left, holds the SQL of each statement run in it, in order."""
@@ -25,13 +37,7 @@ def statements_run(using: str = "default"):
     ran: list[str] = []
     with connection.execute_wrapper(wrapper):
         yield ran
-    held = {}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, statement FROM pg_prepared_statements")
-        for name, text in cursor.fetchall():
-            # The text of the round trip that prepared it (PREPARE ... AS ...; EXECUTE ...), or of a PREPARE alone.
-            prepared = _PREPARE.match(text)
-            held[name] = prepared.group(2) if prepared else text.split(" AS ", 1)[1]
+    held = prepared_statements(using)
     for sql, params in sent:
         executed = _EXECUTE.search(sql)
         if executed is None:

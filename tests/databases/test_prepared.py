@@ -16,6 +16,7 @@ from databases import prepared
 from databases.prepared import PreparedQuery, shaped_rows
 from tests.bookings.conftest import book
 from tests.databases.test_sessions import a_new_session
+from tests.statements import prepared_statements
 
 pytestmark = pytest.mark.django_db
 
@@ -255,11 +256,7 @@ def test_instances_are_the_rows_iterating_the_queryset_gives(bookings):
 
 def _shapes_held() -> dict[str, str]:
     """The shaped statements the session holds, by name: what each was prepared as."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'shape_%%'")
-        # The text is that of the round trip that prepared it: the PREPARE and its first EXECUTE.
-        return {name: re.match(r"PREPARE \w+ AS (.*); EXECUTE ", text, re.DOTALL).group(1)
-                for name, text in cursor.fetchall()}
+    return prepared_statements(like="shape_%")
 
 
 @pytest.fixture
