@@ -17,6 +17,11 @@ the container), or on a container's answer that is not every equipment event of 
 read by the visibility rule as a whole (`--complete` keys a size, polled again after the timing: a poll decides
 visibility for what the key's events name, and must miss nothing by it); the goal prints PASS/FAIL without
 changing the exit status.
+
+`--feed platform` polls the platform's own feed the same way, `GET /api/v1/events/?booking=` or `?container=` (a
+page of up to 1,000 events), its answers checked as DCSA's are (a container's held equal to every event of the
+container its shipper may read): not a goal of the issue, the same cold keys and sizes measuring what a partner
+polling the platform's JSON meets (`make bench-dcsa BENCH_ARGS="--feed platform"`).
 """
 
 import argparse
@@ -36,6 +41,7 @@ except ImportError:  # run as a script: bench/ is on sys.path, the project root 
 
 RATIO_GOAL = 1.5
 EVENTS_PATH = "/api/dcsa/tnt/v2/events"
+PLATFORM_PATH = "/api/v1/events/"
 NOT_POSTGRES = "This benchmark polls the DCSA feed of the year of traffic that bench/generate.py writes."
 
 
@@ -46,6 +52,25 @@ def poll(port: int, key) -> tuple[int, float, bytes]:
     query = ({"carrierBookingReference": key.key} if key.kind == "booking"
              else {"equipmentReference": key.key, "eventType": "EQUIPMENT"})
     return get(port, f"{EVENTS_PATH}?{urlencode(query)}", key.api_key)
+
+
+def platform_poll(port: int, key) -> tuple[int, float, bytes]:
+    """One poll of the platform's feed for the key's events (`--feed platform`), a page of up to 1,000."""
+    from bench.track_lookup import get
+
+    query = {"booking": key.key} if key.kind == "booking" else {"container": key.key}
+    return get(port, f"{PLATFORM_PATH}?{urlencode({**query, 'page_size': 1000})}", key.api_key)
+
+
+def platform_problem(status: int, payload: bytes, key) -> str | None:
+    if status != 200:
+        return f"{key.key}: HTTP {status} {payload[:100].decode(errors='replace')}"
+    events = json.loads(payload).get("results")
+    if not isinstance(events, list) or not events:
+        return f"{key.key}: no events"
+    field = "booking_reference" if key.kind == "booking" else "equipment_reference"
+    wrong = next((event[field] for event in events if event[field] != key.key), None)
+    return None if wrong is None else f"{key.key}: an event of {wrong}"
 
 
 def answer_problem(status: int, payload: bytes, key) -> str | None:
@@ -62,11 +87,21 @@ def answer_problem(status: int, payload: bytes, key) -> str | None:
     return None
 
 
-def completeness_checked(ports: dict[int, int], samples: dict, generated: dict, count: int) -> list[tuple]:
+# What each feed polls, how its answer is checked, and what the container's answer must equal (`completeness_checked`).
+FEEDS = {
+    "dcsa": {"poll": poll, "check": answer_problem, "events": lambda answer: answer, "id": "eventID",
+             "name": "P8", "title": "DCSA poll"},
+    "platform": {"poll": platform_poll, "check": platform_problem, "events": lambda answer: answer["results"],
+                 "id": "event_id", "name": "P8 platform feed", "title": "the platform's feed polled"},
+}
+
+
+def completeness_checked(ports: dict[int, int], samples: dict, generated: dict, count: int,
+                         feed: str = "dcsa") -> list[tuple]:
     """Each size's first `count` container keys polled again (outside the timing) and their answers held equal to
-    the container's equipment events that the visibility rule as a whole (tracking.visibility.events_visible, not
-    the bound a poll decides it by) lets the key's shipper read: a poll must miss none of them. A (line, its
-    failures) a size."""
+    the container's events (DCSA's: its equipment events) that the visibility rule as a whole
+    (tracking.visibility.events_visible, not the bound a poll decides it by) lets the key's shipper read: a poll
+    must miss none of them. A (line, its failures) a size."""
     from bench.track_lookup import django_use_schema
     from intermodal.access import Actor
     from intermodal.codes import EventType
@@ -80,11 +115,14 @@ def completeness_checked(ports: dict[int, int], samples: dict, generated: dict, 
         keys = [key for key in samples[size] if key.kind == "container"][:count]
         wrong = []
         for key in keys:
-            status, _seconds, payload = poll(port, key)
-            got = {event["eventID"] for event in json.loads(payload)} if status == 200 else set()
+            status, _seconds, payload = FEEDS[feed]["poll"](port, key)
+            got = ({event[FEEDS[feed]["id"]] for event in FEEDS[feed]["events"](json.loads(payload))}
+                   if status == 200 else set())
             actor = Actor(organisation=Organisation.objects.get(pk=key.shipper_id))
-            expected = {str(event_id) for event_id in events_visible(actor=actor).filter(EMITTABLE).filter(
-                event_type=EventType.EQUIPMENT, equipment_reference=key.key).values_list("event_id", flat=True)}
+            visible = events_visible(actor=actor).filter(equipment_reference=key.key)
+            if feed == "dcsa":
+                visible = visible.filter(EMITTABLE).filter(event_type=EventType.EQUIPMENT)
+            expected = {str(event_id) for event_id in visible.values_list("event_id", flat=True)}
             if got != expected:
                 wrong.append(f"{key.key}: {len(expected - got)} of the rule's events missing, "
                              f"{len(got - expected)} not the rule's")
@@ -106,7 +144,10 @@ def main(argv=None) -> int:
     parser.add_argument("--complete", type=int, default=25,
                         help="container keys a size whose answers are held equal to the whole visibility rule's, "
                              "after the timing (default 25)")
+    parser.add_argument("--feed", choices=sorted(FEEDS), default="dcsa",
+                        help="dcsa (the goal's) or platform: GET /api/v1/events/ by booking and container")
     args = parser.parse_args(argv)
+    feed = FEEDS[args.feed]
     rounds_checked(parser, args)
     common.exit_on_sigterm()
     url = common.database_url(NOT_POSTGRES)
@@ -157,15 +198,16 @@ def main(argv=None) -> int:
             print(f"bench: gunicorn on {ports[small]} ({small:,}) and {ports[big]} ({big:,}); {args.keys} keys a size",
                   flush=True)
             load_before = os.getloadavg()
-            series = measure(ports, samples, warmup=args.warmup, rounds=args.rounds, ask=poll, check=answer_problem)
+            series = measure(ports, samples, warmup=args.warmup, rounds=args.rounds, ask=feed["poll"],
+                             check=feed["check"])
             load = os.getloadavg()
-            complete = completeness_checked(ports, samples, generated, args.complete)
+            complete = completeness_checked(ports, samples, generated, args.complete, args.feed)
     except BaseException:
         for path in logs.values():
             print(f"bench: server log kept at {path}")
         raise
     print()
-    print(f"P8 DCSA poll, cold keys - run {run_id}")
+    print(f"{feed['name']}: {feed['title']}, cold keys - run {run_id}")
     print(f"  server       gunicorn {common.gunicorn_version()}, {args.workers} sync workers, DEBUG=0, one per size")
     print(f"  machine      {common.machine()}; {load_average(load_before, load)}")
     print(f"  polls        {measured(samples, args.warmup)} per size measured in {args.rounds} rounds, after "
@@ -183,7 +225,7 @@ def main(argv=None) -> int:
             problems.append(text)
     print()
     for kind in ("booking", "container"):
-        ratio_reported(f"P8 {kind}", "poll", series, generated, kind, args.rounds, RATIO_GOAL)
+        ratio_reported(f"{feed['name']} {kind}", "poll", series, generated, kind, args.rounds, RATIO_GOAL)
     print()
     print("RESULT:", "FAIL - " + "; ".join(problems) if problems else "ok (every poll answered its key's events)")
     print(f"bench: {time.monotonic() - began:.0f} s in all")

@@ -18,8 +18,8 @@ instances as Django's own iterable makes them (deferred fields, select_related).
 `shaped_rows` does the same for reads a request shapes (a DCSA poll's filters), with no stand-ins to build: the
 statement is the queryset's SQL as compiled at each call, its constants written in and its other values its
 parameters, prepared on a session the first time it meets that shape. A generic plan over the monthly partitions
-holds about 0.26 MB of the server process's memory; a session keeps the SHAPES_PER_SESSION run last (64, about
-17 MB a connection).
+holds about 0.26 MB of the server process's memory; a session keeps the DATABASE_SHAPES_PER_SESSION (64, about
+17 MB a connection) it ran last.
 
 Behind PgBouncer in transaction pooling, a session's `PREPARE` does not follow its client from one transaction
 to the next: set DATABASE_PREPARED_STATEMENTS=0 there and every read runs through the ORM.
@@ -260,8 +260,6 @@ class PreparedQuery:
         return found[0] if found else None
 
 
-# Statements prepared by their shape (shaped_rows) a session keeps at most: the one run least recently makes room.
-SHAPES_PER_SESSION = 64
 
 
 def _constant(value) -> bool:
@@ -280,15 +278,12 @@ def shaped_rows(queryset: QuerySet) -> list:
     planning than running (P8, docs/PERFORMANCE.md). The queryset is compiled as the ORM compiles it, at each call;
     its constants (`_constant`) are written into the statement, so that the generic plan knows them, and its other
     values are the statement's parameters. The same SQL is the same statement: prepared on a session at its first
-    run, and run again by EXECUTE. A session keeps SHAPES_PER_SESSION of them. Run through the ORM as usual: with
-    DATABASE_PREPARED_STATEMENTS off, and for a queryset that prefetches, locks rows or gives dicts.
+    run, and run again by EXECUTE. A session keeps DATABASE_SHAPES_PER_SESSION of them. Run through the ORM as
+    usual: with DATABASE_PREPARED_STATEMENTS off, and for a queryset that prefetches, locks rows or gives dicts.
 
     A value a generic plan cannot type (a bare Value in the SELECT list) makes PREPARE fail: give such a value an
     output field the SQL names, or do not shape the query."""
-    if (not settings.DATABASE_PREPARED_STATEMENTS or queryset._result_cache is not None
-            or queryset._iterable_class not in _ROWS_MADE
-            or queryset._prefetch_related_lookups or queryset._known_related_objects
-            or queryset.query.select_for_update):
+    if not _shapeable(queryset):
         return list(queryset)
     alias = queryset.db
     compiler = queryset.query.get_compiler(using=alias)
@@ -310,6 +305,35 @@ def shaped_rows(queryset: QuerySet) -> list:
     return _Rows(compiler, queryset, alias).results(_execute(alias, name, statement, kept, shaped=True))
 
 
+def _shapeable(queryset: QuerySet) -> bool:
+    """Whether `shaped_rows` reads the queryset by a shaped statement (else through the ORM)."""
+    return bool(settings.DATABASE_PREPARED_STATEMENTS and queryset._result_cache is None
+                and queryset._iterable_class in _ROWS_MADE
+                and not (queryset._prefetch_related_lookups or queryset._known_related_objects
+                         or queryset.query.select_for_update))
+
+
+class ShapedQuerySet(QuerySet):
+    """A queryset whose rows are read as `shaped_rows` reads them, for code that evaluates the queryset itself (DRF's
+    cursor pagination slices and lists it). A slice that starts past the first row is read through the ORM: its
+    offset is written into the SQL, and each offset would be a shape of its own."""
+
+    def _fetch_all(self):
+        if self._result_cache is None and not self.query.low_mark and _shapeable(self):
+            self._result_cache = shaped_rows(self)
+        super()._fetch_all()
+
+
+def shaped(queryset: QuerySet) -> QuerySet:
+    """The queryset, read by shaped statements when it is evaluated (ShapedQuerySet). A plain QuerySet's: a model
+    manager's own QuerySet class would lose its methods."""
+    if type(queryset) not in (QuerySet, ShapedQuerySet):
+        raise TypeError(f"shaped() takes a QuerySet, not a {type(queryset).__name__}")
+    clone = queryset._chain()
+    clone.__class__ = ShapedQuerySet
+    return clone
+
+
 class _Session:
     """What one connection's session holds: the statements prepared on it, and those it may hold (a run that
     failed after its PREPARE did: a PREPARE is not undone by the failure of its transaction); of the shaped
@@ -322,7 +346,7 @@ class _Session:
 
     def make_room(self, connection, cursor) -> None:
         """Deallocate the shaped statements run least recently, leaving room for one more."""
-        while len(self.shapes) >= SHAPES_PER_SESSION:
+        while len(self.shapes) >= max(settings.DATABASE_SHAPES_PER_SESSION, 1):
             name, _ = self.shapes.popitem(last=False)
             self.held.discard(name)
             try:

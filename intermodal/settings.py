@@ -151,6 +151,11 @@ DATABASE_JIT = env.bool("DATABASE_JIT", default=False)
 # once (databases/prepared.py). Off behind PgBouncer in transaction pooling, which does not keep a session's
 # PREPAREs from one transaction to the next.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+# Of those, the statements prepared for the shape of a request's filters (a DCSA poll's, a filtered event feed's)
+# a connection keeps, the one run least recently making room: a generic plan over the events' monthly partitions
+# holds about 0.26 MB of the server process's memory, so 64 of them about 17 MB a connection. Lower it where many
+# processes each hold a connection (Celery workers).
+DATABASE_SHAPES_PER_SESSION = env.int("DATABASE_SHAPES_PER_SESSION", default=64)
 # A streaming replica for the reads that may be a moment old (tracking, lists, figures, the event and DCSA feeds;
 # databases/replicas.py): writes and a writer's own next reads stay on the primary, and a replica that lags by
 # more than REPLICA_MAX_LAG_SECONDS or does not answer is left out (checked at most every REPLICA_CHECK_SECONDS

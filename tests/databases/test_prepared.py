@@ -5,7 +5,7 @@ import re
 
 import pytest
 from django.db import connection
-from django.db.models import IntegerField, Value
+from django.db.models import IntegerField, QuerySet, Value
 from django.db.models.functions import Cast
 from django.db.models.query import ModelIterable
 from django.test import override_settings
@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bookings.models import Booking, BookingStatus
 from databases import prepared
-from databases.prepared import PreparedQuery, shaped_rows
+from databases.prepared import PreparedQuery, shaped, shaped_rows
 from tests.bookings.conftest import book
 from tests.databases.test_sessions import a_new_session
 from tests.statements import prepared_statements
@@ -308,6 +308,32 @@ def test_a_shape_is_prepared_once_per_session_its_constants_written_in(bookings,
     assert any(re.search(r'"status" = \$\d', held) for held in _shapes_held().values())
 
 
+def test_a_shaped_queryset_is_read_by_its_shape_wherever_it_is_evaluated(bookings, fresh_session):
+    """DRF's pagination lists a slice of the queryset itself: a shaped one reads it by the shape's statement, and what
+    is chained on it stays shaped. A slice past the first row goes through the ORM (an offset is written into the
+    SQL: each would be a shape of its own)."""
+    references = [booking.reference for booking in bookings]
+    queryset = shaped(_by_status(references))
+    with CaptureQueriesContext(connection) as captured:
+        first_page = list(queryset.filter(pk__gte=bookings[0].pk)[:1])
+        again = list(queryset.filter(pk__gte=bookings[1].pk)[:1])
+        rest = list(queryset[1:2])
+        flat = list(queryset.values_list("pk", flat=True))
+    sent = [query["sql"].split(" ")[0] for query in captured.captured_queries]
+    assert sent == ["PREPARE", "EXECUTE", "SELECT", "PREPARE"]
+    assert [b.pk for b in first_page] == [bookings[0].pk] and [b.pk for b in again] == [bookings[1].pk]
+    assert [b.pk for b in rest] == [bookings[1].pk] and flat == [bookings[0].pk, bookings[1].pk]
+    assert first_page[0].departure.service.station.code == bookings[0].departure.service.station.code
+    # Evaluated once: iterating it again reads nothing.
+    page = queryset.filter(pk=bookings[0].pk)
+    with CaptureQueriesContext(connection) as captured:
+        assert [b.pk for b in page] == [b.pk for b in page] == [bookings[0].pk]
+    assert len(captured.captured_queries) == 1
+    # A manager's own QuerySet class would lose its methods: refused.
+    with pytest.raises(TypeError):
+        shaped(type("OwnQuerySet", (QuerySet,), {})(model=Booking))
+
+
 def test_a_shape_with_nothing_to_match_reads_nothing(bookings):
     with CaptureQueriesContext(connection) as captured:
         assert shaped_rows(Booking.objects.filter(reference__in=[])) == []
@@ -334,8 +360,8 @@ def test_querysets_that_prefetch_or_lock_run_through_the_orm(bookings):
     assert _shapes_held() == held
 
 
-def test_a_session_keeps_its_shapes_run_last_and_deallocates_the_others(bookings, monkeypatch, fresh_session):
-    monkeypatch.setattr(prepared, "SHAPES_PER_SESSION", 2)
+@override_settings(DATABASE_SHAPES_PER_SESSION=2)
+def test_a_session_keeps_its_shapes_run_last_and_deallocates_the_others(bookings, fresh_session):
     reference = bookings[0].reference
     shapes = [_by_status([reference]), _by_status([reference, "\x01x"]), _by_status([reference, "\x01x", "\x01y"])]
     for queryset in (shapes[0], shapes[1], shapes[0], shapes[2]):
@@ -351,8 +377,8 @@ def test_a_session_keeps_its_shapes_run_last_and_deallocates_the_others(bookings
 
 
 @pytest.mark.django_db(transaction=True)
-def test_shapes_a_session_lost_are_prepared_again_and_make_room_quietly(connecting, shipper, monkeypatch):
-    monkeypatch.setattr(prepared, "SHAPES_PER_SESSION", 1)
+@override_settings(DATABASE_SHAPES_PER_SESSION=1)
+def test_shapes_a_session_lost_are_prepared_again_and_make_room_quietly(connecting, shipper):
     booking = book(shipper.actor, connecting)
     assert [b.pk for b in shaped_rows(_by_status([booking.reference]))] == [booking.pk]
     with connection.cursor() as cursor:

@@ -365,3 +365,37 @@ def test_the_platforms_feed_by_container_reads_none_of_the_shippers_other_bookin
     unrestricted = f'WHERE U0."shipper_id" = {shipper.org.pk})'
     reads = [sql for sql in ran if "intermodal_event" in sql]
     assert reads and not [sql for sql in reads if unrestricted in sql]
+
+
+def _feed(client, raw: str, params: dict) -> list[dict]:
+    """Every page of GET /api/v1/events/ for these filters, followed by its cursor."""
+    found, url, query = [], "/api/v1/events/", params
+    while url:
+        answer = client.get(url, query, **bearer(raw))
+        assert answer.status_code == 200, answer.content
+        found += answer.json()["results"]
+        url, query = answer.json()["next"], None
+    return found
+
+
+def test_the_platforms_filtered_feed_reads_its_pages_by_prepared_statements(api_client, world):
+    """A filtered page of GET /api/v1/events/ is read by a statement prepared for the shape of its filters
+    (databases/prepared.py ShapedQuerySet): the next poll of another container runs it again by EXECUTE, and every
+    page, followed by its cursor, is what the ORM answers."""
+    asked = [{"container": MINE[0], "page_size": 2}, {"container": MINE[1], "page_size": 2},
+             {"booking": world.booking.reference, "page_size": 3}]
+    _feed(api_client, world.raw, asked[0])
+
+    with CaptureQueriesContext(connection) as captured:
+        api_client.get("/api/v1/events/", asked[1], **bearer(world.raw))
+    sent = [query["sql"] for query in captured.captured_queries]
+    pages = [sql for sql in sent if sql.startswith("EXECUTE shape_") or 'FROM "intermodal_event"' in sql]
+    assert pages and all(sql.startswith("EXECUTE shape_") for sql in pages), sent
+
+    answers = [_feed(api_client, world.raw, params) for params in asked]
+    with override_settings(DATABASE_PREPARED_STATEMENTS=False):
+        assert [_feed(api_client, world.raw, params) for params in asked] == answers
+    # Not vacuous: each container's events span pages, its own only.
+    for number, answer in zip(MINE, answers, strict=False):
+        assert len(answer) > 2 and {e["equipment_reference"] for e in answer if e["event_type"] == "EQUIPMENT"} == {
+            number}
