@@ -17,9 +17,11 @@ the consignee and, if back by now, returned empty at the station. The rest are e
 - export container: empty out, gate-in at the station, loaded on the train (GTOT, GTIN, LOAD), discharged at the
   port, gate-in at the terminal, loaded on the vessel (DISC, GTIN, LOAD);
 - import booking: created and confirmed, its declaration drafted, submitted and released (one in five only after
-  its boxes reached the station);
+  its boxes reached the station); one in four (LATE_BOOKED) booked by its consignee only once its boxes were off
+  the vessel, before the train took them;
 - import container: announced on its vessel call (an ArrivingContainer row), discharged from the vessel and loaded
-  on the train at the terminal (DISC vessel, LOAD rail), discharged at the station (DISC rail), available (AVPU
+  on the train at the terminal (DISC vessel, LOAD rail; a late-booked box's DISC names no booking, as the port's
+  report of a box nobody had booked yet does), discharged at the station (DISC rail), available (AVPU
   laden), gated out to the consignee (GTOT laden) and returned empty (GTIN empty) as far as it got by now - its
   status, booking status and timestamps (station_discharge_at, available_at, delivered_at, returned_at) say the
   same; a returned empty is a ReturnedEmpty row of its station, and MATCH_BACK of the export boxes that find one
@@ -68,8 +70,11 @@ SHIPPERS_AT_SCALE_1 = 2_000
 DAYS = 365
 CHUNK = 50_000  # rows per COPY statement
 MARKER = "bench-year-generator"  # the organisation whose name records a finished fill
-VERSION = 3  # of the generated rows: a fill of another version (or import share) is made again
+VERSION = 4  # of the generated rows: a fill of another version (or import share) is made again
 IMPORT_SHARE = 1 / 3  # of the bookings (and so about of the containers) that are imports, by default
+# Of the import bookings, those whose consignee booked them only once the port had discharged the boxes (one in
+# LATE_BOOKED): the discharge names the box and the vessel, not the booking (tracking finds it by the box).
+LATE_BOOKED = 4
 MATCH_BACK = 0.6  # of the export boxes that find a returned import empty of their size at their station, take it
 NULL = "\\N"
 NOT_POSTGRES = "The generator writes with PostgreSQL's COPY into a schema of its own."
@@ -501,7 +506,13 @@ class Rows:
             return self.network.calls[station % len(TERMINALS), day]
         return self.network.calls[call_for(self.network, station, day)]
 
+    def _late(self, n: int) -> bool:
+        """An import its consignee booked only once its boxes were off the vessel."""
+        return self.plan.imports[n] and n % LATE_BOOKED == 1
+
     def _created(self, n: int, departure, call) -> datetime:
+        if self._late(n):  # the vessel arrives at 12:00, its boxes are off by 14:10, the train leaves next morning
+            return call.actual_arrival + timedelta(hours=3, minutes=n % 600)
         if self.plan.imports[n]:  # booked by the consignee after the port announced it, before the vessel came
             return call.actual_arrival - timedelta(days=2 + n % 4, minutes=n % 600)
         return departure.planned_departure - timedelta(days=3 + n % 9, minutes=n % 600)
@@ -515,10 +526,17 @@ class Rows:
                 chosen.append(box)
         return [self.matched[n, k][1] if (n, k) in self.matched else box for k, box in enumerate(chosen)]
 
+    def _declared(self, n: int, call) -> datetime:
+        """When an import's declaration was drafted: six hours after the booking, at once for a late-booked one."""
+        return self._created(n, None, call) + timedelta(minutes=30 if self._late(n) else 6 * 60)
+
     def _released(self, n: int, call, at_station: datetime) -> datetime:
-        """Customs released an import on the vessel's arrival, or (one in five) only after it reached the station."""
+        """Customs released an import on the vessel's arrival (or an hour after a late-booked one's declaration was
+        submitted), or (one in five) only after it reached the station."""
         if n % 5 == 0:
             return at_station + timedelta(hours=3 + n % 20)
+        if self._late(n):
+            return self._declared(n, call) + timedelta(minutes=80)
         return call.actual_arrival + timedelta(hours=4)
 
     def import_box(self, n: int, k: int) -> ImportBox:
@@ -640,7 +658,8 @@ class Rows:
             if not plan.imports[n]:
                 continue
             departure, call = self._departure(n), self._call(n)
-            announced = self._created(n, departure, call) - timedelta(days=1)
+            booked = call.actual_arrival if self._late(n) else self._created(n, departure, call)
+            announced = booked - timedelta(days=1)
             shipper = self.network.shippers[plan.shipper[n]]
             for k in range(plan.quantity[n]):
                 box = self.import_box(n, k)
@@ -691,7 +710,7 @@ class Rows:
         cus = {"booking": reference, "document_type": "CUS", "document": f"SD-{reference[3:]}-1"}
         yield row(created, created, "SHIPMENT", "DRFT", at_station, shipper, **bkg)
         yield row(created + 2 * minute, created + 2 * minute, "SHIPMENT", "CONF", at_station, shipper, **bkg)
-        declared = created + timedelta(hours=6)
+        declared = self._declared(n, call)
         yield row(declared, declared, "SHIPMENT", "DRFT", at_station, shipper, **cus)
         yield row(declared + 20 * minute, declared + 20 * minute, "SHIPMENT", "SUBM", at_station, shipper, **cus)
         details = self.details[SIZE_TYPES[plan.size[n]][0]]
@@ -703,7 +722,9 @@ class Rows:
             box = self.import_box(n, k)
             released = released or self._released(n, call, box.at_station)
             own = {"equipment": box.number, "booking": reference, "details": details, "empty": "LADEN"}
-            yield row(box.off_vessel, box.off_vessel, "EQUIPMENT", "DISC", at_terminal, port_org, **vessel, **own)
+            discharged = {**own, "booking": ""} if self._late(n) else own  # nobody had booked the box yet
+            yield row(box.off_vessel, box.off_vessel, "EQUIPMENT", "DISC", at_terminal, port_org, **vessel,
+                      **discharged)  # fmt: skip
             yield row(box.on_train, box.on_train, "EQUIPMENT", "LOAD", at_terminal, port_org, **rail, **own)
             yield row(box.at_station, box.at_station, "EQUIPMENT", "DISC", at_station, station_org, **rail, **own)
             yield row(box.available, box.available, "EQUIPMENT", "AVPU", at_station, station_org, **own)

@@ -213,6 +213,11 @@ def answer_problem(status: int, payload: bytes, key: Key) -> str | None:
         return f"{key.key}: booking {body.get('booking')} instead of {key.booking}"
     if not body.get("steps"):
         return f"{key.key}: a timeline without steps"
+    # Every journey of the generated traffic got this far: an export's vessel sailed with it, an import was off its
+    # vessel (the discharge of a box booked only afterwards names no booking: found by the box).
+    reached = "vessel_discharge" if key.direction == "import" else "vessel_departs"
+    if not any(step.get("key") == reached and step.get("done") for step in body["steps"]):
+        return f"{key.key}: its {key.direction} timeline has no {reached} done"
     return None
 
 
