@@ -260,8 +260,6 @@ class PreparedQuery:
         return found[0] if found else None
 
 
-
-
 def _constant(value) -> bool:
     """Whether a value of a query is one of its constants, written into a shaped statement: a choice's member (the
     ORM passes `EventType.TRANSPORT` on as the enum, a value from a request is a plain str), a boolean, the empty
