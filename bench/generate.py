@@ -72,6 +72,7 @@ CHUNK = 50_000  # rows per COPY statement
 MARKER = "bench-year-generator"  # the organisation whose name records a finished fill
 VERSION = 4  # of the generated rows: a fill of another version (or import share) is made again
 IMPORT_SHARE = 1 / 3  # of the bookings (and so about of the containers) that are imports, by default
+NETWORK_OPERATOR = "year-stations"  # the code of the fill's first row: an unfinished fill holds it
 # Of the import bookings, those whose consignee booked them only once the port had discharged the boxes (one in
 # LATE_BOOKED): the discharge names the box and the vessel, not the booking (tracking finds it by the box).
 LATE_BOOKED = 4
@@ -223,7 +224,7 @@ def network_create(scale: float, first_day: date, days: int) -> Network:
     from stations.models import Direction, Location, Service, Station, Tariff, Terminal, VesselCall
 
     operator = Organisation.objects.create(
-        code="year-stations", name="Inland stations", kind=PartyKind.STATION_OPERATOR
+        code=NETWORK_OPERATOR, name="Inland stations", kind=PartyKind.STATION_OPERATOR
     )
     port = Organisation.objects.create(code="year-port", name="Ningbo-Zhoushan Port", kind=PartyKind.PORT)
     railway = Organisation.objects.create(code="year-railway", name="China Railway Shanghai", kind=PartyKind.RAILWAY)
@@ -919,7 +920,9 @@ def generate(
                          events=done["events"], table_bytes=size,
                          import_containers=done["import_containers"], matched_back=done["matched_back"])  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM intermodal_event")
+        # A fill cut short leaves what it wrote before its events too (its network first, then its bookings).
+        cursor.execute("SELECT EXISTS (SELECT 1 FROM intermodal_event) "
+                       "OR EXISTS (SELECT 1 FROM intermodal_organisation WHERE code = %s)", [NETWORK_OPERATOR])
         if cursor.fetchone()[0]:
             connection.close()
             say(f"bench: {schema} holds an unfinished fill or one of an earlier version; making it again")
