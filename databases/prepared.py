@@ -281,8 +281,11 @@ def shaped_rows(queryset: QuerySet) -> list:
 
     A value a generic plan cannot type (a bare Value in the SELECT list) makes PREPARE fail: give such a value an
     output field the SQL names, or do not shape the query."""
-    if not _shapeable(queryset):
-        return list(queryset)
+    return _read_by_shape(queryset) if _shapeable(queryset) else list(queryset)
+
+
+def _read_by_shape(queryset: QuerySet) -> list:
+    """`shaped_rows` of a queryset `_shapeable` allows."""
     alias = queryset.db
     compiler = queryset.query.get_compiler(using=alias)
     try:
@@ -318,7 +321,7 @@ class ShapedQuerySet(QuerySet):
 
     def _fetch_all(self):
         if self._result_cache is None and not self.query.low_mark and _shapeable(self):
-            self._result_cache = shaped_rows(self)
+            self._result_cache = _read_by_shape(self)
         super()._fetch_all()
 
 
