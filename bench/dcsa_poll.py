@@ -90,9 +90,10 @@ def answer_problem(status: int, payload: bytes, key) -> str | None:
 # What each feed polls, how its answer is checked, and what the container's answer must equal (`completeness_checked`).
 FEEDS = {
     "dcsa": {"poll": poll, "check": answer_problem, "events": lambda answer: answer, "id": "eventID",
-             "name": "P8", "title": "DCSA poll"},
+             "name": "P8", "title": "DCSA poll", "equipment_only": True},
     "platform": {"poll": platform_poll, "check": platform_problem, "events": lambda answer: answer["results"],
-                 "id": "event_id", "name": "P8 platform feed", "title": "the platform's feed polled"},
+                 "id": "event_id", "name": "P8 platform feed", "title": "the platform's feed polled",
+                 "equipment_only": False},
 }
 
 
@@ -109,18 +110,17 @@ def completeness_checked(ports: dict[int, int], samples: dict, generated: dict, 
     from tracking.dcsa import EMITTABLE
     from tracking.visibility import events_visible
 
-    checked = []
+    spec, checked = FEEDS[feed], []
     for size, port in ports.items():
         django_use_schema(generated[size].schema)
         keys = [key for key in samples[size] if key.kind == "container"][:count]
         wrong = []
         for key in keys:
-            status, _seconds, payload = FEEDS[feed]["poll"](port, key)
-            got = ({event[FEEDS[feed]["id"]] for event in FEEDS[feed]["events"](json.loads(payload))}
-                   if status == 200 else set())
+            status, _seconds, payload = spec["poll"](port, key)
+            got = {event[spec["id"]] for event in spec["events"](json.loads(payload))} if status == 200 else set()
             actor = Actor(organisation=Organisation.objects.get(pk=key.shipper_id))
             visible = events_visible(actor=actor).filter(equipment_reference=key.key)
-            if feed == "dcsa":
+            if spec["equipment_only"]:
                 visible = visible.filter(EMITTABLE).filter(event_type=EventType.EQUIPMENT)
             expected = {str(event_id) for event_id in visible.values_list("event_id", flat=True)}
             if got != expected:
