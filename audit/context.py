@@ -133,6 +133,13 @@ def acting_as(*, username: str = "", organisation_code: str = "", user_id: int |
     payload = {"username": username, "org": organisation_code}
     if user_id is not None:
         payload["user_id"] = user_id
+    with acting_with(payload):
+        yield
+
+
+@contextlib.contextmanager
+def acting_with(payload: dict):
+    """Writes named as `payload`'s actor, as actor_payload gave it: a request's actor, acted on later."""
     token = _override.set(payload)
     try:
         with _actor_in_writes():

@@ -9,15 +9,18 @@ import hmac
 import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions
 
+from audit.context import acting_with, actor_payload
 from audit.receivers import key_refused
+from audit.uses import use_note, uses_write
 from databases.prepared import PreparedQuery
 from intermodal.errors import InvalidInput
 from intermodal.models import DEFAULT_SCOPES, ApiKey, Organisation, Scope, User
@@ -26,6 +29,7 @@ from intermodal.permissions import access_for as route_access
 KEY_PREFIX = "imk"
 # Writing last_used_at on every request would turn reads into writes; once a minute is enough to audit.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+_noted_here: dict[int, datetime] = {}  # key id -> when this process last noted its use (audit/uses.py)
 
 
 def _hash(secret: str) -> str:
@@ -136,12 +140,40 @@ def api_key_verify(raw: str) -> tuple[ApiKey | None, str]:
         return None, "expired"
     if not key.organisation.is_active:
         return None, "organisation_inactive"
-    now = timezone.now()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        # A database trigger writes this use into the audit trail (the audit app).
-        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        key.last_used_at = now
+    _use_note(key, timezone.now())
     return key, ""
+
+
+def _use_note(key: ApiKey, now: datetime) -> None:
+    """Note the key's use for beat's task (audit/uses.py), unless its recorded use, or this process's note of one,
+    is under LAST_USED_RESOLUTION old; without Redis the request writes it."""
+    if key.last_used_at is not None and now - key.last_used_at <= LAST_USED_RESOLUTION:
+        return
+    if (noted := _noted_here.get(key.pk)) is not None and now - noted <= LAST_USED_RESOLUTION:
+        return
+    if not use_note("api_key", key.pk, now):
+        _uses_write({key.pk: (now, actor_payload())})
+        return
+    if len(_noted_here) > 10_000:
+        _noted_here.clear()
+    _noted_here[key.pk] = now
+
+
+def _uses_write(noted: dict) -> int:
+    """Each key's use (id -> (when, actor)) written under its actor, whom the audit trail's trigger names; a use
+    older than the key's recorded one is left. How many keys' last use moved."""
+    written = 0
+    with transaction.atomic():
+        for pk, (at, actor) in sorted(noted.items()):  # locks in one order
+            with acting_with(actor):
+                written += ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=at),
+                                                 pk=pk).update(last_used_at=at)
+    return written
+
+
+def api_key_uses_write() -> int:
+    """The keys' uses the requests noted, written (beat, every API_KEY_USES_SECONDS): how many keys moved."""
+    return uses_write("api_key", _uses_write)
 
 
 class KeyPrincipal:

@@ -287,12 +287,16 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default="") or _beat_schedule_file()
 # How often the outbox and the due deliveries are swept (what the on-commit triggers missed, and retries).
 NOTIFICATIONS_SWEEP_SECONDS = env.float("NOTIFICATIONS_SWEEP_SECONDS", default=10.0)
+# How often the API keys' noted uses are written (at most a minute apart, the resolution of a key's last use).
+API_KEY_USES_SECONDS = env.float("API_KEY_USES_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
     "departures-generate": {
         "task": "stations.tasks.departures_generate_task",
         # Every night at 01:10 Shanghai time, and once at start-up by the worker's first beat tick.
         "schedule": crontab(hour=1, minute=10),
     },
+    # The API keys' uses the requests noted in Redis, written to the keys and the audit trail (intermodal/access.py).
+    "api-key-uses": {"task": "intermodal.tasks.api_key_uses_write", "schedule": API_KEY_USES_SECONDS},
     "retention-prune": {  # rows past their retention (RETENTION_* below), in short batches
         "task": "retention.tasks.retention_prune",
         "schedule": crontab(minute=25),

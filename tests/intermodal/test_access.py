@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from intermodal.access import api_key_revoke
+from intermodal.access import api_key_revoke, api_key_uses_write
 from intermodal.models import DEFAULT_SCOPES, ApiKey, PartyKind, Scope
 from tests import factories
 
@@ -103,6 +103,7 @@ def test_use_records_last_used_time(api_client, railway):
     assert key.last_used_at is None
 
     api_client.get(PROTECTED, **bearer(raw))
+    api_key_uses_write()  # beat's task, every minute (tests/intermodal/test_key_uses.py)
 
     key.refresh_from_db()
     assert key.last_used_at is not None

@@ -8,7 +8,7 @@ from django.test import Client
 from audit.context import acting_as
 from audit.models import AuditAction, AuditEntry
 from bookings.models import Booking, BookingStatus, Container
-from intermodal.access import api_key_revoke
+from intermodal.access import api_key_revoke, api_key_uses_write
 from intermodal.models import PartyKind
 from tests import factories
 from tests.bookings.conftest import book
@@ -68,8 +68,9 @@ def test_a_booking_made_with_a_key_records_its_status_with_the_key_and_organisat
                                                                                    "10.0.0.9")
         assert entry.actor_user_id is None and entry.field == "status"
     assert confirmed.at >= created.at
+    api_key_uses_write()  # beat's task, every minute: the key's use, with the address it came from
     used, = entries(AuditAction.KEY_USED, object_ref=key.prefix)
-    assert used.organisation_code == "shipper-a"
+    assert (used.organisation_code, used.ip_address) == ("shipper-a", "10.0.0.9")
 
 
 def test_a_page_action_records_the_person(shipper, connecting):

@@ -1,4 +1,4 @@
-"""gunicorn's own answers in the API's error shape (gunicorn.conf.py, intermodal/gunicorn_worker.py): a real
+"""gunicorn's own answers in the API's error shape (gunicorn.conf.py, guard/gunicorn_worker.py): a real
 gunicorn started as the image starts it, a request line and header fields past its limits; and a worker killed for
 its timeout answers 503 with Retry-After on the request in hand."""
 
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from intermodal.gunicorn_worker import JsonErrorWorker, error_response
+from guard.gunicorn_worker import JsonErrorWorker, error_response
 
 ROOT = Path(__file__).resolve().parents[2]
 SHAPE = {"status", "code", "detail", "errors"}
