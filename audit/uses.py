@@ -31,13 +31,13 @@ def _redis():
 def use_note(kind: str, pk: int, at: datetime) -> bool:
     """Note the use of object `pk` of `kind` by this request's actor; False when there is no Redis to note it in
     (the caller then writes it itself)."""
-    client = _redis()
-    if client is None:
-        return False
     note = json.dumps({"at": at.isoformat(), "actor": actor_payload()}, separators=(",", ":"))
     try:
+        client = _redis()
+        if client is None:
+            return False
         client.hset(_hash(kind), str(pk), note)
-    except (RedisError, OSError):
+    except (RedisError, OSError):  # Redis down, or its client not to be had
         return False
     return True
 
