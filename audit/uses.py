@@ -31,12 +31,12 @@ def _redis():
 def use_note(kind: str, pk: int, at: datetime) -> bool:
     """Note the use of object `pk` of `kind` by this request's actor; False when there is no Redis to note it in
     (the caller then writes it itself)."""
-    note = json.dumps({"at": at.isoformat(), "actor": actor_payload()}, separators=(",", ":"))
     try:
         client = _redis()
         if client is None:
             return False
-        client.hset(_hash(kind), str(pk), note)
+        note = {"at": at.isoformat(), "actor": actor_payload()}
+        client.hset(_hash(kind), str(pk), json.dumps(note, separators=(",", ":")))
     except (RedisError, OSError):  # Redis down, or its client not to be had
         return False
     return True
@@ -56,8 +56,7 @@ def uses_write(kind: str, write: Callable[[dict[int, Note]], int]) -> int:
         return 0
     notes = {int(pk): json.loads(raw) for pk, raw in taken.items()}
     try:
-        return write({pk: (datetime.fromisoformat(note["at"]), note.get("actor") or {})
-                      for pk, note in notes.items()})
+        return write({pk: (datetime.fromisoformat(note["at"]), note["actor"]) for pk, note in notes.items()})
     except Exception:
         for pk, raw in taken.items():
             client.hsetnx(_hash(kind), pk, raw)

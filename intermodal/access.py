@@ -20,7 +20,7 @@ from rest_framework import authentication, exceptions, permissions
 
 from audit.context import acting_with, actor_payload
 from audit.receivers import key_refused
-from audit.uses import use_note, uses_write
+from audit.uses import Note, use_note, uses_write
 from databases.prepared import PreparedQuery
 from intermodal.errors import InvalidInput
 from intermodal.models import DEFAULT_SCOPES, ApiKey, Organisation, Scope, User
@@ -159,7 +159,7 @@ def _use_note(key: ApiKey, now: datetime) -> None:
     _noted_here[key.pk] = now
 
 
-def _uses_write(noted: dict) -> int:
+def _uses_write(noted: dict[int, Note]) -> int:
     """Each key's use (id -> (when, actor)) written under its actor, whom the audit trail's trigger names; a use
     older than the key's recorded one is left. How many keys' last use moved."""
     written = 0
