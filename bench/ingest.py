@@ -343,7 +343,10 @@ def copy_rows(url: str, schema_options: str, first_id: int, last_id: int,
         outbox_lines.append("\t".join(_copy_text(v) for v in (outbox_id, event_id, topic, values["created_at"], None))
                             + "\n")
     quarter = -(-len(rows) // COPY_CONNECTIONS)
-    connections = [common.connect(url, options=schema_options) for _ in range(COPY_CONNECTIONS)]
+    # The raw rows only: the tracking read model the API's writes keep (tracking/facts.py) is not made for the
+    # copies, which repeat events its facts hold already.
+    connections = [common.connect(url, options=f"{schema_options} -c tracking.facts=off")
+                   for _ in range(COPY_CONNECTIONS)]
     gate = threading.Barrier(COPY_CONNECTIONS + 1)
     copied = [0] * COPY_CONNECTIONS
     errors: list[BaseException] = []

@@ -251,8 +251,9 @@ class Plan:
 
 
 def explain(key: Key) -> Plan:
-    """Run the look-up in this process, catch the timeline query (tracking/timeline.py `_events_for`) as it was
-    sent, and EXPLAIN (ANALYZE, BUFFERS) it once more."""
+    """Run the look-up in this process, catch its last statement (the container or the booking's containers
+    with their route and facts, tracking/timeline.py) as it was sent, and EXPLAIN (ANALYZE, BUFFERS) it once
+    more."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -264,9 +265,9 @@ def explain(key: Key) -> Plan:
     with CaptureQueriesContext(connection) as captured:
         timeline = tracking.track_lookup(actor=actor, key=key.key)
     queries = [q["sql"] for q in captured.captured_queries
-               if 'FROM "intermodal_event"' in q["sql"] or q["sql"].startswith("EXECUTE track_events_")]
+               if 'FROM "bookings_container"' in q["sql"] or q["sql"].startswith("EXECUTE track_")]
     if not queries:
-        return Plan(key=key.key, statements=len(captured.captured_queries), rows=0, text="(no events query caught)")
+        return Plan(key=key.key, statements=len(captured.captured_queries), rows=0, text="(no look-up caught)")
     # A prepared statement (databases/prepared.py) is explained as it runs: its EXECUTE, with its generic plan.
     statement = queries[-1][queries[-1].rindex("EXECUTE "):] if "EXECUTE " in queries[-1] else queries[-1]
     with connection.cursor() as cursor:
@@ -415,8 +416,8 @@ def report(*, run_id, generated, series, plans, setup, rounds: int) -> list[str]
                            passed=p99_verdict == "PASS", detail=f"cold, {big:,} events")
     for plan in plans:
         print()
-        print(f"  EXPLAIN (ANALYZE, BUFFERS) of the timeline query (tracking/timeline.py) at {big:,} events, "
-              f"look-up of {plan.key}: {plan.rows} events returned, {plan.statements} SQL statements per look-up, "
+        print(f"  EXPLAIN (ANALYZE, BUFFERS) of the look-up's read (tracking/timeline.py) at {big:,} events, "
+              f"look-up of {plan.key}: {plan.rows} facts read, {plan.statements} SQL statements per look-up, "
               f"{len(plan.indexes)} index scans")
         for line in plan.text.splitlines():
             print(f"    {line}")

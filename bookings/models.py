@@ -182,6 +182,9 @@ class Booking(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    # The tracking read model (tracking/facts.py): the first report of each kind of the booking's own events
+    # (those naming no container), kept by the database as events are written. A look-up reads it with the row.
+    facts = models.JSONField(_("tracking facts"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -322,6 +325,9 @@ class Container(models.Model):
     # Exports: when the station handed it out empty to the shipper (GTOT, empty) - the match-back share counts it.
     empty_out_at = models.DateTimeField(_("handed out empty"), null=True, blank=True)
     last_event_at = models.DateTimeField(_("last event"), null=True, blank=True)
+    # The tracking read model (tracking/facts.py): the first report of each kind of step, kept by the database as
+    # events are written. A look-up reads it with the row instead of the events.
+    facts = models.JSONField(_("tracking facts"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["booking", "number"]

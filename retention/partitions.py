@@ -16,7 +16,8 @@ month without partition go to the default one until its partition is made.
 
 A month is detached only when it is older than the current month and no outbox row or webhook delivery still
 names one of its events (they are pruned after RETENTION_OUTBOX_DAYS and RETENTION_DELIVERIES_DAYS): nothing is
-left pointing at an event that is gone. Detaching takes a short exclusive lock on the events table; it waits at
+left pointing at an event that is gone. Timelines keep a detached month's steps: they read the facts kept with
+their rows (tracking.facts), not the events. Detaching takes a short exclusive lock on the events table; it waits at
 most PARTITION_LOCK_TIMEOUT for it, and fails (to be run again) rather than hold up the writers behind it.
 """
 

@@ -458,6 +458,9 @@ class Departure(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=DepartureStatus.choices, default=DepartureStatus.SCHEDULED
     )
+    # The tracking read model (tracking/facts.py): the first report of each kind of its own events, kept by the
+    # database as events are written. A look-up reads it with the route instead of the events.
+    facts = models.JSONField(_("tracking facts"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["planned_departure", "reference"]
@@ -529,6 +532,9 @@ class VesselCall(models.Model):
     actual_departure = models.DateTimeField(_("actual departure"), null=True, blank=True, db_index=True)
     # Reported by the port (TRANSPORT ARRI VESSEL): import containers may be discharged from then on.
     actual_arrival = models.DateTimeField(_("actual arrival"), null=True, blank=True)
+    # The tracking read model (tracking/facts.py): the first report of each kind of its own events, kept by the
+    # database as events are written. A look-up reads it with the route instead of the events.
+    facts = models.JSONField(_("tracking facts"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["etd", "reference"]

@@ -5,16 +5,14 @@ Every step is told by the container's own events, never by its train's or vessel
 is a container's only if the container was loaded on it; one the train or vessel left without is shown left
 behind (its MISS event), where it is. A booking's timeline is its first container to take each step, and shows
 any of its containers left behind. A report its reporter corrected is read as corrected: the superseded event is
-left out and the step is marked corrected."""
+left out and the step is marked corrected.
+
+A timeline reads no events: the database keeps what it needs of them in the rows it reads (tracking.facts)."""
 
 import re
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.postgres.fields import ArrayField
-from django.db.models import CharField, F, Q, Value
-from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -24,9 +22,9 @@ from bookings.selectors import booking_scope
 from databases.prepared import PreparedQuery
 from intermodal.access import Actor
 from intermodal.errors import NotFound
-from intermodal.models import Event, Organisation, PartyKind
+from intermodal.models import Organisation, PartyKind
 from stations.maps import NEAR_PORT_LONGITUDE, NetworkMap, network_map
-from tracking.visibility import AnyOf
+from tracking.facts import Fact, facts_read
 
 CONTAINER_NUMBER = re.compile(r"^[A-Z]{3}[UJZ][0-9]{7}$")
 
@@ -40,9 +38,9 @@ class Step:
     estimated: datetime | None = None
     actual: datetime | None = None
     deadline: datetime | None = None
-    # The event that told the actual time (its reporter may correct it), and whether it is itself a correction
+    # The report that told the actual time (its reporter may correct it), and whether it is itself a correction
     # of an earlier report (journey.corrections).
-    event: Event | None = None
+    event: Fact | None = None
     corrected: bool = False
 
     @property
@@ -59,7 +57,8 @@ class Timeline:
     booking: Booking
     steps: list[Step]
     containers: list[Container]
-    events: list[Event] = field(default_factory=list)
+    # What it was told by: the first report of each kind of event (tracking.facts), in time order.
+    events: list[Fact] = field(default_factory=list)
 
     @property
     def current(self) -> Step | None:
@@ -77,62 +76,12 @@ class Timeline:
         return self.booking.is_at_risk or self.left_behind
 
 
-# What a timeline reads of its events, and what the pages showing it do (the step's reporter, to correct it).
-_EVENT_FIELDS = (
-    "event_type", "event_code", "classifier", "event_datetime", "facility_kind", "facility_code",
-    "transport_reference", "equipment_reference", "booking_reference", "supersedes", "reported_by_organisation",
-)
-# An event's id is read as text, and made a UUID only for the events that tell a step's time (the pages link to
-# their correction): the driver's UUID for each of a look-up's twenty-odd events was a tenth of its Python.
-_EVENT_ID_TEXT = "event_id_text"
-
-
-def _events_query(*, reference: str, rail: str, vessel: str, number: str | None, numbers: list[str],
-                  is_import: bool):
-    transports = Q(transport_reference__in=[rail, vessel], event_type="TRANSPORT")
-    own = Q(booking_reference=reference)
-    if number is not None:
-        # Container numbers are reused across bookings: only this booking's journey of the box.
-        own &= Q(equipment_reference=number)
-    if is_import:
-        # An import discharged from the vessel before its consignee booked it inland: the port's DISC names the
-        # box and the vessel, not the booking. The boxes as one array (= ANY), so that the statement is the same
-        # for any number of them and each partition's container index finds them.
-        boxes = AnyOf(F("equipment_reference"), Value(numbers, output_field=ArrayField(CharField())))
-        own |= Q(boxes, event_type="EQUIPMENT", event_code="DISC", transport_reference=vessel)
-    return (Event.objects.filter(own | transports).only(*_EVENT_FIELDS)
-            .annotate(**{_EVENT_ID_TEXT: Cast("event_id", CharField())}).order_by("event_datetime", "id"))
-
-
-def _events_shape(one: bool, is_import: bool) -> PreparedQuery:
-    """The events of a timeline of one shape (one container or all, an import or an export) as one statement."""
-
-    def build(*, reference, rail, vessel, number, numbers):
-        return _events_query(reference=reference, rail=rail, vessel=vessel, number=number if one else None,
-                             numbers=numbers, is_import=is_import)
-
-    return PreparedQuery(
-        f"track_events_{'container' if one else 'booking'}_{'import' if is_import else 'export'}", build,
-        reference=("\x01a", "\x01b"), rail=("\x01c", "\x01d"), vessel=("\x01e", "\x01f"),
-        number=("\x01g", "\x01h"), numbers=(["\x01i"], ["\x01j"]))
-
-
-_EVENTS = {(one, is_import): _events_shape(one, is_import) for one in (True, False) for is_import in (True, False)}
-
-
-def _events_for(booking: Booking, containers: list[Container], one: bool) -> list[Event]:
-    """The events of the booking's timeline: of its one container (`one`) or all of `containers`, and of its
-    train and vessel."""
-    query = _EVENTS[(one, booking.is_import)]
-    numbers = [container.number for container in containers]
-    events = query.all(reference=booking.reference, rail=booking.departure.reference,
-                       vessel=booking.vessel_call.reference, number=numbers[0] if one else "", numbers=numbers)
-    # A report a correction replaced is not the truth any more; the correction is. A correction repeats the
-    # references of the report it replaces, so it is among these events: the replaced ones are left out here
-    # rather than by a join of every event to the table's corrections (one probe per event and monthly partition,
-    # which made the planner start parallel workers for a look-up of 20 rows: P3, docs/PERFORMANCE.md).
-    replaced = {event.supersedes_id for event in events if event.supersedes_id}
-    return [event for event in events if event.pk not in replaced]
+def _facts_for(booking: Booking, containers: list[Container], one: bool) -> list[Fact]:
+    """What the booking's timeline is told by (tracking.facts): of its one container (`one`) or of it and all of
+    `containers`, and of its train and vessel. A report a correction replaced is not among them: the correction
+    is."""
+    own = [containers[0].facts] if one else [booking.facts, *(container.facts for container in containers)]
+    return facts_read(*own, booking.departure.facts, booking.vessel_call.facts)
 
 
 # Where each step's actual time comes from: its event code, and the transport ("rail", "vessel") or the place.
@@ -150,24 +99,22 @@ _STEP_SOURCES = {
 }
 
 
-def _mark_sources(steps: list[Step], events: list[Event], transports: dict[str, str]) -> None:
-    """Give each done step the event its actual time came from, and say whether that is a correction."""
+def _mark_sources(steps: list[Step], facts: list[Fact], transports: dict[str, str]) -> None:
+    """Give each done step the report its actual time came from, and say whether that is a correction."""
     for step in steps:
         if step.actual is None or step.key not in _STEP_SOURCES:
             continue
         code, transport, facility_kind = _STEP_SOURCES[step.key]
         step.event = next((
-            e for e in events
-            if e.event_code == code and e.classifier == "ACT" and e.event_datetime == step.actual
-            and (transport is None or e.transport_reference == transports[transport])
-            and (facility_kind is None or e.facility_kind == facility_kind)), None)
-        step.corrected = step.event is not None and step.event.supersedes_id is not None
-        if step.event is not None and "event_id" not in step.event.__dict__:
-            step.event.event_id = uuid.UUID(getattr(step.event, _EVENT_ID_TEXT))
+            f for f in facts
+            if f.event_code == code and f.classifier == "ACT" and f.event_datetime == step.actual
+            and (transport is None or f.transport_reference == transports[transport])
+            and (facility_kind is None or f.facility_kind == facility_kind)), None)
+        step.corrected = step.event is not None and step.event.corrected
 
 
 def _first(
-    events: list[Event],
+    facts: list[Fact],
     code: str,
     *,
     facility_kind: str | None = None,
@@ -175,20 +122,21 @@ def _first(
     classifier: str = "ACT",
     latest: bool = False,
 ) -> datetime | None:
+    """The first report's time of the events of that code (and place or transport); `latest`: the last one's."""
     times = [
-        e.event_datetime
-        for e in events
-        if e.event_code == code
-        and e.classifier == classifier
-        and (facility_kind is None or e.facility_kind == facility_kind)
-        and (transport is None or e.transport_reference == transport)
+        f.last_datetime if latest else f.event_datetime
+        for f in facts
+        if f.event_code == code
+        and f.classifier == classifier
+        and (facility_kind is None or f.facility_kind == facility_kind)
+        and (transport is None or f.transport_reference == transport)
     ]
     if not times:
         return None
     return max(times) if latest else min(times)
 
 
-def _boarded(events: list[Event], transport: str) -> datetime | None:
+def _boarded(events: list[Fact], transport: str) -> datetime | None:
     """When the transport left with the container (the first container, for a booking): its departure, if the
     container had been loaded on it."""
     loaded = _first(events, "LOAD", transport=transport)
@@ -230,7 +178,7 @@ def _labels() -> dict[str, str]:
     return labels
 
 
-def _import_steps(booking: Booking, events: list[Event]) -> list[Step]:
+def _import_steps(booking: Booking, events: list[Fact]) -> list[Step]:
     """An import's steps: the vessel arrives and is discharged, the train takes the container inland, where it
     waits for its holds to lift, goes to the consignee and comes back empty."""
     departure, call = booking.departure, booking.vessel_call
@@ -274,7 +222,7 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
         containers = [container]
     elif containers is None:
         containers = list(booking.containers.order_by("number"))
-    events = _events_for(booking, containers, one=container is not None)
+    events = _facts_for(booking, containers, one=container is not None)
     if booking.is_import:
         return Timeline(booking=booking, steps=_import_steps(booking, events), containers=containers,
                         events=events)
@@ -362,10 +310,10 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
 # building the SQL of a wide select_related costs more than running it).
 _ROUTE = ("departure__service__station", "departure__service__terminal", "vessel_call__terminal")
 _ROUTE_FIELDS = (
-    "reference", "status", "direction", "departure", "vessel_call", "departure__service__direction",
+    "reference", "status", "direction", "facts", "departure", "vessel_call", "departure__service__direction",
     "departure__reference", "departure__service", "departure__closing_time", "departure__planned_departure",
     "departure__estimated_departure", "departure__actual_departure", "departure__planned_arrival",
-    "departure__estimated_arrival", "departure__actual_arrival",
+    "departure__estimated_arrival", "departure__actual_arrival", "departure__facts",
     "departure__service__station", "departure__service__terminal",
     "departure__service__station__code", "departure__service__station__name",
     "departure__service__station__name_zh",
@@ -373,7 +321,8 @@ _ROUTE_FIELDS = (
     "departure__service__terminal__name_zh", "departure__service__terminal__handling_buffer_hours",
     "vessel_call__reference", "vessel_call__vessel_name", "vessel_call__terminal", "vessel_call__cy_cutoff",
     "vessel_call__etd", "vessel_call__actual_departure", "vessel_call__eta", "vessel_call__actual_arrival",
-    "vessel_call__terminal__code", "vessel_call__terminal__name", "vessel_call__terminal__name_zh",
+    "vessel_call__facts", "vessel_call__terminal__code", "vessel_call__terminal__name",
+    "vessel_call__terminal__name_zh",
 )  # fmt: skip
 
 
@@ -430,8 +379,9 @@ _BOOKING_CONTAINERS = {kind: _booking_containers_query(kind) for kind in PartyKi
 
 
 def track_lookup(*, actor: Actor, key: str) -> Timeline:
-    """A booking reference or a container number, among what the caller may see (the reads are prepared
-    statements, two of them: the most-called read of the platform, P5 in docs/PERFORMANCE.md)."""
+    """A booking reference or a container number, among what the caller may see (the read is one prepared
+    statement, with the key's check the only ones: the most-called read of the platform, P5 in
+    docs/PERFORMANCE.md)."""
     key = key.strip().upper()
     if actor.organisation is None:
         raise NotFound()

@@ -60,7 +60,7 @@ def test_every_party_reads_what_the_orm_and_the_serializer_say(language, zone):
     assert seen[PartyKind.CUSTOMS] == seen[PartyKind.LOCAL_GOVERNMENT] == 0
 
 
-def test_a_look_up_is_prepared_statements_only():
+def test_a_look_up_is_one_prepared_statement_and_reads_no_events():
     booking = Booking.objects.filter(direction=Direction.IMPORT).select_related("shipper").first()
     number = booking.containers.values_list("number", flat=True).first()
     actor = Actor(organisation=booking.shipper)
@@ -68,10 +68,10 @@ def test_a_look_up_is_prepared_statements_only():
         track_lookup(actor=actor, key=key)  # each statement prepared on this connection
         with CaptureQueriesContext(connection) as captured:
             track_lookup(actor=actor, key=key)
+        # What the timeline needs of the events is kept with the rows (tracking.facts).
         assert [query["sql"].split("(")[0] for query in captured.captured_queries] == (
-            ["EXECUTE track_booking_containers_enterprise", "EXECUTE track_events_booking_import"]
-            if key == booking.reference else
-            ["EXECUTE track_container_enterprise", "EXECUTE track_events_container_import"])
+            ["EXECUTE track_booking_containers_enterprise"] if key == booking.reference else
+            ["EXECUTE track_container_enterprise"])
 
 
 def test_a_booking_without_containers_yet_has_its_route_read_alone():
@@ -85,8 +85,7 @@ def test_a_booking_without_containers_yet_has_its_route_read_alone():
 
     assert timeline.booking == booking and timeline.containers == []
     assert [query["sql"].split("(")[0] for query in captured.captured_queries] == [
-        "EXECUTE track_booking_containers_enterprise", "EXECUTE track_booking_enterprise",
-        "EXECUTE track_events_booking_export"]
+        "EXECUTE track_booking_containers_enterprise", "EXECUTE track_booking_enterprise"]
 
 
 def test_through_the_api_another_shippers_booking_is_a_404_and_ones_own_its_timeline():

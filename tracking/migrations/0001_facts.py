@@ -1,0 +1,271 @@
+"""The tracking read model (tracking/facts.py): the facts of each container, booking, departure and vessel call,
+kept by the database as events are written, and filled for the events written before.
+
+A fact is the first report (by time, then id) of one kind of event - its code, classifier, facility kind and
+transport - among a subject's events no correction replaced, with the time of its last report of that kind:
+`{"LOAD|ACT||TRAIN-1": [first µs since 1970, its id, whether it is a correction, last µs, its event_id, its
+reporter's organisation]}`. A subject's events are those its timeline reads (tracking/timeline.py):
+- a container: its booking's events of the box, and for an import the port's discharge of the box from the
+  booking's vessel, whichever booking that names (often none: the box was discharged before it was booked);
+- a booking: its events that name no box;
+- a departure or a vessel call: its TRANSPORT events.
+
+Events are only ever added. An added event is merged into its subjects' facts by one statement a kind of subject
+for the whole INSERT (a statement trigger reading the inserted rows), the subjects' rows locked in id order; a
+correction makes its subjects' facts again from their events, as does a container added after its events (an
+import booked after its discharge). `SET tracking.facts = 'off'` leaves a session's inserts out (a bulk load, which
+then calls tracking_facts_rebuild(NULL, NULL, NULL, NULL), or a benchmark's raw baseline).
+"""
+
+from django.db import migrations
+
+# The aggregate of a subject's facts over its events `e`.
+FACTS = ("tracking_facts_agg(tracking_fact_kind(e.event_code, e.classifier, e.facility_kind, e.transport_reference), "
+         "e.event_datetime, e.id, e.supersedes_id IS NOT NULL, e.event_id, e.reported_by_organisation_id)")
+
+FUNCTIONS = r"""
+CREATE FUNCTION tracking_us(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT (extract(epoch FROM t) * 1000000)::bigint $$;
+
+-- One event into a subject's facts (the aggregate's step): the first report of the kind, and the last one's time.
+CREATE FUNCTION tracking_facts_step(state jsonb, kind text, at timestamptz, id bigint, corrected boolean,
+                                    event_id uuid, organisation bigint) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE
+AS $$
+DECLARE
+    us bigint := tracking_us(at);
+    known jsonb := state -> kind;
+BEGIN
+    IF known IS NULL THEN
+        RETURN state || jsonb_build_object(kind, jsonb_build_array(us, id, corrected, us, event_id, organisation));
+    ELSIF (us, id) < ((known ->> 0)::bigint, (known ->> 1)::bigint) THEN
+        RETURN state || jsonb_build_object(kind, jsonb_build_array(
+            us, id, corrected, greatest(us, (known ->> 3)::bigint), event_id, organisation));
+    ELSIF us > (known ->> 3)::bigint THEN
+        RETURN jsonb_set(state, ARRAY[kind, '3'], to_jsonb(us));
+    END IF;
+    RETURN state;
+END $$;
+
+CREATE AGGREGATE tracking_facts_agg(text, timestamptz, bigint, boolean, uuid, bigint) (
+    SFUNC = tracking_facts_step, STYPE = jsonb, INITCOND = '{}'
+);
+
+-- Facts made from more events (b) added to a subject's facts (a).
+CREATE FUNCTION tracking_facts_merge(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT coalesce(a, '{}') || coalesce((
+    SELECT jsonb_object_agg(n.key, CASE
+        WHEN o.value IS NULL THEN n.value
+        ELSE jsonb_set(
+            CASE WHEN ((n.value ->> 0)::bigint, (n.value ->> 1)::bigint)
+                      < ((o.value ->> 0)::bigint, (o.value ->> 1)::bigint) THEN n.value ELSE o.value END,
+            '{3}', to_jsonb(greatest((n.value ->> 3)::bigint, (o.value ->> 3)::bigint)))
+        END)
+    FROM jsonb_each(b) AS n LEFT JOIN jsonb_each(a) AS o ON o.key = n.key), '{}')
+$$;
+
+CREATE FUNCTION tracking_fact_kind(code text, classifier text, facility_kind text, transport text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT code || '|' || classifier || '|' || facility_kind || '|' || transport $$;
+
+-- The subjects' facts made again from their events (NULL: every subject of that kind); how many rows of each kind
+-- changed (containers, bookings, departures, vessel calls). Always planned for the ids given (EXECUTE): a
+-- correction's few, or a whole table's.
+CREATE FUNCTION tracking_facts_rebuild(containers bigint[], bookings bigint[], departures bigint[],
+                                       calls bigint[]) RETURNS bigint[] LANGUAGE plpgsql AS $fn$
+DECLARE
+    changed bigint[] := '{}';
+    n bigint;
+BEGIN
+    n := 0;
+    IF containers IS NULL OR cardinality(containers) > 0 THEN
+        EXECUTE $$
+        WITH target AS (
+            SELECT c.id, c.number, b.reference, b.direction, v.reference AS vessel
+            FROM bookings_container c JOIN bookings_booking b ON b.id = c.booking_id
+            JOIN stations_vesselcall v ON v.id = b.vessel_call_id
+            WHERE $1 IS NULL OR c.id = ANY($1)
+        ), told AS (
+            SELECT t.id AS subject, e.* FROM target t JOIN intermodal_event e
+                ON e.booking_reference = t.reference AND e.equipment_reference = t.number
+            UNION ALL
+            SELECT t.id, e.* FROM target t JOIN intermodal_event e
+                ON e.equipment_reference = t.number AND e.transport_reference = t.vessel
+                   AND e.event_type = 'EQUIPMENT' AND e.event_code = 'DISC' AND e.booking_reference <> t.reference
+            WHERE t.direction = 'import'
+        ), made AS (
+            SELECT e.subject, %(facts)s AS facts FROM told e
+            WHERE NOT EXISTS (SELECT 1 FROM intermodal_event s WHERE s.supersedes_id = e.id)
+            GROUP BY e.subject
+        )
+        UPDATE bookings_container c SET facts = made.facts FROM target LEFT JOIN made ON made.subject = target.id
+        WHERE c.id = target.id AND c.facts IS DISTINCT FROM made.facts $$ USING containers;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
+    changed := changed || n;
+
+    n := 0;
+    IF bookings IS NULL OR cardinality(bookings) > 0 THEN
+        EXECUTE $$
+        WITH target AS (SELECT b.id, b.reference FROM bookings_booking b WHERE $1 IS NULL OR b.id = ANY($1)),
+        made AS (
+            SELECT t.id AS subject, %(facts)s AS facts
+            FROM target t JOIN intermodal_event e ON e.booking_reference = t.reference AND e.equipment_reference = ''
+            WHERE NOT EXISTS (SELECT 1 FROM intermodal_event s WHERE s.supersedes_id = e.id)
+            GROUP BY t.id
+        )
+        UPDATE bookings_booking b SET facts = made.facts FROM target LEFT JOIN made ON made.subject = target.id
+        WHERE b.id = target.id AND b.facts IS DISTINCT FROM made.facts $$ USING bookings;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
+    changed := changed || n;
+
+    n := 0;
+    IF departures IS NULL OR cardinality(departures) > 0 THEN
+        EXECUTE $$
+        WITH target AS (SELECT d.id, d.reference FROM stations_departure d WHERE $1 IS NULL OR d.id = ANY($1)),
+        made AS (
+            SELECT t.id AS subject, %(facts)s AS facts
+            FROM target t JOIN intermodal_event e ON e.transport_reference = t.reference AND e.event_type = 'TRANSPORT'
+            WHERE NOT EXISTS (SELECT 1 FROM intermodal_event s WHERE s.supersedes_id = e.id)
+            GROUP BY t.id
+        )
+        UPDATE stations_departure d SET facts = made.facts FROM target LEFT JOIN made ON made.subject = target.id
+        WHERE d.id = target.id AND d.facts IS DISTINCT FROM made.facts $$ USING departures;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
+    changed := changed || n;
+
+    n := 0;
+    IF calls IS NULL OR cardinality(calls) > 0 THEN
+        EXECUTE $$
+        WITH target AS (SELECT v.id, v.reference FROM stations_vesselcall v WHERE $1 IS NULL OR v.id = ANY($1)),
+        made AS (
+            SELECT t.id AS subject, %(facts)s AS facts
+            FROM target t JOIN intermodal_event e ON e.transport_reference = t.reference AND e.event_type = 'TRANSPORT'
+            WHERE NOT EXISTS (SELECT 1 FROM intermodal_event s WHERE s.supersedes_id = e.id)
+            GROUP BY t.id
+        )
+        UPDATE stations_vesselcall v SET facts = made.facts FROM target LEFT JOIN made ON made.subject = target.id
+        WHERE v.id = target.id AND v.facts IS DISTINCT FROM made.facts $$ USING calls;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
+    changed := changed || n;
+    RETURN changed;
+END $fn$;
+
+-- The events just inserted (new_events) merged into their subjects' facts, each kind of subject by one statement
+-- with its rows locked in id order; a correction's subjects made again from their events.
+CREATE FUNCTION tracking_facts_on_events() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF current_setting('tracking.facts', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
+    WITH told AS (
+        SELECT c.id AS subject, e.* FROM new_events e JOIN bookings_booking b ON b.reference = e.booking_reference
+        JOIN bookings_container c ON c.booking_id = b.id AND c.number = e.equipment_reference
+        WHERE e.equipment_reference <> ''
+        UNION ALL
+        SELECT c.id, e.* FROM new_events e JOIN bookings_container c ON c.number = e.equipment_reference
+        JOIN bookings_booking b ON b.id = c.booking_id JOIN stations_vesselcall v ON v.id = b.vessel_call_id
+        WHERE b.direction = 'import' AND v.reference = e.transport_reference AND e.event_type = 'EQUIPMENT'
+          AND e.event_code = 'DISC' AND e.booking_reference <> b.reference
+    ), made AS (
+        SELECT e.subject, %(facts)s AS facts FROM told e GROUP BY e.subject
+    ), locked AS (
+        SELECT c.id, made.facts FROM bookings_container c JOIN made ON made.subject = c.id ORDER BY c.id FOR UPDATE OF c
+    )
+    UPDATE bookings_container c SET facts = tracking_facts_merge(c.facts, locked.facts) FROM locked
+    WHERE c.id = locked.id;
+
+    WITH made AS (
+        SELECT e.booking_reference AS reference, %(facts)s AS facts FROM new_events e
+        WHERE e.equipment_reference = '' AND e.booking_reference <> '' GROUP BY e.booking_reference
+    ), locked AS (
+        SELECT b.id, made.facts FROM bookings_booking b JOIN made ON made.reference = b.reference
+        ORDER BY b.id FOR UPDATE OF b
+    )
+    UPDATE bookings_booking b SET facts = tracking_facts_merge(b.facts, locked.facts) FROM locked
+    WHERE b.id = locked.id;
+
+    WITH made AS (
+        SELECT e.transport_reference AS reference, %(facts)s AS facts FROM new_events e
+        WHERE e.event_type = 'TRANSPORT' AND e.transport_reference <> '' GROUP BY e.transport_reference
+    ), locked AS (
+        SELECT d.id, made.facts FROM stations_departure d JOIN made ON made.reference = d.reference
+        ORDER BY d.id FOR UPDATE OF d
+    )
+    UPDATE stations_departure d SET facts = tracking_facts_merge(d.facts, locked.facts) FROM locked
+    WHERE d.id = locked.id;
+
+    WITH made AS (
+        SELECT e.transport_reference AS reference, %(facts)s AS facts FROM new_events e
+        WHERE e.event_type = 'TRANSPORT' AND e.transport_reference <> '' GROUP BY e.transport_reference
+    ), locked AS (
+        SELECT v.id, made.facts FROM stations_vesselcall v JOIN made ON made.reference = v.reference
+        ORDER BY v.id FOR UPDATE OF v
+    )
+    UPDATE stations_vesselcall v SET facts = tracking_facts_merge(v.facts, locked.facts) FROM locked
+    WHERE v.id = locked.id;
+
+    IF EXISTS (SELECT 1 FROM new_events WHERE supersedes_id IS NOT NULL) THEN
+        PERFORM tracking_facts_rebuild(
+            ARRAY(SELECT c.id FROM new_events e JOIN bookings_booking b ON b.reference = e.booking_reference
+                  JOIN bookings_container c ON c.booking_id = b.id AND c.number = e.equipment_reference
+                  WHERE e.supersedes_id IS NOT NULL
+                  UNION
+                  SELECT c.id FROM new_events e JOIN bookings_container c ON c.number = e.equipment_reference
+                  JOIN bookings_booking b ON b.id = c.booking_id JOIN stations_vesselcall v ON v.id = b.vessel_call_id
+                  WHERE e.supersedes_id IS NOT NULL AND b.direction = 'import' AND v.reference = e.transport_reference
+                    AND e.event_type = 'EQUIPMENT' AND e.event_code = 'DISC'),
+            ARRAY(SELECT b.id FROM new_events e JOIN bookings_booking b ON b.reference = e.booking_reference
+                  WHERE e.supersedes_id IS NOT NULL AND e.equipment_reference = ''),
+            ARRAY(SELECT d.id FROM new_events e JOIN stations_departure d ON d.reference = e.transport_reference
+                  WHERE e.supersedes_id IS NOT NULL AND e.event_type = 'TRANSPORT'),
+            ARRAY(SELECT v.id FROM new_events e JOIN stations_vesselcall v ON v.reference = e.transport_reference
+                  WHERE e.supersedes_id IS NOT NULL AND e.event_type = 'TRANSPORT'));
+    END IF;
+    RETURN NULL;
+END $fn$;
+
+CREATE TRIGGER tracking_facts AFTER INSERT ON intermodal_event REFERENCING NEW TABLE AS new_events
+FOR EACH STATEMENT EXECUTE FUNCTION tracking_facts_on_events();
+
+-- A container added after events of it (an import booked after the port discharged it) starts with their facts.
+CREATE FUNCTION tracking_facts_on_containers() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF current_setting('tracking.facts', true) = 'off' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM tracking_facts_rebuild(ARRAY(SELECT id FROM new_containers), '{}', '{}', '{}');
+    RETURN NULL;
+END $fn$;
+
+CREATE TRIGGER tracking_facts AFTER INSERT ON bookings_container REFERENCING NEW TABLE AS new_containers
+FOR EACH STATEMENT EXECUTE FUNCTION tracking_facts_on_containers();
+""" % {"facts": FACTS}
+
+DROP = r"""
+DROP TRIGGER IF EXISTS tracking_facts ON bookings_container;
+DROP FUNCTION IF EXISTS tracking_facts_on_containers();
+DROP TRIGGER IF EXISTS tracking_facts ON intermodal_event;
+DROP FUNCTION IF EXISTS tracking_facts_on_events();
+DROP FUNCTION IF EXISTS tracking_facts_rebuild(bigint[], bigint[], bigint[], bigint[]);
+DROP FUNCTION IF EXISTS tracking_fact_kind(text, text, text, text);
+DROP FUNCTION IF EXISTS tracking_facts_merge(jsonb, jsonb);
+DROP AGGREGATE IF EXISTS tracking_facts_agg(text, timestamptz, bigint, boolean, uuid, bigint);
+DROP FUNCTION IF EXISTS tracking_facts_step(jsonb, text, timestamptz, bigint, boolean, uuid, bigint);
+DROP FUNCTION IF EXISTS tracking_us(timestamptz);
+"""
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ("bookings", "0010_tracking_facts"),
+        ("stations", "0011_tracking_facts"),
+        ("intermodal", "0013_outbox_vacuumed_often"),
+    ]
+
+    operations = [
+        migrations.RunSQL(FUNCTIONS, DROP),
+        migrations.RunSQL("SELECT tracking_facts_rebuild(NULL, NULL, NULL, NULL)", migrations.RunSQL.noop),
+    ]
