@@ -17,6 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+# The event codes a timeline reads: the database keeps facts of these only (tracking migration 0001, CODES).
+TOLD_BY = frozenset({"ARRI", "AVPU", "DEPA", "DISC", "GTIN", "GTOT", "LOAD", "MISS", "REQS"})
+
 
 @dataclass(slots=True)
 class Fact:
@@ -30,17 +33,24 @@ class Fact:
     pk: int
     corrected: bool  # the report is itself a correction of an earlier one (journey.corrections)
     last_datetime: datetime  # the last report's time of the kind (an estimate's latest)
-    event_id_text: str
-    reported_by_organisation_id: int | None
-
-    @property
-    def event_id(self) -> uuid.UUID:
-        """The event's id, for the page's link to correct it."""
-        return uuid.UUID(self.event_id_text)
+    # Read for the pages that link a report to its correction (tracking.timeline.reports_read), not kept.
+    event_id: uuid.UUID | None = None
+    reported_by_organisation_id: int | None = None
 
 
 def _time(microseconds: int) -> datetime:
     return _EPOCH + timedelta(microseconds=microseconds)
+
+
+def _value(first: int, pk: int, last: int, corrected: bool) -> list:
+    """A fact as the database keeps it: [first, id], [first, id, last] or [first, id, last, 1] (a correction)."""
+    if corrected:
+        return [first, pk, last, 1]
+    return [first, pk, last] if last != first else [first, pk]
+
+
+def _last(value: list) -> int:
+    return value[2] if len(value) > 2 else value[0]
 
 
 def facts_read(*stored: dict | None) -> list[Fact]:
@@ -53,14 +63,15 @@ def facts_read(*stored: dict | None) -> list[Fact]:
             if known is None:
                 merged[kind] = value
             elif (value[0], value[1]) < (known[0], known[1]):
-                merged[kind] = [*value[:3], max(value[3], known[3]), *value[4:]]
-            elif value[3] > known[3]:
-                merged[kind] = [*known[:3], value[3], *known[4:]]
+                merged[kind] = _value(value[0], value[1], max(_last(value), _last(known)), len(value) > 3)
+            elif _last(value) > _last(known):
+                merged[kind] = _value(known[0], known[1], _last(value), len(known) > 3)
     out = []
-    for kind, (first, pk, corrected, last, event_id, organisation) in merged.items():
+    for kind, value in merged.items():
         code, classifier, facility_kind, transport = kind.split("|", 3)
-        out.append(Fact(code, classifier, facility_kind, transport, _time(first), pk, corrected, _time(last),
-                        event_id, organisation))
+        first = _time(value[0])
+        out.append(Fact(code, classifier, facility_kind, transport, first, value[1], len(value) > 3,
+                        _time(value[2]) if len(value) > 2 else first))
     out.sort(key=lambda fact: (fact.event_datetime, fact.pk))
     return out
 
@@ -72,17 +83,18 @@ def _microseconds(at: datetime) -> int:
 
 def facts_from_events(events) -> dict:
     """The facts column the database keeps, made from events (none replaced by a correction)."""
-    facts: dict[str, list] = {}
+    firsts: dict[str, list] = {}
     for event in sorted(events, key=lambda e: (e.event_datetime, e.pk)):
+        if event.event_code not in TOLD_BY:
+            continue
         kind = "|".join((event.event_code, event.classifier, event.facility_kind, event.transport_reference))
         at = _microseconds(event.event_datetime)
-        known = facts.get(kind)
+        known = firsts.get(kind)
         if known is None:
-            facts[kind] = [at, event.pk, event.supersedes_id is not None, at, str(event.event_id),
-                           event.reported_by_organisation_id]
+            firsts[kind] = [at, event.pk, at, event.supersedes_id is not None]
         else:
-            known[3] = max(known[3], at)
-    return facts
+            known[2] = max(known[2], at)
+    return {kind: _value(*value) for kind, value in firsts.items()}
 
 
 # What `facts_rebuild` counts, in the order tracking_facts_rebuild answers.

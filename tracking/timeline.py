@@ -22,7 +22,7 @@ from bookings.selectors import booking_scope
 from databases.prepared import PreparedQuery
 from intermodal.access import Actor
 from intermodal.errors import NotFound
-from intermodal.models import Organisation, PartyKind
+from intermodal.models import Event, Organisation, PartyKind
 from stations.maps import NEAR_PORT_LONGITUDE, NetworkMap, network_map
 from tracking.facts import Fact, facts_read
 
@@ -304,6 +304,18 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
                           actual=missed_vessel))
     _mark_sources(steps, events, {"rail": rail, "vessel": vessel})
     return Timeline(booking=booking, steps=steps, containers=containers, events=events)
+
+
+def reports_read(timeline: Timeline) -> Timeline:
+    """The event id and reporter of each done step's report, for a page that links a report to its correction
+    (the facts keep neither): one statement."""
+    facts = [step.event for step in timeline.steps if step.event is not None]
+    if facts:
+        reports = {pk: (event_id, organisation) for pk, event_id, organisation in Event.objects.filter(
+            pk__in={fact.pk for fact in facts}).values_list("pk", "event_id", "reported_by_organisation_id")}
+        for fact in facts:
+            fact.event_id, fact.reported_by_organisation_id = reports.get(fact.pk, (None, None))
+    return timeline
 
 
 # What a timeline reads of a booking and its route; nothing else is loaded (a look-up is the most-called read, and

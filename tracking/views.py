@@ -28,7 +28,7 @@ def track(request):
     timeline, not_found = None, False
     if form.is_valid():
         try:
-            timeline = tracking.track_lookup(actor=actor, key=form.cleaned_data["q"])
+            timeline = tracking.reports_read(tracking.track_lookup(actor=actor, key=form.cleaned_data["q"]))
         except NotFound:
             not_found = True
     by_container = bool(timeline and tracking.CONTAINER_NUMBER.match(form.cleaned_data["q"].strip().upper()))

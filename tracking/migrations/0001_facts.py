@@ -3,8 +3,9 @@ kept by the database as events are written, and filled for the events written be
 
 A fact is the first report (by time, then id) of one kind of event - its code, classifier, facility kind and
 transport - among a subject's events no correction replaced, with the time of its last report of that kind:
-`{"LOAD|ACT||TRAIN-1": [first µs since 1970, its id, whether it is a correction, last µs, its event_id, its
-reporter's organisation]}`. A subject's events are those its timeline reads (tracking/timeline.py):
+`{"LOAD|ACT||TRAIN-1": [first µs since 1970, its id]}`, `[first, id, last]` when the last report came later,
+`[first, id, last, 1]` when the first report is itself a correction. Only the codes a timeline reads are kept
+(CODES, tracking.facts.TOLD_BY). A subject's events are those its timeline reads (tracking/timeline.py):
 - a container: its booking's events of the box, and for an import the port's discharge of the box from the
   booking's vessel, whichever booking that names (often none: the box was discharged before it was booked);
 - a booking: its events that name no box;
@@ -21,45 +22,68 @@ from django.db import migrations
 
 # The aggregate of a subject's facts over its events `e`.
 FACTS = ("tracking_facts_agg(tracking_fact_kind(e.event_code, e.classifier, e.facility_kind, e.transport_reference), "
-         "e.event_datetime, e.id, e.supersedes_id IS NOT NULL, e.event_id, e.reported_by_organisation_id)")
+         "e.event_datetime, e.id, e.supersedes_id IS NOT NULL)")
+# The event codes a timeline reads (tracking/timeline.py); tests/tracking/test_facts.py holds them equal to
+# tracking.facts.TOLD_BY.
+CODES = ("ARRI", "AVPU", "DEPA", "DISC", "GTIN", "GTOT", "LOAD", "MISS", "REQS")
 
 FUNCTIONS = r"""
 CREATE FUNCTION tracking_us(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT (extract(epoch FROM t) * 1000000)::bigint $$;
 
+-- A fact's value: its first report's time and id, the last one's time if later, 1 if the first is a correction.
+CREATE FUNCTION tracking_fact(first bigint, id bigint, last bigint, corrected boolean) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT CASE WHEN corrected THEN jsonb_build_array(first, id, last, 1)
+            WHEN last <> first THEN jsonb_build_array(first, id, last)
+            ELSE jsonb_build_array(first, id) END
+$$;
+
 -- One event into a subject's facts (the aggregate's step): the first report of the kind, and the last one's time.
-CREATE FUNCTION tracking_facts_step(state jsonb, kind text, at timestamptz, id bigint, corrected boolean,
-                                    event_id uuid, organisation bigint) RETURNS jsonb LANGUAGE plpgsql IMMUTABLE
-AS $$
+CREATE FUNCTION tracking_facts_step(state jsonb, kind text, at timestamptz, id bigint, corrected boolean)
+RETURNS jsonb LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
-    us bigint := tracking_us(at);
-    known jsonb := state -> kind;
+    us bigint;
+    known jsonb;
+    first bigint;
+    last bigint;
 BEGIN
+    IF split_part(kind, '|', 1) <> ALL ('%(codes)s'::text[]) THEN
+        RETURN state;
+    END IF;
+    us := tracking_us(at);
+    known := state -> kind;
     IF known IS NULL THEN
-        RETURN state || jsonb_build_object(kind, jsonb_build_array(us, id, corrected, us, event_id, organisation));
-    ELSIF (us, id) < ((known ->> 0)::bigint, (known ->> 1)::bigint) THEN
-        RETURN state || jsonb_build_object(kind, jsonb_build_array(
-            us, id, corrected, greatest(us, (known ->> 3)::bigint), event_id, organisation));
-    ELSIF us > (known ->> 3)::bigint THEN
-        RETURN jsonb_set(state, ARRAY[kind, '3'], to_jsonb(us));
+        RETURN state || jsonb_build_object(kind, tracking_fact(us, id, us, corrected));
+    END IF;
+    first := (known ->> 0)::bigint;
+    last := coalesce((known ->> 2)::bigint, first);
+    IF (us, id) < (first, (known ->> 1)::bigint) THEN
+        RETURN state || jsonb_build_object(kind, tracking_fact(us, id, greatest(us, last), corrected));
+    ELSIF us > last THEN
+        RETURN state || jsonb_build_object(
+            kind, tracking_fact(first, (known ->> 1)::bigint, us, jsonb_array_length(known) > 3));
     END IF;
     RETURN state;
 END $$;
 
-CREATE AGGREGATE tracking_facts_agg(text, timestamptz, bigint, boolean, uuid, bigint) (
+CREATE AGGREGATE tracking_facts_agg(text, timestamptz, bigint, boolean) (
     SFUNC = tracking_facts_step, STYPE = jsonb, INITCOND = '{}'
 );
+
+-- Two values of one kind of fact as one: the earlier first report, the later last one.
+CREATE FUNCTION tracking_fact_merged(x jsonb, y jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+SELECT tracking_fact((f ->> 0)::bigint, (f ->> 1)::bigint,
+                     greatest(coalesce((x ->> 2)::bigint, (x ->> 0)::bigint), coalesce((y ->> 2)::bigint, (y ->> 0)::bigint)),
+                     jsonb_array_length(f) > 3)
+FROM (SELECT CASE WHEN ((y ->> 0)::bigint, (y ->> 1)::bigint) < ((x ->> 0)::bigint, (x ->> 1)::bigint)
+                  THEN y ELSE x END AS f) AS earlier
+$$;
 
 -- Facts made from more events (b) added to a subject's facts (a).
 CREATE FUNCTION tracking_facts_merge(a jsonb, b jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 SELECT coalesce(a, '{}') || coalesce((
-    SELECT jsonb_object_agg(n.key, CASE
-        WHEN o.value IS NULL THEN n.value
-        ELSE jsonb_set(
-            CASE WHEN ((n.value ->> 0)::bigint, (n.value ->> 1)::bigint)
-                      < ((o.value ->> 0)::bigint, (o.value ->> 1)::bigint) THEN n.value ELSE o.value END,
-            '{3}', to_jsonb(greatest((n.value ->> 3)::bigint, (o.value ->> 3)::bigint)))
-        END)
+    SELECT jsonb_object_agg(n.key, CASE WHEN o.value IS NULL THEN n.value ELSE tracking_fact_merged(o.value, n.value) END)
     FROM jsonb_each(b) AS n LEFT JOIN jsonb_each(a) AS o ON o.key = n.key), '{}')
 $$;
 
@@ -241,7 +265,7 @@ END $fn$;
 
 CREATE TRIGGER tracking_facts AFTER INSERT ON bookings_container REFERENCING NEW TABLE AS new_containers
 FOR EACH STATEMENT EXECUTE FUNCTION tracking_facts_on_containers();
-""" % {"facts": FACTS}
+""" % {"facts": FACTS, "codes": "{" + ",".join(CODES) + "}"}
 
 DROP = r"""
 DROP TRIGGER IF EXISTS tracking_facts ON bookings_container;
@@ -251,8 +275,10 @@ DROP FUNCTION IF EXISTS tracking_facts_on_events();
 DROP FUNCTION IF EXISTS tracking_facts_rebuild(bigint[], bigint[], bigint[], bigint[]);
 DROP FUNCTION IF EXISTS tracking_fact_kind(text, text, text, text);
 DROP FUNCTION IF EXISTS tracking_facts_merge(jsonb, jsonb);
-DROP AGGREGATE IF EXISTS tracking_facts_agg(text, timestamptz, bigint, boolean, uuid, bigint);
-DROP FUNCTION IF EXISTS tracking_facts_step(jsonb, text, timestamptz, bigint, boolean, uuid, bigint);
+DROP FUNCTION IF EXISTS tracking_fact_merged(jsonb, jsonb);
+DROP AGGREGATE IF EXISTS tracking_facts_agg(text, timestamptz, bigint, boolean);
+DROP FUNCTION IF EXISTS tracking_facts_step(jsonb, text, timestamptz, bigint, boolean);
+DROP FUNCTION IF EXISTS tracking_fact(bigint, bigint, bigint, boolean);
 DROP FUNCTION IF EXISTS tracking_us(timestamptz);
 """
 

@@ -4,7 +4,7 @@ The booking page (bookings) shows it without importing this app: the page's temp
 
 from django import template
 
-from tracking.timeline import journey_map, timeline_build
+from tracking.timeline import journey_map, reports_read, timeline_build
 
 register = template.Library()
 
@@ -13,7 +13,7 @@ register = template.Library()
 def booking_timeline(context, booking):
     """The timeline, with links to correct the steps the signed-in person's organisation reported."""
     user = getattr(context.get("request"), "user", None)
-    return {"timeline": timeline_build(booking=booking),
+    return {"timeline": reports_read(timeline_build(booking=booking)),
             "correcting_organisation": getattr(user, "organisation_id", None)}
 
 
