@@ -27,6 +27,37 @@ FACTS = ("tracking_facts_agg(tracking_fact_kind(e.event_code, e.classifier, e.fa
 # tracking.facts.TOLD_BY.
 CODES = ("ARRI", "AVPU", "DEPA", "DISC", "GTIN", "GTOT", "LOAD", "MISS", "REQS")
 
+# A departure's or vessel call's facts (its TRANSPORT events) made again from the events, for the ids in `ids`.
+TRANSPORT_REBUILD = r"""    n := 0;
+    IF IDS IS NULL OR cardinality(IDS) > 0 THEN
+        EXECUTE $$
+        WITH target AS (SELECT x.id, x.reference FROM TABLE x WHERE $1 IS NULL OR x.id = ANY($1)),
+        made AS (
+            SELECT t.id AS subject, FACTS AS facts
+            FROM target t JOIN intermodal_event e ON e.transport_reference = t.reference AND e.event_type = 'TRANSPORT'
+            WHERE NOT EXISTS (SELECT 1 FROM intermodal_event s WHERE s.supersedes_id = e.id)
+            GROUP BY t.id
+        )
+        UPDATE TABLE x SET facts = made.facts FROM target LEFT JOIN made ON made.subject = target.id
+        WHERE x.id = target.id AND x.facts IS DISTINCT FROM made.facts $$ USING IDS;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
+    changed := changed || n;"""
+
+# The inserted TRANSPORT events merged into their departure's or vessel call's facts.
+TRANSPORT_MERGE = r"""    WITH made AS (
+        SELECT e.transport_reference AS reference, FACTS AS facts FROM new_events e
+        WHERE e.event_type = 'TRANSPORT' AND e.transport_reference <> '' GROUP BY e.transport_reference
+    ), locked AS (
+        SELECT x.id, made.facts FROM TABLE x JOIN made ON made.reference = x.reference ORDER BY x.id FOR UPDATE OF x
+    )
+    UPDATE TABLE x SET facts = tracking_facts_merge(x.facts, locked.facts) FROM locked WHERE x.id = locked.id;"""
+
+
+def _transport(template: str, table: str, ids: str) -> str:
+    return template.replace("TABLE", table).replace("IDS", ids).replace("FACTS", FACTS)
+
+
 FUNCTIONS = r"""
 CREATE FUNCTION tracking_us(t timestamptz) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT (extract(epoch FROM t) * 1000000)::bigint $$;
@@ -142,37 +173,8 @@ BEGIN
     END IF;
     changed := changed || n;
 
-    n := 0;
-    IF departures IS NULL OR cardinality(departures) > 0 THEN
-        EXECUTE $$
-        WITH target AS (SELECT d.id, d.reference FROM stations_departure d WHERE $1 IS NULL OR d.id = ANY($1)),
-        made AS (
-            SELECT t.id AS subject, %(facts)s AS facts
-            FROM target t JOIN intermodal_event e ON e.transport_reference = t.reference AND e.event_type = 'TRANSPORT'
-            WHERE NOT EXISTS (SELECT 1 FROM intermodal_event s WHERE s.supersedes_id = e.id)
-            GROUP BY t.id
-        )
-        UPDATE stations_departure d SET facts = made.facts FROM target LEFT JOIN made ON made.subject = target.id
-        WHERE d.id = target.id AND d.facts IS DISTINCT FROM made.facts $$ USING departures;
-        GET DIAGNOSTICS n = ROW_COUNT;
-    END IF;
-    changed := changed || n;
-
-    n := 0;
-    IF calls IS NULL OR cardinality(calls) > 0 THEN
-        EXECUTE $$
-        WITH target AS (SELECT v.id, v.reference FROM stations_vesselcall v WHERE $1 IS NULL OR v.id = ANY($1)),
-        made AS (
-            SELECT t.id AS subject, %(facts)s AS facts
-            FROM target t JOIN intermodal_event e ON e.transport_reference = t.reference AND e.event_type = 'TRANSPORT'
-            WHERE NOT EXISTS (SELECT 1 FROM intermodal_event s WHERE s.supersedes_id = e.id)
-            GROUP BY t.id
-        )
-        UPDATE stations_vesselcall v SET facts = made.facts FROM target LEFT JOIN made ON made.subject = target.id
-        WHERE v.id = target.id AND v.facts IS DISTINCT FROM made.facts $$ USING calls;
-        GET DIAGNOSTICS n = ROW_COUNT;
-    END IF;
-    changed := changed || n;
+%(departures_rebuild)s
+%(calls_rebuild)s
     RETURN changed;
 END $fn$;
 
@@ -210,26 +212,8 @@ BEGIN
     UPDATE bookings_booking b SET facts = tracking_facts_merge(b.facts, locked.facts) FROM locked
     WHERE b.id = locked.id;
 
-    WITH made AS (
-        SELECT e.transport_reference AS reference, %(facts)s AS facts FROM new_events e
-        WHERE e.event_type = 'TRANSPORT' AND e.transport_reference <> '' GROUP BY e.transport_reference
-    ), locked AS (
-        SELECT d.id, made.facts FROM stations_departure d JOIN made ON made.reference = d.reference
-        ORDER BY d.id FOR UPDATE OF d
-    )
-    UPDATE stations_departure d SET facts = tracking_facts_merge(d.facts, locked.facts) FROM locked
-    WHERE d.id = locked.id;
-
-    WITH made AS (
-        SELECT e.transport_reference AS reference, %(facts)s AS facts FROM new_events e
-        WHERE e.event_type = 'TRANSPORT' AND e.transport_reference <> '' GROUP BY e.transport_reference
-    ), locked AS (
-        SELECT v.id, made.facts FROM stations_vesselcall v JOIN made ON made.reference = v.reference
-        ORDER BY v.id FOR UPDATE OF v
-    )
-    UPDATE stations_vesselcall v SET facts = tracking_facts_merge(v.facts, locked.facts) FROM locked
-    WHERE v.id = locked.id;
-
+%(departures_merge)s
+%(calls_merge)s
     IF EXISTS (SELECT 1 FROM new_events WHERE supersedes_id IS NOT NULL) THEN
         PERFORM tracking_facts_rebuild(
             ARRAY(SELECT c.id FROM new_events e JOIN bookings_booking b ON b.reference = e.booking_reference
@@ -265,7 +249,13 @@ END $fn$;
 
 CREATE TRIGGER tracking_facts AFTER INSERT ON bookings_container REFERENCING NEW TABLE AS new_containers
 FOR EACH STATEMENT EXECUTE FUNCTION tracking_facts_on_containers();
-""" % {"facts": FACTS, "codes": "{" + ",".join(CODES) + "}"}
+""" % {
+    "facts": FACTS, "codes": "{" + ",".join(CODES) + "}",
+    "departures_rebuild": _transport(TRANSPORT_REBUILD, "stations_departure", "departures"),
+    "calls_rebuild": _transport(TRANSPORT_REBUILD, "stations_vesselcall", "calls"),
+    "departures_merge": _transport(TRANSPORT_MERGE, "stations_departure", ""),
+    "calls_merge": _transport(TRANSPORT_MERGE, "stations_vesselcall", ""),
+}
 
 DROP = r"""
 DROP TRIGGER IF EXISTS tracking_facts ON bookings_container;
