@@ -82,6 +82,12 @@ def _transport_checks(original: Event, at: datetime) -> tuple[list, datetime | N
     vessel call; the plausibility reasons and the expected time."""
     if original.mode_of_transport == ModeOfTransport.VESSEL:
         call = VesselCall.objects.select_for_update().get(reference=original.transport_reference)
+        if original.event_code == "ARRI":  # an import vessel's arrival: its sailing stays as it was
+            reasons = [far_from_plan(_("The arrival of %(vessel)s") % {"vessel": call.vessel_name}, at,
+                                     "vessel_arrival", call.eta)]
+            call.actual_arrival = at
+            call.save(update_fields=["actual_arrival"])
+            return reasons, call.eta
         reasons = [far_from_plan(_("The sailing of %(vessel)s") % {"vessel": call.vessel_name}, at,
                                  "vessel_departure", call.etd)]
         call.actual_departure = at

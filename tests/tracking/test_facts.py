@@ -160,3 +160,18 @@ def test_the_database_keeps_the_facts_of_the_codes_a_timeline_reads():
     migration = importlib.import_module("tracking.migrations.0001_facts")
     read = {code for code, _transport, _place in tracking._STEP_SOURCES.values()} | {"REQS", "GTOT", "MISS", "DEPA"}
     assert set(migration.CODES) == TOLD_BY and read <= TOLD_BY
+
+
+def test_a_corrected_vessel_arrival_moves_the_arrival_not_the_sailing(corridor, monkeypatch):  # noqa: F811
+    a, call = corridor.actors, corridor.call
+    announce(corridor, NUMBERS[:1])
+    book_import(corridor, NUMBERS[:1])
+    imports.vessel_arrive(actor=a.port, vessel_call=call, confirmed=True)
+    arrival = Event.objects.get(event_code="ARRI", transport_reference=call.reference)
+    correction = event_correct(actor=a.port, event=arrival, at=arrival.event_datetime - timedelta(minutes=40),
+                               confirmed=True)
+    call.refresh_from_db()
+    assert call.actual_arrival == correction.event_datetime and call.actual_departure is None
+    step = next(s for s in tracking.track_lookup(actor=a.consignee, key=NUMBERS[0]).steps if s.key == "vessel_arrives")
+    assert step.actual == correction.event_datetime and step.corrected
+    assert _timelines_as_their_events_tell(monkeypatch) == 2
