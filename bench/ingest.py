@@ -495,22 +495,6 @@ def run_round(number: int, *, url: str, schema_options: str, port: int, args, wa
     return outcome
 
 
-# The containers, bookings, departures and vessel calls the removed events told (tracking migration 0001): their
-# facts are made again from the events left.
-_TOLD = """
-SELECT tracking_facts_rebuild(
-    ARRAY(SELECT c.id FROM removed r JOIN bookings_booking b ON b.reference = r.booking_reference
-          JOIN bookings_container c ON c.booking_id = b.id AND c.number = r.equipment_reference
-          UNION
-          SELECT c.id FROM removed r JOIN bookings_container c ON c.number = r.equipment_reference
-          JOIN bookings_booking b ON b.id = c.booking_id JOIN stations_vesselcall v ON v.id = b.vessel_call_id
-          WHERE v.reference = r.transport_reference),
-    ARRAY(SELECT DISTINCT b.id FROM removed r JOIN bookings_booking b ON b.reference = r.booking_reference),
-    ARRAY(SELECT DISTINCT d.id FROM removed r JOIN stations_departure d ON d.reference = r.transport_reference),
-    ARRAY(SELECT DISTINCT v.id FROM removed r JOIN stations_vesselcall v ON v.reference = r.transport_reference))
-"""
-
-
 def remove(url: str, schema_options: str, rounds: list[Round]) -> int:
     """The rounds' events (the API's and COPY's, and those of the set-up between) and their outbox rows, and what
     the tracking read model kept of them."""
@@ -520,12 +504,16 @@ def remove(url: str, schema_options: str, rounds: list[Round]) -> int:
         with connection, connection.cursor() as cursor:
             # Every event after the first round's start is the run's (the schema is the benchmarks' own).
             first = min(outcome.first_id for outcome in rounds)
+            # What the tracking read model kept of them is made again from the events left (tracking migration 0001).
             cursor.execute("CREATE TEMPORARY TABLE removed ON COMMIT DROP AS SELECT DISTINCT booking_reference, "
-                           "equipment_reference, transport_reference FROM intermodal_event WHERE id > %s", [first])
+                           "equipment_reference, transport_reference, event_type, event_code FROM intermodal_event "
+                           "WHERE id > %s", [first])
             cursor.execute("DELETE FROM intermodal_outboxmessage WHERE event_id > %s", [first])
             cursor.execute("DELETE FROM intermodal_event WHERE id > %s", [first])
             deleted += cursor.rowcount
-            cursor.execute(_TOLD)
+            cursor.execute("SELECT tracking_facts_rebuild_told(array_agg(booking_reference), "
+                           "array_agg(equipment_reference), array_agg(transport_reference), array_agg(event_type), "
+                           "array_agg(event_code)) FROM removed")
     finally:
         connection.close()
     return deleted

@@ -7,8 +7,8 @@ as events are written (the trigger of tracking migration 0001, which says which 
 reads the facts with its container and route: one statement, where it read every monthly partition's events
 before (P5, docs/PERFORMANCE.md).
 
-`facts_from_events` makes the same facts from events read as before; tests/tracking/test_facts.py holds the two
-equal over the demo network's history and a year of generated traffic.
+`facts_from_events` makes the same facts from events read as before: tests/tracking/test_facts.py holds the two,
+and the timelines they tell, equal over the demo network's traffic and history.
 """
 
 import uuid

@@ -136,11 +136,11 @@ def _first(
     return max(times) if latest else min(times)
 
 
-def _boarded(events: list[Fact], transport: str) -> datetime | None:
+def _boarded(facts: list[Fact], transport: str) -> datetime | None:
     """When the transport left with the container (the first container, for a booking): its departure, if the
     container had been loaded on it."""
-    loaded = _first(events, "LOAD", transport=transport)
-    departed = _first(events, "DEPA", transport=transport)
+    loaded = _first(facts, "LOAD", transport=transport)
+    departed = _first(facts, "DEPA", transport=transport)
     return departed if loaded is not None and departed is not None and loaded <= departed else None
 
 
@@ -178,39 +178,39 @@ def _labels() -> dict[str, str]:
     return labels
 
 
-def _import_steps(booking: Booking, events: list[Fact]) -> list[Step]:
+def _import_steps(booking: Booking, facts: list[Fact]) -> list[Step]:
     """An import's steps: the vessel arrives and is discharged, the train takes the container inland, where it
     waits for its holds to lift, goes to the consignee and comes back empty."""
     departure, call = booking.departure, booking.vessel_call
     station, terminal = departure.service.station.display_name, departure.service.terminal.display_name
     labels = _labels()
     rail, vessel = departure.reference, call.reference
-    train_left = _boarded(events, rail)
+    train_left = _boarded(facts, rail)
     steps = [
         Step("vessel_arrives", labels["vessel_arrives"], terminal, planned=call.eta,
-             actual=_first(events, "ARRI", transport=vessel)),
+             actual=_first(facts, "ARRI", transport=vessel)),
         Step("vessel_discharge", labels["discharged_from_the_vessel"], terminal,
-             actual=_first(events, "DISC", transport=vessel)),
+             actual=_first(facts, "DISC", transport=vessel)),
         Step("train_load", labels["loaded_on_the_train_at_the_terminal"], terminal,
-             actual=_first(events, "LOAD", transport=rail)),
+             actual=_first(facts, "LOAD", transport=rail)),
         Step("train_departs", labels["train_departs_for_the_station"], terminal, planned=departure.planned_departure,
              estimated=departure.estimated_departure, actual=train_left),
     ]
-    missed_train = _first(events, "MISS", transport=rail)
+    missed_train = _first(facts, "MISS", transport=rail)
     if missed_train is not None:
         steps.append(Step("missed_train", labels["left_behind_the_train_left_without_it"], terminal,
                           actual=missed_train))
     steps += [
         Step("train_arrives", labels["train_arrives_at_the_station"], station, planned=departure.planned_arrival,
              estimated=departure.estimated_arrival,
-             actual=_first(events, "ARRI", transport=rail) if train_left else None),
+             actual=_first(facts, "ARRI", transport=rail) if train_left else None),
         Step("station_discharge", labels["discharged_at_the_station"], station,
-             actual=_first(events, "DISC", transport=rail)),
-        Step("available", labels["available_for_pick_up"], station, actual=_first(events, "AVPU")),
-        Step("gate_out", labels["gated_out_to_the_consignee"], station, actual=_first(events, "GTOT")),
-        Step("empty_return", labels["empty_returned"], station, actual=_first(events, "GTIN", facility_kind="station")),
+             actual=_first(facts, "DISC", transport=rail)),
+        Step("available", labels["available_for_pick_up"], station, actual=_first(facts, "AVPU")),
+        Step("gate_out", labels["gated_out_to_the_consignee"], station, actual=_first(facts, "GTOT")),
+        Step("empty_return", labels["empty_returned"], station, actual=_first(facts, "GTIN", facility_kind="station")),
     ]
-    _mark_sources(steps, events, {"rail": rail, "vessel": vessel})
+    _mark_sources(steps, facts, {"rail": rail, "vessel": vessel})
     return steps
 
 
@@ -222,24 +222,24 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
         containers = [container]
     elif containers is None:
         containers = list(booking.containers.order_by("number"))
-    events = _facts_for(booking, containers, one=container is not None)
+    facts = _facts_for(booking, containers, one=container is not None)
     if booking.is_import:
-        return Timeline(booking=booking, steps=_import_steps(booking, events), containers=containers,
-                        events=events)
+        return Timeline(booking=booking, steps=_import_steps(booking, facts), containers=containers,
+                        events=facts)
     departure, call = booking.departure, booking.vessel_call
     station, terminal = departure.service.station.display_name, departure.service.terminal.display_name
     labels = _labels()
     rail, vessel = departure.reference, call.reference
     buffer = departure.service.terminal.handling_buffer
-    train_left = _boarded(events, rail)
-    missed_train = _first(events, "MISS", transport=rail)
-    missed_vessel = _first(events, "MISS", transport=vessel)
+    train_left = _boarded(facts, rail)
+    missed_train = _first(facts, "MISS", transport=rail)
+    missed_vessel = _first(facts, "MISS", transport=vessel)
     steps = []
     # A container the shipper brought itself (no empty asked for, none handed out) has no empty step.
-    own_box = not any(e.event_code in ("REQS", "GTOT") for e in events) and _first(
-        events, "GTIN", facility_kind="station") is not None
+    own_box = not any(f.event_code in ("REQS", "GTOT") for f in facts) and _first(
+        facts, "GTIN", facility_kind="station") is not None
     if not own_box:
-        steps.append(Step("empty_out", labels["empty_handed_out"], station, actual=_first(events, "GTOT")))
+        steps.append(Step("empty_out", labels["empty_handed_out"], station, actual=_first(facts, "GTOT")))
     steps += [
         Step(
             "station_gate_in",
@@ -247,10 +247,10 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
             station,
             planned=departure.closing_time,
             deadline=departure.closing_time,
-            actual=_first(events, "GTIN", facility_kind="station"),
+            actual=_first(facts, "GTIN", facility_kind="station"),
         ),
         Step(
-            "train_load", labels["loaded_on_the_train"], station, actual=_first(events, "LOAD", transport=rail)
+            "train_load", labels["loaded_on_the_train"], station, actual=_first(facts, "LOAD", transport=rail)
         ),
         Step(
             "train_departs",
@@ -271,7 +271,7 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
             terminal,
             planned=departure.planned_arrival,
             estimated=departure.estimated_arrival,
-            actual=_first(events, "ARRI", transport=rail) if train_left else None,
+            actual=_first(facts, "ARRI", transport=rail) if train_left else None,
         ),
         Step(
             "terminal_gate_in",
@@ -280,30 +280,30 @@ def timeline_build(*, booking: Booking, container: Container | None = None,
             planned=departure.planned_arrival + buffer,
             estimated=departure.estimated_arrival + buffer if departure.estimated_arrival else None,
             deadline=call.cy_cutoff,
-            actual=_first(events, "GTIN", facility_kind="terminal"),
+            actual=_first(facts, "GTIN", facility_kind="terminal"),
         ),
         Step(
             "vessel_load",
             labels["loaded_on_the_vessel"],
             terminal,
-            actual=_first(events, "LOAD", transport=vessel),
+            actual=_first(facts, "LOAD", transport=vessel),
         ),
         Step(
             "vessel_departs",
             labels["vessel_sails"],
             terminal,
             planned=call.etd,
-            estimated=_first(events, "DEPA", transport=vessel, classifier="EST", latest=True),
-            actual=_boarded(events, vessel),
+            estimated=_first(facts, "DEPA", transport=vessel, classifier="EST", latest=True),
+            actual=_boarded(facts, vessel),
         ),
     ]
     if missed_vessel is not None:
-        where = next((e for e in events if e.event_code == "MISS" and e.transport_reference == vessel), None)
+        where = next((f for f in facts if f.event_code == "MISS" and f.transport_reference == vessel), None)
         place = station if where and where.facility_kind == "station" else terminal
         steps.append(Step("missed_vessel", labels["left_behind_the_vessel_sailed_without_it"], place,
                           actual=missed_vessel))
-    _mark_sources(steps, events, {"rail": rail, "vessel": vessel})
-    return Timeline(booking=booking, steps=steps, containers=containers, events=events)
+    _mark_sources(steps, facts, {"rail": rail, "vessel": vessel})
+    return Timeline(booking=booking, steps=steps, containers=containers, events=facts)
 
 
 def reports_read(timeline: Timeline) -> Timeline:

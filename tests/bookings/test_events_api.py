@@ -194,7 +194,8 @@ def test_a_container_timeline_shows_only_this_booking_journey_of_the_box(shipper
     timeline = track_lookup(actor=shipper.actor, key="CSQU3054383")
 
     assert timeline.booking == again
-    assert {e.booking_reference for e in timeline.events if e.equipment_reference} <= {again.reference}
+    told = Event.objects.filter(pk__in=[fact.pk for fact in timeline.events])  # the reports its facts name
+    assert {e.booking_reference for e in told if e.equipment_reference} <= {again.reference}
     assert timeline.steps[0].actual is None  # the earlier hand-out belongs to the cancelled booking
 
 
