@@ -52,7 +52,7 @@ from intermodal.codes import (
 from intermodal.dcsa import SCAC_PROVIDER, limit_param, local_text
 from intermodal.dcsa import utc_text as _utc
 from intermodal.models import Event, Scope
-from stations.models import Departure, Station, Terminal, VesselCall
+from stations.models import Departure, Direction, Station, Terminal, VesselCall
 from tracking.visibility import as_seen_by, events_visible, visible_among
 
 API_VERSION = "2.2.0"
@@ -313,6 +313,22 @@ def _equipment_events(actor: Actor, among: Q) -> QuerySet[Event]:
     return visible_among(actor=actor, among=Q(event_type=EventType.EQUIPMENT) & ~Q(equipment_reference="") & among)
 
 
+def _discharged_for(bookings: QuerySet[Booking]) -> Q:
+    """The discharges from the vessel of the import containers of `bookings` (a few), whatever booking they name:
+    the port often discharges a box before its consignee books it inland, and that event names no booking, yet it
+    is the booking's container's step (its timeline shows it: tracking.facts). The containers and vessels are read
+    first and given as values, which the events' container index finds."""
+    numbers, vessels = set(), set()
+    for number, vessel_call in shaped_rows(bookings.filter(direction=Direction.IMPORT, containers__isnull=False)
+                                           .values_list("containers__number", "vessel_call__reference")):
+        numbers.add(number)
+        vessels.add(vessel_call)
+    if not numbers:
+        return Q(pk__in=[])
+    return Q(event_type=EventType.EQUIPMENT, event_code=EquipmentCode.DISC, equipment_reference__in=sorted(numbers),
+             transport_reference__in=sorted(vessels))
+
+
 @dataclass(frozen=True)
 class _Bound:
     """Every event a filter can match is of these bookings, or (without a booking) on these transports (None:
@@ -347,8 +363,9 @@ def _filter(query: EventQuery, actor: Actor) -> tuple[Q, _Bound | None]:
             # document's ID, not the booking's: it does not match.
             other_document = Q(event_type=EventType.SHIPMENT) & ~Q(document_reference="") & ~Q(
                 document_reference__in=f[name])
-            q &= (Q(booking_reference__in=f[name]) & ~other_document) | _transports_of(
-                _bookings_travelling(actor).filter(reference__in=f[name]))
+            travelling = _bookings_travelling(actor).filter(reference__in=f[name])
+            q &= (Q(booking_reference__in=f[name]) & ~other_document) | _transports_of(travelling) | _discharged_for(
+                travelling)
             bound = bound or _Bound(bookings=sorted(f[name]))
     if "transportCallID" in f:
         q &= _has_transport_call() & Q(transport_reference__in=f["transportCallID"])

@@ -223,8 +223,9 @@ def test_a_list_of_hand_outs_takes_returned_empties_from_the_stock(corridor, shi
 def test_a_box_discharged_before_its_booking_is_its_consignees_on_every_feed(corridor):
     """The port discharges an announced container from the vessel before its consignee books it inland: the
     discharge names no booking. The consignee sees it wherever it asks - the platform's feed, DCSA's unfiltered and
-    filtered by the container - before and after it books, and another importer nowhere. (DCSA's container filter
-    decided visibility for the bookings and transports the container's events name, and left the discharge out.)"""
+    filtered by the container - before and after it books, and by its booking once booked; another importer nowhere.
+    (DCSA's container filter decided visibility for the bookings and transports the container's events name, and
+    left the discharge out; its booking filter matched the events naming the booking only.)"""
     announce(corridor, numbers=NUMBERS[:1])
     port = client_of(corridor.network.port)
     for body in (event("ARRI", transport=corridor.call.reference, kind="TRANSPORT"), [event("DISC", NUMBERS[0])]):
@@ -242,6 +243,12 @@ def test_a_box_discharged_before_its_booking_is_its_consignees_on_every_feed(cor
     consignee, other = client_of(corridor.consignee), client_of(corridor.other)
     assert seen(consignee) == (["DISC"], ["DISC"], ["DISC"])
     assert seen(other) == ([], [], [])
-    book_import(corridor, numbers=NUMBERS[:1])
+    booking = book_import(corridor, numbers=NUMBERS[:1])
     assert seen(consignee) == (["DISC"], ["DISC"], ["DISC"])
     assert seen(other) == ([], [], [])
+    # Asked by its booking, DCSA's feed has the discharge too, as the booking's timeline does (it is the booking's
+    # container's step, though the event names no booking); another importer asking by the booking gets nothing.
+    by_booking = {"carrierBookingReference": booking.reference, "eventType": "EQUIPMENT"}
+    answer = consignee.get("/api/dcsa/tnt/v2/events", by_booking)
+    assert [(e["equipmentEventTypeCode"], e["equipmentReference"]) for e in answer.json()] == [("DISC", NUMBERS[0])]
+    assert other.get("/api/dcsa/tnt/v2/events", by_booking).json() == []
