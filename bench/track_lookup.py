@@ -105,6 +105,9 @@ class Key:
     shipper_id: int
     api_key: str  # an events:read key of the shipper
     direction: str = "export"  # of the booking: "export" or "import"
+    # An import booking's containers: DCSA's booking poll also has their discharge from the vessel, which names no
+    # booking when the port discharged them before the consignee booked (tracking/dcsa.py _discharged_for).
+    boxes: tuple[str, ...] = ()
 
 
 # A container number answers the latest booking of it its shipper may see (tracking/timeline.py track_lookup):
@@ -168,8 +171,15 @@ def keys_sample(run_id: str, count: int, seed: float = 0.5) -> list[Key]:
     api_keys = {
         organisation.pk: common.api_key_create(organisation, name=f"bench track {run_id}", scopes=[Scope.EVENTS_READ])
         for organisation in Organisation.objects.filter(pk__in=shippers)}
+    imports = sorted(key for kind, key, _s, _b, direction in chosen if kind == "booking" and direction == "import")
+    boxes: dict[str, list[str]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT b.reference, c.number FROM bookings_booking b JOIN bookings_container c "
+                       "ON c.booking_id = b.id WHERE b.reference = ANY(%s)", [imports])
+        for reference, number in cursor.fetchall():
+            boxes.setdefault(reference, []).append(number)
     keys = [Key(key=key, kind=kind, booking=booking, shipper_id=shipper_id, api_key=api_keys[shipper_id],
-                direction=direction)
+                direction=direction, boxes=tuple(sorted(boxes.get(key, ()))) if kind == "booking" else ())
             for kind, key, shipper_id, booking, direction in chosen]
     random.Random(seed).shuffle(keys)
     return keys

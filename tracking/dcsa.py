@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 
 from django.core import signing
-from django.db.models import BigIntegerField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import BigIntegerField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.http import urlencode
@@ -33,6 +33,7 @@ from bookings.models import BillOfLadingStatus, Booking, BookingStatus
 from bookings.selectors import booking_scope
 from databases.prepared import shaped_rows
 from databases.replicas import ReplicaReadsMixin
+from inbound.models import ArrivingContainer
 from intermodal import feed
 from intermodal.access import Actor
 from intermodal.api import NON_FIELD
@@ -272,18 +273,23 @@ def _bookings_travelling(actor: Actor) -> QuerySet[Booking]:
     return bookings if scope is None else bookings.filter(scope)
 
 
-def _transports_of(bookings: QuerySet[Booking]) -> Q:
-    """The transport events of the trains and vessels `bookings` (a few) travel on. Their references are read
-    first and given as values, which the events' transport index finds in each monthly partition: as a subquery,
-    every transport event of the year was filtered against it (P8)."""
-    trains, vessels = set(), set()
-    for departure, vessel_call in shaped_rows(bookings.values_list("departure__reference", "vessel_call__reference")):
+def _transports_of(bookings: QuerySet[Booking], *, discharges: bool = False) -> Q:
+    """The transport events of the trains and vessels `bookings` (a few) travel on; with `discharges`, also their
+    import containers' discharges from the vessel (_discharged_for). Their references are read first and given as
+    values, which the events' transport index finds in each monthly partition: as a subquery, every transport
+    event of the year was filtered against it (P8)."""
+    trains, vessels, imports = set(), set(), []
+    for pk, departure, vessel_call, direction in shaped_rows(
+            bookings.values_list("pk", "departure__reference", "vessel_call__reference", "direction")):
         trains.add(departure)
         vessels.add(vessel_call)
-    return Q(event_type=EventType.TRANSPORT) & (
+        if direction == Direction.IMPORT:
+            imports.append(pk)
+    transports = Q(event_type=EventType.TRANSPORT) & (
         Q(mode_of_transport=ModeOfTransport.VESSEL, transport_reference__in=sorted(vessels))
         | (~Q(mode_of_transport=ModeOfTransport.VESSEL) & Q(transport_reference__in=sorted(trains)))
     )
+    return transports | _discharged_for(imports) if discharges and imports else transports
 
 
 def _has_transport_call() -> Q:
@@ -313,20 +319,28 @@ def _equipment_events(actor: Actor, among: Q) -> QuerySet[Event]:
     return visible_among(actor=actor, among=Q(event_type=EventType.EQUIPMENT) & ~Q(equipment_reference="") & among)
 
 
-def _discharged_for(bookings: QuerySet[Booking]) -> Q:
-    """The discharges from the vessel of the import containers of `bookings` (a few), whatever booking they name:
-    the port often discharges a box before its consignee books it inland, and that event names no booking, yet it
-    is the booking's container's step (its timeline shows it: tracking.facts). The containers and vessels are read
-    first and given as values, which the events' container index finds."""
-    numbers, vessels = set(), set()
-    for number, vessel_call in shaped_rows(bookings.filter(direction=Direction.IMPORT, containers__isnull=False)
-                                           .values_list("containers__number", "vessel_call__reference")):
+def _discharged_for(imports: list[int]) -> Q:
+    """The discharges from the vessel of the containers of these import bookings, whatever booking they name: the
+    port often discharges a box before its consignee books it inland, and that event names no booking, yet it is
+    the booking's container's step (its timeline shows it: tracking.facts). The containers and the vessel are
+    read first (one statement) and given as values, which the events' container index finds; such a discharge
+    comes after the box was announced (journey.api: an unbooked box is discharged only once announced), so the
+    monthly partitions before the booking's first announcement are not read."""
+    numbers, vessels, since = set(), set(), []
+    first_announced = ArrivingContainer.objects.filter(booking=OuterRef("pk")).order_by("announced_at").values(
+        "announced_at")[:1]
+    for number, vessel_call, announced in shaped_rows(
+            Booking.objects.filter(pk__in=imports, containers__isnull=False).annotate(
+                announced=Subquery(first_announced)).values_list("containers__number", "vessel_call__reference",
+                                                                 "announced")):
         numbers.add(number)
         vessels.add(vessel_call)
+        since.append(announced)
     if not numbers:
         return Q(pk__in=[])
-    return Q(event_type=EventType.EQUIPMENT, event_code=EquipmentCode.DISC, equipment_reference__in=sorted(numbers),
-             transport_reference__in=sorted(vessels))
+    discharged = Q(event_type=EventType.EQUIPMENT, event_code=EquipmentCode.DISC,
+                   equipment_reference__in=sorted(numbers), transport_reference__in=sorted(vessels))
+    return discharged if None in since else discharged & Q(created_at__gte=min(since))
 
 
 @dataclass(frozen=True)
@@ -363,9 +377,8 @@ def _filter(query: EventQuery, actor: Actor) -> tuple[Q, _Bound | None]:
             # document's ID, not the booking's: it does not match.
             other_document = Q(event_type=EventType.SHIPMENT) & ~Q(document_reference="") & ~Q(
                 document_reference__in=f[name])
-            travelling = _bookings_travelling(actor).filter(reference__in=f[name])
-            q &= (Q(booking_reference__in=f[name]) & ~other_document) | _transports_of(travelling) | _discharged_for(
-                travelling)
+            q &= (Q(booking_reference__in=f[name]) & ~other_document) | _transports_of(
+                _bookings_travelling(actor).filter(reference__in=f[name]), discharges=True)
             bound = bound or _Bound(bookings=sorted(f[name]))
     if "transportCallID" in f:
         q &= _has_transport_call() & Q(transport_reference__in=f["transportCallID"])
