@@ -216,9 +216,11 @@ def test_the_relays_query_built_once_for_a_kind_answers_each_organisation_as_the
                        .values_list("pk", flat=True))
         assert visibility.visible_ids(organisation, ids) == expected, organisation.kind
 
-    # Each kind that sees anything has its query kept; the two shippers see their own bookings' events, apart.
+    # Each kind that sees anything has its query kept, but those decided for the bookings and transports the events
+    # name (the routes' parties); the two shippers see their own bookings' events, apart.
     assert {kind for kind, query in visibility._VISIBLE_IDS.items() if query.compiled("default")} == set(
-        K.values) - {K.LOCAL_GOVERNMENT}
+        K.values) - {K.LOCAL_GOVERNMENT, K.STATION_OPERATOR, K.RAILWAY, K.PORT}
+    assert not visibility._NAMED_KINDS & set(visibility._VISIBLE_IDS)
     mine, yours = (visibility.visible_ids(org, ids) for org in (world["orgs"][K.ENTERPRISE], other_shipper.org))
     references = dict(Event.objects.values_list("pk", "booking_reference"))
     assert {references[pk] for pk in yours} - {""} == {theirs.reference}
