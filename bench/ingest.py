@@ -27,7 +27,10 @@ phase after the other, each needing the one before:
 
 gunicorn runs as deployed: gunicorn.conf.py's timeout (30 s, the one production has), DEBUG=0, `--workers` sync
 workers; only the API rate limits are lifted (one client posting lists back to back is what this measures, not
-what a limit is for). A Celery worker (queue `relay`) relays the outbox while the events arrive, as deployed.
+what a limit is for). A Celery worker (queue `relay`) relays the outbox while the events arrive, as deployed,
+for the subscriptions the round's parties hold (`subscriptions_create`: each party a Standard Webhooks and a DCSA
+subscription, the shipper one more a booking): it plans their deliveries, builds their bodies and queues their
+send tasks; nothing sends them (P6 measures that), and the queue is purged at the end.
 
 The baseline: the rows the API wrote in the round (every event and its outbox row, with their values; new event
 ids), written again into the same table with COPY from 4 connections at once (a quarter each, events then outbox
@@ -36,7 +39,8 @@ API's events/s against COPY's. Rounds are reported one by one and by their media
 
 Exit status 1 when an item was refused, on any 5xx or dropped connection, when the rows in the database are not
 the ones the answers promised (an export not sailed, an import not returned empty or not in the station's stock of
-empties, an event without its outbox row, an outbox row not relayed, a COPY short of rows). The ratio prints
+empties, an event without its outbox row, an outbox row not relayed, a subscription with no delivery planned, an
+event planned twice for a subscription, a COPY short of rows). The ratio prints
 PASS/FAIL against its goal without changing the exit status: it is a measurement, and machines differ. The run's
 rows (the API's and COPY's) are deleted at the end unless `--keep`.
 """
@@ -65,11 +69,13 @@ RATIO_GOAL = 0.5
 MAX_BULK = 1000  # journey.api.MAX_BULK
 PER_BOOKING = 25  # containers of a booking (42G1: 50 TEU), one booking per departure
 COPY_CONNECTIONS = 4
+# Where the round's subscriptions point: nothing listens, and no worker sends (the relay's work is what P1 counts).
+UNSENT_URL = "http://127.0.0.1:9/bench-ingest"
 # The tables a round fills and updates, vacuumed and analysed before the measured rounds and after the run's rows
 # are deleted, as autovacuum would have (bench/common.py tables_vacuumed).
 VACUUMED = ("intermodal_event", "intermodal_outboxmessage", "bookings_container", "bookings_booking",
             "bookings_emptyrequest", "bookings_bookingchange", "inbound_arrivingcontainer", "inbound_returnedempty",
-            "stations_departure", "notifications_notification")
+            "stations_departure", "notifications_notification", "notifications_delivery")
 # What an event costs, read from /proc over the API phases (the relay's work after the last phase is not counted):
 # gunicorn's master and workers, the relay worker's processes, PostgreSQL's, Redis's. The clients are not counted.
 CPU_GROUPS = ("web", "relay", "postgres", "redis")
@@ -95,6 +101,7 @@ class Journey:
     import_call: str = ""  # the arriving vessel call's reference
     import_bookings: list = field(default_factory=list)  # Booking ids
     import_numbers: list = field(default_factory=list)
+    subscriptions: list = field(default_factory=list)  # ids of the round's parties' webhook subscriptions
 
 
 def journey_create(run_id: str, containers: int, import_share: float = 0.0) -> Journey:
@@ -156,7 +163,36 @@ def journey_create(run_id: str, containers: int, import_share: float = 0.0) -> J
     if imports:
         imports_create(journey, parties, import_service, imports, owner=owner, first_day=first_day,
                        destination=destination)
+    journey.subscriptions = subscriptions_create(parties, [*journey.bookings, *journey.import_bookings])
     return journey
+
+
+def subscriptions_create(parties, booking_ids: list[int]) -> list[int]:
+    """The webhook subscriptions the round's parties hold, as a port's partners would: each of the shipper, the
+    station operator, the railway and the port a Standard Webhooks subscription to every kind of event and a DCSA
+    one without filters, and the shipper one more for each of its bookings. The relay plans and queues their
+    deliveries while the events arrive; nothing sends them (P6 measures the sending), and their queue is purged
+    at the end of the run."""
+    from django.db import transaction
+
+    from bookings.models import Booking
+    from notifications.models import Subscription, SubscriptionFormat, match_terms, standard_secret
+    from notifications.services import dcsa_secret
+
+    rows = []
+    for organisation in (parties.shipper, parties.operator, parties.railway, parties.port):
+        rows.append(Subscription(organisation=organisation, event_kinds=["*"], secret=standard_secret()))
+        rows.append(Subscription(organisation=organisation, format=SubscriptionFormat.DCSA, event_kinds=[],
+                                 secret=dcsa_secret(), dcsa_filters={}))
+    for reference in Booking.objects.filter(pk__in=booking_ids).values_list("reference", flat=True):
+        rows.append(Subscription(organisation=parties.shipper, event_kinds=["*"], secret=standard_secret(),
+                                 booking_reference=reference))
+    for n, subscription in enumerate(rows):
+        subscription.url, subscription.name = f"{UNSENT_URL}/{parties.run_id}/{n}", f"bench ingest {n}"
+        subscription.subscription_id = uuid.uuid4()
+        subscription.match_kinds, subscription.match_keys = match_terms(subscription)
+    with transaction.atomic():
+        return [subscription.pk for subscription in Subscription.objects.bulk_create(rows)]
 
 
 def imports_create(journey: Journey, parties, service, imports: int, *, owner: str, first_day, destination) -> None:
@@ -405,6 +441,10 @@ class Round:
     copy_cpu: float = 0.0  # PostgreSQL's CPU seconds over the COPY
     first_id: int = 0
     last_id: int = 0
+    subscriptions: int = 0  # the round's
+    served: int = 0  # of them, those with deliveries planned
+    deliveries: int = 0
+    duplicated: int = 0  # deliveries of an event to a subscription beyond the first
 
     @property
     def api_seconds(self) -> float:
@@ -486,13 +526,29 @@ def run_round(number: int, *, url: str, schema_options: str, port: int, args, wa
         if outcome.relayed >= outcome.outbox or time.monotonic() > deadline:
             break
         time.sleep(0.5)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), count(DISTINCT subscription_id), count(*) - count(DISTINCT (subscription_id, "
+                       "event_id)) FROM notifications_delivery WHERE subscription_id = ANY(%s)",
+                       [journey.subscriptions])
+        outcome.deliveries, outcome.served, outcome.duplicated = cursor.fetchone()
+    outcome.subscriptions = len(journey.subscriptions)
     connection.close()
     outcome.copied, outcome.copy_seconds, outcome.copy_cpu = copy_rows(url, schema_options, first_id, outcome.last_id,
                                                      journey.reporters)
     print(f"bench: round {number}: API {outcome.events:,} events in {outcome.api_seconds:.2f} s; COPY "
-          f"{outcome.copied:,} in {outcome.copy_seconds:.2f} s; ratio {outcome.ratio:.3f}; CPU an event (us) "
+          f"{outcome.copied:,} in {outcome.copy_seconds:.2f} s; ratio {outcome.ratio:.3f}; {outcome.deliveries:,} "
+          f"deliveries planned for {outcome.served}/{outcome.subscriptions} subscriptions; CPU an event (us) "
           + ", ".join(f"{group} {us:.0f}" for group, us in outcome.cpu_per_event().items()), flush=True)
     return outcome
+
+
+def unsent_purged() -> None:
+    """The send tasks the relay queued for the rounds' subscriptions, taken off the webhooks queue of this
+    benchmark's broker (REDIS_URL's database, never the platform's own): nothing was to send them."""
+    from intermodal.celery import app
+
+    with app.connection_for_write() as connection:
+        app.amqp.queues["webhooks"].bind(connection.default_channel).purge()
 
 
 def remove(url: str, schema_options: str, rounds: list[Round]) -> int:
@@ -509,6 +565,13 @@ def remove(url: str, schema_options: str, rounds: list[Round]) -> int:
                            "equipment_reference, transport_reference, event_type, event_code FROM intermodal_event "
                            "WHERE id > %s", [first])
             cursor.execute("DELETE FROM intermodal_outboxmessage WHERE event_id > %s", [first])
+            # The rounds' subscriptions (and those of runs cut short) with the deliveries planned for them.
+            unsent = "SELECT id FROM notifications_subscription WHERE url LIKE %s"
+            cursor.execute(f"DELETE FROM notifications_deliveryattempt WHERE delivery_id IN (SELECT id FROM "  # noqa: S608
+                           f"notifications_delivery WHERE subscription_id IN ({unsent}))", [f"{UNSENT_URL}/%"])
+            cursor.execute(f"DELETE FROM notifications_delivery WHERE subscription_id IN ({unsent})",  # noqa: S608
+                           [f"{UNSENT_URL}/%"])
+            cursor.execute("DELETE FROM notifications_subscription WHERE url LIKE %s", [f"{UNSENT_URL}/%"])
             cursor.execute("DELETE FROM intermodal_event WHERE id > %s", [first])
             deleted += cursor.rowcount
             cursor.execute("SELECT tracking_facts_rebuild_told(array_agg(booking_reference), "
@@ -557,6 +620,9 @@ def report(rounds: list[Round], setup: dict[str, str]) -> list[str]:
             (r.outbox == r.events, f"round {r.number}: an outbox row per event ({r.outbox}/{r.events})"),
             (r.relayed == r.outbox, f"round {r.number}: every outbox row relayed ({r.relayed}/{r.outbox})"),
             (r.copied == r.events, f"round {r.number}: COPY wrote the same number of rows ({r.copied}/{r.events})"),
+            (r.served == r.subscriptions, f"round {r.number}: every subscription had deliveries planned "
+                                          f"({r.served}/{r.subscriptions}; {r.deliveries:,} deliveries)"),
+            (r.duplicated == 0, f"round {r.number}: no event planned twice for a subscription ({r.duplicated})"),
         ]
         for phase in r.phases:
             if phase.refusals:
@@ -656,13 +722,16 @@ def main(argv=None) -> int:
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
             worker.kill()
+        unsent_purged()
     setup = {
         "server": f"gunicorn {common.gunicorn_version()}, {args.workers} sync workers, timeout of gunicorn.conf.py, "
                   "DEBUG=0, rate limits lifted",
         "clients": f"{args.threads} threads, lists of up to {MAX_BULK} (a share of the phase's containers each)",
         "mix": f"{rounds[-1].containers} exports and {rounds[-1].imports} imports a round (import share "
                f"{args.import_share:.2f}, as the year's)",
-        "relay": "1 Celery worker process on queue relay, relaying while the events arrive",
+        "relay": f"1 Celery worker process on queue relay, relaying while the events arrive for "
+                 f"{rounds[-1].subscriptions} subscriptions of the round's parties (deliveries planned and queued, "
+                 "not sent)",
         "baseline": f"COPY of the same rows (events, then outbox rows) from {COPY_CONNECTIONS} connections at once",
         "table": f"{schema}: {generated.events:,} events of the year before the rounds",
         "machine": f"{common.machine()}; load average before "
