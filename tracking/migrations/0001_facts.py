@@ -27,14 +27,15 @@ FACTS = ("tracking_facts_agg(tracking_fact_kind(e.event_code, e.classifier, e.fa
 # tracking.facts.TOLD_BY.
 CODES = ("ARRI", "AVPU", "DEPA", "DISC", "GTIN", "GTOT", "LOAD", "MISS", "REQS")
 
-# A departure's or vessel call's facts (its TRANSPORT events) made again from the events, for the ids in `ids`.
-TRANSPORT_REBUILD = r"""    n := 0;
+# A booking's, departure's or vessel call's facts (the events naming it in REF that TOLD says are its own) made again
+# from the events, for the ids in `ids`.
+SUBJECT_REBUILD = r"""    n := 0;
     IF IDS IS NULL OR cardinality(IDS) > 0 THEN
         EXECUTE $$
         WITH target AS (SELECT x.id, x.reference FROM TABLE x WHERE $1 IS NULL OR x.id = ANY($1)),
         made AS (
             SELECT t.id AS subject, FACTS AS facts
-            FROM target t JOIN intermodal_event e ON e.transport_reference = t.reference AND e.event_type = 'TRANSPORT'
+            FROM target t JOIN intermodal_event e ON e.REF = t.reference AND TOLD
             WHERE NOT EXISTS (SELECT 1 FROM intermodal_event s WHERE s.supersedes_id = e.id)
             GROUP BY t.id
         )
@@ -44,18 +45,26 @@ TRANSPORT_REBUILD = r"""    n := 0;
     END IF;
     changed := changed || n;"""
 
-# The inserted TRANSPORT events merged into their departure's or vessel call's facts.
-TRANSPORT_MERGE = r"""    WITH made AS (
-        SELECT e.transport_reference AS reference, FACTS AS facts FROM new_events e
-        WHERE e.event_type = 'TRANSPORT' AND e.transport_reference <> '' GROUP BY e.transport_reference
+# The inserted events merged into the facts of the booking, departure or vessel call they name in REF (TOLD: those
+# that are its own).
+SUBJECT_MERGE = r"""    WITH made AS (
+        SELECT e.REF AS reference, FACTS AS facts FROM new_events e
+        WHERE TOLD AND e.REF <> '' GROUP BY e.REF
     ), locked AS (
         SELECT x.id, made.facts FROM TABLE x JOIN made ON made.reference = x.reference ORDER BY x.id FOR UPDATE OF x
     )
     UPDATE TABLE x SET facts = tracking_facts_merge(x.facts, locked.facts) FROM locked WHERE x.id = locked.id;"""
 
+# Whose events are a subject's: a booking's name it and no container; a departure's or vessel call's are TRANSPORT.
+_BOOKING = ("bookings_booking", "booking_reference", "e.equipment_reference = ''")
+_DEPARTURE = ("stations_departure", "transport_reference", "e.event_type = 'TRANSPORT'")
+_CALL = ("stations_vesselcall", "transport_reference", "e.event_type = 'TRANSPORT'")
 
-def _transport(template: str, table: str, ids: str) -> str:
-    return template.replace("TABLE", table).replace("IDS", ids).replace("FACTS", FACTS)
+
+def _subject(template: str, subject: tuple[str, str, str], ids: str = "") -> str:
+    table, ref, told = subject
+    return (template.replace("TABLE", table).replace("IDS", ids).replace("FACTS", FACTS).replace("REF", ref)
+            .replace("TOLD", told))
 
 
 FUNCTIONS = r"""
@@ -157,21 +166,7 @@ BEGIN
     END IF;
     changed := changed || n;
 
-    n := 0;
-    IF bookings IS NULL OR cardinality(bookings) > 0 THEN
-        EXECUTE $$
-        WITH target AS (SELECT b.id, b.reference FROM bookings_booking b WHERE $1 IS NULL OR b.id = ANY($1)),
-        made AS (
-            SELECT t.id AS subject, %(facts)s AS facts
-            FROM target t JOIN intermodal_event e ON e.booking_reference = t.reference AND e.equipment_reference = ''
-            WHERE NOT EXISTS (SELECT 1 FROM intermodal_event s WHERE s.supersedes_id = e.id)
-            GROUP BY t.id
-        )
-        UPDATE bookings_booking b SET facts = made.facts FROM target LEFT JOIN made ON made.subject = target.id
-        WHERE b.id = target.id AND b.facts IS DISTINCT FROM made.facts $$ USING bookings;
-        GET DIAGNOSTICS n = ROW_COUNT;
-    END IF;
-    changed := changed || n;
+%(bookings_rebuild)s
 
 %(departures_rebuild)s
 %(calls_rebuild)s
@@ -226,15 +221,7 @@ BEGIN
     UPDATE bookings_container c SET facts = tracking_facts_merge(c.facts, locked.facts) FROM locked
     WHERE c.id = locked.id;
 
-    WITH made AS (
-        SELECT e.booking_reference AS reference, %(facts)s AS facts FROM new_events e
-        WHERE e.equipment_reference = '' AND e.booking_reference <> '' GROUP BY e.booking_reference
-    ), locked AS (
-        SELECT b.id, made.facts FROM bookings_booking b JOIN made ON made.reference = b.reference
-        ORDER BY b.id FOR UPDATE OF b
-    )
-    UPDATE bookings_booking b SET facts = tracking_facts_merge(b.facts, locked.facts) FROM locked
-    WHERE b.id = locked.id;
+%(bookings_merge)s
 
 %(departures_merge)s
 %(calls_merge)s
@@ -264,10 +251,12 @@ CREATE TRIGGER tracking_facts AFTER INSERT ON bookings_container REFERENCING NEW
 FOR EACH STATEMENT EXECUTE FUNCTION tracking_facts_on_containers();
 """ % {
     "facts": FACTS, "codes": "{" + ",".join(CODES) + "}",
-    "departures_rebuild": _transport(TRANSPORT_REBUILD, "stations_departure", "departures"),
-    "calls_rebuild": _transport(TRANSPORT_REBUILD, "stations_vesselcall", "calls"),
-    "departures_merge": _transport(TRANSPORT_MERGE, "stations_departure", ""),
-    "calls_merge": _transport(TRANSPORT_MERGE, "stations_vesselcall", ""),
+    "bookings_rebuild": _subject(SUBJECT_REBUILD, _BOOKING, "bookings"),
+    "departures_rebuild": _subject(SUBJECT_REBUILD, _DEPARTURE, "departures"),
+    "calls_rebuild": _subject(SUBJECT_REBUILD, _CALL, "calls"),
+    "bookings_merge": _subject(SUBJECT_MERGE, _BOOKING),
+    "departures_merge": _subject(SUBJECT_MERGE, _DEPARTURE),
+    "calls_merge": _subject(SUBJECT_MERGE, _CALL),
 }
 
 DROP = r"""
