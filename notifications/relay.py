@@ -32,7 +32,7 @@ from notifications.people import at_risk_alerts_task, emails_dispatch, notificat
 from stations.models import Departure, Station, VesselCall
 from tracking.api import EventOutSerializer
 from tracking.dcsa import EMITTABLE, dcsa_lookups, dcsa_matching, event_query_parse, events_as_dcsa
-from tracking.visibility import visible_ids
+from tracking.visibility import names_of, visible_ids
 
 logger = logging.getLogger(__name__)
 
@@ -222,12 +222,14 @@ class _Seen:
 
     def __init__(self, events: list[Event]):
         self.event_ids = [e.pk for e in events]
+        # What the batch names, for the parties whose visibility is decided for it alone (visible_ids).
+        self.named = names_of((e.booking_reference, e.transport_reference) for e in events)
         self._visible: dict[int, set[int]] = {}
         self._emittable: set[int] | None = None
 
     def visible(self, organisation: Organisation) -> set[int]:
         if organisation.pk not in self._visible:
-            self._visible[organisation.pk] = visible_ids(organisation, self.event_ids)
+            self._visible[organisation.pk] = visible_ids(organisation, self.event_ids, self.named)
         return self._visible[organisation.pk]
 
     def dcsa(self, organisation: Organisation) -> set[int]:

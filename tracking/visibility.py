@@ -16,6 +16,7 @@ may move).
 """
 
 import copy
+from collections.abc import Iterable
 
 from django.contrib.postgres.fields import ArrayField
 from django.db.models import BigIntegerField, BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Value
@@ -136,14 +137,20 @@ def visible_among(*, actor: Actor, among: Q) -> QuerySet[Event]:
     may read: the bookings and transports those events name are read first, and the visibility decided for them
     alone (events_visible), so a shipper's thousands of other bookings cost nothing."""
     named = Event.objects.filter(among).values_list("booking_reference", "transport_reference").order_by().distinct()
+    bookings, transports = names_of(shaped_rows(named))
+    return events_visible(actor=actor, bookings_named=bookings, transports_named=transports).filter(among)
+
+
+def names_of(references: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """The bookings and transports that events' (booking_reference, transport_reference) name, for the visibility
+    rule to be decided for them alone: an event's booking, or without one its transport."""
     bookings, transports = set(), set()
-    for booking, transport in shaped_rows(named):
+    for booking, transport in references:
         if booking:
             bookings.add(booking)
         elif transport:
             transports.add(transport)
-    return events_visible(actor=actor, bookings_named=sorted(bookings),
-                          transports_named=sorted(transports)).filter(among)
+    return sorted(bookings), sorted(transports)
 
 
 class AnyOf(Func):
@@ -181,14 +188,19 @@ _VISIBLE_IDS = {
 }
 
 
-def visible_ids(organisation: Organisation, event_ids: list[int]) -> set[int]:
+def visible_ids(organisation: Organisation, event_ids: list[int],
+                named: tuple[list[str], list[str]] | None = None) -> set[int]:
     """Of `event_ids`, those `organisation` may see: one query, built once for its kind; for a station operator,
-    a railway or a port, the bookings and transports the events name read first, and the rule decided for them
-    alone (visible_among: two queries, built each call)."""
+    a railway or a port, the rule decided for the bookings and transports the events name alone (`named`, as
+    names_of gives them, when the caller has the events; else read first, as visible_among does)."""
     if not event_ids:
         return set()
-    if organisation.kind in _NAMED_KINDS:
-        among = Q(AnyOf(F("pk"), Value(list(event_ids), output_field=ArrayField(BigIntegerField()))))
-        return set(visible_among(actor=Actor(organisation=organisation), among=among).order_by()
-                   .values_list("pk", flat=True))
-    return set(_VISIBLE_IDS[organisation.kind].all(organisation=organisation.pk, ids=list(event_ids)))
+    if organisation.kind not in _NAMED_KINDS:
+        return set(_VISIBLE_IDS[organisation.kind].all(organisation=organisation.pk, ids=list(event_ids)))
+    among = Q(AnyOf(F("pk"), Value(list(event_ids), output_field=ArrayField(BigIntegerField()))))
+    actor = Actor(organisation=organisation)
+    if named is None:
+        return set(visible_among(actor=actor, among=among).order_by().values_list("pk", flat=True))
+    bookings, transports = named
+    return set(events_visible(actor=actor, bookings_named=bookings, transports_named=transports).filter(among)
+               .order_by().values_list("pk", flat=True))

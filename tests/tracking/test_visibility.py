@@ -215,6 +215,9 @@ def test_the_relays_query_built_once_for_a_kind_answers_each_organisation_as_the
         expected = set(visibility.events_visible(actor=Actor(organisation=organisation)).filter(pk__in=ids)
                        .values_list("pk", flat=True))
         assert visibility.visible_ids(organisation, ids) == expected, organisation.kind
+        # As the relay asks it, with what its batch's events name.
+        named = visibility.names_of(Event.objects.values_list("booking_reference", "transport_reference"))
+        assert visibility.visible_ids(organisation, ids, named) == expected, organisation.kind
 
     # Each kind that sees anything has its query kept, but those decided for the bookings and transports the events
     # name (the routes' parties); the two shippers see their own bookings' events, apart.
