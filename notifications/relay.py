@@ -12,6 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import timedelta
+from typing import NamedTuple
 
 from celery import shared_task
 from django.db import connection, transaction
@@ -46,6 +47,22 @@ def topic_of(event: Event) -> str:
 
 def webhook_id_new() -> str:
     return f"msg_{uuid.uuid4().hex}"
+
+
+class Planned(NamedTuple):
+    """A delivery the relay plans, as deliveries_insert writes it: a tuple, not a Delivery instance, whose
+    `Model.__init__` (its two foreign keys set through their descriptors) cost four times as much, for nine
+    deliveries an event in P1 (docs/PERFORMANCE.md)."""
+
+    webhook_id: str
+    subscription_id: int
+    event_id: int
+    topic: str
+    body: str
+
+
+def planned_for(subscription: Subscription, event: Event, body: str) -> Planned:
+    return Planned(webhook_id_new(), subscription.pk, event.pk, topic_of(event), body)
 
 
 def json_body(payload) -> str:
@@ -241,7 +258,7 @@ class _Seen:
 
 
 def _dcsa_deliveries(subscriptions: list[Subscription], events: list[Event], seen_by: _Seen | None = None,
-                     ) -> list[Delivery]:
+                     ) -> list[Planned]:
     """The DCSA subscriptions' deliveries, organisation by organisation: the events it may be sent read once, their
     DCSA bodies built once, and each subscription's filters applied to them (in Python for kinds and codes, else
     one query of ids). What the events refer to whoever asks (their stations, trains, vessels) is read once for
@@ -251,7 +268,7 @@ def _dcsa_deliveries(subscriptions: list[Subscription], events: list[Event], see
     by_org: dict[int, list[Subscription]] = defaultdict(list)
     for subscription in subscriptions:
         by_org[subscription.organisation_id].append(subscription)
-    planned: list[Delivery] = []
+    planned: list[Planned] = []
     lookups = None
     for subscriptions_of in by_org.values():
         organisation = subscriptions_of[0].organisation
@@ -274,12 +291,11 @@ def _dcsa_deliveries(subscriptions: list[Subscription], events: list[Event], see
                 lookups = lookups or dcsa_lookups(events)
                 bodies = {e.pk: json_body([body]) for e, body in zip(
                     seen, events_as_dcsa(actor=actor, events=seen, lookups=lookups), strict=True)}
-            planned += [Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
-                                 topic=topic_of(event), body=bodies[event.pk]) for event in matching]
+            planned += [planned_for(subscription, event, bodies[event.pk]) for event in matching]
     return planned
 
 
-def _booking_deliveries(subscriptions: list[Subscription], events: list[Event]) -> list[Delivery]:
+def _booking_deliveries(subscriptions: list[Subscription], events: list[Event]) -> list[Planned]:
     """DCSA Booking notifications: each change of a booking request (its BookingNotice, written with the event)
     to its shipper's booking-notification subscriptions, in DCSA's CloudEvents envelope."""
     if not subscriptions:
@@ -295,12 +311,11 @@ def _booking_deliveries(subscriptions: list[Subscription], events: list[Event]) 
             body = booking_notification(request=notice.request, data=notice.data, time=event.created_at,
                                         subscription_reference=str(subscription.subscription_id),
                                         event_id=str(event.event_id))
-            planned.append(Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
-                                    topic=topic_of(event), body=json_body(body)))
+            planned.append(planned_for(subscription, event, json_body(body)))
     return planned
 
 
-def deliveries_plan(events: list[Event]) -> list[Delivery]:
+def deliveries_plan(events: list[Event]) -> list[Planned]:
     """The deliveries a batch of events makes: each subscription it may concern (subscriptions_for), with its
     matching events that its organisation may see (one visibility query per organisation, and one more for the
     DCSA subscriptions of an organisation)."""
@@ -312,7 +327,7 @@ def deliveries_plan(events: list[Event]) -> list[Delivery]:
         return []
     seen_by = _Seen(events)
     by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
-    planned: list[Delivery] = []
+    planned: list[Planned] = []
     bodies: dict[str, dict[int, str]] = {}  # by party kind: what one kind may know of an event, another may not
     iftsta: dict[tuple[int, int], str] = {}
     planned.extend(_dcsa_deliveries([s for s in subscriptions if s.format == SubscriptionFormat.DCSA], events,
@@ -335,8 +350,7 @@ def deliveries_plan(events: list[Event]) -> list[Delivery]:
                     if kind not in bodies:
                         bodies[kind] = standard_bodies(events, kind)
                     body = bodies[kind][event.pk]
-                planned.append(Delivery(webhook_id=webhook_id_new(), subscription=subscription, event=event,
-                                        topic=topic_of(event), body=body))
+                planned.append(planned_for(subscription, event, body))
     return planned
 
 
@@ -417,7 +431,7 @@ def _events_of(claimed: list[OutboxMessage]) -> list[Event]:
     return sorted(events, key=lambda event: event.pk)
 
 
-def deliveries_insert(planned: list[Delivery], now) -> dict[int, list[int]]:
+def deliveries_insert(planned: list[Planned], now) -> dict[int, list[int]]:
     """Save the planned deliveries, due now and marked as queued: the send tasks go out as the relay's
     transaction commits (a broker that does not take them unmarks them for the sweep; a worker killed in between
     leaves them to the sweep's lost-message rule, WEBHOOK_REQUEUE_AFTER_SECONDS), with no second write of each
