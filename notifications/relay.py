@@ -241,12 +241,14 @@ class _Seen:
         self.event_ids = [e.pk for e in events]
         # What the batch names, for the parties whose visibility is decided for it alone (visible_ids).
         self.named = names_of((e.booking_reference, e.transport_reference) for e in events)
+        # When they were written: what the routes' parties may see of them is looked for in their months alone.
+        self.created = (min(e.created_at for e in events), max(e.created_at for e in events)) if events else None
         self._visible: dict[int, set[int]] = {}
         self._emittable: set[int] | None = None
 
     def visible(self, organisation: Organisation) -> set[int]:
         if organisation.pk not in self._visible:
-            self._visible[organisation.pk] = visible_ids(organisation, self.event_ids, self.named)
+            self._visible[organisation.pk] = visible_ids(organisation, self.event_ids, self.named, self.created)
         return self._visible[organisation.pk]
 
     def dcsa(self, organisation: Organisation) -> set[int]:

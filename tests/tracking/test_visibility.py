@@ -11,9 +11,11 @@ must reach customs and border inspection only - but for the rejection's message,
 import csv
 import io
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import Max, Min
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -210,6 +212,9 @@ def test_the_relays_query_built_once_for_a_kind_answers_each_organisation_as_the
     booking_services.container_assign(actor=other_shipper.actor, booking=theirs, number="MSKU9070323",
                                       size_type="42G1")
     ids = list(Event.objects.values_list("pk", flat=True))
+    times = Event.objects.aggregate(first=Min("created_at"), last=Max("created_at"))
+    window = (times["first"], times["last"])
+    before = (times["first"] - timedelta(days=2), times["first"] - timedelta(days=1))
     organisations = [*world["orgs"].values(), other_shipper.org]
     for organisation in organisations:
         expected = set(visibility.events_visible(actor=Actor(organisation=organisation)).filter(pk__in=ids)
@@ -218,6 +223,12 @@ def test_the_relays_query_built_once_for_a_kind_answers_each_organisation_as_the
         # As the relay asks it, with what its batch's events name.
         named = visibility.names_of(Event.objects.values_list("booking_reference", "transport_reference"))
         assert visibility.visible_ids(organisation, ids, named) == expected, organisation.kind
+        # And within the batch's times, as the relay asks it: the same; the routes' parties' events are looked for
+        # within them alone.
+        assert visibility.visible_ids(organisation, ids, named, window) == expected, organisation.kind
+        if organisation.kind in visibility._NAMED_KINDS:
+            assert expected
+            assert visibility.visible_ids(organisation, ids, named, before) == set(), organisation.kind
 
     # Each kind that sees anything has its query kept, but those decided for the bookings and transports the events
     # name (the routes' parties); the two shippers see their own bookings' events, apart.
