@@ -30,7 +30,9 @@ workers; only the API rate limits are lifted (one client posting lists back to b
 what a limit is for). A Celery worker (queue `relay`) relays the outbox while the events arrive, as deployed,
 for the subscriptions the round's parties hold (`subscriptions_create`: each party a Standard Webhooks and a DCSA
 subscription, the shipper one more a booking): it plans their deliveries, builds their bodies and queues their
-send tasks; nothing sends them (P6 measures that), and the queue is purged at the end.
+send tasks; nothing sends them (P6 measures that), and the queue is purged at the end. The API's time runs until
+the relay has relayed every event (it is waited for, timed and its CPU counted, after the last phase and before
+customs' untimed release): an event counts once it is applied and relayed.
 
 The baseline: the rows the API wrote in the round (every event and its outbox row, with their values; new event
 ids), written again into the same table with COPY from 4 connections at once (a quarter each, events then outbox
@@ -437,7 +439,9 @@ class Round:
     empties: int = 0  # of them, the station's stock (ReturnedEmpty rows)
     copied: int = 0
     copy_seconds: float = 0.0
-    cpu: dict = field(default_factory=dict)  # CPU seconds of each group (CPU_GROUPS) over the API phases
+    cpu: dict = field(default_factory=dict)  # CPU seconds of each group (CPU_GROUPS) over the API phases and waits
+    relay_wait: float = 0.0  # seconds the relay took, after the phases, to relay what they wrote (timed, see relayed)
+    first_outbox_id: int = 0
     copy_cpu: float = 0.0  # PostgreSQL's CPU seconds over the COPY
     first_id: int = 0
     last_id: int = 0
@@ -448,7 +452,8 @@ class Round:
 
     @property
     def api_seconds(self) -> float:
-        return sum(phase.elapsed for phase in self.phases)
+        """The phases' time and the relay's after them: an event counts once it is applied and relayed."""
+        return sum(phase.elapsed for phase in self.phases) + self.relay_wait
 
     @property
     def api_rate(self) -> float:
@@ -477,6 +482,36 @@ def last_event_id(cursor) -> int:
     return cursor.fetchone()[0]
 
 
+def last_outbox_id(cursor) -> int:
+    cursor.execute("SELECT coalesce(max(id), 0) FROM intermodal_outboxmessage")
+    return cursor.fetchone()[0]
+
+
+# How often the wait for the relay asks whether it is done (by the partial index of the rows still waiting).
+RELAY_POLL_SECONDS = 0.05
+
+
+def relayed(outcome: Round, trees: dict[str, int], wait: float) -> None:
+    """Wait until the relay has relayed every outbox row the round wrote so far, timed and with its CPU counted
+    (outcome.relay_wait, outcome.cpu): before an untimed step (customs' release) and after the last phase. The
+    relay works while the events arrive, and what it has not done when they stop is part of what they cost: left
+    out, the rate counted events applied, not relayed, and the relay's catch-up (seconds a round) ran free."""
+    from django.db import connection
+
+    before, started = common.cpu_seconds(trees), time.monotonic()
+    deadline = started + wait
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM intermodal_outboxmessage WHERE processed_at IS NULL AND id > %s",
+                           [outcome.first_outbox_id])
+            if not cursor.fetchone()[0]:
+                break
+        time.sleep(RELAY_POLL_SECONDS)
+    outcome.relay_wait += time.monotonic() - started
+    for group, seconds in common.cpu_spent(before, common.cpu_seconds(trees), CPU_GROUPS).items():
+        outcome.cpu[group] = outcome.cpu.get(group, 0.0) + seconds
+
+
 def run_round(number: int, *, url: str, schema_options: str, port: int, args, wait_relayed: float,
               trees: dict[str, int]) -> Round:
     from django.db import connection
@@ -487,14 +522,15 @@ def run_round(number: int, *, url: str, schema_options: str, port: int, args, wa
     run_id = f"{uuid.uuid4().hex[:6]}{number}"
     journey = journey_create(run_id, args.containers, args.import_share)
     with connection.cursor() as cursor:
-        first_id = last_event_id(cursor)
+        first_id, first_outbox_id = last_event_id(cursor), last_outbox_id(cursor)
     connection.close()
     outcome = Round(number=number, containers=len(journey.numbers), imports=len(journey.import_numbers),
-                    first_id=first_id)
+                    first_id=first_id, first_outbox_id=first_outbox_id)
     for name, party, items in phases(journey):
         if not items:  # no imports in the round
             continue
         if name.startswith("3"):
+            relayed(outcome, trees, wait_relayed)  # the relay's work is timed; customs' release is not
             release(journey)  # customs' pre-release, between the phases: not timed
             connection.close()
         before = common.cpu_seconds(trees)
@@ -505,6 +541,8 @@ def run_round(number: int, *, url: str, schema_options: str, port: int, args, wa
         outcome.phases.append(phase)
         print(f"bench: round {number}: phase {name}: {phase.applied}/{phase.items} applied in {phase.requests} "
               f"requests, {phase.elapsed:.2f} s", flush=True)
+    relayed(outcome, trees, wait_relayed)
+    print(f"bench: round {number}: the relay done {outcome.relay_wait:.2f} s after the phases", flush=True)
     with connection.cursor() as cursor:
         outcome.last_id = last_event_id(cursor)
         cursor.execute("SELECT count(*), count(o.id) FROM intermodal_event e LEFT JOIN intermodal_outboxmessage o "
@@ -516,7 +554,7 @@ def run_round(number: int, *, url: str, schema_options: str, port: int, args, wa
                                                 status=ContainerStatus.RETURNED).count()
     outcome.empties = ReturnedEmpty.objects.filter(number__in=journey.import_numbers, used_at__isnull=True).count()
     deadline = time.monotonic() + wait_relayed
-    while True:  # the relay worker keeps up with the feed, or catches up just after it
+    while True:  # every row relayed (the relay was waited for, timed, above)
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM intermodal_outboxmessage o "
                            "JOIN intermodal_event e ON e.id = o.event_id WHERE e.id > %s AND e.id <= %s "
@@ -592,11 +630,13 @@ def report(rounds: list[Round], setup: dict[str, str]) -> list[str]:
     for label, value in setup.items():
         print(f"  {label:<12} {value}")
     print()
-    print(f"  {'round':<6}{'items':>8}{'events':>9}{'API s':>8}{'API ev/s':>10}{'COPY s':>8}{'COPY ev/s':>11}"
+    print(f"  {'round':<6}{'items':>8}{'events':>9}{'API s':>8}{'relay s':>9}{'API ev/s':>10}{'COPY s':>8}"
+          f"{'COPY ev/s':>11}"
           f"{'ratio':>8}{'list p50 ms':>13}{'list max ms':>13}")
     for r in rounds:
         latencies = [x for phase in r.phases for x in phase.latencies]
-        print(f"  {r.number:<6}{r.items:>8,}{r.events:>9,}{r.api_seconds:>8.2f}{r.api_rate:>10.0f}"
+        print(f"  {r.number:<6}{r.items:>8,}{r.events:>9,}{r.api_seconds:>8.2f}{r.relay_wait:>9.2f}"
+              f"{r.api_rate:>10.0f}"
               f"{r.copy_seconds:>8.2f}{r.copy_rate:>11.0f}{r.ratio:>8.3f}"
               f"{common.percentile(latencies, 50) * 1000:>13.0f}{max(latencies) * 1000:>13.0f}")
     print()
@@ -657,11 +697,14 @@ def parse_args(argv=None):
                         help="of them, imports (default: the generated year's, BENCH_IMPORT_SHARE or a third)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, reported by their median (default 3)")
     parser.add_argument("--threads", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument("--relay-processes", type=int, default=os.cpu_count() or 1,
+                        help="the relay worker's processes (default: the CPUs, Celery's default, as docker-compose.yml "
+                             "runs the worker)")
     parser.add_argument("--workers", type=int, default=common.DEPLOYED_WORKERS,
                         help=f"gunicorn sync workers (default {common.DEPLOYED_WORKERS}, as deployed)")
     parser.add_argument("--keep", action="store_true", help="keep the rounds' events (by default they are deleted)")
     args = parser.parse_args(argv)
-    for name in ("containers", "rounds", "threads", "workers"):
+    for name in ("containers", "rounds", "threads", "workers", "relay_processes"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
     try:
@@ -693,7 +736,8 @@ def main(argv=None) -> int:
     port = common.free_port()
     log_path, worker_log = common.log_file(run_id, "ingest"), common.log_file(run_id, "ingest-worker")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "intermodal", "worker", "-P", "prefork", "-c", "1", "-l", "warning",
+        [sys.executable, "-m", "celery", "-A", "intermodal", "worker", "-P", "prefork", "-c", str(args.relay_processes),
+         "-l", "warning",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-Q", "relay", "-n", f"ingest-{run_id}@%h"],
         cwd=common.ROOT, env=env, stdout=worker_log.open("w"), stderr=subprocess.STDOUT)
     rounds: list[Round] = []
@@ -729,7 +773,7 @@ def main(argv=None) -> int:
         "clients": f"{args.threads} threads, lists of up to {MAX_BULK} (a share of the phase's containers each)",
         "mix": f"{rounds[-1].containers} exports and {rounds[-1].imports} imports a round (import share "
                f"{args.import_share:.2f}, as the year's)",
-        "relay": f"1 Celery worker process on queue relay, relaying while the events arrive for "
+        "relay": f"{args.relay_processes} Celery worker processes on queue relay, relaying while the events arrive for "
                  f"{rounds[-1].subscriptions} subscriptions of the round's parties (deliveries planned and queued, "
                  "not sent)",
         "baseline": f"COPY of the same rows (events, then outbox rows) from {COPY_CONNECTIONS} connections at once",
