@@ -141,26 +141,19 @@ def test_dcsa_pages_follow_the_same_order():
     assert between == [start]
     assert _settled(read, every) == every
 
-    def paged():
-        """One at a time through Next-Page, as a DCSA consumer pages."""
+    def pages(header, follow):
+        """One event a page, each page asked by `follow(<the header's value>)`, until a page has no such header."""
         response, got = client.get("/api/dcsa/tnt/v2/events?limit=1"), []
         while True:
             got += [e["eventID"] for e in response.json()]
-            if "Next-Page" not in response.headers:
+            if header not in response.headers:
                 return got
-            response = client.get(response.headers["Next-Page"])
+            response = follow(response.headers[header])
 
-    def by_cursor():
-        """Through the cursor alone, as DCSA's Conformance-Gateway pages."""
-        response, got = client.get("/api/dcsa/tnt/v2/events?limit=1"), []
-        while True:
-            got += [e["eventID"] for e in response.json()]
-            if "Next-Page-Cursor" not in response.headers:
-                return got
-            response = client.get("/api/dcsa/tnt/v2/events", {"cursor": response.headers["Next-Page-Cursor"]})
-
-    assert _settled(paged, every) == every
-    assert _settled(by_cursor, every) == every
+    # Through Next-Page, as a DCSA consumer pages; through the cursor alone, as DCSA's Conformance-Gateway pages.
+    assert _settled(lambda: pages("Next-Page", client.get), every) == every
+    assert _settled(lambda: pages("Next-Page-Cursor", lambda cursor: client.get(
+        "/api/dcsa/tnt/v2/events", {"cursor": cursor})), every) == every
 
 
 def test_an_unknown_event_to_poll_after_is_a_400():
