@@ -254,8 +254,12 @@ class _Seen:
     def dcsa(self, organisation: Organisation) -> set[int]:
         """What dcsa_events gives the organisation among the batch's events."""
         if self._emittable is None:
-            self._emittable = set(Event.objects.filter(pk__in=self.event_ids).filter(EMITTABLE)
-                                  .values_list("pk", flat=True))
+            # Within the batch's times: by ids alone every monthly partition is searched (5-9 ms a batch of P1's at
+            # the year, 2 ms so).
+            emittable = Event.objects.filter(pk__in=self.event_ids).filter(EMITTABLE)
+            if self.created is not None:
+                emittable = emittable.filter(created_at__gte=self.created[0], created_at__lte=self.created[1])
+            self._emittable = set(emittable.values_list("pk", flat=True))
         return self.visible(organisation) & self._emittable
 
 
