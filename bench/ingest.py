@@ -549,10 +549,14 @@ def run_round(number: int, *, url: str, schema_options: str, port: int, args, wa
                        "ON o.event_id = e.id WHERE e.id > %s AND e.id <= %s "
                        "AND e.reported_by_organisation_id = ANY(%s)", [first_id, outcome.last_id, journey.reporters])
         outcome.events, outcome.outbox = cursor.fetchone()
-    outcome.sailed = Container.objects.filter(number__in=journey.numbers, status=ContainerStatus.SAILED).count()
+    # The round's own boxes: a number may come again in a later run (its owner code is 3 letters of the run's id),
+    # and the boxes of earlier runs stay.
+    outcome.sailed = Container.objects.filter(number__in=journey.numbers, booking__in=journey.bookings,
+                                              status=ContainerStatus.SAILED).count()
     outcome.returned = Container.objects.filter(number__in=journey.import_numbers, booking__in=journey.import_bookings,
                                                 status=ContainerStatus.RETURNED).count()
-    outcome.empties = ReturnedEmpty.objects.filter(number__in=journey.import_numbers, used_at__isnull=True).count()
+    outcome.empties = ReturnedEmpty.objects.filter(number__in=journey.import_numbers, used_at__isnull=True,
+                                                   import_container__booking__in=journey.import_bookings).count()
     deadline = time.monotonic() + wait_relayed
     while True:  # every row relayed (the relay was waited for, timed, above)
         with connection.cursor() as cursor:
