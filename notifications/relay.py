@@ -33,7 +33,7 @@ from notifications.people import at_risk_alerts_task, emails_dispatch, notificat
 from stations.models import Departure, Station, VesselCall
 from tracking.api import EventOutSerializer
 from tracking.dcsa import EMITTABLE, dcsa_lookups, dcsa_matching, event_query_parse, events_as_dcsa
-from tracking.visibility import names_of, visible_ids
+from tracking.visibility import Named, named_in, visible_ids
 
 logger = logging.getLogger(__name__)
 
@@ -239,16 +239,23 @@ class _Seen:
 
     def __init__(self, events: list[Event]):
         self.event_ids = [e.pk for e in events]
-        # What the batch names, for the parties whose visibility is decided for it alone (visible_ids).
-        self.named = names_of((e.booking_reference, e.transport_reference) for e in events)
+        self._events = events
+        self._named: Named | None = None
         # When they were written: what the routes' parties may see of them is looked for in their months alone.
         self.created = (min(e.created_at for e in events), max(e.created_at for e in events)) if events else None
         self._visible: dict[int, set[int]] = {}
         self._emittable: set[int] | None = None
 
+    def named(self) -> Named:
+        """What the batch names, for the parties whose visibility is decided for it alone (visible_ids); read once,
+        when one of them asks."""
+        if self._named is None:
+            self._named = named_in((e.booking_reference, e.transport_reference) for e in self._events)
+        return self._named
+
     def visible(self, organisation: Organisation) -> set[int]:
         if organisation.pk not in self._visible:
-            self._visible[organisation.pk] = visible_ids(organisation, self.event_ids, self.named, self.created)
+            self._visible[organisation.pk] = visible_ids(organisation, self.event_ids, self.named(), self.created)
         return self._visible[organisation.pk]
 
     def dcsa(self, organisation: Organisation) -> set[int]:

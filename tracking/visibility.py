@@ -17,10 +17,11 @@ may move).
 
 import copy
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 from django.contrib.postgres.fields import ArrayField
-from django.db.models import BigIntegerField, BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.db.models import BigIntegerField, BooleanField, CharField, Exists, F, Func, OuterRef, Q, QuerySet, Value
 
 from bkg.models import BookingRequest
 from bookings.models import Booking
@@ -72,6 +73,15 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None,
     these transports. The answer is then exact for those events, and a subset of the actor's for the others.
 
     Of the organisation the rule reads its kind and its id alone: visible_ids keeps the SQL by kind."""
+    transports = None if transports_named is None else transport_ids(transports_named)
+    return _events_visible(actor, bookings_named, transports)
+
+
+def _events_visible(actor: Actor, bookings_named: list[str] | None,
+                    transports: tuple[list[int], list[int]] | None) -> QuerySet[Event]:
+    """events_visible, the transports named by their ids (departures, vessel calls). The named bookings and
+    transports are each one array parameter, whatever their number: visible_ids keeps the SQL of the routes'
+    parties with them as parameters."""
     organisation = actor.organisation
     events = Event.objects.select_related("reported_by_organisation")
     if organisation is None:
@@ -95,14 +105,14 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None,
     bookings = Booking.objects.filter(scope)
     own = carrying_by_train = carrying_by_vessel = bookings
     if bookings_named is not None:
-        own = carrying_by_train = carrying_by_vessel = bookings.filter(reference__in=bookings_named)
-    if transports_named is not None:
+        own = carrying_by_train = carrying_by_vessel = bookings.filter(AnyOf(F("reference"), Value(
+            list(bookings_named), output_field=ArrayField(CharField()))))
+    if transports is not None:
         # By the transports' ids, read first: the bookings' own indexes find them (by reference across the join,
         # the planner reads every departure of the year).
-        carrying_by_train = bookings.filter(departure_id__in=list(
-            Departure.objects.filter(reference__in=transports_named).values_list("pk", flat=True)))
-        carrying_by_vessel = bookings.filter(vessel_call_id__in=list(
-            VesselCall.objects.filter(reference__in=transports_named).values_list("pk", flat=True)))
+        departures, vessel_calls = transports
+        carrying_by_train = bookings.filter(AnyOf(F("departure_id"), _ids(departures)))
+        carrying_by_vessel = bookings.filter(AnyOf(F("vessel_call_id"), _ids(vessel_calls)))
     # A transport's own events (no booking) are shared by everyone on board; booking and container events
     # recorded on the same departure or vessel call belong to their booking only - and so does an import container
     # discharged from the vessel before its consignee booked it (no booking yet, but not the vessel's event).
@@ -131,6 +141,12 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None,
         visible |= Q(facility_kind="terminal", facility_code__in=organisation.terminals.values("code")) | Q(
             transport_reference__in=VesselCall.objects.filter(terminal__operator=organisation).values("reference"))
     return events.filter(visible)
+
+
+def transport_ids(references: list[str]) -> tuple[list[int], list[int]]:
+    """The ids of the departures and of the vessel calls among the transports `references` name."""
+    return (list(Departure.objects.filter(reference__in=references).values_list("pk", flat=True)),
+            list(VesselCall.objects.filter(reference__in=references).values_list("pk", flat=True)))
 
 
 def visible_among(*, actor: Actor, among: Q) -> QuerySet[Event]:
@@ -162,10 +178,13 @@ class AnyOf(Func):
     output_field = BooleanField()
 
 
+def _ids(values: list[int]) -> Value:
+    return Value(list(values), output_field=ArrayField(BigIntegerField()))
+
+
 def _visible_ids_query(organisation: Organisation, event_ids: list[int]) -> QuerySet:
-    ids = Value(list(event_ids), output_field=ArrayField(BigIntegerField()))
-    return events_visible(actor=Actor(organisation=organisation)).filter(AnyOf(F("pk"), ids)).order_by().values_list(
-        "pk", flat=True)
+    return events_visible(actor=Actor(organisation=organisation)).filter(AnyOf(F("pk"), _ids(event_ids))).order_by(
+        ).values_list("pk", flat=True)
 
 
 # The kinds whose bookings are those of the routes they run (booking_scope joins the bookings to their departures'
@@ -180,21 +199,59 @@ _NAMED_KINDS = {PartyKind.STATION_OPERATOR, PartyKind.RAILWAY, PartyKind.PORT}
 # id alone: the query is built for two stand-ins of the kind with ids no organisation has, and the parameters
 # that differ, and only those, are the organisation's id and the events'. A kind whose query differs otherwise
 # is built for each call.
+_STAND_IN_ORGANISATIONS = (-7_000_000_001, -7_000_000_002)
+_STAND_IN_IDS = ([-1, -2, -3], [-4, -5])
 _VISIBLE_IDS = {
     kind: PreparedQuery(
         f"visible_ids_{kind}",
         lambda organisation, ids, kind=kind: _visible_ids_query(Organisation(pk=organisation, kind=kind), ids),
-        organisation=(-7_000_000_001, -7_000_000_002), ids=([-1, -2, -3], [-4, -5]))
+        organisation=_STAND_IN_ORGANISATIONS, ids=_STAND_IN_IDS)
     for kind in PartyKind.values if kind not in _NAMED_KINDS
 }
 
 
-def visible_ids(organisation: Organisation, event_ids: list[int],
-                named: tuple[list[str], list[str]] | None = None,
+class Named(NamedTuple):
+    """What a batch of events names, for the routes' parties' visibility (visible_ids): its bookings, and the ids of
+    the departures and of the vessel calls its events without a booking are on."""
+
+    bookings: list[str]
+    departures: list[int]
+    vessel_calls: list[int]
+
+
+def named_in(references: Iterable[tuple[str, str]]) -> Named:
+    """What events' (booking_reference, transport_reference) name (names_of), their transports by their ids."""
+    bookings, transports = names_of(references)
+    return Named(bookings, *(transport_ids(transports) if transports else ([], [])))
+
+
+def _named_ids_query(organisation: Organisation, ids: list[int], bookings: list[str], departures: list[int],
+                     vessel_calls: list[int], since: datetime, until: datetime) -> QuerySet:
+    return (_events_visible(Actor(organisation=organisation), bookings, (departures, vessel_calls))
+            .filter(AnyOf(F("pk"), _ids(ids)), created_at__gte=since, created_at__lte=until)
+            .order_by().values_list("pk", flat=True))
+
+
+# The routes' parties' rule for the bookings and transports a batch names, within its times, prepared once per kind
+# too: the named bookings, departures and vessel calls are each one array parameter. Built by the ORM for each call
+# it cost the relay about a third of its time (P1, docs/PERFORMANCE.md).
+_NAMED_IDS = {
+    kind: PreparedQuery(
+        f"visible_named_ids_{kind}",
+        lambda organisation, kind=kind, **named: _named_ids_query(Organisation(pk=organisation, kind=kind), **named),
+        organisation=_STAND_IN_ORGANISATIONS, ids=_STAND_IN_IDS, bookings=(["~1"], ["~2", "~3"]),
+        departures=([-6], [-7, -8]), vessel_calls=([-9], [-10, -11]),
+        since=(datetime(1901, 1, 1, tzinfo=UTC), datetime(1902, 1, 1, tzinfo=UTC)),
+        until=(datetime(1903, 1, 1, tzinfo=UTC), datetime(1904, 1, 1, tzinfo=UTC)))
+    for kind in _NAMED_KINDS
+}
+
+
+def visible_ids(organisation: Organisation, event_ids: list[int], named: Named | None = None,
                 created: tuple[datetime, datetime] | None = None) -> set[int]:
     """Of `event_ids`, those `organisation` may see: one query, built once for its kind; for a station operator,
     a railway or a port, the rule decided for the bookings and transports the events name alone (`named`, as
-    names_of gives them, when the caller has the events; else read first, as visible_among does), and the events
+    named_in gives them, when the caller has the events; else read first, as visible_among does), and the events
     looked for within `created` (their earliest and latest `created_at`, when the caller has them): by their ids
     alone, every monthly partition is searched, and the planner, costing that, ran the query in parallel - 17-21
     ms a call for a port or a railway at the year, 2-3 ms within a relay batch's times (P1, docs/PERFORMANCE.md)."""
@@ -202,12 +259,16 @@ def visible_ids(organisation: Organisation, event_ids: list[int],
         return set()
     if organisation.kind not in _NAMED_KINDS:
         return set(_VISIBLE_IDS[organisation.kind].all(organisation=organisation.pk, ids=list(event_ids)))
-    among = Q(AnyOf(F("pk"), Value(list(event_ids), output_field=ArrayField(BigIntegerField()))))
+    if named is not None and created is not None:
+        return set(_NAMED_IDS[organisation.kind].all(
+            organisation=organisation.pk, ids=list(event_ids), bookings=list(named.bookings),
+            departures=list(named.departures), vessel_calls=list(named.vessel_calls), since=created[0],
+            until=created[1]))
+    among = Q(AnyOf(F("pk"), _ids(event_ids)))
     if created is not None:
         among &= Q(created_at__gte=created[0], created_at__lte=created[1])
     actor = Actor(organisation=organisation)
     if named is None:
         return set(visible_among(actor=actor, among=among).order_by().values_list("pk", flat=True))
-    bookings, transports = named
-    return set(events_visible(actor=actor, bookings_named=bookings, transports_named=transports).filter(among)
+    return set(_events_visible(actor, named.bookings, (named.departures, named.vessel_calls)).filter(among)
                .order_by().values_list("pk", flat=True))

@@ -221,7 +221,7 @@ def test_the_relays_query_built_once_for_a_kind_answers_each_organisation_as_the
                        .values_list("pk", flat=True))
         assert visibility.visible_ids(organisation, ids) == expected, organisation.kind
         # As the relay asks it, with what its batch's events name.
-        named = visibility.names_of(Event.objects.values_list("booking_reference", "transport_reference"))
+        named = visibility.named_in(Event.objects.values_list("booking_reference", "transport_reference"))
         assert visibility.visible_ids(organisation, ids, named) == expected, organisation.kind
         # And within the batch's times, as the relay asks it: the same; the routes' parties' events are looked for
         # within them alone.
@@ -235,6 +235,14 @@ def test_the_relays_query_built_once_for_a_kind_answers_each_organisation_as_the
     assert {kind for kind, query in visibility._VISIBLE_IDS.items() if query.compiled("default")} == set(
         K.values) - {K.LOCAL_GOVERNMENT, K.STATION_OPERATOR, K.RAILWAY, K.PORT}
     assert not visibility._NAMED_KINDS & set(visibility._VISIBLE_IDS)
+    # Theirs, for what a batch names within its times, is kept too: its bookings, departures and vessel calls are
+    # arrays, so their numbers do not change its SQL.
+    assert all(visibility._NAMED_IDS[kind].compiled("default") for kind in visibility._NAMED_KINDS)
+    port = world["orgs"][K.PORT]
+    nothing = visibility.Named([], [], [])
+    assert visibility.visible_ids(port, ids, nothing, window) == set(
+        visibility.events_visible(actor=Actor(organisation=port), bookings_named=[], transports_named=[])
+        .filter(pk__in=ids).values_list("pk", flat=True))
     mine, yours = (visibility.visible_ids(org, ids) for org in (world["orgs"][K.ENTERPRISE], other_shipper.org))
     references = dict(Event.objects.values_list("pk", "booking_reference"))
     assert {references[pk] for pk in yours} - {""} == {theirs.reference}
