@@ -6,11 +6,12 @@ from django.http import JsonResponse
 from django.urls import include, path
 from django.utils.translation import gettext as _
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from guard.outage import current_outage, outage_detail, outage_page, retry_after
 from intermodal import api_views, dcsa, views
 from intermodal.api import json_error_view
+from intermodal.schema_view import SchemaView
 
 # The API first, under one prefix: a request to it is not tried against every page's pattern, and a page's
 # is not tried against the API's. The tracking look-up, the most-called request, is tried first.
@@ -31,7 +32,7 @@ api_patterns = [
     path("dcsa/cs/v1/", include("schedules.dcsa_urls")),
     path("dcsa/bkg/v2/", include("bkg.dcsa_urls")),
     path("edi/", include("edi.urls")),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", SchemaView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file: the page needs no inline script (CSP).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]

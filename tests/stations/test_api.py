@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.db.models import F
+from django.utils import translation
 
 from stations.models import Departure, Service
 from tests import factories
@@ -224,3 +225,37 @@ def test_openapi_schema_is_valid_and_generates_without_warnings(db, tmp_path):
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
 
     assert "/api/v1/bookings/{reference}/roll/" in (tmp_path / "schema.yaml").read_text()
+
+
+def test_the_schema_is_made_once_per_language_and_format_and_served_as_drf_spectacular_makes_it(db, monkeypatch):
+    """GET /api/schema/ is the same for every caller: made once per process for each language, version and format
+    (intermodal/schema_view.py), each answer byte for byte what drf-spectacular's own view answers."""
+    from django.test import RequestFactory
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.views import SpectacularAPIView
+
+    from intermodal.schema_view import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_made", {})
+    made = []
+    generate = SchemaGenerator.get_schema
+    monkeypatch.setattr(SchemaGenerator, "get_schema", lambda self, **kw: made.append(1) or generate(self, **kw))
+    factory = RequestFactory()
+    variants = [(language, accept) for language in ("en", "zh-hans")
+                for accept in ("application/vnd.oai.openapi", "application/json")]
+    for language, accept in variants:
+        with translation.override(language):
+            theirs = SpectacularAPIView.as_view()(factory.get("/api/schema/", HTTP_ACCEPT=accept)).render()
+            ours = [SchemaView.as_view()(factory.get("/api/schema/", HTTP_ACCEPT=accept)) for _ in range(3)]
+        for answer in ours:
+            assert answer.status_code == theirs.status_code == 200
+            assert answer.content == theirs.content
+            assert answer["Content-Type"] == theirs["Content-Type"]
+            assert answer["Content-Disposition"] == theirs["Content-Disposition"]
+            assert answer["Vary"] == theirs["Vary"]
+    # drf-spectacular made each variant once for its own view, and ours once for all three of its answers.
+    assert len(made) == 2 * len(variants)
+    with translation.override("zh-hans"):
+        chinese = SchemaView.as_view()(factory.get("/api/schema/")).content
+    with translation.override("en"):
+        assert SchemaView.as_view()(factory.get("/api/schema/")).content != chinese
