@@ -1,11 +1,6 @@
-"""GET /api/schema/: the OpenAPI schema, made once per process for each language, version and format.
-
-It is the same for every caller (drf-spectacular's public schema, read without a key) and changes only with the
-code, yet drf-spectacular makes it at every request: 0.15 s to generate and 0.16-0.3 s to write out as YAML once
-warm, 0.7 s at a process's first - for a route anyone may call, and that Swagger UI (/api/docs/) reads at each
-visit. Kept in memory: about 0.5 MB as YAML and 1 MB as JSON for each language asked.
-
-Its own module: intermodal.schema is read by DRF's settings, which drf_spectacular.views reads as it loads."""
+"""GET /api/schema/, made once per process for each language, version and format: the same for every caller (the
+public schema) until the code changes, and drf-spectacular made it at every request, 0.3-0.7 s of CPU on an open
+route. Its own module: drf_spectacular.views reads DRF's settings, which name intermodal.schema."""
 
 import threading
 

@@ -86,6 +86,7 @@ def pytest_configure(config):
     settings are loaded by now but no cache or broker connection is made yet."""
     _local_receivers_and_lookups()
     _offline_names()
+    _transactional_teardown_by_delete()
     index = worker_index()
     shared = os.environ.get("REDIS_URL", "")
     if not index or not shared.startswith(("redis://", "rediss://")):
@@ -193,6 +194,44 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: item.get_closest_marker("browser") is None)
 
 
+# --- Transactional tests end with their tables emptied by DELETE, not by flush ------------------------------
+
+# Written by migrate (post_migrate: content types, permissions) and left as they are: flush empties them and makes
+# them again at every transactional test.
+_KEPT_TABLES = frozenset({"django_content_type", "auth_permission"})
+
+
+@functools.cache
+def _emptied_tables(alias: str) -> tuple[str, ...]:
+    from django.db import connections
+
+    tables = connections[alias].introspection.django_table_names(only_existing=True, include_views=False)
+    return tuple(sorted(set(tables) - _KEPT_TABLES))
+
+
+def _fixture_teardown_by_delete(self):
+    """A transactional test's end (pytest-django's `transactional_db`, `live_server`): the rows of every model's
+    table deleted, in one transaction with triggers and foreign-key checks off (`session_replication_role`), where
+    Django's flush truncated every table and then ran post_migrate - content types, permissions and the audit
+    triggers made again (audit/apps.py) - 1.3-2.9 s a test, for 119 tests of the suite. The same tables end up as
+    empty as flush leaves them, those post_migrate writes excepted, which stay as migrate made them."""
+    from django.db import connections, transaction
+
+    for alias in self._databases_names(include_mirrors=False):
+        connection = connections[alias]
+        tables = _emptied_tables(alias)
+        with transaction.atomic(using=alias), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            cursor.execute("; ".join(f"DELETE FROM {connection.ops.quote_name(table)}"  # noqa: S608 - the models' tables
+                                     for table in tables))
+
+
+def _transactional_teardown_by_delete() -> None:
+    from django.test import TransactionTestCase
+
+    TransactionTestCase._fixture_teardown = _fixture_teardown_by_delete
+
+
 # --- Test databases kept between runs, made again when the migrations change -----------------------------
 
 FINGERPRINT = "intermodal-test-migrations:"
@@ -256,12 +295,17 @@ def django_db_setup(django_db_setup, django_db_blocker, django_db_keepdb, django
     yield
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing():
     """The suite creates and signs in many users: PBKDF2's deliberate slowness is for attackers, not for tests
-    (it made each user cost about a second on a busy machine). The live server of the browser tests runs in
-    this process, so it checks passwords with the same hasher."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    (it made each user cost about a second on a busy machine). For the whole session, so that the users a module's
+    or a class's fixture makes, before any test's own fixtures, are quick too (the permission matrix's world spent
+    5.5 of its 7 s hashing its 17 users' passwords). The live server of the browser tests runs in this process, so
+    it checks passwords with the same hasher; processes a test starts (a worker, gunicorn) use the deployed one."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -281,11 +325,8 @@ def demo_seeded(django_db_setup, django_db_blocker):
 
     from django.core.management import call_command
     from django.db import transaction
-    from django.test import override_settings
 
-    with (django_db_blocker.unblock(),
-          override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
-          transaction.atomic()):
+    with django_db_blocker.unblock(), transaction.atomic():
         call_command("seed_demo", "--quiet", stdout=io.StringIO())
         yield
         transaction.set_rollback(True)
