@@ -343,22 +343,14 @@ def network(db):
     return factories.small_network()
 
 
-@pytest.fixture
-def shipper(db):
-    org = factories.organisation(PartyKind.ENTERPRISE, code="shipper-a")
-    person = factories.user(org, username="alice")
+def party(code: str, username: str) -> SimpleNamespace:
+    """An enterprise with one person: its org, user and actor."""
+    org = factories.organisation(PartyKind.ENTERPRISE, code=code)
+    person = factories.user(org, username=username)
     return SimpleNamespace(org=org, user=person, actor=Actor(organisation=org, user=person))
 
 
-@pytest.fixture
-def other_shipper(db):
-    org = factories.organisation(PartyKind.ENTERPRISE, code="shipper-b")
-    person = factories.user(org, username="bob")
-    return SimpleNamespace(org=org, user=person, actor=Actor(organisation=org, user=person))
-
-
-@pytest.fixture
-def connecting(network):
+def connecting_of(network) -> SimpleNamespace:
     """The first Yiwu departure that still makes the network's vessel call, and the call."""
     departure = (
         Departure.objects.filter(
@@ -369,6 +361,21 @@ def connecting(network):
         .first()
     )
     return SimpleNamespace(departure=departure, vessel_call=network.vessel_call, network=network)
+
+
+@pytest.fixture
+def shipper(db):
+    return party("shipper-a", "alice")
+
+
+@pytest.fixture
+def other_shipper(db):
+    return party("shipper-b", "bob")
+
+
+@pytest.fixture
+def connecting(network):
+    return connecting_of(network)
 
 
 @pytest.fixture
