@@ -8,6 +8,7 @@ and a revoked key as the matrix says, on the caller's own organisation's object 
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -97,8 +98,21 @@ def world(django_db_setup, django_db_blocker):
     """Built once for the module inside a transaction that is rolled back at its end."""
     with django_db_blocker.unblock(), transaction.atomic():
         built = worlds.build()
+        built.sessions = _sessions(built)
         yield built
         transaction.set_rollback(True)
+
+
+def _sessions(built) -> dict[str, str]:
+    """A session of each party kind's person, made once for the module: each route's callers present its cookie
+    (a login for each caller of each route, about 3,000 in all, was a tenth of the module's time). A request that
+    ends or changes its session is rolled back with the rest of what it wrote (the test's `transaction.atomic`)."""
+    sessions = {}
+    for kind, user in built.own.users.items():
+        client = Client()
+        client.force_login(user)
+        sessions[kind] = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return sessions
 
 
 def classify(response, *, api: bool) -> Outcome | str:
@@ -128,7 +142,7 @@ def _callers(route):
 def _client(built, kind, caller, api: bool):
     client = APIClient() if api else Client()
     if caller == Caller.SESSION:
-        client.force_login(built.own.users[kind])
+        client.cookies[settings.SESSION_COOKIE_NAME] = built.sessions[kind]
     elif caller == Caller.KEY:
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {built.own.keys[kind][1]}")
     elif caller == Caller.REVOKED_KEY:
