@@ -5,6 +5,7 @@ test_<name>_gw0, _gw1, ...) and its own Redis database (the number in REDIS_URL 
 cache counts, broker queues and in-process Celery workers of one never meet another's. Test databases are kept
 between runs (`--reuse-db`) and made again when the migrations differ from those they were made with."""
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -316,20 +317,28 @@ def language_reset():
     translation.deactivate()
 
 
-@pytest.fixture(scope="module")
-def demo_seeded(django_db_setup, django_db_blocker):
-    """`seed_demo --quiet` written once for a module's tests (it is seconds of work). The module's tests run
-    inside its transaction (each test's own transaction is a savepoint in it), so what a test writes goes with
-    the test and the demo data with the module."""
-    import io
-
-    from django.core.management import call_command
+@contextlib.contextmanager
+def rolled_back(django_db_blocker):
+    """A module's (or a class's) fixture writes what its tests share inside this, once: a transaction rolled back
+    at the fixture's end. The tests run inside it (each test's own transaction is a savepoint in it), so what a
+    test writes goes with the test and what the fixture wrote with the module."""
     from django.db import transaction
 
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("seed_demo", "--quiet", stdout=io.StringIO())
         yield
         transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def demo_seeded(django_db_setup, django_db_blocker):
+    """`seed_demo --quiet` written once for a module's tests (it is seconds of work), rolled back at its end."""
+    import io
+
+    from django.core.management import call_command
+
+    with rolled_back(django_db_blocker):
+        call_command("seed_demo", "--quiet", stdout=io.StringIO())
+        yield
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
@@ -28,7 +28,7 @@ from intermodal.models import Event, Scope
 from journey import services as journey
 from tests import factories
 from tests.bookings.conftest import book
-from tests.conftest import connecting_of, party
+from tests.conftest import connecting_of, party, rolled_back
 from tests.dcsa_spec import FORMATS, DcsaSpec, assert_valid, closed  # noqa: F401 - FORMATS for other tests
 from tracking import dcsa
 
@@ -82,10 +82,9 @@ def bearer(raw: str) -> dict:
 def tracked(django_db_setup, django_db_blocker):
     """The journey, built once for the module's tests inside a transaction rolled back at its end (each test's own
     transaction is a savepoint in it): built for each of the 57 tests that read it, it cost 1.6-3.4 s a test."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    with rolled_back(django_db_blocker):
         yield journey_built(party("shipper-a", "alice"), party("shipper-b", "bob"),
                             connecting_of(factories.small_network()))
-        transaction.set_rollback(True)
 
 
 def journey_built(shipper, other_shipper, connecting) -> SimpleNamespace:

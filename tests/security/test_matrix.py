@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 from intermodal import permissions
 from intermodal.models import PartyKind
 from intermodal.permissions import MATRIX, Caller, Outcome, expected
+from tests.conftest import rolled_back
 from tests.security import world as worlds
 
 
@@ -96,11 +97,10 @@ def test_views_declare_no_scope_other_than_the_matrix(view_name):
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """Built once for the module inside a transaction that is rolled back at its end."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    with rolled_back(django_db_blocker):
         built = worlds.build()
         built.sessions = _sessions(built)
         yield built
-        transaction.set_rollback(True)
 
 
 def _sessions(built) -> dict[str, str]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections
 from jsonschema import Draft4Validator
 
 from bookings.models import BillOfLadingStatus, Booking
@@ -32,6 +32,7 @@ from tests.bookings.test_dcsa import (
     list_item_schema,
     schema,
 )
+from tests.conftest import rolled_back
 
 pytestmark = pytest.mark.django_db
 
@@ -135,7 +136,7 @@ def history(demo_seeded, django_db_blocker):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        with django_db_blocker.unblock(), transaction.atomic():
+        with rolled_back(django_db_blocker):
             assert demo_history_create(days=12) > 0
             shipper = Organisation.objects.get(code="demo-shipper-a")
             _key, raw = factories.api_key(shipper, scopes=[Scope.EVENTS_READ, Scope.BOOKINGS_READ])
@@ -144,7 +145,6 @@ def history(demo_seeded, django_db_blocker):
                        .order_by("reference").first())
             assert booking is not None, "the demo history issues B/Ls at the stations that issue them"
             yield raw, booking
-            transaction.set_rollback(True)
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)

@@ -6,7 +6,7 @@ to the eventType asked for (the Gateway's QueryParameterSpecificRule)."""
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -20,7 +20,7 @@ from tests import factories
 from tests.bookings.conftest import book
 from tests.bookings.test_dcsa import URL, assert_dcsa_error, assert_dcsa_event, bearer
 from tests.bookings.test_journey import vgm
-from tests.conftest import connecting_of, party
+from tests.conftest import connecting_of, party, rolled_back
 from tests.statements import statements_run
 
 pytestmark = pytest.mark.django_db
@@ -47,10 +47,9 @@ def world(django_db_setup, django_db_blocker):
     """Two shippers' containers on one train; the first shipper's B/L issued before loading; the train gone. Built
     once for the module's tests inside a transaction rolled back at its end (each test's own transaction is a
     savepoint in it): built for each of its 29 tests, it cost about 1.3 s a test."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    with rolled_back(django_db_blocker):
         yield world_built(party("shipper-a", "alice"), party("shipper-b", "bob"),
                           connecting_of(factories.small_network()))
-        transaction.set_rollback(True)
 
 
 # The module's parties and train are the world's.
