@@ -30,10 +30,10 @@ from intermodal.models import Event, Organisation, OutboxMessage
 from notifications.delivery import deliveries_queue
 from notifications.models import MATCH_ANY, Delivery, DeliveryStatus, Subscription, SubscriptionFormat
 from notifications.people import at_risk_alerts_task, emails_dispatch, notifications_from_events
-from stations.models import Departure, Station, VesselCall
+from stations.models import Station
 from tracking.api import EventOutSerializer
 from tracking.dcsa import EMITTABLE, dcsa_lookups, dcsa_matching, event_query_parse, events_as_dcsa
-from tracking.visibility import Named, named_in, visible_ids
+from tracking.visibility import Named, named_in, transport_ids, visible_ids
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +96,11 @@ class _Places:
         self.station_operator: dict[str, int | None] = {}
         # The transports by their ids, read first, so the bookings' own indexes find theirs (by reference across
         # the join, the planner reads every departure of the year).
-        departures = list(Departure.objects.filter(reference__in=transport_refs).values_list("pk", flat=True))
-        vessel_calls = list(VesselCall.objects.filter(reference__in=transport_refs).values_list("pk", flat=True))
+        self.transports = transport_ids(transport_refs)
+        departures, vessel_calls = self.transports
         rows = Booking.objects.filter(
-            Q(reference__in=booking_refs) | Q(departure_id__in=departures) | Q(vessel_call_id__in=vessel_calls)
+            Q(reference__in=booking_refs) | Q(departure_id__in=list(departures.values()))
+            | Q(vessel_call_id__in=list(vessel_calls.values()))
         ).values_list("reference", "departure__reference", "vessel_call__reference",
                       "departure__service__station__code", "departure__service__station__operator_id", "shipper_id")
         for reference, departure, vessel_call, station, operator, shipper in rows:
@@ -237,9 +238,10 @@ class _Seen:
     the batch's events DCSA 2.2.0 can carry (one query for the batch), each asked once whatever the number of its
     subscriptions and formats."""
 
-    def __init__(self, events: list[Event]):
+    def __init__(self, events: list[Event], places: _Places | None = None):
         self.event_ids = [e.pk for e in events]
         self._events = events
+        self._transports = places.transports if places is not None else None
         self._named: Named | None = None
         # When they were written: what the routes' parties may see of them is looked for in their months alone.
         self.created = (min(e.created_at for e in events), max(e.created_at for e in events)) if events else None
@@ -250,7 +252,8 @@ class _Seen:
         """What the batch names, for the parties whose visibility is decided for it alone (visible_ids); read once,
         when one of them asks."""
         if self._named is None:
-            self._named = named_in((e.booking_reference, e.transport_reference) for e in self._events)
+            self._named = named_in(((e.booking_reference, e.transport_reference) for e in self._events),
+                                   self._transports)
         return self._named
 
     def visible(self, organisation: Organisation) -> set[int]:
@@ -338,7 +341,7 @@ def deliveries_plan(events: list[Event]) -> list[Planned]:
     subscriptions = subscriptions_for(events, places)
     if not subscriptions:
         return []
-    seen_by = _Seen(events)
+    seen_by = _Seen(events, places)
     by_org: dict[int, Organisation] = {s.organisation_id: s.organisation for s in subscriptions}
     planned: list[Planned] = []
     bodies: dict[str, dict[int, str]] = {}  # by party kind: what one kind may know of an event, another may not

@@ -73,7 +73,10 @@ def events_visible(*, actor: Actor, bookings_named: list[str] | None = None,
     these transports. The answer is then exact for those events, and a subset of the actor's for the others.
 
     Of the organisation the rule reads its kind and its id alone: visible_ids keeps the SQL by kind."""
-    transports = None if transports_named is None else transport_ids(transports_named)
+    transports = None
+    if transports_named is not None:
+        departures, vessel_calls = transport_ids(transports_named)
+        transports = (list(departures.values()), list(vessel_calls.values()))
     return _events_visible(actor, bookings_named, transports)
 
 
@@ -143,10 +146,11 @@ def _events_visible(actor: Actor, bookings_named: list[str] | None,
     return events.filter(visible)
 
 
-def transport_ids(references: list[str]) -> tuple[list[int], list[int]]:
-    """The ids of the departures and of the vessel calls among the transports `references` name."""
-    return (list(Departure.objects.filter(reference__in=references).values_list("pk", flat=True)),
-            list(VesselCall.objects.filter(reference__in=references).values_list("pk", flat=True)))
+def transport_ids(references: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """The departures and the vessel calls among the transports `references` name: their ids by reference."""
+    references = list(references)
+    return (dict(Departure.objects.filter(reference__in=references).values_list("reference", "pk")),
+            dict(VesselCall.objects.filter(reference__in=references).values_list("reference", "pk")))
 
 
 def visible_among(*, actor: Actor, among: Q) -> QuerySet[Event]:
@@ -219,10 +223,14 @@ class Named(NamedTuple):
     vessel_calls: list[int]
 
 
-def named_in(references: Iterable[tuple[str, str]]) -> Named:
-    """What events' (booking_reference, transport_reference) name (names_of), their transports by their ids."""
-    bookings, transports = names_of(references)
-    return Named(bookings, *(transport_ids(transports) if transports else ([], [])))
+def named_in(references: Iterable[tuple[str, str]],
+             transports: tuple[dict[str, int], dict[str, int]] | None = None) -> Named:
+    """What events' (booking_reference, transport_reference) name (names_of), their transports by their ids:
+    those of `transports` (transport_ids of these references or more, when the caller has read them), else read."""
+    bookings, named = names_of(references)
+    departures, vessel_calls = transports or (transport_ids(named) if named else ({}, {}))
+    return Named(bookings, [departures[r] for r in named if r in departures],
+                 [vessel_calls[r] for r in named if r in vessel_calls])
 
 
 def _named_ids_query(organisation: Organisation, ids: list[int], bookings: list[str], departures: list[int],
@@ -247,6 +255,10 @@ _NAMED_IDS = {
 }
 
 
+# The window of an answer asked without the events' times: every month.
+_ALL_TIME = (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC))
+
+
 def visible_ids(organisation: Organisation, event_ids: list[int], named: Named | None = None,
                 created: tuple[datetime, datetime] | None = None) -> set[int]:
     """Of `event_ids`, those `organisation` may see: one query, built once for its kind; for a station operator,
@@ -259,16 +271,11 @@ def visible_ids(organisation: Organisation, event_ids: list[int], named: Named |
         return set()
     if organisation.kind not in _NAMED_KINDS:
         return set(_VISIBLE_IDS[organisation.kind].all(organisation=organisation.pk, ids=list(event_ids)))
-    if named is not None and created is not None:
+    since, until = created or _ALL_TIME
+    if named is not None:
         return set(_NAMED_IDS[organisation.kind].all(
             organisation=organisation.pk, ids=list(event_ids), bookings=list(named.bookings),
-            departures=list(named.departures), vessel_calls=list(named.vessel_calls), since=created[0],
-            until=created[1]))
-    among = Q(AnyOf(F("pk"), _ids(event_ids)))
-    if created is not None:
-        among &= Q(created_at__gte=created[0], created_at__lte=created[1])
-    actor = Actor(organisation=organisation)
-    if named is None:
-        return set(visible_among(actor=actor, among=among).order_by().values_list("pk", flat=True))
-    return set(_events_visible(actor, named.bookings, (named.departures, named.vessel_calls)).filter(among)
-               .order_by().values_list("pk", flat=True))
+            departures=list(named.departures), vessel_calls=list(named.vessel_calls), since=since, until=until))
+    among = Q(AnyOf(F("pk"), _ids(event_ids)), created_at__gte=since, created_at__lte=until)
+    return set(visible_among(actor=Actor(organisation=organisation), among=among).order_by()
+               .values_list("pk", flat=True))
